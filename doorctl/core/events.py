@@ -1,0 +1,79 @@
+"""The event bus: everything that happens is an event with an ONVIF-style topic.
+
+Publishers never know the subscribers. Delivery is synchronous and in order, so a
+subscriber must be quick: the event log, SSE streams and MQTT only queue the event
+and do their slow work in their own greenlet or thread.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+
+log = logging.getLogger(__name__)
+
+Subscriber = Callable[["Event"], None]
+
+
+@dataclass(frozen=True)
+class Event:
+    """One thing that happened, as the log, the API, SSE and MQTT see it."""
+
+    id: int
+    time: float
+    topic: str
+    source: dict = field(default_factory=dict)
+    data: dict = field(default_factory=dict)
+    key: dict = field(default_factory=dict)
+    property: bool = False
+
+    def to_dict(self) -> dict:
+        """The event as JSON-ready data (the shape of /api/v1/events)."""
+        return asdict(self)
+
+
+def topic_matches(topic: str, prefixes: tuple[str, ...]) -> bool:
+    """True when no prefix is given or the topic starts with one of them."""
+    return not prefixes or topic.startswith(prefixes)
+
+
+class EventBus:
+    """One dispatcher for the whole appliance; a failing subscriber never breaks others."""
+
+    def __init__(self, first_id: int = 1, clock: Callable[[], float] = time.time):
+        self._ids = itertools.count(first_id)
+        self._clock = clock
+        self._subscribers: list[tuple[Subscriber, tuple[str, ...]]] = []
+
+    def subscribe(self, callback: Subscriber, *prefixes: str) -> Callable[[], None]:
+        """Call `callback` for every event whose topic starts with one of `prefixes`."""
+        entry = (callback, tuple(prefixes))
+        self._subscribers.append(entry)
+        return lambda: self._subscribers.remove(entry) if entry in self._subscribers else None
+
+    def publish(
+        self,
+        topic: str,
+        source: dict | None = None,
+        data: dict | None = None,
+        key: dict | None = None,
+        property: bool = False,
+    ) -> Event:
+        """Create an event, hand it to every matching subscriber and return it."""
+        event = Event(
+            next(self._ids), self._clock(), topic, source or {}, data or {}, key or {}, property
+        )
+        for callback, prefixes in list(self._subscribers):
+            if topic_matches(topic, prefixes):
+                self._deliver(callback, event)
+        return event
+
+    @staticmethod
+    def _deliver(callback: Subscriber, event: Event) -> None:
+        try:
+            callback(event)
+        except Exception:
+            log.exception("event subscriber %r failed on %s", callback, event.topic)
