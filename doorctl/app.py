@@ -1,0 +1,92 @@
+"""The Flask application factory: builds the web appliance over one data directory.
+
+create_app() has no side effects at import and starts no service; `doorctl serve`
+starts them (see cli.py).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from pathlib import Path
+
+from flask import Flask, jsonify
+from htmx_flask import Htmx
+from werkzeug.exceptions import HTTPException
+
+from doorctl.blueprints import auth, help, setup, status, users
+from doorctl.blueprints.common import is_api, render
+from doorctl.blueprints.menu import menu_for
+from doorctl.core.appliance import Appliance
+from doorctl.core.errors import DoorctlError
+
+log = logging.getLogger(__name__)
+SECTIONS = (setup, status, users, help)
+
+
+def default_data_dir() -> Path:
+    """/var/lib/doorctl as root, else the user's XDG data directory."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/doorctl")
+    xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
+    return Path(xdg) / "doorctl"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app: appliance, extensions, blueprints and error pages."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        DATA_DIR=str(default_data_dir()),
+        HARDWARE="sim",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        WTF_CSRF_TIME_LIMIT=None,
+        JSON_SORT_KEYS=False,
+    )
+    app.config.update(config or {})
+    doorctl = Appliance(Path(app.config["DATA_DIR"]), app.config["HARDWARE"])
+    app.extensions["doorctl"] = doorctl
+    app.secret_key = doorctl.secret_key
+    Htmx(app)
+    auth.init_app(app)
+    for section in SECTIONS:
+        app.register_blueprint(section.bp)
+    _register_errors(app)
+    app.context_processor(lambda: {"menu": menu_for, "device": doorctl.device})
+    app.add_template_filter(duration)
+    return app
+
+
+def duration(seconds: float) -> str:
+    """Seconds as the '3 d 4 h 5 min' a person reads at a glance."""
+    seconds = int(seconds)
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min")]
+    text = " ".join(f"{n} {unit}" for n, unit in parts if n)
+    return text or f"{secs} s"
+
+
+def _register_errors(app: Flask) -> None:
+    """Bad input and missing pages answer with a message, never a traceback."""
+
+    @app.errorhandler(DoorctlError)
+    def doorctl_error(error: DoorctlError):
+        if is_api():
+            return jsonify(error.to_dict()), error.status
+        return render("errors/error.html", error.status, title="Error", message=error.message)
+
+    @app.errorhandler(HTTPException)
+    def http_error(error: HTTPException):
+        if is_api():
+            return jsonify(error=error.description, fields={}), error.code
+        return render("errors/error.html", error.code, title=error.name, message=error.description)
+
+    @app.errorhandler(Exception)
+    def unexpected(error: Exception):
+        log.exception("unexpected error")
+        message = "Something went wrong on the device; the event is in the system log."
+        if is_api():
+            return jsonify(error=message, fields={}), 500
+        return render("errors/error.html", 500, title="Internal error", message=message)

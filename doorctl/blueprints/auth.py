@@ -1,0 +1,181 @@
+"""Log in, log out, and the gate every request passes: first access, login, role, CSRF.
+
+Pages log in with a session cookie (flask-login); the REST API also takes HTTP Basic.
+Roles are checked here for every route, from what each view declared with allow();
+a view that declared nothing needs an administrator.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from urllib.parse import urlsplit
+
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    request,
+    url_for,
+)
+from flask_login import LoginManager, current_user, login_user, logout_user
+from flask_wtf.csrf import CSRFError, CSRFProtect
+
+from doorctl.blueprints.common import (
+    PUBLIC,
+    appliance,
+    is_api,
+    public,
+    render,
+    required_role,
+)
+from doorctl.core.errors import DoorctlError
+from doorctl.core.users import ROLES, User
+
+bp = Blueprint("auth", __name__)
+UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+
+
+def init_app(app) -> None:
+    """Attach flask-login, CSRF protection and the request gate to the app."""
+    manager = LoginManager(app)
+    manager.user_loader(_load_user)
+    manager.request_loader(_basic_auth_user)
+    app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
+    app.extensions["doorctl.csrf"] = CSRFProtect(app)
+    app.before_request(_gate)
+    app.register_error_handler(CSRFError, _csrf_error)
+    app.register_blueprint(bp)
+
+
+def _load_user(username: str) -> User | None:
+    try:
+        return appliance().users.get(username)
+    except DoorctlError:
+        return None
+
+
+def _basic_auth_user(req) -> User | None:
+    """HTTP Basic for REST clients; pages use the session cookie."""
+    header = req.headers.get("Authorization", "")
+    if not header.startswith("Basic ") or not req.path.startswith("/api/"):
+        return None
+    try:
+        username, _, password = base64.b64decode(header[6:]).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return appliance().users.authenticate(username, password)
+
+
+def _gate():
+    """First access, then login, then role, then CSRF; the first that fails answers."""
+    if request.endpoint in (None, "static"):
+        return None
+    view = current_app.view_functions.get(request.endpoint)
+    role = required_role(view)
+    if appliance().users.count() == 0 and not getattr(view, "doorctl_setup", False):
+        return _to_setup()
+    if role != PUBLIC and not current_user.is_authenticated:
+        return _to_login()
+    if role != PUBLIC and not current_user.has_role(role):
+        return _forbidden(role)
+    return _check_csrf()
+
+
+def _check_csrf():
+    """Forms must carry the CSRF token; API writes must be JSON (a cross-site form can't)."""
+    if request.method not in UNSAFE:
+        return None
+    if not is_api():
+        current_app.extensions["doorctl.csrf"].protect()
+        return None
+    if request.content_length and not request.is_json:
+        return jsonify(error="Send JSON with Content-Type: application/json.", fields={}), 415
+    return None
+
+
+def _to_setup():
+    if is_api():
+        message = (
+            "The root password is not set. Set it on the page /setup "
+            "or with POST /api/v1/setup {password, password_repeat}."
+        )
+        return jsonify(error=message, fields={}, setup="/setup"), 403
+    return _redirect(url_for("setup.page"))
+
+
+def _to_login():
+    if is_api():
+        response = jsonify(error="Log in: send HTTP Basic credentials.", fields={})
+        response.headers["WWW-Authenticate"] = 'Basic realm="doorctl"'
+        return response, 401
+    return _redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+
+
+def _forbidden(role: str):
+    message = f"This needs the {role} role; you are {current_user.role}."
+    if is_api():
+        return jsonify(error=message, fields={}), 403
+    return render("errors/error.html", 403, title="Not allowed", message=message)
+
+
+def _redirect(location: str):
+    """A redirect that also works when htmx made the request (it would swap the target)."""
+    if getattr(request, "htmx", None):
+        response = current_app.make_response(("", 204))
+        response.headers["HX-Redirect"] = location
+        return response
+    return redirect(location, 303)
+
+
+def _csrf_error(error: CSRFError):
+    message = "The form's security token is missing or stale. Reload the page and try again."
+    return render("errors/error.html", 400, title="Form expired", message=message)
+
+
+def safe_next(target: str | None) -> str:
+    """Only a local path may follow a login, never another site."""
+    parts = urlsplit(target or "")
+    if parts.scheme or parts.netloc or not (target or "").startswith("/"):
+        return url_for("status.page")
+    return target
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login():
+    """The login page."""
+    if request.method == "GET":
+        return render("auth/login.html", next=request.args.get("next", ""))
+    username = request.form.get("username", "")
+    user = appliance().users.authenticate(username, request.form.get("password", ""))
+    if user is None:
+        error = "The username or the password is wrong."
+        return render(
+            "auth/login.html",
+            401,
+            error=error,
+            username=username,
+            next=request.form.get("next", ""),
+        )
+    login_user(user)
+    appliance().bus.publish(
+        "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
+    )
+    return redirect(safe_next(request.form.get("next")), 303)
+
+
+@bp.route("/logout", methods=["POST"])
+@public
+def logout():
+    """Log out and go back to the login page."""
+    logout_user()
+    flash("You are logged out.")
+    return redirect(url_for("auth.login"), 303)
+
+
+@bp.app_context_processor
+def _roles():
+    return {"ROLES": ROLES}

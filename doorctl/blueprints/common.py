@@ -1,0 +1,79 @@
+"""What every blueprint shares: the appliance, page rendering, roles and JSON errors."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from flask import current_app, jsonify, make_response, render_template, request
+from werkzeug.datastructures import MultiDict
+
+from doorctl.core.appliance import Appliance
+from doorctl.core.errors import DoorctlError, Invalid
+
+ROLE_ATTRIBUTE = "doorctl_role"
+PUBLIC = "public"
+
+
+def appliance() -> Appliance:
+    """The appliance this app serves (kept in app.extensions, never a global)."""
+    return current_app.extensions["doorctl"]
+
+
+def is_api() -> bool:
+    """True for REST calls, which answer JSON instead of pages."""
+    return request.path.startswith("/api/")
+
+
+def allow(role: str) -> Callable:
+    """Let users of `role` and above call this view; views without it need administrator."""
+
+    def mark(view: Callable) -> Callable:
+        setattr(view, ROLE_ATTRIBUTE, role)
+        return view
+
+    return mark
+
+
+public = allow(PUBLIC)
+
+
+def required_role(view: Callable | None) -> str:
+    """The role a view needs: what allow() said, else administrator (deny by default)."""
+    return getattr(view, ROLE_ATTRIBUTE, "administrator")
+
+
+def render(template: str, status: int = 200, **context):
+    """The page's fragment for an htmx swap, the whole page otherwise."""
+    htmx = getattr(request, "htmx", None)
+    partial = bool(htmx) and not htmx.history_restore_request
+    layout = "_partial.html" if partial else "base.html"
+    response = make_response(render_template(template, layout=layout, **context), status)
+    response.vary.add("HX-Request")
+    return response
+
+
+def json_error(error: DoorctlError):
+    """The REST API's error body `{"error", "fields"}` with the error's status."""
+    return jsonify(error.to_dict()), error.status
+
+
+def json_body() -> dict:
+    """The request's JSON object; raise a clear error for anything else."""
+    if not request.is_json:
+        raise DoorctlError("Send a JSON object with Content-Type: application/json.")
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise DoorctlError("The request body is not a JSON object.")
+    return body
+
+
+def field(body: dict | MultiDict, name: str, kind: type = str, required: bool = True):
+    """One field of a request, of the given type; raise Invalid naming the field."""
+    value = body.get(name)
+    if value is None or value == "":
+        if required:
+            raise Invalid({name: "This field is required."})
+        return None
+    if not isinstance(value, kind):
+        raise Invalid({name: f"Must be a {kind.__name__}."})
+    return value

@@ -1,0 +1,37 @@
+"""Status (manual: "Status"): Device info now; later sections add their cards."""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, redirect, render_template, url_for
+
+from doorctl.blueprints.common import allow, appliance, render
+
+bp = Blueprint("status", __name__)
+
+
+@bp.route("/")
+@allow("viewer")
+def index():
+    """The device's front page is its status."""
+    return redirect(url_for("status.page"))
+
+
+@bp.route("/status")
+@allow("viewer")
+def page():
+    """The Status page with the Device info card."""
+    return render("status/page.html", device=appliance().device.to_dict())
+
+
+@bp.route("/status/device")
+@allow("viewer")
+def device_card():
+    """The Device info card alone, for its periodic refresh."""
+    return render_template("status/_device.html", device=appliance().device.to_dict())
+
+
+@bp.route("/api/v1/device")
+@allow("viewer")
+def api_device():
+    """Device info as JSON."""
+    return jsonify(appliance().device.to_dict())

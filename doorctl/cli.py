@@ -1,0 +1,100 @@
+"""The `doorctl` command line: `doorctl serve` runs the appliance in one gevent process."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import signal
+import sys
+
+import gevent
+import gevent.event
+from gevent.pywsgi import WSGIServer
+
+from doorctl import __version__
+from doorctl.app import create_app, default_data_dir
+
+log = logging.getLogger("doorctl")
+HARDWARE = ("auto", "rpi", "sim")
+
+
+def _env(name: str, default):
+    return os.environ.get(f"DOORCTL_{name}", default)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options of `doorctl`, each with its DOORCTL_* environment variable."""
+    root = os.geteuid() == 0
+    p = argparse.ArgumentParser(prog="doorctl", description="Open network door controller.")
+    p.add_argument("--version", action="version", version=f"doorctl {__version__}")
+    sub = p.add_subparsers(dest="command", required=True)
+    serve = sub.add_parser("serve", help="run the appliance (web interface, API, services)")
+    serve.add_argument(
+        "--data-dir",
+        default=_env("DATA_DIR", str(default_data_dir())),
+        help="settings, database and keys (env DOORCTL_DATA_DIR)",
+    )
+    serve.add_argument(
+        "--host", default=_env("HOST", "0.0.0.0"), help="address to listen on (env DOORCTL_HOST)"
+    )
+    serve.add_argument(
+        "--port",
+        type=int,
+        default=int(_env("PORT", 80 if root else 8080)),
+        help="HTTP port, 0 for any free one (env DOORCTL_PORT)",
+    )
+    serve.add_argument(
+        "--hardware",
+        choices=HARDWARE,
+        default=_env("HARDWARE", "auto"),
+        help="board backend: rpi, sim, or auto (env DOORCTL_HARDWARE)",
+    )
+    serve.add_argument(
+        "--log-level",
+        default=_env("LOG_LEVEL", "INFO"),
+        help="DEBUG, INFO, WARNING (env DOORCTL_LOG_LEVEL)",
+    )
+    return p
+
+
+def pick_hardware(choice: str) -> str:
+    """auto means rpi only on a Raspberry Pi; say which was picked and why."""
+    if choice != "auto":
+        return choice
+    from doorctl.hal import detect
+
+    picked = detect()
+    log.info("hardware auto: picked %s", picked)
+    return picked
+
+
+def serve(args: argparse.Namespace) -> int:
+    """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
+    hardware = pick_hardware(args.hardware)
+    app = create_app({"DATA_DIR": args.data_dir, "HARDWARE": hardware})
+    doorctl = app.extensions["doorctl"]
+    server = WSGIServer((args.host, args.port), app, log=None, error_log=log)
+    server.start()
+    doorctl.start()
+    stopping = gevent.event.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, stopping.set)
+    host = "localhost" if args.host in ("0.0.0.0", "::") else args.host
+    print(f"doorctl {__version__} serving on http://{host}:{server.server_port}/", flush=True)
+    stopping.wait()
+    log.info("stopping")
+    server.stop(timeout=3)
+    doorctl.stop()
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Parse the command line and run the command."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return serve(args)

@@ -1,0 +1,153 @@
+"""The event log: every event on the bus, kept in SQLite up to a retention count.
+
+A write with synchronous FULL waits for the SD card, which can take tens of
+milliseconds, so the log only queues events on the bus and a writer greenlet hands
+batches to a thread of its own with its own connection. A decision never waits
+for the disk.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections import deque
+
+import gevent
+import gevent.event
+from gevent.threadpool import ThreadPool
+
+from doorctl.core.events import Event, EventBus
+from doorctl.core.store import Store, connect
+
+DEFAULT_RETENTION = 100_000
+BATCH = 500
+
+
+def _row_to_event(row: sqlite3.Row) -> Event:
+    return Event(
+        row["id"],
+        row["time"],
+        row["topic"],
+        json.loads(row["source"]),
+        json.loads(row["data"]),
+        json.loads(row["key"]),
+        bool(row["property"]),
+    )
+
+
+def _event_to_row(event: Event) -> tuple:
+    return (
+        event.id,
+        event.time,
+        event.topic,
+        json.dumps(event.source),
+        json.dumps(event.data),
+        json.dumps(event.key),
+        int(event.property),
+    )
+
+
+class EventLog:
+    """The bounded, persistent history of events that the Logs pages and the API read."""
+
+    def __init__(self, store: Store, bus: EventBus, retention: int = DEFAULT_RETENTION):
+        self.store = store
+        self.retention = retention
+        self._pending: deque[Event] = deque()
+        self._wake = gevent.event.Event()
+        self._idle = gevent.event.Event()
+        self._idle.set()
+        self._pool: ThreadPool | None = None
+        self._writer: gevent.Greenlet | None = None
+        self._conn: sqlite3.Connection | None = None
+        bus.subscribe(self.record)
+
+    def record(self, event: Event) -> None:
+        """Queue an event for writing (the bus calls this; it never blocks)."""
+        self._pending.append(event)
+        self._idle.clear()
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the writer greenlet and its thread."""
+        self._pool = ThreadPool(1)
+        self._writer = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        """Write what is queued, then stop the writer."""
+        self.flush()
+        if self._writer is not None:
+            self._writer.kill()
+            self._pool.kill()
+            self._writer = self._pool = None
+
+    def flush(self, timeout: float = 10) -> None:
+        """Wait until every queued event is on disk."""
+        if self._writer is None:
+            self._write_pending()
+            self._idle.set()
+        else:
+            self._idle.wait(timeout)
+
+    def query(
+        self,
+        prefixes: tuple[str, ...] = (),
+        since: float | None = None,
+        until: float | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> tuple[list[Event], int | None]:
+        """Events newest first, filtered by topic prefix and time; returns the next cursor."""
+        where, params = ["1"], []
+        if prefixes:
+            where.append("(" + " OR ".join("topic LIKE ? ESCAPE '\\'" for _ in prefixes) + ")")
+            params += [_like_prefix(p) for p in prefixes]
+        for clause, value in (("time >= ?", since), ("time < ?", until), ("id < ?", before)):
+            if value is not None:
+                where.append(clause)
+                params.append(value)
+        rows = self.store.execute(
+            f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
+            (*params, limit + 1),
+        ).fetchall()
+        events = [_row_to_event(r) for r in rows[:limit]]
+        return events, (events[-1].id if len(rows) > limit else None)
+
+    def last_id(self) -> int:
+        """The id of the newest stored event, 0 when the log is empty."""
+        return self.store.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            self._pool.apply(self._write_pending)
+            if not self._pending:
+                self._idle.set()
+
+    def _write_pending(self) -> None:
+        """Write queued events in batches and trim the log to its retention (writer thread)."""
+        if self._conn is None:
+            self._conn = connect(self.store.path)
+        while self._pending:
+            batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+            with self._conn:
+                self._conn.execute("BEGIN IMMEDIATE")
+                self._conn.executemany(
+                    "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    [_event_to_row(e) for e in batch],
+                )
+                self._trim()
+
+    def _trim(self) -> None:
+        self._conn.execute(
+            "DELETE FROM events WHERE id <= "
+            "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)",
+            (self.retention,),
+        )
+
+
+def _like_prefix(prefix: str) -> str:
+    """A LIKE pattern matching topics that start with `prefix` literally."""
+    escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped + "%"

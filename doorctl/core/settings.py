@@ -1,0 +1,86 @@
+"""Settings: one validated record per section of the manual, kept as JSON in SQLite.
+
+A section is defined once, as a WTForms form (fields, limits, defaults). The same
+definition validates the web page's form, the REST API's JSON and what is stored, so
+the three can never disagree about what a value may be.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from werkzeug.datastructures import MultiDict
+from wtforms import Form
+
+from doorctl.core.errors import Invalid, NotFound
+from doorctl.core.store import Store
+
+Listener = Callable[[dict], None]
+
+
+def first_errors(form: Form) -> dict[str, str]:
+    """The first message of each field that failed, keyed by field name."""
+    return {name: messages[0] for name, messages in form.errors.items() if messages}
+
+
+class Settings:
+    """The settings records of every registered section."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.sections: dict[str, type[Form]] = {}
+        self._listeners: dict[str, list[Listener]] = {}
+
+    def register(self, section: str, form_class: type[Form]) -> None:
+        """Make a section known, with the form that defines its fields and defaults."""
+        self.sections[section] = form_class
+
+    def on_change(self, section: str, listener: Listener) -> None:
+        """Call `listener(new_record)` after each successful update of the section."""
+        self._listeners.setdefault(section, []).append(listener)
+
+    def form(self, section: str, formdata: MultiDict | None = None) -> Form:
+        """The section's form holding the stored record, or the posted values over it."""
+        return self._form_class(section)(formdata=formdata, data=self.get(section))
+
+    def defaults(self, section: str) -> dict:
+        """The factory default record of a section."""
+        return self._form_class(section)().data
+
+    def get(self, section: str) -> dict:
+        """The stored record merged over the defaults (new fields get their default)."""
+        record = self.defaults(section)
+        row = self.store.execute("SELECT data FROM settings WHERE section = ?", (section,))
+        stored = row.fetchone()
+        if stored:
+            record.update({k: v for k, v in json.loads(stored[0]).items() if k in record})
+        return record
+
+    def update(self, section: str, changes: dict) -> dict:
+        """Validate `changes` over the stored record, store and announce it; raise Invalid."""
+        current = self.get(section)
+        unknown = sorted(set(changes) - set(current))
+        if unknown:
+            raise Invalid({name: "unknown setting" for name in unknown})
+        return self.save(section, self._form_class(section)(data={**current, **changes}))
+
+    def save(self, section: str, form: Form) -> dict:
+        """Validate a filled form, store its record and tell the listeners; raise Invalid."""
+        if not form.validate():
+            raise Invalid(first_errors(form))
+        record = form.data
+        self.store.execute(
+            "INSERT INTO settings (section, data) VALUES (?, ?) "
+            "ON CONFLICT (section) DO UPDATE SET data = excluded.data",
+            (section, json.dumps(record)),
+        )
+        for listener in self._listeners.get(section, []):
+            listener(record)
+        return record
+
+    def _form_class(self, section: str) -> type[Form]:
+        try:
+            return self.sections[section]
+        except KeyError:
+            raise NotFound(f"no settings section named {section!r}") from None

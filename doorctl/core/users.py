@@ -1,0 +1,194 @@
+"""Users (manual: "Users"): up to 100 accounts, root among them, each with a role.
+
+Passwords are kept only as salted scrypt hashes (Werkzeug's). Hashing is slow on
+purpose, so it runs on the hub's threadpool: a login must never stall reader polling.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass
+
+import gevent
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from doorctl.core.errors import Conflict, Forbidden, Invalid, NotFound
+from doorctl.core.store import Store
+
+ROOT = "root"
+MAX_USERS = 100
+ROLES = ("viewer", "operator", "administrator")
+USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
+USERNAME_RULE = "1 to 32 characters: letters A-Z and a-z, digits 0-9, and . _ -"
+PASSWORD_RULE = "1 to 64 printable ASCII characters (codes 32 to 126)"
+PASSWORD_MAX = 64
+
+
+@dataclass(frozen=True)
+class User:
+    """A user as the web layer sees it; flask-login needs get_id and is_authenticated."""
+
+    username: str
+    role: str
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+
+    def get_id(self) -> str:
+        """The id flask-login keeps in the session cookie."""
+        return self.username
+
+    def has_role(self, role: str) -> bool:
+        """True when this user's role is `role` or a higher one."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+    def to_dict(self) -> dict:
+        """The user as the REST API shows it (never the password)."""
+        return {"username": self.username, "role": self.role}
+
+
+def password_error(password: object) -> str | None:
+    """Why a password is not allowed, or None when it is."""
+    if not isinstance(password, str) or not password:
+        return f"Enter a password: {PASSWORD_RULE}."
+    if len(password) > PASSWORD_MAX:
+        return f"The password is {len(password)} characters long; at most {PASSWORD_MAX}."
+    if any(not 32 <= ord(c) <= 126 for c in password):
+        return f"The password has a character that is not allowed: {PASSWORD_RULE}."
+    return None
+
+
+def username_error(username: object) -> str | None:
+    """Why a username is not allowed, or None when it is."""
+    if not isinstance(username, str) or not USERNAME.match(username):
+        return f"Usernames are {USERNAME_RULE}."
+    return None
+
+
+def role_error(role: object) -> str | None:
+    """Why a role is not one of the three, or None."""
+    if role not in ROLES:
+        return "Choose administrator, operator or viewer."
+    return None
+
+
+def _off_hub(function, *args):
+    """Run a slow hash on the hub's threadpool so greenlets keep running meanwhile."""
+    return gevent.get_hub().threadpool.apply(function, args)
+
+
+class Users:
+    """The user accounts of the device."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self._dummy_hash = generate_password_hash("not a password")
+
+    def count(self) -> int:
+        """How many users exist; 0 means the root password is not set yet."""
+        return self.store.execute("SELECT count(*) FROM users").fetchone()[0]
+
+    def list(self) -> list[User]:
+        """All users, root first, then by name."""
+        rows = self.store.execute(
+            "SELECT username, role FROM users ORDER BY username != ?, username", (ROOT,)
+        )
+        return [User(r["username"], r["role"]) for r in rows]
+
+    def get(self, username: str) -> User:
+        """One user; raise NotFound."""
+        row = self.store.execute(
+            "SELECT username, role FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"There is no user named {username!r}.")
+        return User(row["username"], row["role"])
+
+    def set_root_password(self, password: str) -> User:
+        """First access: create root as administrator; refused once any user exists."""
+        _check({"password": password_error(password)})
+        if self.count():
+            raise Conflict("The root password is already set. Log in to change it.")
+        return self._insert(ROOT, password, "administrator")
+
+    def create(self, username: str, password: str, role: str) -> User:
+        """Add a user; raise Invalid for bad fields, Conflict for a duplicate or the limit."""
+        _check(
+            {
+                "username": username_error(username),
+                "password": password_error(password),
+                "role": role_error(role),
+            }
+        )
+        self._check_room(username)
+        return self._insert(username, password, role)
+
+    def update(self, username: str, password: str | None = None, role: str | None = None):
+        """Change a user's password and/or role; root keeps the administrator role."""
+        user = self.get(username)
+        _check(
+            {
+                "password": password_error(password) if password is not None else None,
+                "role": role_error(role) if role is not None else None,
+            }
+        )
+        if username == ROOT and role not in (None, "administrator"):
+            raise Forbidden("root is always an administrator.", {"role": "root cannot be demoted"})
+        if password is not None:
+            self._set_hash(username, _off_hub(generate_password_hash, password))
+        if role is not None:
+            self.store.execute("UPDATE users SET role = ? WHERE username = ?", (role, username))
+        return self.get(user.username)
+
+    def delete(self, username: str) -> None:
+        """Remove a user; root cannot be removed."""
+        self.get(username)
+        if username == ROOT:
+            raise Forbidden("You can't delete the root user.")
+        self.store.execute("DELETE FROM users WHERE username = ?", (username,))
+
+    def authenticate(self, username: str, password: str) -> User | None:
+        """The user when the password is right; the same work is done for unknown names."""
+        row = self.store.execute(
+            "SELECT password_hash FROM users WHERE username = ?", (username,)
+        ).fetchone()
+        stored = row["password_hash"] if row else self._dummy_hash
+        ok = _off_hub(check_password_hash, stored, password or "")
+        return self.get(username) if ok and row else None
+
+    def _exists(self, username: str) -> bool:
+        row = self.store.execute("SELECT 1 FROM users WHERE username = ?", (username,))
+        return row.fetchone() is not None
+
+    def _check_room(self, username: str) -> None:
+        if self.count() >= MAX_USERS:
+            raise Conflict(f"You can add up to {MAX_USERS} users, root included.")
+        if self._exists(username):
+            raise Conflict(
+                f"A user named {username!r} exists already.", {"username": "already taken"}
+            )
+
+    def _insert(self, username: str, password: str, role: str) -> User:
+        """Hash off the hub, then check the rules again and insert in one transaction."""
+        hashed = _off_hub(generate_password_hash, password)
+        with self.store.transaction() as conn:
+            self._check_room(username)
+            conn.execute(
+                "INSERT INTO users (username, password_hash, role, created) VALUES (?, ?, ?, ?)",
+                (username, hashed, role, time.time()),
+            )
+        return User(username, role)
+
+    def _set_hash(self, username: str, hashed: str) -> None:
+        self.store.execute(
+            "UPDATE users SET password_hash = ? WHERE username = ?", (hashed, username)
+        )
+
+
+def _check(problems: dict[str, str | None]) -> None:
+    """Raise Invalid with every field that has a problem."""
+    fields = {name: message for name, message in problems.items() if message}
+    if fields:
+        raise Invalid(fields)
