@@ -8,20 +8,21 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import datetime
 from pathlib import Path
 
 from flask import Flask, jsonify
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
-from doorctl.blueprints import auth, help, setup, status, users
+from doorctl.blueprints import auth, events, help, setup, status, users
 from doorctl.blueprints.common import is_api, render
-from doorctl.blueprints.menu import menu_for
+from doorctl.blueprints.menu import collect, menu_for
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
 log = logging.getLogger(__name__)
-SECTIONS = (setup, status, users, help)
+SECTIONS = (setup, status, users, events, help)
 
 
 def default_data_dir() -> Path:
@@ -51,10 +52,23 @@ def create_app(config: dict | None = None) -> Flask:
     auth.init_app(app)
     for section in SECTIONS:
         app.register_blueprint(section.bp)
+    app.extensions["doorctl.menu"] = collect(SECTIONS)
     _register_errors(app)
     app.context_processor(lambda: {"menu": menu_for, "device": doorctl.device})
     app.add_template_filter(duration)
+    app.add_template_filter(localtime)
+    app.add_template_filter(isotime)
     return app
+
+
+def localtime(epoch: float) -> str:
+    """An event time in the device's time zone, to the second."""
+    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def isotime(epoch: float) -> str:
+    """An event time as ISO 8601 with its UTC offset, for machines and <time>."""
+    return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
 
 
 def duration(seconds: float) -> str:

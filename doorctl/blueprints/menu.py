@@ -1,4 +1,8 @@
-"""The main menu: the manual's sections, each item shown to the roles that may open it."""
+"""The main menu: the manual's sections, each item shown to the roles that may open it.
+
+Each blueprint module lists its own entries as MENU_ITEMS = [(section, title,
+endpoint)], so adding a page never means editing a shared table.
+"""
 
 from __future__ import annotations
 
@@ -7,23 +11,28 @@ from flask_login import current_user
 
 from doorctl.blueprints.common import required_role
 
-MENU = (
-    ("Status", ("status.page",)),
-    ("Access control", ()),
-    ("System", ("users.page",)),
-    ("Logs", ()),
-    ("Maintenance", ()),
-)
-TITLES = {"status.page": "Status", "users.page": "Users"}
+SECTIONS = ("Status", "Access control", "System", "Logs", "Maintenance")
+
+
+def collect(modules) -> list[tuple[str, str, str]]:
+    """Every MENU_ITEMS entry of the blueprint modules, in the order they are given."""
+    items = [item for module in modules for item in getattr(module, "MENU_ITEMS", ())]
+    unknown = {section for section, _, _ in items} - set(SECTIONS)
+    if unknown:
+        raise ValueError(f"menu sections not in the manual: {sorted(unknown)}")
+    return items
 
 
 def menu_for() -> list[dict]:
     """The menu sections with the items the current user may open."""
-    sections = []
-    for title, endpoints in MENU:
-        items = [_item(endpoint) for endpoint in endpoints if _visible(endpoint)]
-        sections.append({"title": title, "items": items})
-    return sections
+    items = current_app.extensions["doorctl.menu"]
+    return [
+        {
+            "title": section,
+            "items": [_item(t, e) for s, t, e in items if s == section and _visible(e)],
+        }
+        for section in SECTIONS
+    ]
 
 
 def _visible(endpoint: str) -> bool:
@@ -32,10 +41,11 @@ def _visible(endpoint: str) -> bool:
         view is not None
         and current_user.is_authenticated
         and current_user.has_role(required_role(view))
+        and getattr(view, "doorctl_shown", lambda: True)()
     )
 
 
-def _item(endpoint: str) -> dict:
+def _item(title: str, endpoint: str) -> dict:
     url = url_for(endpoint)
     current = request.path == url or request.path.startswith(url + "/")
-    return {"title": TITLES[endpoint], "url": url, "current": current}
+    return {"title": title, "url": url, "current": current}

@@ -6,6 +6,7 @@ from flask import Blueprint, jsonify, redirect, render_template, url_for
 
 from doorctl.blueprints.common import allow, appliance, render
 
+MENU_ITEMS = [("Status", "Status", "status.page")]
 bp = Blueprint("status", __name__)
 
 

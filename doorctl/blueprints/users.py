@@ -8,6 +8,7 @@ from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.users import MAX_USERS, PASSWORD_RULE, ROOT, USERNAME_RULE
 
+MENU_ITEMS = [("System", "Users", "users.page")]
 bp = Blueprint("users", __name__)
 
 

@@ -96,13 +96,15 @@ class EventLog:
         until: float | None = None,
         before: int | None = None,
         limit: int = 100,
+        after: int | None = None,
     ) -> tuple[list[Event], int | None]:
-        """Events newest first, filtered by topic prefix and time; returns the next cursor."""
+        """Events newest first, filtered by topic prefix, time and id; and the next cursor."""
         where, params = ["1"], []
         if prefixes:
             where.append("(" + " OR ".join("topic LIKE ? ESCAPE '\\'" for _ in prefixes) + ")")
             params += [_like_prefix(p) for p in prefixes]
-        for clause, value in (("time >= ?", since), ("time < ?", until), ("id < ?", before)):
+        clauses = (("time >= ?", since), ("time < ?", until), ("id < ?", before), ("id > ?", after))
+        for clause, value in clauses:
             if value is not None:
                 where.append(clause)
                 params.append(value)

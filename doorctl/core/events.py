@@ -13,6 +13,8 @@ import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
+import gevent.queue
+
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[["Event"], None]
@@ -77,3 +79,33 @@ class EventBus:
             callback(event)
         except Exception:
             log.exception("event subscriber %r failed on %s", callback, event.topic)
+
+
+class Subscription:
+    """A bounded queue of events for one slow consumer (a browser's SSE stream).
+
+    When the consumer falls behind, new events are dropped and counted rather than
+    letting memory grow or the publisher wait.
+    """
+
+    def __init__(self, bus: EventBus, prefixes: tuple[str, ...] = (), maxsize: int = 1000):
+        self.queue: gevent.queue.Queue = gevent.queue.Queue(maxsize)
+        self.dropped = 0
+        self._unsubscribe = bus.subscribe(self._put, *prefixes)
+
+    def _put(self, event: Event) -> None:
+        try:
+            self.queue.put_nowait(event)
+        except gevent.queue.Full:
+            self.dropped += 1
+
+    def get(self, timeout: float) -> Event | None:
+        """The next event, or None when none came within `timeout` seconds."""
+        try:
+            return self.queue.get(timeout=timeout)
+        except gevent.queue.Empty:
+            return None
+
+    def close(self) -> None:
+        """Stop receiving events."""
+        self._unsubscribe()
