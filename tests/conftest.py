@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -19,6 +20,30 @@ from doorctl.app import create_app
 ROOT_PASSWORD = "correct horse 1"
 CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
 REPO = Path(__file__).resolve().parents[1]
+
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+
+
+def require(program: str, what: str) -> str:
+    """The path of a peer program; skip when missing, but fail under CI (CI=true)."""
+    path = shutil.which(program)
+    if path:
+        return path
+    message = f"{what} is missing ({program}); scripts/test installs it"
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
 
 
 def basic(username: str, password: str) -> dict:
@@ -97,8 +122,8 @@ class ApiClient:
     client: object
     headers: dict
 
-    def get(self, url, **kw):
-        return self.client.get(url, headers=self.headers, **kw)
+    def get(self, url, headers=None, **kw):
+        return self.client.get(url, headers={**self.headers, **(headers or {})}, **kw)
 
     def post(self, url, json=None, **kw):
         return self.client.post(url, json=json, headers=self.headers, **kw)
@@ -109,8 +134,8 @@ class ApiClient:
     def patch(self, url, json=None, **kw):
         return self.client.patch(url, json=json, headers=self.headers, **kw)
 
-    def delete(self, url, **kw):
-        return self.client.delete(url, headers=self.headers, **kw)
+    def delete(self, url, headers=None, **kw):
+        return self.client.delete(url, headers={**self.headers, **(headers or {})}, **kw)
 
 
 @pytest.fixture
@@ -131,11 +156,14 @@ class Served:
     process: subprocess.Popen
     url: str
     data_dir: Path
+    stderr: str = ""
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
+        """Send `sig`, wait for the exit, keep what it logged; return the exit code."""
         if self.process.poll() is None:
             self.process.send_signal(sig)
-        return self.process.wait(timeout)
+        _, self.stderr = self.process.communicate(timeout=timeout)
+        return self.process.returncode
 
 
 def start_served(data_dir: Path, *extra: str, env: dict | None = None) -> Served:
@@ -175,6 +203,31 @@ def served(tmp_path: Path) -> Iterator[Served]:
     """The appliance running in its own process, stopped (SIGTERM) after the test."""
     server = start_served(tmp_path / "served")
     yield server
-    server.stop()
-    if server.process.poll() is None:
-        server.process.kill()
+    try:
+        server.stop()
+    finally:
+        if server.process.poll() is None:
+            server.process.kill()
+            server.process.communicate()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """Debian's chromium driven by Playwright (never a downloaded browser)."""
+    executable = require(CHROMIUM, "Debian's chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh browser context and page (own cookies and local storage)."""
+    context = browser.new_context()
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    yield page
+    context.close()

@@ -72,7 +72,7 @@ def test_duplicate_user_is_a_conflict(admin_api):
     assert admin_api.post("/api/v1/users", json=body).status_code == 201
     again = admin_api.post("/api/v1/users", json=body)
     assert again.status_code == 409
-    assert again.json["fields"] == {"username": "already taken"}
+    assert again.json["fields"] == {"username": "A user named 'guard' exists already."}
 
 
 def test_the_101st_user_is_refused(doorctl, root, admin_api):

@@ -152,6 +152,9 @@ def login():
     username = request.form.get("username", "")
     user = appliance().users.authenticate(username, request.form.get("password", ""))
     if user is None:
+        appliance().bus.publish(
+            "tns1:Device/User/LoginFailed", {"user": username}, {"address": request.remote_addr}
+        )
         error = "The username or the password is wrong."
         return render(
             "auth/login.html",

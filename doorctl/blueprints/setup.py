@@ -43,6 +43,9 @@ def page():
     except DoorctlError as error:
         return render("setup/page.html", 422, errors=error.fields, message=error.message)
     login_user(user)
+    appliance().bus.publish(
+        "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
+    )
     return redirect(url_for("status.page"), 303)
 
 

@@ -21,14 +21,14 @@ def index():
 @allow("viewer")
 def page():
     """The Status page with the Device info card."""
-    return render("status/page.html", device=appliance().device.to_dict())
+    return render("status/page.html", info=appliance().device.to_dict())
 
 
 @bp.route("/status/device")
 @allow("viewer")
 def device_card():
     """The Device info card alone, for its periodic refresh."""
-    return render_template("status/_device.html", device=appliance().device.to_dict())
+    return render_template("status/_device.html", info=appliance().device.to_dict())
 
 
 @bp.route("/api/v1/device")

@@ -23,9 +23,9 @@ class Appliance:
         self.store = Store(data_dir)
         self.secret_key = secret_key(data_dir)
         self.settings = Settings(self.store)
-        self.users = Users(self.store)
         last_id = self.store.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
         self.bus = EventBus(first_id=last_id + 1)
+        self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)
         self.device = DeviceInfo(hardware, serial)
         self.services: list = [self.event_log]

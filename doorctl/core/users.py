@@ -14,6 +14,7 @@ import gevent
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from doorctl.core.errors import Conflict, Forbidden, Invalid, NotFound
+from doorctl.core.events import EventBus
 from doorctl.core.store import Store
 
 ROOT = "root"
@@ -82,8 +83,9 @@ def _off_hub(function, *args):
 class Users:
     """The user accounts of the device."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, bus: EventBus):
         self.store = store
+        self.bus = bus
         self._dummy_hash = generate_password_hash("not a password")
 
     def count(self) -> int:
@@ -140,6 +142,8 @@ class Users:
             self._set_hash(username, _off_hub(generate_password_hash, password))
         if role is not None:
             self.store.execute("UPDATE users SET role = ? WHERE username = ?", (role, username))
+        changed = [name for name, value in (("password", password), ("role", role)) if value]
+        self._announce("Updated", username, {"changed": changed, "role": role or user.role})
         return self.get(user.username)
 
     def delete(self, username: str) -> None:
@@ -148,6 +152,7 @@ class Users:
         if username == ROOT:
             raise Forbidden("You can't delete the root user.")
         self.store.execute("DELETE FROM users WHERE username = ?", (username,))
+        self._announce("Deleted", username, {})
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password is right; the same work is done for unknown names."""
@@ -166,9 +171,8 @@ class Users:
         if self.count() >= MAX_USERS:
             raise Conflict(f"You can add up to {MAX_USERS} users, root included.")
         if self._exists(username):
-            raise Conflict(
-                f"A user named {username!r} exists already.", {"username": "already taken"}
-            )
+            message = f"A user named {username!r} exists already."
+            raise Conflict(message, {"username": message})
 
     def _insert(self, username: str, password: str, role: str) -> User:
         """Hash off the hub, then check the rules again and insert in one transaction."""
@@ -179,7 +183,12 @@ class Users:
                 "INSERT INTO users (username, password_hash, role, created) VALUES (?, ?, ?, ?)",
                 (username, hashed, role, time.time()),
             )
+        self._announce("Added", username, {"role": role})
         return User(username, role)
+
+    def _announce(self, change: str, username: str, data: dict) -> None:
+        """An event for the audit trail: who was added, changed or removed."""
+        self.bus.publish(f"tns1:Device/User/{change}", {"user": username}, data)
 
     def _set_hash(self, username: str, hashed: str) -> None:
         self.store.execute(

@@ -1,0 +1,123 @@
+"""The event bus, the event log and its API and SSE stream."""
+
+import json
+
+import gevent
+
+from doorctl.core.eventlog import EventLog
+from doorctl.core.events import EventBus
+from doorctl.core.store import Store
+
+
+def test_failing_subscriber_never_breaks_the_others():
+    bus = EventBus()
+    seen = []
+    bus.subscribe(lambda e: 1 / 0)
+    bus.subscribe(seen.append, "tns1:Door/")
+    bus.publish("tns1:Door/State/DoorMode", data={"mode": "access"})
+    bus.publish("tns1:Device/Trigger/Relay")
+    assert [e.topic for e in seen] == ["tns1:Door/State/DoorMode"]
+
+
+def test_event_log_keeps_events_and_trims_to_retention(tmp_path):
+    bus = EventBus()
+    log = EventLog(Store(tmp_path), bus, retention=50)
+    log.start()
+    for n in range(120):
+        bus.publish("tns1:Test/Tick", data={"n": n})
+    log.flush()
+    events, cursor = log.query(limit=100)
+    assert [e.data["n"] for e in events] == list(range(119, 69, -1))
+    assert cursor is None
+    log.stop()
+
+
+def test_event_log_survives_a_restart_and_ids_go_on(tmp_path, app):
+    doorctl = app.extensions["doorctl"]
+    first = doorctl.bus.publish("tns1:Test/One")
+    doorctl.event_log.flush()
+    from doorctl.core.appliance import Appliance
+
+    again = Appliance(doorctl.data_dir)
+    assert again.bus.publish("tns1:Test/Two").id == first.id + 1
+    assert again.event_log.query()[0][0].topic == "tns1:Test/One"
+
+
+def test_events_api_filters_and_pages(doorctl, viewer_api):
+    for n in range(5):
+        doorctl.bus.publish("tns1:Door/State/DoorMode", data={"n": n})
+        doorctl.bus.publish("tns1:Device/Trigger/Relay", data={"n": n})
+    page = viewer_api.get("/api/v1/events?topic=tns1:Door/&limit=3").json
+    assert [e["data"]["n"] for e in page["events"]] == [4, 3, 2]
+    assert set(page["events"][0]) == {"id", "time", "topic", "source", "data", "key", "property"}
+    rest = viewer_api.get(f"/api/v1/events?topic=tns1:Door/&before={page['next']}").json
+    assert [e["data"]["n"] for e in rest["events"]] == [1, 0]
+    assert rest["next"] is None
+
+
+def test_events_api_rejects_bad_filters_by_name(viewer_api):
+    bad_time = viewer_api.get("/api/v1/events?since=yesterday")
+    assert bad_time.status_code == 400
+    assert "ISO 8601" in bad_time.json["fields"]["since"]
+    assert "limit" in viewer_api.get("/api/v1/events?limit=0").json["fields"]
+
+
+def test_events_api_time_filter(doorctl, viewer_api):
+    doorctl.bus.publish("tns1:Test/Old")
+    gevent.sleep(0.05)
+    doorctl.event_log.flush()
+    cut = doorctl.event_log.query()[0][0].time + 0.01
+    doorctl.bus.publish("tns1:Test/New")
+    topics = [e["topic"] for e in viewer_api.get(f"/api/v1/events?since={cut}").json["events"]]
+    assert topics == ["tns1:Test/New"]
+
+
+def read_sse(response, count):
+    """The first `count` events of an SSE response as (id, topic, data)."""
+    events, buffer = [], ""
+    for chunk in response.response:
+        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            fields = dict(
+                line.split(": ", 1)
+                for line in block.splitlines()
+                if ": " in line and not line.startswith(":")
+            )
+            if "data" in fields:
+                events.append((int(fields["id"]), fields["event"], json.loads(fields["data"])))
+        if len(events) >= count:
+            return events
+    return events
+
+
+def test_sse_stream_sends_new_events_and_filters(doorctl, viewer_api):
+    response = viewer_api.get("/api/v1/events/stream?topic=tns1:Door/", buffered=False)
+    assert response.mimetype == "text/event-stream"
+    doorctl.bus.publish("tns1:Device/Trigger/Relay")
+    doorctl.bus.publish("tns1:Door/State/DoorMode", data={"mode": "unlocked"})
+    ((event_id, topic, data),) = read_sse(response, 1)
+    assert topic == "tns1:Door/State/DoorMode"
+    assert data["data"] == {"mode": "unlocked"}
+    response.close()
+
+
+def test_sse_stream_replays_after_last_event_id(doorctl, viewer_api):
+    first = doorctl.bus.publish("tns1:Test/A")
+    doorctl.bus.publish("tns1:Test/B")
+    doorctl.bus.publish("tns1:Test/C")
+    response = viewer_api.get(
+        "/api/v1/events/stream",
+        headers={"Last-Event-ID": str(first.id)},
+        buffered=False,
+    )
+    assert [t for _, t, _ in read_sse(response, 2)] == ["tns1:Test/B", "tns1:Test/C"]
+    response.close()
+
+
+def test_logs_page_lists_events(doorctl, logged_in):
+    doorctl.bus.publish("tns1:Door/State/DoorMode", data={"mode": "locked"})
+    page = logged_in.get("/logs/events?topic=tns1:Door/").get_data(as_text=True)
+    assert "tns1:Door/State/DoorMode" in page
+    assert "mode=locked" in page
+    assert 'sse-connect="/logs/events/stream?topic=tns1:Door/"' in page
