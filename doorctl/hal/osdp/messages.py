@@ -118,9 +118,9 @@ def led(
 ) -> tuple[int, bytes]:
     """osdp_LED with an optional temporary and an optional permanent setting.
 
-    Each setting is a dict of on_color, off_color, on_count, off_count (x 100
-    ms) and, for the temporary one, timer (x 100 ms). Absent means "no change"
-    (control code 0); the temporary part then also is not cancelled.
+    Each setting is a dict of on_color, off_color, on_count (default 1),
+    off_count (default 0, i.e. steady) in 100 ms units and, for the temporary
+    one, timer (x 100 ms). Absent means "no change" (control code 0).
     """
     temp = _led_part(temporary, temporary=True)
     perm = _led_part(permanent, temporary=False)
@@ -133,7 +133,8 @@ def _led_part(setting: dict | None, *, temporary: bool) -> bytes:
         return bytes(7 if temporary else 5)
     code = 2 if temporary else 1
     on, off = color(setting.get("on_color", 0)), color(setting.get("off_color", 0))
-    part = bytes([code, setting.get("on_count", 0), setting.get("off_count", 0), on, off])
+    # on_count 0 with off_count 0 is invalid; on with off 0 means "steady on_color".
+    part = bytes([code, setting.get("on_count", 1), setting.get("off_count", 0), on, off])
     if temporary:
         part += struct.pack("<H", setting.get("timer", 0))
     return part
