@@ -9,9 +9,10 @@ import tty
 from pathlib import Path
 
 import gevent
+import gevent.event
 import pytest
 from gevent import subprocess
-from gevent.queue import Empty, Queue
+from gevent.queue import Queue
 
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 
@@ -42,7 +43,11 @@ class ReaderProcess:
     def _collect(self) -> None:
         """Move the child's output lines into a queue."""
         for line in self.proc.stdout:
-            self.lines.put(json.loads(line))
+            try:
+                self.lines.put(json.loads(line))
+            except ValueError:
+                # libosdp's Python wrapper prints its own errors to stdout.
+                self.lines.put({"event": "text", "line": line.decode(errors="replace")})
 
     def send(self, **request) -> None:
         """Send one command line to the child."""
@@ -69,27 +74,34 @@ class ReaderProcess:
 
 
 class Events:
-    """Events from the bus callback, to wait on in tests."""
+    """Events from the bus callback, to wait on in tests (each is taken once)."""
 
     def __init__(self) -> None:
         self.seen: list[tuple[int, str, dict]] = []
-        self.queue: Queue = Queue()
+        self._taken: set[int] = set()
+        self._arrived = gevent.event.Event()
 
     def __call__(self, address: int, kind: str, data: dict) -> None:
         self.seen.append((address, kind, data))
-        self.queue.put((address, kind, data))
+        self._arrived.set()
 
     def wait(self, kind: str, address: int | None = None, timeout: float = 10.0) -> dict:
-        """The next event of `kind` (from `address`), skipping others."""
-        deadline = gevent.get_hub().loop.now() + timeout
-        while True:
-            remaining = deadline - gevent.get_hub().loop.now()
-            try:
-                addr, got, data = self.queue.get(timeout=max(remaining, 0.001))
-            except Empty:
-                raise AssertionError(f"no {kind} event in {timeout}s; saw {self.seen}") from None
-            if got == kind and address in (None, addr):
+        """The oldest event of `kind` (from `address`) not yet taken by a wait."""
+        with gevent.Timeout(timeout, False):
+            while True:
+                found = self._take(kind, address)
+                if found is not None:
+                    return found
+                self._arrived.clear()
+                self._arrived.wait()
+        raise AssertionError(f"no {kind} event from {address} in {timeout}s; saw {self.seen}")
+
+    def _take(self, kind: str, address: int | None) -> dict | None:
+        for i, (addr, got, data) in enumerate(self.seen):
+            if i not in self._taken and got == kind and address in (None, addr):
+                self._taken.add(i)
                 return data
+        return None
 
 
 @pytest.fixture

@@ -169,6 +169,8 @@ class CommandHandler:
 
     def __call__(self, command: dict):
         fields = {k: v for k, v in command.items() if k != "command"}
+        if "address" in fields:
+            fields["new_address"] = fields.pop("address")
         name = COMMAND_NAMES.get(command.get("command"), str(command.get("command")))
         if name == "keyset":
             self.key_file.write_text(bytes(command["data"]).hex())
