@@ -91,3 +91,15 @@ def test_commands_to_an_offline_reader_fail_at_once(make_bus):
         "ok": False,
         "error": "offline",
     }
+
+
+def test_direction_pin_is_raised_only_while_sending(spawn_reader, make_bus):
+    reader = spawn_reader({"address": 1, "secure": False})
+    transitions = []
+    _, events = make_bus(ReaderConfig(1), set_direction=transitions.append)
+    events.wait("online", 1)
+    reader.send(cmd="card", bits="11")
+    assert events.wait("card", 1)["bits"] == 2
+    assert transitions[0] is False
+    assert all(a != b for a, b in zip(transitions, transitions[1:], strict=False))
+    assert transitions.count(True) >= 3

@@ -186,14 +186,25 @@ class OsdpBus:
         address = self._inflight_address(inflight)
         if not self._write(inflight.frame):
             return None
-        deadline = time.monotonic() + self.reply_timeout
+        # Without a DE pin the write returns while the UART is still sending.
+        unsent = 0 if self._set_direction else self._wire_time(len(inflight.frame))
+        deadline = time.monotonic() + unsent + self.reply_timeout
         while (remaining := deadline - time.monotonic()) > 0:
             self._wait_readable(remaining)
-            for frame in self._decoder.feed(self._read()):
+            data = self._read()
+            if data:
+                # A long reply at a low baud rate may take longer than the
+                # timeout to arrive: keep listening while bytes keep coming.
+                deadline = max(deadline, time.monotonic() + self._wire_time(32))
+            for frame in self._decoder.feed(data):
                 # Own echo (no reply bit), other readers and stale replies are not ours.
                 if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
                     return frame
         return None
+
+    def _wire_time(self, length: int) -> float:
+        """Seconds `length` bytes take on the line: 10 bits each (start, 8 data, stop)."""
+        return length * 10 / self._port.baudrate
 
     @staticmethod
     def _inflight_address(inflight: Inflight) -> int:
@@ -252,8 +263,7 @@ class OsdpBus:
 
     def _drain(self, length: int) -> None:
         """Wait until the UART has shifted the frame out before releasing the line."""
-        # 10 bits per byte on the wire (start, 8 data, stop).
-        gevent.sleep(length * 10 / self._port.baudrate)
+        gevent.sleep(self._wire_time(length))
         deadline = time.monotonic() + 0.1
         while getattr(self._port, "out_waiting", 0) and time.monotonic() < deadline:
             gevent.sleep(0.0005)
@@ -446,7 +456,8 @@ class OsdpBus:
         if kind != "ack":
             self._sc_failed(reader, "KEYSET refused")
             return
-        self._keys.put(reader.key_name(), key)
+        # fsync on an SD card can take long: keep it off the hub.
+        gevent.get_hub().threadpool.apply(self._keys.put, (reader.key_name(), key))
         self._emit(reader, "keyset", {"key_name": reader.key_name()})
         reader.session = None
         reader.sc = "down"
