@@ -38,6 +38,13 @@ with ``ok`` plus the decoded reply (``{"ok": False, "reply": "nak", "reason":
   {"vendor_code", "data" (hex)}, ``nak`` {"command", "code", "reason"},
   ``com`` {"address", "baud"} after a successful COMSET.
 
+``readers()`` returns one dict per reader: address, online, state (link
+phase: start, cap, chlng, keyset, ready, sc_failed), sc (off, up, down,
+failed, unsupported), secure_channel, vendor (OUI hex), vendor_code, model,
+version, serial (hex), firmware ("major.minor.build"), capabilities (name ->
+{"compliance", "items"}), tamper/power once known, and transfer {"sent",
+"total"} while a file is being sent.
+
 Secure channel per reader (``ReaderConfig.secure_channel``): ``"off"``;
 ``"install"`` uses the stored key or, if the reader has none, SCBK-D and then
 sends it a random key with KEYSET and stores it; ``"required"`` uses the stored

@@ -475,14 +475,17 @@ class OsdpBus:
 
     def _sc_failed(self, reader: Reader, reason: str) -> None:
         """Report that a required secure channel can't be had and stop polling."""
-        log.warning("osdp reader %d: secure channel failed: %s", reader.address, reason)
+        already = reader.sc == "failed"
         reader.sc, reader.phase, reader.session = "failed", "sc_failed", None
         reader.next_try = time.monotonic() + SC_RETRY
         if reader.online:
             reader.online = False
             self._fail_pending(reader, "secure channel failed")
             self._emit(reader, "offline", {"reason": "sc_failed"})
-        self._emit(reader, "sc_failed", {"reason": reason})
+        if not already:
+            # Retries every SC_RETRY seconds; report the failure once, not each time.
+            log.warning("osdp reader %d: secure channel failed: %s", reader.address, reason)
+            self._emit(reader, "sc_failed", {"reason": reason})
 
     def _sc_lost(self, reader: Reader, reason: str) -> None:
         """A reply failed its MAC: drop the session and re-establish it from SQN 0."""
