@@ -1,0 +1,64 @@
+"""OSDP v2.2 control panel (CP) for card readers on an RS-485 bus.
+
+One ``OsdpBus`` per serial port, polling up to two readers (by address) from
+one gevent greenlet. The port is opened with ``serial.serial_for_url`` and
+``timeout=0``; the greenlet waits for input with ``gevent.select`` on the
+port's descriptor, so the hub never blocks. Half duplex: an adapter with
+automatic direction needs nothing; otherwise pass ``set_direction(transmit)``
+(the board's DE pin) and the bus raises it only while a frame is being sent.
+
+Usage::
+
+    keys = KeyStore(data_dir)                      # SCBKs, 0600 JSON file
+    bus = OsdpBus("/dev/ttyAMA0", [ReaderConfig(1, secure_channel="install")],
+                  on_event, baudrate=115200, key_store=keys, set_direction=de)
+    bus.start()
+    bus.led(1, temporary={"on_color": "green", "on_count": 30, "timer": 30})
+    result = bus.file_transfer(1, firmware, progress=lambda sent, total: ...)
+    result.get(timeout=600)  # {"ok": True, "status": 1, ...} or {"ok": False, ...}
+    bus.stop()
+
+Commands (``led``, ``buzzer``, ``text``, ``output``, ``status``, ``comset``,
+``file_transfer``) return a ``gevent.event.AsyncResult`` whose value is a dict
+with ``ok`` plus the decoded reply (``{"ok": False, "reply": "nak", "reason":
+...}`` or ``{"ok": False, "error": "offline"}``). Never ``.get()`` it inside
+``on_event``: the callback runs in the bus greenlet.
+
+``on_event(address, kind, data)`` kinds and payloads:
+
+- ``online``: the ``readers()`` entry (identity, capabilities, sc).
+- ``offline``: {} or {"reason": "sc_failed"}; after 8 s without a valid reply.
+  The bus keeps probing and the reader comes back by itself (``online``).
+- ``sc_up`` {"default_key": bool}, ``sc_down`` {"reason"}, ``sc_failed``
+  {"reason"}, ``keyset`` {"key_name"} (a new key was stored).
+- ``card``: {"reader", "format": "raw"|"wiegand"|"ascii", "bits", "data" (hex),
+  "bit_string" ("0101..."), and "facility"/"number" for valid 26-bit H10301}.
+- ``keypad`` {"reader", "keys"} ("*" and "#" decoded), ``lstat`` {"tamper",
+  "power"}, ``istat`` {"inputs"}, ``ostat`` {"outputs"}, ``mfgrep``
+  {"vendor_code", "data" (hex)}, ``nak`` {"command", "code", "reason"},
+  ``com`` {"address", "baud"} after a successful COMSET.
+
+``readers()`` returns one dict per reader: address, online, state (link
+phase: start, cap, chlng, keyset, ready, sc_failed), sc (off, up, down,
+failed, unsupported), secure_channel, vendor (OUI hex), vendor_code, model,
+version, serial (hex), firmware ("major.minor.build"), capabilities (name ->
+{"compliance", "items"}), tamper/power once known, and transfer {"sent",
+"total"} while a file is being sent.
+
+Secure channel per reader (``ReaderConfig.secure_channel``): ``"off"``;
+``"install"`` uses the stored key or, if the reader has none, SCBK-D and then
+sends it a random key with KEYSET and stores it; ``"required"`` uses the stored
+key only and never polls in the clear: a failure is reported (``sc_failed``,
+state ``sc_failed``) and retried every few seconds. Keys are stored under the
+reader's ``key_name`` (default "<vendor oui>-<serial>" from osdp_ID).
+
+Layout: ``codec`` (frames, CRC, FrameDecoder), ``messages`` (command builders
+and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``reader``
+(per-reader state), ``bus`` (the greenlet).
+"""
+
+from .bus import OsdpBus
+from .keystore import KeyStore
+from .reader import ReaderConfig
+
+__all__ = ["KeyStore", "OsdpBus", "ReaderConfig"]

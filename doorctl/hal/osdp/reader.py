@@ -1,0 +1,115 @@
+"""Per-reader state of the control panel: link, sequence, secure channel, queue."""
+
+from __future__ import annotations
+
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from gevent.event import AsyncResult
+
+from .secure import Handshake, Session
+
+SC_MODES = ("off", "install", "required")
+
+
+@dataclass
+class ReaderConfig:
+    """How the controller wants one reader on a bus to be run."""
+
+    address: int
+    secure_channel: str = "off"
+    key_name: str | None = None
+
+    def __post_init__(self) -> None:
+        if not 0 <= self.address < 0x7F:
+            raise ValueError("OSDP reader address must be 0..126")
+        if self.secure_channel not in SC_MODES:
+            raise ValueError(f"secure_channel must be one of {SC_MODES}")
+
+
+@dataclass
+class Request:
+    """A command the controller asked for, answered through `result`."""
+
+    code: int
+    data: bytes
+    result: AsyncResult = field(default_factory=AsyncResult)
+
+
+@dataclass
+class Inflight:
+    """The command on the wire; a retry resends exactly these bytes and SQN."""
+
+    frame: bytes
+    sqn: int
+    code: int
+    handler: Callable[[str, dict], None]
+    sent_at: float = 0.0
+
+
+@dataclass
+class Transfer:
+    """A file being sent to a reader, paced by its FtDelay and FtUpdateMsgMax."""
+
+    data: bytes
+    file_type: int
+    chunk: int
+    progress: Callable[[int, int], None] | None
+    result: AsyncResult = field(default_factory=AsyncResult)
+    offset: int = 0
+    not_before: float = 0.0
+    idle_rounds: int = 0
+
+
+@dataclass
+class Reader:
+    """Everything the bus knows about one reader."""
+
+    config: ReaderConfig
+    address: int = 0
+    phase: str = "start"
+    sqn: int = 0
+    online: bool = False
+    last_reply: float = field(default_factory=time.monotonic)
+    next_try: float = 0.0
+    session: Session | None = None
+    handshake: Handshake | None = None
+    use_default_key: bool = False
+    sc: str = "off"
+    identity: dict = field(default_factory=dict)
+    capabilities: dict = field(default_factory=dict)
+    status: dict = field(default_factory=dict)
+    inflight: Inflight | None = None
+    queue: deque = field(default_factory=deque)
+    transfer: Transfer | None = None
+
+    def __post_init__(self) -> None:
+        self.address = self.config.address
+
+    def next_sqn(self) -> None:
+        """Advance after a good reply: 0 only ever starts a link, then 1, 2, 3, 1..."""
+        self.sqn = 1 if self.sqn == 3 else self.sqn + 1
+
+    def restart(self) -> None:
+        """Start the link again: SQN 0 tells the PD to reset, and drops its SC."""
+        self.phase, self.sqn = "start", 0
+        self.session = self.handshake = self.inflight = None
+
+    def key_name(self) -> str:
+        """Name of this reader's key in the store: configured, else its identity."""
+        if self.config.key_name:
+            return self.config.key_name
+        return f"{self.identity.get('vendor', 'unknown')}-{self.identity.get('serial', '0')}"
+
+    def info(self) -> dict:
+        """A copy of the live state for readers()."""
+        info = {"address": self.address, "online": self.online, "state": self.phase}
+        info.update({"sc": self.sc, "secure_channel": self.config.secure_channel})
+        info.update(self.identity)
+        info["capabilities"] = dict(self.capabilities)
+        info.update(self.status)
+        if self.transfer:
+            info["transfer"] = {"sent": self.transfer.offset, "total": len(self.transfer.data)}
+        return info

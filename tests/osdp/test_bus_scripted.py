@@ -1,0 +1,138 @@
+"""The bus against a scripted PD in a greenlet: line noise, retries, forged MACs.
+
+libosdp only sends good frames; this PD can misbehave on purpose.
+"""
+
+import os
+import struct
+
+import gevent
+import gevent.select
+import pytest
+
+from doorctl.hal.osdp import ReaderConfig
+from doorctl.hal.osdp import messages as m
+from doorctl.hal.osdp.codec import FrameDecoder, encode_frame
+from doorctl.hal.osdp.secure import (
+    SCBK_D,
+    decrypt,
+    encrypt,
+    initial_rmac,
+    mac,
+    pd_cryptogram,
+    session_keys,
+)
+
+PDID = bytes.fromhex("c3b2a107020100000001020a")
+PDCAP = bytes([9, 1, 1])
+CARD = bytes([0, 1]) + struct.pack("<H", 8) + b"\xa5"
+
+
+class ScriptedPD:
+    """A PD at address 1 on the pty master that answers from a script."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+        self.decoder = FrameDecoder()
+        self.received: list = []
+        self.noise = b""
+        self.drop_next = 0
+        self.card_pending = False
+        self.tamper = False
+        self.keys = None
+        self.scbk = SCBK_D
+        self.greenlet = gevent.spawn(self.serve)
+
+    def serve(self) -> None:
+        while True:
+            gevent.select.select([self.fd], [], [])
+            for frame in self.decoder.feed(os.read(self.fd, 4096)):
+                self.received.append(frame)
+                reply = self.answer(frame)
+                if self.drop_next:
+                    self.drop_next -= 1
+                elif reply:
+                    os.write(self.fd, self.noise + reply)
+
+    def answer(self, frame) -> bytes:
+        if frame.scb_type in (0x15, 0x17):
+            self.c_mac = mac(self.keys, self.r_mac, frame.mac_input)
+            return self.sealed(frame)
+        code, data = self.reply_to(frame)
+        scb = {m.CHLNG: b"\x03\x12\x00", m.SCRYPT: b"\x03\x14\x01"}.get(frame.code, b"")
+        return encode_frame(1, frame.sqn, code, data, reply=True, scb=scb)
+
+    def reply_to(self, frame) -> tuple[int, bytes]:
+        if frame.code == m.ID:
+            return m.PDID, PDID
+        if frame.code == m.CAP:
+            return m.PDCAP, PDCAP
+        if frame.code == m.CHLNG:
+            self.keys = session_keys(self.scbk if frame.scb[2] else SCBK_D, frame.data)
+            pd_random = bytes(8)
+            crypt = pd_cryptogram(self.keys, frame.data, pd_random)
+            return m.CCRYPT, bytes(8) + pd_random + crypt
+        if frame.code == m.SCRYPT:
+            self.r_mac = initial_rmac(self.keys, frame.data)
+            return m.RMAC_I, self.r_mac
+        if self.card_pending:
+            self.card_pending = False
+            return m.RAW, CARD
+        return m.ACK, b""
+
+    def sealed(self, frame) -> bytes:
+        code, data = self.reply_to(frame)
+        if frame.code == m.KEYSET:
+            self.scbk = decrypt(self.keys, self.r_mac, frame.data)[2:]
+            code, data = m.ACK, b""
+        body = encrypt(self.keys, self.c_mac, data) if data else b""
+
+        def reply_mac(message: bytes) -> bytes:
+            self.r_mac = mac(self.keys, self.c_mac, message)
+            forged = bytes(16) if self.tamper and code == m.RAW else self.r_mac
+            return forged
+
+        scb = bytes([2, 0x18 if data else 0x16])
+        return encode_frame(1, frame.sqn, code, body, reply=True, scb=scb, mac=reply_mac)
+
+
+@pytest.fixture
+def scripted_pd(pty_bus):
+    pd = ScriptedPD(pty_bus[0])
+    yield pd
+    pd.greenlet.kill()
+
+
+def test_noise_before_every_reply_does_not_stop_the_bus(scripted_pd, make_bus):
+    good = encode_frame(1, 2, m.ACK, reply=True)
+    scripted_pd.noise = b"\x00\xff\x53\x81\x09" + good[:-1] + bytes([good[-1] ^ 0xFF]) + b"\x53"
+    _, events = make_bus(ReaderConfig(1))
+    assert events.wait("online", 1)["serial"] == "00000001"
+    scripted_pd.card_pending = True
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+
+
+def test_lost_reply_is_retried_with_the_same_bytes(scripted_pd, make_bus):
+    bus, events = make_bus(ReaderConfig(1))
+    events.wait("online", 1)
+    gevent.sleep(0.05)
+    scripted_pd.drop_next = 1
+    before = len(scripted_pd.received)
+    gevent.sleep(0.5)
+    frames = scripted_pd.received[before:]
+    repeats = [a for a, b in zip(frames, frames[1:], strict=False) if a == b]
+    assert repeats, "the unanswered command was not resent unchanged"
+    assert scripted_pd.received[0].sqn == 0
+    assert bus.readers()[0]["online"] is True
+
+
+def test_forged_mac_never_yields_a_card(scripted_pd, make_bus):
+    _, events = make_bus(ReaderConfig(1, secure_channel="install"))
+    events.wait("online", 1)
+    assert [events.wait("sc_up", 1)["default_key"] for _ in "ab"] == [True, False]
+    scripted_pd.tamper = True
+    scripted_pd.card_pending = True
+    assert events.wait("sc_down", 1)["reason"] == "bad reply MAC"
+    assert events.wait("sc_up", 1, timeout=3) == {"default_key": False}
+    gevent.sleep(0.3)
+    assert not [e for e in events.seen if e[1] == "card"]
