@@ -1,7 +1,7 @@
 """Login, logout, roles on every route, and the session cookie."""
 
 import pytest
-from conftest import basic, csrf_token, make_user
+from support import basic, csrf_token, make_user
 
 
 def login(client, username, password):

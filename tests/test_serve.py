@@ -6,7 +6,7 @@ import subprocess
 import sys
 import urllib.request
 
-from conftest import REPO, start_served
+from support import REPO, start_served
 
 
 def get(url):

@@ -1,6 +1,6 @@
 """First access: with no users everything leads to the page that sets root's password."""
 
-from conftest import ROOT_PASSWORD, csrf_token
+from support import ROOT_PASSWORD, csrf_token
 
 
 def test_pages_lead_to_setup_before_root_has_a_password(client):

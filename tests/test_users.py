@@ -1,7 +1,7 @@
 """Users (manual: "Users"): the rules of the page and of /api/v1/users."""
 
 import pytest
-from conftest import csrf_token
+from support import csrf_token
 
 from doorctl.core.errors import Conflict, Forbidden, Invalid
 from doorctl.core.users import MAX_USERS
