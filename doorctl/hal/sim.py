@@ -1,0 +1,102 @@
+"""The simulated board: every terminal in memory, driven from Python.
+
+A product feature, not only a test double: demos and development run on it. Card
+reads travel as real Wiegand pulses with real timing through the same frame
+assembler and decoder as on a Pi, so the sim exercises the same code paths.
+Everything runs in greenlets that plain `gevent.sleep()` drives; no monkey-patching.
+"""
+
+from __future__ import annotations
+
+import gevent
+
+from doorctl.hal.base import (
+    AUX_PORTS,
+    INPUT,
+    INPUT_NAMES,
+    OUTPUT_NAMES,
+    SUPERVISABLE,
+    Board,
+    DigitalInput,
+    DigitalOutput,
+    Relay,
+    WiegandPort,
+)
+from doorctl.hal.wiegand import DEFAULT_FRAME_GAP, encode_card, encode_keys
+
+# Real readers send bits ~1-2 ms apart with ~50-100 µs pulses.
+PULSE_INTERVAL = 0.002
+PULSE_WIDTH = 0.000080
+
+
+class SimBoard(Board):
+    """An in-memory controller: set inputs and loop resistances, inject readers."""
+
+    kind = "sim"
+
+    def __init__(self, profile=None):
+        relay = Relay(lock_wiring=getattr(profile, "lock_wiring", "NO"))
+        gap = getattr(profile, "wiegand_gap", DEFAULT_FRAME_GAP)
+        format37 = getattr(profile, "wiegand_format37", "H10304")
+        super().__init__(relay=relay, wiegand=WiegandPort(gap=gap, format37=format37))
+        self._build(getattr(profile, "aux_directions", {}))
+
+    def _build(self, aux_directions: dict[str, str]) -> None:
+        """Create the manual's terminals; the aux ports start in the profile's direction."""
+        for name in INPUT_NAMES:
+            if name not in AUX_PORTS:
+                self._add_input(DigitalInput(name, supervisable=name in SUPERVISABLE))
+        special = {"relay": self.relay, "status_led": self.status_led}
+        for name in OUTPUT_NAMES:
+            if name not in AUX_PORTS:
+                self._add_output(special.get(name) or DigitalOutput(name))
+        for name in AUX_PORTS:
+            port_in = DigitalInput(name, supervisable=True)
+            self._add_aux(port_in, DigitalOutput(name), aux_directions.get(name, INPUT))
+
+    def _input(self, name: str) -> DigitalInput:
+        """The visible input called `name`; KeyError with the known names otherwise."""
+        if name not in self.inputs:
+            raise KeyError(f"no input {name!r}; inputs are {', '.join(self.inputs)}")
+        return self.inputs[name]
+
+    def set_input(self, name: str, active: bool) -> None:
+        """Close (active=True, connected to ground) or open an input's circuit."""
+        port = self._input(name)
+        if port.supervised is not None:
+            raise ValueError(f"{name} is supervised: drive it with set_resistance()")
+        port._update(bool(active))
+
+    def set_resistance(self, name: str, ohms: float) -> None:
+        """Put a loop of `ohms` (math.inf = cut) on a supervised input."""
+        port = self._input(name)
+        if port.supervised is None:
+            raise ValueError(f"{name} is not supervised: call set_supervised() on it first")
+        port._measure(float(ohms))
+
+    def press_button(self, seconds: float) -> None:
+        """Report a control button press held for `seconds` (no waiting in the sim)."""
+        self.button._pressed(float(seconds))
+
+    def inject_wiegand(self, bits: str) -> gevent.Greenlet:
+        """Send one frame as D0/D1 pulses ~2 ms apart; the gap after it ends the frame."""
+        return gevent.spawn(self._send_frames, [bits])
+
+    def inject_card(
+        self, format: str, facility: int | None, number: int, length: int = 0
+    ) -> gevent.Greenlet:
+        """Present a card in `format` to the simulated reader."""
+        return self.inject_wiegand(encode_card(format, facility, number, length))
+
+    def inject_keys(self, keys: str) -> gevent.Greenlet:
+        """Type `keys` (e.g. '1234#') on the reader's keypad, one 4-bit frame per key."""
+        return gevent.spawn(self._send_frames, encode_keys(keys))
+
+    def _send_frames(self, frames: list[str]) -> None:
+        """Pulse each frame, waiting past the inter-frame gap so each ends on its own."""
+        for bits in frames:
+            for i, bit in enumerate(bits):
+                if i:
+                    gevent.sleep(PULSE_INTERVAL)
+                self.wiegand._pulse(int(bit), PULSE_WIDTH)
+            gevent.sleep(self.wiegand.assembler.gap * 2)
