@@ -178,3 +178,9 @@ def served(tmp_path: Path) -> Iterator[Served]:
     server.stop()
     if server.process.poll() is None:
         server.process.kill()
+
+
+@pytest.fixture
+def board(doorctl):
+    """The appliance's simulated board (set inputs, inject cards, read outputs)."""
+    return doorctl.board
