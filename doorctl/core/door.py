@@ -435,6 +435,9 @@ class Door:
             self._timers.pop(name, None)
             function()
 
+        # libev times from the loop's cached "now", stale after any code that did not
+        # yield; refresh it so an access time is measured from this moment.
+        gevent.get_hub().loop.update_now()
         self._timers[name] = gevent.spawn_later(max(delay, 0), fire)
 
     def _cancel(self, name: str) -> None:

@@ -8,7 +8,7 @@ errors.
 
 from __future__ import annotations
 
-from wtforms import BooleanField, FloatField, SelectField, StringField
+from wtforms import BooleanField, FloatField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, ValidationError
 
 
@@ -33,12 +33,19 @@ class Switch(BooleanField):
 
 
 class Choice(SelectField):
-    """One of fixed string choices; anything else is named in the message."""
+    """One of fixed string choices, given as (value, label); anything else is refused."""
+
+    def __init__(self, label=None, validators=None, choices=(), **kwargs):
+        options = [SelectChoice(value, text) for value, text in choices]
+        super().__init__(label, validators, choices=options, **kwargs)
+
+    def values(self) -> list[str]:
+        """The allowed values."""
+        return [choice.value for choice in self.choices]
 
     def pre_validate(self, form):
-        if self.data not in [value for value, _ in self.choices]:
-            allowed = ", ".join(value for value, _ in self.choices)
-            raise ValidationError(f"Choose one of: {allowed}.")
+        if self.data not in self.values():
+            raise ValidationError(f"Choose one of: {', '.join(self.values())}.")
 
 
 class Name(StringField):
