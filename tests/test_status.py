@@ -31,15 +31,18 @@ def test_status_page_shows_device_info(logged_in, doorctl):
 
 
 def test_htmx_request_gets_the_fragment_and_a_deep_link_the_whole_page(logged_in):
-    fragment = logged_in.get("/status", headers={"HX-Request": "true"})
+    fragment = logged_in.get("/status", headers={"HX-Request": "true", "HX-Target": "main"})
     assert "<html" not in fragment.get_data(as_text=True)
     assert 'hx-swap-oob="true"' in fragment.get_data(as_text=True)
     assert "HX-Request" in fragment.headers["Vary"]
     whole = logged_in.get("/status").get_data(as_text=True)
     assert whole.startswith("<!doctype html>")
     restore = logged_in.get(
-        "/status", headers={"HX-Request": "true", "HX-History-Restore-Request": "true"}
+        "/status",
+        headers={"HX-Request": "true", "HX-Target": "main", "HX-History-Restore-Request": "true"},
     )
+    boosted = logged_in.get("/status", headers={"HX-Request": "true", "HX-Boosted": "true"})
+    assert boosted.get_data(as_text=True).startswith("<!doctype html>")
     assert restore.get_data(as_text=True).startswith("<!doctype html>")
 
 

@@ -43,9 +43,13 @@ def required_role(view: Callable | None) -> str:
 
 
 def render(template: str, status: int = 200, **context):
-    """The page's fragment for an htmx swap, the whole page otherwise."""
+    """The page's fragment when htmx swaps #main, the whole page otherwise.
+
+    Boosted links and forms swap the body and get the whole page, so nothing inside
+    a page inherits a target it did not ask for.
+    """
     htmx = getattr(request, "htmx", None)
-    partial = bool(htmx) and not htmx.history_restore_request
+    partial = htmx and htmx.target == "main" and not htmx.history_restore_request
     layout = "_partial.html" if partial else "base.html"
     response = make_response(render_template(template, layout=layout, **context), status)
     response.vary.add("HX-Request")

@@ -122,7 +122,23 @@ def test_noise_without_som_before_frame(noise, frame):
     assert len(FrameDecoder().feed(noise + frame)) == 1
 
 
-@given(frames_st, st.data())
+crc_frames_st = st.builds(
+    encode_frame,
+    address=st.integers(0, 0x7F),
+    sqn=st.integers(0, 3),
+    code=st.integers(0, 255),
+    data=st.binary(max_size=64),
+    reply=st.booleans(),
+    crc=st.just(True),
+)
+
+
+# The 8-bit checksum mode lets one junk frame in 256 through: the truncated head plus
+# the start of the next frame can add up right. The control panel always asks for
+# CRC-16, so the property is checked for CRC frames, with fixed examples so that a
+# 1-in-65536 collision cannot make the run flaky.
+@given(crc_frames_st, st.data())
+@settings(derandomize=True)
 def test_truncated_frame_then_good_frame(frame, data):
     cut = data.draw(st.integers(1, len(frame) - 1))
     got = FrameDecoder().feed(frame[:cut] + frame)
