@@ -8,6 +8,7 @@ from pathlib import Path
 from doorctl.core.device import DeviceInfo
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
+from doorctl.core.mqtt import MqttService
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.users import Users
@@ -28,7 +29,8 @@ class Appliance:
         self.bus = EventBus(first_id=last_id + 1)
         self.event_log = EventLog(self.store, self.bus)
         self.device = DeviceInfo(hardware, serial)
-        self.services: list = [self.event_log]
+        self.mqtt = MqttService(self.settings, self.store, self.bus, self.device, data_dir)
+        self.services: list = [self.event_log, self.mqtt]
         self.running = False
 
     def start(self) -> None:
