@@ -14,14 +14,14 @@ from flask import Flask, jsonify
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
-from doorctl.blueprints import auth, help, setup, status, users
+from doorctl.blueprints import auth, help, mqtt, setup, status, users
 from doorctl.blueprints.common import is_api, render
 from doorctl.blueprints.menu import menu_for
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
 log = logging.getLogger(__name__)
-SECTIONS = (setup, status, users, help)
+SECTIONS = (setup, status, users, mqtt, help)
 
 
 def default_data_dir() -> Path:

@@ -10,11 +10,11 @@ from doorctl.blueprints.common import required_role
 MENU = (
     ("Status", ("status.page",)),
     ("Access control", ()),
-    ("System", ("users.page",)),
+    ("System", ("users.page", "mqtt.page")),
     ("Logs", ()),
     ("Maintenance", ()),
 )
-TITLES = {"status.page": "Status", "users.page": "Users"}
+TITLES = {"status.page": "Status", "users.page": "Users", "mqtt.page": "MQTT"}
 
 
 def menu_for() -> list[dict]:

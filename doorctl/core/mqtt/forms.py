@@ -260,3 +260,22 @@ def subscription_errors(item: dict) -> tuple[dict, dict]:
     form = SubscriptionForm(data=item)
     ok = form.validate()
     return form.data, {} if ok else {k: v[0] for k, v in form.errors.items()}
+
+
+def client_changes(current: dict, changes: dict) -> dict:
+    """Keep the stored password unless a new one is given; follow the protocol's port."""
+    changes = dict(changes)
+    if not changes.get("password"):
+        changes.pop("password", None)
+    protocol = changes.get("protocol")
+    was_default = current["port"] == PROTOCOLS.get(current["protocol"])
+    if protocol in PROTOCOLS and "port" not in changes and was_default:
+        changes["port"] = PROTOCOLS[protocol]
+    return changes
+
+
+def public_client(record: dict) -> dict:
+    """The client record as shown back: the password never, only whether one is set."""
+    shown = {k: v for k, v in record.items() if k != "password"}
+    shown["password_set"] = bool(record["password"])
+    return shown

@@ -41,10 +41,29 @@ class LinkError(Exception):
     """The connection failed or was lost; the message says why, in words."""
 
 
-def tls_context(settings: dict, tls_dir: Path) -> ssl.SSLContext:
+class TlsContext(ssl.SSLContext):
+    """Remembers the sockets it wraps, so a failed handshake's socket can be closed."""
+
+    def wrap_socket(self, *args, **kwargs) -> ssl.SSLSocket:
+        wrapped = super().wrap_socket(*args, **kwargs)
+        self.wrapped = wrapped
+        return wrapped
+
+    def close_wrapped(self) -> None:
+        """Close the last socket this context wrapped (paho leaves it open on failure)."""
+        sock = getattr(self, "wrapped", None)
+        if sock is not None:
+            sock.close()
+
+
+def tls_context(settings: dict, tls_dir: Path) -> TlsContext:
     """Verify the broker against the uploaded CA (else the system's) and its hostname."""
+    context = TlsContext(ssl.PROTOCOL_TLS_CLIENT)
     ca = tls_dir / "ca.pem"
-    context = ssl.create_default_context(cafile=str(ca) if ca.exists() else None)
+    if ca.exists():
+        context.load_verify_locations(str(ca))
+    else:
+        context.load_default_certs()
     client_pem = tls_dir / "client.pem"
     if client_pem.exists():
         context.load_cert_chain(str(client_pem))
@@ -109,12 +128,22 @@ def describe(error: BaseException, settings: dict) -> str:
     return f"{where}: {error}"
 
 
+def _attempt(function) -> Exception | None:
+    """Run `function`, returning its exception instead of raising it across threads."""
+    try:
+        function()
+    except Exception as error:
+        return error
+    return None
+
+
 class Link:
     """One paho client and the plumbing that lets a greenlet drive it."""
 
     def __init__(self, settings: dict, tls_dir: Path, will: tuple | None):
         self.settings = settings
         self.client = build_client(settings, tls_dir, will)
+        self.tls = self.client._ssl_context
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
         os.set_blocking(self._wake_w, False)
@@ -127,17 +156,16 @@ class Link:
 
     def open(self) -> None:
         """Open the socket and queue CONNECT; raise LinkError with the reason."""
-        try:
-            if monkey.is_module_patched("socket"):
-                self.client.reconnect()
-            else:
-                gevent.get_hub().threadpool.apply(self.client.reconnect)
-            self._check_alpn()
-        except LinkError:
-            raise
-        except Exception as error:
+        if monkey.is_module_patched("socket"):
+            error = _attempt(self.client.reconnect)
+        else:
+            error = gevent.get_hub().threadpool.apply(_attempt, (self.client.reconnect,))
+        if error is not None:
             self.client._sock_close()
+            if isinstance(self.tls, TlsContext):
+                self.tls.close_wrapped()
             raise LinkError(describe(error, self.settings)) from error
+        self._check_alpn()
 
     def _check_alpn(self) -> None:
         """A broker that ignores the ALPN name would talk to the wrong service."""

@@ -81,7 +81,7 @@ class Outbox:
 
     def rows(self, after: int, limit: int) -> list[Row]:
         """The oldest rows with an id above `after`, read on the writer's thread."""
-        return self._pool.apply(self._read, (after, limit)) if self._pool else []
+        return [] if self._pool is None else self._pool.apply(self._read, (after, limit))
 
     def _poke(self) -> None:
         self._idle.clear()

@@ -42,6 +42,19 @@ log = logging.getLogger(__name__)
 CLIENT, PUBLICATION, SUBSCRIPTIONS = "mqtt_client", "mqtt_publication", "mqtt_subscriptions"
 WINDOW = 200
 MAX_BACKOFF = 120.0
+KNOWN_TOPICS = (
+    "tns1:AccessControl/AccessGranted/Credential",
+    "tns1:AccessControl/Denied/Credential",
+    "tns1:Device/Trigger/DigitalInput",
+    "tns1:Device/User/Login",
+    "tns1:Door/Command",
+    "tns1:Door/State/DoorAlarm",
+    "tns1:Door/State/DoorMode",
+    "tns1:Door/State/DoorPhysicalState",
+    "tns1:Door/State/DoorTamper",
+    messages.STATEFUL,
+    messages.STATELESS,
+)
 DoorCommands = Callable[[str, str, dict], None]
 
 
@@ -51,7 +64,7 @@ class MqttService:
     def __init__(
         self, settings: Settings, store: Store, bus: EventBus, device: DeviceInfo, data_dir: Path
     ):
-        self.settings, self.bus, self.device = settings, bus, device
+        self.settings, self.store, self.bus, self.device = settings, store, bus, device
         self.tls_dir = data_dir / "mqtt"
         settings.register(CLIENT, client_form(device.serial))
         settings.register(PUBLICATION, PublicationForm)
@@ -99,13 +112,13 @@ class MqttService:
         self._stop_link()
         self.outbox.stop()
 
-    def apply(self, _record: dict | None = None) -> None:
-        """Take the stored settings into use; reconnect only when the client part changed."""
+    def apply(self, _record: dict | None = None, force: bool = False) -> None:
+        """Take the stored settings into use; reconnect when the client part changed."""
         old_client, old_publication = self.client, self.publication
         self._load()
         if not self._running:
             return
-        if self.client != old_client:
+        if force or self.client != old_client:
             self._restart()
             return
         if self.connected:
@@ -126,6 +139,11 @@ class MqttService:
             **self.counts,
             "states": dict(self.states),
         }
+
+    def known_topics(self) -> list[str]:
+        """The event topics the device has logged, for choosing publication conditions."""
+        rows = self.store.execute("SELECT DISTINCT topic FROM events ORDER BY topic LIMIT 500")
+        return sorted({*KNOWN_TOPICS, *(r[0] for r in rows)})
 
     @property
     def connected(self) -> bool:
