@@ -97,6 +97,8 @@ class MqttService:
         self._last_handed = 0
         self._need_rows = True
         self._connack = None
+        self.subscribed: list[str] = []
+        self._pending_subscribe: tuple[int, list[str]] = (0, [])
 
     # service interface
 
@@ -137,6 +139,7 @@ class MqttService:
             "queued": self.outbox.queued,
             "dropped": self.outbox.dropped,
             **self.counts,
+            "subscribed": list(self.subscribed),
             "states": dict(self.states),
         }
 
@@ -182,6 +185,7 @@ class MqttService:
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
 
     def _run(self, link: Link) -> None:
         """Connect, serve, and on failure wait a growing back-off and try again."""
@@ -267,6 +271,7 @@ class MqttService:
         self._connack = reason_code
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.subscribed = []
         if self.connected:
             self._set_state("disconnected", f"The connection was lost: {reason_code}.")
 
@@ -276,6 +281,13 @@ class MqttService:
             self.outbox.ack(row_id)
             self._need_rows = True
         self.counts["published"] += 1
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        pending_mid, filters = self._pending_subscribe
+        if mid == pending_mid:
+            self.subscribed = [
+                f for f, rc in zip(filters, reason_codes, strict=False) if not rc.is_failure
+            ]
 
     def _on_message(self, client, userdata, message: MQTTMessage) -> None:
         self.counts["received"] += 1
@@ -301,15 +313,22 @@ class MqttService:
         return filters
 
     def _subscribe(self) -> None:
-        """Subscribe to every filter (again: a clean session forgets them)."""
+        """Subscribe to every filter (again: a clean session forgets them), drop removed ones."""
         filters = self._filters()
-        if not filters or self._link is None:
+        client = self._link.client
+        gone = sorted(set(self.subscribed) - {f for f, _ in filters})
+        if gone:
+            client.unsubscribe(gone)
+            self.subscribed = [f for f in self.subscribed if f not in gone]
+        if not filters:
             return
         if self.client["mqtt_version"] == "5":
-            options = [(f, SubscribeOptions(qos=q, noLocal=True)) for f, q in filters]
-            self._link.client.subscribe(options)
+            _, mid = client.subscribe(
+                [(f, SubscribeOptions(qos=q, noLocal=True)) for f, q in filters]
+            )
         else:
-            self._link.client.subscribe(filters)
+            _, mid = client.subscribe(filters)
+        self._pending_subscribe = (mid, [f for f, _ in filters])
 
     def _subscription_event(self, subscription: dict, mqtt_filter: str, message) -> None:
         text = messages.message_text(message.payload)
