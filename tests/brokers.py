@@ -125,6 +125,10 @@ class Broker:
             f"persistence_location {self.directory}/",
             f"log_dest file {self.directory}/mosquitto.log",
             "log_type all",
+            # Debian's 2.0.11 can leave messages queued behind a full inflight window
+            # until the client reconnects; no window, no stall.
+            "max_inflight_messages 0",
+            "max_queued_messages 100000",
         ]
         if os.geteuid() == 0:
             lines.append("user root")  # else mosquitto drops to a user who can't read tmp_path

@@ -56,8 +56,8 @@ class Observer:
         return [json.loads(p) for p in self.payloads(topic)]
 
     def close(self) -> None:
-        self.client.loop_stop()
         self.client.disconnect()
+        self.client.loop_stop()
 
 
 def publish(port: int, topic: str, payload: str, retain: bool = False, qos: int = 1) -> None:
@@ -66,5 +66,5 @@ def publish(port: int, topic: str, payload: str, retain: bool = False, qos: int 
     client.connect("127.0.0.1", port)
     client.loop_start()
     client.publish(topic, payload, qos, retain).wait_for_publish(5)
-    client.loop_stop()
     client.disconnect()
+    client.loop_stop()
