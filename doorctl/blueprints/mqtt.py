@@ -29,9 +29,24 @@ def _service():
     return appliance().mqtt
 
 
+def _extra(tab: str) -> dict:
+    """What a tab shows besides its form."""
+    service = _service()
+    if tab == "client":
+        return {
+            "defaults": PROTOCOLS,
+            "password_set": bool(appliance().settings.get(CLIENT)["password"]),
+            "certificates": certificates.describe(service.tls_dir),
+        }
+    if tab == "publication":
+        return {"topics": service.known_topics()}
+    return {"add": {}, "states": service.states}
+
+
 def _tab(tab: str, status: int = 200, form=None, **context):
     """One tab of the MQTT page, with the stored values or the form that failed."""
     settings = appliance().settings
+    context = {**_extra(tab), **context}
     return render(
         f"mqtt/{tab}.html",
         status,
@@ -63,12 +78,7 @@ def page():
 @bp.route("/mqtt/client")
 def client():
     """MQTT client tab."""
-    return _tab(
-        "client",
-        defaults=PROTOCOLS,
-        password_set=bool(appliance().settings.get(CLIENT)["password"]),
-        certificates=certificates.describe(_service().tls_dir),
-    )
+    return _tab("client")
 
 
 @bp.route("/mqtt/client", methods=["POST"])
@@ -99,7 +109,7 @@ def certificates_upload():
 @bp.route("/mqtt/publication")
 def publication():
     """MQTT publication tab."""
-    return _tab("publication", topics=_service().known_topics())
+    return _tab("publication")
 
 
 @bp.route("/mqtt/publication", methods=["POST"])
@@ -111,7 +121,7 @@ def publication_save():
 @bp.route("/mqtt/subscriptions")
 def subscriptions():
     """MQTT subscriptions tab."""
-    return _tab("subscriptions", add={}, states=_service().states)
+    return _tab("subscriptions")
 
 
 @bp.route("/mqtt/subscriptions", methods=["POST"])
@@ -122,7 +132,7 @@ def subscriptions_save():
     try:
         settings.update(SUBSCRIPTIONS, changes)
     except DoorctlError as error:
-        return _tab("subscriptions", 422, errors=error.fields, add={}, states={})
+        return _tab("subscriptions", 422, errors=error.fields)
     flash("Saved.")
     return redirect(url_for("mqtt.subscriptions"), 303)
 
@@ -144,7 +154,7 @@ def subscription_add():
         current = settings.get(SUBSCRIPTIONS)["subscriptions"]
         settings.update(SUBSCRIPTIONS, {"subscriptions": [*current, item]})
     except DoorctlError as error:
-        return _tab("subscriptions", 422, errors=error.fields, add=item, states={})
+        return _tab("subscriptions", 422, errors=error.fields, add=item)
     flash(f"Subscription {item['filter']} added.")
     return redirect(url_for("mqtt.subscriptions"), 303)
 
