@@ -123,3 +123,34 @@ def test_password_and_acl(admin_api, tmp_path):
         assert status(admin_api)["state"] in ("connected", "connecting")
     finally:
         b.stop()
+
+
+def test_mqtt5_connects_publishes_and_subscribes(admin_api, doorctl, broker, observer):
+    prefix = f"{SERIAL_TOPIC}/v5"
+    configure(
+        admin_api,
+        connect=True,
+        host="127.0.0.1",
+        port=broker.port,
+        mqtt_version="5",
+        clean_session=False,
+        topic_prefix=prefix,
+    )
+    wait_until(lambda: status(admin_api)["state"] == "connected", what="connected with MQTT 5")
+    doorctl.settings.update("mqtt_subscriptions", {"subscriptions": [{"filter": "v5/#"}]})
+    wait_until(lambda: status(admin_api)["subscribed"] == ["v5/#"], what="SUBACK")
+    doorctl.bus.publish("tns1:Device/Trigger/DigitalInput", {}, {"active": False})
+    wait_until(lambda: observer.json(f"{prefix}/event/Device/Trigger/DigitalInput"))
+
+
+def test_silent_broker_times_out_readably(admin_api):
+    import socket
+
+    silent = socket.create_server(("127.0.0.1", 0))
+    try:
+        port = silent.getsockname()[1]
+        configure(admin_api, connect=True, host="127.0.0.1", port=port, timeout=1)
+        state = wait_until(lambda: status(admin_api)["state"] == "error" and status(admin_api))
+        assert "did not answer within 1 s" in state["reason"]
+    finally:
+        silent.close()

@@ -78,6 +78,7 @@ class MqttService:
         self.states: dict[str, str] = {}
         self.counts = dict(published=0, received=0, not_connected=0, loop_guarded=0)
         self._link: Link | None = None
+        self._stale_discovery: dict | None = None
         self._greenlet: gevent.Greenlet | None = None
         self._running = False
         self._state = ("disconnected", "", time.time())
@@ -126,6 +127,8 @@ class MqttService:
         if self.connected:
             self._subscribe()
             self._publish_discovery(old_publication)
+        elif old_publication["home_assistant"] and not self.publication["home_assistant"]:
+            self._stale_discovery = old_publication
 
     def status(self) -> dict:
         """The live status the page and /api/v1/mqtt/status show."""
@@ -225,7 +228,8 @@ class MqttService:
         if connect:
             link.client.publish(*connect)
         self._subscribe()
-        self._publish_discovery(None)
+        self._publish_discovery(self._stale_discovery)
+        self._stale_discovery = None
         self._need_rows = True
 
     def _serve(self, link: Link) -> None:
