@@ -28,10 +28,10 @@ from paho.mqtt.client import MQTTMessage, topic_matches_sub
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from doorctl.core.device import DeviceInfo
-from doorctl.core.errors import DoorctlError
 from doorctl.core.events import Event, EventBus
-from doorctl.core.mqtt import discovery, messages
+from doorctl.core.mqtt import discovery, inbound, messages
 from doorctl.core.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
+from doorctl.core.mqtt.inbound import DoorCommands
 from doorctl.core.mqtt.link import Link, LinkError
 from doorctl.core.mqtt.outbox import Outbox
 from doorctl.core.settings import Settings
@@ -55,7 +55,6 @@ KNOWN_TOPICS = (
     messages.STATEFUL,
     messages.STATELESS,
 )
-DoorCommands = Callable[[str, str, dict], None]
 
 
 class MqttService:
@@ -297,12 +296,17 @@ class MqttService:
         self.counts["received"] += 1
         commands = messages.door_command_filter(self.client)
         if self.subscriptions["door_commands"] and topic_matches_sub(commands, message.topic):
-            self._door_command(message)
+            inbound.door_command(self.bus, self.door_commands, self.client, message)
             return
         for subscription in self.subscriptions["subscriptions"]:
             mqtt_filter = messages.subscription_filter(subscription, self.client)
             if topic_matches_sub(mqtt_filter, message.topic):
-                self._subscription_event(subscription, mqtt_filter, message)
+                stateful = subscription["type"] == "stateful"
+                if stateful:
+                    self.states[message.topic] = messages.message_text(message.payload)
+                inbound.subscription_event(
+                    self.bus, mqtt_filter, self.client["client_id"], stateful, message
+                )
                 return
 
     # subscriptions and door commands
@@ -333,50 +337,6 @@ class MqttService:
         else:
             _, mid = client.subscribe(filters)
         self._pending_subscribe = (mid, [f for f, _ in filters])
-
-    def _subscription_event(self, subscription: dict, mqtt_filter: str, message) -> None:
-        text = messages.message_text(message.payload)
-        stateful = subscription["type"] == "stateful"
-        if stateful:
-            self.states[message.topic] = text
-        self.bus.publish(
-            messages.STATEFUL if stateful else messages.STATELESS,
-            {"subscription": mqtt_filter, "client_id": self.client["client_id"]},
-            {"payload": text, "qos": message.qos, "retain": bool(message.retain)},
-            {"topic": message.topic},
-            property=stateful,
-        )
-
-    def _door_command(self, message) -> None:
-        """A remote door command: never from a retained message, logged either way."""
-        door = message.topic.split("/")[-2]
-        action = messages.door_command(message.payload)
-        source = {
-            "subscription": messages.door_command_filter(self.client),
-            "client_id": self.client["client_id"],
-            "mqtt_topic": message.topic,
-        }
-        result, reason = self._run_door_command(door, action, source, message.retain)
-        data = {"action": action or messages.message_text(message.payload)[:64], "result": result}
-        if reason:
-            data["reason"] = reason
-        self.bus.publish(messages.DOOR_COMMAND, source, data, {"door": door})
-
-    def _run_door_command(self, door, action, source, retain) -> tuple[str, str]:
-        if retain:
-            return "ignored", "Retained commands are ignored, so a broker restart never acts."
-        if action is None:
-            return "rejected", f"Unknown action; use one of {', '.join(messages.DOOR_ACTIONS)}."
-        if self.door_commands is None:
-            return "requested", ""
-        try:
-            self.door_commands(door, action, source)
-        except DoorctlError as error:
-            return "rejected", error.message
-        except Exception:
-            log.exception("door command %s on %s failed", action, door)
-            return "rejected", "The door engine failed; see the system log."
-        return "accepted", ""
 
     # publication
 
