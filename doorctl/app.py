@@ -22,6 +22,7 @@ from doorctl.blueprints import (
     events,
     help,
     io_ports,
+    mqtt,
     setup,
     simulator,
     status,
@@ -33,7 +34,7 @@ from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
 log = logging.getLogger(__name__)
-SECTIONS = (setup, status, doors, alarms, simulator, users, io_ports, events, help)
+SECTIONS = (setup, status, doors, alarms, simulator, users, mqtt, io_ports, events, help)
 
 
 def default_data_dir() -> Path:

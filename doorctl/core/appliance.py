@@ -8,8 +8,11 @@ from pathlib import Path
 from doorctl.core import alarms, door, io_ports
 from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
+from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
+from doorctl.core.mqtt import MqttService
+from doorctl.core.mqtt.discovery import default_entities
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.users import Users
@@ -31,7 +34,10 @@ class Appliance:
         self.event_log = EventLog(self.store, self.bus)
         self.device = DeviceInfo(hardware, serial)
         self.board = open_appliance_board(data_dir, hardware)
-        self.services: list = [self.event_log, *self._door_services()]
+        self.mqtt = MqttService(self.settings, self.store, self.bus, self.device, data_dir)
+        self.services: list = [self.event_log, *self._door_services(), self.mqtt]
+        self.mqtt.door_commands = self.door_command
+        self.mqtt.entities = lambda: [e for d in self.doors for e in default_entities(d)]
         self.running = False
 
     def _door_services(self) -> list:
@@ -57,6 +63,13 @@ class Appliance:
         ):
             self.settings.on_change(section, service.apply)
         return [self.board_service, self.io_ports, the_door, self.alarms]
+
+    def door_command(self, door_id: str, action: str, source: dict) -> None:
+        """Run a door action named from outside (MQTT); raise NotFound or Invalid."""
+        door = self.doors.get(int(door_id)) if str(door_id).isdigit() else None
+        if door is None:
+            raise NotFound(f"There is no door {door_id!r}.")
+        door.command(action, source)
 
     def start(self) -> None:
         """Start every service in order (greenlets; nothing here blocks)."""

@@ -1,0 +1,281 @@
+"""The three MQTT settings sections (manual: "MQTT client", "MQTT publication",
+"MQTT subscriptions"), each defined once as a form that validates the page, the REST
+API and the store.
+"""
+
+from __future__ import annotations
+
+import json
+
+from wtforms import BooleanField, Field, Form, IntegerField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
+
+PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
+PROTOCOL_NAMES = {
+    "tcp": "MQTT over TCP",
+    "ssl": "MQTT over SSL",
+    "ws": "MQTT over WebSocket",
+    "wss": "MQTT over WebSocket Secure",
+}
+QOS = [SelectChoice(0, "0"), SelectChoice(1, "1"), SelectChoice(2, "2")]
+RETAIN = [
+    SelectChoice("none", "None"),
+    SelectChoice("property", "Property (stateful events)"),
+    SelectChoice("all", "All"),
+]
+SUBSCRIPTION_TYPES = [SelectChoice("stateless", "Stateless"), SelectChoice("stateful", "Stateful")]
+VERSIONS = [SelectChoice("3.1.1", "MQTT 3.1.1"), SelectChoice("5", "MQTT 5")]
+MAX_TOPIC = 256
+MAX_SUBSCRIPTIONS = 32
+
+
+def topic_error(topic: str, wildcards: bool) -> str | None:
+    """Why `topic` is not a valid MQTT topic (or filter, with wildcards), else None."""
+    if not topic:
+        return "Enter a topic."
+    if len(topic) > MAX_TOPIC or "\x00" in topic:
+        return f"At most {MAX_TOPIC} characters, no NUL."
+    if not wildcards and ("#" in topic or "+" in topic):
+        return "Wildcards + and # are not allowed here."
+    levels = topic.split("/")
+    for i, level in enumerate(levels):
+        if "#" in level and (level != "#" or i != len(levels) - 1):
+            return "# must be a whole level and the last one, as in a/b/#."
+        if "+" in level and level != "+":
+            return "+ must be a whole level, as in a/+/c."
+    return None
+
+
+class Present:
+    """Required for page forms and JSON alike (0 and False are values too)."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            raise StopValidation(field.process_errors[0] if field.process_errors else "Required.")
+
+
+class TopicRule:
+    """A WTForms validator for topics (wildcards=False) and filters (True)."""
+
+    def __init__(self, wildcards: bool, required: bool = True):
+        self.wildcards = wildcards
+        self.required = required
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if not field.data and not self.required:
+            return
+        error = topic_error(field.data or "", self.wildcards)
+        if error:
+            raise ValidationError(error)
+
+
+class StrictInteger(IntegerField):
+    """An integer that refuses true/false and fractions from JSON."""
+
+    def process_data(self, value) -> None:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            self.data = None
+            self.process_errors.append("Must be a whole number.")
+            return
+        super().process_data(value)
+
+
+class QosField(SelectField):
+    """QoS 0, 1 or 2."""
+
+    def __init__(self, label: str = "QoS", default: int = 0, **kw):
+        super().__init__(label, choices=QOS, coerce=_qos, default=default, **kw)
+
+    def pre_validate(self, form: Form) -> None:
+        if self.data not in (0, 1, 2):
+            raise ValidationError("QoS must be 0, 1 or 2.")
+
+
+def _qos(value) -> int | None:
+    if isinstance(value, bool):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class ListField(Field):
+    """A list: from JSON as a list, from the page as one item per line of a textarea."""
+
+    def __init__(self, label: str = "", item=None, **kw):
+        super().__init__(label, default=list, **kw)
+        self.item = item
+
+    def process_data(self, value) -> None:
+        self.data = list(value) if isinstance(value, list | tuple) else value
+
+    def process_formdata(self, valuelist: list) -> None:
+        text = "\n".join(valuelist)
+        if self.item is None:
+            self.data = [line.strip() for line in text.splitlines() if line.strip()]
+        else:
+            self.data = _json_list(text)
+
+    def _value(self) -> str:
+        return "\n".join(self.data or [])
+
+    def pre_validate(self, form: Form) -> None:
+        if not isinstance(self.data, list):
+            raise ValidationError("Must be a list.")
+
+
+def _json_list(text: str):
+    try:
+        return json.loads(text or "[]")
+    except ValueError:
+        return text
+
+
+def message_fields(prefix: str, payload: str, label: str) -> dict:
+    """The fields of the connect message or the Last Will and Testament message."""
+    return {
+        f"{prefix}_send": BooleanField(f"{label}: send message", default=True),
+        f"{prefix}_use_default": BooleanField("Use default", default=True),
+        f"{prefix}_topic": StringField(
+            "Topic", default="", validators=[TopicRule(wildcards=False, required=False)]
+        ),
+        f"{prefix}_payload": StringField("Payload", default=payload, validators=[Length(0, 4096)]),
+        f"{prefix}_retain": BooleanField("Retain", default=True),
+        f"{prefix}_qos": QosField(default=1),
+    }
+
+
+class ClientBase(Form):
+    """MQTT client: the broker, the session and the connect and LWT messages."""
+
+    connect = BooleanField("Connect", default=False)
+    host = StringField("Broker host", default="", validators=[Length(0, 253)])
+    protocol = SelectField(
+        "Protocol", choices=[SelectChoice(k, v) for k, v in PROTOCOL_NAMES.items()], default="tcp"
+    )
+    port = StrictInteger("Port", default=1883, validators=[Present(), NumberRange(1, 65535)])
+    alpn = StringField("ALPN protocol", default="", validators=[Length(0, 255)])
+    username = StringField("Username", default="", validators=[Length(0, 255)])
+    password = StringField("Password", default="", validators=[Length(0, 255)])
+    clean_session = BooleanField("Clean session", default=True)
+    keep_alive = StrictInteger(
+        "Keep alive interval (s)", default=60, validators=[Present(), NumberRange(0, 65535)]
+    )
+    timeout = StrictInteger("Timeout (s)", default=60, validators=[Present(), NumberRange(1, 600)])
+    reconnect = BooleanField("Reconnect automatically", default=True)
+    mqtt_version = SelectField("MQTT version", choices=VERSIONS, default="3.1.1")
+
+    def validate_host(self, field: Field) -> None:
+        if self.connect.data and not field.data.strip():
+            raise ValidationError("Enter the broker's hostname or IP address to connect.")
+        if any(c.isspace() for c in field.data):
+            raise ValidationError("A hostname has no spaces.")
+
+
+def client_form(serial: str) -> type[Form]:
+    """The MQTT client section, with the defaults derived from the serial number."""
+    fields = {
+        "client_id": StringField(
+            "Client ID", default=f"doorctl-{serial}", validators=[Present(), Length(1, 128)]
+        ),
+        "topic_prefix": StringField(
+            "Device topic prefix",
+            default=f"doorctl/{serial}",
+            validators=[Present(), TopicRule(wildcards=False)],
+        ),
+        **message_fields("connect_message", "connected", "Connect message"),
+        **message_fields("lwt", "disconnected", "Last Will and Testament"),
+    }
+    return type("MqttClientForm", (ClientBase,), fields)
+
+
+class PublicationForm(Form):
+    """MQTT publication: which events go out, on which topics, how."""
+
+    conditions = ListField("Conditions (event topics; none means all)")
+    use_default_prefix = BooleanField("Use default topic prefix", default=True)
+    custom_prefix = StringField(
+        "Custom topic prefix", default="", validators=[TopicRule(wildcards=False, required=False)]
+    )
+    include_topic_name = BooleanField("Include topic name", default=True)
+    include_namespaces = BooleanField("Include topic namespaces", default=False)
+    include_serial = BooleanField("Include serial number", default=True)
+    retain = SelectField("Retain", choices=RETAIN, default="none")
+    qos = QosField(default=1)
+    queue_limit = StrictInteger(
+        "Store and forward: messages kept while offline",
+        default=10000,
+        validators=[Present(), NumberRange(100, 100000)],
+    )
+    home_assistant = BooleanField("Home Assistant discovery", default=False)
+    discovery_prefix = StringField(
+        "Discovery prefix", default="homeassistant", validators=[TopicRule(wildcards=False)]
+    )
+
+    def validate_conditions(self, field: Field) -> None:
+        for number, topic in enumerate(field.data, 1):
+            if not isinstance(topic, str) or not topic or len(topic) > MAX_TOPIC:
+                raise ValidationError(f"Condition {number}: enter an event topic.")
+            if any(c.isspace() for c in topic):
+                raise ValidationError(f"Condition {number}: an event topic has no spaces.")
+
+    def validate_custom_prefix(self, field: Field) -> None:
+        if not self.use_default_prefix.data and not field.data:
+            raise ValidationError("Enter a topic prefix or use the default one.")
+
+
+class SubscriptionForm(Form):
+    """One subscription: filter, device prefix, type and QoS."""
+
+    filter = StringField("Subscription filter", validators=[TopicRule(wildcards=True)])
+    use_prefix = BooleanField("Use device topic prefix", default=False)
+    type = SelectField("Subscription type", choices=SUBSCRIPTION_TYPES, default="stateless")
+    qos = QosField(default=0)
+
+
+class SubscriptionsForm(Form):
+    """MQTT subscriptions, and the remote door commands (off by default)."""
+
+    subscriptions = ListField("Subscriptions", item=SubscriptionForm)
+    door_commands = BooleanField("Remote door commands", default=False)
+
+    def validate_subscriptions(self, field: Field) -> None:
+        if len(field.data) > MAX_SUBSCRIPTIONS:
+            raise ValidationError(f"At most {MAX_SUBSCRIPTIONS} subscriptions.")
+        cleaned = []
+        for number, item in enumerate(field.data, 1):
+            form = SubscriptionForm(data=item if isinstance(item, dict) else {})
+            if not isinstance(item, dict) or not form.validate():
+                name, messages = next(iter(form.errors.items()), ("filter", ["Not an object."]))
+                raise ValidationError(f"Subscription {number}, {name}: {messages[0]}")
+            cleaned.append(form.data)
+        field.data = cleaned
+
+
+def subscription_errors(item: dict) -> tuple[dict, dict]:
+    """A single subscription validated (the page's Add subscription): data and errors."""
+    form = SubscriptionForm(data=item)
+    ok = form.validate()
+    return form.data, {} if ok else {k: v[0] for k, v in form.errors.items()}
+
+
+def client_changes(current: dict, changes: dict) -> dict:
+    """Keep the stored password unless a new one is given; follow the protocol's port."""
+    changes = dict(changes)
+    if not changes.get("password"):
+        changes.pop("password", None)
+    protocol = changes.get("protocol")
+    was_default = current["port"] == PROTOCOLS.get(current["protocol"])
+    if protocol in PROTOCOLS and "port" not in changes and was_default:
+        changes["port"] = PROTOCOLS[protocol]
+    return changes
+
+
+def public_client(record: dict) -> dict:
+    """The client record as shown back: the password never, only whether one is set."""
+    shown = {k: v for k, v in record.items() if k != "password"}
+    shown["password_set"] = bool(record["password"])
+    return shown
