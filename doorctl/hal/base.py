@@ -273,10 +273,16 @@ class Board:
 
     def _add_aux(self, port_in: DigitalInput, port_out: DigitalOutput, direction: str) -> None:
         """Register a configurable I/O with both faces; only one is visible at a time."""
-        self._ports_in[port_in.name] = port_in
-        self._ports_out[port_out.name] = port_out
-        self.directions[port_in.name] = OUTPUT if direction == INPUT else INPUT
-        self.set_direction(port_in.name, direction)
+        name = port_in.name
+        self._ports_in[name] = port_in
+        self._ports_out[name] = port_out
+        self._configure_direction(name, direction)
+        self.directions[name] = direction
+        (self.inputs if direction == INPUT else self.outputs)[name] = self._face(name, direction)
+
+    def _face(self, name: str, direction: str) -> DigitalInput | DigitalOutput:
+        """The input or the output object of a configurable port."""
+        return self._ports_in[name] if direction == INPUT else self._ports_out[name]
 
     def set_direction(self, name: str, direction: str) -> None:
         """Make a configurable I/O port an input or an output (the output starts inactive)."""
@@ -286,15 +292,13 @@ class Board:
             raise ValueError(f"direction must be {INPUT!r} or {OUTPUT!r}")
         if self.directions[name] == direction:
             return
-        self._ports_out[name].set(False)
+        if self.directions[name] == OUTPUT:
+            self._ports_out[name].set(False)  # never leave a load driven behind
         self.inputs.pop(name, None)
         self.outputs.pop(name, None)
         self._configure_direction(name, direction)
         self.directions[name] = direction
-        if direction == INPUT:
-            self.inputs[name] = self._ports_in[name]
-        else:
-            self.outputs[name] = self._ports_out[name]
+        (self.inputs if direction == INPUT else self.outputs)[name] = self._face(name, direction)
 
     def _configure_direction(self, name: str, direction: str) -> None:
         """Backend: reconfigure the pin behind a configurable port."""
@@ -308,7 +312,8 @@ class Board:
 
     def close(self) -> None:
         """Put every output inactive and stop listening to the hardware."""
-        for port in self._ports_out.values():
+        # an aux port seen as an input was already set inactive when it changed direction
+        for port in list(self.outputs.values()):
             port.set(False)
         self.wiegand.close()
         self._release()
