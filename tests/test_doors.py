@@ -561,3 +561,21 @@ def test_reset_outputs_command_for_the_systemd_unit(tmp_path):
     assert "outputs reset on the sim board" in done.stderr
     unit = (REPO / "scripts" / "doorctl.service").read_text()
     assert "ExecStopPost=" in unit and "reset-outputs" in unit
+
+
+def test_door_settings_page_saves_and_redirects(logged_in, doorctl):
+    from conftest import csrf_token
+
+    token = csrf_token(logged_in, "/doors/1/settings")
+    form = {k: v for k, v in DoorSettings().data.items() if not isinstance(v, bool)}
+    form.update(csrf_token=token, access_time="3", name="Back door", rex_unlocks="y")
+    saved = logged_in.post("/doors/1/settings", data=form)
+    assert saved.status_code == 303
+    assert "Door settings saved." in logged_in.get(saved.headers["Location"]).get_data(as_text=True)
+    stored = doorctl.settings.get("door")
+    assert (stored["access_time"], stored["name"], stored["rex_unlocks"]) == (
+        3.0,
+        "Back door",
+        True,
+    )
+    assert stored["first_person_in"] is False  # an unticked switch is off
