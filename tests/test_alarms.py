@@ -50,10 +50,17 @@ def test_alarms_page_saves_switches(logged_in, doorctl):
     from support import csrf_token
 
     token = csrf_token(logged_in, "/alarms")
-    page = logged_in.post("/alarms", data={"csrf_token": token, "external_tamper": "on"})
-    assert page.status_code == 200 and "saved" in page.get_data(as_text=True)
+    saved = logged_in.post("/alarms", data={"csrf_token": token, "external_tamper": "on"})
+    assert saved.status_code == 303
+    assert "Alarm settings saved." in logged_in.get("/alarms").get_data(as_text=True)
     assert doorctl.settings.get("alarms") == {
         "device_motion": False,
         "casing_open": False,
         "external_tamper": True,
+        "reader_tamper": False,
     }
+
+
+def test_reader_tamper_is_on_by_default(viewer_api, board):
+    board.set_input("reader_tamper", True)
+    assert alarm(viewer_api, "reader_tamper")["triggered"]

@@ -505,7 +505,7 @@ def test_doors_page_for_viewer_and_operator(client, doorctl, root):
         )
         page = client.get("/doors").get_data(as_text=True)
         assert 'id="door-1-mode" data-value="locked"' in page
-        assert ('id="door-1-access"' in page) is buttons
+        assert ('id="door-1-action-access"' in page) is buttons
         client.post("/logout", data={"csrf_token": token})
 
 
@@ -533,3 +533,49 @@ def test_door_settings_page_shows_errors_per_field(logged_in):
     assert page.status_code == 422
     text = page.get_data(as_text=True)
     assert 'data-field="access_time"' in text and 'data-field="lock_type"' in text
+
+
+def test_reset_outputs_command_for_the_systemd_unit(tmp_path):
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "doorctl",
+            "reset-outputs",
+            "--data-dir",
+            str(tmp_path),
+            "--hardware",
+            "sim",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "outputs reset on the sim board" in done.stderr
+    unit = (REPO / "scripts" / "doorctl.service").read_text()
+    assert "ExecStopPost=" in unit and "reset-outputs" in unit
+
+
+def test_door_settings_page_saves_and_redirects(logged_in, doorctl):
+    from conftest import csrf_token
+
+    token = csrf_token(logged_in, "/doors/1/settings")
+    form = {k: v for k, v in DoorSettings().data.items() if not isinstance(v, bool)}
+    form.update(csrf_token=token, access_time="3", name="Back door", rex_unlocks="y")
+    saved = logged_in.post("/doors/1/settings", data=form)
+    assert saved.status_code == 303
+    assert "Door settings saved." in logged_in.get(saved.headers["Location"]).get_data(as_text=True)
+    stored = doorctl.settings.get("door")
+    assert (stored["access_time"], stored["name"], stored["rex_unlocks"]) == (
+        3.0,
+        "Back door",
+        True,
+    )
+    assert stored["first_person_in"] is False  # an unticked switch is off
