@@ -7,7 +7,7 @@ import json
 import urllib.request
 
 import pytest
-from conftest import ROOT_PASSWORD, basic, start_served
+from support import ROOT_PASSWORD, basic, start_served
 
 pytestmark = pytest.mark.browser
 CHROMIUM_ARGS = [

@@ -539,7 +539,7 @@ def test_reset_outputs_command_for_the_systemd_unit(tmp_path):
     import subprocess
     import sys
 
-    from conftest import REPO
+    from support import REPO
 
     done = subprocess.run(
         [
@@ -564,7 +564,7 @@ def test_reset_outputs_command_for_the_systemd_unit(tmp_path):
 
 
 def test_door_settings_page_saves_and_redirects(logged_in, doorctl):
-    from conftest import csrf_token
+    from support import csrf_token
 
     token = csrf_token(logged_in, "/doors/1/settings")
     form = {k: v for k, v in DoorSettings().data.items() if not isinstance(v, bool)}
