@@ -1,9 +1,7 @@
 """The event log: every event on the bus, kept in SQLite up to a retention count.
 
-A write with synchronous FULL waits for the SD card, which can take tens of
-milliseconds, so the log only queues events on the bus and a writer greenlet hands
-batches to a thread of its own with its own connection. A decision never waits
-for the disk.
+The log only queues events from the bus; a DiskWriter puts them on disk from a
+thread of its own, so a decision never waits for the SD card.
 """
 
 from __future__ import annotations
@@ -12,12 +10,9 @@ import json
 import sqlite3
 from collections import deque
 
-import gevent
-import gevent.event
-from gevent.threadpool import ThreadPool
-
+from doorctl.core.diskwriter import DiskWriter
 from doorctl.core.events import Event, EventBus
-from doorctl.core.store import Store, connect
+from doorctl.core.store import Store
 
 DEFAULT_RETENTION = 100_000
 BATCH = 500
@@ -54,40 +49,25 @@ class EventLog:
         self.store = store
         self.retention = retention
         self._pending: deque[Event] = deque()
-        self._wake = gevent.event.Event()
-        self._idle = gevent.event.Event()
-        self._idle.set()
-        self._pool: ThreadPool | None = None
-        self._writer: gevent.Greenlet | None = None
-        self._conn: sqlite3.Connection | None = None
+        self._writer = DiskWriter(store.path, self._write_pending, lambda: bool(self._pending))
         bus.subscribe(self.record)
 
     def record(self, event: Event) -> None:
         """Queue an event for writing (the bus calls this; it never blocks)."""
         self._pending.append(event)
-        self._idle.clear()
-        self._wake.set()
+        self._writer.poke()
 
     def start(self) -> None:
-        """Start the writer greenlet and its thread."""
-        self._pool = ThreadPool(1)
-        self._writer = gevent.spawn(self._run)
+        """Start writing in the background."""
+        self._writer.start()
 
     def stop(self) -> None:
         """Write what is queued, then stop the writer."""
-        self.flush()
-        if self._writer is not None:
-            self._writer.kill()
-            self._pool.kill()
-            self._writer = self._pool = None
+        self._writer.stop()
 
     def flush(self, timeout: float = 10) -> None:
         """Wait until every queued event is on disk."""
-        if self._writer is None:
-            self._write_pending()
-            self._idle.set()
-        else:
-            self._idle.wait(timeout)
+        self._writer.flush(timeout)
 
     def query(
         self,
@@ -119,30 +99,20 @@ class EventLog:
         """The id of the newest stored event, 0 when the log is empty."""
         return self.store.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
-    def _run(self) -> None:
-        while True:
-            self._wake.wait()
-            self._wake.clear()
-            self._pool.apply(self._write_pending)
-            if not self._pending:
-                self._idle.set()
-
-    def _write_pending(self) -> None:
+    def _write_pending(self, conn: sqlite3.Connection) -> None:
         """Write queued events in batches and trim the log to its retention (writer thread)."""
-        if self._conn is None:
-            self._conn = connect(self.store.path)
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
-            with self._conn:
-                self._conn.execute("BEGIN IMMEDIATE")
-                self._conn.executemany(
+            with conn:
+                conn.execute("BEGIN IMMEDIATE")
+                conn.executemany(
                     "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
                     [_event_to_row(e) for e in batch],
                 )
-                self._trim()
+                self._trim(conn)
 
-    def _trim(self) -> None:
-        self._conn.execute(
+    def _trim(self, conn: sqlite3.Connection) -> None:
+        conn.execute(
             "DELETE FROM events WHERE id <= "
             "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)",
             (self.retention,),

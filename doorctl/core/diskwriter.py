@@ -1,0 +1,88 @@
+"""Writes to SQLite off the hub: a greenlet hands batches to one thread of its own.
+
+With synchronous FULL a commit waits for the SD card, which can take tens of
+milliseconds; done on the hub it would stall reader polling and door timers. Queue
+the work in memory, poke() the writer, and it runs `write(conn)` on its thread with
+its own connection. flush() waits until the queue is on disk.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from pathlib import Path
+
+import gevent
+import gevent.event
+from gevent.threadpool import ThreadPool
+
+from doorctl.core.store import connect
+
+
+class DiskWriter:
+    """A writer greenlet and its thread; `write(conn)` drains what the owner queued."""
+
+    def __init__(
+        self,
+        path: Path,
+        write: Callable[[sqlite3.Connection], None],
+        pending: Callable[[], bool],
+    ):
+        self.path = path
+        self.on_written: Callable[[], None] = lambda: None
+        self._write = write
+        self._pending = pending
+        self._wake = gevent.event.Event()
+        self._idle = gevent.event.Event()
+        self._idle.set()
+        self._pool: ThreadPool | None = None
+        self._greenlet: gevent.Greenlet | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def start(self) -> None:
+        """Start the writer greenlet and its thread; write anything already queued."""
+        if self._greenlet is None:
+            self._pool = ThreadPool(1)
+            self._greenlet = gevent.spawn(self._run)
+            self.poke()
+
+    def stop(self) -> None:
+        """Write what is queued, then stop."""
+        if self._greenlet is not None:
+            self.flush()
+            self._greenlet.kill()
+            self._pool.kill()
+            self._greenlet = self._pool = None
+
+    def poke(self) -> None:
+        """Something was queued: wake the writer (never blocks)."""
+        self._idle.clear()
+        self._wake.set()
+
+    def flush(self, timeout: float = 10) -> None:
+        """Wait until everything queued is on disk (written inline when not started)."""
+        if self._greenlet is None:
+            self._write(self._db())
+            self._idle.set()
+        else:
+            self._idle.wait(timeout)
+
+    def call(self, function: Callable, *args):
+        """Run `function(conn, *args)` on the writer's thread, e.g. to read what it wrote."""
+        if self._pool is None:
+            return function(self._db(), *args)
+        return self._pool.apply(function, (self._db(), *args))
+
+    def _db(self) -> sqlite3.Connection:
+        if self._conn is None:
+            self._conn = connect(self.path)
+        return self._conn
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait()
+            self._wake.clear()
+            self._pool.apply(self._write, (self._db(),))
+            self.on_written()
+            if not self._pending():
+                self._idle.set()
