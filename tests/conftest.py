@@ -231,3 +231,9 @@ def page(browser):
     page = context.new_page()
     yield page
     context.close()
+
+
+@pytest.fixture
+def board(doorctl):
+    """The appliance's simulated board (set inputs, inject cards, read outputs)."""
+    return doorctl.board

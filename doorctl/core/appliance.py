@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
+from doorctl.core import alarms, door, io_ports
+from doorctl.core.board import BoardService, open_appliance_board
 from doorctl.core.device import DeviceInfo
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
@@ -28,14 +30,39 @@ class Appliance:
         self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)
         self.device = DeviceInfo(hardware, serial)
-        self.services: list = [self.event_log]
+        self.board = open_appliance_board(data_dir, hardware)
+        self.services: list = [self.event_log, *self._door_services()]
         self.running = False
+
+    def _door_services(self) -> list:
+        """The board, I/O ports, the door and the alarms, wired to their settings."""
+        self.settings.register(door.SECTION, door.DoorSettings)
+        self.settings.register(io_ports.SECTION, io_ports.IoPortSettings)
+        self.settings.register(alarms.SECTION, alarms.AlarmSettings)
+        the_door = door.Door(1, self.board, self.bus, self.settings.get(door.SECTION))
+        self.doors = {the_door.id: the_door}
+        self.io_ports = io_ports.IoPorts(
+            self.board, self.bus, self.settings.get(io_ports.SECTION), lambda: the_door.settings
+        )
+        self.alarms = alarms.Alarms(
+            self.board, self.bus, self.settings.get(alarms.SECTION), self.io_ports.is_active
+        )
+        self.board_service = BoardService(self.board, lambda: _closed_door_circuit(the_door))
+        self.io_ports.after_reset(lambda: the_door.running and the_door.reset_outputs())
+        for section, service in (
+            (door.SECTION, the_door),
+            (io_ports.SECTION, self.io_ports),
+            (alarms.SECTION, self.alarms),
+        ):
+            self.settings.on_change(section, service.apply)
+        return [self.board_service, self.io_ports, the_door, self.alarms]
 
     def start(self) -> None:
         """Start every service in order (greenlets; nothing here blocks)."""
         for service in self.services:
             service.start()
         self.running = True
+        self.board_service.ready()
         log.info("doorctl started on the %s board, data in %s", self.device.hardware, self.data_dir)
 
     def stop(self) -> None:
@@ -46,3 +73,8 @@ class Appliance:
             except Exception:
                 log.exception("stopping %r failed", service)
         self.running = False
+
+
+def _closed_door_circuit(the_door) -> bool:
+    """The door monitor's circuit when the door is closed."""
+    return the_door.settings["door_monitor_normal_state"] == "closed"

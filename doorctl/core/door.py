@@ -1,0 +1,502 @@
+"""The door engine: one door with its lock relay, door monitor, REX and reader feedback.
+
+Modes follow ONVIF's DoorMode. The normal, secure mode is Locked (card access
+works); Accessed is a momentary unlock for the access time; Unlocked holds the lock
+released; Blocked refuses cards but REX still lets people out; Locked down and
+Locked open are overrides that only "release" (return to normal) ends.
+
+Every state change is published on the bus as a property event, so the event log,
+the live pages and MQTT all see the same history.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+
+import gevent
+from wtforms import Form
+from wtforms.validators import ValidationError
+
+from doorctl.core.errors import Conflict, Invalid
+from doorctl.core.events import EventBus
+from doorctl.core.fields import Choice, Name, Switch, seconds
+
+log = logging.getLogger(__name__)
+
+SECTION = "door"
+LOCKED, UNLOCKED, ACCESSED, BLOCKED = "locked", "unlocked", "accessed", "blocked"
+LOCKED_DOWN, LOCKED_OPEN = "locked_down", "locked_open"
+ONVIF_MODE = {
+    LOCKED: "Locked",
+    UNLOCKED: "Unlocked",
+    ACCESSED: "Accessed",
+    BLOCKED: "Blocked",
+    LOCKED_DOWN: "LockedDown",
+    LOCKED_OPEN: "LockedOpen",
+}
+RELEASED_MODES = (UNLOCKED, ACCESSED, LOCKED_OPEN)
+ACTIONS = ("access", "lock", "unlock", "block", "lockdown", "lockopen", "release")
+FORCED_OPEN, OPEN_TOO_LONG, PRE_ALARM, TAMPERED = (
+    "forced_open",
+    "open_too_long",
+    "open_too_long_pre_alarm",
+    "door_monitor_tampered",
+)
+ONVIF_ALARM = {
+    FORCED_OPEN: "DoorForcedOpen",
+    OPEN_TOO_LONG: "DoorOpenTooLong",
+    PRE_ALARM: "DoorOpenTooLongPreAlarm",
+}
+# Reader feedback: long enough to see and hear, short enough not to confuse the next user.
+FEEDBACK_LED_SECONDS = 1.5
+GRANT_BEEP = (0.1,)
+DENY_BEEPS = (0.15, 0.15)
+BEEP_GAP = 0.1
+
+
+class DoorSettings(Form):
+    """Door settings (Administrator): lock, times, relock rule, door monitor and REX."""
+
+    name = Name("Door name", default="Door 1")
+    lock_type = Choice(
+        "Lock type",
+        choices=[
+            ("fail_secure", "Fail-secure (relay active while unlocked)"),
+            ("fail_safe", "Fail-safe (relay active while locked)"),
+        ],
+        default="fail_secure",
+    )
+    access_time = seconds("Access time", 7, 0.1, 3600)
+    long_access_time = seconds("Long access time", 20, 0.1, 3600)
+    open_too_long_time = seconds("Open-too-long time", 15, 0.1, 3600)
+    pre_alarm_time = seconds("Pre-alarm before open too long (0 = none)", 5, 0, 3600)
+    relock = Choice(
+        "Relock",
+        choices=[
+            ("door_closed", "When the door closes"),
+            ("access_time", "After the access time"),
+        ],
+        default="door_closed",
+    )
+    door_monitor_normal_state = Choice(
+        "Door monitor normal state (door closed)",
+        choices=[("closed", "Closed circuit"), ("open", "Open circuit")],
+        default="closed",
+    )
+    rex_active_state = Choice(
+        "REX active state",
+        choices=[("closed", "Closed circuit"), ("open", "Open circuit")],
+        default="closed",
+    )
+    rex_unlocks = Switch("REX unlocks the door", default=True)
+    first_person_in = Switch("First person in (scheduled unlock waits for a valid card)")
+
+    def validate_long_access_time(self, field):
+        if _numbers(field, self.access_time) and field.data < self.access_time.data:
+            raise ValidationError("Must be at least the access time.")
+
+    def validate_pre_alarm_time(self, field):
+        limit = self.open_too_long_time
+        if _numbers(field, limit) and field.data >= limit.data:
+            raise ValidationError("Must be shorter than the open-too-long time.")
+
+
+def _numbers(*fields) -> bool:
+    """True when every field holds a number (else its own error is already reported)."""
+    return all(isinstance(f.data, float) for f in fields)
+
+
+class Door:
+    """One door: modes, lock relay, door position, alarms and reader feedback."""
+
+    def __init__(self, door_id: int, board, bus: EventBus, settings: dict):
+        self.id = door_id
+        self.board = board
+        self.bus = bus
+        self.settings = settings
+        self.base_mode = LOCKED
+        self.override: str | None = None
+        self.access_active = False
+        self.opened_during_access = False
+        self.scheduled = False
+        self.schedule_held = False
+        self.first_in_seen = False
+        self.door_open = False
+        self.alarms: set[str] = set()
+        self._shunt_until = 0.0
+        self._published: dict[str, object] = {}
+        self._timers: dict[str, gevent.Greenlet] = {}
+        self._feedback: gevent.Greenlet | None = None
+        self._unsubscribe: list = []
+        self.running = False
+
+    # --- service --------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Listen to the door's inputs, drive the relay and publish the initial state."""
+        inputs = self.board.inputs
+        self._unsubscribe = [
+            inputs["door_monitor"].on_change(self._on_door_monitor),
+            inputs["door_monitor"].on_supervised_change(self._on_door_monitor_loop),
+            inputs["rex"].on_change(self._on_rex),
+        ]
+        self.door_open = self._read_door_open()
+        self.running = True
+        if self.door_open and not self._released():
+            self.alarms.add(FORCED_OPEN)  # found open while locked: nobody was let through
+        self._update({"reason": "start"})
+        self._publish_position()
+        self._publish_alarms()
+
+    def stop(self) -> None:
+        """Stop timers and listeners; the relay goes inactive (its power-off state)."""
+        self.running = False
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
+        for name in list(self._timers):
+            self._cancel(name)
+        self._stop_feedback()
+        self.board.outputs["relay"].set(False)
+
+    def apply(self, settings: dict) -> None:
+        """New door settings: re-read the inputs and drive the relay for the new lock type."""
+        self.settings = settings
+        if self.running:
+            self._on_door_monitor("door_monitor", self.board.inputs["door_monitor"].read())
+            self._update({"reason": "settings"})
+
+    def status(self) -> dict:
+        """The door as /api/v1/doors shows it."""
+        return {
+            "id": self.id,
+            "name": self.settings["name"],
+            "mode": self.mode(),
+            "lock": "unlocked" if self._released() else "locked",
+            "door_position": "open" if self.door_open else "closed",
+            "alarms": sorted(self.alarms),
+            "relay": self.board.outputs["relay"].read(),
+            "lock_type": self.settings["lock_type"],
+            "scheduled_unlock": self.scheduled,
+            "card_access": self.card_allowed()[0],
+        }
+
+    # --- what the access-decision engine and the operators call ----------------------
+
+    def mode(self) -> str:
+        """The effective mode: override, momentary access, schedule, then the base mode."""
+        if self.override:
+            return self.override
+        if self.access_active:
+            return ACCESSED
+        if self.base_mode == LOCKED and self._schedule_unlocks():
+            return UNLOCKED
+        return self.base_mode
+
+    def card_allowed(self) -> tuple[bool, str]:
+        """Whether a card may open the door now, and why not."""
+        mode = self.mode()
+        if mode == LOCKED_DOWN:
+            return False, "The door is locked down."
+        if mode == BLOCKED:
+            return False, "The door is blocked."
+        return True, ""
+
+    def grant(self, long: bool = False, source: dict | None = None) -> bool:
+        """A valid credential: feedback, first-person-in, momentary unlock; False if refused."""
+        if self.mode() == LOCKED_DOWN:
+            self.feedback(False)
+            return False
+        if self.scheduled:
+            self.first_in_seen = True
+        self.feedback(True)
+        self.access(long=long, source=source)
+        return True
+
+    def deny(self, source: dict | None = None) -> None:
+        """A refused credential: red LED and a double beep."""
+        self.feedback(False)
+
+    def access(self, long: bool = False, source: dict | None = None) -> None:
+        """Momentary unlock for the access time (or the long access time)."""
+        if self.mode() in (UNLOCKED, LOCKED_OPEN):
+            self._update({"action": "access", **(source or {})})
+            return  # already released: nothing to time
+        self._refuse_during_override("access")
+        duration = self.settings["long_access_time" if long else "access_time"]
+        self.access_active = True
+        self.opened_during_access = False
+        self._later("access", duration, self._end_access)
+        self._update({"action": "access", "long": long, **(source or {})})
+
+    def command(self, action: str, source: dict | None = None) -> None:
+        """Run one of ACTIONS (the Doors page and REST); raise Invalid or Conflict."""
+        if action not in ACTIONS:
+            raise Invalid({"action": f"Choose one of: {', '.join(ACTIONS)}."})
+        if action == "access":
+            self.access(source=source)
+        else:
+            getattr(self, action)(source)
+
+    def lock(self, source: dict | None = None) -> None:
+        """Locked: the normal secure mode; also holds off a scheduled unlock until it ends."""
+        self._refuse_during_override("lock")
+        self.schedule_held = self.scheduled
+        self._set_base(LOCKED, "lock", source)
+
+    def unlock(self, source: dict | None = None) -> None:
+        """Unlocked until another command."""
+        self._set_base(UNLOCKED, "unlock", source)
+
+    def block(self, source: dict | None = None) -> None:
+        """Blocked: locked, cards refused, REX still lets people out."""
+        self._set_base(BLOCKED, "block", source)
+
+    def lockdown(self, source: dict | None = None) -> None:
+        """Locked down: locked whatever happens until released; REX and cards do nothing."""
+        self._set_override(LOCKED_DOWN, "lockdown", source)
+
+    def lockopen(self, source: dict | None = None) -> None:
+        """Locked open: released whatever happens until released (refused in lockdown)."""
+        self._refuse_during_override("lockopen")
+        self._set_override(LOCKED_OPEN, "lockopen", source)
+
+    def release(self, source: dict | None = None) -> None:
+        """Return to normal: no override, no momentary access, Locked under the schedule."""
+        self.override = None
+        self.base_mode = LOCKED
+        self.schedule_held = False
+        self._end_access_quietly()
+        self._update({"action": "release", **(source or {})})
+
+    def set_scheduled_unlock(self, active: bool) -> None:
+        """The schedule service: the door's unlock schedule began (True) or ended (False)."""
+        if active == self.scheduled:
+            return
+        self.scheduled = active
+        self.schedule_held = False
+        self.first_in_seen = False
+        self._update({"reason": "schedule", "scheduled_unlock": active})
+
+    def reset_outputs(self) -> None:
+        """I/O settings changed: end momentary access and drive the relay for the mode."""
+        self._end_access_quietly()
+        self._stop_feedback()
+        self._update({"reason": "io_settings"})
+
+    def feedback(self, granted: bool) -> None:
+        """Green LED and a short beep on grant; red LED and a double beep on deny."""
+        self._stop_feedback()
+        led = "reader_led_green" if granted else "reader_led_red"
+        beeps = GRANT_BEEP if granted else DENY_BEEPS
+        self._feedback = gevent.spawn(self._show_feedback, led, beeps)
+
+    # --- inputs -----------------------------------------------------------------------
+
+    def _read_door_open(self) -> bool:
+        """The door is open when the door monitor's circuit differs from its normal state."""
+        closed_circuit = self.board.inputs["door_monitor"].read()
+        return closed_circuit != (self.settings["door_monitor_normal_state"] == "closed")
+
+    def _on_door_monitor(self, name: str, closed_circuit: bool) -> None:
+        is_open = closed_circuit != (self.settings["door_monitor_normal_state"] == "closed")
+        if is_open == self.door_open:
+            return
+        self.door_open = is_open
+        self._publish_position()
+        if is_open:
+            self._door_opened()
+        else:
+            self._door_closed()
+
+    def _door_opened(self) -> None:
+        """Opened while locked is forced open, unless REX just announced a person leaving."""
+        if self.access_active:
+            self.opened_during_access = True
+        if self._released():
+            if self.mode() == ACCESSED:
+                self._start_open_too_long()
+            return
+        if time.monotonic() < self._shunt_until and self.mode() != LOCKED_DOWN:
+            self._start_open_too_long()
+            return
+        self._alarm_on(FORCED_OPEN)
+
+    def _door_closed(self) -> None:
+        """Closing clears the door's alarms; it relocks now when the relock rule says so."""
+        self._cancel("pre_alarm")
+        self._cancel("open_too_long")
+        self._alarms_off(FORCED_OPEN, OPEN_TOO_LONG, PRE_ALARM)
+        relock_now = self.settings["relock"] == "door_closed" and self.opened_during_access
+        if self.access_active and relock_now:
+            self._end_access_quietly()
+            self._update({"reason": "door_closed"})
+
+    def _on_rex(self, name: str, closed_circuit: bool) -> None:
+        """REX pressed: a person leaves; unlock if set to, never in lockdown."""
+        if closed_circuit != (self.settings["rex_active_state"] == "closed"):
+            return
+        self._shunt_until = time.monotonic() + self.settings["access_time"]
+        if self.mode() == LOCKED_DOWN or not self.settings["rex_unlocks"]:
+            return
+        if self.override is None:
+            self.access(source={"by": "rex"})
+
+    def _on_door_monitor_loop(self, name: str, state) -> None:
+        """A cut or shorted door monitor loop is a door tamper alarm."""
+        if state.tamper:
+            self._alarm_on(TAMPERED)
+        else:
+            self._alarms_off(TAMPERED)
+
+    # --- state ------------------------------------------------------------------------
+
+    def _released(self) -> bool:
+        return self.mode() in RELEASED_MODES
+
+    def _schedule_unlocks(self) -> bool:
+        waiting = self.settings["first_person_in"] and not self.first_in_seen
+        return self.scheduled and not self.schedule_held and not waiting
+
+    def _refuse_during_override(self, action: str) -> None:
+        """Overrides end only by "release" (lockdown may also replace locked open)."""
+        if self.override == LOCKED_DOWN:
+            raise Conflict(f"The door is locked down: return it to normal before {action}.")
+        if self.override == LOCKED_OPEN and action != "lockopen":
+            raise Conflict(f"The door is locked open: return it to normal before {action}.")
+
+    def _set_base(self, mode: str, action: str, source: dict | None) -> None:
+        self._refuse_during_override(action)
+        self.base_mode = mode
+        self._end_access_quietly()
+        self._update({"action": action, **(source or {})})
+
+    def _set_override(self, mode: str, action: str, source: dict | None) -> None:
+        self.override = mode
+        self._end_access_quietly()
+        self._update({"action": action, **(source or {})})
+
+    def _end_access(self) -> None:
+        self.access_active = False
+        self._update({"reason": "access_time"})
+
+    def _end_access_quietly(self) -> None:
+        self.access_active = False
+        self._cancel("access")
+
+    def _update(self, cause: dict) -> None:
+        """Drive the relay for the mode, publish what changed, rearm the alarm timers."""
+        released = self._released()
+        fail_secure = self.settings["lock_type"] == "fail_secure"
+        # fail-secure: energise to release; fail-safe: energise to hold locked
+        self.board.outputs["relay"].set(released if fail_secure else not released)
+        self._publish_mode(cause)
+        self._publish_lock()
+        if self.door_open and not released and FORCED_OPEN not in self.alarms:
+            self._start_open_too_long()
+        if released and self.mode() != ACCESSED:
+            self._cancel("pre_alarm")
+            self._cancel("open_too_long")
+            self._alarms_off(OPEN_TOO_LONG, PRE_ALARM)
+
+    def _start_open_too_long(self) -> None:
+        """Arm the pre-alarm and the alarm from now, unless they are already running."""
+        if "open_too_long" in self._timers or OPEN_TOO_LONG in self.alarms:
+            return
+        limit = self.settings["open_too_long_time"]
+        pre = self.settings["pre_alarm_time"]
+        if pre > 0:
+            self._later("pre_alarm", limit - pre, lambda: self._alarm_on(PRE_ALARM))
+        self._later("open_too_long", limit, self._open_too_long)
+
+    def _open_too_long(self) -> None:
+        self._alarms_off(PRE_ALARM, publish=False)
+        self._alarm_on(OPEN_TOO_LONG)
+
+    def _alarm_on(self, alarm: str) -> None:
+        if alarm not in self.alarms:
+            self.alarms.add(alarm)
+            self._publish_alarms()
+
+    def _alarms_off(self, *alarms: str, publish: bool = True) -> None:
+        if self.alarms & set(alarms):
+            self.alarms -= set(alarms)
+            if publish:
+                self._publish_alarms()
+
+    # --- timers and feedback ----------------------------------------------------------
+
+    def _later(self, name: str, delay: float, function) -> None:
+        """Run `function` after `delay` seconds on the hub, replacing a timer of that name."""
+        self._cancel(name)
+
+        def fire():
+            self._timers.pop(name, None)
+            function()
+
+        # libev times from the loop's cached "now", stale after any code that did not
+        # yield; refresh it so an access time is measured from this moment.
+        gevent.get_hub().loop.update_now()
+        self._timers[name] = gevent.spawn_later(max(delay, 0), fire)
+
+    def _cancel(self, name: str) -> None:
+        timer = self._timers.pop(name, None)
+        if timer is not None:
+            timer.kill(block=False)
+
+    def _show_feedback(self, led: str, beeps: tuple[float, ...]) -> None:
+        outputs = self.board.outputs
+        try:
+            outputs[led].set(True)
+            for i, beep in enumerate(beeps):
+                if i:
+                    gevent.sleep(BEEP_GAP)
+                outputs["reader_buzzer"].set(True)
+                gevent.sleep(beep)
+                outputs["reader_buzzer"].set(False)
+            gevent.sleep(max(FEEDBACK_LED_SECONDS - sum(beeps), 0))
+        finally:
+            outputs[led].set(False)
+            outputs["reader_buzzer"].set(False)
+
+    def _stop_feedback(self) -> None:
+        if self._feedback is not None:
+            self._feedback.kill(block=True)
+            self._feedback = None
+
+    # --- events -----------------------------------------------------------------------
+
+    def _publish(self, topic: str, value, data: dict) -> None:
+        """Publish a property event only when its value changed."""
+        if self._published.get(topic) == value:
+            return
+        self._published[topic] = value
+        self.bus.publish(
+            topic, {"door": self.id, "name": self.settings["name"]}, data, {"door": self.id}, True
+        )
+
+    def _publish_mode(self, cause: dict) -> None:
+        mode = self.mode()
+        data = {"state": ONVIF_MODE[mode], "mode": mode, "cause": cause}
+        self._publish("tns1:Door/State/DoorMode", mode, data)
+
+    def _publish_lock(self) -> None:
+        lock = "unlocked" if self._released() else "locked"
+        relay = self.board.outputs["relay"].read()
+        data = {"state": lock.capitalize(), "lock": lock, "relay": relay}
+        self._publish("tns1:Door/State/LockPhysicalState", (lock, relay), data)
+
+    def _publish_position(self) -> None:
+        position = "open" if self.door_open else "closed"
+        data = {"state": position.capitalize(), "door_position": position}
+        self._publish("tns1:Door/State/DoorPosition", position, data)
+
+    def _publish_alarms(self) -> None:
+        alarms = sorted(self.alarms - {TAMPERED})
+        tampered = TAMPERED in self.alarms
+        state = next((ONVIF_ALARM[a] for a in ONVIF_ALARM if a in alarms), "Normal")
+        data = {"state": state, "alarms": alarms}
+        self._publish("tns1:Door/State/DoorAlarm", (state, tuple(alarms)), data)
+        tamper = "TamperDetected" if tampered else "NotInTamper"
+        self._publish("tns1:Door/State/DoorTamper", tamper, {"state": tamper})

@@ -1,0 +1,73 @@
+"""Strict WTForms fields for settings that arrive as page forms and as REST JSON.
+
+WTForms coerces form text, but data given as `Form(data=...)` (the JSON path and the
+store) is taken as is: `bool("false")` is True. These fields refuse a value of the
+wrong JSON type with a message, so the API and the page report the same per-field
+errors.
+"""
+
+from __future__ import annotations
+
+from wtforms import BooleanField, FloatField, SelectChoice, SelectField, StringField
+from wtforms.validators import Length, NumberRange, ValidationError
+
+
+class Seconds(FloatField):
+    """A time in seconds: a JSON number (not true/false), or form text like '7.5'."""
+
+    def process_data(self, value):
+        if isinstance(value, bool) or not isinstance(value, int | float | None):
+            self.data = None
+            raise ValueError("Enter a number of seconds.")
+        self.data = None if value is None else float(value)
+
+
+class Switch(BooleanField):
+    """On or off: a JSON true/false, or a checkbox on the page."""
+
+    def process_data(self, value):
+        if not isinstance(value, bool):
+            self.data = False
+            raise ValueError("Must be true or false.")
+        self.data = value
+
+
+class Choice(SelectField):
+    """One of fixed string choices, given as (value, label); anything else is refused."""
+
+    def __init__(self, label=None, validators=None, choices=(), **kwargs):
+        options = [SelectChoice(value, text) for value, text in choices]
+        super().__init__(label, validators, choices=options, **kwargs)
+
+    def values(self) -> list[str]:
+        """The allowed values."""
+        return [choice.value for choice in self.choices]
+
+    def pre_validate(self, form):
+        if self.data not in self.values():
+            raise ValidationError(f"Choose one of: {', '.join(self.values())}.")
+
+
+class Name(StringField):
+    """A display name: text of 1 to 32 characters."""
+
+    def __init__(self, label=None, validators=None, **kwargs):
+        super().__init__(
+            label, [Length(1, 32, "Use 1 to 32 characters."), *(validators or [])], **kwargs
+        )
+
+    def process_data(self, value):
+        if not isinstance(value, str | None):
+            self.data = ""
+            raise ValueError("Must be text.")
+        self.data = (value or "").strip()
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            self.data = valuelist[0].strip()
+
+
+def seconds(label: str, default: float, low: float, high: float) -> Seconds:
+    """A Seconds field with its allowed range."""
+    message = f"Enter {low:g} to {high:g} seconds."
+    return Seconds(label, [NumberRange(low, high, message)], default=default)
