@@ -15,14 +15,25 @@ from flask import Flask, jsonify
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
-from doorctl.blueprints import auth, events, help, setup, status, users
+from doorctl.blueprints import (
+    alarms,
+    auth,
+    doors,
+    events,
+    help,
+    io_ports,
+    setup,
+    simulator,
+    status,
+    users,
+)
 from doorctl.blueprints.common import is_api, render
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
 log = logging.getLogger(__name__)
-SECTIONS = (setup, status, users, events, help)
+SECTIONS = (setup, status, doors, alarms, io_ports, simulator, users, events, help)
 
 
 def default_data_dir() -> Path:

@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from doorctl.blueprints.common import required_role
 
-SECTIONS = ("Status", "Access control", "System", "Logs", "Maintenance")
+SECTIONS = ("Status", "Access control", "Accessories", "System", "Logs", "Maintenance")
 
 
 def collect(modules) -> list[tuple[str, str, str]]:

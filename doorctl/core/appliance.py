@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from doorctl.core import alarms, door, io_ports
-from doorctl.core.board import BoardService, open_appliance_board
+from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
@@ -47,7 +47,8 @@ class Appliance:
         self.alarms = alarms.Alarms(
             self.board, self.bus, self.settings.get(alarms.SECTION), self.io_ports.is_active
         )
-        self.board_service = BoardService(self.board, lambda: _closed_door_circuit(the_door))
+        self.board_service = BoardService(self.board, lambda: the_door.settings)
+        self.simulator = Simulator(self.board, lambda: the_door.settings)
         self.io_ports.after_reset(lambda: the_door.running and the_door.reset_outputs())
         for section, service in (
             (door.SECTION, the_door),
@@ -73,8 +74,3 @@ class Appliance:
             except Exception:
                 log.exception("stopping %r failed", service)
         self.running = False
-
-
-def _closed_door_circuit(the_door) -> bool:
-    """The door monitor's circuit when the door is closed."""
-    return the_door.settings["door_monitor_normal_state"] == "closed"
