@@ -16,12 +16,16 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from doorctl.blueprints import (
+    access_log,
+    access_rules,
     alarms,
     auth,
+    cardholders,
     doors,
     events,
     help,
     io_ports,
+    schedules,
     setup,
     simulator,
     status,
@@ -33,7 +37,21 @@ from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
 log = logging.getLogger(__name__)
-SECTIONS = (setup, status, doors, alarms, io_ports, simulator, users, events, help)
+SECTIONS = (
+    setup,
+    status,
+    doors,
+    cardholders,
+    schedules,
+    access_rules,
+    alarms,
+    io_ports,
+    simulator,
+    users,
+    events,
+    access_log,
+    help,
+)
 
 
 def default_data_dir() -> Path:

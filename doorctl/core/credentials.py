@@ -102,8 +102,8 @@ def _encodable(format, facility, number, bits, errors, where) -> str | None:
     try:
         encode_card(format, facility if format != "raw" else None, number, bits)
     except ValueError as error:
-        name = "bits" if format == "raw" and "length" in str(error) else "number"
-        name = "facility" if "facility" in str(error) or "company" in str(error) else name
+        name = "facility" if "facility" in str(error) or "company" in str(error) else "number"
+        name = "bits" if format == "raw" and "length" in str(error) else name
         errors[f"{where}.{name}"] = str(error).capitalize() + "."
         return None
     if format != "raw" and facility is None and format != "H10302":
