@@ -9,8 +9,8 @@ import gevent
 import pytest
 
 from doorctl.core import decisions
-from doorctl.core.credentials import card_key
 from doorctl.core.access_rules import RULES_FOR
+from doorctl.core.credentials import card_key
 from doorctl.core.decisions import BY_CARD, BY_PIN
 
 TZ = ZoneInfo("Europe/Stockholm")

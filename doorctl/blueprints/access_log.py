@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request
+from flask import Blueprint, current_app, jsonify, render_template, request, url_for
 
 from doorctl.blueprints.common import allow, appliance, render
 from doorctl.blueprints.events import _sse, event_stream, parse_int, parse_time
@@ -46,6 +46,7 @@ def page():
         args=request.args,
         doors={d.id: d.settings["name"] for d in appliance().doors.values()},
         live=not request.args.get("before") and not request.args.get("until"),
+        log_url=url_for("access_log.page"),
     )
 
 
@@ -55,12 +56,13 @@ def rows_stream():
     """New access log rows as SSE for the page, filtered like the page."""
     wanted = filters()
     app = current_app._get_current_object()
+    log_url = url_for("access_log.page")  # rows render outside the request
 
     def row(event) -> str:
         if not access_log.matches(event, wanted):
             return ""
         with app.app_context():
-            html = render_template("access_log/_row.html", event=event)
+            html = render_template("access_log/_row.html", event=event, log_url=log_url)
         return _sse(event, html).replace(f"event: {event.topic}\n", "event: row\n")
 
     return event_stream((access_log.PREFIX,), row)
