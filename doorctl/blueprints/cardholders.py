@@ -10,7 +10,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, request, url_fo
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.blueprints.events import parse_int
-from doorctl.core.cardholder_csv import Importer, export_rows
+from doorctl.core.cardholder_csv import export_rows, run_in_child
 from doorctl.core.credentials import FORMATS, PIN_RULE
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.store import connect
@@ -170,10 +170,8 @@ def import_page():
 
 
 def run_import(text: str):
-    """The import on the hub's threadpool with its own connection: readers keep running."""
-    doorctl = appliance()
-    importer = Importer(doorctl.store.path, doorctl.access.pins)
-    return gevent.get_hub().threadpool.apply(importer.run, (text,))
+    """The import in a child process with its own connection: readers keep running."""
+    return run_in_child(appliance().data_dir, text)
 
 
 # --- REST -------------------------------------------------------------------------------
