@@ -7,6 +7,7 @@ import logging
 import os
 import signal
 import sys
+from pathlib import Path
 
 import gevent
 import gevent.event
@@ -55,6 +56,14 @@ def parser() -> argparse.ArgumentParser:
         default=_env("LOG_LEVEL", "INFO"),
         help="DEBUG, INFO, WARNING (env DOORCTL_LOG_LEVEL)",
     )
+    reset = sub.add_parser(
+        "reset-outputs",
+        help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
+        "the systemd unit runs it after doorctl stops or crashes",
+    )
+    for option in ("--data-dir", "--hardware", "--log-level"):
+        action = next(a for a in serve._actions if option in a.option_strings)
+        reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
     return p
 
 
@@ -89,6 +98,16 @@ def serve(args: argparse.Namespace) -> int:
     return 0
 
 
+def reset_outputs(args: argparse.Namespace) -> int:
+    """Outputs back to normal after the service stopped, even if it crashed."""
+    from doorctl.core.board import reset_outputs as reset
+
+    hardware = pick_hardware(args.hardware)
+    reset(Path(args.data_dir), hardware)
+    log.info("outputs reset on the %s board", hardware)
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
     args = parser().parse_args(argv)
@@ -97,4 +116,6 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
+    if args.command == "reset-outputs":
+        return reset_outputs(args)
     return serve(args)

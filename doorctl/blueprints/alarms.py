@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.alarms import SECTION
@@ -45,7 +45,8 @@ def save():
         settings.update(SECTION, changes)
     except Invalid as error:
         return _page(422, errors=error.fields, message=error.message)
-    return _page(message="Alarm settings saved.")
+    flash("Alarm settings saved.")
+    return redirect(url_for("alarms.page"), 303)
 
 
 @bp.route("/api/v1/alarms")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
@@ -94,7 +94,8 @@ def settings_page(door_id: int):
         settings.save(SECTION, form)
     except Invalid as error:
         return render("doors/settings.html", 422, door=door.status(), form=form, message=error)
-    return render("doors/settings.html", door=door.status(), form=form, saved=True)
+    flash("Door settings saved.")
+    return redirect(url_for("doors.settings_page", door_id=door_id), 303)
 
 
 @bp.route("/api/v1/doors")

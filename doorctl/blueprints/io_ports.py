@@ -6,7 +6,7 @@ settings, after which every output goes back to its normal position.
 
 from __future__ import annotations
 
-from flask import Blueprint, jsonify, render_template, request
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
@@ -74,8 +74,9 @@ def update(port: str):
     try:
         _update_port(port, _form_changes(port))
     except DoorctlError as error:
-        return _page(422, errors=error.fields, message=error.message, form_port=port)
-    return _page(message="Saved; outputs are back at their normal positions.", form_port=port)
+        return _page(422, errors=error.fields, message=error.message, form_port=port, failed=True)
+    flash("Saved; the outputs are back at their normal positions.")
+    return redirect(url_for("io_ports.page"), 303)
 
 
 @bp.route("/io/wiring", methods=["POST"])
@@ -84,8 +85,10 @@ def wiring():
     try:
         appliance().settings.update(SECTION, {"supervised_wiring": request.form.get("wiring")})
     except Invalid as error:
-        return _page(422, message=error.fields.get("supervised_wiring", error.message))
-    return _page(message="Saved.")
+        message = error.fields.get("supervised_wiring", error.message)
+        return _page(422, message=message, failed=True)
+    flash("Saved; the outputs are back at their normal positions.")
+    return redirect(url_for("io_ports.page"), 303)
 
 
 @bp.route("/io/ports/<port>/activate", methods=["POST"])
@@ -95,7 +98,7 @@ def activate(port: str):
     try:
         appliance().io_ports.activate(port, request.form.get("active") == "1")
     except DoorctlError as error:
-        return _page(409, message=error.message)
+        return _page(409, message=error.message, failed=True)
     return render_template("io_ports/_ports.html", ports=appliance().io_ports.ports())
 
 

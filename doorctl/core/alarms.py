@@ -21,11 +21,13 @@ SENSORS = {
     "device_motion": None,
     "casing_open": "casing_open",
     "external_tamper": "external_tamper",
+    "reader_tamper": "reader_tamper",
 }
 LABELS = {
     "device_motion": "Device motion",
     "casing_open": "Casing open",
     "external_tamper": "External tamper",
+    "reader_tamper": "Reader tamper",
 }
 
 
@@ -35,6 +37,8 @@ class AlarmSettings(Form):
     device_motion = Switch("Device motion", default=True)
     casing_open = Switch("Casing open", default=True)
     external_tamper = Switch("External tamper", default=False)
+    # not in the manual's list: the reader's own TAMPER pin (reader connector, pin 7)
+    reader_tamper = Switch("Reader tamper", default=True)
 
 
 class Alarms:
