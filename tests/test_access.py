@@ -198,3 +198,15 @@ def test_wiegand_card_then_keypad_pin(access, board, events):
     gevent.sleep(0.05)
     assert events[-1].data["reason"] == "granted"
     assert board.outputs["relay"].read()
+
+
+def test_malformed_wiegand_frame_is_a_reader_event_with_the_reason(access, doorctl, board):
+    seen = []
+    doorctl.bus.subscribe(seen.append, "tns1:Device/Reader/")
+    bits = "1" + "0" * 24 + "0"  # 26 bits whose even parity bit is wrong
+    board.inject_wiegand(bits).join()
+    gevent.sleep(0.05)
+    assert [e.topic for e in seen] == ["tns1:Device/Reader/BadFrame"]
+    assert "parity" in seen[0].data["reason"]
+    assert seen[0].source == {"reader": "wiegand"}
+    assert not board.outputs["relay"].read()

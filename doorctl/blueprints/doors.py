@@ -87,13 +87,22 @@ def settings_page(door_id: int):
     """Door settings: lock type, times, relock, door monitor and REX."""
     door = find_door(door_id)
     settings = appliance().settings
+    schedules = list(appliance().access.schedules.all().values())
     if request.method == "GET":
-        return render("doors/settings.html", door=door.status(), form=settings.form(SECTION))
+        form = settings.form(SECTION)
+        return render("doors/settings.html", door=door.status(), form=form, schedules=schedules)
     form = settings.form(SECTION, request.form)
     try:
         settings.save(SECTION, form)
     except Invalid as error:
-        return render("doors/settings.html", 422, door=door.status(), form=form, message=error)
+        return render(
+            "doors/settings.html",
+            422,
+            door=door.status(),
+            form=form,
+            schedules=schedules,
+            message=error,
+        )
     flash("Door settings saved.")
     return redirect(url_for("doors.settings_page", door_id=door_id), 303)
 

@@ -37,6 +37,7 @@ log = logging.getLogger(__name__)
 SECTION = "access"
 WIEGAND = Reader("wiegand", 1, "entry")
 MAX_PIN_DIGITS = 12
+BAD_FRAME_TOPIC = "tns1:Device/Reader/BadFrame"
 GRANTED_TOPIC = "tns1:AccessControl/AccessGranted/Credential"
 DENIED_TOPIC = "tns1:AccessControl/Denied/Credential"
 NOT_FOUND_CARD = "tns1:AccessControl/Denied/CredentialNotFound/Card"
@@ -132,7 +133,11 @@ class AccessControl:
         if isinstance(result, KeyPress):
             return self.present_key(reader_id, result.key)
         if isinstance(result, BadFrame):
-            log.info("reader %s: unreadable frame: %s", reader_id, result.reason)
+            self.bus.publish(
+                BAD_FRAME_TOPIC,
+                {"reader": reader_id},
+                {"reason": result.reason, "bits": result.bits},
+            )
         return None
 
     def present_card(self, reader_id: str, key: str) -> Decision:

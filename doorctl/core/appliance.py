@@ -13,6 +13,7 @@ from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.mqtt import MqttService
 from doorctl.core.mqtt.discovery import default_entities
+from doorctl.core.scheduled_unlock import ScheduledUnlock
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.users import Users
@@ -39,7 +40,7 @@ class Appliance:
         self.services: list = [
             self.event_log,
             *self._door_services(),
-            self._access_service(),
+            *self._access_service(),
             self.mqtt,
         ]
         self.mqtt.door_commands = self.door_command
@@ -91,7 +92,11 @@ class Appliance:
             self.store, self.bus, self.doors, self.secret_key, settings
         )
         self.settings.on_change(access.SECTION, self.access.apply)
-        return access.WiegandReader(self.board, self.access)
+        self.scheduled_unlock = ScheduledUnlock(
+            self.doors, self.access.schedules, lambda: self.access.tz
+        )
+        self.settings.check(door.SECTION, self.scheduled_unlock.check)
+        return [access.WiegandReader(self.board, self.access), self.scheduled_unlock]
 
     def start(self) -> None:
         """Start every service in order (greenlets; nothing here blocks)."""

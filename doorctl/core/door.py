@@ -20,7 +20,7 @@ from wtforms.validators import ValidationError
 
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus
-from doorctl.core.fields import Choice, Name, Switch, seconds
+from doorctl.core.fields import Choice, Name, OptionalId, Switch, seconds
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +90,7 @@ class DoorSettings(Form):
         default="closed",
     )
     rex_unlocks = Switch("REX unlocks the door", default=True)
+    unlock_schedule_id = OptionalId("Scheduled unlock: unlocked during this schedule")
     first_person_in = Switch("First person in (scheduled unlock waits for a valid card)")
 
     def validate_long_access_time(self, field):

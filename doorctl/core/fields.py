@@ -67,6 +67,25 @@ class Name(StringField):
             self.data = valuelist[0].strip()
 
 
+class OptionalId(StringField):
+    """The id of another record, or none: a JSON integer or null, or form text."""
+
+    def process_data(self, value):
+        if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
+            self.data = None
+            raise ValueError("Must be the id of a record (a whole number) or null.")
+        self.data = value
+
+    def process_formdata(self, valuelist):
+        text = valuelist[0].strip() if valuelist else ""
+        if text and not text.isdigit():
+            raise ValueError("Must be the id of a record (a whole number) or empty.")
+        self.data = int(text) if text else None
+
+    def _value(self):
+        return "" if self.data is None else str(self.data)
+
+
 def seconds(label: str, default: float, low: float, high: float) -> Seconds:
     """A Seconds field with its allowed range."""
     message = f"Enter {low:g} to {high:g} seconds."

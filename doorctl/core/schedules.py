@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -187,6 +188,7 @@ class Schedules:
     def __init__(self, store: Store):
         self.store = store
         self._cache: dict[int, Schedule] | None = None
+        self.users: list[Callable[[int], str | None]] = []
 
     def all(self) -> dict[int, Schedule]:
         """Every schedule by id (loaded once, reloaded after each change)."""
@@ -224,8 +226,12 @@ class Schedules:
         return self.get(schedule_id)
 
     def delete(self, schedule_id: int) -> None:
-        """Remove a schedule that no access rule uses."""
+        """Remove a schedule that no access rule and no door uses."""
         schedule = self.get(schedule_id)
+        for uses in self.users:
+            reason = uses(schedule_id)
+            if reason:
+                raise Conflict(f"The schedule {schedule.name!r} is in use: {reason}")
         try:
             self.store.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
         except sqlite3.IntegrityError:

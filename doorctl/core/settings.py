@@ -17,6 +17,7 @@ from doorctl.core.errors import Invalid, NotFound
 from doorctl.core.store import Store
 
 Listener = Callable[[dict], None]
+Check = Callable[[dict], dict[str, str]]
 
 
 def first_errors(form: Form) -> dict[str, str]:
@@ -31,10 +32,18 @@ class Settings:
         self.store = store
         self.sections: dict[str, type[Form]] = {}
         self._listeners: dict[str, list[Listener]] = {}
+        self._checks: dict[str, Check] = {}
 
     def register(self, section: str, form_class: type[Form]) -> None:
         """Make a section known, with the form that defines its fields and defaults."""
         self.sections[section] = form_class
+
+    def check(self, section: str, check: Check) -> None:
+        """Add a rule the form alone can't know (e.g. that a named schedule exists).
+
+        `check(record)` returns {field: message} for each problem, or {}.
+        """
+        self._checks[section] = check
 
     def on_change(self, section: str, listener: Listener) -> None:
         """Call `listener(new_record)` after each successful update of the section."""
@@ -70,6 +79,11 @@ class Settings:
         if not form.validate():
             raise Invalid(first_errors(form))
         record = form.data
+        problems = self._checks.get(section, lambda _: {})(record)
+        if problems:
+            for name, message in problems.items():
+                form[name].errors = [message]
+            raise Invalid(problems)
         self.store.execute(
             "INSERT INTO settings (section, data) VALUES (?, ?) "
             "ON CONFLICT (section) DO UPDATE SET data = excluded.data",
