@@ -198,3 +198,23 @@ def test_cardholders_page_adds_with_a_card_and_shows_field_errors(logged_in, doo
     assert invalid.status_code == 422
     assert 'data-field="name"' in invalid.get_data(as_text=True)
     assert doorctl.store.execute("SELECT count(*) FROM cardholders").fetchone()[0] == 1
+
+
+def test_changes_to_access_data_are_configuration_events(doorctl):
+    seen = []
+    doorctl.bus.subscribe(seen.append, "tns1:Configuration/")
+    access = doorctl.access
+    holder = access.cardholders.create({"name": "Ann"})
+    access.cardholders.update(holder["id"], {"name": "Ann B"})
+    card = {"format": "H10301", "facility": 1, "number": 2}
+    credential = access.credentials.create({"cardholder_id": holder["id"], "card": card})
+    access.credentials.delete(credential["id"])
+    access.cardholders.delete(holder["id"])
+    assert [(e.topic, e.data["id"]) for e in seen] == [
+        ("tns1:Configuration/Cardholder/Changed", holder["id"]),
+        ("tns1:Configuration/Cardholder/Changed", holder["id"]),
+        ("tns1:Configuration/Credential/Changed", credential["id"]),
+        ("tns1:Configuration/Credential/Removed", credential["id"]),
+        ("tns1:Configuration/Cardholder/Removed", holder["id"]),
+    ]
+    assert all("pin" not in e.data for e in seen)

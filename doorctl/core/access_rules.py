@@ -10,6 +10,7 @@ from __future__ import annotations
 import sqlite3
 from dataclasses import dataclass
 
+from doorctl.core.audit import Announce, audited, silent
 from doorctl.core.errors import Invalid, NotFound
 from doorctl.core.store import Store
 
@@ -94,6 +95,8 @@ def validate(body: dict, door_ids: set[int]) -> dict:
 class AccessRules:
     """The access rules in the store."""
 
+    announce: Announce = staticmethod(silent)
+
     def __init__(self, store: Store, door_ids):
         self.store = store
         self._door_ids = door_ids
@@ -126,6 +129,7 @@ class AccessRules:
             "authentication": row["authentication"],
         }
 
+    @audited("AccessRule")
     def create(self, body: dict) -> dict:
         """Add a rule; raise Invalid."""
         rule = validate(body, set(self._door_ids()))
@@ -139,6 +143,7 @@ class AccessRules:
             self._set_members(conn, cursor.lastrowid, rule)
         return self.get(cursor.lastrowid)
 
+    @audited("AccessRule")
     def update(self, rule_id: int, changes: dict) -> dict:
         """Change the given fields of a rule; raise NotFound or Invalid."""
         rule = validate({**self.get(rule_id), **changes}, set(self._door_ids()))
@@ -153,6 +158,7 @@ class AccessRules:
             self._set_members(conn, rule_id, rule)
         return self.get(rule_id)
 
+    @audited("AccessRule")
     def delete(self, rule_id: int) -> None:
         """Remove a rule."""
         if not self.store.execute("DELETE FROM access_rules WHERE id = ?", (rule_id,)).rowcount:

@@ -11,6 +11,7 @@ import sqlite3
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from doorctl.core.audit import Announce, audited, silent
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.store import Store
 
@@ -113,6 +114,8 @@ def _until_before_from(record: dict) -> bool:
 class Cardholders:
     """Cardholders and cardholder groups in the store."""
 
+    announce: Announce = staticmethod(silent)
+
     def __init__(self, store: Store):
         self.store = store
 
@@ -139,6 +142,7 @@ class Cardholders:
         ).fetchall()
         return [self._to_dict(r) for r in rows], total
 
+    @audited("Cardholder")
     def create(self, body: dict) -> dict:
         """Add a cardholder; raise Invalid."""
         record = validate(body)
@@ -151,6 +155,7 @@ class Cardholders:
             self._set_groups(conn, cursor.lastrowid, record["group_ids"])
         return self.get(cursor.lastrowid)
 
+    @audited("Cardholder")
     def update(self, cardholder_id: int, changes: dict) -> dict:
         """Change the given fields of a cardholder; raise NotFound or Invalid."""
         record = validate({**self.get(cardholder_id), **changes})
@@ -164,6 +169,7 @@ class Cardholders:
             self._set_groups(conn, cardholder_id, record["group_ids"])
         return self.get(cardholder_id)
 
+    @audited("Cardholder")
     def delete(self, cardholder_id: int) -> None:
         """Remove a cardholder with its credentials and rule memberships."""
         self.get(cardholder_id)

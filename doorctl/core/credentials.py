@@ -14,6 +14,7 @@ import hmac
 import re
 import sqlite3
 
+from doorctl.core.audit import Announce, audited, silent
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.store import Store
 from doorctl.hal.wiegand import CARD_FORMATS, CardRead, encode_card
@@ -124,6 +125,8 @@ def parse_pin(pin: object, errors: dict) -> str | None:
 class Credentials:
     """The credentials of all cardholders."""
 
+    announce: Announce = staticmethod(silent)
+
     def __init__(self, store: Store, pins: PinHasher):
         self.store = store
         self.pins = pins
@@ -151,6 +154,7 @@ class Credentials:
         )
         return [to_dict(r) for r in rows]
 
+    @audited("Credential")
     def create(self, body: dict) -> dict:
         """Add a credential; raise Invalid, NotFound (cardholder) or Conflict (duplicate)."""
         row = self.row(body)
@@ -161,6 +165,7 @@ class Credentials:
         )
         return self.get(cursor.lastrowid)
 
+    @audited("Credential")
     def update(self, credential_id: int, changes: dict) -> dict:
         """Change enabled, card or PIN; a card with a PIN needs the PIN again if it changes."""
         current = self.get(credential_id)
@@ -179,6 +184,7 @@ class Credentials:
         )
         return self.get(credential_id)
 
+    @audited("Credential")
     def delete(self, credential_id: int) -> None:
         """Remove a credential."""
         cursor = self.store.execute("DELETE FROM credentials WHERE id = ?", (credential_id,))

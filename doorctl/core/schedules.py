@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from doorctl.core.audit import Announce, audited, silent
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.store import Store
 
@@ -185,6 +186,8 @@ def validate(body: dict) -> tuple[str, list[dict], list[dict]]:
 class Schedules:
     """The schedules, kept in memory as well so that a decision never parses JSON."""
 
+    announce: Announce = staticmethod(silent)
+
     def __init__(self, store: Store):
         self.store = store
         self._cache: dict[int, Schedule] | None = None
@@ -204,6 +207,7 @@ class Schedules:
         except KeyError:
             raise NotFound(f"There is no schedule with id {schedule_id}.") from None
 
+    @audited("Schedule")
     def create(self, body: dict) -> Schedule:
         """Add a schedule; raise Invalid or Conflict (duplicate name)."""
         name, intervals, exceptions = validate(body)
@@ -214,6 +218,7 @@ class Schedules:
         )
         return self.get(cursor.lastrowid)
 
+    @audited("Schedule")
     def update(self, schedule_id: int, changes: dict) -> Schedule:
         """Replace the given fields of a schedule."""
         current = self.get(schedule_id).to_dict()
@@ -225,6 +230,7 @@ class Schedules:
         )
         return self.get(schedule_id)
 
+    @audited("Schedule")
     def delete(self, schedule_id: int) -> None:
         """Remove a schedule that no access rule and no door uses."""
         schedule = self.get(schedule_id)
