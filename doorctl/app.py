@@ -16,13 +16,17 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 
 from doorctl.blueprints import (
+    access_log,
+    access_rules,
     alarms,
     auth,
+    cardholders,
     doors,
     events,
     help,
     io_ports,
     mqtt,
+    schedules,
     setup,
     simulator,
     status,
@@ -34,7 +38,22 @@ from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
 log = logging.getLogger(__name__)
-SECTIONS = (setup, status, doors, alarms, simulator, users, mqtt, io_ports, events, help)
+SECTIONS = (
+    setup,
+    status,
+    doors,
+    cardholders,
+    schedules,
+    access_rules,
+    alarms,
+    io_ports,
+    simulator,
+    users,
+    mqtt,
+    events,
+    access_log,
+    help,
+)
 
 
 def default_data_dir() -> Path:

@@ -45,12 +45,12 @@ def test_event_log_survives_a_restart_and_ids_go_on(tmp_path, app):
 
 def test_events_api_filters_and_pages(doorctl, viewer_api):
     for n in range(5):
-        doorctl.bus.publish("tns1:Test/Door/Mode", data={"n": n})
-        doorctl.bus.publish("tns1:Device/Trigger/Relay", data={"n": n})
-    page = viewer_api.get("/api/v1/events?topic=tns1:Test/Door/&limit=3").json
+        doorctl.bus.publish("tns1:Test/Paged/One", data={"n": n})
+        doorctl.bus.publish("tns1:Test/Other", data={"n": n})
+    page = viewer_api.get("/api/v1/events?topic=tns1:Test/Paged/&limit=3").json
     assert [e["data"]["n"] for e in page["events"]] == [4, 3, 2]
     assert set(page["events"][0]) == {"id", "time", "topic", "source", "data", "key", "property"}
-    rest = viewer_api.get(f"/api/v1/events?topic=tns1:Test/Door/&before={page['next']}").json
+    rest = viewer_api.get(f"/api/v1/events?topic=tns1:Test/Paged/&before={page['next']}").json
     assert [e["data"]["n"] for e in rest["events"]] == [1, 0]
     assert rest["next"] is None
 

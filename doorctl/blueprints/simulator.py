@@ -13,7 +13,7 @@ from doorctl.core.board import Simulator
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.wiegand import CARD_FORMATS
 
-MENU_ITEMS = [("Access control", "Simulator", "simulator.page")]
+MENU_ITEMS = [("Accessories", "Simulator", "simulator.page")]
 bp = Blueprint("simulator", __name__)
 TAMPERS = ("casing_open", "external_tamper", "reader_tamper", "external_alarm", "aux3", "aux4")
 
@@ -63,7 +63,7 @@ def page():
     return render("simulator/page.html", formats=(*CARD_FORMATS, "raw"), tampers=TAMPERS)
 
 
-page.doorctl_shown = lambda: appliance().simulator.available()
+page.doorctl_shown = lambda: appliance().simulator.available()  # the menu shows it on sim only
 
 
 @bp.route("/simulator/board")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from doorctl.core import alarms, door, io_ports
+from doorctl.core import access, alarms, door, eventlog, io_ports
 from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
 from doorctl.core.errors import NotFound
@@ -32,10 +32,16 @@ class Appliance:
         self.bus = EventBus(first_id=last_id + 1)
         self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)
+        self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.device = DeviceInfo(hardware, serial)
         self.board = open_appliance_board(data_dir, hardware)
         self.mqtt = MqttService(self.settings, self.store, self.bus, self.device, data_dir)
-        self.services: list = [self.event_log, *self._door_services(), self.mqtt]
+        self.services: list = [
+            self.event_log,
+            *self._door_services(),
+            self._access_service(),
+            self.mqtt,
+        ]
         self.mqtt.door_commands = self.door_command
         self.mqtt.entities = lambda: [e for d in self.doors for e in default_entities(d)]
         self.running = False
@@ -70,6 +76,22 @@ class Appliance:
         if door is None:
             raise NotFound(f"There is no door {door_id!r}.")
         door.command(action, source)
+
+    def _section(self, section: str, form, service) -> None:
+        """Register a settings section and hand its stored record to the service."""
+        self.settings.register(section, form)
+        service.apply(self.settings.get(section))
+        self.settings.on_change(section, service.apply)
+
+    def _access_service(self):
+        """Access control over the doors; the Wiegand reader is door 1's entry reader."""
+        self.settings.register(access.SECTION, access.AccessSettings)
+        settings = self.settings.get(access.SECTION)
+        self.access = access.AccessControl(
+            self.store, self.bus, self.doors, self.secret_key, settings
+        )
+        self.settings.on_change(access.SECTION, self.access.apply)
+        return access.WiegandReader(self.board, self.access)
 
     def start(self) -> None:
         """Start every service in order (greenlets; nothing here blocks)."""

@@ -15,12 +15,25 @@ from collections import deque
 import gevent
 import gevent.event
 from gevent.threadpool import ThreadPool
+from wtforms import Form, IntegerField
+from wtforms.validators import DataRequired, NumberRange
 
 from doorctl.core.events import Event, EventBus
 from doorctl.core.store import Store, connect
 
 DEFAULT_RETENTION = 100_000
 BATCH = 500
+SECTION = "event_log"
+
+
+class EventLogSettings(Form):
+    """Event log settings (Administrator): how many events the log keeps."""
+
+    retention = IntegerField(
+        "Events kept (the oldest are removed)",
+        [DataRequired(), NumberRange(1000, 10_000_000, "Keep 1000 to 10000000 events.")],
+        default=DEFAULT_RETENTION,
+    )
 
 
 def _row_to_event(row: sqlite3.Row) -> Event:
@@ -61,6 +74,10 @@ class EventLog:
         self._writer: gevent.Greenlet | None = None
         self._conn: sqlite3.Connection | None = None
         bus.subscribe(self.record)
+
+    def apply(self, settings: dict) -> None:
+        """New event log settings: the retention applies from the next write."""
+        self.retention = settings["retention"]
 
     def record(self, event: Event) -> None:
         """Queue an event for writing (the bus calls this; it never blocks)."""
