@@ -7,7 +7,7 @@ import io
 
 import gevent
 import pytest
-from conftest import csrf_token
+from support import csrf_token
 
 from doorctl.core.cardholder_csv import COLUMNS
 
