@@ -10,16 +10,6 @@ import pytest
 from support import ROOT_PASSWORD, basic, start_served
 
 pytestmark = pytest.mark.browser
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 OPERATOR = ("doris", "operator password")
 # Long enough to act in the browser, short enough to wait for the alarms.
 TIMES = {"access_time": 4, "long_access_time": 8, "open_too_long_time": 3, "pre_alarm_time": 1.5}
@@ -51,17 +41,6 @@ def server(tmp_path):
             server.process.kill()
         server.process.communicate()  # closes the child's pipes
     assert server.process.returncode == 0  # SIGTERM is a clean stop
-
-
-@pytest.fixture
-def browser():
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 def logged_in_page(browser, server, username: str, password: str, path: str):
