@@ -163,6 +163,9 @@ def api_upgrade(reader_id: str):
     return jsonify(progress), 202, {"Location": location}
 
 
+api_upgrade.doorctl_upload = True  # auth lets multipart and octet-stream through to this view
+
+
 @bp.route("/api/v1/readers/<reader_id>/upgrade")
 @allow("viewer")
 def api_upgrade_status(reader_id: str):
