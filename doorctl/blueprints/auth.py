@@ -97,12 +97,12 @@ def _check_csrf():
 
 
 def _upload_allowed() -> bool:
-    """File uploads to views that take them: text/csv (a cross-site form can't send it),
-    or multipart with HTTP Basic or the page's CSRF token."""
+    """File uploads to views that take them: text/csv or application/octet-stream (a
+    cross-site form can't send them), or multipart with HTTP Basic or the CSRF token."""
     view = current_app.view_functions.get(request.endpoint)
     if not getattr(view, "doorctl_upload", False):
         return False
-    if request.mimetype == "text/csv":
+    if request.mimetype in ("text/csv", "application/octet-stream"):
         return True
     if request.mimetype != "multipart/form-data":
         return False

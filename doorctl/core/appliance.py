@@ -12,7 +12,8 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.mqtt import MqttService
-from doorctl.core.mqtt.discovery import default_entities
+from doorctl.core.mqtt.discovery import default_entities, reader_entities
+from doorctl.core.readers import Readers
 from doorctl.core.scheduled_unlock import ScheduledUnlock
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
@@ -41,10 +42,11 @@ class Appliance:
             self.event_log,
             *self._door_services(),
             *self._access_service(),
+            self._readers_service(data_dir),
             self.mqtt,
         ]
         self.mqtt.door_commands = self.door_command
-        self.mqtt.entities = lambda: [e for d in self.doors for e in default_entities(d)]
+        self.mqtt.entities = self._entities
         self.running = False
 
     def _door_services(self) -> list:
@@ -97,6 +99,16 @@ class Appliance:
         )
         self.settings.check(door.SECTION, self.scheduled_unlock.check)
         return [access.WiegandReader(self.board, self.access), self.scheduled_unlock]
+
+    def _readers_service(self, data_dir: Path) -> Readers:
+        """The OSDP readers and the Wiegand reader (Peripherals), deciding through access."""
+        self.readers = Readers(self.store, self.bus, self.access, self.doors, data_dir)
+        return self.readers
+
+    def _entities(self) -> list[dict]:
+        """Home Assistant entities: each door's, and each OSDP reader's online state."""
+        osdp = [r["id"] for r in self.readers.list() if r["protocol"] == "osdp"]
+        return [e for d in self.doors for e in default_entities(d)] + reader_entities(osdp)
 
     def start(self) -> None:
         """Start every service in order (greenlets; nothing here blocks)."""

@@ -79,6 +79,26 @@ def default_entities(door: int = 1) -> list[dict]:
     return entities
 
 
+def reader_entities(reader_ids: list[str]) -> list[dict]:
+    """Each OSDP reader's online state, from tns1:Device/Reader/Online (issue 7)."""
+    data = "value_json.message.data"
+    return [
+        {
+            "component": "binary_sensor",
+            "object_id": f"reader_{reader_id}_online",
+            "name": f"reader {reader_id} online",
+            "event_topic": "tns1:Device/Reader/Online",
+            "value_template": (
+                f"{{% if value_json.message.source.reader == '{reader_id}' %}}"
+                f"{{{{ {_on_off(data + '.online')} }}}}"
+                "{% else %}{{ this.state }}{% endif %}"
+            ),
+            "device_class": "connectivity",
+        }
+        for reader_id in reader_ids
+    ]
+
+
 def config_topic(discovery_prefix: str, entity: dict, serial: str) -> str:
     """`<discovery prefix>/<component>/doorctl_<serial>/<object_id>/config`."""
     return f"{discovery_prefix}/{entity['component']}/doorctl_{serial}/{entity['object_id']}/config"

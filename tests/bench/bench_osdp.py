@@ -1,0 +1,240 @@
+"""OSDP benchmark (on demand: `python tests/bench/bench_osdp.py`; pytest ignores tests/bench).
+
+Latency from the libosdp reader harness being told to submit a card read to doorctl's
+relay energising (access granted), p50 and p99, at 115200 and 9600 baud, next to the
+wire time of the frames and to libosdp's own control panel (osdp.ControlPanel at its
+defaults, in a child process, against the same harness). Then the CPU seconds per
+minute doorctl spends polling two readers.
+
+The line is a pseudo-terminal, which ignores the baud rate: bytes arrive at once. So
+the 9600 and 115200 rows differ only by doorctl's own baud-dependent waits; the wire
+floor column (poll + card reply, 10 bits a byte) is computed, not measured. The
+harness PD refreshes every 1 ms so that the reader is not the bottleneck.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TESTS = Path(__file__).resolve().parents[1]
+sys.path[:0] = [str(TESTS.parent), str(TESTS)]
+
+import gevent  # noqa: E402
+from gevent import subprocess  # noqa: E402
+from support_osdp import Line, ReaderProcess  # noqa: E402
+
+from doorctl.core.appliance import Appliance  # noqa: E402
+from doorctl.hal.wiegand import encode_card  # noqa: E402
+
+READS = int(os.environ.get("BENCH_READS", "150"))
+CARD_BITS = encode_card("H10301", 12, 345)
+POLL_BYTES = 8  # SOM, address, length (2), control, osdp_POLL, CRC (2)
+CARD_REPLY_BYTES = 18  # header (5), osdp_RAW, reader, format, bit count (2), 4 data bytes, CRC
+P99_TARGET_MS = 20.0
+CPU_TARGET_PERCENT = 1.0
+CPU_SECONDS = 20
+
+
+def percentile(values: list[float], p: float) -> float:
+    """The p-th percentile (nearest rank)."""
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def wire_floor_ms(baud: int) -> float:
+    """Time on the wire of a poll and its card reply."""
+    return (POLL_BYTES + CARD_REPLY_BYTES) * 10 / baud * 1000
+
+
+def appliance_with_two_readers(data_dir: Path, line: Line, baud: int) -> Appliance:
+    """A started appliance with Ann's card and two readers on the pty line."""
+    doorctl = Appliance(data_dir, "sim")
+    doorctl.settings.update("door", {"access_time": 0.1})
+    doorctl.start()
+    access = doorctl.access
+    holder = access.cardholders.create({"name": "Ann"})
+    card = {"format": "H10301", "facility": 12, "number": 345}
+    access.credentials.create({"cardholder_id": holder["id"], "card": card})
+    access.rules.create({"cardholder_ids": [holder["id"]]})
+    for address, direction in ((1, "entry"), (2, "exit")):
+        reader = {"id": f"r{address}", "port": line.path, "baud": baud, "address": address}
+        doorctl.readers.add({**reader, "direction": direction})
+    return doorctl
+
+
+def wait_for(check, timeout: float = 10.0) -> None:
+    with gevent.Timeout(timeout):
+        while not check():
+            gevent.sleep(0.001)
+
+
+def doorctl_latencies(doorctl: Appliance, child: ReaderProcess) -> list[float]:
+    """Card submitted at the reader to relay energised, in ms, READS times."""
+    relay = doorctl.board.outputs["relay"]
+    energised: list[float] = []
+    relay.on_change(lambda name, active: active and energised.append(time.monotonic()))
+    latencies = []
+    for n in range(READS):
+        wait_for(lambda: not relay.read())
+        gevent.sleep(0.005 + (n % 7) * 0.003)  # spread the reads over the poll cycle
+        before = len(energised)
+        sent = time.monotonic()
+        child.send(cmd="card", address=1 + n % 2, bits=CARD_BITS)
+        wait_for(lambda b=before: len(energised) > b)
+        latencies.append((energised[before] - sent) * 1000)
+    return latencies
+
+
+def cpu_percent_polling(doorctl: Appliance) -> tuple[float, float]:
+    """CPU seconds per minute (and % of a core) while doorctl polls two idle readers."""
+    start = resource.getrusage(resource.RUSAGE_SELF)
+    gevent.sleep(CPU_SECONDS)
+    end = resource.getrusage(resource.RUSAGE_SELF)
+    used = (end.ru_utime - start.ru_utime) + (end.ru_stime - start.ru_stime)
+    per_minute = used * 60 / CPU_SECONDS
+    return per_minute, per_minute / 60 * 100
+
+
+def run_doorctl(baud: int, work: Path) -> tuple[list[float], float]:
+    """doorctl's latencies at `baud`, and its polling CPU seconds per minute."""
+    line = Line()
+    child = ReaderProcess(line.master, [{"address": 1}, {"address": 2}], work, 0.001)
+    doorctl = appliance_with_two_readers(work / f"data-{baud}", line, baud)
+    try:
+        wait_for(lambda: all(r["online"] for r in doorctl.readers.list()[1:]))
+        latencies = doorctl_latencies(doorctl, child)
+        cpu = cpu_percent_polling(doorctl)[0]
+    finally:
+        doorctl.stop()
+        doorctl.store.close()
+        child.kill()
+        line.close()
+    return latencies, cpu
+
+
+def run_libosdp_cp(baud: int, work: Path) -> list[float]:
+    """libosdp's ControlPanel (child process) against the same harness: card to event."""
+    line = Line()
+    child = ReaderProcess(line.master, [{"address": 1, "secure": False}], work, 0.001)
+    cp = subprocess.Popen(
+        [sys.executable, __file__, "--cp", line.path, str(baud)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert json.loads(cp.stdout.readline())["event"] == "online"
+        latencies = []
+        for n in range(READS):
+            gevent.sleep(0.005 + (n % 7) * 0.003)
+            sent = time.monotonic()
+            child.send(cmd="card", bits=CARD_BITS)
+            latencies.append((json.loads(cp.stdout.readline())["t"] - sent) * 1000)
+    finally:
+        cp.kill()
+        cp.wait()
+        cp.stdout.close()
+        child.kill()
+        line.close()
+    return latencies
+
+
+def libosdp_cp_child(port: str, baud: int) -> None:
+    """Child process: libosdp's CP on the pty; prints the monotonic time of each card."""
+    import osdp
+    import serial
+
+    class PortChannel(osdp.Channel):
+        def __init__(self):
+            super().__init__()
+            self.port = serial.serial_for_url(port, baudrate=baud, timeout=0)
+
+        def read(self, max_bytes: int) -> bytes:
+            return self.port.read(max_bytes)
+
+        def write(self, buf: bytes) -> int:
+            return self.port.write(bytes(buf))
+
+        def flush(self) -> None:
+            self.port.reset_input_buffer()
+
+    def on_event(pd: int, event: dict) -> int:
+        if event.get("event") == osdp.Event.CardRead:
+            print(json.dumps({"t": time.monotonic()}), flush=True)
+        return 0
+
+    info = osdp.PDInfo(1, PortChannel())
+    cp = osdp.ControlPanel([info], osdp.LogLevel.Error, event_handler=on_event)
+    cp.start()
+    cp.online_wait_all(timeout=10)
+    print(json.dumps({"event": "online"}), flush=True)
+    time.sleep(3600)  # the benchmark kills this process when it is done
+
+
+def table(rows: list[tuple]) -> str:
+    """The results as a fixed-width table."""
+    head = ("measure", "figure", "target", "ratio")
+    widths = [max(len(str(r[i])) for r in [head, *rows]) for i in range(4)]
+    lines = ["  ".join(str(c).ljust(w) for c, w in zip(r, widths, strict=True)) for r in rows]
+    rule = "  ".join("-" * w for w in widths)
+    return "\n".join(
+        ["  ".join(h.ljust(w) for h, w in zip(head, widths, strict=True)), rule, *lines]
+    )
+
+
+def main() -> None:
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        for baud in (115200, 9600):
+            latencies, cpu = run_doorctl(baud, work)
+            cp = run_libosdp_cp(baud, work)
+            p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+            target = f"< {P99_TARGET_MS:g} ms" if baud == 115200 else "-"
+            rows += [
+                (
+                    f"{baud} baud: wire floor (poll + card reply)",
+                    f"{wire_floor_ms(baud):.2f} ms",
+                    "-",
+                    "-",
+                ),
+                (f"{baud} baud: doorctl card -> relay p50", f"{p50:.2f} ms", "-", "-"),
+                (
+                    f"{baud} baud: doorctl card -> relay p99",
+                    f"{p99:.2f} ms",
+                    target,
+                    f"{p99 / P99_TARGET_MS:.2f}" if baud == 115200 else "-",
+                ),
+                (
+                    f"{baud} baud: libosdp CP card -> event p50",
+                    f"{percentile(cp, 50):.2f} ms",
+                    "-",
+                    f"doorctl/CP {p50 / percentile(cp, 50):.2f}",
+                ),
+                (
+                    f"{baud} baud: libosdp CP card -> event p99",
+                    f"{percentile(cp, 99):.2f} ms",
+                    "-",
+                    f"doorctl/CP {p99 / percentile(cp, 99):.2f}",
+                ),
+                (
+                    f"{baud} baud: doorctl polling 2 readers, CPU s/min",
+                    f"{cpu:.2f} s",
+                    f"< {CPU_TARGET_PERCENT * 0.6:.1f} s (1 %)",
+                    f"{cpu / (CPU_TARGET_PERCENT * 0.6):.2f}",
+                ),
+            ]
+    print(f"{READS} card reads per run; the pty ignores the baud rate (wire floor computed)")
+    print(table(rows))
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 4 and sys.argv[1] == "--cp":
+        libosdp_cp_child(sys.argv[2], int(sys.argv[3]))
+    else:
+        main()

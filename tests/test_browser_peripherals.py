@@ -1,0 +1,75 @@
+"""In Chromium: the Peripherals page shows a libosdp reader going online live, and an
+upgrade from the page's file upload with its progress bar reaching done."""
+
+from __future__ import annotations
+
+import json
+import os
+import urllib.request
+
+import pytest
+from support import ROOT_PASSWORD, basic, start_served
+from support_osdp import Line, ReaderProcess, require_libosdp
+
+pytestmark = [pytest.mark.browser, pytest.mark.peer]
+LIVE = 8000  # ms: the readers table polls every second
+
+
+def call(server, method: str, path: str, body=None, auth=("root", ROOT_PASSWORD)):
+    """A REST call to the served appliance over loopback."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json", **(basic(*auth) if auth else {})}
+    request = urllib.request.Request(server.url + path, data, headers, method=method)
+    with urllib.request.urlopen(request, timeout=10) as response:
+        return json.loads(response.read() or b"null")
+
+
+@pytest.fixture
+def line():
+    require_libosdp()
+    pty = Line()
+    yield pty
+    pty.close()
+
+
+@pytest.fixture
+def server(tmp_path, line):
+    server = start_served(tmp_path / "served")
+    try:
+        password = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+        call(server, "POST", "/api/v1/setup", password, auth=None)
+        call(server, "POST", "/api/v1/readers", {"id": "front", "port": line.path, "address": 1})
+        yield server
+    finally:
+        server.stop()
+        if server.process.poll() is None:
+            server.process.kill()
+        server.process.communicate()
+
+
+def test_reader_goes_online_live_and_is_upgraded_from_the_page(page, server, line, tmp_path):
+    from playwright.sync_api import expect
+
+    page.goto(f"{server.url}/login?next=/peripherals")
+    page.fill("input[name=username]", "root")
+    page.fill("input[name=password]", ROOT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/peripherals")
+    state = page.locator("#reader-front-state")
+    expect(state).to_have_attribute("data-value", "offline")
+    child = ReaderProcess(
+        line.master, [{"address": 1, "serial": 0xBEEF, "secure": False}], tmp_path, 0.005
+    )
+    try:
+        expect(state).to_have_attribute("data-value", "online", timeout=LIVE)
+        expect(page.locator("#reader-front-serial")).to_have_text("0000beef")
+        firmware = os.urandom(20_000)
+        page.select_option("select[name=reader]", "front")
+        upload = {"name": "reader.bin", "mimeType": "application/octet-stream", "buffer": firmware}
+        page.set_input_files("input[name=file]", files=[upload])
+        page.click("#upgrade-submit")
+        progress = page.locator("#reader-front-upgrade")
+        expect(progress).to_have_attribute("data-state", "done", timeout=30_000)
+        expect(progress).to_have_attribute("value", str(len(firmware)))
+    finally:
+        child.kill()

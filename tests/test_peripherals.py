@@ -1,0 +1,46 @@
+"""The Peripherals page: readers listed live, added, configured, removed; errors per field."""
+
+from __future__ import annotations
+
+from support import basic, csrf_token, make_user
+from support_osdp import Line
+
+
+def test_page_lists_the_wiegand_reader_and_polls_itself(logged_in):
+    page = logged_in.get("/peripherals").get_data(as_text=True)
+    assert 'id="reader-wiegand"' in page and 'hx-trigger="every 1s"' in page
+    live = logged_in.get("/peripherals/readers").get_data(as_text=True)
+    assert 'hx-target="this"' in live
+
+
+def test_add_configure_and_remove_a_reader_from_the_page(logged_in, doorctl):
+    line = Line()
+    try:
+        token = csrf_token(logged_in, "/peripherals")
+        form = {"csrf_token": token, "id": "front", "protocol": "osdp", "port": line.path}
+        form.update(baud="9600", address="3", secure_channel="off", door_id="1")
+        added = logged_in.post("/peripherals/readers", data={**form, "direction": "entry"})
+        assert added.status_code == 303
+        assert doorctl.readers.get("front")["baud"] == 9600
+        saved = logged_in.post("/peripherals/readers/front", data={**form, "direction": "exit"})
+        assert saved.status_code == 303 and doorctl.readers.get("front")["direction"] == "exit"
+        removed = logged_in.post("/peripherals/readers/front/delete", data={"csrf_token": token})
+        assert removed.status_code == 303 and len(doorctl.readers.list()) == 1
+    finally:
+        doorctl.readers.stop()
+        line.close()
+
+
+def test_bad_input_comes_back_per_field(logged_in):
+    token = csrf_token(logged_in, "/peripherals")
+    form = {"csrf_token": token, "id": "x", "protocol": "osdp", "port": "/dev/doorctl-none"}
+    answer = logged_in.post("/peripherals/readers", data={**form, "baud": "1200", "address": "1"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'data-field="baud"' in page
+
+
+def test_viewers_see_the_page_but_can_not_change_readers(client, doorctl, root):
+    headers = basic(*make_user(doorctl, "viewer"))
+    assert client.get("/api/v1/readers", headers=headers).status_code == 200
+    refused = client.post("/api/v1/readers", json={"id": "x"}, headers=headers)
+    assert refused.status_code == 403

@@ -1,0 +1,270 @@
+"""OSDP readers in the controller, against libosdp readers in child processes over ptys."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+
+import pytest
+from support_osdp import Line, ReaderProcess, require_libosdp, wait_until
+
+from doorctl.app import create_app
+from doorctl.hal.wiegand import encode_card
+
+pytestmark = pytest.mark.peer
+CARD = {"format": "H10301", "facility": 12, "number": 345}
+CARD_BITS = encode_card("H10301", 12, 345)
+UNKNOWN_BITS = encode_card("H10301", 12, 999)
+
+
+@pytest.fixture
+def line():
+    require_libosdp()
+    pty = Line()
+    yield pty
+    pty.close()
+
+
+@pytest.fixture
+def spawn(line, tmp_path):
+    """Start a libosdp reader child (one or two PDs) on the line; killed at teardown."""
+    children = []
+
+    def start(*pds: dict) -> ReaderProcess:
+        child = ReaderProcess(line.master, list(pds), tmp_path, 0.005)
+        children.append(child)
+        return child
+
+    yield start
+    for child in children:
+        child.kill()
+
+
+@pytest.fixture
+def events(doorctl):
+    seen = []
+    doorctl.bus.subscribe(seen.append, "tns1:Device/Reader/", "tns1:AccessControl/")
+    return seen
+
+
+def reader(line, reader_id="front", **fields) -> dict:
+    return {"id": reader_id, "port": line.path, "baud": 115200, "address": 1, **fields}
+
+
+def relay(doorctl) -> bool:
+    return doorctl.board.outputs["relay"].read()
+
+
+def online(api, reader_id: str):
+    found = api.get(f"/api/v1/readers/{reader_id}").json
+    return found if found["online"] else None
+
+
+def ann(doorctl, card=None, pin=None, auth="card"):
+    """A cardholder with one credential and a rule for door 1, both directions."""
+    access = doorctl.access
+    holder = access.cardholders.create({"name": "Ann"})
+    access.credentials.create({"cardholder_id": holder["id"], "card": card, "pin": pin})
+    access.rules.create({"cardholder_ids": [holder["id"]], "authentication": auth})
+
+
+def command(child, name: str) -> dict:
+    return child.expect(lambda e: e.get("command") == name)
+
+
+def test_reader_added_over_rest_goes_online_with_its_identity(admin_api, line, spawn, events):
+    spawn({"address": 1, "serial": 0x1234, "secure": False, "firmware": 0x030201})
+    added = admin_api.post("/api/v1/readers", reader(line))
+    assert added.status_code == 201, added.json
+    assert added.json["protocol"] == "osdp" and added.json["direction"] == "entry"
+    found = wait_until(lambda: online(admin_api, "front"), what="reader online")
+    assert (found["serial"], found["vendor"], found["model"]) == ("00001234", "c3b2a1", 7)
+    assert found["firmware"] == "3.2.1" and found["capabilities"]["reader_led_control"]
+    assert found["sc"] == "off" and found["error"] is None
+    topics = [(e.topic, e.source["reader"]) for e in events]
+    assert ("tns1:Device/Reader/Online", "front") in topics
+    ids = [r["id"] for r in admin_api.get("/api/v1/readers").json]
+    assert ids == ["wiegand", "front"]
+
+
+def test_card_grant_energises_the_relay_and_shows_green_at_the_reader(
+    doorctl, admin_api, line, spawn, events
+):
+    ann(doorctl, CARD)
+    child = spawn({"address": 1, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line))
+    wait_until(lambda: online(admin_api, "front"))
+    child.send(cmd="card", bits=CARD_BITS)
+    wait_until(lambda: relay(doorctl), what="relay energised")
+    assert command(child, "led")["on_color"] == 2  # green
+    assert command(child, "buzzer")["rep_count"] == 1
+    granted = [e for e in events if e.topic.startswith("tns1:AccessControl/AccessGranted/")]
+    assert granted[0].source == {"door": 1, "reader": "front", "direction": "entry"}
+    read = next(e for e in events if e.topic == "tns1:Device/Reader/CardRead")
+    assert read.data == {"format": "wiegand", "bits": 26, "card_format": "H10301"}
+
+
+def test_unknown_card_is_denied_with_red_at_the_reader(doorctl, admin_api, line, spawn, events):
+    child = spawn({"address": 1, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line))
+    wait_until(lambda: online(admin_api, "front"))
+    child.send(cmd="card", bits=UNKNOWN_BITS)
+    assert command(child, "led")["on_color"] == 1  # red
+    assert command(child, "buzzer")["rep_count"] == 2
+    assert any(e.topic.startswith("tns1:AccessControl/Denied/") for e in events)
+    assert not relay(doorctl)
+
+
+def test_keypad_pin_opens_the_door(doorctl, admin_api, line, spawn):
+    ann(doorctl, pin="2468", auth="pin")
+    child = spawn({"address": 1, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line))
+    wait_until(lambda: online(admin_api, "front"))
+    child.send(cmd="keypad", keys="2468#")
+    wait_until(lambda: relay(doorctl), what="relay energised by PIN")
+
+
+def test_two_readers_on_one_bus_entry_and_exit_both_decide(doorctl, admin_api, line, spawn, events):
+    ann(doorctl, CARD)
+    child = spawn({"address": 1, "secure": False}, {"address": 2, "serial": 2, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line, "in"))
+    admin_api.post("/api/v1/readers", reader(line, "out", address=2, direction="exit"))
+    wait_until(lambda: online(admin_api, "in") and online(admin_api, "out"))
+    for address in (2, 1):
+        child.send(cmd="card", address=address, bits=CARD_BITS)
+        assert command(child, "led")["address"] == address
+    granted = [e.source for e in events if "AccessGranted" in e.topic]
+    assert [(s["reader"], s["direction"]) for s in granted] == [("out", "exit"), ("in", "entry")]
+
+
+def test_secure_channel_install_then_required_after_a_restart(data_dir, line, spawn, tmp_path):
+    child = spawn({"address": 1, "serial": 77, "secure": True})
+    first = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    doorctl = first.extensions["doorctl"]
+    doorctl.start()
+    doorctl.readers.add(reader(line, secure_channel="install"))
+    command(child, "keyset")
+    wait_until(
+        lambda: doorctl.readers.keys.names() and doorctl.readers.get("front")["sc"] == "up",
+        what="the reader's own key stored and the secure channel up with it",
+    )
+    doorctl.readers.update("front", {"secure_channel": "required"})
+    doorctl.stop()
+    doorctl.store.close()
+    again = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    doorctl = again.extensions["doorctl"]
+    doorctl.start()
+    try:
+        found = wait_until(lambda: online_sc(doorctl), what="required secure channel up")
+        assert found["secure_channel"] == "required" and found["serial"] == f"{77:08x}"
+    finally:
+        doorctl.stop()
+        doorctl.store.close()
+
+
+def online_sc(doorctl):
+    found = doorctl.readers.get("front")
+    return found if found["online"] and found["sc"] == "up" else None
+
+
+def test_reader_offline_and_back(doorctl, admin_api, line, spawn, events):
+    doorctl.readers.offline_after = 0.5
+    first = spawn({"address": 1, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line))
+    wait_until(lambda: online(admin_api, "front"))
+    first.kill()
+    wait_until(lambda: not admin_api.get("/api/v1/readers/front").json["online"], what="offline")
+    states = [e.data["online"] for e in events if e.topic == "tns1:Device/Reader/Online"]
+    assert states == [True, False]
+    spawn({"address": 1, "secure": False})
+    wait_until(lambda: online(admin_api, "front"), what="back online")
+
+
+def test_upgrade_arrives_while_the_other_reader_reads_a_card(
+    doorctl, admin_api, line, spawn, events
+):
+    ann(doorctl, CARD)
+    child = spawn({"address": 1, "secure": False}, {"address": 2, "serial": 2, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line, "in"))
+    admin_api.post("/api/v1/readers", reader(line, "out", address=2, direction="exit"))
+    wait_until(lambda: online(admin_api, "in") and online(admin_api, "out"))
+    firmware = os.urandom(6000)
+    started = admin_api.client.post(
+        "/api/v1/readers/in/upgrade",
+        data=firmware,
+        headers={**admin_api.headers, "Content-Type": "application/octet-stream"},
+    )
+    assert started.status_code == 202, started.json
+    assert started.json["sha256"] == hashlib.sha256(firmware).hexdigest()
+    child.send(cmd="card", address=2, bits=CARD_BITS)
+    wait_until(lambda: relay(doorctl), what="the other reader's card opens the door")
+    done = wait_until(
+        lambda: (p := admin_api.get("/api/v1/readers/in/upgrade").json)["state"] != "running" and p,
+        timeout=30,
+    )
+    assert (done["state"], done["sent"], done["total"]) == ("done", 6000, 6000)
+    arrived = child.expect(lambda e: e["event"] == "file_done")
+    assert arrived["sha256"] == hashlib.sha256(firmware).hexdigest()
+    assert "in" in [e.source["reader"] for e in events if e.topic.endswith("/Upgrade")]
+
+
+def test_upgrade_of_an_offline_reader_is_refused(admin_api, line):
+    admin_api.post("/api/v1/readers", reader(line))
+    refused = admin_api.client.post(
+        "/api/v1/readers/front/upgrade",
+        data=b"firmware",
+        headers={**admin_api.headers, "Content-Type": "application/octet-stream"},
+    )
+    assert refused.status_code == 409 and "online" in refused.json["error"]
+
+
+def test_bad_readers_are_refused_naming_the_field(admin_api, line):
+    assert admin_api.post("/api/v1/readers", reader(line)).status_code == 201
+    assert admin_api.post("/api/v1/readers", reader(line, "b", address=2)).status_code == 201
+    cases = [
+        (reader(line, "x", baud=1200), 400, "baud"),
+        (reader(line, "x", baud="9600"), 400, "baud"),
+        (reader(line, "x", address=127), 400, "address"),
+        (reader(line, "x", door_id=9), 400, "door_id"),
+        (reader(line, "x", direction="up"), 400, "direction"),
+        (reader(line, "x", secure_channel="on"), 400, "secure_channel"),
+        (reader(line, "x bad"), 400, "id"),
+        (reader(line, "x", address=3), 409, "port"),
+        (reader(line, "front", address=3), 409, "id"),
+        ({**reader(line, "x"), "port": "/dev/doorctl-no-such-port"}, 400, "port"),
+        ({"id": "w", "protocol": "wiegand"}, 409, "protocol"),
+    ]
+    for body, status, name in cases:
+        answer = admin_api.post("/api/v1/readers", body)
+        assert (answer.status_code, name in answer.json["fields"]) == (status, True), body
+    moved = admin_api.patch("/api/v1/readers/b", {"address": 1})
+    assert moved.status_code == 409 and "address" in moved.json["fields"]
+    assert admin_api.delete("/api/v1/readers/wiegand").status_code == 409
+    assert admin_api.delete("/api/v1/readers/b").status_code == 204
+    assert admin_api.get("/api/v1/readers/b").status_code == 404
+
+
+def test_port_failing_at_run_time_is_an_error_state_not_a_stop(admin_api, doorctl):
+    gone = Line()
+    doorctl.readers.add({"id": "front", "port": gone.path, "address": 1})
+    doorctl.readers.stop()
+    gone.close()
+    events = []
+    doorctl.bus.subscribe(events.append, "tns1:Device/Reader/PortError")
+    doorctl.readers.start()
+    found = admin_api.get("/api/v1/readers/front").json
+    assert found["online"] is False and "can't be opened" in found["error"]
+    assert events[0].source["reader"] == "front"
+    assert admin_api.get("/api/v1/doors").status_code == 200
+
+
+def test_wiegand_reader_can_change_direction(doorctl, admin_api):
+    changed = admin_api.put("/api/v1/readers/wiegand", {"direction": "exit"})
+    assert changed.status_code == 200 and changed.json["online"] is None
+    assert doorctl.access.readers["wiegand"].direction == "exit"
+
+
+def test_reader_online_state_is_a_home_assistant_entity(doorctl, line):
+    doorctl.readers.add({"id": "front", "port": line.path, "address": 1})
+    entity = next(e for e in doorctl._entities() if e["object_id"] == "reader_front_online")
+    assert entity["component"] == "binary_sensor" and entity["device_class"] == "connectivity"
