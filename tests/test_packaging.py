@@ -1,0 +1,42 @@
+"""The wheel pip installs onto a Pi: templates, static files, migrations, console script."""
+
+import subprocess
+import sys
+import zipfile
+
+from support import REPO
+
+
+def test_wheel_holds_templates_static_migrations_and_the_console_script(tmp_path):
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "-w",
+            str(tmp_path),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=300,
+    )
+    (wheel,) = tmp_path.glob("doorctl-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    for needed in (
+        "doorctl/templates/base.html",
+        "doorctl/templates/users/page.html",
+        "doorctl/static/vendor/htmx.min.js",
+        "doorctl/static/vendor/htmx.LICENSE",
+        "doorctl/static/vendor/pico.classless.min.css",
+        "doorctl/static/css/doorctl.css",
+        "doorctl/core/migrations/0001_foundation.sql",
+    ):
+        assert needed in names, needed
+    assert not [n for n in names if n.startswith("tests/")]
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    text = zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert "doorctl = doorctl.__main__:main" in text
