@@ -1,0 +1,119 @@
+"""Hub responsiveness (on demand: `python tests/bench/bench_hub.py`; pytest ignores it).
+
+The appliance's promise: reader polling keeps its cadence while the web is busy. This
+runs the real app behind the real server of `doorctl serve` in this (patched) process, a greenlet
+that ticks every 10 ms as a reader poll loop does, and concurrent web clients doing
+what browsers and REST clients do: logins (scrypt hashing, which runs on the hub's
+threadpool), API calls with HTTP Basic, pages, event queries and settings writes.
+It prints the ticker's worst and p99 lateness next to an idle run.
+"""
+
+from gevent import monkey
+
+monkey.patch_all()
+
+import base64  # noqa: E402
+import http.cookiejar  # noqa: E402
+import json  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+import urllib.parse  # noqa: E402
+import urllib.request  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import gevent  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+
+from doorctl.app import create_app  # noqa: E402
+from doorctl.cli import freeze_startup_objects, make_server  # noqa: E402
+
+TICK = 0.010
+SECONDS = 10
+CLIENTS = 8
+TARGET_WORST_MS = 20.0
+PASSWORD = "bench password"
+
+
+def ticker(lateness: list[float], stop: gevent.event.Event) -> None:
+    """Sleep TICK and record how late each wake-up is, like a reader poll loop."""
+    while not stop.is_set():
+        start = time.perf_counter()
+        gevent.sleep(TICK)
+        lateness.append((time.perf_counter() - start - TICK) * 1000)
+
+
+BASIC = {"Authorization": "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode()}
+
+
+def fetch(opener, url: str, data: bytes | None = None, headers=None, method=None) -> str:
+    request = urllib.request.Request(url, data, headers or {}, method=method)
+    with opener.open(request, timeout=30) as response:
+        return response.read().decode()
+
+
+def web_client(url: str, stop: gevent.event.Event, counts: dict) -> None:
+    """One browser-like client: log in, load pages, call the API, change a setting."""
+    while not stop.is_set():
+        opener = urllib.request.build_opener(
+            urllib.request.HTTPCookieProcessor(http.cookiejar.CookieJar())
+        )
+        page = fetch(opener, f"{url}/login")
+        token = page.split('name="csrf_token" value="')[1].split('"')[0]
+        form = {"username": "root", "password": PASSWORD, "csrf_token": token}
+        fetch(opener, f"{url}/login", urllib.parse.urlencode(form).encode())
+        for path in ("/status", "/doors", "/logs/events", "/access/cardholders"):
+            fetch(opener, url + path)
+        fetch(opener, f"{url}/api/v1/events?limit=200", headers=BASIC)
+        body = json.dumps({"access_time": 5}).encode()
+        headers = {**BASIC, "Content-Type": "application/json"}
+        fetch(opener, f"{url}/api/v1/doors/1/settings", body, headers, "PUT")
+        counts["rounds"] += 1
+
+
+def percentile(values: list[float], p: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
+
+
+def measure(url: str, clients: int) -> tuple[list[float], int]:
+    """Ticker lateness over SECONDS with `clients` busy web clients."""
+    stop, lateness, counts = gevent.event.Event(), [], {"rounds": 0}
+    workers = [gevent.spawn(web_client, url, stop, counts) for _ in range(clients)]
+    tick = gevent.spawn(ticker, lateness, stop)
+    gevent.sleep(SECONDS)
+    stop.set()
+    gevent.joinall([tick, *workers], timeout=30)
+    return lateness, counts["rounds"]
+
+
+def main() -> None:
+    app = create_app({"DATA_DIR": tempfile.mkdtemp(), "HARDWARE": "sim"})
+    doorctl = app.extensions["doorctl"]
+    doorctl.users.set_root_password(PASSWORD)
+    doorctl.start()
+    freeze_startup_objects()
+    server = make_server(app, "127.0.0.1", 0)
+    server.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    idle, _ = measure(url, 0)
+    busy, rounds = measure(url, CLIENTS)
+    server.stop()
+    doorctl.stop()
+    print(f"{'measure':40} {'figure':>9} {'target':>9} {'ratio':>7}")
+    for name, values in (("idle", idle), (f"busy ({CLIENTS} clients, {rounds} rounds)", busy)):
+        worst, p99 = max(values), percentile(values, 99)
+        print(f"{'tick lateness p99 ms, ' + name:40} {p99:9.2f} {'':>9} {'':>7}")
+        print(
+            f"{'tick lateness worst ms, ' + name:40} {worst:9.2f} {TARGET_WORST_MS:9.1f} "
+            f"{worst / TARGET_WORST_MS:7.2f}"
+        )
+    print(
+        f"web rounds per second while measured: {rounds / SECONDS:.1f} "
+        "(each: login, 4 pages, an event query, a settings write)"
+    )
+
+
+if __name__ == "__main__":
+    main()
