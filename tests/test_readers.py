@@ -268,3 +268,18 @@ def test_reader_online_state_is_a_home_assistant_entity(doorctl, line):
     doorctl.readers.add({"id": "front", "port": line.path, "address": 1})
     entity = next(e for e in doorctl._entities() if e["object_id"] == "reader_front_online")
     assert entity["component"] == "binary_sensor" and entity["device_class"] == "connectivity"
+
+
+def test_the_connector_bus_drives_the_rs485_driver_enable_around_each_frame(
+    doorctl, admin_api, line, spawn
+):
+    """The reader connector's port switches DE on to send and off to hear the reply."""
+    levels = []
+    doorctl.board.rs485_port = line.path
+    doorctl.board.rs485_direction = levels.append
+    spawn({"address": 1, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line))
+    wait_until(lambda: online(admin_api, "front"), what="reader online through DE switching")
+    assert len(levels) >= 4
+    assert levels[:4] == [False, True, False, True]  # listening from the start
+    assert all(a != b for a, b in zip(levels, levels[1:], strict=False))

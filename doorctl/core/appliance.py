@@ -102,7 +102,9 @@ class Appliance:
 
     def _readers_service(self, data_dir: Path) -> Readers:
         """The OSDP readers and the Wiegand reader (Peripherals), deciding through access."""
-        self.readers = Readers(self.store, self.bus, self.access, self.doors, data_dir)
+        self.readers = Readers(
+            self.store, self.bus, self.access, self.doors, data_dir, board=self.board
+        )
         return self.readers
 
     def _entities(self) -> list[dict]:

@@ -153,6 +153,7 @@ class ReaderBus:
 
     def __init__(self, port: str, baud: int, configs: list[ReaderConfig], on_event, keys):
         self.port, self.baud, self.configs = port, baud, configs
+        self.set_direction: Callable[[bool], None] | None = None
         self.offline_after = OFFLINE_AFTER
         self._on_event, self._keys = on_event, keys
         self.bus: OsdpBus | None = None
@@ -173,6 +174,7 @@ class ReaderBus:
             baudrate=self.baud,
             key_store=self._keys,
             offline_after=self.offline_after,
+            set_direction=self.set_direction,
         )
         try:
             bus.start()
@@ -217,8 +219,11 @@ def port_opens(port: str, baud: int) -> str | None:
 class Readers:
     """The configured readers, their buses, and what they report."""
 
-    def __init__(self, store: Store, bus: EventBus, access, doors: dict, data_dir: Path):
+    def __init__(
+        self, store: Store, bus: EventBus, access, doors: dict, data_dir: Path, board=None
+    ):
         self.store, self.events, self.access, self.doors = store, bus, access, doors
+        self.board = board
         self.keys = KeyStore(data_dir)
         self.buses: dict[str, ReaderBus] = {}
         self._configs = {r["id"]: r for r in self._load()}
@@ -280,6 +285,8 @@ class Readers:
 
         reader_bus = ReaderBus(port, configs[0]["baud"], readers, on_event, self.keys)
         reader_bus.offline_after = self.offline_after
+        if self.board is not None and port == self.board.rs485_port:
+            reader_bus.set_direction = self.board.rs485_direction
         reader_bus.on_error = lambda error: self._publish_port_error(port, configs, error)
         reader_bus.start()
         return reader_bus

@@ -260,6 +260,10 @@ class Board:
         self._ports_in: dict[str, DigitalInput] = {}
         self._ports_out: dict[str, DigitalOutput] = {}
         self.directions: dict[str, str] = {}
+        # The reader connector's RS-485 device, and the driver-enable line when the
+        # adapter does not switch direction by itself (None: it does).
+        self.rs485_port = ""
+        self.rs485_direction: Callable[[bool], None] | None = None
 
     def _add_input(self, port: DigitalInput) -> None:
         """Register an input terminal."""

@@ -117,7 +117,16 @@ class RpiBoard(Board):
         self._build_outputs()
         self._build_inputs()
         self._build_reader_and_button()
+        self._build_rs485()
         self._poller = gevent.spawn(self._poll)
+
+    def _build_rs485(self) -> None:
+        """The RS-485 device for OSDP and its DE pin: high while we transmit."""
+        self.rs485_port = self.profile.serial_device
+        if self.profile.de_pin is not None:
+            driver_enable = RpiOutput("rs485_de", self.profile.de_pin, active_high=True)
+            driver_enable.setup()
+            self.rs485_direction = driver_enable.set
 
     def _build_outputs(self) -> None:
         """Relay, reader feedback and status LED, all inactive."""
