@@ -122,3 +122,14 @@ def page(browser):
 def board(doorctl):
     """The appliance's simulated board (set inputs, inject cards, read outputs)."""
     return doorctl.board
+
+
+@pytest.fixture
+def line():
+    """A pseudo-terminal standing in for the RS-485 line (libosdp readers attach to it)."""
+    from support_osdp import Line, require_libosdp
+
+    require_libosdp()
+    pty = Line()
+    yield pty
+    pty.close()

@@ -7,12 +7,14 @@ conftest shadows.
 from __future__ import annotations
 
 import base64
+import json
 import os
 import re
 import shutil
 import signal
 import subprocess
 import sys
+import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -103,6 +105,14 @@ class Served:
     url: str
     data_dir: Path
     stderr: str = ""
+
+    def call(self, method: str, path: str, body=None, auth=("root", ROOT_PASSWORD)):
+        """A REST call to the served appliance over loopback; the JSON answer."""
+        data = json.dumps(body).encode() if body is not None else None
+        headers = {"Content-Type": "application/json", **(basic(*auth) if auth else {})}
+        request = urllib.request.Request(self.url + path, data, headers, method=method)
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return json.loads(response.read() or b"null")
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
         """Send `sig`, wait for the exit, keep what it logged; return the exit code."""

@@ -3,11 +3,8 @@ works the door on the Simulator panel of the real appliance (`doorctl serve`).""
 
 from __future__ import annotations
 
-import json
-import urllib.request
-
 import pytest
-from support import ROOT_PASSWORD, basic, start_served
+from support import ROOT_PASSWORD, start_served
 
 pytestmark = pytest.mark.browser
 OPERATOR = ("doris", "operator password")
@@ -16,24 +13,15 @@ TIMES = {"access_time": 4, "long_access_time": 8, "open_too_long_time": 3, "pre_
 LIVE = 6000  # ms: the door card polls every second
 
 
-def call(server, method: str, path: str, body=None, auth=("root", ROOT_PASSWORD)):
-    """A REST call to the served appliance over loopback."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", **(basic(*auth) if auth else {})}
-    request = urllib.request.Request(server.url + path, data, headers, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
-
-
 @pytest.fixture
 def server(tmp_path):
     server = start_served(tmp_path / "served")
     try:
         password = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
-        call(server, "POST", "/api/v1/setup", password, auth=None)
+        server.call("POST", "/api/v1/setup", password, auth=None)
         user = {"username": OPERATOR[0], "password": OPERATOR[1], "role": "operator"}
-        call(server, "POST", "/api/v1/users", user)
-        call(server, "PUT", "/api/v1/doors/1/settings", TIMES)
+        server.call("POST", "/api/v1/users", user)
+        server.call("PUT", "/api/v1/doors/1/settings", TIMES)
         yield server
     finally:
         server.stop()
@@ -83,7 +71,7 @@ def test_operator_sees_the_door_change_live(browser, server):
     expect(alarms).to_have_attribute("data-value", "open_too_long_pre_alarm", timeout=LIVE)
     expect(alarms).to_have_attribute("data-value", "open_too_long", timeout=LIVE)
     expect(doors.locator("mark[data-alarm=open_too_long]")).to_be_visible()
-    call(server, "POST", "/api/v1/sim/door", {"position": "closed"})
+    server.call("POST", "/api/v1/sim/door", {"position": "closed"})
     expect(alarms).to_have_attribute("data-value", "", timeout=LIVE)
     expect(mode).to_have_attribute("data-value", "locked", timeout=LIVE)
 
@@ -94,5 +82,5 @@ def test_operator_sees_the_door_change_live(browser, server):
     sim.click("#sim-door-closed")
     expect(alarms).to_have_attribute("data-value", "", timeout=LIVE)
 
-    events = call(server, "GET", "/api/v1/doors/1")
+    events = server.call("GET", "/api/v1/doors/1")
     assert events["mode"] == "locked" and events["door_position"] == "closed"

@@ -3,33 +3,14 @@ upgrade from the page's file upload with its progress bar reaching done."""
 
 from __future__ import annotations
 
-import json
 import os
-import urllib.request
 
 import pytest
-from support import ROOT_PASSWORD, basic, start_served
-from support_osdp import Line, ReaderProcess, require_libosdp
+from support import ROOT_PASSWORD, start_served
+from support_osdp import ReaderProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.peer]
 LIVE = 8000  # ms: the readers table polls every second
-
-
-def call(server, method: str, path: str, body=None, auth=("root", ROOT_PASSWORD)):
-    """A REST call to the served appliance over loopback."""
-    data = json.dumps(body).encode() if body is not None else None
-    headers = {"Content-Type": "application/json", **(basic(*auth) if auth else {})}
-    request = urllib.request.Request(server.url + path, data, headers, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
-
-
-@pytest.fixture
-def line():
-    require_libosdp()
-    pty = Line()
-    yield pty
-    pty.close()
 
 
 @pytest.fixture
@@ -37,8 +18,8 @@ def server(tmp_path, line):
     server = start_served(tmp_path / "served")
     try:
         password = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
-        call(server, "POST", "/api/v1/setup", password, auth=None)
-        call(server, "POST", "/api/v1/readers", {"id": "front", "port": line.path, "address": 1})
+        server.call("POST", "/api/v1/setup", password, auth=None)
+        server.call("POST", "/api/v1/readers", {"id": "front", "port": line.path, "address": 1})
         yield server
     finally:
         server.stop()

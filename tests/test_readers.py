@@ -6,7 +6,7 @@ import hashlib
 import os
 
 import pytest
-from support_osdp import Line, ReaderProcess, require_libosdp, wait_until
+from support_osdp import Line, ReaderProcess, wait_until
 
 from doorctl.app import create_app
 from doorctl.hal.wiegand import encode_card
@@ -15,14 +15,6 @@ pytestmark = pytest.mark.peer
 CARD = {"format": "H10301", "facility": 12, "number": 345}
 CARD_BITS = encode_card("H10301", 12, 345)
 UNKNOWN_BITS = encode_card("H10301", 12, 999)
-
-
-@pytest.fixture
-def line():
-    require_libosdp()
-    pty = Line()
-    yield pty
-    pty.close()
 
 
 @pytest.fixture

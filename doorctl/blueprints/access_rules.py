@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, json_body, render
+from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
 from doorctl.core.access_rules import AUTHENTICATIONS, DIRECTIONS
 from doorctl.core.errors import DoorctlError
 
@@ -66,12 +66,7 @@ def add():
     try:
         _rules().create(rule_body(request.form))
     except DoorctlError as error:
-        return _page(
-            422 if error.status == 400 else error.status,
-            errors=error.fields,
-            message=error.message,
-            values=request.form,
-        )
+        return form_failed(_page, error)
     flash("Access rule added.")
     return redirect(url_for("access_rules.page"), 303)
 

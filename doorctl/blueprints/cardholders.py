@@ -8,7 +8,7 @@ from __future__ import annotations
 import gevent
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, json_body, render
+from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
 from doorctl.blueprints.events import parse_int
 from doorctl.core.cardholder_csv import export_rows, run_in_child
 from doorctl.core.credentials import FORMATS, PIN_RULE
@@ -48,14 +48,8 @@ def _page(status: int = 200, **context):
 
 
 def _failed(error: DoorctlError, form_id: str):
-    """The page again with the error under each field of the form that failed."""
-    return _page(
-        422 if error.status == 400 else error.status,
-        errors=error.fields,
-        message=error.message,
-        form_id=form_id,
-        values=request.form,
-    )
+    """The page again, with the error under each field of the form that failed."""
+    return form_failed(_page, error, form_id=form_id)
 
 
 def holder_body(form) -> dict:

@@ -56,6 +56,17 @@ def render(template: str, status: int = 200, **context):
     return response
 
 
+def form_failed(page: Callable, error: DoorctlError, **context):
+    """A page again after its form was refused: the posted values, each field's message.
+
+    Bad fields answer 422 (htmx swaps it in); a conflict or a protected record keeps
+    its own status.
+    """
+    status = 422 if error.status == 400 else error.status
+    context.setdefault("values", request.form)
+    return page(status, errors=error.fields, message=error.message, **context)
+
+
 def json_error(error: DoorctlError):
     """The REST API's error body `{"error", "fields"}` with the error's status."""
     return jsonify(error.to_dict()), error.status

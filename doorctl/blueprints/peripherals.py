@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, json_body, render
+from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.readers import DIRECTIONS, FIELDS, SECURE_CHANNEL_MODES
 from doorctl.hal.osdp.bus import BAUD_RATES
@@ -47,8 +47,7 @@ def form_body(form) -> dict:
 
 def _refused(error: DoorctlError, **context):
     """The page again with the request's values and each field's message."""
-    status = 422 if error.status == 400 else error.status
-    return _page(status, errors=error.fields, message=error.message, **context)
+    return form_failed(_page, error, **context)
 
 
 @bp.route("/peripherals")

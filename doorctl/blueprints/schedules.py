@@ -6,7 +6,7 @@ import json
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, json_body, render
+from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.schedules import DAYS
 
@@ -80,12 +80,7 @@ def add():
     try:
         schedule = _schedules().create(_form_body(request.form))
     except DoorctlError as error:
-        return _page(
-            422 if error.status == 400 else error.status,
-            errors=error.fields,
-            message=error.message,
-            values=request.form,
-        )
+        return form_failed(_page, error)
     flash(f"Schedule {schedule.name} added.")
     return redirect(url_for("schedules.page"), 303)
 

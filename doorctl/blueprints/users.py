@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import appliance, json_body, render
+from doorctl.blueprints.common import appliance, form_failed, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.users import MAX_USERS, PASSWORD_RULE, ROOT, USERNAME_RULE
 
@@ -33,13 +33,7 @@ def _page(status: int = 200, **context):
 
 def _failed(error: DoorctlError, form_id: str):
     """The page again, with the error under each field of the form that failed."""
-    return _page(
-        422 if error.status == 400 else error.status,
-        errors=error.fields,
-        message=error.message,
-        form_id=form_id,
-        values=request.form,
-    )
+    return form_failed(_page, error, form_id=form_id)
 
 
 @bp.route("/users")

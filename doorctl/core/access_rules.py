@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass
 
 from doorctl.core.audit import Announce, audited, silent
+from doorctl.core.cardholders import id_list
 from doorctl.core.errors import Invalid, NotFound
 from doorctl.core.store import Store
 
@@ -47,16 +48,6 @@ class Applicable:
     authentication: str
 
 
-def _ids(body: dict, name: str, errors: dict) -> list[int]:
-    value = body.get(name) or []
-    if not isinstance(value, list) or not all(
-        isinstance(v, int) and not isinstance(v, bool) for v in value
-    ):
-        errors[name] = "Give a list of ids."
-        return []
-    return sorted(set(value))
-
-
 def _optional_id(body: dict, name: str, errors: dict) -> int | None:
     value = body.get(name)
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
@@ -70,8 +61,8 @@ def validate(body: dict, door_ids: set[int]) -> dict:
     errors = {name: "unknown field" for name in sorted(set(body) - set(FIELDS) - {"id"})}
     rule = {
         "name": body.get("name") or "",
-        "cardholder_ids": _ids(body, "cardholder_ids", errors),
-        "group_ids": _ids(body, "group_ids", errors),
+        "cardholder_ids": id_list(body, "cardholder_ids", errors),
+        "group_ids": id_list(body, "group_ids", errors),
         "door_id": body.get("door_id", 1),
         "direction": body.get("direction", "both"),
         "schedule_id": _optional_id(body, "schedule_id", errors),

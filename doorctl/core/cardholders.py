@@ -72,7 +72,8 @@ def _validity(body: dict, name: str, errors: dict) -> str | None:
         return None
 
 
-def _ids(body: dict, name: str, errors: dict) -> list[int]:
+def id_list(body: dict, name: str, errors: dict) -> list[int]:
+    """A JSON list of record ids (no duplicates, sorted); a wrong one is a field error."""
     value = body.get(name) or []
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
@@ -94,7 +95,7 @@ def validate(body: dict) -> dict:
         "valid_until": _validity(body, "valid_until", errors),
         "long_access": _bool(body, "long_access", False, errors),
         "notes": _text(body, "notes", NOTES_MAX, errors),
-        "group_ids": _ids(body, "group_ids", errors),
+        "group_ids": id_list(body, "group_ids", errors),
     }
     if not errors and _until_before_from(record):
         errors["valid_until"] = "Must be after valid from."
