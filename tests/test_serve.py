@@ -34,30 +34,9 @@ def test_serve_stops_on_sigint(tmp_path):
 
 
 def test_auto_hardware_says_which_it_picked(tmp_path):
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "doorctl",
-            "serve",
-            "--data-dir",
-            str(tmp_path),
-            "--host",
-            "127.0.0.1",
-            "--port",
-            "0",
-            "--hardware",
-            "auto",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=REPO,
-    )
-    process.stdout.readline()
-    process.send_signal(signal.SIGTERM)
-    _, err = process.communicate(timeout=10)
-    assert "hardware auto: picked sim" in err
+    server = start_served(tmp_path / "data", "--hardware", "auto")
+    server.stop()
+    assert "hardware auto: picked sim" in server.stderr
 
 
 def test_options_come_from_the_environment(tmp_path):

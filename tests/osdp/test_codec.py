@@ -87,15 +87,20 @@ def test_secure_block_split():
     assert frame.startswith(decoded.mac_input)
 
 
-frames_st = st.builds(
-    encode_frame,
-    address=st.integers(0, 0x7F),
-    sqn=st.integers(0, 3),
-    code=st.integers(0, 255),
-    data=st.binary(max_size=64),
-    reply=st.booleans(),
-    crc=st.booleans(),
-)
+def frames(crc=None):
+    """Encoded frames of any address, sequence, code and data; CRC or checksum mode."""
+    return st.builds(
+        encode_frame,
+        address=st.integers(0, 0x7F),
+        sqn=st.integers(0, 3),
+        code=st.integers(0, 255),
+        data=st.binary(max_size=64),
+        reply=st.booleans(),
+        crc=st.booleans() if crc is None else st.just(crc),
+    )
+
+
+frames_st = frames()
 
 
 @given(st.binary(max_size=600))
@@ -122,15 +127,7 @@ def test_noise_without_som_before_frame(noise, frame):
     assert len(FrameDecoder().feed(noise + frame)) == 1
 
 
-crc_frames_st = st.builds(
-    encode_frame,
-    address=st.integers(0, 0x7F),
-    sqn=st.integers(0, 3),
-    code=st.integers(0, 255),
-    data=st.binary(max_size=64),
-    reply=st.booleans(),
-    crc=st.just(True),
-)
+crc_frames_st = frames(crc=True)
 
 
 # The 8-bit checksum mode lets one junk frame in 256 through: the truncated head plus
