@@ -10,13 +10,14 @@ from collections.abc import Callable
 import gevent
 import gevent.select
 import serial
-from gevent.event import AsyncResult, Event
+from gevent.event import AsyncResult
 
 from . import messages as m
 from .codec import Frame, FrameDecoder, encode_frame
 from .keystore import KeyStore
 from .reader import Inflight, Reader, ReaderConfig, Request, Transfer
 from .secure import Handshake, SecureChannelError
+from .sleeper import Sleeper
 
 log = logging.getLogger(__name__)
 
@@ -70,7 +71,7 @@ class OsdpBus:
         self._port: serial.SerialBase | None = None
         self._fd: int | None = None
         self._stale = False
-        self._wake = Event()
+        self._sleeper: Sleeper | None = None
         self._decoder = FrameDecoder()
         self._greenlet: gevent.Greenlet | None = None
 
@@ -82,6 +83,7 @@ class OsdpBus:
             self.port_url, baudrate=self.baudrate, timeout=0, write_timeout=0
         )
         self._fd = self._fileno()
+        self._sleeper = Sleeper(self._fd)
         if self._set_direction:
             self._set_direction(False)
         self._greenlet = gevent.spawn(self._run)
@@ -93,6 +95,9 @@ class OsdpBus:
             self._greenlet = None
         for reader in self._readers.values():
             self._fail_pending(reader, "stopped")
+        if self._sleeper:
+            self._sleeper.close()
+            self._sleeper = None
         if self._port:
             self._port.close()
             self._port, self._fd = None, None
@@ -166,26 +171,29 @@ class OsdpBus:
         """Send a new command without waiting for the reader's next poll."""
         if reader.phase == "ready":
             reader.next_try = 0.0
-        self._wake.set()
+        if self._sleeper:
+            self._sleeper.wake()
 
     # -- the polling loop --------------------------------------------------------
 
     def _run(self) -> None:
         """Visit each reader when it is due; sleep until the next one is."""
         while True:
-            now = time.monotonic()
+            start = now = time.monotonic()
             for reader in list(self._readers.values()):
-                if reader.next_try <= now:
+                if reader.next_try <= start:
                     self._visit(reader, now)
+                    # Due times count from the start of the pass, so the
+                    # readers stay in step and share one wake-up per interval.
+                    self._schedule(reader, start)
                     now = time.monotonic()
             due = min((r.next_try for r in self._readers.values()), default=now + 1.0)
             self._sleep_until(due, now)
 
     def _sleep_until(self, due: float, now: float) -> None:
         """Wait for the earliest reader, or for a command the controller queued."""
-        self._wake.clear()
         # Always yield, even when a reader is due again at once.
-        self._wake.wait(max(0.0, due - now))
+        self._sleeper.sleep(due - now)
 
     def _visit(self, reader: Reader, now: float) -> None:
         """Send the reader its next (or retried) command and handle the reply."""
@@ -198,13 +206,12 @@ class OsdpBus:
             self._no_reply(reader)
         else:
             self._reply(reader, frame)
-            self._schedule(reader, now)
 
-    def _schedule(self, reader: Reader, sent_at: float) -> None:
+    def _schedule(self, reader: Reader, visited: float) -> None:
         """An idle reader is polled again one interval later; a busy one at once."""
         if reader.phase != "ready" or reader.inflight or reader.queue:
             return
-        due = sent_at + self.poll_interval
+        due = visited + self.poll_interval
         if reader.transfer:
             due = min(due, reader.transfer.not_before)
         reader.next_try = max(reader.next_try, due)
@@ -269,7 +276,7 @@ class OsdpBus:
         if self._fd is None:
             gevent.sleep(min(timeout, 0.002))
         else:
-            gevent.select.select([self._fd], [], [], timeout)
+            self._sleeper.wait_readable(timeout)
 
     def _fileno(self) -> int | None:
         """The port's descriptor, or None for ports without one (loop://)."""
@@ -292,17 +299,28 @@ class OsdpBus:
     def _write_all(self, data: bytes) -> bool:
         """Non-blocking write loop; False if the port would not take the frame."""
         view = memoryview(data)
-        deadline = time.monotonic() + self.reply_timeout
-        while view and time.monotonic() < deadline:
-            try:
-                view = view[self._port.write(view) or 0 :]
-            except (serial.SerialException, OSError) as exc:
-                log.warning("osdp %s: write failed: %s", self.port_url, exc)
-                return False
-            if view:
-                fd = self._fileno()
-                gevent.select.select([], [fd] if fd is not None else [], [], 0.01)
-        return not view
+        deadline = None
+        try:
+            while view := view[self._put(view) :]:
+                # Only a full transmit buffer gets here; a frame normally fits.
+                deadline = deadline or time.monotonic() + self.reply_timeout
+                if time.monotonic() >= deadline:
+                    return False
+                fds = [] if self._fd is None else [self._fd]
+                gevent.select.select([], fds, [], 0.01)
+        except (serial.SerialException, OSError) as exc:
+            log.warning("osdp %s: write failed: %s", self.port_url, exc)
+            return False
+        return True
+
+    def _put(self, data: memoryview) -> int:
+        """Hand bytes to the port; os.write skips pyserial's per-call Timeouts."""
+        if self._fd is None:
+            return self._port.write(data) or 0
+        try:
+            return os.write(self._fd, data)
+        except BlockingIOError:
+            return 0
 
     def _drain(self, length: int) -> None:
         """Wait until the UART has shifted the frame out before releasing the line."""
@@ -374,7 +392,16 @@ class OsdpBus:
         transfer = reader.transfer
         if transfer and now >= transfer.not_before:
             return self._file_chunk(reader, transfer)
-        return self._send(reader, m.POLL, b"", lambda k, p: None)
+        return self._poll(reader)
+
+    def _poll(self, reader: Reader) -> Inflight:
+        """A POLL; in the clear its bytes depend only on the SQN, so build each once."""
+        if reader.session is not None:
+            return self._send(reader, m.POLL, b"", _ignore)
+        inflight = reader.polls.get(reader.sqn)
+        if inflight is None:
+            inflight = reader.polls[reader.sqn] = self._send(reader, m.POLL, b"", _ignore)
+        return inflight
 
     # -- handling replies --------------------------------------------------------
 
@@ -556,6 +583,7 @@ class OsdpBus:
         """After osdp_COM the reader lives at its new address (and baud rate)."""
         del self._readers[reader.address]
         reader.address = payload["address"]
+        reader.polls.clear()
         self._readers[reader.address] = reader
         if payload["baud"] != self._port.baudrate and payload["baud"] in BAUD_RATES:
             self._port.baudrate = payload["baud"]
@@ -624,3 +652,7 @@ class OsdpBus:
             self._on_event(reader.address, kind, data)
         except Exception:
             log.exception("osdp event callback failed for %s", kind)
+
+
+def _ignore(kind: str, payload: dict) -> None:
+    """Reply handler of a POLL: what it reports was already passed on."""
