@@ -5,6 +5,7 @@ libosdp only sends good frames; this PD can misbehave on purpose.
 
 import os
 import struct
+import time
 
 import gevent
 import gevent.select
@@ -136,3 +137,22 @@ def test_forged_mac_never_yields_a_card(scripted_pd, make_bus):
     assert events.wait("sc_up", 1, timeout=3) == {"default_key": False}
     gevent.sleep(0.3)
     assert not [e for e in events.seen if e[1] == "card"]
+
+
+def test_idle_reader_is_polled_once_per_interval(scripted_pd, make_bus):
+    _, events = make_bus(ReaderConfig(1), poll_interval=0.1)
+    events.wait("online", 1)
+    before = len(scripted_pd.received)
+    gevent.sleep(1.0)
+    polls = scripted_pd.received[before:]
+    assert {f.code for f in polls} == {m.POLL}
+    assert 8 <= len(polls) <= 12
+
+
+def test_a_queued_command_does_not_wait_for_the_next_poll(scripted_pd, make_bus):
+    bus, events = make_bus(ReaderConfig(1), poll_interval=1.0)
+    events.wait("online", 1)
+    gevent.sleep(0.1)
+    start = time.monotonic()
+    assert bus.buzzer(1).get(timeout=2)["ok"]
+    assert time.monotonic() - start < 0.2

@@ -22,6 +22,22 @@ def test_crc16_check_value():
     assert crc16(b"123456789") == 0xE5CC
 
 
+def bitwise_crc16(data: bytes) -> int:
+    """The CRC as the OSDP standard writes it out, one bit at a time."""
+    crc = 0x1D0F
+    for byte in data:
+        crc ^= byte << 8
+        for _ in range(8):
+            crc = ((crc << 1) ^ 0x1021) if crc & 0x8000 else crc << 1
+            crc &= 0xFFFF
+    return crc
+
+
+@given(st.binary(max_size=300))
+def test_crc16_matches_the_bitwise_definition(data):
+    assert crc16(data) == bitwise_crc16(data)
+
+
 @pytest.mark.parametrize(("raw", "sqn", "code"), LIBOSDP_REPLIES)
 def test_decodes_libosdp_replies(raw, sqn, code):
     (frame,) = FrameDecoder().feed(bytes.fromhex(raw))

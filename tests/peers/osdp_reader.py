@@ -35,6 +35,7 @@ from pathlib import Path
 import osdp
 
 OUT_LOCK = threading.Lock()
+SOM = 0x53
 COMMAND_NAMES = {
     osdp.Command.Output: "output",
     osdp.Command.Buzzer: "buzzer",
@@ -57,6 +58,25 @@ def emit(**fields) -> None:
         sys.stdout.flush()
 
 
+def first_frame_size(rx: bytearray) -> int:
+    """Bytes up to the end of the first frame (or to the next SOM, for junk).
+
+    libosdp's PD throws away the rest of what it has read when it skips a frame
+    for another address. A pty has no wire time, so the command for PD 2 can
+    arrive in the same read as the command PD 1 just answered, and PD 2 then
+    never answers. On RS-485 the reply and the line turnaround separate them;
+    reading one frame at a time gives the PDs the same separation.
+    """
+    if not rx:
+        return 0
+    if rx[0] != SOM:
+        junk = rx.find(SOM)
+        return junk if junk > 0 else len(rx)
+    if len(rx) < 4:
+        return 0  # wait for the length field
+    return max(1, rx[2] | rx[3] << 8)
+
+
 class SharedBusChannel(osdp.Channel):
     """One PD's view of the shared bus: its own copy of every received byte."""
 
@@ -65,6 +85,7 @@ class SharedBusChannel(osdp.Channel):
         self.fd = fd
         self.write_lock = write_lock
         self.rx = bytearray()
+        self.frame_left = 0
         self.rx_lock = threading.Lock()
 
     def deliver(self, data: bytes) -> None:
@@ -73,10 +94,14 @@ class SharedBusChannel(osdp.Channel):
             self.rx += data
 
     def read(self, max_bytes: int) -> bytes:
-        """Non-blocking read of what has arrived for this PD."""
+        """Non-blocking read of what has arrived for this PD, never past one frame."""
         with self.rx_lock:
-            data = bytes(self.rx[:max_bytes])
-            del self.rx[:max_bytes]
+            if not self.frame_left:
+                self.frame_left = first_frame_size(self.rx)
+            size = min(max_bytes, self.frame_left, len(self.rx))
+            data = bytes(self.rx[:size])
+            del self.rx[:size]
+            self.frame_left -= size
         return data
 
     def write(self, buf: bytes) -> int:
@@ -94,6 +119,7 @@ class SharedBusChannel(osdp.Channel):
         """libosdp flushes before each reply to drop stale input: only ours."""
         with self.rx_lock:
             self.rx.clear()
+            self.frame_left = 0
 
 
 class FileSink:

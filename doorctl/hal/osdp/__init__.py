@@ -1,9 +1,12 @@
 """OSDP v2.2 control panel (CP) for card readers on an RS-485 bus.
 
 One ``OsdpBus`` per serial port, polling up to two readers (by address) from
-one gevent greenlet. The port is opened with ``serial.serial_for_url`` and
-``timeout=0``; the greenlet waits for input with ``gevent.select`` on the
-port's descriptor, so the hub never blocks. Half duplex: an adapter with
+one gevent greenlet. Each idle reader gets a POLL every ``poll_interval``
+seconds (default 15 ms: a card waits at most that long, and an idle bus stays
+cheap); a queued command goes out at once. The port is opened with
+``serial.serial_for_url`` and ``timeout=0``; the greenlet waits for input on
+the port's descriptor in the hub (``sleeper``), so the hub never blocks. Half
+duplex: an adapter with
 automatic direction needs nothing; otherwise pass ``set_direction(transmit)``
 (the board's DE pin) and the bus raises it only while a frame is being sent.
 
@@ -54,7 +57,7 @@ reader's ``key_name`` (default "<vendor oui>-<serial>" from osdp_ID).
 
 Layout: ``codec`` (frames, CRC, FrameDecoder), ``messages`` (command builders
 and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``reader``
-(per-reader state), ``bus`` (the greenlet).
+(per-reader state), ``sleeper`` (the greenlet's waits), ``bus`` (the greenlet).
 """
 
 from .bus import OsdpBus

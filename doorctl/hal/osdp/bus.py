@@ -17,12 +17,17 @@ from .codec import Frame, FrameDecoder, encode_frame
 from .keystore import KeyStore
 from .reader import Inflight, Reader, ReaderConfig, Request, Transfer
 from .secure import Handshake, SecureChannelError
+from .sleeper import Sleeper
 
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[int, str, dict], None]
 BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400)
 REPLY_TIMEOUT = 0.2
+# Each idle reader is polled this often. A card waits at most this long for
+# its POLL, plus one exchange (2.3 ms on the wire at 115200), which keeps card
+# to relay under 20 ms; polling less often is what makes an idle bus cheap.
+POLL_INTERVAL = 0.015
 OFFLINE_AFTER = 8.0
 # An absent reader is probed this often so it does not slow the others down.
 PROBE_INTERVAL = 0.5
@@ -50,6 +55,7 @@ class OsdpBus:
         set_direction: Callable[[bool], None] | None = None,
         reply_timeout: float = REPLY_TIMEOUT,
         offline_after: float = OFFLINE_AFTER,
+        poll_interval: float = POLL_INTERVAL,
     ) -> None:
         if baudrate not in BAUD_RATES:
             raise ValueError(f"baud rate must be one of {BAUD_RATES}")
@@ -61,7 +67,11 @@ class OsdpBus:
         self._readers = {r.address: Reader(r) for r in readers}
         self._on_event, self._keys, self._set_direction = on_event, key_store, set_direction
         self.reply_timeout, self.offline_after = reply_timeout, offline_after
+        self.poll_interval = poll_interval
         self._port: serial.SerialBase | None = None
+        self._fd: int | None = None
+        self._stale = False
+        self._sleeper: Sleeper | None = None
         self._decoder = FrameDecoder()
         self._greenlet: gevent.Greenlet | None = None
 
@@ -72,6 +82,8 @@ class OsdpBus:
         self._port = serial.serial_for_url(
             self.port_url, baudrate=self.baudrate, timeout=0, write_timeout=0
         )
+        self._fd = self._fileno()
+        self._sleeper = Sleeper(self._fd)
         if self._set_direction:
             self._set_direction(False)
         self._greenlet = gevent.spawn(self._run)
@@ -83,9 +95,12 @@ class OsdpBus:
             self._greenlet = None
         for reader in self._readers.values():
             self._fail_pending(reader, "stopped")
+        if self._sleeper:
+            self._sleeper.close()
+            self._sleeper = None
         if self._port:
             self._port.close()
-            self._port = None
+            self._port, self._fd = None, None
 
     def readers(self) -> list[dict]:
         """Live information about every reader on the bus."""
@@ -136,6 +151,7 @@ class OsdpBus:
         transfer = Transfer(data, file_type, self._chunk_size(reader), progress)
         if reader.online:
             reader.transfer = transfer
+            self._due_now(reader)
         else:
             transfer.result.set({"ok": False, "error": "offline"})
         return transfer.result
@@ -148,54 +164,84 @@ class OsdpBus:
             request.result.set({"ok": False, "error": "offline"})
         else:
             reader.queue.append(request)
+            self._due_now(reader)
         return request.result
+
+    def _due_now(self, reader: Reader) -> None:
+        """Send a new command without waiting for the reader's next poll."""
+        if reader.phase == "ready":
+            reader.next_try = 0.0
+        if self._sleeper:
+            self._sleeper.wake()
 
     # -- the polling loop --------------------------------------------------------
 
     def _run(self) -> None:
-        """Visit the readers in turn for ever; each visit is one command and reply."""
+        """Visit each reader when it is due; sleep until the next one is."""
         while True:
+            start = now = time.monotonic()
             for reader in list(self._readers.values()):
-                self._visit(reader)
-            # Yield even when every reader was skipped, so the hub keeps running.
-            gevent.sleep(0 if self._any_active() else 0.01)
+                if reader.next_try <= start:
+                    self._visit(reader, now)
+                    # Due times count from the start of the pass, so the
+                    # readers stay in step and share one wake-up per interval.
+                    self._schedule(reader, start)
+                    now = time.monotonic()
+            due = min((r.next_try for r in self._readers.values()), default=now + 1.0)
+            self._sleep_until(due, now)
 
-    def _any_active(self) -> bool:
-        """True if some reader may be visited right now."""
-        now = time.monotonic()
-        return any(r.next_try <= now for r in self._readers.values())
+    def _sleep_until(self, due: float, now: float) -> None:
+        """Wait for the earliest reader, or for a command the controller queued."""
+        # Always yield, even when a reader is due again at once.
+        self._sleeper.sleep(due - now)
 
-    def _visit(self, reader: Reader) -> None:
+    def _visit(self, reader: Reader, now: float) -> None:
         """Send the reader its next (or retried) command and handle the reply."""
-        if time.monotonic() < reader.next_try:
-            return
         if reader.inflight is None:
-            reader.inflight = self._next_command(reader)
+            reader.inflight = self._next_command(reader, now)
             if reader.inflight is None:
                 return
-        frame = self._exchange(reader.inflight)
+        frame = self._exchange(reader.inflight, now)
         if frame is None:
             self._no_reply(reader)
         else:
             self._reply(reader, frame)
 
-    def _exchange(self, inflight: Inflight) -> Frame | None:
+    def _schedule(self, reader: Reader, visited: float) -> None:
+        """An idle reader is polled again one interval later; a busy one at once."""
+        if reader.phase != "ready" or reader.inflight or reader.queue:
+            return
+        due = visited + self.poll_interval
+        if reader.transfer:
+            due = min(due, reader.transfer.not_before)
+        reader.next_try = max(reader.next_try, due)
+
+    def _exchange(self, inflight: Inflight, now: float) -> Frame | None:
         """Write a command and wait up to the reply timeout for its reply."""
         self._decoder.reset()
-        self._port.reset_input_buffer()
-        address = self._inflight_address(inflight)
+        if self._stale:
+            # A late reply to the command that timed out may still come in.
+            self._port.reset_input_buffer()
+            self._stale = False
         if not self._write(inflight.frame):
             return None
         # Without a DE pin the write returns while the UART is still sending.
         unsent = 0 if self._set_direction else self._wire_time(len(inflight.frame))
-        deadline = time.monotonic() + unsent + self.reply_timeout
+        frame = self._await_reply(inflight, now + unsent + self.reply_timeout)
+        self._stale = frame is None
+        return frame
+
+    def _await_reply(self, inflight: Inflight, deadline: float) -> Frame | None:
+        """Read until the reply to `inflight` arrives or the deadline passes."""
+        address = self._inflight_address(inflight)
         while (remaining := deadline - time.monotonic()) > 0:
             self._wait_readable(remaining)
             data = self._read()
-            if data:
-                # A long reply at a low baud rate may take longer than the
-                # timeout to arrive: keep listening while bytes keep coming.
-                deadline = max(deadline, time.monotonic() + self._wire_time(32))
+            if not data:
+                continue
+            # A long reply at a low baud rate may take longer than the
+            # timeout to arrive: keep listening while bytes keep coming.
+            deadline = max(deadline, time.monotonic() + self._wire_time(32))
             for frame in self._decoder.feed(data):
                 # Own echo (no reply bit), other readers and stale replies are not ours.
                 if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
@@ -214,19 +260,23 @@ class OsdpBus:
     def _read(self) -> bytes:
         """Whatever the port has now (it is open with timeout=0, so never blocks)."""
         try:
-            return self._port.read(4096)
-        except serial.SerialException as exc:
+            if self._fd is None:
+                return self._port.read(4096)
+            # The descriptor is non-blocking; pyserial's read adds a select per call.
+            return os.read(self._fd, 4096)
+        except BlockingIOError:
+            return b""
+        except (serial.SerialException, OSError) as exc:
             log.warning("osdp %s: read failed: %s", self.port_url, exc)
             gevent.sleep(self.reply_timeout)
             return b""
 
     def _wait_readable(self, timeout: float) -> None:
         """Sleep in the hub until the port has input or `timeout` passes."""
-        fd = self._fileno()
-        if fd is None:
+        if self._fd is None:
             gevent.sleep(min(timeout, 0.002))
         else:
-            gevent.select.select([fd], [], [], timeout)
+            self._sleeper.wait_readable(timeout)
 
     def _fileno(self) -> int | None:
         """The port's descriptor, or None for ports without one (loop://)."""
@@ -249,17 +299,28 @@ class OsdpBus:
     def _write_all(self, data: bytes) -> bool:
         """Non-blocking write loop; False if the port would not take the frame."""
         view = memoryview(data)
-        deadline = time.monotonic() + self.reply_timeout
-        while view and time.monotonic() < deadline:
-            try:
-                view = view[self._port.write(view) or 0 :]
-            except (serial.SerialException, OSError) as exc:
-                log.warning("osdp %s: write failed: %s", self.port_url, exc)
-                return False
-            if view:
-                fd = self._fileno()
-                gevent.select.select([], [fd] if fd is not None else [], [], 0.01)
-        return not view
+        deadline = None
+        try:
+            while view := view[self._put(view) :]:
+                # Only a full transmit buffer gets here; a frame normally fits.
+                deadline = deadline or time.monotonic() + self.reply_timeout
+                if time.monotonic() >= deadline:
+                    return False
+                fds = [] if self._fd is None else [self._fd]
+                gevent.select.select([], fds, [], 0.01)
+        except (serial.SerialException, OSError) as exc:
+            log.warning("osdp %s: write failed: %s", self.port_url, exc)
+            return False
+        return True
+
+    def _put(self, data: memoryview) -> int:
+        """Hand bytes to the port; os.write skips pyserial's per-call Timeouts."""
+        if self._fd is None:
+            return self._port.write(data) or 0
+        try:
+            return os.write(self._fd, data)
+        except BlockingIOError:
+            return 0
 
     def _drain(self, length: int) -> None:
         """Wait until the UART has shifted the frame out before releasing the line."""
@@ -270,8 +331,10 @@ class OsdpBus:
 
     # -- deciding the next command ----------------------------------------------
 
-    def _next_command(self, reader: Reader) -> Inflight | None:
+    def _next_command(self, reader: Reader, now: float) -> Inflight | None:
         """The command this reader's phase calls for."""
+        if reader.phase == "ready":
+            return self._phase_ready(reader, now)
         step = getattr(self, f"_phase_{reader.phase}")
         return step(reader)
 
@@ -316,7 +379,7 @@ class OsdpBus:
         reader.restart()
         return None
 
-    def _phase_ready(self, reader: Reader) -> Inflight:
+    def _phase_ready(self, reader: Reader, now: float) -> Inflight:
         """Queued commands first, then file transfer fragments, else a POLL."""
         if reader.queue:
             request = reader.queue.popleft()
@@ -327,9 +390,18 @@ class OsdpBus:
                 lambda k, p: self._on_request(reader, request, k, p),
             )
         transfer = reader.transfer
-        if transfer and time.monotonic() >= transfer.not_before:
+        if transfer and now >= transfer.not_before:
             return self._file_chunk(reader, transfer)
-        return self._send(reader, m.POLL, b"", lambda k, p: None)
+        return self._poll(reader)
+
+    def _poll(self, reader: Reader) -> Inflight:
+        """A POLL; in the clear its bytes depend only on the SQN, so build each once."""
+        if reader.session is not None:
+            return self._send(reader, m.POLL, b"", _ignore)
+        inflight = reader.polls.get(reader.sqn)
+        if inflight is None:
+            inflight = reader.polls[reader.sqn] = self._send(reader, m.POLL, b"", _ignore)
+        return inflight
 
     # -- handling replies --------------------------------------------------------
 
@@ -511,6 +583,7 @@ class OsdpBus:
         """After osdp_COM the reader lives at its new address (and baud rate)."""
         del self._readers[reader.address]
         reader.address = payload["address"]
+        reader.polls.clear()
         self._readers[reader.address] = reader
         if payload["baud"] != self._port.baudrate and payload["baud"] in BAUD_RATES:
             self._port.baudrate = payload["baud"]
@@ -579,3 +652,7 @@ class OsdpBus:
             self._on_event(reader.address, kind, data)
         except Exception:
             log.exception("osdp event callback failed for %s", kind)
+
+
+def _ignore(kind: str, payload: dict) -> None:
+    """Reply handler of a POLL: what it reports was already passed on."""

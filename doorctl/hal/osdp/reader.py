@@ -84,6 +84,8 @@ class Reader:
     inflight: Inflight | None = None
     queue: deque = field(default_factory=deque)
     transfer: Transfer | None = None
+    # Plain POLL commands by SQN, built once (see OsdpBus._poll).
+    polls: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.address = self.config.address
