@@ -33,9 +33,9 @@ def test_external_tamper_is_off_until_turned_on(admin_api, board, doorctl):
     assert seen[-1].data == {"state": False}  # turning it off clears it
 
 
-def test_device_motion_has_no_sensor_on_the_sim_board(viewer_api):
+def test_device_motion_has_no_sensor_and_is_off_by_default(viewer_api):
     motion = alarm(viewer_api, "device_motion")
-    assert motion["enabled"] and not motion["sensor"] and not motion["triggered"]
+    assert not motion["enabled"] and not motion["sensor"] and not motion["triggered"]
 
 
 def test_roles_and_bad_input(viewer_api, admin_api):

@@ -168,8 +168,12 @@ def login():
     username = request.form.get("username", "")
     user = appliance().users.authenticate(username, request.form.get("password", ""))
     if user is None:
+        known = any(u.username == username for u in appliance().users.list())
         appliance().bus.publish(
-            "tns1:Device/User/LoginFailed", {"user": username}, {"address": request.remote_addr}
+            "tns1:Device/User/LoginFailed",
+            # What was typed may be a password in the wrong field: name only real users.
+            {"user": username if known else None},
+            {"address": request.remote_addr},
         )
         error = "The username or the password is wrong."
         return render(

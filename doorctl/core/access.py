@@ -259,4 +259,5 @@ class WiegandReader:
         try:
             self.access.present(WIEGAND.id, result)
         except Exception:
-            log.exception("access decision failed for %r", result)
+            # The type only: a KeyPress holds a PIN digit, which never goes to a log.
+            log.exception("access decision failed for a %s", type(result).__name__)

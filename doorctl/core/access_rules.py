@@ -70,7 +70,8 @@ def validate(body: dict, door_ids: set[int]) -> dict:
     }
     if not isinstance(rule["name"], str) or len(rule["name"]) > NAME_MAX:
         errors["name"] = f"Use up to {NAME_MAX} characters."
-    if rule["door_id"] not in door_ids:
+    door_id = rule["door_id"]
+    if isinstance(door_id, bool) or not isinstance(door_id, int) or door_id not in door_ids:
         errors["door_id"] = f"Choose a door: {', '.join(map(str, sorted(door_ids)))}."
     if rule["direction"] not in DIRECTIONS:
         errors["direction"] = f"Choose one of: {', '.join(DIRECTIONS)}."

@@ -34,7 +34,7 @@ LABELS = {
 class AlarmSettings(Form):
     """Which tamper alarms are on."""
 
-    device_motion = Switch("Device motion", default=True)
+    device_motion = Switch("Device motion (no motion sensor is supported yet)")
     casing_open = Switch("Casing open", default=True)
     external_tamper = Switch("External tamper", default=False)
     # not in the manual's list: the reader's own TAMPER pin (reader connector, pin 7)

@@ -128,7 +128,8 @@ class Simulator:
     def set_resistance(self, name: str, ohms) -> None:
         """Put a loop resistance on a supervised input: "cut", "short" or ohms."""
         self._input(name)
-        ohms = {"cut": math.inf, "short": 0.0}.get(ohms, ohms)
+        if isinstance(ohms, str):
+            ohms = {"cut": math.inf, "short": 0.0}.get(ohms, ohms)
         if isinstance(ohms, bool) or not isinstance(ohms, int | float) or ohms < 0:
             raise Invalid({"resistance": 'Enter ohms (0 or more), "cut" or "short".'})
         try:

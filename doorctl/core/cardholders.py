@@ -74,7 +74,7 @@ def _validity(body: dict, name: str, errors: dict) -> str | None:
 
 def id_list(body: dict, name: str, errors: dict) -> list[int]:
     """A JSON list of record ids (no duplicates, sorted); a wrong one is a field error."""
-    value = body.get(name) or []
+    value = body.get(name, [])
     if not isinstance(value, list) or not all(
         isinstance(v, int) and not isinstance(v, bool) for v in value
     ):

@@ -35,7 +35,7 @@ from doorctl.core.decisions import Reader
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.events import Event, EventBus
 from doorctl.core.fields import Choice
-from doorctl.core.settings import first_errors
+from doorctl.core.settings import first_errors, type_errors
 from doorctl.core.store import Store
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 from doorctl.hal.osdp.bus import BAUD_RATES, OFFLINE_AFTER
@@ -216,6 +216,13 @@ def port_opens(port: str, baud: int) -> str | None:
     return None
 
 
+def _check_types(body: dict) -> None:
+    """A JSON value of the wrong type is a field error, not a crash in validation."""
+    wrong = type_errors({"id": "", **defaults()}, body)
+    if wrong:
+        raise Invalid(wrong)
+
+
 class Readers:
     """The configured readers, their buses, and what they report."""
 
@@ -329,6 +336,7 @@ class Readers:
 
     def add(self, body: dict) -> dict:
         """Add an OSDP reader; raise Invalid or Conflict naming the field."""
+        _check_types(body)
         reader = self._validate({**defaults(), **body})
         if reader["protocol"] == "wiegand":
             raise Conflict(
@@ -349,6 +357,7 @@ class Readers:
     def update(self, reader_id: str, changes: dict) -> dict:
         """Configure a reader; only its bus restarts, and only if the bus settings changed."""
         current = self._config(reader_id)
+        _check_types(changes)
         reader = self._validate({**current, **changes, "id": reader_id})
         if reader["protocol"] != current["protocol"]:
             raise Invalid({"protocol": "Remove the reader and add it again to change it."})

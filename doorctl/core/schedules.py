@@ -162,9 +162,14 @@ def _list(body: dict, name: str, limit: int, errors: dict) -> list:
     return value
 
 
+SCHEDULE_FIELDS = ("id", "name", "intervals", "exceptions")
+
+
 def validate(body: dict) -> tuple[str, list[dict], list[dict]]:
     """Name, intervals and exceptions from a request; raise Invalid naming each bad field."""
-    errors: dict[str, str] = {}
+    errors: dict[str, str] = {
+        field: "unknown field" for field in body if field not in SCHEDULE_FIELDS
+    }
     name = body.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= NAME_MAX:
         errors["name"] = f"Use 1 to {NAME_MAX} characters."

@@ -8,6 +8,7 @@ the three can never disagree about what a value may be.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Callable
 
 from werkzeug.datastructures import MultiDict
@@ -18,6 +19,39 @@ from doorctl.core.store import Store
 
 Listener = Callable[[dict], None]
 Check = Callable[[dict], dict[str, str]]
+
+
+def type_errors(defaults: dict, values: dict) -> dict[str, str]:
+    """Fields whose JSON value is not of their default's type (true is not a number).
+
+    WTForms takes `data=` as it comes, so a number where text belongs would reach a
+    validator that can't handle it; this says which field is wrong instead.
+    """
+    errors = {}
+    for name, value in values.items():
+        default = defaults.get(name)
+        if default is None or name not in defaults:
+            continue
+        message = _type_error(default, value)
+        if message:
+            errors[name] = message
+    return errors
+
+
+def _type_error(default, value) -> str | None:
+    if isinstance(default, bool):
+        return None if isinstance(value, bool) else "Must be true or false."
+    if isinstance(default, int | float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if number and math.isfinite(value) else "Must be a number."
+    for kind, message in (
+        (str, "Must be text."),
+        (list, "Must be a list."),
+        (dict, "Must be an object."),
+    ):
+        if isinstance(default, kind):
+            return None if isinstance(value, kind) else message
+    return None
 
 
 def first_errors(form: Form) -> dict[str, str]:
@@ -72,7 +106,13 @@ class Settings:
         unknown = sorted(set(changes) - set(current))
         if unknown:
             raise Invalid({name: "unknown setting" for name in unknown})
-        return self.save(section, self._form_class(section)(data={**current, **changes}))
+        wrong = type_errors(self.defaults(section), changes)
+        good = {k: v for k, v in changes.items() if k not in wrong}
+        form = self._form_class(section)(data={**current, **good})
+        if wrong:
+            form.validate()
+            raise Invalid({**first_errors(form), **wrong})
+        return self.save(section, form)
 
     def save(self, section: str, form: Form) -> dict:
         """Validate a filled form, store its record and tell the listeners; raise Invalid."""
