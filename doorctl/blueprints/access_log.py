@@ -31,7 +31,7 @@ def filters() -> dict:
 def _query(limit: int):
     appliance().event_log.flush()
     before = parse_int("before", request.args.get("before"), None, 1, 2**62)
-    return access_log.query(appliance().store, filters(), before, limit)
+    return access_log.query(appliance().event_log, filters(), before, limit)
 
 
 @bp.route("/logs/access")

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from doorctl.core.eventlog import _row_to_event
+from doorctl.core.eventlog import EventLog, _row_to_event
 from doorctl.core.events import Event
-from doorctl.core.store import Store
 
 PREFIX = "tns1:AccessControl/"
 RESULTS = {"granted": "tns1:AccessControl/AccessGranted/%", "denied": "tns1:AccessControl/Denied/%"}
@@ -24,7 +23,7 @@ def matches(event: Event, filters: dict) -> bool:
     return not result or ("AccessGranted" in event.topic) == (result == "granted")
 
 
-def query(store: Store, filters: dict, before: int | None = None, limit: int = 50):
+def query(log: EventLog, filters: dict, before: int | None = None, limit: int = 50):
     """Access decisions newest first, one page; and the cursor of the next page."""
     where, params = ["topic LIKE ?"], [RESULTS.get(filters.get("result") or "", PREFIX + "%")]
     for clause, value in (
@@ -37,9 +36,9 @@ def query(store: Store, filters: dict, before: int | None = None, limit: int = 5
         if value is not None:
             where.append(clause)
             params.append(value)
-    rows = store.execute(
+    rows = log.select(
         f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
         (*params, limit + 1),
-    ).fetchall()
+    )
     events = [_row_to_event(r) for r in rows[:limit]]
     return events, (events[-1].id if len(rows) > limit else None)

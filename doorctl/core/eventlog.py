@@ -106,12 +106,17 @@ class EventLog:
             if value is not None:
                 where.append(clause)
                 params.append(value)
-        rows = self.store.execute(
+        rows = self.select(
             f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
             (*params, limit + 1),
-        ).fetchall()
+        )
         events = [_row_to_event(r) for r in rows[:limit]]
         return events, (events[-1].id if len(rows) > limit else None)
+
+    def select(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
+        """Read the log on the log's own thread: a filter that scans a long log must not
+        stall reader polling on the hub."""
+        return self._writer.call(_fetch_all, sql, params)
 
     def last_id(self) -> int:
         """The id of the newest stored event, 0 when the log is empty."""
@@ -135,6 +140,10 @@ class EventLog:
             "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)",
             (self.retention,),
         )
+
+
+def _fetch_all(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3.Row]:
+    return conn.execute(sql, params).fetchall()
 
 
 def _like_prefix(prefix: str) -> str:
