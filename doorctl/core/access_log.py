@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from doorctl.core.eventlog import EventLog, _row_to_event
+from doorctl.core.eventlog import EventLog
 from doorctl.core.events import Event
 
 PREFIX = "tns1:AccessControl/"
-RESULTS = {"granted": "tns1:AccessControl/AccessGranted/%", "denied": "tns1:AccessControl/Denied/%"}
+RESULTS = {"granted": "tns1:AccessControl/AccessGranted/", "denied": "tns1:AccessControl/Denied/"}
 
 
 def matches(event: Event, filters: dict) -> bool:
@@ -25,20 +25,11 @@ def matches(event: Event, filters: dict) -> bool:
 
 def query(log: EventLog, filters: dict, before: int | None = None, limit: int = 50):
     """Access decisions newest first, one page; and the cursor of the next page."""
-    where, params = ["topic LIKE ?"], [RESULTS.get(filters.get("result") or "", PREFIX + "%")]
-    for clause, value in (
+    match = (
         ("json_extract(data, '$.cardholder_id') = ?", filters.get("cardholder_id")),
         ("json_extract(source, '$.door') = ?", filters.get("door_id")),
-        ("time >= ?", filters.get("since")),
-        ("time < ?", filters.get("until")),
-        ("id < ?", before),
-    ):
-        if value is not None:
-            where.append(clause)
-            params.append(value)
-    rows = log.select(
-        f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
-        (*params, limit + 1),
     )
-    events = [_row_to_event(r) for r in rows[:limit]]
-    return events, (events[-1].id if len(rows) > limit else None)
+    prefix = RESULTS.get(filters.get("result") or "", PREFIX)
+    return log.query(
+        (prefix,), filters.get("since"), filters.get("until"), before, limit, match=match
+    )

@@ -95,14 +95,16 @@ class EventLog:
         before: int | None = None,
         limit: int = 100,
         after: int | None = None,
+        match: tuple[tuple[str, object], ...] = (),
     ) -> tuple[list[Event], int | None]:
-        """Events newest first, filtered by topic prefix, time and id; and the next cursor."""
+        """Events newest first, filtered by topic prefix, time, id and `match` (more SQL
+        conditions with their values, None skips one); and the next page's cursor."""
         where, params = ["1"], []
         if prefixes:
             where.append("(" + " OR ".join("topic LIKE ? ESCAPE '\\'" for _ in prefixes) + ")")
             params += [_like_prefix(p) for p in prefixes]
         clauses = (("time >= ?", since), ("time < ?", until), ("id < ?", before), ("id > ?", after))
-        for clause, value in clauses:
+        for clause, value in (*clauses, *match):
             if value is not None:
                 where.append(clause)
                 params.append(value)
