@@ -37,6 +37,8 @@ class ScriptedPD:
         self.decoder = FrameDecoder()
         self.received: list = []
         self.noise = b""
+        self.echo = False
+        self.pieces = False
         self.drop_next = 0
         self.card_pending = False
         self.tamper = False
@@ -47,13 +49,24 @@ class ScriptedPD:
     def serve(self) -> None:
         while True:
             gevent.select.select([self.fd], [], [])
-            for frame in self.decoder.feed(os.read(self.fd, 4096)):
+            chunk = os.read(self.fd, 4096)
+            for frame in self.decoder.feed(chunk):
                 self.received.append(frame)
                 reply = self.answer(frame)
                 if self.drop_next:
                     self.drop_next -= 1
                 elif reply:
-                    os.write(self.fd, self.noise + reply)
+                    self.send(chunk if self.echo else b"", self.noise + reply)
+
+    def send(self, echo: bytes, reply: bytes) -> None:
+        """Write the reply: after the CP's own bytes (an echoing adapter), in pieces."""
+        if echo:
+            os.write(self.fd, echo)
+        if self.pieces and len(reply) > 3:
+            os.write(self.fd, reply[:3])
+            gevent.sleep(0.003)
+            reply = reply[3:]
+        os.write(self.fd, reply)
 
     def answer(self, frame) -> bytes:
         if frame.scb_type in (0x15, 0x17):
@@ -156,3 +169,54 @@ def test_a_queued_command_does_not_wait_for_the_next_poll(scripted_pd, make_bus)
     start = time.monotonic()
     assert bus.buzzer(1).get(timeout=2)["ok"]
     assert time.monotonic() - start < 0.2
+
+
+def polls_in(pd: ScriptedPD, seconds: float) -> list:
+    """The frames the PD received during the next `seconds`."""
+    before = len(pd.received)
+    gevent.sleep(seconds)
+    return pd.received[before:]
+
+
+def test_an_adapter_that_echoes_the_bus_keeps_polls_and_cards_coming(scripted_pd, make_bus):
+    scripted_pd.echo = True
+    bus, events = make_bus(ReaderConfig(1), poll_interval=0.02)
+    events.wait("online", 1)
+    assert {f.code for f in polls_in(scripted_pd, 0.5)} == {m.POLL}
+    scripted_pd.card_pending = True
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+    assert len(polls_in(scripted_pd, 1.0)) >= 40
+    assert bus.readers()[0]["online"] is True
+
+
+def test_replies_that_arrive_in_pieces_are_put_together(scripted_pd, make_bus):
+    scripted_pd.pieces = True
+    bus, events = make_bus(ReaderConfig(1), poll_interval=0.02)
+    events.wait("online", 1)
+    assert len(polls_in(scripted_pd, 1.0)) >= 40
+    scripted_pd.card_pending = True
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+    assert bus.readers()[0]["online"] is True
+    assert not [e for e in events.seen if e[1] == "offline"]
+
+
+def test_bytes_nobody_asked_for_between_polls_are_dropped(scripted_pd, make_bus):
+    bus, events = make_bus(ReaderConfig(1), poll_interval=0.05)
+    events.wait("online", 1)
+    for _ in range(5):
+        os.write(scripted_pd.fd, b"\x53\x81\x07\x00\x05\x40\x00garbage")
+        gevent.sleep(0.03)
+    scripted_pd.card_pending = True
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+    assert len(polls_in(scripted_pd, 0.5)) >= 8
+    assert bus.readers()[0]["online"] is True
+
+
+def test_a_silent_reader_still_goes_offline_and_comes_back(scripted_pd, make_bus):
+    bus, events = make_bus(ReaderConfig(1), poll_interval=0.02, offline_after=0.5)
+    events.wait("online", 1)
+    gevent.sleep(0.2)
+    scripted_pd.drop_next = 10**6
+    assert events.wait("offline", 1, timeout=2) == {}
+    scripted_pd.drop_next = 0
+    assert events.wait("online", 1, timeout=3)["serial"] == "00000001"

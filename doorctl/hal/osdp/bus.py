@@ -14,6 +14,7 @@ from gevent.event import AsyncResult
 
 from . import messages as m
 from .codec import Frame, FrameDecoder, encode_frame
+from .idle import Handback, IdlePoller, Line
 from .keystore import KeyStore
 from .reader import Inflight, Reader, ReaderConfig, Request, Transfer
 from .secure import Handshake, SecureChannelError
@@ -72,6 +73,7 @@ class OsdpBus:
         self._fd: int | None = None
         self._stale = False
         self._sleeper: Sleeper | None = None
+        self._idle: IdlePoller | None = None
         self._decoder = FrameDecoder()
         self._greenlet: gevent.Greenlet | None = None
 
@@ -84,6 +86,18 @@ class OsdpBus:
         )
         self._fd = self._fileno()
         self._sleeper = Sleeper(self._fd)
+        if self._fd is not None:
+            self._idle = IdlePoller(
+                Line(
+                    self._fd,
+                    self.reply_timeout,
+                    self._wire_time,
+                    lambda reader: self._poll(reader).frame,
+                    self._ack_frame,
+                    self._set_direction,
+                    lambda: getattr(self._port, "out_waiting", 0),
+                )
+            )
         if self._set_direction:
             self._set_direction(False)
         self._greenlet = gevent.spawn(self._run)
@@ -98,6 +112,9 @@ class OsdpBus:
         if self._sleeper:
             self._sleeper.close()
             self._sleeper = None
+        if self._idle:
+            self._idle.close()
+            self._idle = None
         if self._port:
             self._port.close()
             self._port, self._fd = None, None
@@ -173,6 +190,8 @@ class OsdpBus:
             reader.next_try = 0.0
         if self._sleeper:
             self._sleeper.wake()
+        if self._idle:
+            self._idle.interrupt()
 
     # -- the polling loop --------------------------------------------------------
 
@@ -188,7 +207,45 @@ class OsdpBus:
                     self._schedule(reader, start)
                     now = time.monotonic()
             due = min((r.next_try for r in self._readers.values()), default=now + 1.0)
-            self._sleep_until(due, now)
+            if self._all_idle():
+                self._resume(self._idle.run(list(self._readers.values()), due, self.poll_interval))
+            else:
+                self._sleep_until(due, now)
+
+    def _all_idle(self) -> bool:
+        """True when every reader only needs POLLs in the clear: the hub can run them."""
+        if self._idle is None or self._stale or not self._readers:
+            return False
+        return all(
+            r.online
+            and r.phase == "ready"
+            and r.session is None
+            and r.inflight is None
+            and not r.queue
+            and r.transfer is None
+            for r in self._readers.values()
+        )
+
+    def _resume(self, handback: Handback) -> None:
+        """Take over from the idle poller: finish the exchange it left, keep the cadence."""
+        due = handback.round_start + self.poll_interval
+        for reader in self._readers.values():
+            # A command queued meanwhile (the reason for the hand-back) goes at once.
+            reader.next_try = 0.0 if reader.queue or reader.transfer else due
+        for reader in (*handback.not_polled, handback.reader):
+            if reader is not None:
+                reader.next_try = handback.round_start
+        reader = handback.reader
+        if reader is None:
+            # Input nobody asked for is cleared before the next command.
+            self._stale = bool(handback.data)
+            return
+        reader.inflight = self._poll(reader)
+        self._decoder.reset()
+        unsent = 0 if self._set_direction else self._wire_time(len(reader.inflight.frame))
+        deadline = handback.sent_at + unsent + self.reply_timeout
+        self._settle(reader, self._finish_exchange(reader.inflight, deadline, handback.data))
+        self._schedule(reader, handback.round_start)
 
     def _sleep_until(self, due: float, now: float) -> None:
         """Wait for the earliest reader, or for a command the controller queued."""
@@ -201,7 +258,10 @@ class OsdpBus:
             reader.inflight = self._next_command(reader, now)
             if reader.inflight is None:
                 return
-        frame = self._exchange(reader.inflight, now)
+        self._settle(reader, self._exchange(reader.inflight, now))
+
+    def _settle(self, reader: Reader, frame: Frame | None) -> None:
+        """Act on the reply to the reader's command, or on its absence."""
         if frame is None:
             self._no_reply(reader)
         else:
@@ -227,26 +287,31 @@ class OsdpBus:
             return None
         # Without a DE pin the write returns while the UART is still sending.
         unsent = 0 if self._set_direction else self._wire_time(len(inflight.frame))
-        frame = self._await_reply(inflight, now + unsent + self.reply_timeout)
+        return self._finish_exchange(inflight, now + unsent + self.reply_timeout)
+
+    def _finish_exchange(self, inflight: Inflight, deadline: float, data: bytes = b""):
+        """The reply to a command already sent (`data`: what came of it so far)."""
+        frame = self._await_reply(inflight, deadline, data)
         self._stale = frame is None
         return frame
 
-    def _await_reply(self, inflight: Inflight, deadline: float) -> Frame | None:
+    def _await_reply(self, inflight: Inflight, deadline: float, data: bytes) -> Frame | None:
         """Read until the reply to `inflight` arrives or the deadline passes."""
         address = self._inflight_address(inflight)
-        while (remaining := deadline - time.monotonic()) > 0:
+        while True:
+            if data:
+                # A long reply at a low baud rate may take longer than the
+                # timeout to arrive: keep listening while bytes keep coming.
+                deadline = max(deadline, time.monotonic() + self._wire_time(32))
+                for frame in self._decoder.feed(data):
+                    # Own echo (no reply bit), other readers and stale replies are not ours.
+                    if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
+                        return frame
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                return None
             self._wait_readable(remaining)
             data = self._read()
-            if not data:
-                continue
-            # A long reply at a low baud rate may take longer than the
-            # timeout to arrive: keep listening while bytes keep coming.
-            deadline = max(deadline, time.monotonic() + self._wire_time(32))
-            for frame in self._decoder.feed(data):
-                # Own echo (no reply bit), other readers and stale replies are not ours.
-                if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
-                    return frame
-        return None
 
     def _wire_time(self, length: int) -> float:
         """Seconds `length` bytes take on the line: 10 bits each (start, 8 data, stop)."""
@@ -402,6 +467,15 @@ class OsdpBus:
         if inflight is None:
             inflight = reader.polls[reader.sqn] = self._send(reader, m.POLL, b"", _ignore)
         return inflight
+
+    def _ack_frame(self, reader: Reader) -> bytes:
+        """The osdp_ACK an idle reader sends back for its current SQN, built once."""
+        ack = reader.acks.get(reader.sqn)
+        if ack is None:
+            ack = reader.acks[reader.sqn] = encode_frame(
+                reader.address, reader.sqn, m.ACK, reply=True
+            )
+        return ack
 
     # -- handling replies --------------------------------------------------------
 
@@ -584,6 +658,7 @@ class OsdpBus:
         del self._readers[reader.address]
         reader.address = payload["address"]
         reader.polls.clear()
+        reader.acks.clear()
         self._readers[reader.address] = reader
         if payload["baud"] != self._port.baudrate and payload["baud"] in BAUD_RATES:
             self._port.baudrate = payload["baud"]

@@ -86,6 +86,8 @@ class Reader:
     transfer: Transfer | None = None
     # Plain POLL commands by SQN, built once (see OsdpBus._poll).
     polls: dict = field(default_factory=dict)
+    # The osdp_ACK frames an idle reader answers them with (see idle.py).
+    acks: dict = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         self.address = self.config.address

@@ -1,0 +1,218 @@
+"""Idle polling in the hub's own callbacks: POLL, the exact ACK back, and again.
+
+An idle reader answers every POLL with the same seven bytes, the osdp_ACK for
+its sequence number. Waking the bus greenlet for each exchange (two greenlet
+switches, a waiter and a timer per wait) cost three times what the exchange
+itself costs, and a reader is polled 67 times a second. So while every reader
+on the bus is idle, a repeating timer and one I/O watcher run the rounds from
+the hub: write the POLL, compare what comes back with the expected ACK (after
+our own echo, if the adapter echoes), move on to the next reader.
+
+Anything else hands the bus back to its greenlet, with the reader whose POLL is
+on the wire and the bytes read so far, and the full decoder takes over: a card
+or any other reply, noise, no reply within the bus's reply timeout, a write that fails, or a
+command the controller queued (``interrupt``).
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import gevent
+from gevent.hub import Waiter, get_hub
+
+from .reader import Reader
+
+
+@dataclass(frozen=True)
+class Handback:
+    """Where the idle poller left off: the reader whose POLL is out, and its bytes."""
+
+    reader: Reader | None = None
+    data: bytes = b""
+    sent_at: float = 0.0
+    round_start: float = 0.0
+    # Readers the current round had not reached yet: they are due at once.
+    not_polled: tuple[Reader, ...] = ()
+
+
+@dataclass(frozen=True)
+class Line:
+    """What the poller needs of the bus's port, as plain callables."""
+
+    fd: int
+    reply_timeout: float
+    wire_time: Callable[[int], float]
+    poll_frame: Callable[[Reader], bytes]
+    ack_frame: Callable[[Reader], bytes]
+    set_direction: Callable[[bool], None] | None = None
+    out_waiting: Callable[[], int] = lambda: 0
+
+
+class IdlePoller:
+    """Runs POLL rounds from hub callbacks until something needs the greenlet."""
+
+    def __init__(self, line: Line) -> None:
+        self._line = line
+        self._hub = get_hub()
+        self._io = self._hub.loop.io(line.fd, 1)
+        self._release = self._hub.loop.timer(0.0)
+        self._waiter: Waiter | None = None
+        self._readers: list[Reader] = []
+        self._next = 0
+        self._current: Reader | None = None
+        self._expected: tuple[bytes, bytes] = (b"", b"")
+        self._buf = b""
+        self._sent_at = self._round_start = 0.0
+        self._behind = self._interrupted = False
+
+    def run(self, readers: list[Reader], first_round: float, interval: float) -> Handback:
+        """Poll `readers` every `interval` from `first_round` (monotonic) on; block
+        the calling greenlet until the bus needs it, and say where things stand."""
+        self._readers, self._current, self._interrupted = readers, None, False
+        self._frames: dict[tuple[int, int], tuple[bytes, bytes, bytes]] = {}
+        # As if a round had just ended, so an early hand-back keeps the schedule.
+        self._behind, self._round_start, self._next = False, first_round - interval, len(readers)
+        self._waiter = Waiter(self._hub)
+        timer = self._hub.loop.timer(max(0.0, first_round - time.monotonic()), interval)
+        timer.start(self._tick)
+        self._io.start(self._readable)
+        try:
+            return self._waiter.get()
+        finally:
+            timer.close()
+            self._io.stop()
+            self._waiter = None
+            self._drain()
+
+    def interrupt(self) -> None:
+        """A command was queued: give the bus back once no POLL is on the wire."""
+        if self._waiter is None:
+            return
+        self._interrupted = True
+        if self._current is None:
+            self._hub.loop.run_callback(self._hand_back)
+
+    def close(self) -> None:
+        """Release the watchers before the port's descriptor is closed."""
+        self._io.close()
+        self._release.close()
+
+    # -- hub callbacks -------------------------------------------------------------
+
+    def _tick(self) -> None:
+        """Start a round, unless the last one is still going."""
+        if self._current is None:
+            self._start_round()
+        elif time.monotonic() - self._sent_at > self._timeout():
+            self._hand_back(self._current, self._buf)
+        else:
+            self._behind = True
+
+    def _readable(self) -> None:
+        """Take the port's input: the expected ACK, more of it, or a reason to stop."""
+        try:
+            data = os.read(self._line.fd, 4096)
+        except BlockingIOError:
+            return
+        except OSError:
+            self._hand_back(self._current, self._buf)
+            return
+        if self._current is None:
+            # Bytes nobody asked for: the greenlet clears the line.
+            self._hand_back(None, data)
+            return
+        self._buf += data
+        ack, echoed = self._expected
+        if self._buf in (ack, echoed):
+            self._acknowledged(self._current)
+        elif not (ack.startswith(self._buf) or echoed.startswith(self._buf)):
+            self._hand_back(self._current, self._buf)
+
+    def _line_free(self) -> None:
+        """Drop the RS-485 driver once the UART has shifted the POLL out."""
+        if self._line.out_waiting():
+            return  # the timer repeats every half millisecond
+        self._release.stop()
+        self._line.set_direction(False)
+
+    def _drain(self) -> None:
+        """On hand-back, never leave the driver enabled (runs in the bus greenlet)."""
+        if not self._release.active:
+            return
+        self._release.stop()
+        deadline = time.monotonic() + 0.1
+        while self._line.out_waiting() and time.monotonic() < deadline:
+            gevent.sleep(0.0005)
+        self._line.set_direction(False)
+
+    # -- steps ---------------------------------------------------------------------
+
+    def _start_round(self) -> None:
+        """Every reader once, in order, each after the previous one's ACK."""
+        self._round_start = time.monotonic()
+        self._behind, self._next = False, 0
+        self._send_next()
+
+    def _send_next(self) -> None:
+        """POLL the next reader of the round, or wait for the next tick."""
+        if self._interrupted:
+            self._hand_back()
+            return
+        if self._next >= len(self._readers):
+            if self._behind:
+                self._start_round()
+            return
+        reader = self._readers[self._next]
+        self._next += 1
+        frames = self._frames.get((reader.address, reader.sqn)) or self._build(reader)
+        self._current, self._buf, self._expected = reader, b"", frames[1:]
+        self._sent_at = time.monotonic()
+        if not self._write(frames[0]):
+            self._hand_back(reader)
+
+    def _build(self, reader: Reader) -> tuple[bytes, bytes, bytes]:
+        """POLL, ACK, and echo + ACK for the reader's SQN, kept for this run."""
+        poll, ack = self._line.poll_frame(reader), self._line.ack_frame(reader)
+        frames = self._frames[reader.address, reader.sqn] = (poll, ack, poll + ack)
+        return frames
+
+    def _write(self, frame: bytes) -> bool:
+        """One non-blocking write; the RS-485 driver is held until the UART is done."""
+        if self._line.set_direction:
+            if self._release.active:
+                self._release.stop()  # still driving the line since the last POLL
+            else:
+                self._line.set_direction(True)
+        try:
+            written = os.write(self._line.fd, frame)
+        except OSError:
+            written = 0
+        if self._line.set_direction:
+            self._release.close()
+            self._release = self._hub.loop.timer(self._line.wire_time(len(frame)), 0.0005)
+            self._release.start(self._line_free)
+        return written == len(frame)
+
+    def _acknowledged(self, reader: Reader) -> None:
+        """The ACK came: the reader is alive and its next POLL takes the next SQN."""
+        reader.next_sqn()
+        reader.last_reply = time.monotonic()
+        self._current = None
+        self._send_next()
+
+    def _timeout(self) -> float:
+        """The bus's reply timeout, counted from when the UART has sent the POLL."""
+        return self._line.wire_time(len(self._expected[1])) + self._line.reply_timeout
+
+    def _hand_back(self, reader: Reader | None = None, data: bytes = b"") -> None:
+        """Wake the bus greenlet with where things stand (once per run)."""
+        waiter, self._waiter = self._waiter, None
+        if waiter is None:
+            return
+        self._io.stop()
+        not_polled = tuple(self._readers[self._next :])
+        waiter.switch(Handback(reader, data, self._sent_at, self._round_start, not_polled))
