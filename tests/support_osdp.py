@@ -25,9 +25,16 @@ CHILD_TIMEOUT = 60
 class ReaderProcess:
     """One libosdp child process on the bus, driven by JSON lines."""
 
-    def __init__(self, master_fd: int, pds: list[dict], directory: Path, refresh: float) -> None:
+    def __init__(
+        self,
+        master_fd: int,
+        pds: list[dict],
+        directory: Path,
+        refresh: float,
+        timeout: float = CHILD_TIMEOUT,
+    ) -> None:
         args = [sys.executable, str(HARNESS), "--fd", str(master_fd), "--dir", str(directory)]
-        args += ["--timeout", str(CHILD_TIMEOUT), "--refresh", str(refresh)]
+        args += ["--timeout", str(timeout), "--refresh", str(refresh)]
         for pd in pds:
             args += ["--pd", json.dumps(pd)]
         self.stderr = open(directory / "reader-stderr.log", "ab")  # noqa: SIM115
@@ -63,6 +70,11 @@ class ReaderProcess:
                 line = self.lines.get()
                 if match(line):
                     return line
+
+    def frames(self) -> int:
+        """How many frames the control panel has sent on the bus so far."""
+        self.send(cmd="counts")
+        return self.expect(lambda e: e["event"] == "counts")["frames"]
 
     def kill(self) -> None:
         """End the child (only this one, by its own handle) and reap it."""

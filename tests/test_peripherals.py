@@ -19,9 +19,12 @@ def test_add_configure_and_remove_a_reader_from_the_page(logged_in, doorctl):
         token = csrf_token(logged_in, "/peripherals")
         form = {"csrf_token": token, "id": "front", "protocol": "osdp", "port": line.path}
         form.update(baud="9600", address="3", secure_channel="off", door_id="1")
+        form.update(poll_interval="30")
         added = logged_in.post("/peripherals/readers", data={**form, "direction": "entry"})
         assert added.status_code == 303
         assert doorctl.readers.get("front")["baud"] == 9600
+        assert doorctl.readers.get("front")["poll_interval"] == 30
+        assert "every 30 ms" in logged_in.get("/peripherals").get_data(as_text=True)
         saved = logged_in.post("/peripherals/readers/front", data={**form, "direction": "exit"})
         assert saved.status_code == 303 and doorctl.readers.get("front")["direction"] == "exit"
         removed = logged_in.post("/peripherals/readers/front/delete", data={"csrf_token": token})
@@ -37,6 +40,10 @@ def test_bad_input_comes_back_per_field(logged_in):
     answer = logged_in.post("/peripherals/readers", data={**form, "baud": "1200", "address": "1"})
     page = answer.get_data(as_text=True)
     assert answer.status_code == 422 and 'data-field="baud"' in page
+    answer = logged_in.post("/peripherals/readers", data={**form, "poll_interval": "2"})
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'data-field="poll_interval"' in page
+    assert 'value="2"' in page
 
 
 def test_viewers_see_the_page_but_can_not_change_readers(client, doorctl, root):

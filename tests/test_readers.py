@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 
+import gevent
 import pytest
 from support_osdp import Line, ReaderProcess, wait_until
 
@@ -220,6 +221,8 @@ def test_bad_readers_are_refused_naming_the_field(admin_api, line):
         (reader(line, "x", door_id=9), 400, "door_id"),
         (reader(line, "x", direction="up"), 400, "direction"),
         (reader(line, "x", secure_channel="on"), 400, "secure_channel"),
+        (reader(line, "x", poll_interval=5), 400, "poll_interval"),
+        (reader(line, "x", poll_interval=0.5), 400, "poll_interval"),
         (reader(line, "x bad"), 400, "id"),
         (reader(line, "x", address=3), 409, "port"),
         (reader(line, "front", address=3), 409, "id"),
@@ -231,8 +234,15 @@ def test_bad_readers_are_refused_naming_the_field(admin_api, line):
         assert (answer.status_code, name in answer.json["fields"]) == (status, True), body
     moved = admin_api.patch("/api/v1/readers/b", {"address": 1})
     assert moved.status_code == 409 and "address" in moved.json["fields"]
+    slower = admin_api.patch("/api/v1/readers/b", {"poll_interval": 100, "baud": 9600})
+    assert slower.status_code == 200
+    front = admin_api.get("/api/v1/readers/front").json
+    assert (front["poll_interval"], front["baud"]) == (100, 9600), "the bus's settings are shared"
     assert admin_api.delete("/api/v1/readers/wiegand").status_code == 409
     assert admin_api.delete("/api/v1/readers/b").status_code == 204
+    assert admin_api.get("/api/v1/readers/b").status_code == 404
+    joining = admin_api.post("/api/v1/readers", reader(line, "b", address=2, baud=9600))
+    assert joining.status_code == 409 and "poll_interval" in joining.json["fields"]
     assert admin_api.get("/api/v1/readers/b").status_code == 404
 
 
@@ -275,3 +285,27 @@ def test_the_connector_bus_drives_the_rs485_driver_enable_around_each_frame(
     assert len(levels) >= 4
     assert levels[:4] == [False, True, False, True]  # listening from the start
     assert all(a != b for a, b in zip(levels, levels[1:], strict=False))
+
+
+def polls_per_second(child, seconds: float = 2.0) -> float:
+    """The rate of frames the controller sends the reader, counted at the reader."""
+    before = child.frames()
+    gevent.sleep(seconds)
+    return (child.frames() - before) / seconds
+
+
+def test_poll_interval_sets_how_often_an_idle_reader_is_asked_for_cards(
+    doorctl, admin_api, line, spawn
+):
+    child = spawn({"address": 1, "secure": False})
+    added = admin_api.post("/api/v1/readers", reader(line))
+    assert added.json["poll_interval"] == 15
+    wait_until(lambda: online(admin_api, "front"), what="reader online")
+    assert 50 <= polls_per_second(child) <= 70
+    slower = admin_api.patch("/api/v1/readers/front", {"poll_interval": 200})
+    assert slower.status_code == 200 and slower.json["poll_interval"] == 200
+    wait_until(lambda: online(admin_api, "front"), what="reader online again")
+    assert 4 <= polls_per_second(child) <= 6
+    ann(doorctl, card=CARD)
+    child.send(cmd="card", bits=CARD_BITS)
+    wait_until(lambda: relay(doorctl), what="relay energised at the slow rate")

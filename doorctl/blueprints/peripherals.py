@@ -15,7 +15,7 @@ from doorctl.hal.osdp.bus import BAUD_RATES
 
 MENU_ITEMS = [("Access control", "Peripherals", "peripherals.page")]
 bp = Blueprint("peripherals", __name__)
-WHOLE_FIELDS = ("baud", "address", "door_id")
+WHOLE_FIELDS = ("baud", "address", "poll_interval", "door_id")
 
 
 def _readers():
@@ -130,7 +130,7 @@ def api_list():
 
 @bp.route("/api/v1/readers", methods=["POST"])
 def api_add():
-    """Add an OSDP reader: id, port, baud, address, secure_channel, door_id, direction."""
+    """Add an OSDP reader: id, port, baud, address, secure channel, poll interval, door..."""
     return jsonify(_readers().add(json_body())), 201
 
 

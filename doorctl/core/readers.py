@@ -38,7 +38,7 @@ from doorctl.core.fields import Choice
 from doorctl.core.settings import first_errors, type_errors
 from doorctl.core.store import Store
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
-from doorctl.hal.osdp.bus import BAUD_RATES, OFFLINE_AFTER
+from doorctl.hal.osdp.bus import BAUD_RATES, OFFLINE_AFTER, POLL_INTERVAL
 from doorctl.hal.osdp.messages import FILETRANSFER
 from doorctl.hal.wiegand import BadFrame, decode
 
@@ -47,8 +47,20 @@ log = logging.getLogger(__name__)
 PROTOCOLS = ("osdp", "wiegand")
 SECURE_CHANNEL_MODES = ("off", "install", "required")
 DIRECTIONS = ("entry", "exit")
-FIELDS = ("id", "protocol", "port", "baud", "address", "secure_channel", "door_id", "direction")
-BUS_FIELDS = ("port", "baud", "address", "secure_channel")
+FIELDS = (
+    "id",
+    "protocol",
+    "port",
+    "baud",
+    "address",
+    "secure_channel",
+    "poll_interval",
+    "door_id",
+    "direction",
+)
+BUS_FIELDS = ("port", "baud", "address", "secure_channel", "poll_interval")
+# Settings of the bus itself, which every reader on it must share.
+SHARED_FIELDS = {"baud": "baud rate", "poll_interval": "poll interval"}
 READERS_PER_BUS = 2
 WIEGAND_ID = "wiegand"
 # A port that would not open is tried again this often.
@@ -129,6 +141,12 @@ class ReaderForm(Form):
         choices=[("off", "Off"), ("install", "Install mode"), ("required", "Required")],
         default="off",
     )
+    poll_interval = Whole(
+        "Poll interval (ms)",
+        [NumberRange(10, 1000, "Use 10 to 1000 ms.")],
+        default=round(POLL_INTERVAL * 1000),
+        description="A card waits at most this long to be read; shorter costs more CPU.",
+    )
     door_id = Whole("Door", default=1)
     direction = Choice("Direction", choices=[("entry", "Entry"), ("exit", "Exit")], default="entry")
 
@@ -155,6 +173,7 @@ class ReaderBus:
         self.port, self.baud, self.configs = port, baud, configs
         self.set_direction: Callable[[bool], None] | None = None
         self.offline_after = OFFLINE_AFTER
+        self.poll_interval = POLL_INTERVAL
         self._on_event, self._keys = on_event, keys
         self.bus: OsdpBus | None = None
         self.error: str | None = None
@@ -175,6 +194,7 @@ class ReaderBus:
             key_store=self._keys,
             offline_after=self.offline_after,
             set_direction=self.set_direction,
+            poll_interval=self.poll_interval,
         )
         try:
             bus.start()
@@ -292,6 +312,7 @@ class Readers:
 
         reader_bus = ReaderBus(port, configs[0]["baud"], readers, on_event, self.keys)
         reader_bus.offline_after = self.offline_after
+        reader_bus.poll_interval = configs[0]["poll_interval"] / 1000
         if self.board is not None and port == self.board.rs485_port:
             reader_bus.set_direction = self.board.rs485_direction
         reader_bus.on_error = lambda error: self._publish_port_error(port, configs, error)
@@ -362,17 +383,32 @@ class Readers:
         if reader["protocol"] != current["protocol"]:
             raise Invalid({"protocol": "Remove the reader and add it again to change it."})
         moved = any(reader[k] != current[k] for k in BUS_FIELDS)
+        same_bus = reader["port"] == current["port"]
         if reader["protocol"] == "osdp" and moved:
-            self._check_bus(reader)
-            if reader["port"] != current["port"]:
+            self._check_bus(reader, shared=not same_bus)
+            if not same_bus:
                 self._check_port(reader)
         assignments = ", ".join(f"{k} = ?" for k in FIELDS[1:])
-        self.store.execute(
-            f"UPDATE readers SET {assignments} WHERE id = ?",
-            (*(reader[k] for k in FIELDS[1:]), reader_id),
-        )
+        with self.store.transaction():
+            self.store.execute(
+                f"UPDATE readers SET {assignments} WHERE id = ?",
+                (*(reader[k] for k in FIELDS[1:]), reader_id),
+            )
+            if reader["protocol"] == "osdp" and same_bus:
+                self._share(reader)
         self._configured(reader, {current["port"], reader["port"]} if moved else set())
         return self.get(reader_id)
+
+    def _share(self, reader: dict) -> None:
+        """A bus setting changed on one reader is the bus's: its other reader follows."""
+        values = {k: reader[k] for k in SHARED_FIELDS}
+        assignments = ", ".join(f"{k} = ?" for k in values)
+        self.store.execute(
+            f"UPDATE readers SET {assignments} WHERE protocol = 'osdp' AND port = ?",
+            (*values.values(), reader["port"]),
+        )
+        for config in self.ports().get(reader["port"], []):
+            config.update(values)
 
     def remove(self, reader_id: str) -> None:
         """Remove an OSDP reader; the other reader on its bus is polled again at once."""
@@ -409,8 +445,9 @@ class Readers:
         reader["port"] = reader["port"].strip() if reader["protocol"] == "osdp" else ""
         return reader
 
-    def _check_bus(self, reader: dict) -> None:
-        """At most two readers on a bus, each at its own address, all at one baud rate."""
+    def _check_bus(self, reader: dict, shared: bool = True) -> None:
+        """At most two readers on a bus, each at its own address; a reader joining a
+        bus (`shared`) must have the bus's baud rate and poll interval."""
         others = [c for c in self.ports().get(reader["port"], []) if c["id"] != reader["id"]]
         if len(others) >= READERS_PER_BUS:
             raise Conflict(
@@ -422,11 +459,12 @@ class Readers:
                 f"Another reader on {reader['port']} has address {reader['address']}.",
                 {"address": "Each reader on a bus needs its own address."},
             )
-        if others and others[0]["baud"] != reader["baud"]:
-            raise Conflict(
-                f"The bus {reader['port']} runs at {others[0]['baud']} baud.",
-                {"baud": f"The readers on one bus share its baud rate ({others[0]['baud']})."},
-            )
+        for field, name in SHARED_FIELDS.items():
+            if shared and others and others[0][field] != reader[field]:
+                raise Conflict(
+                    f"The bus {reader['port']} has a {name} of {others[0][field]}.",
+                    {field: f"The readers on one bus share its {name} ({others[0][field]})."},
+                )
 
     def _check_port(self, reader: dict) -> None:
         """A new bus's port must open (a running bus's port is open already)."""

@@ -4,7 +4,9 @@ Latency from the libosdp reader harness being told to submit a card read to door
 relay energising (access granted), p50 and p99, at 115200 and 9600 baud, next to the
 wire time of the frames and to libosdp's own control panel (osdp.ControlPanel at its
 defaults, in a child process, against the same harness). Then the CPU seconds per
-minute doorctl spends polling two readers.
+minute doorctl spends polling two idle readers, at the default poll interval and at
+longer ones, next to libosdp's control panel polling the same two readers at its
+defaults; polls are counted at the readers, so both get a CPU cost per poll.
 
 The line is a pseudo-terminal, which ignores the baud rate: bytes arrive at once. So
 the 9600 and 115200 rows differ only by doorctl's own baud-dependent waits; the wire
@@ -20,6 +22,7 @@ import resource
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 TESTS = Path(__file__).resolve().parents[1]
@@ -39,6 +42,8 @@ CARD_REPLY_BYTES = 18  # header (5), osdp_RAW, reader, format, bit count (2), 4 
 P99_TARGET_MS = 20.0
 CPU_TARGET_PERCENT = 1.0
 CPU_SECONDS = 20
+# The reader harness ends itself after this long; a doorctl run takes about two minutes.
+CHILD_LIFETIME = 900
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -91,44 +96,102 @@ def doorctl_latencies(doorctl: Appliance, child: ReaderProcess) -> list[float]:
     return latencies
 
 
-def cpu_percent_polling(doorctl: Appliance) -> tuple[float, float]:
-    """CPU seconds per minute (and % of a core) while doorctl polls two idle readers."""
-    start = resource.getrusage(resource.RUSAGE_SELF)
+@dataclass
+class Polling:
+    """CPU seconds per minute spent polling, and the polls the readers counted."""
+
+    cpu_per_minute: float
+    polls_per_second: float
+
+    @property
+    def percent(self) -> float:
+        return self.cpu_per_minute / 60 * 100
+
+    @property
+    def us_per_poll(self) -> float:
+        return self.cpu_per_minute / 60 / self.polls_per_second * 1e6
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def process_cpu(pid: int) -> float:
+    """User + system seconds of another process, from /proc."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def polling(child: ReaderProcess, cpu_seconds) -> Polling:
+    """Idle polling over CPU_SECONDS: CPU by `cpu_seconds()`, polls counted at the reader."""
+    gevent.sleep(1.0)  # let a restarted bus settle
+    frames, cpu, start = child.frames(), cpu_seconds(), time.monotonic()
     gevent.sleep(CPU_SECONDS)
-    end = resource.getrusage(resource.RUSAGE_SELF)
-    used = (end.ru_utime - start.ru_utime) + (end.ru_stime - start.ru_stime)
-    per_minute = used * 60 / CPU_SECONDS
-    return per_minute, per_minute / 60 * 100
+    frames, cpu = child.frames() - frames, cpu_seconds() - cpu
+    elapsed = time.monotonic() - start
+    return Polling(cpu * 60 / elapsed, frames / elapsed)
 
 
-def run_doorctl(baud: int, work: Path) -> tuple[list[float], float]:
-    """doorctl's latencies at `baud`, and its polling CPU seconds per minute."""
+def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...]):
+    """doorctl's latencies at `baud`, and its idle polling at each poll interval (ms)."""
     line = Line()
-    child = ReaderProcess(line.master, [{"address": 1}, {"address": 2}], work, 0.001)
+    pds = [{"address": 1}, {"address": 2}]
+    child = ReaderProcess(line.master, pds, work, 0.001, timeout=CHILD_LIFETIME)
     doorctl = appliance_with_two_readers(work / f"data-{baud}", line, baud)
+    costs = {}
     try:
         wait_for(lambda: all(r["online"] for r in doorctl.readers.list()[1:]))
         latencies = doorctl_latencies(doorctl, child)
-        cpu = cpu_percent_polling(doorctl)[0]
+        for interval in intervals:
+            doorctl.readers.update("r1", {"poll_interval": interval})  # r2 shares the bus
+            wait_for(lambda: all(r["online"] for r in doorctl.readers.list()[1:]))
+            costs[interval] = polling(child, own_cpu)
     finally:
         doorctl.stop()
         doorctl.store.close()
         child.kill()
         line.close()
-    return latencies, cpu
+    return latencies, costs
+
+
+def start_libosdp_cp(line: Line, baud: int, addresses: list[int]) -> subprocess.Popen:
+    """libosdp's ControlPanel in a child process, once all its readers are online."""
+    cp = subprocess.Popen(
+        [sys.executable, __file__, "--cp", line.path, str(baud), *map(str, addresses)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert json.loads(cp.stdout.readline())["event"] == "online"
+    return cp
+
+
+def stop_libosdp_cp(cp: subprocess.Popen) -> None:
+    cp.kill()
+    cp.wait()
+    cp.stdout.close()
+
+
+def libosdp_cp_polling(work: Path) -> Polling:
+    """libosdp's ControlPanel at its defaults polling two idle readers."""
+    line = Line()
+    pds = [{"address": 1, "secure": False}, {"address": 2, "secure": False}]
+    child = ReaderProcess(line.master, pds, work, 0.001)
+    cp = start_libosdp_cp(line, 115200, [1, 2])
+    try:
+        return polling(child, lambda: process_cpu(cp.pid))
+    finally:
+        stop_libosdp_cp(cp)
+        child.kill()
+        line.close()
 
 
 def run_libosdp_cp(baud: int, work: Path) -> list[float]:
     """libosdp's ControlPanel (child process) against the same harness: card to event."""
     line = Line()
     child = ReaderProcess(line.master, [{"address": 1, "secure": False}], work, 0.001)
-    cp = subprocess.Popen(
-        [sys.executable, __file__, "--cp", line.path, str(baud)],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
+    cp = start_libosdp_cp(line, baud, [1])
     try:
-        assert json.loads(cp.stdout.readline())["event"] == "online"
         latencies = []
         for n in range(READS):
             gevent.sleep(0.005 + (n % 7) * 0.003)
@@ -136,15 +199,13 @@ def run_libosdp_cp(baud: int, work: Path) -> list[float]:
             child.send(cmd="card", bits=CARD_BITS)
             latencies.append((json.loads(cp.stdout.readline())["t"] - sent) * 1000)
     finally:
-        cp.kill()
-        cp.wait()
-        cp.stdout.close()
+        stop_libosdp_cp(cp)
         child.kill()
         line.close()
     return latencies
 
 
-def libosdp_cp_child(port: str, baud: int) -> None:
+def libosdp_cp_child(port: str, baud: int, addresses: list[int]) -> None:
     """Child process: libosdp's CP on the pty; prints the monotonic time of each card."""
     import osdp
     import serial
@@ -168,8 +229,9 @@ def libosdp_cp_child(port: str, baud: int) -> None:
             print(json.dumps({"t": time.monotonic()}), flush=True)
         return 0
 
-    info = osdp.PDInfo(1, PortChannel())
-    cp = osdp.ControlPanel([info], osdp.LogLevel.Error, event_handler=on_event)
+    channel = PortChannel()
+    infos = [osdp.PDInfo(address, channel) for address in addresses]
+    cp = osdp.ControlPanel(infos, osdp.LogLevel.Error, event_handler=on_event)
     cp.start()
     cp.online_wait_all(timeout=10)
     print(json.dumps({"event": "online"}), flush=True)
@@ -187,54 +249,67 @@ def table(rows: list[tuple]) -> str:
     )
 
 
+def latency_rows(baud: int, latencies: list[float], cp: list[float]) -> list[tuple]:
+    """Card to relay for doorctl, card to event for libosdp's CP, and the wire floor."""
+    p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
+    cp50, cp99 = percentile(cp, 50), percentile(cp, 99)
+    target = f"< {P99_TARGET_MS:g} ms" if baud == 115200 else "-"
+    ratio = f"{p99 / P99_TARGET_MS:.2f}" if baud == 115200 else "-"
+    return [
+        (f"{baud} baud: wire floor (poll + card reply)", f"{wire_floor_ms(baud):.2f} ms", "-", "-"),
+        (f"{baud} baud: doorctl card -> relay p50", f"{p50:.2f} ms", "-", "-"),
+        (f"{baud} baud: doorctl card -> relay p99", f"{p99:.2f} ms", target, ratio),
+        (
+            f"{baud} baud: libosdp CP card -> event p50",
+            f"{cp50:.2f} ms",
+            "-",
+            f"doorctl/CP {p50 / cp50:.2f}",
+        ),
+        (
+            f"{baud} baud: libosdp CP card -> event p99",
+            f"{cp99:.2f} ms",
+            "-",
+            f"doorctl/CP {p99 / cp99:.2f}",
+        ),
+    ]
+
+
+def polling_rows(name: str, cost: Polling, reference: Polling | None) -> list[tuple]:
+    """CPU per minute against the 1 % target, polls per second, and CPU per poll."""
+    budget = CPU_TARGET_PERCENT * 0.6
+    per_poll = (
+        "-" if reference is None else f"doorctl/CP {cost.us_per_poll / reference.us_per_poll:.2f}"
+    )
+    return [
+        (
+            f"{name}: CPU s/min",
+            f"{cost.cpu_per_minute:.2f} s ({cost.percent:.2f} %)",
+            f"< {budget:.1f} s (1 %)",
+            f"{cost.cpu_per_minute / budget:.2f}",
+        ),
+        (f"{name}: polls/s (counted at the readers)", f"{cost.polls_per_second:.0f}", "-", "-"),
+        (f"{name}: CPU per poll", f"{cost.us_per_poll:.0f} us", "-", per_poll),
+    ]
+
+
 def main() -> None:
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
-        for baud in (115200, 9600):
-            latencies, cpu = run_doorctl(baud, work)
-            cp = run_libosdp_cp(baud, work)
-            p50, p99 = percentile(latencies, 50), percentile(latencies, 99)
-            target = f"< {P99_TARGET_MS:g} ms" if baud == 115200 else "-"
-            rows += [
-                (
-                    f"{baud} baud: wire floor (poll + card reply)",
-                    f"{wire_floor_ms(baud):.2f} ms",
-                    "-",
-                    "-",
-                ),
-                (f"{baud} baud: doorctl card -> relay p50", f"{p50:.2f} ms", "-", "-"),
-                (
-                    f"{baud} baud: doorctl card -> relay p99",
-                    f"{p99:.2f} ms",
-                    target,
-                    f"{p99 / P99_TARGET_MS:.2f}" if baud == 115200 else "-",
-                ),
-                (
-                    f"{baud} baud: libosdp CP card -> event p50",
-                    f"{percentile(cp, 50):.2f} ms",
-                    "-",
-                    f"doorctl/CP {p50 / percentile(cp, 50):.2f}",
-                ),
-                (
-                    f"{baud} baud: libosdp CP card -> event p99",
-                    f"{percentile(cp, 99):.2f} ms",
-                    "-",
-                    f"doorctl/CP {p99 / percentile(cp, 99):.2f}",
-                ),
-                (
-                    f"{baud} baud: doorctl polling 2 readers, CPU s/min",
-                    f"{cpu:.2f} s",
-                    f"< {CPU_TARGET_PERCENT * 0.6:.1f} s (1 %)",
-                    f"{cpu / (CPU_TARGET_PERCENT * 0.6):.2f}",
-                ),
-            ]
+        reference = libosdp_cp_polling(work)
+        for baud, intervals in ((115200, (15, 30, 50)), (9600, (15,))):
+            latencies, costs = run_doorctl(baud, work, intervals)
+            rows += latency_rows(baud, latencies, run_libosdp_cp(baud, work))
+            for interval, cost in costs.items():
+                name = f"{baud} baud: doorctl polling 2 readers every {interval} ms"
+                rows += polling_rows(name, cost, reference)
+        rows += polling_rows("libosdp CP polling 2 readers at its defaults", reference, None)
     print(f"{READS} card reads per run; the pty ignores the baud rate (wire floor computed)")
     print(table(rows))
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 4 and sys.argv[1] == "--cp":
-        libosdp_cp_child(sys.argv[2], int(sys.argv[3]))
+    if len(sys.argv) >= 5 and sys.argv[1] == "--cp":
+        libosdp_cp_child(sys.argv[2], int(sys.argv[3]), [int(a) for a in sys.argv[4:]])
     else:
         main()

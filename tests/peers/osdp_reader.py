@@ -12,10 +12,11 @@ one pump thread reads the fd and hands every byte to every PD's buffer, so the
 PDs really share one byte stream as on RS-485 and each ignores frames for
 other addresses. Input lines: {"cmd": "card", "address": 1, "bits": "0101..",
 "format": 1}, {"cmd": "keypad", "keys": "12#"}, {"cmd": "mfgrep", "vendor_code":
-1, "data": "hex"}, {"cmd": "status"}, {"cmd": "quit"}. Output lines:
+1, "data": "hex"}, {"cmd": "status"}, {"cmd": "counts"}, {"cmd": "quit"}. Output lines:
 {"event": "ready"}, {"event": "command", "address": a, "command": name, ...},
 {"event": "file_done", "address": a, "sha256": hex, "size": n},
-{"event": "status", "address": a, "online": b, "sc": b}.
+{"event": "status", "address": a, "online": b, "sc": b},
+{"event": "counts", "frames": n} (commands the control panel has sent so far).
 A KEYSET is saved to DIR/scbk-<address>.hex and used as the key at next start.
 """
 
@@ -204,6 +205,23 @@ class CommandHandler:
         return 0, None
 
 
+class FrameCounter:
+    """Counts the control panel's frames on the bus by their length fields."""
+
+    def __init__(self) -> None:
+        self.frames = 0
+        self._rx = bytearray()
+
+    def feed(self, data: bytes) -> None:
+        self._rx += data
+        while (size := first_frame_size(self._rx)) and size <= len(self._rx):
+            self.frames += self._rx[0] == SOM
+            del self._rx[:size]
+
+
+COUNTER = FrameCounter()
+
+
 def pump(fd: int, channels: list[SharedBusChannel], stop: threading.Event) -> None:
     """Copy every byte from the bus to every PD, as RS-485 does."""
     while not stop.is_set():
@@ -216,6 +234,7 @@ def pump(fd: int, channels: list[SharedBusChannel], stop: threading.Event) -> No
             continue
         except OSError:
             return
+        COUNTER.feed(data)
         for channel in channels:
             channel.deliver(data)
 
@@ -300,6 +319,9 @@ def obey(pds: dict, lock: threading.Lock) -> None:
         pd = pds[request.get("address", first)]
         if request.get("cmd") == "quit":
             return
+        if request.get("cmd") == "counts":
+            emit(event="counts", frames=COUNTER.frames)
+            continue
         if request.get("cmd") == "status":
             emit(
                 event="status",
