@@ -133,8 +133,9 @@ def polling(child: ReaderProcess, cpu_seconds) -> Polling:
     return Polling(cpu * 60 / elapsed, frames / elapsed)
 
 
-def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...]):
-    """doorctl's latencies at `baud`, and its idle polling at each poll interval (ms)."""
+def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...], secure: bool):
+    """doorctl's latencies at `baud`; its idle polling at each poll interval (ms) and,
+    if `secure`, at 15 ms in a secure channel."""
     line = Line()
     pds = [{"address": 1}, {"address": 2}]
     child = ReaderProcess(line.master, pds, work, 0.001, timeout=CHILD_LIFETIME)
@@ -146,7 +147,12 @@ def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...]):
         for interval in intervals:
             doorctl.readers.update("r1", {"poll_interval": interval})  # r2 shares the bus
             wait_for(lambda: all(r["online"] for r in doorctl.readers.list()[1:]))
-            costs[interval] = polling(child, own_cpu)
+            costs[f"every {interval} ms"] = polling(child, own_cpu)
+        if secure:
+            doorctl.readers.update("r1", {"poll_interval": 15, "secure_channel": "install"})
+            doorctl.readers.update("r2", {"secure_channel": "install"})
+            wait_for(lambda: all(r["sc"] == "up" for r in doorctl.readers.list()[1:]))
+            costs["every 15 ms, secure channel"] = polling(child, own_cpu)
     finally:
         doorctl.stop()
         doorctl.store.close()
@@ -297,11 +303,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         reference = libosdp_cp_polling(work)
-        for baud, intervals in ((115200, (15, 30, 50)), (9600, (15,))):
-            latencies, costs = run_doorctl(baud, work, intervals)
+        for baud, intervals, secure in ((115200, (15, 30, 50), True), (9600, (15,), False)):
+            latencies, costs = run_doorctl(baud, work, intervals, secure)
             rows += latency_rows(baud, latencies, run_libosdp_cp(baud, work))
-            for interval, cost in costs.items():
-                name = f"{baud} baud: doorctl polling 2 readers every {interval} ms"
+            for how, cost in costs.items():
+                name = f"{baud} baud: doorctl polling 2 readers {how}"
                 rows += polling_rows(name, cost, reference)
         rows += polling_rows("libosdp CP polling 2 readers at its defaults", reference, None)
     print(f"{READS} card reads per run; the pty ignores the baud rate (wire floor computed)")

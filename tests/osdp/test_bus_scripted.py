@@ -103,7 +103,9 @@ class ScriptedPD:
 
         def reply_mac(message: bytes) -> bytes:
             self.r_mac = mac(self.keys, self.c_mac, message)
-            forged = bytes(16) if self.tamper and code == m.RAW else self.r_mac
+            forged = bytes(16) if self.tamper in (code, True) and code == m.RAW else self.r_mac
+            if self.tamper == m.ACK and code == m.ACK:
+                forged = bytes(16)
             return forged
 
         scb = bytes([2, 0x18 if data else 0x16])
@@ -220,3 +222,14 @@ def test_a_silent_reader_still_goes_offline_and_comes_back(scripted_pd, make_bus
     assert events.wait("offline", 1, timeout=2) == {}
     scripted_pd.drop_next = 0
     assert events.wait("online", 1, timeout=3)["serial"] == "00000001"
+
+
+def test_a_forged_mac_on_an_idle_ack_drops_the_secure_channel(scripted_pd, make_bus):
+    _, events = make_bus(ReaderConfig(1, secure_channel="install"), poll_interval=0.02)
+    events.wait("online", 1)
+    assert [events.wait("sc_up", 1)["default_key"] for _ in "ab"] == [True, False]
+    gevent.sleep(0.3)
+    scripted_pd.tamper = m.ACK
+    assert events.wait("sc_down", 1)["reason"] == "bad reply MAC"
+    scripted_pd.tamper = False
+    assert events.wait("sc_up", 1, timeout=3) == {"default_key": False}

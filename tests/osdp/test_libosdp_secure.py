@@ -3,6 +3,7 @@
 import os
 import stat
 
+import gevent
 import pytest
 
 from doorctl.hal.osdp import KeyStore, ReaderConfig
@@ -78,3 +79,23 @@ def test_secure_channel_comes_back_after_the_reader_restarts(spawn_reader, make_
     assert ups == [True, False, False]
     reader.send(cmd="card", bits="111000111")
     assert events.wait("card", 1)["bit_string"] == "111000111"
+
+
+def test_idle_polls_keep_both_mac_chains_in_step(spawn_reader, make_bus):
+    """Idle POLLs run outside the bus task; each must still carry the next MAC."""
+    pds = {"address": 1, "serial": 0x81}, {"address": 2, "serial": 0x82}
+    reader = spawn_reader(*pds, refresh=0.002)
+    bus, events = make_bus(
+        ReaderConfig(1, secure_channel="install"), ReaderConfig(2, secure_channel="install")
+    )
+    for address in (1, 2):
+        assert [events.wait("sc_up", address)["default_key"] for _ in "ab"] == [True, False]
+    before = reader.frames()
+    gevent.sleep(2.0)
+    assert reader.frames() - before >= 150, "the readers were not polled every 15 ms"
+    for address, bits in ((1, "1011"), (2, "0110")):
+        reader.send(cmd="status", address=address)
+        assert reader.expect(lambda e: e["event"] == "status")["sc"] is True
+        reader.send(cmd="card", address=address, bits=bits)
+        assert events.wait("card", address)["bit_string"] == bits
+    assert not [e for e in events.seen if e[1] in ("sc_down", "offline")]

@@ -55,11 +55,10 @@ key only and never polls in the clear: a failure is reported (``sc_failed``,
 state ``sc_failed``) and retried every few seconds. Keys are stored under the
 reader's ``key_name`` (default "<vendor oui>-<serial>" from osdp_ID).
 
-While every reader on a bus is idle (online, in the clear, nothing queued),
-the POLL rounds run in hub callbacks (``idle``) and the greenlet sleeps; the
-first reply that is not the expected ACK hands the bus back to the greenlet.
-A reader with a secure channel is always polled by the greenlet (each POLL
-carries a fresh MAC).
+While every reader on a bus is idle (online, nothing queued), the POLL rounds
+run in hub callbacks (``idle``) and the greenlet sleeps; the first reply that
+is not the expected ACK (in a secure channel: with the expected MAC) hands the
+bus back to the greenlet.
 
 Layout: ``codec`` (frames, CRC, FrameDecoder), ``messages`` (command builders
 and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``reader``

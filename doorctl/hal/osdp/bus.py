@@ -92,8 +92,8 @@ class OsdpBus:
                     self._fd,
                     self.reply_timeout,
                     self._wire_time,
-                    lambda reader: self._poll(reader).frame,
-                    self._ack_frame,
+                    self._idle_exchange,
+                    self._idle_acknowledged,
                     self._set_direction,
                     lambda: getattr(self._port, "out_waiting", 0),
                 )
@@ -213,13 +213,12 @@ class OsdpBus:
                 self._sleep_until(due, now)
 
     def _all_idle(self) -> bool:
-        """True when every reader only needs POLLs in the clear: the hub can run them."""
+        """True when every reader only needs POLLs: the hub can run them (idle.py)."""
         if self._idle is None or self._stale or not self._readers:
             return False
         return all(
             r.online
             and r.phase == "ready"
-            and r.session is None
             and r.inflight is None
             and not r.queue
             and r.transfer is None
@@ -468,14 +467,25 @@ class OsdpBus:
             inflight = reader.polls[reader.sqn] = self._send(reader, m.POLL, b"", _ignore)
         return inflight
 
-    def _ack_frame(self, reader: Reader) -> bytes:
-        """The osdp_ACK an idle reader sends back for its current SQN, built once."""
+    def _idle_exchange(self, reader: Reader) -> tuple[bytes, bytes]:
+        """The POLL for an idle reader and the ACK it answers with (see idle.py)."""
+        if reader.session is not None:
+            poll = reader.session.seal(reader.address, reader.sqn, m.POLL)
+            return poll, reader.session.expected_ack(reader.address, reader.sqn)
         ack = reader.acks.get(reader.sqn)
         if ack is None:
             ack = reader.acks[reader.sqn] = encode_frame(
                 reader.address, reader.sqn, m.ACK, reply=True
             )
-        return ack
+        return self._poll(reader).frame, ack
+
+    @staticmethod
+    def _idle_acknowledged(reader: Reader) -> None:
+        """The idle reader's ACK came, as a reply that `_reply` had handled would."""
+        if reader.session is not None:
+            reader.session.ack_received()
+        reader.last_reply = time.monotonic()
+        reader.next_sqn()
 
     # -- handling replies --------------------------------------------------------
 

@@ -1,7 +1,8 @@
 """Idle polling in the hub's own callbacks: POLL, the exact ACK back, and again.
 
-An idle reader answers every POLL with the same seven bytes, the osdp_ACK for
-its sequence number. Waking the bus greenlet for each exchange (two greenlet
+An idle reader answers every POLL with an osdp_ACK that is known in advance:
+the same seven bytes for its sequence number, or in a secure channel the ACK
+whose MAC follows from the POLL's. Waking the bus greenlet for each exchange (two greenlet
 switches, a waiter and a timer per wait) cost three times what the exchange
 itself costs, and a reader is polled 67 times a second. So while every reader
 on the bus is idle, a repeating timer and one I/O watcher run the rounds from
@@ -46,8 +47,10 @@ class Line:
     fd: int
     reply_timeout: float
     wire_time: Callable[[int], float]
-    poll_frame: Callable[[Reader], bytes]
-    ack_frame: Callable[[Reader], bytes]
+    # The POLL to send a reader and the exact reply an idle reader gives.
+    exchange: Callable[[Reader], tuple[bytes, bytes]]
+    # That reply came: the reader's sequence (and MAC chain) moves on.
+    acknowledged: Callable[[Reader], None]
     set_direction: Callable[[bool], None] | None = None
     out_waiting: Callable[[], int] = lambda: 0
 
@@ -73,7 +76,6 @@ class IdlePoller:
         """Poll `readers` every `interval` from `first_round` (monotonic) on; block
         the calling greenlet until the bus needs it, and say where things stand."""
         self._readers, self._current, self._interrupted = readers, None, False
-        self._frames: dict[tuple[int, int], tuple[bytes, bytes, bytes]] = {}
         # As if a round had just ended, so an early hand-back keeps the schedule.
         self._behind, self._round_start, self._next = False, first_round - interval, len(readers)
         self._waiter = Waiter(self._hub)
@@ -168,17 +170,11 @@ class IdlePoller:
             return
         reader = self._readers[self._next]
         self._next += 1
-        frames = self._frames.get((reader.address, reader.sqn)) or self._build(reader)
-        self._current, self._buf, self._expected = reader, b"", frames[1:]
+        poll, ack = self._line.exchange(reader)
+        self._current, self._buf, self._expected = reader, b"", (ack, poll + ack)
         self._sent_at = time.monotonic()
-        if not self._write(frames[0]):
+        if not self._write(poll):
             self._hand_back(reader)
-
-    def _build(self, reader: Reader) -> tuple[bytes, bytes, bytes]:
-        """POLL, ACK, and echo + ACK for the reader's SQN, kept for this run."""
-        poll, ack = self._line.poll_frame(reader), self._line.ack_frame(reader)
-        frames = self._frames[reader.address, reader.sqn] = (poll, ack, poll + ack)
-        return frames
 
     def _write(self, frame: bytes) -> bool:
         """One non-blocking write; the RS-485 driver is held until the UART is done."""
@@ -199,8 +195,7 @@ class IdlePoller:
 
     def _acknowledged(self, reader: Reader) -> None:
         """The ACK came: the reader is alive and its next POLL takes the next SQN."""
-        reader.next_sqn()
-        reader.last_reply = time.monotonic()
+        self._line.acknowledged(reader)
         self._current = None
         self._send_next()
 
