@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 from wtforms import Form
 
-from doorctl.core.events import EventBus
+from doorctl.core.events import EventBus, Listeners
 from doorctl.core.fields import Switch
 
 SECTION = "alarms"
@@ -50,7 +50,7 @@ class Alarms:
         self.settings = settings
         self._active_of = active_of
         self.triggered: dict[str, bool] = {}
-        self._unsubscribe: list = []
+        self._listeners = Listeners()
         self.running = False
 
     def start(self) -> None:
@@ -58,15 +58,13 @@ class Alarms:
         for alarm in SENSORS:
             sensor = self._sensor(alarm)
             if sensor is not None:
-                self._unsubscribe.append(self.board.inputs[sensor].on_change(self._changed))
+                self._listeners.add(self.board.inputs[sensor].on_change(self._changed))
         self.running = True
         self._evaluate()
 
     def stop(self) -> None:
         """Stop listening."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
+        self._listeners.clear()
         self.running = False
 
     def apply(self, settings: dict) -> None:

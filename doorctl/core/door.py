@@ -19,7 +19,7 @@ from wtforms import Form
 from wtforms.validators import ValidationError
 
 from doorctl.core.errors import Conflict, Invalid
-from doorctl.core.events import EventBus
+from doorctl.core.events import EventBus, Listeners
 from doorctl.core.fields import Choice, Name, OptionalId, Switch, seconds
 
 log = logging.getLogger(__name__)
@@ -129,7 +129,7 @@ class Door:
         self._published: dict[str, object] = {}
         self._timers: dict[str, gevent.Greenlet] = {}
         self._feedback: gevent.Greenlet | None = None
-        self._unsubscribe: list = []
+        self._listeners = Listeners()
         self.running = False
 
     # --- service --------------------------------------------------------------------
@@ -137,11 +137,9 @@ class Door:
     def start(self) -> None:
         """Listen to the door's inputs, drive the relay and publish the initial state."""
         inputs = self.board.inputs
-        self._unsubscribe = [
-            inputs["door_monitor"].on_change(self._on_door_monitor),
-            inputs["door_monitor"].on_supervised_change(self._on_door_monitor_loop),
-            inputs["rex"].on_change(self._on_rex),
-        ]
+        self._listeners.add(inputs["door_monitor"].on_change(self._on_door_monitor))
+        self._listeners.add(inputs["door_monitor"].on_supervised_change(self._on_door_monitor_loop))
+        self._listeners.add(inputs["rex"].on_change(self._on_rex))
         self.door_open = self._read_door_open()
         self.running = True
         if self.door_open and not self._released():
@@ -153,9 +151,7 @@ class Door:
     def stop(self) -> None:
         """Stop timers and listeners; the relay goes inactive (its power-off state)."""
         self.running = False
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
+        self._listeners.clear()
         for name in list(self._timers):
             self._cancel(name)
         self._stop_feedback()

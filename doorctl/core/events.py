@@ -81,6 +81,24 @@ class EventBus:
             log.exception("event subscriber %r failed on %s", callback, event.topic)
 
 
+class Listeners:
+    """The callbacks a service has registered (on board ports or the bus), so that
+    stop() can take every one back and a restart does not double them."""
+
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], None]] = []
+
+    def add(self, unsubscribe: Callable[[], None]) -> None:
+        """Keep what a registration returned for undoing it."""
+        self._undo.append(unsubscribe)
+
+    def clear(self) -> None:
+        """Undo every registration."""
+        for unsubscribe in self._undo:
+            unsubscribe()
+        self._undo = []
+
+
 class Subscription:
     """A bounded queue of events for one slow consumer (a browser's SSE stream).
 

@@ -16,7 +16,7 @@ from wtforms import Form
 from wtforms.validators import ValidationError
 
 from doorctl.core.errors import Conflict, Invalid, NotFound
-from doorctl.core.events import EventBus
+from doorctl.core.events import EventBus, Listeners
 from doorctl.core.fields import Choice, Name, Switch
 from doorctl.hal.supervised import PARALLEL_FIRST, SERIAL_FIRST, SupervisedState, Wiring
 
@@ -100,7 +100,7 @@ class IoPorts:
         self.bus = bus
         self.settings = settings
         self._door_settings = door_settings
-        self._unsubscribe: list = []
+        self._listeners = Listeners()
         self._after_reset: list[Callable[[], None]] = []
         self.running = False
 
@@ -109,18 +109,16 @@ class IoPorts:
         self.apply(self.settings)
         for port in ("door_monitor", "rex", "external_alarm", "external_tamper", "aux3", "aux4"):
             hal_in = self.board._ports_in[port]
-            self._unsubscribe.append(hal_in.on_change(self._input_changed))
+            self._listeners.add(hal_in.on_change(self._input_changed))
             if hal_in.supervisable:
-                self._unsubscribe.append(hal_in.on_supervised_change(self._loop_changed))
+                self._listeners.add(hal_in.on_supervised_change(self._loop_changed))
         for port in ("relay", "aux3", "aux4"):
-            self._unsubscribe.append(self.board._ports_out[port].on_change(self._output_changed))
+            self._listeners.add(self.board._ports_out[port].on_change(self._output_changed))
         self.running = True
 
     def stop(self) -> None:
         """Stop listening (the board service puts the outputs inactive)."""
-        for unsubscribe in self._unsubscribe:
-            unsubscribe()
-        self._unsubscribe = []
+        self._listeners.clear()
         self.running = False
 
     def apply(self, settings: dict) -> None:
