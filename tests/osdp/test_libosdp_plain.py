@@ -103,3 +103,19 @@ def test_direction_pin_is_raised_only_while_sending(spawn_reader, make_bus):
     assert transitions[0] is False
     assert all(a != b for a, b in zip(transitions, transitions[1:], strict=False))
     assert transitions.count(True) >= 3
+
+
+def test_status_the_reader_reports_by_itself(spawn_reader, make_bus):
+    """Tamper and power (LSTATR), inputs (ISTATR) and outputs (OSTATR) in POLL replies."""
+    reader = spawn_reader({"address": 1, "secure": False})
+    bus, events = make_bus(ReaderConfig(1))
+    events.wait("online", 1)
+    reader.send(cmd="status_report", type="local", report=[1, 0])
+    assert events.wait("lstat", 1) == {"tamper": True, "power": False}
+    reader.send(cmd="status_report", type="input", report=[1, 0, 0, 1])
+    assert events.wait("istat", 1) == {"inputs": [1, 0, 0, 1]}
+    reader.send(cmd="status_report", type="output", report=[0, 1])
+    assert events.wait("ostat", 1) == {"outputs": [0, 1]}
+    reader.send(cmd="status_report", type="local", report=[0, 1])
+    assert events.wait("lstat", 1) == {"tamper": False, "power": True}
+    assert bus.readers()[0]["tamper"] is False

@@ -12,7 +12,9 @@ one pump thread reads the fd and hands every byte to every PD's buffer, so the
 PDs really share one byte stream as on RS-485 and each ignores frames for
 other addresses. Input lines: {"cmd": "card", "address": 1, "bits": "0101..",
 "format": 1}, {"cmd": "keypad", "keys": "12#"}, {"cmd": "mfgrep", "vendor_code":
-1, "data": "hex"}, {"cmd": "status"}, {"cmd": "counts"}, {"cmd": "quit"}. Output lines:
+1, "data": "hex"}, {"cmd": "status_report", "type": "local" | "input" | "output",
+"report": [bytes]} (LSTATR tamper/power, ISTATR of 4 inputs, OSTATR of 2 outputs),
+{"cmd": "status"}, {"cmd": "counts"}, {"cmd": "quit"}. Output lines:
 {"event": "ready"}, {"event": "command", "address": a, "command": name, ...},
 {"event": "file_done", "address": a, "sha256": hex, "size": n},
 {"event": "status", "address": a, "online": b, "sc": b},
@@ -37,6 +39,12 @@ import osdp
 
 OUT_LOCK = threading.Lock()
 SOM = 0x53
+# {"cmd": "status_report", "type": ...}: what the PD reports on its own (LSTATR etc.).
+STATUS_TYPES = {
+    "local": osdp.StatusReportType.Local,
+    "input": osdp.StatusReportType.Input,
+    "output": osdp.StatusReportType.Output,
+}
 COMMAND_NAMES = {
     osdp.Command.Output: "output",
     osdp.Command.Buzzer: "buzzer",
@@ -174,6 +182,7 @@ def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.Peri
     info = osdp.PDInfo(address, channel, scbk=scbk, flags=flags, id=pd_id)
     caps = [
         (osdp.Capability.OutputControl, 1, 2),
+        (osdp.Capability.ContactStatusMonitoring, 1, 4),
         (osdp.Capability.LEDControl, 1, 1),
         (osdp.Capability.AudibleControl, 1, 1),
         (osdp.Capability.TextOutput, 1, 1),
@@ -277,6 +286,12 @@ def make_event(request: dict) -> dict | None:
             "event": osdp.Event.ManufacturerReply,
             "vendor_code": request["vendor_code"],
             "data": data,
+        }
+    if cmd == "status_report":
+        return {
+            "event": osdp.Event.Status,
+            "type": STATUS_TYPES[request["type"]],
+            "report": bytes(request["report"]),
         }
     return None
 
