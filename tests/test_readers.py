@@ -309,3 +309,30 @@ def test_poll_interval_sets_how_often_an_idle_reader_is_asked_for_cards(
     ann(doorctl, card=CARD)
     child.send(cmd="card", bits=CARD_BITS)
     wait_until(lambda: relay(doorctl), what="relay energised at the slow rate")
+
+
+def reader_tamper(api) -> bool:
+    alarms = api.get("/api/v1/alarms").json["alarms"]
+    return next(a for a in alarms if a["alarm"] == "reader_tamper")["triggered"]
+
+
+def test_an_osdp_reader_reporting_tamper_raises_the_reader_tamper_alarm(
+    doorctl, admin_api, line, spawn
+):
+    raised = []
+    doorctl.bus.subscribe(raised.append, "tns1:Device/Tamper")
+    child = spawn({"address": 1, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line))
+    wait_until(lambda: online(admin_api, "front"), what="reader online")
+    assert reader_tamper(admin_api) is False
+    child.send(cmd="status_report", type="local", report=[1, 0])
+    wait_until(lambda: reader_tamper(admin_api), what="reader tamper alarm")
+    alarm = raised[-1]
+    assert alarm.source["alarm"] == "reader_tamper" and alarm.data["state"] is True
+    child.send(cmd="status_report", type="local", report=[0, 0])
+    wait_until(lambda: not reader_tamper(admin_api), what="reader tamper cleared")
+    child.send(cmd="status_report", type="local", report=[1, 0])
+    wait_until(lambda: reader_tamper(admin_api), what="reader tamper again")
+    assert admin_api.delete("/api/v1/readers/front").status_code == 204
+    assert reader_tamper(admin_api) is False, "a removed reader's tamper must not stay"
+    assert [a.data["state"] for a in raised] == [True, False, True, False]

@@ -2,7 +2,8 @@
 
 Each alarm that is on publishes `tns1:Device/Tamper` when it triggers and again when
 it clears. Turning an alarm off while it is triggered clears it, so a subscriber is
-never left with an alarm nobody will end.
+never left with an alarm nobody will end. Reader tamper is the Wiegand reader's
+TAMPER pin or any OSDP reader reporting tamper (osdp_LSTATR).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from wtforms import Form
 
 from doorctl.core.events import EventBus, Listeners
 from doorctl.core.fields import Switch
+from doorctl.core.readers import TAMPER as OSDP_TAMPER
 
 SECTION = "alarms"
 TOPIC = "tns1:Device/Tamper"
@@ -37,7 +39,8 @@ class AlarmSettings(Form):
     device_motion = Switch("Device motion (no motion sensor is supported yet)")
     casing_open = Switch("Casing open", default=True)
     external_tamper = Switch("External tamper", default=False)
-    # not in the manual's list: the reader's own TAMPER pin (reader connector, pin 7)
+    # not in the manual's list: the Wiegand reader's TAMPER pin (reader connector,
+    # pin 7) or an OSDP reader's own tamper report
     reader_tamper = Switch("Reader tamper", default=True)
 
 
@@ -51,6 +54,8 @@ class Alarms:
         self._active_of = active_of
         self.triggered: dict[str, bool] = {}
         self._listeners = Listeners()
+        # OSDP readers by id -> whether the reader reports tamper (osdp_LSTATR)
+        self.tampered_readers: dict[str, bool] = {}
         self.running = False
 
     def start(self) -> None:
@@ -59,6 +64,7 @@ class Alarms:
             sensor = self._sensor(alarm)
             if sensor is not None:
                 self._listeners.add(self.board.inputs[sensor].on_change(self._changed))
+        self._listeners.add(self.bus.subscribe(self._reader_reported, OSDP_TAMPER))
         self.running = True
         self._evaluate()
 
@@ -95,11 +101,23 @@ class Alarms:
     def _changed(self, name: str, closed: bool) -> None:
         self._evaluate()
 
+    def _reader_reported(self, event) -> None:
+        """An OSDP reader's tamper report counts as reader tamper."""
+        self.tampered_readers[event.source["reader"]] = bool(event.data.get("tamper"))
+        self._evaluate()
+
+    def _sensed(self, alarm: str) -> bool:
+        """Whether the alarm's sensor (or, for reader tamper, any OSDP reader) says so."""
+        sensor = self._sensor(alarm)
+        sensed = bool(sensor and self._active_of(sensor))
+        if alarm == "reader_tamper":
+            sensed = sensed or any(self.tampered_readers.values())
+        return sensed
+
     def _evaluate(self) -> None:
         """Publish each alarm whose triggered state changed."""
         for alarm in SENSORS:
-            sensor = self._sensor(alarm)
-            now = bool(self.settings[alarm] and sensor and self._active_of(sensor))
+            now = bool(self.settings[alarm]) and self._sensed(alarm)
             if now != self.triggered.get(alarm, False):
                 self.triggered[alarm] = now
                 source = {"alarm": alarm, "name": LABELS[alarm]}

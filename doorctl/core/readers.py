@@ -416,6 +416,9 @@ class Readers:
         if config["protocol"] == "wiegand":
             raise Conflict("The Wiegand reader is the board's own and can't be removed.")
         self.store.execute("DELETE FROM readers WHERE id = ?", (reader_id,))
+        if self._status.get(reader_id, {}).get("tamper"):
+            # A removed reader's tamper ends with it (the alarm must not outlive it).
+            self._publish(TAMPER, reader_id, {"tamper": False}, property=True)
         del self._configs[reader_id]
         self.access.readers.pop(reader_id, None)
         self._status.pop(reader_id, None)
