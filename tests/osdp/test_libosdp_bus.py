@@ -71,6 +71,17 @@ def test_comset_moves_the_reader(spawn_reader, make_bus):
     assert [r["address"] for r in bus.readers()] == [5]
 
 
+def test_comset_to_another_baud_rate_is_refused_on_a_shared_bus(spawn_reader, make_bus):
+    spawn_reader({"address": 1, "secure": False}, {"address": 2, "secure": False})
+    bus, events = make_bus(ReaderConfig(1), ReaderConfig(2))
+    events.wait("online", 1)
+    events.wait("online", 2)
+    with pytest.raises(ValueError, match="other reader"):
+        bus.comset(1, 1, 9600)
+    assert bus.comset(1, 3, 115200).get(timeout=2)["ok"] is True
+    assert sorted(r["address"] for r in bus.readers() if r["online"]) == [2, 3]
+
+
 @pytest.mark.parametrize("secure", [False, True])
 def test_file_transfer_while_the_other_reader_is_polled(spawn_reader, make_bus, secure):
     line = spawn_reader({"address": 1, "serial": 9, "secure": secure}, {"address": 2})

@@ -152,6 +152,9 @@ class OsdpBus:
             raise ValueError("bad address or baud rate")
         if new_address != address and new_address in self._readers:
             raise ValueError(f"address {new_address} is taken on this bus")
+        if baud != self.baudrate and len(self._readers) > 1:
+            # The bus follows the moved reader's baud rate; the other one would be lost.
+            raise ValueError("the other reader on this bus would stay at the old baud rate")
         return self._request(address, *m.comset(new_address, baud))
 
     def file_transfer(
@@ -671,7 +674,7 @@ class OsdpBus:
         reader.acks.clear()
         self._readers[reader.address] = reader
         if payload["baud"] != self._port.baudrate and payload["baud"] in BAUD_RATES:
-            self._port.baudrate = payload["baud"]
+            self._port.baudrate = self.baudrate = payload["baud"]
         self._emit(reader, "com", payload)
 
     # -- file transfer -------------------------------------------------------------
