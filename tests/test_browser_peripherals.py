@@ -52,5 +52,10 @@ def test_reader_goes_online_live_and_is_upgraded_from_the_page(page, server, lin
         progress = page.locator("#reader-front-upgrade")
         expect(progress).to_have_attribute("data-state", "done", timeout=30_000)
         expect(progress).to_have_attribute("value", str(len(firmware)))
+        page.click("#configure-front summary")
+        page.fill("#configure-front input[name=poll_interval]", "50")
+        page.click("#save-front")
+        expect(page.locator("#reader-front")).to_contain_text("every 50 ms")
+        expect(state).to_have_attribute("data-value", "online", timeout=LIVE)
     finally:
         child.kill()
