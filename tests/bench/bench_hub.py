@@ -53,7 +53,7 @@ def fetch(opener, url: str, data: bytes | None = None, headers=None, method=None
         return response.read().decode()
 
 
-def web_client(url: str, stop: gevent.event.Event, counts: dict) -> None:
+def web_client(url: str, stop: gevent.event.Event, counts: dict, access_time: float = 5) -> None:
     """One browser-like client: log in, load pages, call the API, change a setting."""
     while not stop.is_set():
         opener = urllib.request.build_opener(
@@ -66,7 +66,7 @@ def web_client(url: str, stop: gevent.event.Event, counts: dict) -> None:
         for path in ("/status", "/doors", "/logs/events", "/access/cardholders"):
             fetch(opener, url + path)
         fetch(opener, f"{url}/api/v1/events?limit=200", headers=BASIC)
-        body = json.dumps({"access_time": 5}).encode()
+        body = json.dumps({"access_time": access_time}).encode()
         headers = {**BASIC, "Content-Type": "application/json"}
         fetch(opener, f"{url}/api/v1/doors/1/settings", body, headers, "PUT")
         counts["rounds"] += 1
