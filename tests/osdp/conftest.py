@@ -72,14 +72,14 @@ def spawn_reader(pty_bus, tmp_path):
 
 
 @pytest.fixture
-def make_bus(pty_bus, tmp_path):
-    """Build and start an OsdpBus on the pty; stopped at teardown."""
+def make_bus_on(tmp_path):
+    """Build and start an OsdpBus on a given port; stopped at teardown."""
     buses: list[OsdpBus] = []
 
-    def make(*configs: ReaderConfig, **kwargs) -> tuple[OsdpBus, Events]:
+    def make(port: str, *configs: ReaderConfig, **kwargs) -> tuple[OsdpBus, Events]:
         events = Events()
         kwargs.setdefault("key_store", KeyStore(tmp_path / "keys"))
-        bus = OsdpBus(pty_bus[1], list(configs), events, **kwargs)
+        bus = OsdpBus(port, list(configs), events, **kwargs)
         bus.start()
         buses.append(bus)
         return bus, events
@@ -87,3 +87,9 @@ def make_bus(pty_bus, tmp_path):
     yield make
     for bus in buses:
         bus.stop()
+
+
+@pytest.fixture
+def make_bus(pty_bus, make_bus_on):
+    """Build and start an OsdpBus on the pty; stopped at teardown."""
+    return lambda *configs, **kwargs: make_bus_on(pty_bus[1], *configs, **kwargs)

@@ -6,6 +6,7 @@ libosdp only sends good frames; this PD can misbehave on purpose.
 import os
 import struct
 import time
+import tty
 
 import gevent
 import gevent.select
@@ -30,18 +31,21 @@ CARD = bytes([0, 1]) + struct.pack("<H", 8) + b"\xa5"
 
 
 class ScriptedPD:
-    """A PD at address 1 on the pty master that answers from a script."""
+    """PDs (address 1 unless told) on the pty master that answer from a script."""
 
     def __init__(self, fd: int) -> None:
         self.fd = fd
         self.decoder = FrameDecoder()
         self.received: list = []
+        self.received_at: list[float] = []
         self.noise = b""
         self.echo = False
         self.pieces = False
         self.drop_next = 0
         self.card_pending = False
         self.tamper = False
+        self.addresses = {1}
+        self.silent: set[int] = set()
         self.keys = None
         self.scbk = SCBK_D
         self.greenlet = gevent.spawn(self.serve)
@@ -51,7 +55,12 @@ class ScriptedPD:
             gevent.select.select([self.fd], [], [])
             chunk = os.read(self.fd, 4096)
             for frame in self.decoder.feed(chunk):
+                if frame.address not in self.addresses:
+                    continue
                 self.received.append(frame)
+                self.received_at.append(time.monotonic())
+                if frame.address in self.silent:
+                    continue
                 reply = self.answer(frame)
                 if self.drop_next:
                     self.drop_next -= 1
@@ -74,7 +83,7 @@ class ScriptedPD:
             return self.sealed(frame)
         code, data = self.reply_to(frame)
         scb = {m.CHLNG: b"\x03\x12\x00", m.SCRYPT: b"\x03\x14\x01"}.get(frame.code, b"")
-        return encode_frame(1, frame.sqn, code, data, reply=True, scb=scb)
+        return encode_frame(frame.address, frame.sqn, code, data, reply=True, scb=scb)
 
     def reply_to(self, frame) -> tuple[int, bytes]:
         if frame.code == m.ID:
@@ -109,7 +118,9 @@ class ScriptedPD:
             return forged
 
         scb = bytes([2, 0x18 if data else 0x16])
-        return encode_frame(1, frame.sqn, code, body, reply=True, scb=scb, mac=reply_mac)
+        return encode_frame(
+            frame.address, frame.sqn, code, body, reply=True, scb=scb, mac=reply_mac
+        )
 
 
 @pytest.fixture
@@ -233,3 +244,48 @@ def test_a_forged_mac_on_an_idle_ack_drops_the_secure_channel(scripted_pd, make_
     assert events.wait("sc_down", 1)["reason"] == "bad reply MAC"
     scripted_pd.tamper = False
     assert events.wait("sc_up", 1, timeout=3) == {"default_key": False}
+
+
+def test_a_silent_reader_costs_the_other_one_no_more_than_a_reply_timeout(scripted_pd, make_bus):
+    """Even at a long poll interval, the reader after a silent one is polled once the
+    silent one's reply timeout (200 ms) has passed, not an interval later."""
+    scripted_pd.addresses = {1, 2}
+    bus, events = make_bus(ReaderConfig(1), ReaderConfig(2), poll_interval=1.0)
+    events.wait("online", 1)
+    events.wait("online", 2)
+    gevent.sleep(0.1)
+    start = len(scripted_pd.received)
+    scripted_pd.silent = {1}
+    gevent.sleep(2.5)
+    frames = list(zip(scripted_pd.received[start:], scripted_pd.received_at[start:], strict=True))
+    unanswered = next(at for frame, at in frames if frame.address == 1)
+    after = next(at for frame, at in frames if frame.address == 2 and at > unanswered)
+    assert after - unanswered < 0.3, f"reader 2 waited {after - unanswered:.3f} s"
+
+
+def test_an_adapter_that_goes_away_takes_its_readers_offline(make_bus_on):
+    master, slave = os.openpty()
+    tty.setraw(master)
+    pd = ScriptedPD(master)
+    try:
+        bus, events = make_bus_on(os.ttyname(slave), ReaderConfig(1), offline_after=0.5)
+        events.wait("online", 1)
+        gevent.sleep(0.1)
+        pd.greenlet.kill()
+        os.close(master)  # the USB adapter is pulled: the line hangs up
+        assert events.wait("offline", 1, timeout=3) == {}
+        assert not bus._greenlet.dead, "the bus task must survive a dead port"
+        assert bus.readers()[0]["online"] is False
+    finally:
+        os.close(slave)
+
+
+def test_the_driver_enable_is_released_when_the_bus_stops_mid_command(scripted_pd, make_bus):
+    for _ in range(15):
+        levels = []
+        bus, events = make_bus(ReaderConfig(1), set_direction=levels.append)
+        events.wait("online", 1)
+        bus.buzzer(1)
+        gevent.sleep(0)
+        bus.stop()
+        assert levels[-1] is False, "the RS-485 driver was left on"

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import termios
 import time
 from collections.abc import Callable
 
@@ -234,15 +235,27 @@ class OsdpBus:
         for reader in self._readers.values():
             # A command queued meanwhile (the reason for the hand-back) goes at once.
             reader.next_try = 0.0 if reader.queue or reader.transfer else due
-        for reader in (*handback.not_polled, handback.reader):
-            if reader is not None:
-                reader.next_try = handback.round_start
-        reader = handback.reader
-        if reader is None:
+        if handback.reader is not None:
+            self._resume_exchange(handback)
+        else:
             # Input nobody asked for is cleared before the next command.
             self._stale = bool(handback.data)
-            return
+        if handback.failed:
+            # The port failed: give an unplugged adapter time instead of spinning.
+            gevent.sleep(self.reply_timeout)
+        # The round goes on: the readers it had not reached come before any retry.
+        for reader in handback.not_polled:
+            self._visit(reader, time.monotonic())
+            self._schedule(reader, handback.round_start)
+
+    def _resume_exchange(self, handback: Handback) -> None:
+        """Finish the POLL the idle poller sent: its reply, or a retry if none comes."""
+        reader = handback.reader
+        reader.next_try = handback.round_start
         reader.inflight = self._poll(reader)
+        if not handback.sent:
+            self._no_reply(reader)
+            return
         self._decoder.reset()
         unsent = 0 if self._set_direction else self._wire_time(len(reader.inflight.frame))
         deadline = handback.sent_at + unsent + self.reply_timeout
@@ -283,8 +296,7 @@ class OsdpBus:
         self._decoder.reset()
         if self._stale:
             # A late reply to the command that timed out may still come in.
-            self._port.reset_input_buffer()
-            self._stale = False
+            self._clear_input()
         if not self._write(inflight.frame):
             return None
         # Without a DE pin the write returns while the UART is still sending.
@@ -352,6 +364,14 @@ class OsdpBus:
         except (AttributeError, serial.SerialException, OSError):
             return None
 
+    def _clear_input(self) -> None:
+        """Drop what the port has received; a failed port is the next read's problem."""
+        self._stale = False
+        try:
+            self._port.reset_input_buffer()
+        except (termios.error, serial.SerialException, OSError) as exc:
+            log.warning("osdp %s: clearing input failed: %s", self.port_url, exc)
+
     def _write(self, data: bytes) -> bool:
         """Transmit a frame, driving the RS-485 driver enable around it if we must."""
         if self._set_direction:
@@ -360,8 +380,11 @@ class OsdpBus:
             return self._write_all(data)
         finally:
             if self._set_direction:
-                self._drain(len(data))
-                self._set_direction(False)
+                try:
+                    self._drain(len(data))
+                finally:
+                    # Even when the bus is stopped mid-frame: never leave the line driven.
+                    self._set_direction(False)
 
     def _write_all(self, data: bytes) -> bool:
         """Non-blocking write loop; False if the port would not take the frame."""

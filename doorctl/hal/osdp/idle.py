@@ -1,18 +1,18 @@
 """Idle polling in the hub's own callbacks: POLL, the exact ACK back, and again.
 
-An idle reader answers every POLL with an osdp_ACK that is known in advance:
-the same seven bytes for its sequence number, or in a secure channel the ACK
-whose MAC follows from the POLL's. Waking the bus greenlet for each exchange (two greenlet
-switches, a waiter and a timer per wait) cost three times what the exchange
-itself costs, and a reader is polled 67 times a second. So while every reader
-on the bus is idle, a repeating timer and one I/O watcher run the rounds from
-the hub: write the POLL, compare what comes back with the expected ACK (after
-our own echo, if the adapter echoes), move on to the next reader.
+An idle reader answers every POLL with an osdp_ACK that is known in advance: the
+same seven bytes for its sequence number, or in a secure channel the ACK whose MAC
+follows from the POLL's. Waking the bus greenlet for each exchange (two greenlet
+switches, a waiter and a timer per wait) cost three times what the exchange itself
+costs, and a reader is polled 67 times a second. So while every reader on the bus
+is idle, a repeating timer and one I/O watcher run the rounds from the hub: write
+the POLL, compare what comes back with the expected ACK (after our own echo, if the
+adapter echoes), move on to the next reader.
 
-Anything else hands the bus back to its greenlet, with the reader whose POLL is
-on the wire and the bytes read so far, and the full decoder takes over: a card
-or any other reply, noise, no reply within the bus's reply timeout, a write that fails, or a
-command the controller queued (``interrupt``).
+Anything else hands the bus back to its greenlet, with the reader whose POLL is on
+the wire and the bytes read so far, and the full decoder takes over: a card or any
+other reply, noise, no reply within the bus's reply timeout, a port that fails, or
+a command the controller queued (``interrupt``).
 """
 
 from __future__ import annotations
@@ -38,6 +38,10 @@ class Handback:
     round_start: float = 0.0
     # Readers the current round had not reached yet: they are due at once.
     not_polled: tuple[Reader, ...] = ()
+    # False when the POLL never went out whole: no reply is coming.
+    sent: bool = True
+    # The port failed (a write or read error, or end of file): don't poll it flat out.
+    failed: bool = False
 
 
 @dataclass(frozen=True)
@@ -63,6 +67,7 @@ class IdlePoller:
         self._hub = get_hub()
         self._io = self._hub.loop.io(line.fd, 1)
         self._release = self._hub.loop.timer(0.0)
+        self._deadline = self._hub.loop.timer(0.0)
         self._waiter: Waiter | None = None
         self._readers: list[Reader] = []
         self._next = 0
@@ -81,12 +86,17 @@ class IdlePoller:
         self._waiter = Waiter(self._hub)
         timer = self._hub.loop.timer(max(0.0, first_round - time.monotonic()), interval)
         timer.start(self._tick)
+        # A reply later than this goes to the greenlet, which waits out the rest of the
+        # bus's reply timeout (the slack covers the POLL's and the echo's wire time).
+        self._deadline.close()
+        self._deadline = self._hub.loop.timer(self._line.reply_timeout + self._line.wire_time(64))
         self._io.start(self._readable)
         try:
             return self._waiter.get()
         finally:
             timer.close()
             self._io.stop()
+            self._deadline.stop()
             self._waiter = None
             self._drain()
 
@@ -102,17 +112,20 @@ class IdlePoller:
         """Release the watchers before the port's descriptor is closed."""
         self._io.close()
         self._release.close()
+        self._deadline.close()
 
     # -- hub callbacks -------------------------------------------------------------
 
     def _tick(self) -> None:
-        """Start a round, unless the last one is still going."""
+        """Start a round, or another one straight after the one still going."""
         if self._current is None:
             self._start_round()
-        elif time.monotonic() - self._sent_at > self._timeout():
-            self._hand_back(self._current, self._buf)
         else:
             self._behind = True
+
+    def _overdue(self) -> None:
+        """No (whole) reply in time: the greenlet waits out the reply timeout."""
+        self._hand_back(self._current, self._buf)
 
     def _readable(self) -> None:
         """Take the port's input: the expected ACK, more of it, or a reason to stop."""
@@ -121,7 +134,10 @@ class IdlePoller:
         except BlockingIOError:
             return
         except OSError:
-            self._hand_back(self._current, self._buf)
+            data = b""
+        if not data:
+            # An unplugged adapter or a hung-up line reads as an error or as the end.
+            self._hand_back(self._current, self._buf, failed=True)
             return
         if self._current is None:
             # Bytes nobody asked for: the greenlet clears the line.
@@ -147,9 +163,11 @@ class IdlePoller:
             return
         self._release.stop()
         deadline = time.monotonic() + 0.1
-        while self._line.out_waiting() and time.monotonic() < deadline:
-            gevent.sleep(0.0005)
-        self._line.set_direction(False)
+        try:
+            while self._line.out_waiting() and time.monotonic() < deadline:
+                gevent.sleep(0.0005)
+        finally:
+            self._line.set_direction(False)
 
     # -- steps ---------------------------------------------------------------------
 
@@ -174,7 +192,9 @@ class IdlePoller:
         self._current, self._buf, self._expected = reader, b"", (ack, poll + ack)
         self._sent_at = time.monotonic()
         if not self._write(poll):
-            self._hand_back(reader)
+            self._hand_back(reader, sent=False, failed=True)
+            return
+        self._deadline.start(self._overdue)
 
     def _write(self, frame: bytes) -> bool:
         """One non-blocking write; the RS-485 driver is held until the UART is done."""
@@ -195,19 +215,21 @@ class IdlePoller:
 
     def _acknowledged(self, reader: Reader) -> None:
         """The ACK came: the reader is alive and its next POLL takes the next SQN."""
+        self._deadline.stop()
         self._line.acknowledged(reader)
         self._current = None
         self._send_next()
 
-    def _timeout(self) -> float:
-        """The bus's reply timeout, counted from when the UART has sent the POLL."""
-        return self._line.wire_time(len(self._expected[1])) + self._line.reply_timeout
-
-    def _hand_back(self, reader: Reader | None = None, data: bytes = b"") -> None:
+    def _hand_back(
+        self, reader: Reader | None = None, data: bytes = b"", *, sent=True, failed=False
+    ) -> None:
         """Wake the bus greenlet with where things stand (once per run)."""
         waiter, self._waiter = self._waiter, None
         if waiter is None:
             return
         self._io.stop()
+        self._deadline.stop()
         not_polled = tuple(self._readers[self._next :])
-        waiter.switch(Handback(reader, data, self._sent_at, self._round_start, not_polled))
+        waiter.switch(
+            Handback(reader, data, self._sent_at, self._round_start, not_polled, sent, failed)
+        )
