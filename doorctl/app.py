@@ -11,7 +11,7 @@ import os
 from datetime import datetime
 from pathlib import Path
 
-from flask import Flask, jsonify
+from flask import Flask
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
@@ -34,7 +34,7 @@ from doorctl.blueprints import (
     status,
     users,
 )
-from doorctl.blueprints.common import is_api, render
+from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
@@ -135,27 +135,19 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(DoorctlError)
     def doorctl_error(error: DoorctlError):
-        if is_api():
-            return jsonify(error.to_dict()), error.status
-        return render("errors/error.html", error.status, title="Error", message=error.message)
+        return error_answer(error.status, "Error", error.message, error.fields)
 
     @app.errorhandler(OverflowError)
     def too_large(error: OverflowError):
         message = "A number in the request is too large (at most 9223372036854775807)."
-        if is_api():
-            return jsonify(error=message, fields={}), 400
-        return render("errors/error.html", 400, title="Number too large", message=message)
+        return error_answer(400, "Number too large", message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        if is_api():
-            return jsonify(error=error.description, fields={}), error.code
-        return render("errors/error.html", error.code, title=error.name, message=error.description)
+        return error_answer(error.code, error.name, error.description)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unexpected error")
         message = "Something went wrong on the device; the event is in the system log."
-        if is_api():
-            return jsonify(error=message, fields={}), 500
-        return render("errors/error.html", 500, title="Internal error", message=message)
+        return error_answer(500, "Internal error", message)

@@ -26,6 +26,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 from doorctl.blueprints.common import (
     PUBLIC,
     appliance,
+    error_answer,
     is_api,
     public,
     render,
@@ -132,9 +133,7 @@ def _to_login():
 
 def _forbidden(role: str):
     message = f"This needs the {role} role; you are {current_user.role}."
-    if is_api():
-        return jsonify(error=message, fields={}), 403
-    return render("errors/error.html", 403, title="Not allowed", message=message)
+    return error_answer(403, "Not allowed", message)
 
 
 def _redirect(location: str):

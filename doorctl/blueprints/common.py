@@ -67,9 +67,11 @@ def form_failed(page: Callable, error: DoorctlError, **context):
     return page(status, errors=error.fields, message=error.message, **context)
 
 
-def json_error(error: DoorctlError):
-    """The REST API's error body `{"error", "fields"}` with the error's status."""
-    return jsonify(error.to_dict()), error.status
+def error_answer(status: int, title: str, message: str, fields: dict | None = None):
+    """An error as the caller reads it: the API's `{"error", "fields"}`, else the error page."""
+    if is_api():
+        return jsonify(error=message, fields=fields or {}), status
+    return render("errors/error.html", status, title=title, message=message)
 
 
 def json_body() -> dict:
