@@ -121,3 +121,15 @@ def test_logs_page_lists_events(doorctl, logged_in):
     assert "tns1:Door/State/DoorMode" in page
     assert "mode=locked" in page
     assert 'sse-connect="/logs/events/stream?topic=tns1:Door/"' in page
+
+
+def test_logs_page_stream_sends_each_event_as_a_row(doorctl, logged_in):
+    response = logged_in.get("/logs/events/stream?topic=tns1:Door/", buffered=False)
+    event = doorctl.bus.publish("tns1:Door/State/DoorMode", data={"mode": "locked"})
+    chunks = iter(response.response)
+    next(chunks)  # the retry and comment lines
+    message = next(chunks)
+    message = message.decode() if isinstance(message, bytes) else message
+    assert message.startswith(f"id: {event.id}\nevent: row\ndata: ")
+    assert "tns1:Door/State/DoorMode" in message
+    response.close()

@@ -70,9 +70,10 @@ def api_list():
     return jsonify(events=[e.to_dict() for e in events], next=cursor)
 
 
-def _sse(event: Event, payload: str) -> str:
+def _sse(event: Event, payload: str, name: str | None = None) -> str:
+    """One SSE message: the event's id, `name` (the topic by default) and the payload."""
     lines = "".join(f"data: {line}\n" for line in payload.splitlines() or [""])
-    return f"id: {event.id}\nevent: {event.topic}\n{lines}\n"
+    return f"id: {event.id}\nevent: {name or event.topic}\n{lines}\n"
 
 
 def _replay(doorctl: Appliance, prefixes: tuple, last_id: int | None) -> list[Event]:
@@ -145,6 +146,6 @@ def rows_stream():
     def row(event: Event) -> str:
         with app.app_context():
             html = render_template("events/_row.html", event=event)
-        return _sse(event, html).replace(f"event: {event.topic}\n", "event: row\n")
+        return _sse(event, html, "row")
 
     return event_stream(prefixes, row)
