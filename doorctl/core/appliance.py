@@ -30,8 +30,7 @@ class Appliance:
         self.store = Store(data_dir)
         self.secret_key = secret_key(data_dir)
         self.settings = Settings(self.store)
-        last_id = self.store.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-        self.bus = EventBus(first_id=last_id + 1)
+        self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)

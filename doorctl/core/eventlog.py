@@ -120,10 +120,6 @@ class EventLog:
         stall reader polling on the hub."""
         return self._writer.call(_fetch_all, sql, params)
 
-    def last_id(self) -> int:
-        """The id of the newest stored event, 0 when the log is empty."""
-        return self.store.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
-
     def _write_pending(self, conn: sqlite3.Connection) -> None:
         """Write queued events in batches and trim the log to its retention (writer thread)."""
         while self._pending:
@@ -142,6 +138,11 @@ class EventLog:
             "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)",
             (self.retention,),
         )
+
+
+def last_id(store: Store) -> int:
+    """The id of the newest stored event, 0 when the log is empty (the bus counts on)."""
+    return store.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
 
 
 def _fetch_all(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3.Row]:
