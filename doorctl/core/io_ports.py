@@ -35,6 +35,11 @@ PORTS = (
     ("relay", "Lock relay", OUTPUT, False, "door"),
 )
 PORT_NAMES = tuple(p[0] for p in PORTS)
+SPECS = {p[0]: p for p in PORTS}
+CAN_BE_INPUT = tuple(p[0] for p in PORTS if p[2] != OUTPUT)
+CAN_BE_OUTPUT = tuple(p[0] for p in PORTS if p[2] != INPUT)
+CONFIGURABLE = tuple(p[0] for p in PORTS if p[2] is None)
+SUPERVISABLE = tuple(p[0] for p in PORTS if p[3])
 CIRCUITS = [("open", "Open circuit"), ("closed", "Closed circuit")]
 WIRINGS = {
     "parallel_first": Wiring(PARALLEL_FIRST, 4700.0),
@@ -107,12 +112,12 @@ class IoPorts:
     def start(self) -> None:
         """Configure the ports and listen to every input and output."""
         self.apply(self.settings)
-        for port in ("door_monitor", "rex", "external_alarm", "external_tamper", "aux3", "aux4"):
+        for port in CAN_BE_INPUT:
             hal_in = self.board._ports_in[port]
             self._listeners.add(hal_in.on_change(self._input_changed))
             if hal_in.supervisable:
                 self._listeners.add(hal_in.on_supervised_change(self._loop_changed))
-        for port in ("relay", "aux3", "aux4"):
+        for port in CAN_BE_OUTPUT:
             self._listeners.add(self.board._ports_out[port].on_change(self._output_changed))
         self.running = True
 
@@ -124,12 +129,12 @@ class IoPorts:
     def apply(self, settings: dict) -> None:
         """Directions, supervision, then every output back to its normal position."""
         self.settings = settings
-        for port in ("aux3", "aux4"):
+        for port in CONFIGURABLE:
             self.board.set_direction(port, settings[f"{port}_direction"])
             out = self.board._ports_out[port]
             if self.direction(port) == OUTPUT:
                 out.set(self.normal_state(port) == "closed")
-        for port in ("door_monitor", "aux3", "aux4"):
+        for port in SUPERVISABLE:
             self._apply_supervision(port)
         for callback in self._after_reset:
             callback()
@@ -146,7 +151,7 @@ class IoPorts:
 
     def direction(self, port: str) -> str:
         """input or output (fixed, or as the aux port is configured)."""
-        fixed = {p[0]: p[2] for p in PORTS}[port]
+        fixed = SPECS[port][2]
         return fixed or self.board.directions[port]
 
     def normal_state(self, port: str) -> str:
@@ -177,7 +182,7 @@ class IoPorts:
         """One port's settings and live state."""
         if port not in PORT_NAMES:
             raise NotFound(f"There is no I/O port {port!r}; ports are {', '.join(PORT_NAMES)}.")
-        spec = {p[0]: p for p in PORTS}[port]
+        spec = SPECS[port]
         circuit = self.circuit(port)
         hal_in = self.board._ports_in.get(port)
         supervised = bool(self.settings.get(f"{port}_supervised"))
