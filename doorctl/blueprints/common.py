@@ -94,3 +94,9 @@ def field(body: dict | MultiDict, name: str, kind: type = str, required: bool = 
     if not isinstance(value, kind):
         raise Invalid({name: f"Must be a {kind.__name__}."})
     return value
+
+
+def check_repeat(password, repeat) -> None:
+    """The retyped password must be the password; raise Invalid naming password_repeat."""
+    if password != repeat:
+        raise Invalid({"password_repeat": "The passwords don't match."})

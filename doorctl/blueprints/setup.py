@@ -9,8 +9,8 @@ from __future__ import annotations
 from flask import Blueprint, jsonify, redirect, request, url_for
 from flask_login import login_user
 
-from doorctl.blueprints.common import appliance, json_body, public, render
-from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.blueprints.common import appliance, check_repeat, json_body, public, render
+from doorctl.core.errors import DoorctlError
 
 bp = Blueprint("setup", __name__)
 
@@ -23,8 +23,7 @@ def first_access(view):
 
 def set_root_password(password, repeat):
     """Check the retype, then create root; raise Invalid or Conflict."""
-    if password != repeat:
-        raise Invalid({"password_repeat": "The passwords don't match."})
+    check_repeat(password, repeat)
     return appliance().users.set_root_password(password)
 
 

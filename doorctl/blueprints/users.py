@@ -4,17 +4,12 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import appliance, form_failed, json_body, render
+from doorctl.blueprints.common import appliance, check_repeat, form_failed, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.users import MAX_USERS, PASSWORD_RULE, ROOT, USERNAME_RULE
 
 MENU_ITEMS = [("System", "Users", "users.page")]
 bp = Blueprint("users", __name__)
-
-
-def _repeat_matches(form) -> None:
-    if form.get("password", "") != form.get("password_repeat", ""):
-        raise Invalid({"password_repeat": "The passwords don't match."})
 
 
 def _page(status: int = 200, **context):
@@ -47,7 +42,7 @@ def add():
     """Add user."""
     form = request.form
     try:
-        _repeat_matches(form)
+        check_repeat(form.get("password", ""), form.get("password_repeat", ""))
         user = appliance().users.create(
             form.get("username", ""), form.get("password", ""), form.get("role", "")
         )
@@ -64,7 +59,7 @@ def update(username: str):
     password = form.get("password") or None
     try:
         if password is not None:
-            _repeat_matches(form)
+            check_repeat(password, form.get("password_repeat", ""))
         appliance().users.update(username, password=password, role=form.get("role") or None)
     except DoorctlError as error:
         return _failed(error, f"update-{username}")
