@@ -150,6 +150,14 @@ def _csrf_error(error: CSRFError):
     return render("errors/error.html", 400, title="Form expired", message=message)
 
 
+def log_in(user: User) -> None:
+    """Start the user's session and put the login in the event log."""
+    login_user(user)
+    appliance().bus.publish(
+        "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
+    )
+
+
 def safe_next(target: str | None) -> str:
     """Only a local path may follow a login, never another site."""
     parts = urlsplit(target or "")
@@ -182,10 +190,7 @@ def login():
             username=username,
             next=request.form.get("next", ""),
         )
-    login_user(user)
-    appliance().bus.publish(
-        "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
-    )
+    log_in(user)
     return redirect(safe_next(request.form.get("next")), 303)
 
 

@@ -7,8 +7,8 @@ naming this page; afterwards the page is gone for good.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, request, url_for
-from flask_login import login_user
 
+from doorctl.blueprints.auth import log_in
 from doorctl.blueprints.common import appliance, check_repeat, json_body, public, render
 from doorctl.core.errors import DoorctlError
 
@@ -41,10 +41,7 @@ def page():
         )
     except DoorctlError as error:
         return render("setup/page.html", 422, errors=error.fields, message=error.message)
-    login_user(user)
-    appliance().bus.publish(
-        "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
-    )
+    log_in(user)
     return redirect(url_for("status.page"), 303)
 
 
