@@ -292,12 +292,14 @@ class Door:
     # --- inputs -----------------------------------------------------------------------
 
     def _read_door_open(self) -> bool:
+        return self._is_open(self.board.inputs["door_monitor"].read())
+
+    def _is_open(self, closed_circuit: bool) -> bool:
         """The door is open when the door monitor's circuit differs from its normal state."""
-        closed_circuit = self.board.inputs["door_monitor"].read()
         return closed_circuit != (self.settings["door_monitor_normal_state"] == "closed")
 
     def _on_door_monitor(self, name: str, closed_circuit: bool) -> None:
-        is_open = closed_circuit != (self.settings["door_monitor_normal_state"] == "closed")
+        is_open = self._is_open(closed_circuit)
         if is_open == self.door_open:
             return
         self.door_open = is_open
