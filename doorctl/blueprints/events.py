@@ -48,11 +48,16 @@ def parse_int(name: str, text: str | None, default: int | None, low: int, high: 
     return int(text)
 
 
+def topics() -> tuple[str, ...]:
+    """The topic prefixes the URL filters by (`?topic=` given any number of times)."""
+    return tuple(t for t in request.args.getlist("topic") if t)
+
+
 def query_filters() -> dict:
     """The filters of a log query, from the URL."""
     args = request.args
     return {
-        "prefixes": tuple(t for t in args.getlist("topic") if t),
+        "prefixes": topics(),
         "since": parse_time("since", args.get("since")),
         "until": parse_time("until", args.get("until")),
         "before": parse_int("before", args.get("before"), None, 1, 2**62),
@@ -116,8 +121,7 @@ def event_stream(prefixes: tuple, fmt: Callable[[Event], str]) -> Response:
 @allow("viewer")
 def api_stream():
     """Live events as SSE: `event: <topic>`, `data: <event JSON>`; `?topic=` filters."""
-    prefixes = tuple(t for t in request.args.getlist("topic") if t)
-    return event_stream(prefixes, lambda e: _sse(e, json.dumps(e.to_dict())))
+    return event_stream(topics(), lambda e: _sse(e, json.dumps(e.to_dict())))
 
 
 @bp.route("/logs/events")
@@ -140,7 +144,6 @@ def page():
 @allow("viewer")
 def rows_stream():
     """New log rows as SSE for the Logs page (htmx's SSE extension swaps them in)."""
-    prefixes = tuple(t for t in request.args.getlist("topic") if t)
     app = current_app._get_current_object()
 
     def row(event: Event) -> str:
@@ -148,4 +151,4 @@ def rows_stream():
             html = render_template("events/_row.html", event=event)
         return _sse(event, html, "row")
 
-    return event_stream(prefixes, row)
+    return event_stream(topics(), row)
