@@ -111,7 +111,7 @@ def _credential(row: dict, pins: PinHasher, errors: dict) -> dict | None:
     enabled = _flag(row.get("credential_enabled"), "credential_enabled", errors)
     if key is None and pin is None:
         return None
-    pin_hash = None if pin is None else (pins.with_card(key, pin) if key else pins.pin_only(pin))
+    pin_hash = None if pin is None else pins.stored(key, pin)
     return {"card": key, "pin_hash": pin_hash, "enabled": enabled}
 
 

@@ -71,6 +71,10 @@ class PinHasher:
         message = f"card\0{key}\0{pin}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
+    def stored(self, key: str | None, pin: str) -> str:
+        """The hash a credential stores: bound to its card if it has one, else PIN-only."""
+        return self.with_card(key, pin) if key else self.pin_only(pin)
+
 
 def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -213,7 +217,7 @@ class Credentials:
     def _pin_hash(self, key: str | None, pin: str | None, keep) -> str | None:
         """A new PIN's hash, or the stored one while the card it is bound to stays."""
         if pin is not None:
-            return self.pins.with_card(key, pin) if key else self.pins.pin_only(pin)
+            return self.pins.stored(key, pin)
         if keep is None or keep[1] is None:
             return None
         if key != keep[0]:
