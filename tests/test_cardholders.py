@@ -165,7 +165,7 @@ def test_import_as_multipart(operator_api):
 
 
 def test_import_leaves_the_hub_free(doorctl, operator_api):
-    """A 5,000-row import runs on a thread: a 10 ms ticker keeps ticking meanwhile."""
+    """A 5,000-row import runs in a child process: a 10 ms ticker keeps ticking meanwhile."""
     rows = [
         {"name": f"P{i}", "card_format": "H10301", "card_facility": i % 256, "card_number": i}
         for i in range(5000)

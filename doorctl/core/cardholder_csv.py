@@ -116,7 +116,7 @@ def _credential(row: dict, pins: PinHasher, errors: dict) -> dict | None:
 
 
 class Importer:
-    """Checks and imports one CSV text into the database at `path` (on a thread)."""
+    """Checks and imports one CSV text into the database at `path` (in the child process)."""
 
     def __init__(self, path: Path, pins: PinHasher):
         self.path = path
