@@ -119,9 +119,7 @@ def api_get(schedule_id: int):
 @bp.route("/api/v1/schedules/<int:schedule_id>", methods=["PUT", "PATCH"])
 def api_update(schedule_id: int):
     """Change a schedule's name, intervals or exceptions."""
-    body = json_body()
-    body.pop("id", None)
-    return jsonify(_schedules().update(schedule_id, body).to_dict())
+    return jsonify(_schedules().update(schedule_id, json_body()).to_dict())
 
 
 @bp.route("/api/v1/schedules/<int:schedule_id>", methods=["DELETE"])

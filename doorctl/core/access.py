@@ -178,6 +178,10 @@ class AccessControl:
 
     # --- PIN entry ------------------------------------------------------------------------
 
+    def cancel_pin_entry(self, reader_id: str) -> None:
+        """Forget what a reader's keypad has typed and any card waiting there for its PIN."""
+        self._entries[reader_id].cancel()
+
     def _pin_ended(self, reader: Reader, entry: PinEntry) -> Decision | None:
         pin, pending = entry.digits, entry.pending
         entry.cancel()
@@ -253,7 +257,7 @@ class WiegandReader:
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
-        self.access._entries[WIEGAND.id].cancel()
+        self.access.cancel_pin_entry(WIEGAND.id)
 
     def _read(self, result) -> None:
         try:

@@ -111,12 +111,12 @@ def _credential(row: dict, pins: PinHasher, errors: dict) -> dict | None:
     enabled = _flag(row.get("credential_enabled"), "credential_enabled", errors)
     if key is None and pin is None:
         return None
-    pin_hash = None if pin is None else (pins.with_card(key, pin) if key else pins.pin_only(pin))
+    pin_hash = None if pin is None else pins.stored(key, pin)
     return {"card": key, "pin_hash": pin_hash, "enabled": enabled}
 
 
 class Importer:
-    """Checks and imports one CSV text into the database at `path` (on a thread)."""
+    """Checks and imports one CSV text into the database at `path` (in the child process)."""
 
     def __init__(self, path: Path, pins: PinHasher):
         self.path = path

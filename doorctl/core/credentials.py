@@ -71,6 +71,10 @@ class PinHasher:
         message = f"card\0{key}\0{pin}".encode()
         return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
 
+    def stored(self, key: str | None, pin: str) -> str:
+        """The hash a credential stores: bound to its card if it has one, else PIN-only."""
+        return self.with_card(key, pin) if key else self.pin_only(pin)
+
 
 def _int(value: object) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
@@ -133,12 +137,15 @@ class Credentials:
 
     def get(self, credential_id: int) -> dict:
         """One credential as the REST API shows it (never its PIN); raise NotFound."""
+        return to_dict(self._stored(credential_id))
+
+    def _stored(self, credential_id: int) -> sqlite3.Row:
         row = self.store.execute(
             "SELECT * FROM credentials WHERE id = ?", (credential_id,)
         ).fetchone()
         if row is None:
             raise NotFound(f"There is no credential with id {credential_id}.")
-        return to_dict(row)
+        return row
 
     def of(self, cardholder_id: int) -> list[dict]:
         """A cardholder's credentials."""
@@ -168,15 +175,12 @@ class Credentials:
     @audited("Credential")
     def update(self, credential_id: int, changes: dict) -> dict:
         """Change enabled, card or PIN; a card with a PIN needs the PIN again if it changes."""
-        current = self.get(credential_id)
-        stored = self.store.execute(
-            "SELECT pin_hash FROM credentials WHERE id = ?", (credential_id,)
-        ).fetchone()[0]
-        body = {**current, **changes}
+        stored = self._stored(credential_id)
+        body = {**to_dict(stored), **changes}
         body.pop("has_pin", None)
         body.pop("id", None)
-        old_key = parse_card(current["card"], {})
-        row = self.row(body, keep=None if "pin" in changes else (old_key, stored))
+        keep = None if "pin" in changes else (stored["card"], stored["pin_hash"])
+        row = self.row(body, keep=keep)
         self._write(
             "UPDATE credentials SET cardholder_id = :cardholder_id, enabled = :enabled, "
             "card = :card, pin_hash = :pin_hash WHERE id = :id",
@@ -213,7 +217,7 @@ class Credentials:
     def _pin_hash(self, key: str | None, pin: str | None, keep) -> str | None:
         """A new PIN's hash, or the stored one while the card it is bound to stays."""
         if pin is not None:
-            return self.pins.with_card(key, pin) if key else self.pins.pin_only(pin)
+            return self.pins.stored(key, pin)
         if keep is None or keep[1] is None:
             return None
         if key != keep[0]:

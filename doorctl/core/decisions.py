@@ -116,14 +116,14 @@ class Decider:
         row = self.store.execute(BY_CARD, (key,)).fetchone()
         if row is None:
             return Decision(UNKNOWN, card=key)
-        return self._decide(_identity(row), "card", reader, door, now, tz)
+        return self._decide(row, "card", reader, door, now, tz)
 
     def pin(self, pin: str, reader: Reader, door, now: float, tz: ZoneInfo) -> Decision:
         """A PIN typed on its own."""
         row = self.store.execute(BY_PIN, (self.pins.pin_only(pin),)).fetchone()
         if row is None:
             return Decision(UNKNOWN)
-        return self._decide(_identity(row), "pin", reader, door, now, tz)
+        return self._decide(row, "pin", reader, door, now, tz)
 
     def card_pin(self, pending: Decision, pin: str, reader, door, now, tz) -> Decision:
         """The PIN typed after a card that needed one: checked against the card's hash."""
@@ -132,10 +132,10 @@ class Decider:
         row = self.store.execute(BY_CARD, (pending.card,)).fetchone()
         if row is None:
             return pending.but(UNKNOWN)
-        return self._decide(_identity(row), "card+pin", reader, door, now, tz)
+        return self._decide(row, "card+pin", reader, door, now, tz)
 
-    def _decide(self, found: tuple, method: str, reader, door, now, tz) -> Decision:
-        decision, row = found
+    def _decide(self, row, method: str, reader, door, now, tz) -> Decision:
+        decision = _identity(row)
         refusal = _credential_refusal(row, now, tz) or _door_refusal(door)
         if refusal:
             return decision.but(refusal)
@@ -154,8 +154,8 @@ class Decider:
         return schedule is not None and schedule.active(now, tz)
 
 
-def _identity(row) -> tuple[Decision, object]:
-    decision = Decision(
+def _identity(row) -> Decision:
+    return Decision(
         GRANTED,
         row["id"],
         row["holder"],
@@ -164,7 +164,6 @@ def _identity(row) -> tuple[Decision, object]:
         bool(row["long_access"]),
         row["pin_hash"],
     )
-    return decision, row
 
 
 def _credential_refusal(row, now: float, tz: ZoneInfo) -> str | None:

@@ -27,7 +27,7 @@ DECISIONS = 20_000
 
 
 def csv_text(first: int, count: int) -> str:
-    """`count` cardholders, each with a 26-bit card (and every tenth a PIN-only PIN)."""
+    """`count` cardholders, each with a 34-bit H10306 card (no PINs)."""
     out = io.StringIO()
     writer = csv.DictWriter(out, COLUMNS)
     writer.writeheader()
