@@ -418,8 +418,11 @@ class OsdpBus:
         wait_sent(self._out_waiting)
 
     def _out_waiting(self) -> int:
-        """Bytes the UART has still to send (0 for ports that cannot tell)."""
-        return getattr(self._port, "out_waiting", 0)
+        """Bytes the UART has still to send (0 for ports that cannot tell, or have failed)."""
+        try:
+            return getattr(self._port, "out_waiting", 0)
+        except (serial.SerialException, OSError):
+            return 0  # a pulled adapter sends nothing more; the next read reports it
 
     # -- deciding the next command ----------------------------------------------
 
