@@ -5,7 +5,7 @@ from __future__ import annotations
 import gevent
 import gevent.event
 import pytest
-from support_osdp import Line, ReaderProcess
+from support_osdp import Line, ReaderProcess, require_libosdp
 
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 
@@ -52,6 +52,7 @@ def pty_bus():
 @pytest.fixture
 def spawn_reader(pty_bus, tmp_path):
     """Start libosdp readers on the bus; every child is killed at teardown."""
+    require_libosdp()
     children: list[ReaderProcess] = []
 
     def spawn(*pds: dict, refresh: float = 0.02) -> ReaderProcess:
