@@ -277,16 +277,18 @@ class Board:
 
     def _add_aux(self, port_in: DigitalInput, port_out: DigitalOutput, direction: str) -> None:
         """Register a configurable I/O with both faces; only one is visible at a time."""
-        name = port_in.name
-        self._ports_in[name] = port_in
-        self._ports_out[name] = port_out
+        self._ports_in[port_in.name] = port_in
+        self._ports_out[port_in.name] = port_out
+        self._show(port_in.name, direction)
+
+    def _show(self, name: str, direction: str) -> None:
+        """Set up a configurable port's pin for `direction` and make that face visible."""
         self._configure_direction(name, direction)
         self.directions[name] = direction
-        (self.inputs if direction == INPUT else self.outputs)[name] = self._face(name, direction)
-
-    def _face(self, name: str, direction: str) -> DigitalInput | DigitalOutput:
-        """The input or the output object of a configurable port."""
-        return self._ports_in[name] if direction == INPUT else self._ports_out[name]
+        if direction == INPUT:
+            self.inputs[name] = self._ports_in[name]
+        else:
+            self.outputs[name] = self._ports_out[name]
 
     def set_direction(self, name: str, direction: str) -> None:
         """Make a configurable I/O port an input or an output (the output starts inactive)."""
@@ -300,9 +302,7 @@ class Board:
             self._ports_out[name].set(False)  # never leave a load driven behind
         self.inputs.pop(name, None)
         self.outputs.pop(name, None)
-        self._configure_direction(name, direction)
-        self.directions[name] = direction
-        (self.inputs if direction == INPUT else self.outputs)[name] = self._face(name, direction)
+        self._show(name, direction)
 
     def _configure_direction(self, name: str, direction: str) -> None:
         """Backend: reconfigure the pin behind a configurable port."""

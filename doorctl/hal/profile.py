@@ -12,6 +12,7 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from doorctl.hal.base import AUX_PORTS, INPUT, OUTPUT, SUPERVISABLE
 from doorctl.hal.wiegand import DEFAULT_FRAME_GAP, FORMATS_37
 
 PROFILE_NAME = "hardware.toml"
@@ -214,7 +215,7 @@ def _adc(r: _Reader) -> AdcConfig | None:
     if not r.get("supervised.enabled", bool, False, required=False):
         return None
     channels = {}
-    for name in ("door_monitor", "aux3", "aux4"):
+    for name in SUPERVISABLE:
         channel = r.get(f"supervised.{name}", int, required=False)
         if channel is not None and channel not in range(8):
             raise r.fail(f"supervised.{name}", f"{channel} is not an MCP3008 channel (0-7)")
@@ -296,10 +297,9 @@ def parse_profile(text: str, source: str = PROFILE_NAME) -> Profile:
         "outputs_active_high": r.get("outputs_active_high", bool, True, required=False),
         "input_pins": _pins(r, INPUT_KEYS),
         "output_pins": _pins(r, OUTPUT_KEYS),
-        "aux_pins": {name: r.pin(f"{name}.pin") for name in ("aux3", "aux4")},
+        "aux_pins": {name: r.pin(f"{name}.pin") for name in AUX_PORTS},
         "aux_directions": {
-            name: r.choice(f"{name}.direction", ("input", "output"), "input")
-            for name in ("aux3", "aux4")
+            name: r.choice(f"{name}.direction", (INPUT, OUTPUT), INPUT) for name in AUX_PORTS
         },
         "button_pin": r.pin("button.pin"),
         "status_led_pins": {c: r.pin(f"status_led.{c}") for c in ("green", "red")},

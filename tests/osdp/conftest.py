@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-import tty
-
 import gevent
 import gevent.event
 import pytest
-from support_osdp import ReaderProcess
+from support_osdp import Line, ReaderProcess, require_libosdp
 
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 
@@ -47,18 +44,15 @@ class Events:
 @pytest.fixture
 def pty_bus():
     """A pseudo-terminal pair in raw mode: the CP opens the slave by path."""
-    master, slave = os.openpty()
-    tty.setraw(master)
-    tty.setraw(slave)
-    path = os.ttyname(slave)
-    yield master, path
-    os.close(master)
-    os.close(slave)
+    line = Line()
+    yield line.master, line.path
+    line.close()
 
 
 @pytest.fixture
 def spawn_reader(pty_bus, tmp_path):
     """Start libosdp readers on the bus; every child is killed at teardown."""
+    require_libosdp()
     children: list[ReaderProcess] = []
 
     def spawn(*pds: dict, refresh: float = 0.02) -> ReaderProcess:

@@ -6,11 +6,11 @@ libosdp only sends good frames; this PD can misbehave on purpose.
 import os
 import struct
 import time
-import tty
 
 import gevent
 import gevent.select
 import pytest
+from support_osdp import Line
 
 from doorctl.hal.osdp import ReaderConfig
 from doorctl.hal.osdp import messages as m
@@ -263,21 +263,24 @@ def test_a_silent_reader_costs_the_other_one_no_more_than_a_reply_timeout(script
     assert after - unanswered < 0.3, f"reader 2 waited {after - unanswered:.3f} s"
 
 
-def test_an_adapter_that_goes_away_takes_its_readers_offline(make_bus_on):
-    master, slave = os.openpty()
-    tty.setraw(master)
-    pd = ScriptedPD(master)
+@pytest.mark.parametrize("driver_enable", [False, True])
+def test_an_adapter_that_goes_away_takes_its_readers_offline(make_bus_on, driver_enable):
+    line = Line()
+    pd = ScriptedPD(line.master)
+    levels = []
+    options = {"set_direction": levels.append} if driver_enable else {}
     try:
-        bus, events = make_bus_on(os.ttyname(slave), ReaderConfig(1), offline_after=0.5)
+        bus, events = make_bus_on(line.path, ReaderConfig(1), offline_after=0.5, **options)
         events.wait("online", 1)
         gevent.sleep(0.1)
         pd.greenlet.kill()
-        os.close(master)  # the USB adapter is pulled: the line hangs up
+        os.close(line.master)  # the USB adapter is pulled: the line hangs up
         assert events.wait("offline", 1, timeout=3) == {}
         assert not bus._greenlet.dead, "the bus task must survive a dead port"
         assert bus.readers()[0]["online"] is False
+        assert levels[-1:] in ([], [False]), "the RS-485 driver was left on"
     finally:
-        os.close(slave)
+        os.close(line.slave)
 
 
 def test_the_driver_enable_is_released_when_the_bus_stops_mid_command(scripted_pd, make_bus):

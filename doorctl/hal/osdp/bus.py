@@ -15,7 +15,7 @@ from gevent.event import AsyncResult
 
 from . import messages as m
 from .codec import Frame, FrameDecoder, encode_frame
-from .idle import Handback, IdlePoller, Line
+from .idle import Handback, IdlePoller, Line, wait_sent
 from .keystore import KeyStore
 from .reader import Inflight, Reader, ReaderConfig, Request, Transfer
 from .secure import Handshake, SecureChannelError
@@ -96,7 +96,7 @@ class OsdpBus:
                     self._idle_exchange,
                     self._idle_acknowledged,
                     self._set_direction,
-                    lambda: getattr(self._port, "out_waiting", 0),
+                    self._out_waiting,
                 )
             )
         if self._set_direction:
@@ -415,9 +415,14 @@ class OsdpBus:
     def _drain(self, length: int) -> None:
         """Wait until the UART has shifted the frame out before releasing the line."""
         gevent.sleep(self._wire_time(length))
-        deadline = time.monotonic() + 0.1
-        while getattr(self._port, "out_waiting", 0) and time.monotonic() < deadline:
-            gevent.sleep(0.0005)
+        wait_sent(self._out_waiting)
+
+    def _out_waiting(self) -> int:
+        """Bytes the UART has still to send (0 for ports that cannot tell, or have failed)."""
+        try:
+            return getattr(self._port, "out_waiting", 0)
+        except (serial.SerialException, OSError):
+            return 0  # a pulled adapter sends nothing more; the next read reports it
 
     # -- deciding the next command ----------------------------------------------
 

@@ -133,7 +133,6 @@ class FrameDecoder:
 
     def __init__(self) -> None:
         self._buf = bytearray()
-        self.dropped = 0
 
     def reset(self) -> None:
         """Forget partial input, e.g. before a new command on a half-duplex bus."""
@@ -154,11 +153,9 @@ class FrameDecoder:
         """Take one step: a frame, False after skipping junk, None to wait for more."""
         start = self._buf.find(SOM)
         if start < 0:
-            self.dropped += len(self._buf)
             self._buf.clear()
             return None
         if start:
-            self.dropped += start
             del self._buf[:start]
         if len(self._buf) < HEADER_LEN:
             return None
@@ -182,7 +179,6 @@ class FrameDecoder:
         pos = self._buf.find(SOM, 1)
         while pos > 0:
             if self._complete_at(pos):
-                self.dropped += pos
                 del self._buf[:pos]
                 return False
             pos = self._buf.find(SOM, pos + 1)
@@ -199,6 +195,5 @@ class FrameDecoder:
 
     def _skip(self) -> bool:
         """Drop the SOM that led nowhere so the next one gets its chance."""
-        self.dropped += 1
         del self._buf[:1]
         return False

@@ -27,6 +27,16 @@ from gevent.hub import Waiter, get_hub
 
 from .reader import Reader
 
+# Longest wait for the UART to empty before the RS-485 driver is let go anyway.
+DRAIN_LIMIT = 0.1
+
+
+def wait_sent(out_waiting: Callable[[], int]) -> None:
+    """Sleep the calling greenlet until the UART has shifted out what it holds."""
+    deadline = time.monotonic() + DRAIN_LIMIT
+    while out_waiting() and time.monotonic() < deadline:
+        gevent.sleep(0.0005)
+
 
 @dataclass(frozen=True)
 class Handback:
@@ -162,10 +172,8 @@ class IdlePoller:
         if not self._release.active:
             return
         self._release.stop()
-        deadline = time.monotonic() + 0.1
         try:
-            while self._line.out_waiting() and time.monotonic() < deadline:
-                gevent.sleep(0.0005)
+            wait_sent(self._line.out_waiting)
         finally:
             self._line.set_direction(False)
 

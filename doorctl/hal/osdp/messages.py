@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import struct
 
+from doorctl.hal import wiegand
+
 # Commands (CP -> PD)
 POLL = 0x60
 ID = 0x61
@@ -187,13 +189,10 @@ def bit_string(data: bytes, bits: int) -> str:
 
 def h10301(bits: str) -> dict:
     """Facility and number of a 26-bit H10301 string, if its parity holds."""
-    if len(bits) != 26:
+    card = wiegand.decode(bits) if len(bits) == 26 else None
+    if not isinstance(card, wiegand.CardRead):
         return {}
-    even_ok = bits[:13].count("1") % 2 == 0
-    odd_ok = bits[13:].count("1") % 2 == 1
-    if not (even_ok and odd_ok):
-        return {}
-    return {"facility": int(bits[1:9], 2), "number": int(bits[9:25], 2)}
+    return {"facility": card.facility, "number": card.number}
 
 
 def parse_reply(code: int, data: bytes) -> tuple[str, dict]:

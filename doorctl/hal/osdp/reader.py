@@ -46,7 +46,6 @@ class Inflight:
     sqn: int
     code: int
     handler: Callable[[str, dict], None]
-    sent_at: float = 0.0
 
 
 @dataclass

@@ -153,16 +153,13 @@ class Session:
 
         Its MAC is known in advance, so an idle reader's reply can be checked by
         comparing bytes (idle.py); `ack_received` then moves the chain on."""
-        full = []
-
-        def reply_mac(message: bytes) -> bytes:
-            full.append(mac(self.keys, self.c_mac, message))
-            return full[0]
-
         scb = bytes([2, SCS_16])
-        ack = encode_frame(address, sqn, m.ACK, reply=True, scb=scb, mac=reply_mac)
-        self._ack_mac = full[0]
-        return ack
+        return encode_frame(address, sqn, m.ACK, reply=True, scb=scb, mac=self._ack_reply_mac)
+
+    def _ack_reply_mac(self, message: bytes) -> bytes:
+        """MAC the expected ACK as the reader will, and keep it for `ack_received`."""
+        self._ack_mac = mac(self.keys, self.c_mac, message)
+        return self._ack_mac
 
     def ack_received(self) -> None:
         """The reply was exactly `expected_ack`: its MAC is the chain's next link."""
