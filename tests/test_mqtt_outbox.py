@@ -89,16 +89,18 @@ def test_doorctl_restart_loses_nothing(data_dir, tmp_path):
 
 def test_queue_limit_drops_the_oldest_and_counts_them(doorctl, root, tmp_path):
     broker = Broker(tmp_path / "broker").start()
-    connect(doorctl, broker, qos=1)
-    doorctl.settings.update("mqtt_publication", {"queue_limit": 100})
-    broker.stop()
-    raise_events(doorctl, range(250))
-    wait_until(lambda: doorctl.mqtt.status()["dropped"] == 150, what="150 dropped")
-    assert doorctl.mqtt.status()["queued"] == 100
-    observer_broker = broker.start()
-    observer = Observer(observer_broker.port, TOPIC)
+    observer = Observer(broker.port, TOPIC, qos=2, client_id="limit-observer")
     try:
+        connect(doorctl, broker, qos=1)
+        doorctl.settings.update("mqtt_publication", {"queue_limit": 100})
+        broker.stop()
+        raise_events(doorctl, range(250))
+        wait_until(lambda: doorctl.mqtt.status()["dropped"] == 150, what="150 dropped")
+        assert doorctl.mqtt.status()["queued"] == 100
+        broker.start()
         wait_until(lambda: doorctl.mqtt.status()["queued"] == 0, 30, what="sent")
+        wait_until(lambda: len(numbers(observer)) >= 100, what="the newest 100 delivered")
+        assert numbers(observer) == list(range(150, 250))
     finally:
         observer.close()
         broker.stop()
