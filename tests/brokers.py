@@ -18,24 +18,14 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pytest
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
+from support import require
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
-
-
-def require_mosquitto() -> None:
-    """Skip locally, fail under CI, when mosquitto is not installed."""
-    if Path(MOSQUITTO).exists():
-        return
-    message = f"mosquitto is not installed ({MOSQUITTO}); apt install mosquitto mosquitto-clients"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
 
 
 def free_port() -> int:
@@ -110,7 +100,7 @@ class Broker:
     process: subprocess.Popen | None = None
 
     def __post_init__(self) -> None:
-        require_mosquitto()
+        require(MOSQUITTO, "mosquitto")
         self.directory.mkdir(parents=True, exist_ok=True)
         for kind in ("tcp", *self.kinds):
             self.ports[kind] = free_port()

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import signal
-import urllib.request
 
 import pytest
 from brokers import Broker
 from mqtt_helpers import Observer, wait_until
-from support import ROOT_PASSWORD, basic, start_served
+from support import ROOT_PASSWORD
 
 from doorctl.app import create_app
 
@@ -91,50 +89,36 @@ def test_doorctl_restart_loses_nothing(data_dir, tmp_path):
 
 def test_queue_limit_drops_the_oldest_and_counts_them(doorctl, root, tmp_path):
     broker = Broker(tmp_path / "broker").start()
-    connect(doorctl, broker, qos=1)
-    doorctl.settings.update("mqtt_publication", {"queue_limit": 100})
-    broker.stop()
-    raise_events(doorctl, range(250))
-    wait_until(lambda: doorctl.mqtt.status()["dropped"] == 150, what="150 dropped")
-    assert doorctl.mqtt.status()["queued"] == 100
-    observer_broker = broker.start()
-    observer = Observer(observer_broker.port, TOPIC)
+    observer = Observer(broker.port, TOPIC, qos=2, client_id="limit-observer")
     try:
+        connect(doorctl, broker, qos=1)
+        doorctl.settings.update("mqtt_publication", {"queue_limit": 100})
+        broker.stop()
+        raise_events(doorctl, range(250))
+        wait_until(lambda: doorctl.mqtt.status()["dropped"] == 150, what="150 dropped")
+        assert doorctl.mqtt.status()["queued"] == 100
+        broker.start()
         wait_until(lambda: doorctl.mqtt.status()["queued"] == 0, 30, what="sent")
+        wait_until(lambda: len(numbers(observer)) >= 100, what="the newest 100 delivered")
+        assert numbers(observer) == list(range(150, 250))
     finally:
         observer.close()
         broker.stop()
 
 
-def api(served, method: str, path: str, body: dict | None = None, auth=True) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if auth:
-        headers.update(basic("root", ROOT_PASSWORD))
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(served.url + path, data, headers, method=method)
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"{}")
-
-
-def test_lwt_arrives_when_served_doorctl_is_killed(tmp_path):
+def test_lwt_arrives_when_served_doorctl_is_killed(served, tmp_path):
     broker = Broker(tmp_path / "broker").start()
     observer = Observer(broker.port, f"{PREFIX}/connect")
-    served = start_served(tmp_path / "served")
     try:
         pw = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
-        api(served, "POST", "/api/v1/setup", pw, auth=False)
+        served.call("POST", "/api/v1/setup", pw, auth=None)
         settings = {"connect": True, "host": "127.0.0.1", "port": broker.port}
-        api(served, "PUT", "/api/v1/mqtt/client", {**settings, "topic_prefix": PREFIX})
+        served.call("PUT", "/api/v1/mqtt/client", {**settings, "topic_prefix": PREFIX})
         wait_until(lambda: observer.payloads(f"{PREFIX}/connect") == [b"connected"], 15)
-        assert api(served, "GET", "/api/v1/mqtt/status")["state"] == "connected"
+        assert served.call("GET", "/api/v1/mqtt/status")["state"] == "connected"
         served.stop(signal.SIGKILL)
         wait_until(lambda: observer.payloads(f"{PREFIX}/connect")[-1:] == [b"disconnected"], 15)
         assert observer.on(f"{PREFIX}/connect")[-1].retain is False
     finally:
-        if served.process.poll() is None:
-            served.process.kill()
-        served.process.wait()
-        for stream in (served.process.stdout, served.process.stderr):
-            stream.close()
         observer.close()
         broker.stop()

@@ -40,7 +40,7 @@ def _extra(tab: str) -> dict:
             "certificates": certificates.describe(service.tls_dir),
         }
     if tab == "publication":
-        return {"topics": service.known_topics()}
+        return {"topics": service.known_topics(appliance().event_log)}
     return {"add": {}, "states": service.states}
 
 

@@ -18,13 +18,14 @@ import json
 
 from doorctl.core.mqtt import messages
 
-SOURCE_IS = "value_json.message.source.door == {door}"
+DATA = "value_json.message.data"
 
 
-def _door_state(door: int, expression: str) -> str:
-    """A template for door `door` that keeps the last state for other doors' events."""
+def _state_of(source: str, value: str, expression: str) -> str:
+    """A template showing `expression` for events of one door or reader (`source` is
+    `value`, a Jinja literal) that keeps the last state for the others' events."""
     return (
-        f"{{% if {SOURCE_IS.format(door=door)} %}}{{{{ {expression} }}}}"
+        f"{{% if value_json.message.source.{source} == {value} %}}{{{{ {expression} }}}}"
         "{% else %}{{ this.state }}{% endif %}"
     )
 
@@ -35,23 +36,22 @@ def _on_off(condition: str) -> str:
 
 def default_entities(door: int = 1) -> list[dict]:
     """A door's lock, position, tamper and alarm, from the door engine's state events."""
-    data = "value_json.message.data"
     sensors = [
         (
             "position",
             "Door position",
             "tns1:Door/State/DoorPosition",
             "door",
-            f"{data}.door_position == 'open'",
+            f"{DATA}.door_position == 'open'",
         ),
         (
             "tamper",
             "Tamper",
             "tns1:Door/State/DoorTamper",
             "tamper",
-            f"{data}.state == 'TamperDetected'",
+            f"{DATA}.state == 'TamperDetected'",
         ),
-        ("alarm", "Alarm", "tns1:Door/State/DoorAlarm", "problem", f"{data}.state != 'Normal'"),
+        ("alarm", "Alarm", "tns1:Door/State/DoorAlarm", "problem", f"{DATA}.state != 'Normal'"),
     ]
     entities = [
         {
@@ -59,8 +59,8 @@ def default_entities(door: int = 1) -> list[dict]:
             "object_id": f"door{door}_lock",
             "name": f"door{door} lock",
             "event_topic": "tns1:Door/State/LockPhysicalState",
-            "value_template": _door_state(
-                door, f"'LOCKED' if {data}.lock == 'locked' else 'UNLOCKED'"
+            "value_template": _state_of(
+                "door", str(door), f"'LOCKED' if {DATA}.lock == 'locked' else 'UNLOCKED'"
             ),
             "door": door,
         }
@@ -72,7 +72,7 @@ def default_entities(door: int = 1) -> list[dict]:
                 "object_id": f"door{door}_{suffix}",
                 "name": f"door{door} {name.lower()}",
                 "event_topic": topic,
-                "value_template": _door_state(door, _on_off(condition)),
+                "value_template": _state_of("door", str(door), _on_off(condition)),
                 "device_class": device_class,
             }
         )
@@ -81,18 +81,13 @@ def default_entities(door: int = 1) -> list[dict]:
 
 def reader_entities(reader_ids: list[str]) -> list[dict]:
     """Each OSDP reader's online state, from tns1:Device/Reader/Online (issue 7)."""
-    data = "value_json.message.data"
     return [
         {
             "component": "binary_sensor",
             "object_id": f"reader_{reader_id}_online",
             "name": f"reader {reader_id} online",
             "event_topic": "tns1:Device/Reader/Online",
-            "value_template": (
-                f"{{% if value_json.message.source.reader == '{reader_id}' %}}"
-                f"{{{{ {_on_off(data + '.online')} }}}}"
-                "{% else %}{{ this.state }}{% endif %}"
-            ),
+            "value_template": _state_of("reader", f"'{reader_id}'", _on_off(f"{DATA}.online")),
             "device_class": "connectivity",
         }
         for reader_id in reader_ids

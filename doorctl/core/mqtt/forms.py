@@ -5,8 +5,6 @@ API and the store.
 
 from __future__ import annotations
 
-import json
-
 from wtforms import BooleanField, Field, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
@@ -105,19 +103,15 @@ def _qos(value) -> int | None:
 class ListField(Field):
     """A list: from JSON as a list, from the page as one item per line of a textarea."""
 
-    def __init__(self, label: str = "", item=None, **kw):
+    def __init__(self, label: str = "", **kw):
         super().__init__(label, default=list, **kw)
-        self.item = item
 
     def process_data(self, value) -> None:
         self.data = list(value) if isinstance(value, list | tuple) else value
 
     def process_formdata(self, valuelist: list) -> None:
         text = "\n".join(valuelist)
-        if self.item is None:
-            self.data = [line.strip() for line in text.splitlines() if line.strip()]
-        else:
-            self.data = _json_list(text)
+        self.data = [line.strip() for line in text.splitlines() if line.strip()]
 
     def _value(self) -> str:
         return "\n".join(self.data or [])
@@ -125,13 +119,6 @@ class ListField(Field):
     def pre_validate(self, form: Form) -> None:
         if not isinstance(self.data, list):
             raise ValidationError("Must be a list.")
-
-
-def _json_list(text: str):
-    try:
-        return json.loads(text or "[]")
-    except ValueError:
-        return text
 
 
 def message_fields(prefix: str, payload: str, label: str) -> dict:
@@ -239,7 +226,7 @@ class SubscriptionForm(Form):
 class SubscriptionsForm(Form):
     """MQTT subscriptions, and the remote door commands (off by default)."""
 
-    subscriptions = ListField("Subscriptions", item=SubscriptionForm)
+    subscriptions = ListField("Subscriptions")
     door_commands = BooleanField("Remote door commands", default=False)
 
     def validate_subscriptions(self, field: Field) -> None:

@@ -31,6 +31,8 @@ from gevent import monkey
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from doorctl.core.mqtt import certificates
+
 WEBSOCKET = ("ws", "wss")
 TLS = ("ssl", "wss")
 MAX_INFLIGHT = 100
@@ -59,12 +61,12 @@ class TlsContext(ssl.SSLContext):
 def tls_context(settings: dict, tls_dir: Path) -> TlsContext:
     """Verify the broker against the uploaded CA (else the system's) and its hostname."""
     context = TlsContext(ssl.PROTOCOL_TLS_CLIENT)
-    ca = tls_dir / "ca.pem"
+    ca = tls_dir / certificates.FILES["ca"]
     if ca.exists():
         context.load_verify_locations(str(ca))
     else:
         context.load_default_certs()
-    client_pem = tls_dir / "client.pem"
+    client_pem = tls_dir / certificates.FILES["client"]
     if client_pem.exists():
         context.load_cert_chain(str(client_pem))
     if settings["alpn"]:

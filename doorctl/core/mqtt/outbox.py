@@ -66,10 +66,6 @@ class Outbox:
         self._acked.append(row_id)
         self._writer.poke()
 
-    def flush(self, timeout: float = 10) -> None:
-        """Wait until every pending write is on disk."""
-        self._writer.flush(timeout)
-
     def rows(self, after: int, limit: int) -> list[Row]:
         """The oldest rows with an id above `after`, read on the writer's thread."""
         return self._writer.call(self._read, after, limit)

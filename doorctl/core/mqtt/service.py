@@ -28,6 +28,7 @@ from paho.mqtt.client import MQTTMessage, topic_matches_sub
 from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from doorctl.core.device import DeviceInfo
+from doorctl.core.eventlog import EventLog
 from doorctl.core.events import Event, EventBus
 from doorctl.core.mqtt import discovery, inbound, messages
 from doorctl.core.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
@@ -145,9 +146,13 @@ class MqttService:
             "states": dict(self.states),
         }
 
-    def known_topics(self) -> list[str]:
-        """The event topics the device has logged, for choosing publication conditions."""
-        rows = self.store.execute("SELECT DISTINCT topic FROM events ORDER BY topic LIMIT 500")
+    def known_topics(self, event_log: EventLog) -> list[str]:
+        """The event topics the device has logged, for choosing publication conditions.
+
+        Read through the event log, on its thread: DISTINCT walks the whole topic index
+        of a long log, which on the hub would stall reader polling.
+        """
+        rows = event_log.select("SELECT DISTINCT topic FROM events ORDER BY topic LIMIT 500")
         return sorted({*KNOWN_TOPICS, *(r[0] for r in rows)})
 
     @property
