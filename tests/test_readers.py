@@ -336,3 +336,18 @@ def test_an_osdp_reader_reporting_tamper_raises_the_reader_tamper_alarm(
     assert admin_api.delete("/api/v1/readers/front").status_code == 204
     assert reader_tamper(admin_api) is False, "a removed reader's tamper must not stay"
     assert [a.data["state"] for a in raised] == [True, False, True, False]
+
+
+def test_a_card_waiting_for_its_pin_is_dropped_with_its_reader(doorctl, admin_api, line, spawn):
+    doorctl.settings.update("access", {"pin_timeout": 1})
+    ann(doorctl, card=CARD, pin="2468", auth="card+pin")
+    decided = []
+    doorctl.bus.subscribe(decided.append, "tns1:AccessControl/")
+    child = spawn({"address": 1, "secure": False})
+    admin_api.post("/api/v1/readers", reader(line))
+    wait_until(lambda: online(admin_api, "front"), what="reader online")
+    child.send(cmd="card", bits=CARD_BITS)
+    wait_until(lambda: doorctl.access._entries["front"].pending, what="card waiting for its PIN")
+    assert admin_api.delete("/api/v1/readers/front").status_code == 204
+    gevent.sleep(1.5)  # past the PIN timeout
+    assert decided == [], "a removed reader must not decide a PIN timeout"

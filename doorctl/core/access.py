@@ -121,9 +121,18 @@ class AccessControl:
         self.tz = ZoneInfo(settings["time_zone"] or system_zone())
 
     def add_reader(self, reader: Reader) -> None:
-        """Make a reader known (its id, door and direction)."""
+        """Make a reader known (its id, door and direction); a reconfigured reader
+        starts with an empty keypad entry."""
+        self.remove_reader(reader.id)
         self.readers[reader.id] = reader
         self._entries[reader.id] = PinEntry()
+
+    def remove_reader(self, reader_id: str) -> None:
+        """Forget a reader, with any card still waiting there for its PIN."""
+        entry = self._entries.pop(reader_id, None)
+        if entry is not None:
+            entry.cancel()
+        self.readers.pop(reader_id, None)
 
     def reader(self, reader_id: str) -> Reader:
         """A known reader; raise NotFound."""

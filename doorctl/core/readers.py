@@ -420,7 +420,7 @@ class Readers:
             # A removed reader's tamper ends with it (the alarm must not outlive it).
             self._publish(TAMPER, reader_id, {"tamper": False}, property=True)
         del self._configs[reader_id]
-        self.access.readers.pop(reader_id, None)
+        self.access.remove_reader(reader_id)
         self._status.pop(reader_id, None)
         self._restart({config["port"]})
 
