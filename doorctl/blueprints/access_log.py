@@ -63,7 +63,7 @@ def rows_stream():
             return ""
         with app.app_context():
             html = render_template("access_log/_row.html", event=event, log_url=log_url)
-        return _sse(event, html).replace(f"event: {event.topic}\n", "event: row\n")
+        return _sse(event, html, "row")
 
     return event_stream((access_log.PREFIX,), row)
 
