@@ -49,7 +49,11 @@ def require(program: str, what: str) -> str:
     path = shutil.which(program)
     if path:
         return path
-    message = f"{what} is missing ({program}); scripts/test installs it"
+    missing(f"{what} is missing ({program}); scripts/test installs it")
+
+
+def missing(message: str) -> None:
+    """A peer the test needs is not here: skip, but fail under CI (CI=true)."""
     if os.environ.get("CI") == "true":
         pytest.fail(message)
     pytest.skip(message)

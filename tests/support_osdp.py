@@ -6,6 +6,7 @@ name no conftest shadows; not named `osdp`, which is libosdp's own package.
 
 from __future__ import annotations
 
+import contextlib
 import importlib.util
 import json
 import os
@@ -14,9 +15,9 @@ import tty
 from pathlib import Path
 
 import gevent
-import pytest
 from gevent import subprocess
 from gevent.queue import Queue
+from support import missing
 
 HARNESS = Path(__file__).resolve().parent / "peers" / "osdp_reader.py"
 CHILD_TIMEOUT = 60
@@ -87,14 +88,29 @@ class ReaderProcess:
         self.stderr.close()
 
 
+@contextlib.contextmanager
+def reader_processes(master_fd: int, directory: Path, refresh: float):
+    """A function starting libosdp reader children on a line; all are killed at the end."""
+    require_libosdp()
+    children: list[ReaderProcess] = []
+
+    def spawn(*pds: dict, refresh: float = refresh) -> ReaderProcess:
+        child = ReaderProcess(master_fd, list(pds), directory, refresh)
+        children.append(child)
+        return child
+
+    try:
+        yield spawn
+    finally:
+        for child in children:
+            child.kill()
+
+
 def require_libosdp() -> None:
     """Skip when libosdp's Python package is missing, but fail under CI (CI=true)."""
     if importlib.util.find_spec("osdp") is not None:
         return
-    message = "libosdp is missing (a dev dependency: pip install -e .[dev])"
-    if os.environ.get("CI") == "true":
-        pytest.fail(message)
-    pytest.skip(message)
+    missing("libosdp is missing (a dev dependency: pip install -e .[dev])")
 
 
 class Line:

@@ -7,7 +7,7 @@ import os
 
 import gevent
 import pytest
-from support_osdp import Line, ReaderProcess, wait_until
+from support_osdp import Line, reader_processes, wait_until
 
 from doorctl.app import create_app
 from doorctl.hal.wiegand import encode_card
@@ -21,16 +21,8 @@ UNKNOWN_BITS = encode_card("H10301", 12, 999)
 @pytest.fixture
 def spawn(line, tmp_path):
     """Start a libosdp reader child (one or two PDs) on the line; killed at teardown."""
-    children = []
-
-    def start(*pds: dict) -> ReaderProcess:
-        child = ReaderProcess(line.master, list(pds), tmp_path, 0.005)
-        children.append(child)
-        return child
-
-    yield start
-    for child in children:
-        child.kill()
+    with reader_processes(line.master, tmp_path, 0.005) as start:
+        yield start
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 import gevent
 import gevent.event
 import pytest
-from support_osdp import Line, ReaderProcess, require_libosdp
+from support_osdp import Line, reader_processes
 
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 
@@ -52,17 +52,8 @@ def pty_bus():
 @pytest.fixture
 def spawn_reader(pty_bus, tmp_path):
     """Start libosdp readers on the bus; every child is killed at teardown."""
-    require_libosdp()
-    children: list[ReaderProcess] = []
-
-    def spawn(*pds: dict, refresh: float = 0.02) -> ReaderProcess:
-        child = ReaderProcess(pty_bus[0], list(pds), tmp_path, refresh)
-        children.append(child)
-        return child
-
-    yield spawn
-    for child in children:
-        child.kill()
+    with reader_processes(pty_bus[0], tmp_path, 0.02) as spawn:
+        yield spawn
 
 
 @pytest.fixture
