@@ -233,7 +233,7 @@ class AccessControl:
             if not door.grant(long=decision.long_access, source=source):
                 decision = decision.but(decisions.DOOR_LOCKED_DOWN)
         else:
-            door.deny(source={"reader": reader.id})
+            door.deny()
         self._publish(reader, decision, method)
         return decision
 

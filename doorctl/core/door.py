@@ -211,7 +211,7 @@ class Door:
         self.access(long=long, source=source)
         return True
 
-    def deny(self, source: dict | None = None) -> None:
+    def deny(self) -> None:
         """A refused credential: red LED and a double beep."""
         self.feedback(False)
 
