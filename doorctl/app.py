@@ -16,26 +16,22 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException
 from werkzeug.routing import IntegerConverter
 
-from doorctl.blueprints import (
-    access_log,
+from doorctl.blueprints import auth, help, setup
+from doorctl.blueprints.access_control import (
     access_rules,
     alarms,
-    auth,
     cardholders,
     doors,
-    events,
-    help,
-    io_ports,
-    mqtt,
     peripherals,
     schedules,
-    setup,
     simulator,
-    status,
-    users,
 )
+from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
+from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.menu import collect, menu_for
+from doorctl.blueprints.status import status
+from doorctl.blueprints.system import mqtt, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 

@@ -33,7 +33,7 @@ from doorctl.blueprints.common import (
     required_role,
 )
 from doorctl.core.errors import DoorctlError
-from doorctl.core.users import ROLES, User
+from doorctl.core.system.users import ROLES, User
 
 bp = Blueprint("auth", __name__)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}

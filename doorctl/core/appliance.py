@@ -5,19 +5,21 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from doorctl.core import access, alarms, door, eventlog, io_ports
+from doorctl.core import eventlog
+from doorctl.core.access_control import access, alarms, door
+from doorctl.core.access_control.readers import Readers
+from doorctl.core.access_control.scheduled_unlock import ScheduledUnlock
+from doorctl.core.accessories import io_ports
 from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
 from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
-from doorctl.core.mqtt import MqttService
-from doorctl.core.mqtt.discovery import default_entities, reader_entities
-from doorctl.core.readers import Readers
-from doorctl.core.scheduled_unlock import ScheduledUnlock
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
-from doorctl.core.users import Users
+from doorctl.core.system.mqtt import MqttService
+from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
+from doorctl.core.system.users import Users
 
 log = logging.getLogger(__name__)
 

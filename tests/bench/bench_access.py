@@ -18,9 +18,9 @@ import gevent
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from doorctl.core.access_control.cardholder_csv import COLUMNS, run_in_child  # noqa: E402
+from doorctl.core.access_control.credentials import card_key  # noqa: E402
 from doorctl.core.appliance import Appliance  # noqa: E402
-from doorctl.core.cardholder_csv import COLUMNS, run_in_child  # noqa: E402
-from doorctl.core.credentials import card_key  # noqa: E402
 
 N = 100_000
 DECISIONS = 20_000

@@ -1,0 +1,65 @@
+"""Alarms (manual: "Access control > Alarms"): device motion, casing open, external tamper."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+
+from doorctl.blueprints.common import allow, appliance, json_body, render
+from doorctl.core.access_control.alarms import SECTION
+from doorctl.core.errors import Invalid
+
+MENU_ITEMS = [("Access control", "Alarms", "alarms.page")]
+bp = Blueprint("alarms", __name__)
+
+
+def _page(status: int = 200, **context):
+    return render(
+        "access_control/alarms/page.html",
+        status,
+        alarms=appliance().alarms.status()["alarms"],
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+@bp.route("/alarms")
+@allow("viewer")
+def page():
+    """The Alarms page: each alarm on or off, and whether it is triggered now."""
+    return _page()
+
+
+@bp.route("/alarms/state")
+@allow("viewer")
+def state():
+    """The alarms table alone, for its live refresh."""
+    return render_template(
+        "access_control/alarms/_alarms.html", alarms=appliance().alarms.status()["alarms"]
+    )
+
+
+@bp.route("/alarms", methods=["POST"])
+def save():
+    """Turn alarms on or off (an unticked switch is not sent by the browser)."""
+    settings = appliance().settings
+    changes = {name: request.form.get(name) == "on" for name in settings.get(SECTION)}
+    try:
+        settings.update(SECTION, changes)
+    except Invalid as error:
+        return _page(422, errors=error.fields, message=error.message)
+    flash("Alarm settings saved.")
+    return redirect(url_for("alarms.page"), 303)
+
+
+@bp.route("/api/v1/alarms")
+@allow("viewer")
+def api_get():
+    """Each alarm: enabled, whether this board has its sensor, triggered now."""
+    return jsonify(appliance().alarms.status())
+
+
+@bp.route("/api/v1/alarms", methods=["PUT", "PATCH"])
+def api_update():
+    """`{"device_motion"?, "casing_open"?, "external_tamper"?}`: true or false each."""
+    appliance().settings.update(SECTION, json_body())
+    return jsonify(appliance().alarms.status())

@@ -1,0 +1,314 @@
+"""Cardholders (Access control): people, their credentials and groups; CSV in and out.
+
+Operators and Administrators manage cardholders and credentials.
+"""
+
+from __future__ import annotations
+
+import gevent
+from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
+
+from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
+from doorctl.blueprints.logs.events import parse_int
+from doorctl.core.access_control.cardholder_csv import export_rows, run_in_child
+from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
+from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.store import connect
+
+MENU_ITEMS = [("Access control", "Cardholders", "cardholders.page")]
+bp = Blueprint("cardholders", __name__)
+PAGE_SIZE = 25
+
+
+def _access():
+    return appliance().access
+
+
+def _page(status: int = 200, **context):
+    args = request.args
+    text = args.get("q", "")
+    number = parse_int("page", args.get("page"), 1, 1, 10**9)
+    holders, total = _access().cardholders.search(text, (number - 1) * PAGE_SIZE, PAGE_SIZE)
+    credentials = {h["id"]: _access().credentials.of(h["id"]) for h in holders}
+    return render(
+        "access_control/cardholders/page.html",
+        status,
+        holders=holders,
+        credentials=credentials,
+        groups=_access().cardholders.groups(),
+        total=total,
+        q=text,
+        page=number,
+        pages=max(1, -(-total // PAGE_SIZE)),
+        formats=FORMATS,
+        pin_rule=PIN_RULE,
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+def _failed(error: DoorctlError, form_id: str):
+    """The page again, with the error under each field of the form that failed."""
+    return form_failed(_page, error, form_id=form_id)
+
+
+def holder_body(form) -> dict:
+    """A cardholder from the page's form."""
+    return {
+        "name": form.get("name", ""),
+        "enabled": form.get("enabled") == "on",
+        "valid_from": form.get("valid_from") or None,
+        "valid_until": form.get("valid_until") or None,
+        "long_access": form.get("long_access") == "on",
+        "notes": form.get("notes", ""),
+        "group_ids": [int(g) for g in form.getlist("group_ids") if g.isdigit()],
+    }
+
+
+def credential_body(form, cardholder_id: int) -> dict:
+    """A credential from the page's form: a card, a PIN, or both."""
+    card = None
+    if form.get("card_format"):
+        card = {"format": form["card_format"]}
+        for name in ("facility", "number", "bits"):
+            text = form.get(f"card_{name}", "").strip()
+            if text and not text.isdigit():
+                raise Invalid({f"card.{name}": "Must be a whole number, 0 or more."})
+            card[name] = int(text) if text else None
+    return {"cardholder_id": cardholder_id, "card": card, "pin": form.get("pin") or None}
+
+
+def _done(message: str):
+    flash(message)
+    return redirect(url_for("cardholders.page", q=request.args.get("q") or None), 303)
+
+
+@bp.route("/access/cardholders")
+@allow("operator")
+def page():
+    """The Cardholders page: search, pages, each cardholder with its credentials."""
+    return _page()
+
+
+@bp.route("/access/cardholders", methods=["POST"])
+@allow("operator")
+def add():
+    """Add cardholder, optionally with a first card and PIN."""
+    try:
+        holder = _access().cardholders.create(holder_body(request.form))
+    except DoorctlError as error:
+        return _failed(error, "add")
+    if request.form.get("card_format") or request.form.get("pin"):
+        try:
+            _access().credentials.create(credential_body(request.form, holder["id"]))
+        except DoorctlError as error:
+            _access().cardholders.delete(holder["id"])
+            return _failed(error, "add")
+    return _done(f"Cardholder {holder['name']} added.")
+
+
+@bp.route("/access/cardholders/<int:cardholder_id>", methods=["POST"])
+@allow("operator")
+def update(cardholder_id: int):
+    """Update a cardholder."""
+    try:
+        holder = _access().cardholders.update(cardholder_id, holder_body(request.form))
+    except DoorctlError as error:
+        return _failed(error, f"holder-{cardholder_id}")
+    return _done(f"Cardholder {holder['name']} updated.")
+
+
+@bp.route("/access/cardholders/<int:cardholder_id>/delete", methods=["POST"])
+@allow("operator")
+def delete(cardholder_id: int):
+    """Delete a cardholder with its credentials."""
+    _access().cardholders.delete(cardholder_id)
+    return _done("Cardholder deleted.")
+
+
+@bp.route("/access/cardholders/<int:cardholder_id>/credentials", methods=["POST"])
+@allow("operator")
+def add_credential(cardholder_id: int):
+    """Add a card, a PIN or both to a cardholder."""
+    try:
+        _access().credentials.create(credential_body(request.form, cardholder_id))
+    except DoorctlError as error:
+        return _failed(error, f"credential-{cardholder_id}")
+    return _done("Credential added.")
+
+
+@bp.route("/access/credentials/<int:credential_id>/delete", methods=["POST"])
+@allow("operator")
+def delete_credential(credential_id: int):
+    """Delete a credential."""
+    _access().credentials.delete(credential_id)
+    return _done("Credential deleted.")
+
+
+@bp.route("/access/cardholders/import", methods=["POST"])
+@allow("operator")
+def import_page():
+    """Import a CSV file from the page; every bad row is listed."""
+    upload = request.files.get("file")
+    if upload is None:
+        return _failed(Invalid({"file": "Choose a CSV file."}), "import")
+    result = run_import(upload.read().decode("utf-8-sig", errors="replace"))
+    if result.errors:
+        return _page(
+            422,
+            import_errors=result.errors[:200],
+            form_id="import",
+            message=f"{len(result.errors)} bad rows; nothing was imported.",
+        )
+    return _done(f"Imported {result.cardholders} cardholders, {result.credentials} credentials.")
+
+
+def run_import(text: str):
+    """The import in a child process with its own connection: readers keep running."""
+    return run_in_child(appliance().data_dir, text)
+
+
+# --- REST -------------------------------------------------------------------------------
+
+
+@bp.route("/api/v1/cardholders")
+@allow("operator")
+def api_list():
+    """Cardholders by name: `?q=` searches names, `?offset=&limit=` pages."""
+    args = request.args
+    offset = parse_int("offset", args.get("offset"), 0, 0, 10**9)
+    limit = parse_int("limit", args.get("limit"), 100, 1, 1000)
+    holders, total = _access().cardholders.search(args.get("q", ""), offset, limit)
+    return jsonify(cardholders=holders, total=total)
+
+
+@bp.route("/api/v1/cardholders", methods=["POST"])
+@allow("operator")
+def api_create():
+    """Add a cardholder."""
+    return jsonify(_access().cardholders.create(json_body())), 201
+
+
+@bp.route("/api/v1/cardholders/<int:cardholder_id>")
+@allow("operator")
+def api_get(cardholder_id: int):
+    """One cardholder with its credentials."""
+    holder = _access().cardholders.get(cardholder_id)
+    return jsonify({**holder, "credentials": _access().credentials.of(cardholder_id)})
+
+
+@bp.route("/api/v1/cardholders/<int:cardholder_id>", methods=["PUT", "PATCH"])
+@allow("operator")
+def api_update(cardholder_id: int):
+    """Change a cardholder's fields."""
+    return jsonify(_access().cardholders.update(cardholder_id, json_body()))
+
+
+@bp.route("/api/v1/cardholders/<int:cardholder_id>", methods=["DELETE"])
+@allow("operator")
+def api_delete(cardholder_id: int):
+    """Delete a cardholder and its credentials."""
+    _access().cardholders.delete(cardholder_id)
+    return "", 204
+
+
+@bp.route("/api/v1/cardholders/import", methods=["POST"])
+@allow("operator")
+def api_import():
+    """Import CSV (text/csv body or a multipart `file`): all rows or none."""
+    upload = request.files.get("file")
+    raw = upload.read() if upload is not None else request.get_data()
+    result = run_import(raw.decode("utf-8-sig", errors="replace"))
+    if result.errors:
+        body = {
+            "error": f"{len(result.errors)} bad rows; nothing was imported.",
+            "fields": {},
+            **result.to_dict(),
+        }
+        return jsonify(body), 400
+    return jsonify(result.to_dict())
+
+
+api_import.doorctl_upload = True  # auth lets CSV and multipart through to this view
+
+
+@bp.route("/api/v1/cardholders/export")
+@allow("operator")
+def api_export():
+    """Every cardholder with its credentials as CSV (no PINs)."""
+    conn = connect(appliance().store.path)
+
+    def generate():
+        try:
+            for chunk in export_rows(conn):
+                yield chunk
+                gevent.sleep(0)
+        finally:
+            conn.close()
+
+    headers = {"Content-Disposition": "attachment; filename=cardholders.csv"}
+    return Response(generate(), mimetype="text/csv", headers=headers)
+
+
+@bp.route("/api/v1/credentials")
+@allow("operator")
+def api_credentials():
+    """Credentials by id, `?cardholder_id=` for one cardholder's, `?offset=&limit=` pages."""
+    args = request.args
+    if args.get("cardholder_id"):
+        holder = parse_int("cardholder_id", args["cardholder_id"], None, 1, 2**62)
+        return jsonify(_access().credentials.of(holder))
+    offset = parse_int("offset", args.get("offset"), 0, 0, 10**9)
+    limit = parse_int("limit", args.get("limit"), 100, 1, 1000)
+    return jsonify(_access().credentials.list(offset, limit))
+
+
+@bp.route("/api/v1/credentials", methods=["POST"])
+@allow("operator")
+def api_create_credential():
+    """Add `{"cardholder_id", "card": {...} | null, "pin": "..." | null, "enabled"}`."""
+    return jsonify(_access().credentials.create(json_body())), 201
+
+
+@bp.route("/api/v1/credentials/<int:credential_id>")
+@allow("operator")
+def api_get_credential(credential_id: int):
+    """One credential (never its PIN)."""
+    return jsonify(_access().credentials.get(credential_id))
+
+
+@bp.route("/api/v1/credentials/<int:credential_id>", methods=["PUT", "PATCH"])
+@allow("operator")
+def api_update_credential(credential_id: int):
+    """Change enabled, card or PIN."""
+    return jsonify(_access().credentials.update(credential_id, json_body()))
+
+
+@bp.route("/api/v1/credentials/<int:credential_id>", methods=["DELETE"])
+@allow("operator")
+def api_delete_credential(credential_id: int):
+    """Delete a credential."""
+    _access().credentials.delete(credential_id)
+    return "", 204
+
+
+@bp.route("/api/v1/cardholder-groups")
+@allow("operator")
+def api_groups():
+    """Every cardholder group with its member count."""
+    return jsonify(_access().cardholders.groups())
+
+
+@bp.route("/api/v1/cardholder-groups", methods=["POST"])
+@allow("operator")
+def api_create_group():
+    """Add a group: `{"name"}`."""
+    return jsonify(_access().cardholders.create_group(json_body().get("name"))), 201
+
+
+@bp.route("/api/v1/cardholder-groups/<int:group_id>", methods=["DELETE"])
+@allow("operator")
+def api_delete_group(group_id: int):
+    """Delete a group."""
+    _access().cardholders.delete_group(group_id)
+    return "", 204

@@ -1,0 +1,163 @@
+"""The simulator panel (sim board only, Administrator): drive the board's terminals.
+
+Cards and keys travel as Wiegand pulses with real timing through the real frame
+assembler; inputs change exactly as wiring would change them.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, jsonify, render_template, request
+
+from doorctl.blueprints.common import appliance, json_body, render
+from doorctl.core.board import Simulator
+from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.hal.wiegand import CARD_FORMATS
+
+MENU_ITEMS = [("Accessories", "Simulator", "simulator.page")]
+bp = Blueprint("simulator", __name__)
+TAMPERS = ("casing_open", "external_tamper", "reader_tamper", "external_alarm", "aux3", "aux4")
+
+
+def simulator() -> Simulator:
+    """The appliance's simulator; 404 with a clear message on real hardware."""
+    sim = appliance().simulator
+    sim.require()
+    return sim
+
+
+def _int_or_none(text: str | None, name: str) -> int | None:
+    if text in (None, ""):
+        return None
+    try:
+        return int(text)
+    except ValueError:
+        raise Invalid({name: "Must be a whole number."}) from None
+
+
+def _number(text: str | None, name: str) -> float:
+    try:
+        return float(text or "")
+    except ValueError:
+        raise Invalid({name: "Must be a number."}) from None
+
+
+def _panel(message: str = "", error: bool = False, status: int = 200):
+    """The live part of the panel: inputs, outputs, last reader frames."""
+    sim = simulator()
+    html = render_template(
+        "access_control/simulator/_board.html",
+        board=sim.snapshot(),
+        reads=list(sim.reads),
+        presses=list(sim.presses),
+        door=appliance().doors[1].status(),
+        message=message,
+        error=error,
+    )
+    return html, status
+
+
+@bp.route("/simulator")
+def page():
+    """The simulator panel."""
+    simulator()
+    return render(
+        "access_control/simulator/page.html", formats=(*CARD_FORMATS, "raw"), tampers=TAMPERS
+    )
+
+
+page.doorctl_shown = lambda: appliance().simulator.available()  # the menu shows it on sim only
+
+
+@bp.route("/simulator/board")
+def board():
+    """The board's live state, for the panel's refresh."""
+    return _panel()
+
+
+@bp.route("/simulator/<action>", methods=["POST"])
+def act(action: str):
+    """One control of the panel; the live part comes back with what happened."""
+    sim, form = simulator(), request.form
+    controls = {
+        "door": lambda: sim.set_door(form.get("position", "")),
+        "rex": sim.press_rex,
+        "input": lambda: sim.set_input(form.get("name", ""), form.get("active") == "1"),
+        "resistance": lambda: sim.set_resistance(form.get("name", ""), _ohms(form)),
+        "card": lambda: sim.card(
+            form.get("format", ""),
+            _int_or_none(form.get("facility"), "facility"),
+            _int_or_none(form.get("card"), "card"),
+        ),
+        "keys": lambda: sim.keys(form.get("keys", "")),
+        "button": lambda: sim.press_button(_number(form.get("seconds"), "seconds")),
+    }
+    if action not in controls:
+        raise Invalid({"action": f"Choose one of: {', '.join(controls)}."})
+    try:
+        controls[action]()
+    except DoorctlError as error:
+        return _panel(error.message, error=True)
+    return _panel("Done.")
+
+
+def _ohms(form) -> float | str:
+    value = form.get("resistance", "")
+    return value if value in ("cut", "short") else _number(value, "resistance")
+
+
+@bp.route("/api/v1/sim/board")
+def api_board():
+    """`{"inputs": {name: {"active", "resistance"}}, "outputs": {name: {"active"}}}`."""
+    return jsonify(simulator().snapshot())
+
+
+@bp.route("/api/v1/sim/inputs/<name>", methods=["POST"])
+def api_input(name: str):
+    """`{"active": bool}` or, on a supervised input, `{"resistance": ohms|"cut"|"short"}`."""
+    body, sim = json_body(), simulator()
+    if "resistance" in body:
+        sim.set_resistance(name, body["resistance"])
+    elif "active" in body:
+        sim.set_input(name, body["active"])
+    else:
+        raise Invalid({"active": 'Send "active" (true/false) or "resistance" (ohms).'})
+    return jsonify(sim.snapshot())
+
+
+@bp.route("/api/v1/sim/door", methods=["POST"])
+def api_door():
+    """`{"position": "open"|"closed"}`: move the simulated door."""
+    sim = simulator()
+    sim.set_door(json_body().get("position"))
+    return jsonify(sim.snapshot())
+
+
+@bp.route("/api/v1/sim/rex", methods=["POST"])
+def api_rex():
+    """Press and release the exit button."""
+    sim = simulator()
+    sim.press_rex()
+    return jsonify(sim.snapshot())
+
+
+@bp.route("/api/v1/sim/wiegand", methods=["POST"])
+def api_wiegand():
+    """`{"bits"}`, `{"format", "facility", "card"}` or `{"keys"}`: pulses through the decoder."""
+    body, sim = json_body(), simulator()
+    if "bits" in body:
+        sim.wiegand(body["bits"])
+    elif "keys" in body:
+        sim.keys(body["keys"])
+    elif "format" in body or "card" in body:
+        sim.card(body.get("format"), body.get("facility"), body.get("card"))
+    else:
+        raise Invalid({"bits": 'Send "bits", "format" with "facility" and "card", or "keys".'})
+    return jsonify({"reads": list(sim.reads)[:1]})
+
+
+@bp.route("/api/v1/sim/button", methods=["POST"])
+def api_button():
+    """`{"seconds": held}`: press the control button."""
+    body = json_body() if request.content_length else {}
+    simulator().press_button(body.get("seconds", 0.5))
+    return jsonify({"pressed": body.get("seconds", 0.5)})

@@ -1,0 +1,1 @@
+"""Status: device info and the live cards of the Status page."""

@@ -1,0 +1,118 @@
+"""Users (manual: "Users"): add, update and delete accounts; administrators only."""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
+
+from doorctl.blueprints.common import appliance, check_repeat, form_failed, json_body, render
+from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.system.users import MAX_USERS, PASSWORD_RULE, ROOT, USERNAME_RULE
+
+MENU_ITEMS = [("System", "Users", "users.page")]
+bp = Blueprint("users", __name__)
+
+
+def _page(status: int = 200, **context):
+    return render(
+        "system/users/page.html",
+        status,
+        users=appliance().users.list(),
+        root=ROOT,
+        max_users=MAX_USERS,
+        username_rule=USERNAME_RULE,
+        password_rule=PASSWORD_RULE,
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+def _failed(error: DoorctlError, form_id: str):
+    """The page again, with the error under each field of the form that failed."""
+    return form_failed(_page, error, form_id=form_id)
+
+
+@bp.route("/users")
+def page():
+    """The Users page."""
+    return _page()
+
+
+@bp.route("/users", methods=["POST"])
+def add():
+    """Add user."""
+    form = request.form
+    try:
+        check_repeat(form.get("password", ""), form.get("password_repeat", ""))
+        user = appliance().users.create(
+            form.get("username", ""), form.get("password", ""), form.get("role", "")
+        )
+    except DoorctlError as error:
+        return _failed(error, "add")
+    flash(f"User {user.username} added.")
+    return redirect(url_for("users.page"), 303)
+
+
+@bp.route("/users/<username>", methods=["POST"])
+def update(username: str):
+    """Update user: a new password (when given) and the role."""
+    form = request.form
+    password = form.get("password") or None
+    try:
+        if password is not None:
+            check_repeat(password, form.get("password_repeat", ""))
+        appliance().users.update(username, password=password, role=form.get("role") or None)
+    except DoorctlError as error:
+        return _failed(error, f"update-{username}")
+    flash(f"User {username} updated.")
+    return redirect(url_for("users.page"), 303)
+
+
+@bp.route("/users/<username>/delete", methods=["POST"])
+def delete(username: str):
+    """Delete user (never root)."""
+    try:
+        appliance().users.delete(username)
+    except DoorctlError as error:
+        return _failed(error, f"update-{username}")
+    flash(f"User {username} deleted.")
+    return redirect(url_for("users.page"), 303)
+
+
+@bp.route("/api/v1/users")
+def api_list():
+    """All users, without passwords."""
+    return jsonify([u.to_dict() for u in appliance().users.list()])
+
+
+@bp.route("/api/v1/users", methods=["POST"])
+def api_create():
+    """Create a user from `{"username", "password", "role"}`."""
+    body = json_body()
+    user = appliance().users.create(body.get("username"), body.get("password"), body.get("role"))
+    return jsonify(user.to_dict()), 201
+
+
+@bp.route("/api/v1/users/<username>")
+def api_get(username: str):
+    """One user."""
+    return jsonify(appliance().users.get(username).to_dict())
+
+
+@bp.route("/api/v1/users/<username>", methods=["PUT", "PATCH"])
+def api_update(username: str):
+    """Change password and/or role: `{"password"?, "role"?}`."""
+    body = json_body()
+    unknown = sorted(set(body) - {"username", "password", "role"})
+    if unknown:
+        raise Invalid({name: "unknown field" for name in unknown})
+    if body.get("username", username) != username:
+        raise Invalid({"username": "A user can't be renamed; add a new one instead."})
+    user = appliance().users.update(username, body.get("password"), body.get("role"))
+    return jsonify(user.to_dict())
+
+
+@bp.route("/api/v1/users/<username>", methods=["DELETE"])
+def api_delete(username: str):
+    """Delete a user (never root)."""
+    appliance().users.delete(username)
+    return "", 204

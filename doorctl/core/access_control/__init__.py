@@ -1,0 +1,1 @@
+"""Access control: doors, cardholders, credentials, schedules, rules, alarms, readers."""

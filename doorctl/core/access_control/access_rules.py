@@ -1,0 +1,186 @@
+"""Access rules: who may open which door, through which reader, when, and how.
+
+A rule names cardholders and/or cardholder groups, a door, the reader direction
+(entry, exit or both), a schedule (none: always) and the authentication the reader
+asks for: card only, PIN only, or card + PIN.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+
+from doorctl.core.access_control.cardholders import id_list
+from doorctl.core.errors import Invalid, NotFound
+from doorctl.core.logs.audit import Announce, audited, silent
+from doorctl.core.store import Store
+
+AUTHENTICATIONS = ("card", "pin", "card+pin")
+DIRECTIONS = ("entry", "exit", "both")
+NAME_MAX = 64
+FIELDS = (
+    "name",
+    "cardholder_ids",
+    "group_ids",
+    "door_id",
+    "direction",
+    "schedule_id",
+    "authentication",
+)
+
+# The decision's one query for rules: both membership paths are primary-key searches.
+RULES_FOR = """
+SELECT r.id, r.schedule_id, r.authentication FROM access_rules r
+WHERE r.door_id = :door AND r.direction IN (:direction, 'both') AND r.id IN (
+    SELECT rule_id FROM rule_cardholders WHERE cardholder_id = :holder
+    UNION
+    SELECT g.rule_id FROM group_members m JOIN rule_groups g ON g.group_id = m.group_id
+    WHERE m.cardholder_id = :holder)
+"""
+
+
+@dataclass(frozen=True)
+class Applicable:
+    """A rule as a decision needs it."""
+
+    id: int
+    schedule_id: int | None
+    authentication: str
+
+
+def _optional_id(body: dict, name: str, errors: dict) -> int | None:
+    value = body.get(name)
+    if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        errors[name] = "Give an id, or null."
+        return None
+    return value
+
+
+def validate(body: dict, door_ids: set[int]) -> dict:
+    """A clean rule from a request; raise Invalid naming each bad field."""
+    errors = {name: "unknown field" for name in sorted(set(body) - set(FIELDS) - {"id"})}
+    rule = {
+        "name": body.get("name") or "",
+        "cardholder_ids": id_list(body, "cardholder_ids", errors),
+        "group_ids": id_list(body, "group_ids", errors),
+        "door_id": body.get("door_id", 1),
+        "direction": body.get("direction", "both"),
+        "schedule_id": _optional_id(body, "schedule_id", errors),
+        "authentication": body.get("authentication", "card"),
+    }
+    if not isinstance(rule["name"], str) or len(rule["name"]) > NAME_MAX:
+        errors["name"] = f"Use up to {NAME_MAX} characters."
+    door_id = rule["door_id"]
+    if isinstance(door_id, bool) or not isinstance(door_id, int) or door_id not in door_ids:
+        errors["door_id"] = f"Choose a door: {', '.join(map(str, sorted(door_ids)))}."
+    if rule["direction"] not in DIRECTIONS:
+        errors["direction"] = f"Choose one of: {', '.join(DIRECTIONS)}."
+    if rule["authentication"] not in AUTHENTICATIONS:
+        errors["authentication"] = f"Choose one of: {', '.join(AUTHENTICATIONS)}."
+    if not errors and not rule["cardholder_ids"] and not rule["group_ids"]:
+        errors["cardholder_ids"] = "Give at least one cardholder or group."
+    if errors:
+        raise Invalid(errors)
+    return rule
+
+
+class AccessRules:
+    """The access rules in the store."""
+
+    announce: Announce = staticmethod(silent)
+
+    def __init__(self, store: Store, door_ids):
+        self.store = store
+        self._door_ids = door_ids
+
+    def for_cardholder(self, cardholder_id: int, door_id: int, direction: str):
+        """The rules that let this cardholder through this door in this direction."""
+        rows = self.store.execute(
+            RULES_FOR, {"door": door_id, "direction": direction, "holder": cardholder_id}
+        )
+        return [Applicable(*r) for r in rows]
+
+    def list(self) -> list[dict]:
+        """Every rule, by id."""
+        ids = [r[0] for r in self.store.execute("SELECT id FROM access_rules ORDER BY id")]
+        return [self.get(i) for i in ids]
+
+    def get(self, rule_id: int) -> dict:
+        """One rule as the REST API shows it; raise NotFound."""
+        row = self.store.execute("SELECT * FROM access_rules WHERE id = ?", (rule_id,)).fetchone()
+        if row is None:
+            raise NotFound(f"There is no access rule with id {rule_id}.")
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "cardholder_ids": self._members("rule_cardholders", "cardholder_id", rule_id),
+            "group_ids": self._members("rule_groups", "group_id", rule_id),
+            "door_id": row["door_id"],
+            "direction": row["direction"],
+            "schedule_id": row["schedule_id"],
+            "authentication": row["authentication"],
+        }
+
+    @audited("AccessRule")
+    def create(self, body: dict) -> dict:
+        """Add a rule; raise Invalid."""
+        rule = validate(body, set(self._door_ids()))
+        self._check_schedule(rule)
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO access_rules (name, door_id, direction, schedule_id, authentication)"
+                " VALUES (:name, :door_id, :direction, :schedule_id, :authentication)",
+                rule,
+            )
+            self._set_members(conn, cursor.lastrowid, rule)
+        return self.get(cursor.lastrowid)
+
+    @audited("AccessRule")
+    def update(self, rule_id: int, changes: dict) -> dict:
+        """Change the given fields of a rule; raise NotFound or Invalid."""
+        rule = validate({**self.get(rule_id), **changes}, set(self._door_ids()))
+        self._check_schedule(rule)
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE access_rules SET name = :name, door_id = :door_id, direction = "
+                ":direction, schedule_id = :schedule_id, authentication = :authentication "
+                "WHERE id = :id",
+                {**rule, "id": rule_id},
+            )
+            self._set_members(conn, rule_id, rule)
+        return self.get(rule_id)
+
+    @audited("AccessRule")
+    def delete(self, rule_id: int) -> None:
+        """Remove a rule."""
+        if not self.store.execute("DELETE FROM access_rules WHERE id = ?", (rule_id,)).rowcount:
+            raise NotFound(f"There is no access rule with id {rule_id}.")
+
+    def _members(self, table: str, column: str, rule_id: int) -> list[int]:
+        rows = self.store.execute(
+            f"SELECT {column} FROM {table} WHERE rule_id = ? ORDER BY {column}", (rule_id,)
+        )
+        return [r[0] for r in rows]
+
+    def _check_schedule(self, rule: dict) -> None:
+        schedule_id = rule["schedule_id"]
+        if schedule_id is None:
+            return
+        found = self.store.execute("SELECT 1 FROM schedules WHERE id = ?", (schedule_id,))
+        if found.fetchone() is None:
+            raise Invalid({"schedule_id": f"There is no schedule with id {schedule_id}."})
+
+    def _set_members(self, conn: sqlite3.Connection, rule_id: int, rule: dict) -> None:
+        """Replace the rule's cardholders and groups; unknown ids are named in the error."""
+        for table, column, key, what in (
+            ("rule_cardholders", "cardholder_id", "cardholder_ids", "cardholder"),
+            ("rule_groups", "group_id", "group_ids", "group"),
+        ):
+            conn.execute(f"DELETE FROM {table} WHERE rule_id = ?", (rule_id,))
+            try:
+                conn.executemany(
+                    f"INSERT INTO {table} (rule_id, {column}) VALUES (?, ?)",
+                    [(rule_id, i) for i in rule[key]],
+                )
+            except sqlite3.IntegrityError:
+                raise Invalid({key: f"Give ids of existing {what}s."}) from None

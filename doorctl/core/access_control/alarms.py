@@ -1,0 +1,124 @@
+"""Alarms (manual: "Access control > Alarms"): device motion, casing open, external tamper.
+
+Each alarm that is on publishes `tns1:Device/Tamper` when it triggers and again when
+it clears. Turning an alarm off while it is triggered clears it, so a subscriber is
+never left with an alarm nobody will end. Reader tamper is the Wiegand reader's
+TAMPER pin or any OSDP reader reporting tamper (osdp_LSTATR).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from wtforms import Form
+
+from doorctl.core.access_control.readers import TAMPER as OSDP_TAMPER
+from doorctl.core.events import EventBus, Listeners
+from doorctl.core.fields import Switch
+
+SECTION = "alarms"
+TOPIC = "tns1:Device/Tamper"
+# alarm -> the board input that senses it (None: no sensor on this hardware)
+SENSORS = {
+    "device_motion": None,
+    "casing_open": "casing_open",
+    "external_tamper": "external_tamper",
+    "reader_tamper": "reader_tamper",
+}
+LABELS = {
+    "device_motion": "Device motion",
+    "casing_open": "Casing open",
+    "external_tamper": "External tamper",
+    "reader_tamper": "Reader tamper",
+}
+
+
+class AlarmSettings(Form):
+    """Which tamper alarms are on."""
+
+    device_motion = Switch("Device motion (no motion sensor is supported yet)")
+    casing_open = Switch("Casing open", default=True)
+    external_tamper = Switch("External tamper", default=False)
+    # not in the manual's list: the Wiegand reader's TAMPER pin (reader connector,
+    # pin 7) or an OSDP reader's own tamper report
+    reader_tamper = Switch("Reader tamper", default=True)
+
+
+class Alarms:
+    """Watches the tamper inputs and publishes the alarms that are turned on."""
+
+    def __init__(self, board, bus: EventBus, settings: dict, active_of: Callable[[str], bool]):
+        self.board = board
+        self.bus = bus
+        self.settings = settings
+        self._active_of = active_of
+        self.triggered: dict[str, bool] = {}
+        self._listeners = Listeners()
+        # OSDP readers by id -> whether the reader reports tamper (osdp_LSTATR)
+        self.tampered_readers: dict[str, bool] = {}
+        self.running = False
+
+    def start(self) -> None:
+        """Listen to the sensors and report the alarms already triggered."""
+        for alarm in SENSORS:
+            sensor = self._sensor(alarm)
+            if sensor is not None:
+                self._listeners.add(self.board.inputs[sensor].on_change(self._changed))
+        self._listeners.add(self.bus.subscribe(self._reader_reported, OSDP_TAMPER))
+        self.running = True
+        self._evaluate()
+
+    def stop(self) -> None:
+        """Stop listening."""
+        self._listeners.clear()
+        self.running = False
+
+    def apply(self, settings: dict) -> None:
+        """Alarms turned on or off: publish what that starts or clears."""
+        self.settings = settings
+        if self.running:
+            self._evaluate()
+
+    def status(self) -> dict:
+        """Each alarm: on/off, whether its sensor exists, whether it is triggered now."""
+        return {
+            "alarms": [
+                {
+                    "alarm": alarm,
+                    "label": LABELS[alarm],
+                    "enabled": self.settings[alarm],
+                    "sensor": self._sensor(alarm) is not None,
+                    "triggered": self.triggered.get(alarm, False),
+                }
+                for alarm in SENSORS
+            ]
+        }
+
+    def _sensor(self, alarm: str) -> str | None:
+        sensor = SENSORS[alarm]
+        return sensor if sensor in self.board.inputs else None
+
+    def _changed(self, name: str, closed: bool) -> None:
+        self._evaluate()
+
+    def _reader_reported(self, event) -> None:
+        """An OSDP reader's tamper report counts as reader tamper."""
+        self.tampered_readers[event.source["reader"]] = bool(event.data.get("tamper"))
+        self._evaluate()
+
+    def _sensed(self, alarm: str) -> bool:
+        """Whether the alarm's sensor (or, for reader tamper, any OSDP reader) says so."""
+        sensor = self._sensor(alarm)
+        sensed = bool(sensor and self._active_of(sensor))
+        if alarm == "reader_tamper":
+            sensed = sensed or any(self.tampered_readers.values())
+        return sensed
+
+    def _evaluate(self) -> None:
+        """Publish each alarm whose triggered state changed."""
+        for alarm in SENSORS:
+            now = bool(self.settings[alarm]) and self._sensed(alarm)
+            if now != self.triggered.get(alarm, False):
+                self.triggered[alarm] = now
+                source = {"alarm": alarm, "name": LABELS[alarm]}
+                self.bus.publish(TOPIC, source, {"state": now}, {"alarm": alarm}, True)

@@ -1,0 +1,237 @@
+"""Cardholders: the people credentials belong to, and simple groups of them.
+
+A cardholder may be disabled, or valid only from / until a date or a date and time
+(device local time; a date alone as valid_until means through the end of that day).
+Long access gives the door's long access time, for people who need more time.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from doorctl.core.errors import Conflict, Invalid, NotFound
+from doorctl.core.logs.audit import Announce, audited, silent
+from doorctl.core.store import Store
+
+NAME_MAX = 64
+NOTES_MAX = 1000
+VALIDITY_RULE = "Use a date (2026-12-31) or a date and time (2026-12-31T17:00), or leave empty."
+FIELDS = ("name", "enabled", "valid_from", "valid_until", "long_access", "notes", "group_ids")
+
+
+def parse_validity(text: str) -> datetime | date:
+    """A validity limit as a date or a naive local datetime; ValueError otherwise."""
+    if len(text) == 10:
+        return date.fromisoformat(text)
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is not None:
+        raise ValueError("no time zone offsets: times are the device's local time")
+    return moment.replace(microsecond=0)
+
+
+def validity_epoch(text: str | None, tz: ZoneInfo, end: bool) -> float | None:
+    """The instant a validity limit means in `tz`; a date alone ends at its midnight."""
+    if not text:
+        return None
+    limit = parse_validity(text)
+    if not isinstance(limit, datetime):
+        limit = datetime.combine(limit + timedelta(days=1) if end else limit, time())
+    return limit.replace(tzinfo=tz).timestamp()
+
+
+def _text(body: dict, name: str, limit: int, errors: dict, required: bool = False) -> str:
+    value = body.get(name)
+    if value is None and not required:
+        return ""
+    if not isinstance(value, str) or len(value.strip()) > limit or (required and not value.strip()):
+        errors[name] = f"Use {'1' if required else '0'} to {limit} characters."
+        return ""
+    return value.strip()
+
+
+def _bool(body: dict, name: str, default: bool, errors: dict) -> bool:
+    value = body.get(name, default)
+    if not isinstance(value, bool):
+        errors[name] = "Must be true or false."
+        return default
+    return value
+
+
+def _validity(body: dict, name: str, errors: dict) -> str | None:
+    value = body.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        if not isinstance(value, str):
+            raise ValueError(name)
+        return parse_validity(value).isoformat()
+    except ValueError:
+        errors[name] = VALIDITY_RULE
+        return None
+
+
+def id_list(body: dict, name: str, errors: dict) -> list[int]:
+    """A JSON list of record ids (no duplicates, sorted); a wrong one is a field error."""
+    value = body.get(name, [])
+    if not isinstance(value, list) or not all(
+        isinstance(v, int) and not isinstance(v, bool) for v in value
+    ):
+        errors[name] = "Give a list of ids."
+        return []
+    return sorted(set(value))
+
+
+def validate(body: dict) -> dict:
+    """A clean cardholder record from a request; raise Invalid naming each bad field."""
+    errors: dict[str, str] = {}
+    unknown = sorted(set(body) - set(FIELDS) - {"id"})
+    errors.update({name: "unknown field" for name in unknown})
+    record = {
+        "name": _text(body, "name", NAME_MAX, errors, required=True),
+        "enabled": _bool(body, "enabled", True, errors),
+        "valid_from": _validity(body, "valid_from", errors),
+        "valid_until": _validity(body, "valid_until", errors),
+        "long_access": _bool(body, "long_access", False, errors),
+        "notes": _text(body, "notes", NOTES_MAX, errors),
+        "group_ids": id_list(body, "group_ids", errors),
+    }
+    if not errors and _until_before_from(record):
+        errors["valid_until"] = "Must be after valid from."
+    if errors:
+        raise Invalid(errors)
+    return record
+
+
+def _until_before_from(record: dict) -> bool:
+    start, until = record["valid_from"], record["valid_until"]
+    if not start or not until:
+        return False
+    utc = ZoneInfo("UTC")
+    return validity_epoch(until, utc, end=True) <= validity_epoch(start, utc, end=False)
+
+
+class Cardholders:
+    """Cardholders and cardholder groups in the store."""
+
+    announce: Announce = staticmethod(silent)
+
+    def __init__(self, store: Store):
+        self.store = store
+
+    def get(self, cardholder_id: int) -> dict:
+        """One cardholder as the REST API shows it; raise NotFound."""
+        row = self.store.execute(
+            "SELECT * FROM cardholders WHERE id = ?", (cardholder_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"There is no cardholder with id {cardholder_id}.")
+        return self._to_dict(row)
+
+    def search(self, text: str = "", offset: int = 0, limit: int = 50) -> tuple[list[dict], int]:
+        """Cardholders whose name contains `text`, by name, one page; and the total."""
+        pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        where = "name LIKE ? ESCAPE '\\'"
+        total = self.store.execute(
+            f"SELECT count(*) FROM cardholders WHERE {where}", (pattern,)
+        ).fetchone()[0]
+        rows = self.store.execute(
+            f"SELECT * FROM cardholders WHERE {where} ORDER BY name COLLATE NOCASE, id "
+            "LIMIT ? OFFSET ?",
+            (pattern, limit, offset),
+        ).fetchall()
+        return [self._to_dict(r) for r in rows], total
+
+    @audited("Cardholder")
+    def create(self, body: dict) -> dict:
+        """Add a cardholder; raise Invalid."""
+        record = validate(body)
+        with self.store.transaction() as conn:
+            cursor = conn.execute(
+                "INSERT INTO cardholders (name, enabled, valid_from, valid_until, long_access, "
+                "notes) VALUES (:name, :enabled, :valid_from, :valid_until, :long_access, :notes)",
+                record,
+            )
+            self._set_groups(conn, cursor.lastrowid, record["group_ids"])
+        return self.get(cursor.lastrowid)
+
+    @audited("Cardholder")
+    def update(self, cardholder_id: int, changes: dict) -> dict:
+        """Change the given fields of a cardholder; raise NotFound or Invalid."""
+        record = validate({**self.get(cardholder_id), **changes})
+        with self.store.transaction() as conn:
+            conn.execute(
+                "UPDATE cardholders SET name = :name, enabled = :enabled, valid_from = "
+                ":valid_from, valid_until = :valid_until, long_access = :long_access, notes = "
+                ":notes WHERE id = :id",
+                {**record, "id": cardholder_id},
+            )
+            self._set_groups(conn, cardholder_id, record["group_ids"])
+        return self.get(cardholder_id)
+
+    @audited("Cardholder")
+    def delete(self, cardholder_id: int) -> None:
+        """Remove a cardholder with its credentials and rule memberships."""
+        self.get(cardholder_id)
+        self.store.execute("DELETE FROM cardholders WHERE id = ?", (cardholder_id,))
+
+    def _set_groups(self, conn: sqlite3.Connection, cardholder_id: int, ids: list[int]) -> None:
+        conn.execute("DELETE FROM group_members WHERE cardholder_id = ?", (cardholder_id,))
+        missing = sorted(set(ids) - self._group_ids(ids))
+        if missing:
+            raise Invalid({"group_ids": f"No group with id {', '.join(map(str, missing))}."})
+        conn.executemany(
+            "INSERT INTO group_members (group_id, cardholder_id) VALUES (?, ?)",
+            [(g, cardholder_id) for g in ids],
+        )
+
+    def _group_ids(self, ids: list[int]) -> set[int]:
+        marks = ",".join("?" * len(ids))
+        rows = self.store.execute(f"SELECT id FROM cardholder_groups WHERE id IN ({marks})", ids)
+        return {r[0] for r in rows}
+
+    def _to_dict(self, row: sqlite3.Row) -> dict:
+        groups = self.store.execute(
+            "SELECT group_id FROM group_members WHERE cardholder_id = ? ORDER BY group_id",
+            (row["id"],),
+        )
+        return {
+            "id": row["id"],
+            "name": row["name"],
+            "enabled": bool(row["enabled"]),
+            "valid_from": row["valid_from"],
+            "valid_until": row["valid_until"],
+            "long_access": bool(row["long_access"]),
+            "notes": row["notes"],
+            "group_ids": [g[0] for g in groups],
+        }
+
+    # --- groups ---------------------------------------------------------------------------
+
+    def groups(self) -> list[dict]:
+        """Every cardholder group with its member count, by name."""
+        rows = self.store.execute(
+            "SELECT g.id, g.name, count(m.cardholder_id) AS members FROM cardholder_groups g "
+            "LEFT JOIN group_members m ON m.group_id = g.id GROUP BY g.id ORDER BY g.name"
+        )
+        return [dict(r) for r in rows]
+
+    def create_group(self, name: object) -> dict:
+        """Add a group; raise Invalid or Conflict (duplicate name)."""
+        errors: dict[str, str] = {}
+        clean = _text({"name": name}, "name", NAME_MAX, errors, required=True)
+        if errors:
+            raise Invalid(errors)
+        try:
+            cursor = self.store.execute("INSERT INTO cardholder_groups (name) VALUES (?)", (clean,))
+        except sqlite3.IntegrityError:
+            message = f"A group named {clean!r} exists already."
+            raise Conflict(message, {"name": message}) from None
+        return {"id": cursor.lastrowid, "name": clean, "members": 0}
+
+    def delete_group(self, group_id: int) -> None:
+        """Remove a group (its members stay; rules lose the group)."""
+        cursor = self.store.execute("DELETE FROM cardholder_groups WHERE id = ?", (group_id,))
+        if not cursor.rowcount:
+            raise NotFound(f"There is no group with id {group_id}.")

@@ -1,0 +1,261 @@
+"""Credentials: a card, a PIN, or a card and a PIN, each belonging to one cardholder.
+
+A card is stored as one indexed key, "<format>:<facility>:<number>" or
+"raw:<bits>:<number>", so a read finds its credential with one index search. PINs are
+never stored: a keyed hash (HMAC-SHA256 with the device secret) of the PIN alone
+finds a PIN-only credential by index; a card's PIN is hashed together with its card
+so that two equal PINs on different cards don't look equal in the database.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+import sqlite3
+
+from doorctl.core.errors import Conflict, Invalid, NotFound
+from doorctl.core.logs.audit import Announce, audited, silent
+from doorctl.core.store import Store
+from doorctl.hal.wiegand import CARD_FORMATS, CardRead, encode_card
+
+FORMATS = (*CARD_FORMATS, "raw")
+PIN = re.compile(r"^[0-9]{4,12}$")
+PIN_RULE = "A PIN is 4 to 12 digits."
+FIELDS = ("cardholder_id", "enabled", "card", "pin")
+
+
+def card_key(format: str, facility: int | None, number: int, bits: int | None = None) -> str:
+    """The one string a card is stored and found by."""
+    if format == "raw":
+        return f"raw:{bits}:{number}"
+    return f"{format}:{'' if facility is None else facility}:{number}"
+
+
+def read_key(read: CardRead) -> str:
+    """The key of the card a reader read."""
+    return card_key(read.format, read.facility, read.number, read.bits)
+
+
+def card_of(key: str | None) -> dict | None:
+    """The card's JSON shape from its key."""
+    if key is None:
+        return None
+    format, middle, number = key.split(":")
+    if format == "raw":
+        return {"format": "raw", "facility": None, "number": int(number), "bits": int(middle)}
+    return {"format": format, "facility": int(middle) if middle else None, "number": int(number)}
+
+
+def describe(key: str) -> str:
+    """A card as a person reads it: 'H10301 12:345' or 'raw 26-bit 12345'."""
+    card = card_of(key)
+    if card["format"] == "raw":
+        return f"raw {card['bits']}-bit {card['number']}"
+    facility = "" if card["facility"] is None else f"{card['facility']}:"
+    return f"{card['format']} {facility}{card['number']}"
+
+
+class PinHasher:
+    """Keyed hashes of PINs with the device secret (fast enough for an index lookup)."""
+
+    def __init__(self, secret: bytes):
+        self._secret = secret
+
+    def pin_only(self, pin: str) -> str:
+        """The hash a PIN-only credential is found by."""
+        return hmac.new(self._secret, b"pin\0" + pin.encode(), hashlib.sha256).hexdigest()
+
+    def with_card(self, key: str, pin: str) -> str:
+        """The hash of a card's PIN, bound to that card."""
+        message = f"card\0{key}\0{pin}".encode()
+        return hmac.new(self._secret, message, hashlib.sha256).hexdigest()
+
+    def stored(self, key: str | None, pin: str) -> str:
+        """The hash a credential stores: bound to its card if it has one, else PIN-only."""
+        return self.with_card(key, pin) if key else self.pin_only(pin)
+
+
+def _int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def parse_card(card: object, errors: dict, where: str = "card") -> str | None:
+    """The key of a card given as {"format", "facility", "number", "bits"}; errors by field."""
+    if card is None:
+        return None
+    if not isinstance(card, dict):
+        errors[where] = "Give the card as an object with format, facility and number."
+        return None
+    format, facility = card.get("format"), card.get("facility")
+    number, bits = card.get("number"), card.get("bits") or 0
+    if format not in FORMATS:
+        errors[f"{where}.format"] = f"Choose one of: {', '.join(FORMATS)}."
+        return None
+    for name, value in (("facility", facility), ("number", number), ("bits", bits)):
+        if value is not None and (not _int(value) or value < 0):
+            errors[f"{where}.{name}"] = "Must be a whole number, 0 or more."
+    if f"{where}.number" not in errors and number is None:
+        errors[f"{where}.number"] = "Give the card number."
+    if any(k.startswith(where + ".") for k in errors):
+        return None
+    return _encodable(format, facility, number, bits, errors, where)
+
+
+def _encodable(format, facility, number, bits, errors, where) -> str | None:
+    """The key when the format can carry the numbers; the format's limit otherwise."""
+    try:
+        encode_card(format, facility if format != "raw" else None, number, bits)
+    except ValueError as error:
+        name = "facility" if "facility" in str(error) or "company" in str(error) else "number"
+        name = "bits" if format == "raw" and "length" in str(error) else name
+        errors[f"{where}.{name}"] = str(error).capitalize() + "."
+        return None
+    if format != "raw" and facility is None and format != "H10302":
+        facility = 0
+    return card_key(format, facility, number, bits if format == "raw" else None)
+
+
+def parse_pin(pin: object, errors: dict) -> str | None:
+    """A PIN of 4 to 12 digits, or None."""
+    if pin in (None, ""):
+        return None
+    if not isinstance(pin, str) or not PIN.match(pin):
+        errors["pin"] = PIN_RULE
+        return None
+    return pin
+
+
+class Credentials:
+    """The credentials of all cardholders."""
+
+    announce: Announce = staticmethod(silent)
+
+    def __init__(self, store: Store, pins: PinHasher):
+        self.store = store
+        self.pins = pins
+
+    def get(self, credential_id: int) -> dict:
+        """One credential as the REST API shows it (never its PIN); raise NotFound."""
+        return to_dict(self._stored(credential_id))
+
+    def _stored(self, credential_id: int) -> sqlite3.Row:
+        row = self.store.execute(
+            "SELECT * FROM credentials WHERE id = ?", (credential_id,)
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"There is no credential with id {credential_id}.")
+        return row
+
+    def of(self, cardholder_id: int) -> list[dict]:
+        """A cardholder's credentials."""
+        rows = self.store.execute(
+            "SELECT * FROM credentials WHERE cardholder_id = ? ORDER BY id", (cardholder_id,)
+        )
+        return [to_dict(r) for r in rows]
+
+    def list(self, offset: int = 0, limit: int = 100) -> list[dict]:
+        """All credentials by id, one page."""
+        rows = self.store.execute(
+            "SELECT * FROM credentials ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
+        )
+        return [to_dict(r) for r in rows]
+
+    @audited("Credential")
+    def create(self, body: dict) -> dict:
+        """Add a credential; raise Invalid, NotFound (cardholder) or Conflict (duplicate)."""
+        row = self.row(body)
+        cursor = self._write(
+            "INSERT INTO credentials (cardholder_id, enabled, card, pin_hash) "
+            "VALUES (:cardholder_id, :enabled, :card, :pin_hash)",
+            row,
+        )
+        return self.get(cursor.lastrowid)
+
+    @audited("Credential")
+    def update(self, credential_id: int, changes: dict) -> dict:
+        """Change enabled, card or PIN; a card with a PIN needs the PIN again if it changes."""
+        stored = self._stored(credential_id)
+        body = {**to_dict(stored), **changes}
+        body.pop("has_pin", None)
+        body.pop("id", None)
+        keep = None if "pin" in changes else (stored["card"], stored["pin_hash"])
+        row = self.row(body, keep=keep)
+        self._write(
+            "UPDATE credentials SET cardholder_id = :cardholder_id, enabled = :enabled, "
+            "card = :card, pin_hash = :pin_hash WHERE id = :id",
+            {**row, "id": credential_id},
+        )
+        return self.get(credential_id)
+
+    @audited("Credential")
+    def delete(self, credential_id: int) -> None:
+        """Remove a credential."""
+        cursor = self.store.execute("DELETE FROM credentials WHERE id = ?", (credential_id,))
+        if not cursor.rowcount:
+            raise NotFound(f"There is no credential with id {credential_id}.")
+
+    def row(self, body: dict, keep: tuple[str | None, str | None] | None = None) -> dict:
+        """The stored row of a credential from a request; raise Invalid naming each field."""
+        errors: dict[str, str] = {name: "unknown field" for name in set(body) - set(FIELDS)}
+        holder = body.get("cardholder_id")
+        if not _int(holder):
+            errors["cardholder_id"] = "Give the id of the cardholder."
+        enabled = body.get("enabled", True)
+        if not isinstance(enabled, bool):
+            errors["enabled"] = "Must be true or false."
+        key = parse_card(body.get("card"), errors)
+        pin = parse_pin(body.get("pin"), errors)
+        if not errors and key is None and pin is None and not (keep and keep[1]):
+            errors["card"] = "Give a card, a PIN, or both."
+        if errors:
+            raise Invalid(errors)
+        self._holder_exists(holder)
+        pin_hash = self._pin_hash(key, pin, keep)
+        return {"cardholder_id": holder, "enabled": enabled, "card": key, "pin_hash": pin_hash}
+
+    def _pin_hash(self, key: str | None, pin: str | None, keep) -> str | None:
+        """A new PIN's hash, or the stored one while the card it is bound to stays."""
+        if pin is not None:
+            return self.pins.stored(key, pin)
+        if keep is None or keep[1] is None:
+            return None
+        if key != keep[0]:
+            raise Invalid({"pin": "Give the PIN again: it is stored bound to the card."})
+        return keep[1]
+
+    def _holder_exists(self, cardholder_id: int) -> None:
+        row = self.store.execute("SELECT 1 FROM cardholders WHERE id = ?", (cardholder_id,))
+        if row.fetchone() is None:
+            raise Invalid({"cardholder_id": f"There is no cardholder with id {cardholder_id}."})
+
+    def _write(self, sql: str, row: dict) -> sqlite3.Cursor:
+        try:
+            return self.store.execute(sql, row)
+        except sqlite3.IntegrityError:
+            raise self.duplicate(row) from None
+
+    def duplicate(self, row: dict) -> Conflict:
+        """The clear message for a card or PIN that is someone's already."""
+        if row["card"] is not None:
+            owner = self.store.execute(
+                "SELECT h.name FROM credentials c JOIN cardholders h ON h.id = c.cardholder_id "
+                "WHERE c.card = ?",
+                (row["card"],),
+            ).fetchone()
+            message = f"The card {describe(row['card'])} belongs to {owner[0]} already."
+            return Conflict(message, {"card": message})
+        message = "That PIN is already a PIN-only credential of another cardholder; choose another."
+        return Conflict(message, {"pin": message})
+
+
+def to_dict(row: sqlite3.Row) -> dict:
+    """A credential as the REST API shows it: the PIN is write only."""
+    return {
+        "id": row["id"],
+        "cardholder_id": row["cardholder_id"],
+        "enabled": bool(row["enabled"]),
+        "card": card_of(row["card"]),
+        "pin": None,
+        "has_pin": row["pin_hash"] is not None,
+    }

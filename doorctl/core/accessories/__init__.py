@@ -1,0 +1,1 @@
+"""Accessories: the I/O ports."""

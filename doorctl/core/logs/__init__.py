@@ -1,0 +1,1 @@
+"""Logs: the event log, the access log and the audit trail."""

@@ -1,0 +1,218 @@
+"""The link to the broker: one paho client, driven from one greenlet on the hub.
+
+Why this design: paho's own `loop_start()` thread would, in the served appliance
+(where gevent has patched `threading`), be a greenlet that blocks in a real
+`select()`, and in an unpatched process a foreign thread calling back into the hub.
+Instead doorctl never lets paho run a loop: the link greenlet waits on the socket
+with `gevent.select.select` (a hub watcher in both worlds) and calls paho's
+`loop_read` / `loop_write` / `loop_misc`, so every paho callback runs on the hub,
+in that greenlet, and nothing needs a lock or a hand-over queue. Writes queued by
+other greenlets wake it through a pipe (paho's `on_socket_register_write`).
+
+The one step that blocks is opening the connection (DNS, TCP connect, TLS and
+WebSocket handshakes inside paho's `reconnect()`). When gevent has patched `socket`
+(`doorctl serve`) those are cooperative, so the greenlet calls it directly; in an
+unpatched process (tests, embedding) it runs on the hub's threadpool, a real
+thread, and returns a plain non-blocking socket the greenlet then drives.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import socket
+import ssl
+from pathlib import Path
+
+import gevent
+import gevent.select
+import paho.mqtt.client as mqtt
+from gevent import monkey
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
+
+from doorctl.core.system.mqtt import certificates
+
+WEBSOCKET = ("ws", "wss")
+TLS = ("ssl", "wss")
+MAX_INFLIGHT = 100
+SESSION_EXPIRY = 7 * 86400
+
+
+class LinkError(Exception):
+    """The connection failed or was lost; the message says why, in words."""
+
+
+class TlsContext(ssl.SSLContext):
+    """Remembers the sockets it wraps, so a failed handshake's socket can be closed."""
+
+    def wrap_socket(self, *args, **kwargs) -> ssl.SSLSocket:
+        wrapped = super().wrap_socket(*args, **kwargs)
+        self.wrapped = wrapped
+        return wrapped
+
+    def close_wrapped(self) -> None:
+        """Close the last socket this context wrapped (paho leaves it open on failure)."""
+        sock = getattr(self, "wrapped", None)
+        if sock is not None:
+            sock.close()
+
+
+def tls_context(settings: dict, tls_dir: Path) -> TlsContext:
+    """Verify the broker against the uploaded CA (else the system's) and its hostname."""
+    context = TlsContext(ssl.PROTOCOL_TLS_CLIENT)
+    ca = tls_dir / certificates.FILES["ca"]
+    if ca.exists():
+        context.load_verify_locations(str(ca))
+    else:
+        context.load_default_certs()
+    client_pem = tls_dir / certificates.FILES["client"]
+    if client_pem.exists():
+        context.load_cert_chain(str(client_pem))
+    if settings["alpn"]:
+        context.set_alpn_protocols([settings["alpn"]])
+    return context
+
+
+def build_client(settings: dict, tls_dir: Path, will: tuple | None) -> mqtt.Client:
+    """A paho client configured from the MQTT client section; it does not connect."""
+    v5 = settings["mqtt_version"] == "5"
+    client = mqtt.Client(
+        mqtt.CallbackAPIVersion.VERSION2,
+        client_id=settings["client_id"],
+        clean_session=None if v5 else settings["clean_session"],
+        protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+        transport="websockets" if settings["protocol"] in WEBSOCKET else "tcp",
+        reconnect_on_failure=False,
+    )
+    client.connect_timeout = settings["timeout"]
+    client.max_inflight_messages = MAX_INFLIGHT
+    if settings["protocol"] in TLS:
+        client.tls_set_context(tls_context(settings, tls_dir))
+    if settings["username"]:
+        client.username_pw_set(settings["username"], settings["password"] or None)
+    if will:
+        client.will_set(*will)
+    client.connect_async(
+        settings["host"], settings["port"], settings["keep_alive"], **_v5(settings)
+    )
+    return client
+
+
+def _v5(settings: dict) -> dict:
+    """MQTT 5 keeps a session only with a session expiry; 3.1.1 uses clean_session."""
+    if settings["mqtt_version"] != "5":
+        return {}
+    properties = Properties(PacketTypes.CONNECT)
+    if not settings["clean_session"]:
+        properties.SessionExpiryInterval = SESSION_EXPIRY
+    return {"clean_start": settings["clean_session"], "properties": properties}
+
+
+def describe(error: BaseException, settings: dict) -> str:
+    """Why opening the connection failed, as a person reads it on the status line."""
+    where = f"{settings['host']}:{settings['port']}"
+    if isinstance(error, socket.gaierror):
+        return f"Unknown host {settings['host']!r}: {error.strerror}."
+    if isinstance(error, ConnectionRefusedError):
+        return f"{where} refused the connection: no broker listens there."
+    if isinstance(error, ssl.SSLCertVerificationError):
+        return f"The broker's certificate is not accepted: {error.verify_message}"
+    if isinstance(error, ssl.SSLError):
+        hint = " Is this a plain (non-TLS) port?" if "WRONG_VERSION" in str(error) else ""
+        return f"TLS handshake with {where} failed: {error.reason or error}.{hint}"
+    if isinstance(error, TimeoutError | socket.timeout):
+        return f"No answer from {where} within {settings['timeout']} s."
+    if isinstance(error, mqtt.WebsocketConnectionError):
+        return f"WebSocket handshake with {where} failed: {error}."
+    if isinstance(error, OSError):
+        return f"{where}: {error.strerror or error}."
+    return f"{where}: {error}"
+
+
+def _attempt(function) -> Exception | None:
+    """Run `function`, returning its exception instead of raising it across threads."""
+    try:
+        function()
+    except Exception as error:
+        return error
+    return None
+
+
+class Link:
+    """One paho client and the plumbing that lets a greenlet drive it."""
+
+    def __init__(self, settings: dict, tls_dir: Path, will: tuple | None):
+        self.settings = settings
+        self.client = build_client(settings, tls_dir, will)
+        self.tls = self.client._ssl_context
+        self._wake_r, self._wake_w = os.pipe()
+        os.set_blocking(self._wake_r, False)
+        os.set_blocking(self._wake_w, False)
+        self.client.on_socket_register_write = lambda *args: self.wake()
+
+    def wake(self) -> None:
+        """Make the driving greenlet look at the socket now (paho queued a packet)."""
+        with contextlib.suppress(BlockingIOError, OSError):
+            os.write(self._wake_w, b"w")
+
+    def open(self) -> None:
+        """Open the socket and queue CONNECT; raise LinkError with the reason."""
+        if monkey.is_module_patched("socket"):
+            error = _attempt(self.client.reconnect)
+        else:
+            error = gevent.get_hub().threadpool.apply(_attempt, (self.client.reconnect,))
+        if error is not None:
+            self.client._sock_close()
+            if isinstance(self.tls, TlsContext):
+                self.tls.close_wrapped()
+            raise LinkError(describe(error, self.settings)) from error
+        self._check_alpn()
+
+    def _check_alpn(self) -> None:
+        """A broker that ignores the ALPN name would talk to the wrong service."""
+        wanted = self.settings["alpn"]
+        if not wanted or self.settings["protocol"] not in TLS:
+            return
+        sock = self.client.socket()
+        tls = getattr(sock, "_socket", sock)
+        chosen = tls.selected_alpn_protocol() if hasattr(tls, "selected_alpn_protocol") else None
+        if chosen != wanted:
+            self.client._sock_close()
+            raise LinkError(
+                f"The broker did not accept the ALPN protocol {wanted!r} "
+                f"(it chose {chosen or 'none'}); check the name your broker provider gives."
+            )
+
+    def step(self, timeout: float) -> None:
+        """Wait up to `timeout` for the socket, then let paho read, write and ping."""
+        sock = self.client.socket()
+        if sock is None:
+            raise LinkError("The connection was closed.")
+        if getattr(sock, "pending", lambda: 0)():
+            readable, writable = [sock], []
+        else:
+            want = [sock] if self.client.want_write() else []
+            readable, writable, _ = gevent.select.select([sock, self._wake_r], want, [], timeout)
+        if self._wake_r in readable:
+            self._drain()
+        rc = mqtt.MQTT_ERR_SUCCESS
+        if sock in readable:
+            rc = self.client.loop_read()
+        if rc == mqtt.MQTT_ERR_SUCCESS and (sock in writable or self.client.want_write()):
+            rc = self.client.loop_write()
+        if rc == mqtt.MQTT_ERR_SUCCESS:
+            rc = self.client.loop_misc()
+        if rc != mqtt.MQTT_ERR_SUCCESS or self.client.socket() is None:
+            raise LinkError(f"The connection was lost: {mqtt.error_string(rc)}")
+
+    def _drain(self) -> None:
+        with contextlib.suppress(BlockingIOError):
+            os.read(self._wake_r, 4096)
+
+    def close(self) -> None:
+        """Close the socket and the wake pipe."""
+        self.client._sock_close()
+        for fd in (self._wake_r, self._wake_w):
+            with contextlib.suppress(OSError):
+                os.close(fd)

@@ -1,0 +1,388 @@
+"""The MQTT service (manual: "MQTT"): client, publication, subscriptions, door commands.
+
+One greenlet owns the link (see link.py): it connects with a growing back-off,
+sends the connect message, subscribes, publishes the Home Assistant discovery and
+feeds queued publications to paho in id order; paho's callbacks run in it.
+
+Delivery guarantees. QoS 1 and 2 events pass through the SQLite outbox and leave it
+only on the broker's acknowledgement, so they are delivered at least once across
+broker restarts, network loss and doorctl restarts, in order. QoS 2 is exactly once
+while doorctl runs when Clean session is off: paho keeps the session and resends
+with the same packet ids, and the broker drops what it has already seen. After a
+doorctl crash the messages that were in flight (at most MAX_INFLIGHT) are resent
+with new ids, so those few may arrive twice. QoS 0 events go out only while
+connected. Loops: a message received on a subscription becomes an event, and such
+an event is never published onto a topic any subscription matches (with MQTT 5 the
+subscriptions also ask for no_local), so the device never feeds itself.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import gevent
+from paho.mqtt.client import MQTTMessage, topic_matches_sub
+from paho.mqtt.subscribeoptions import SubscribeOptions
+
+from doorctl.core.device import DeviceInfo
+from doorctl.core.eventlog import EventLog
+from doorctl.core.events import Event, EventBus
+from doorctl.core.settings import Settings
+from doorctl.core.store import Store
+from doorctl.core.system.mqtt import discovery, inbound, messages
+from doorctl.core.system.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
+from doorctl.core.system.mqtt.inbound import DoorCommands
+from doorctl.core.system.mqtt.link import Link, LinkError
+from doorctl.core.system.mqtt.outbox import Outbox
+
+log = logging.getLogger(__name__)
+
+CLIENT, PUBLICATION, SUBSCRIPTIONS = "mqtt_client", "mqtt_publication", "mqtt_subscriptions"
+WINDOW = 200
+MAX_BACKOFF = 120.0
+KNOWN_TOPICS = (
+    "tns1:AccessControl/AccessGranted/Credential",
+    "tns1:AccessControl/Denied/Credential",
+    "tns1:Device/Trigger/DigitalInput",
+    "tns1:Device/User/Login",
+    "tns1:Door/Command",
+    "tns1:Door/State/DoorAlarm",
+    "tns1:Door/State/DoorMode",
+    "tns1:Door/State/DoorPhysicalState",
+    "tns1:Door/State/DoorTamper",
+    messages.STATEFUL,
+    messages.STATELESS,
+)
+
+
+class MqttService:
+    """The device's MQTT client: start()/stop()/apply()/status() like every service."""
+
+    def __init__(
+        self, settings: Settings, store: Store, bus: EventBus, device: DeviceInfo, data_dir: Path
+    ):
+        self.settings, self.store, self.bus, self.device = settings, store, bus, device
+        self.tls_dir = data_dir / "mqtt"
+        settings.register(CLIENT, client_form(device.serial))
+        settings.register(PUBLICATION, PublicationForm)
+        settings.register(SUBSCRIPTIONS, SubscriptionsForm)
+        for section in (CLIENT, PUBLICATION, SUBSCRIPTIONS):
+            settings.on_change(section, self.apply)
+        self.door_commands: DoorCommands | None = None
+        self.entities: Callable[[], list[dict]] = discovery.default_entities
+        self.outbox = Outbox(store)
+        self.outbox.on_written = self._rows_written
+        self.states: dict[str, str] = {}
+        self.counts = dict(published=0, received=0, not_connected=0, loop_guarded=0)
+        self._link: Link | None = None
+        self._stale_discovery: dict | None = None
+        self._greenlet: gevent.Greenlet | None = None
+        self._running = False
+        self._state = ("disconnected", "", time.time())
+        self._reset_session()
+        self._load()
+        bus.subscribe(self._on_event)
+
+    def _load(self) -> None:
+        self.client = self.settings.get(CLIENT)
+        self.publication = self.settings.get(PUBLICATION)
+        self.subscriptions = self.settings.get(SUBSCRIPTIONS)
+        self.outbox.limit = self.publication["queue_limit"]
+
+    def _reset_session(self) -> None:
+        """A new paho client knows no packet ids: every queued row is sent again."""
+        self._handed: dict[int, int] = {}
+        self._last_handed = 0
+        self._need_rows = True
+        self._connack = None
+        self.subscribed: list[str] = []
+        self._pending_subscribe: tuple[int, list[str]] = (0, [])
+
+    # service interface
+
+    def start(self) -> None:
+        """Start the outbox and, when Connect is on, the link."""
+        self.outbox.start()
+        self._running = True
+        self._restart()
+
+    def stop(self) -> None:
+        """Say goodbye to the broker (the LWT payload, as the broker would) and stop."""
+        self._running = False
+        self._stop_link()
+        self.outbox.stop()
+
+    def apply(self, _record: dict | None = None, force: bool = False) -> None:
+        """Take the stored settings into use; reconnect when the client part changed."""
+        old_client, old_publication = self.client, self.publication
+        self._load()
+        if not self._running:
+            return
+        if force or self.client != old_client:
+            self._restart()
+            return
+        if self.connected:
+            self._subscribe()
+            self._publish_discovery(old_publication)
+        elif old_publication["home_assistant"] and not self.publication["home_assistant"]:
+            self._stale_discovery = old_publication
+
+    def status(self) -> dict:
+        """The live status the page and /api/v1/mqtt/status show."""
+        state, reason, since = self._state
+        return {
+            "state": state,
+            "reason": reason,
+            "since": since,
+            "broker": f"{self.client['protocol']}://{self.client['host']}:{self.client['port']}",
+            "client_id": self.client["client_id"],
+            "queued": self.outbox.queued,
+            "dropped": self.outbox.dropped,
+            **self.counts,
+            "subscribed": list(self.subscribed),
+            "states": dict(self.states),
+        }
+
+    def known_topics(self, event_log: EventLog) -> list[str]:
+        """The event topics the device has logged, for choosing publication conditions.
+
+        Read through the event log, on its thread: DISTINCT walks the whole topic index
+        of a long log, which on the hub would stall reader polling.
+        """
+        rows = event_log.select("SELECT DISTINCT topic FROM events ORDER BY topic LIMIT 500")
+        return sorted({*KNOWN_TOPICS, *(r[0] for r in rows)})
+
+    @property
+    def connected(self) -> bool:
+        """True while the broker has accepted the connection."""
+        return self._state[0] == "connected"
+
+    # the link greenlet
+
+    def _restart(self) -> None:
+        self._stop_link()
+        if self._running and self.client["connect"]:
+            will = messages.connect_message(self.client, "lwt")
+            try:
+                self._link = Link(self.client, self.tls_dir, will)
+            except Exception as error:
+                self._set_state("error", f"The settings can't be used: {error}")
+                return
+            self._reset_session()
+            self._wire(self._link)
+            self._greenlet = gevent.spawn(self._run, self._link)
+
+    def _stop_link(self) -> None:
+        link, greenlet = self._link, self._greenlet
+        self._link = self._greenlet = None
+        if greenlet is not None:
+            greenlet.kill()
+        if link is not None:
+            if self.connected:
+                self._goodbye(link)
+            link.close()
+        self._set_state("disconnected", "")
+
+    def _wire(self, link: Link) -> None:
+        client = link.client
+        client.on_connect = self._on_connect
+        client.on_disconnect = self._on_disconnect
+        client.on_publish = self._on_publish
+        client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
+
+    def _run(self, link: Link) -> None:
+        """Connect, serve, and on failure wait a growing back-off and try again."""
+        delay = 1.0
+        while True:
+            try:
+                self._connect(link)
+                delay = 1.0
+                self._serve(link)
+            except LinkError as error:
+                self._set_state("error", str(error))
+            except Exception as error:
+                log.exception("MQTT link failed")
+                self._set_state("error", f"Internal error: {error}")
+            if not self.client["reconnect"]:
+                return
+            gevent.sleep(delay)
+            delay = min(delay * 2, MAX_BACKOFF)
+
+    def _connect(self, link: Link) -> None:
+        self._set_state("connecting", "")
+        self._connack = None
+        link.open()
+        deadline = time.monotonic() + self.client["timeout"]
+        while self._connack is None:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise LinkError(f"The broker did not answer within {self.client['timeout']} s.")
+            link.step(min(left, 1.0))
+        if self._connack.is_failure:
+            raise LinkError(f"The broker refused the connection: {self._connack}.")
+        self._on_connected(link)
+
+    def _on_connected(self, link: Link) -> None:
+        self._set_state("connected", "")
+        connect = messages.connect_message(self.client, "connect_message")
+        if connect:
+            link.client.publish(*connect)
+        self._subscribe()
+        self._publish_discovery(self._stale_discovery)
+        self._stale_discovery = None
+        self._need_rows = True
+
+    def _serve(self, link: Link) -> None:
+        while True:
+            self._feed(link)
+            link.step(1.0)
+
+    def _feed(self, link: Link) -> None:
+        """Hand queued rows to paho in id order, at most WINDOW unacknowledged."""
+        room = WINDOW - len(self._handed)
+        if not self._need_rows or room <= 0:
+            return
+        self._need_rows = False
+        rows = self.outbox.rows(self._last_handed, room)
+        for row in rows:
+            info = link.client.publish(row.topic, row.payload, row.qos, row.retain)
+            self._handed[info.mid] = row.id
+            self._last_handed = row.id
+        self._need_rows = self._need_rows or len(rows) == room
+
+    def _goodbye(self, link: Link) -> None:
+        """Publish the LWT payload ourselves (a clean disconnect sends no LWT), then leave."""
+        try:
+            lwt = messages.connect_message(link.settings, "lwt")
+            if lwt:
+                link.client.publish(*lwt)
+            link.client.disconnect()
+            deadline = time.monotonic() + 2
+            while link.client.socket() is not None and time.monotonic() < deadline:
+                link.step(0.2)
+        except LinkError:
+            pass
+
+    def _set_state(self, state: str, reason: str) -> None:
+        if (state, reason) != self._state[:2]:
+            if reason:
+                log.info("MQTT %s: %s", state, reason)
+            self._state = (state, reason, time.time())
+
+    # paho callbacks (they run in the link greenlet)
+
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connack = reason_code
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self.subscribed = []
+        if self.connected:
+            self._set_state("disconnected", f"The connection was lost: {reason_code}.")
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        row_id = self._handed.pop(mid, None)
+        if row_id is not None:
+            self.outbox.ack(row_id)
+            self._need_rows = True
+        self.counts["published"] += 1
+
+    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
+        pending_mid, filters = self._pending_subscribe
+        if mid == pending_mid:
+            self.subscribed = [
+                f for f, rc in zip(filters, reason_codes, strict=False) if not rc.is_failure
+            ]
+
+    def _on_message(self, client, userdata, message: MQTTMessage) -> None:
+        self.counts["received"] += 1
+        commands = messages.door_command_filter(self.client)
+        if self.subscriptions["door_commands"] and topic_matches_sub(commands, message.topic):
+            inbound.door_command(self.bus, self.door_commands, self.client, message)
+            return
+        for subscription in self.subscriptions["subscriptions"]:
+            mqtt_filter = messages.subscription_filter(subscription, self.client)
+            if topic_matches_sub(mqtt_filter, message.topic):
+                stateful = subscription["type"] == "stateful"
+                if stateful:
+                    self.states[message.topic] = messages.message_text(message.payload)
+                inbound.subscription_event(
+                    self.bus, mqtt_filter, self.client["client_id"], stateful, message
+                )
+                return
+
+    # subscriptions and door commands
+
+    def _filters(self) -> list[tuple[str, int]]:
+        filters = [
+            (messages.subscription_filter(s, self.client), s["qos"])
+            for s in self.subscriptions["subscriptions"]
+        ]
+        if self.subscriptions["door_commands"]:
+            filters.append((messages.door_command_filter(self.client), 1))
+        return filters
+
+    def _subscribe(self) -> None:
+        """Subscribe to every filter (again: a clean session forgets them), drop removed ones."""
+        filters = self._filters()
+        client = self._link.client
+        gone = sorted(set(self.subscribed) - {f for f, _ in filters})
+        if gone:
+            client.unsubscribe(gone)
+            self.subscribed = [f for f in self.subscribed if f not in gone]
+        if not filters:
+            return
+        if self.client["mqtt_version"] == "5":
+            _, mid = client.subscribe(
+                [(f, SubscribeOptions(qos=q, noLocal=True)) for f, q in filters]
+            )
+        else:
+            _, mid = client.subscribe(filters)
+        self._pending_subscribe = (mid, [f for f, _ in filters])
+
+    # publication
+
+    def _on_event(self, event: Event) -> None:
+        """Queue an event for publication when the conditions select it (never blocks)."""
+        if not self.client["connect"] or not messages.selected(event, self.publication):
+            return
+        topic = messages.event_topic(event.topic, self.client, self.publication)
+        if messages.loops_back(topic, event, [f for f, _ in self._filters()]):
+            self.counts["loop_guarded"] += 1
+            return
+        body = messages.payload(event, self.device.serial, self.publication["include_serial"])
+        retain = messages.retained(event, self.publication)
+        qos = self.publication["qos"]
+        if qos:
+            self.outbox.add(topic, body, qos, retain)
+        elif self.connected and self._link is not None:
+            self._link.client.publish(topic, body, 0, retain)
+        else:
+            self.counts["not_connected"] += 1
+
+    def _rows_written(self) -> None:
+        self._need_rows = True
+        if self._link is not None:
+            self._link.wake()
+
+    def _publish_discovery(self, old_publication: dict | None) -> None:
+        """Home Assistant discovery: retained configs when on, empty ones to remove."""
+        was_on = bool(old_publication and old_publication["home_assistant"])
+        now_on = self.publication["home_assistant"]
+        if self._link is None or (not now_on and not was_on):
+            return
+        device = self.device.to_dict()
+        entities = self.entities()
+        if was_on and (not now_on or old_publication != self.publication):
+            for topic, body in discovery.publications(
+                entities, self.client, old_publication, device, remove=True
+            ):
+                self._link.client.publish(topic, body, 1, True)
+        if now_on:
+            for topic, body in discovery.publications(
+                entities, self.client, self.publication, device
+            ):
+                self._link.client.publish(topic, body, 1, True)
