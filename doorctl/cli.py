@@ -94,6 +94,13 @@ def parser() -> argparse.ArgumentParser:
         default=_env("LOG_LEVEL", "INFO"),
         help="DEBUG, INFO, WARNING (env DOORCTL_LOG_LEVEL)",
     )
+    serve.add_argument(
+        "--reader-test-ports",
+        action="store_true",
+        default=_env("READER_TEST_PORTS", "") == "1",
+        help="also accept pseudo-terminals (/dev/pts/N) as reader ports, for tests and "
+        "demos (env DOORCTL_READER_TEST_PORTS=1)",
+    )
     reset = sub.add_parser(
         "reset-outputs",
         help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
@@ -119,7 +126,13 @@ def pick_hardware(choice: str) -> str:
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
     hardware = pick_hardware(args.hardware)
-    app = create_app({"DATA_DIR": args.data_dir, "HARDWARE": hardware})
+    app = create_app(
+        {
+            "DATA_DIR": args.data_dir,
+            "HARDWARE": hardware,
+            "READER_TEST_PORTS": args.reader_test_ports,
+        }
+    )
     doorctl = app.extensions["doorctl"]
     server = make_server(app, args.host, args.port)
     server.start()

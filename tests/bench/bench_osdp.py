@@ -70,7 +70,7 @@ def wire_floor_ms(baud: int) -> float:
 
 def app_with_two_readers(data_dir: Path, line: Line, baud: int) -> Flask:
     """The web app of a started appliance with Ann's card and two readers on the line."""
-    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim"})
+    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "READER_TEST_PORTS": True})
     doorctl = app.extensions["doorctl"]
     doorctl.users.set_root_password(PASSWORD)
     doorctl.settings.update("door", {"access_time": ACCESS_TIME})
