@@ -40,9 +40,9 @@ from gevent import subprocess  # noqa: E402
 from support_osdp import Line, ReaderProcess  # noqa: E402
 
 from doorctl.app import create_app  # noqa: E402
-from doorctl.cli import freeze_startup_objects, make_server  # noqa: E402
 from doorctl.core.appliance import Appliance  # noqa: E402
 from doorctl.hal.wiegand import encode_card  # noqa: E402
+from doorctl.server import freeze_startup_objects, make_server  # noqa: E402
 
 READS = int(os.environ.get("BENCH_READS", "150"))
 CARD_BITS = encode_card("H10301", 12, 345)
