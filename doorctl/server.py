@@ -137,13 +137,14 @@ class Handler(WSGIHandler):
             return
         if not self.content_length and not self.wsgi_input.chunked_input:
             return
-        body = bytearray()
+        body = io.BytesIO()
         while piece := self._read_piece(limits.request_timeout):
-            body += piece
-            if len(body) > limits.max_body:
+            body.write(piece)
+            if body.tell() > limits.max_body:
                 raise BodyTooLarge
-        self.environ["wsgi.input"] = io.BytesIO(bytes(body))
-        self.environ["CONTENT_LENGTH"] = str(len(body))
+        self.environ["CONTENT_LENGTH"] = str(body.tell())
+        body.seek(0)
+        self.environ["wsgi.input"] = body
         self.environ.pop("HTTP_TRANSFER_ENCODING", None)
         self.wsgi_input = Input(io.BytesIO(), 0)
 
@@ -164,6 +165,14 @@ class Handler(WSGIHandler):
         log.info("request from %s refused (%d): %s", self.client_address[0], code, exc)
         with contextlib.suppress(OSError):
             self.socket.sendall(ANSWERS[code])
+
+    def handle_error(self, t, v, tb):
+        """A client that stopped reading its answer is closed quietly, not reported."""
+        if not issubclass(t, TimeoutError):
+            super().handle_error(t, v, tb)
+            return
+        self.close_connection = True
+        log.info("answer to %s not taken within the timeout: closed", self.client_address[0])
 
     def _handle_client_error(self, ex):
         """A malformed or slow request head: one log line, and a short answer."""

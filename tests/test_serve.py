@@ -107,6 +107,18 @@ def test_malformed_requests_get_a_short_answer_that_names_no_software(tmp_path):
     assert "bad request from 127.0.0.1: got more than 100 headers" in server.stderr
 
 
+def test_bodies_arrive_whole_chunked_or_not_and_a_too_large_one_is_refused(tmp_path):
+    server = start_served(tmp_path / "data")
+    body = json.dumps({"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:7], body[7:])) + b"0\r\n\r\n"
+    head = b"POST /api/v1/setup HTTP/1.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    chunked = raw_answer(server.url, head + b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
+    huge = raw_answer(server.url, head + b"Content-Length: 999999999\r\n\r\n{")
+    server.stop()
+    assert chunked.startswith(b"HTTP/1.1 201 ")
+    assert huge.startswith(b"HTTP/1.1 413 ") and b'"error"' in huge
+
+
 def slow_login(url: str, source: str) -> socket.socket:
     """A client from `source` that sends a login form's head, then never all of its body."""
     host, port = url.removeprefix("http://").split(":")

@@ -3,8 +3,9 @@
 The appliance's promise: clients that send their requests slowly never stall it. This
 runs the real app behind the server of `doorctl serve` in this (patched) process, with
 a viewer calling `GET /api/v1/doors/1` (HTTP Basic) back to back, first alone, then
-next to 20 connections that send a login form's body one byte a second and connect
-again when the server closes them. It prints the viewer's p50 and p99 with both.
+next to 20 connections (from a child process, so that they cost this one nothing but
+what the server spends on them) that send a login form's body one byte a second and
+connect again when the server closes them. It prints the viewer's p50 and p99.
 """
 
 from gevent import monkey
@@ -21,6 +22,7 @@ from pathlib import Path  # noqa: E402
 
 import gevent  # noqa: E402
 import gevent.event  # noqa: E402
+from gevent import subprocess  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
@@ -48,18 +50,20 @@ def viewer(url: str, stop: gevent.event.Event, times: list[float]) -> None:
         times.append((time.perf_counter() - start) * 1000)
 
 
-def slow_client(port: int, stop: gevent.event.Event, closed: list[int]) -> None:
+def slow_client(port: int, closed: list[int]) -> None:
     """Send a login form's head, then its body one byte a second; again when closed."""
-    while not stop.is_set():
+    while True:
         connection = socket.socket()
         connection.bind(("127.0.0.2", 0))
         connection.connect(("127.0.0.1", port))
         try:
             connection.sendall(LOGIN_HEAD)
-            while not stop.wait(1):
+            while True:
+                gevent.sleep(1)
                 connection.send(b"x")
         except OSError:
             closed[0] += 1
+            print(closed[0], flush=True)  # the parent reads the last count
         finally:
             connection.close()
 
@@ -69,16 +73,26 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
+def slow_clients(port: int, count: int) -> None:
+    """The child process: `count` slow clients, until it is killed."""
+    closed = [0]
+    gevent.joinall([gevent.spawn(slow_client, port, closed) for _ in range(count)])
+
+
 def measure(url: str, port: int, slow: int) -> tuple[list[float], int]:
     """The viewer's answer times over SECONDS next to `slow` slow clients."""
-    stop, times, closed = gevent.event.Event(), [], [0]
-    clients = [gevent.spawn(slow_client, port, stop, closed) for _ in range(slow)]
-    gevent.sleep(0.5)
+    stop, times = gevent.event.Event(), []
+    child = subprocess.Popen(
+        [sys.executable, __file__, "--slow", str(port), str(slow)], stdout=subprocess.PIPE
+    )
+    gevent.sleep(1)
     watcher = gevent.spawn(viewer, url, stop, times)
     gevent.sleep(SECONDS)
     stop.set()
-    gevent.joinall([watcher, *clients], timeout=30)
-    return times, closed[0]
+    watcher.join(timeout=30)
+    child.kill()
+    lines = child.communicate()[0].split()
+    return times, int(lines[-1]) if lines else 0
 
 
 def main() -> None:
@@ -109,4 +123,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--slow"]:
+        slow_clients(int(sys.argv[2]), int(sys.argv[3]))
+    else:
+        main()
