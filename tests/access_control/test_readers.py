@@ -12,6 +12,7 @@ import pytest
 from support_osdp import Line, reader_processes, wait_until
 
 from doorctl.app import create_app
+from doorctl.core.access_control.readers import FIELDS
 from doorctl.core.errors import Invalid
 from doorctl.hal.wiegand import encode_card
 
@@ -381,3 +382,24 @@ def test_a_pseudo_terminal_is_a_port_only_when_test_ports_are_on(data_dir, line)
     doorctl.readers.test_ports = True
     assert doorctl.readers.add(reader(line))["port"] == line.path
     doorctl.store.close()
+
+
+def test_a_stored_port_that_is_no_serial_device_is_never_opened(data_dir, tmp_path):
+    precious = tmp_path / "precious.txt"
+    precious.write_text("kept")
+    first = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    store = first.extensions["doorctl"].store
+    row = ("old", "osdp", f"spy:///dev/ttyAMA0?file={precious}", 115200, 1, "off", 15, 1, "entry")
+    store.execute(
+        f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+    )
+    store.close()
+    doorctl = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim"}).extensions["doorctl"]
+    doorctl.start()
+    try:
+        error = doorctl.readers.get("old")["error"]
+    finally:
+        doorctl.stop()
+        doorctl.store.close()
+    assert "is not allowed" in error and "/dev/ttyAMA0," in error
+    assert precious.read_text() == "kept"

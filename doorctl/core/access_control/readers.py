@@ -192,7 +192,7 @@ class ReaderBus:
     def _open(self) -> bool:
         refused = port_problem(self.port, self.test_ports)
         if refused:
-            return self._failed(refused)
+            return self._failed(f"The port {self.port} is not allowed. {refused}")
         bus = OsdpBus(
             self.port,
             self.configs,
@@ -206,14 +206,14 @@ class ReaderBus:
         try:
             bus.start()
         except (serial.SerialException, OSError, ValueError) as exc:
-            return self._failed(f"can't be opened: {exc}")
+            return self._failed(f"The port {self.port} can't be opened: {exc}")
         self.bus, self.error = bus, None
         return True
 
-    def _failed(self, why: str) -> bool:
+    def _failed(self, error: str) -> bool:
         """Keep why the port failed; say it once, not at every retry."""
         first = self.error is None
-        self.error = f"The port {self.port} {why}"
+        self.error = error
         if first:
             log.warning("%s", self.error)
             self.on_error(self.error)
