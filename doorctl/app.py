@@ -87,10 +87,12 @@ def create_app(config: dict | None = None) -> Flask:
         WTF_CSRF_TIME_LIMIT=None,
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
+        READER_TEST_PORTS=False,
     )
     app.config.update(config or {})
     doorctl = Appliance(Path(app.config["DATA_DIR"]), app.config["HARDWARE"])
     app.extensions["doorctl"] = doorctl
+    doorctl.readers.test_ports = bool(app.config["READER_TEST_PORTS"])
     app.secret_key = doorctl.secret_key
     Htmx(app)
     auth.init_app(app)

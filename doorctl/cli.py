@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import gc
 import logging
 import os
 import signal
@@ -12,50 +11,13 @@ from pathlib import Path
 
 import gevent
 import gevent.event
-from gevent.lock import BoundedSemaphore
-from gevent.pywsgi import WSGIServer
 
 from doorctl import __version__
 from doorctl.app import create_app, default_data_dir
+from doorctl.server import Limits, freeze_startup_objects, make_server
 
 log = logging.getLogger("doorctl")
 HARDWARE = ("auto", "rpi", "sim")
-# Requests computing at once. The hub runs one greenlet at a time, so a reader poll
-# that falls due waits for every request ahead of it; a few keep that wait short.
-REQUESTS_AT_ONCE = 3
-
-
-class Admission:
-    """WSGI middleware: at most `limit` requests build their response at the same time.
-
-    The limit covers building the response, not sending it: a live SSE stream returns
-    its generator at once and does not hold a place while it waits for events.
-    """
-
-    def __init__(self, app, limit: int = REQUESTS_AT_ONCE):
-        self.app = app
-        self.places = BoundedSemaphore(limit)
-
-    def __call__(self, environ, start_response):
-        with self.places:
-            gevent.idle()  # timers and I/O first: a due reader poll never waits for the web
-            return self.app(environ, start_response)
-
-
-def freeze_startup_objects() -> None:
-    """Keep what start-up built out of the garbage collector's full passes.
-
-    The app, templates and services are hundreds of thousands of objects that live
-    for ever; a full collection that walks them all pauses the hub for 15-20 ms,
-    long enough to make a reader poll late.
-    """
-    gc.collect()
-    gc.freeze()
-
-
-def make_server(app, host: str, port: int) -> WSGIServer:
-    """The appliance's HTTP server: gevent's, with the admission limit in front."""
-    return WSGIServer((host, port), Admission(app), log=None, error_log=log)
 
 
 def _env(name: str, default):
@@ -94,6 +56,26 @@ def parser() -> argparse.ArgumentParser:
         default=_env("LOG_LEVEL", "INFO"),
         help="DEBUG, INFO, WARNING (env DOORCTL_LOG_LEVEL)",
     )
+    serve.add_argument(
+        "--request-timeout",
+        type=float,
+        default=float(_env("REQUEST_TIMEOUT", Limits.request_timeout)),
+        help="seconds a client may take to send a request's head, and each 64 KiB of "
+        "its body (env DOORCTL_REQUEST_TIMEOUT)",
+    )
+    serve.add_argument(
+        "--connections-per-client",
+        type=int,
+        default=int(_env("CONNECTIONS_PER_CLIENT", Limits.connections_per_client)),
+        help="open connections one client address may hold (env DOORCTL_CONNECTIONS_PER_CLIENT)",
+    )
+    serve.add_argument(
+        "--reader-test-ports",
+        action="store_true",
+        default=_env("READER_TEST_PORTS", "") == "1",
+        help="also accept pseudo-terminals (/dev/pts/N) as reader ports, for tests and "
+        "demos (env DOORCTL_READER_TEST_PORTS=1)",
+    )
     reset = sub.add_parser(
         "reset-outputs",
         help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
@@ -119,9 +101,20 @@ def pick_hardware(choice: str) -> str:
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
     hardware = pick_hardware(args.hardware)
-    app = create_app({"DATA_DIR": args.data_dir, "HARDWARE": hardware})
+    app = create_app(
+        {
+            "DATA_DIR": args.data_dir,
+            "HARDWARE": hardware,
+            "READER_TEST_PORTS": args.reader_test_ports,
+        }
+    )
     doorctl = app.extensions["doorctl"]
-    server = make_server(app, args.host, args.port)
+    limits = Limits(
+        request_timeout=args.request_timeout,
+        connections_per_client=args.connections_per_client,
+        max_body=app.config["MAX_CONTENT_LENGTH"],
+    )
+    server = make_server(app, args.host, args.port, limits)
     server.start()
     doorctl.start()
     freeze_startup_objects()

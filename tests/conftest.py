@@ -30,7 +30,8 @@ def data_dir(tmp_path: Path) -> Path:
 @pytest.fixture
 def app(data_dir: Path):
     """The app with its services started, on the simulated board."""
-    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    config = {"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True}
+    app = create_app({**config, "READER_TEST_PORTS": True})  # ptys as the RS-485 line
     doorctl = app.extensions["doorctl"]
     doorctl.start()
     yield app

@@ -1,12 +1,15 @@
 """`doorctl serve`: one gevent process that prints its URL and stops cleanly."""
 
 import json
+import select
 import signal
+import socket
 import subprocess
 import sys
+import time
 import urllib.request
 
-from support import REPO, start_served
+from support import REPO, ROOT_PASSWORD, start_served
 
 
 def get(url):
@@ -73,3 +76,92 @@ def test_bad_option_is_a_clear_usage_error(tmp_path):
     assert result.returncode == 2
     assert "invalid choice: 'arduino'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def raw_answer(url: str, request: bytes) -> bytes:
+    """Send a raw request and read the answer until the server closes."""
+    host, port = url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=5) as connection:
+        connection.sendall(request)
+        answer = b""
+        while chunk := connection.recv(65536):
+            answer += chunk
+    return answer
+
+
+def test_malformed_requests_get_a_short_answer_that_names_no_software(tmp_path):
+    server = start_served(tmp_path / "data")
+    normal = raw_answer(server.url, b"GET /api/v1/doors/1 HTTP/1.1\r\nConnection: close\r\n\r\n")
+    garbage = raw_answer(server.url, b"GARBAGE\r\n\r\n")
+    many = b"".join(b"X-%d: 1\r\n" % i for i in range(200))
+    too_many = raw_answer(server.url, b"GET / HTTP/1.1\r\n" + many + b"\r\n")
+    too_long = raw_answer(server.url, b"GET / HTTP/1.1\r\nX-Big: " + b"a" * 70000 + b"\r\n\r\n")
+    server.stop()
+    assert garbage.startswith(b"HTTP/1.1 400 ") and garbage.endswith(b"Bad request.")
+    assert too_many.startswith(b"HTTP/1.1 431 ") and too_long.startswith(b"HTTP/1.1 431 ")
+    for answer in (normal, garbage, too_many, too_long):
+        head = answer.split(b"\r\n\r\n")[0].lower()
+        assert b"python" not in answer.lower() and b"gevent" not in answer.lower()
+        assert b"\r\nserver:" not in head
+    assert "Traceback" not in server.stderr
+    assert "bad request from 127.0.0.1: got more than 100 headers" in server.stderr
+
+
+def test_bodies_arrive_whole_chunked_or_not_and_a_too_large_one_is_refused(tmp_path):
+    server = start_served(tmp_path / "data")
+    body = json.dumps({"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}).encode()
+    chunks = b"".join(b"%x\r\n%s\r\n" % (len(c), c) for c in (body[:7], body[7:])) + b"0\r\n\r\n"
+    head = b"POST /api/v1/setup HTTP/1.1\r\nConnection: close\r\nContent-Type: application/json\r\n"
+    chunked = raw_answer(server.url, head + b"Transfer-Encoding: chunked\r\n\r\n" + chunks)
+    huge = raw_answer(server.url, head + b"Content-Length: 999999999\r\n\r\n{")
+    server.stop()
+    assert chunked.startswith(b"HTTP/1.1 201 ")
+    assert huge.startswith(b"HTTP/1.1 413 ") and b'"error"' in huge
+
+
+def slow_login(url: str, source: str) -> socket.socket:
+    """A client from `source` that sends a login form's head, then never all of its body."""
+    host, port = url.removeprefix("http://").split(":")
+    connection = socket.socket()
+    connection.bind((source, 0))
+    connection.connect((host, int(port)))
+    connection.sendall(
+        b"POST /login HTTP/1.1\r\nHost: doorctl\r\nContent-Length: 64\r\n"
+        b"Content-Type: application/x-www-form-urlencoded\r\n\r\nuser"
+    )
+    return connection
+
+
+def trickle(connection: socket.socket) -> str | None:
+    """One more byte of the body; or how the server ended the connection (its status)."""
+    try:
+        if not select.select([connection], [], [], 0)[0]:
+            connection.send(b"x")
+            return None
+        return connection.recv(65536)[9:12].decode() or "closed"
+    except (ConnectionResetError, BrokenPipeError):
+        return "reset"
+
+
+def test_slow_clients_neither_stall_the_appliance_nor_stay_connected(tmp_path):
+    limits = {"DOORCTL_REQUEST_TIMEOUT": "1", "DOORCTL_CONNECTIONS_PER_CLIENT": "8"}
+    server = start_served(tmp_path / "data", env=limits)
+    password = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+    server.call("POST", "/api/v1/setup", password, auth=None)
+    viewer = {"username": "viewer1", "password": "viewer password", "role": "viewer"}
+    server.call("POST", "/api/v1/users", viewer)
+    slow = [slow_login(server.url, "127.0.0.2") for _ in range(20)]
+    ended: dict[int, str] = {}
+    doors = []
+    for _ in range(16):  # four seconds: four request timeouts
+        for number, connection in enumerate(slow):
+            if number not in ended and (status := trickle(connection)):
+                ended[number] = status
+        doors.append(server.call("GET", "/api/v1/doors/1", auth=("viewer1", "viewer password")))
+        time.sleep(0.25)
+    server.stop()
+    for connection in slow:
+        connection.close()
+    assert [door["id"] for door in doors] == [1] * 16, "the viewer was answered every time"
+    assert len(ended) == 20, "every slow connection was closed"
+    assert {"408", "503"} <= set(ended.values()) <= {"408", "503", "closed", "reset"}

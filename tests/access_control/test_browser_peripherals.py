@@ -15,7 +15,7 @@ LIVE = 8000  # ms: the readers table polls every second
 
 @pytest.fixture
 def server(tmp_path, line):
-    server = start_served(tmp_path / "served")
+    server = start_served(tmp_path / "served", "--reader-test-ports")
     try:
         password = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
         server.call("POST", "/api/v1/setup", password, auth=None)

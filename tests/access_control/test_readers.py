@@ -4,18 +4,23 @@ from __future__ import annotations
 
 import hashlib
 import os
+import select
+import socket
 
 import gevent
 import pytest
 from support_osdp import Line, reader_processes, wait_until
 
 from doorctl.app import create_app
+from doorctl.core.access_control.readers import FIELDS
+from doorctl.core.errors import Invalid
 from doorctl.hal.wiegand import encode_card
 
 pytestmark = pytest.mark.peer
 CARD = {"format": "H10301", "facility": 12, "number": 345}
 CARD_BITS = encode_card("H10301", 12, 345)
 UNKNOWN_BITS = encode_card("H10301", 12, 999)
+PTYS = {"READER_TEST_PORTS": True}  # the line is a pseudo-terminal
 
 
 @pytest.fixture
@@ -124,7 +129,7 @@ def test_two_readers_on_one_bus_entry_and_exit_both_decide(doorctl, admin_api, l
 
 def test_secure_channel_install_then_required_after_a_restart(data_dir, line, spawn, tmp_path):
     child = spawn({"address": 1, "serial": 77, "secure": True})
-    first = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    first = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True, **PTYS})
     doorctl = first.extensions["doorctl"]
     doorctl.start()
     doorctl.readers.add(reader(line, secure_channel="install"))
@@ -136,7 +141,7 @@ def test_secure_channel_install_then_required_after_a_restart(data_dir, line, sp
     doorctl.readers.update("front", {"secure_channel": "required"})
     doorctl.stop()
     doorctl.store.close()
-    again = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    again = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True, **PTYS})
     doorctl = again.extensions["doorctl"]
     doorctl.start()
     try:
@@ -343,3 +348,58 @@ def test_a_card_waiting_for_its_pin_is_dropped_with_its_reader(doorctl, admin_ap
     assert admin_api.delete("/api/v1/readers/front").status_code == 204
     gevent.sleep(1.5)  # past the PIN timeout
     assert decided == [], "a removed reader must not decide a PIN timeout"
+
+
+def test_a_port_is_a_serial_device_never_a_file_or_the_network(admin_api, tmp_path):
+    precious = tmp_path / "precious.txt"
+    precious.write_text("kept")
+    with socket.create_server(("127.0.0.1", 0)) as listener:
+        ports = [
+            f"spy:///dev/ttyAMA0?file={precious}",
+            f"socket://127.0.0.1:{listener.getsockname()[1]}",
+            "rfc2217://127.0.0.1:4000",
+            "loop://",
+            "hwgrep://.*",
+            str(precious),
+            "/dev/serial/by-id/../../../" + str(precious),
+            "/dev/null",
+        ]
+        answers = [admin_api.post("/api/v1/readers", {"id": "x", "port": p}) for p in ports]
+        assert select.select([listener], [], [], 0)[0] == [], "nothing connected"
+    assert precious.read_text() == "kept"
+    for port, answer in zip(ports, answers, strict=True):
+        assert answer.status_code == 400, port
+        assert "/dev/ttyAMA0" in answer.json["fields"]["port"], port
+    assert [r["id"] for r in admin_api.get("/api/v1/readers").json] == ["wiegand"]
+
+
+def test_a_pseudo_terminal_is_a_port_only_when_test_ports_are_on(data_dir, line):
+    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    doorctl = app.extensions["doorctl"]
+    with pytest.raises(Invalid) as refused:
+        doorctl.readers.add(reader(line))
+    assert "/dev/ttyAMA0" in refused.value.fields["port"]
+    doorctl.readers.test_ports = True
+    assert doorctl.readers.add(reader(line))["port"] == line.path
+    doorctl.store.close()
+
+
+def test_a_stored_port_that_is_no_serial_device_is_never_opened(data_dir, tmp_path):
+    precious = tmp_path / "precious.txt"
+    precious.write_text("kept")
+    first = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    store = first.extensions["doorctl"].store
+    row = ("old", "osdp", f"spy:///dev/ttyAMA0?file={precious}", 115200, 1, "off", 15, 1, "entry")
+    store.execute(
+        f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+    )
+    store.close()
+    doorctl = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim"}).extensions["doorctl"]
+    doorctl.start()
+    try:
+        error = doorctl.readers.get("old")["error"]
+    finally:
+        doorctl.stop()
+        doorctl.store.close()
+    assert "is not allowed" in error and "/dev/ttyAMA0," in error
+    assert precious.read_text() == "kept"

@@ -27,7 +27,7 @@ import gevent  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from doorctl.app import create_app  # noqa: E402
-from doorctl.cli import freeze_startup_objects, make_server  # noqa: E402
+from doorctl.server import freeze_startup_objects, make_server  # noqa: E402
 
 TICK = 0.010
 SECONDS = 10

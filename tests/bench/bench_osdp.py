@@ -40,9 +40,9 @@ from gevent import subprocess  # noqa: E402
 from support_osdp import Line, ReaderProcess  # noqa: E402
 
 from doorctl.app import create_app  # noqa: E402
-from doorctl.cli import freeze_startup_objects, make_server  # noqa: E402
 from doorctl.core.appliance import Appliance  # noqa: E402
 from doorctl.hal.wiegand import encode_card  # noqa: E402
+from doorctl.server import freeze_startup_objects, make_server  # noqa: E402
 
 READS = int(os.environ.get("BENCH_READS", "150"))
 CARD_BITS = encode_card("H10301", 12, 345)
@@ -70,7 +70,7 @@ def wire_floor_ms(baud: int) -> float:
 
 def app_with_two_readers(data_dir: Path, line: Line, baud: int) -> Flask:
     """The web app of a started appliance with Ann's card and two readers on the line."""
-    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim"})
+    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "READER_TEST_PORTS": True})
     doorctl = app.extensions["doorctl"]
     doorctl.users.set_root_password(PASSWORD)
     doorctl.settings.update("door", {"access_time": ACCESS_TIME})

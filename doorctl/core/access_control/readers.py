@@ -22,6 +22,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import re
+import stat
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -133,7 +136,7 @@ class ReaderForm(Form):
     protocol = Choice(
         "Protocol", choices=[("osdp", "OSDP"), ("wiegand", "Wiegand")], default="osdp"
     )
-    port = StringField("Port (serial device or pyserial URL)", [Optional()], default="")
+    port = StringField("Port (serial device)", [Optional()], default="")
     baud = Whole("Baud rate", default=115200)
     address = Whole("Address", [NumberRange(0, 126, "Use 0 to 126.")], default=0)
     secure_channel = Choice(
@@ -179,6 +182,7 @@ class ReaderBus:
         self.error: str | None = None
         self.on_error: Callable[[str], None] = lambda error: None
         self._retry: gevent.Greenlet | None = None
+        self.test_ports = False
 
     def start(self) -> None:
         """Open the port and poll; on failure keep the error and try again later."""
@@ -186,6 +190,9 @@ class ReaderBus:
             self._retry = gevent.spawn(self._keep_trying)
 
     def _open(self) -> bool:
+        refused = port_problem(self.port, self.test_ports)
+        if refused:
+            return self._failed(f"The port {self.port} is not allowed. {refused}")
         bus = OsdpBus(
             self.port,
             self.configs,
@@ -199,14 +206,18 @@ class ReaderBus:
         try:
             bus.start()
         except (serial.SerialException, OSError, ValueError) as exc:
-            first = self.error is None
-            self.error = f"The port {self.port} can't be opened: {exc}"
-            if first:
-                log.warning("%s", self.error)
-                self.on_error(self.error)
-            return False
+            return self._failed(f"The port {self.port} can't be opened: {exc}")
         self.bus, self.error = bus, None
         return True
+
+    def _failed(self, error: str) -> bool:
+        """Keep why the port failed; say it once, not at every retry."""
+        first = self.error is None
+        self.error = error
+        if first:
+            log.warning("%s", self.error)
+            self.on_error(self.error)
+        return False
 
     def _keep_trying(self) -> None:
         while not self._open():
@@ -225,6 +236,29 @@ class ReaderBus:
     def live(self) -> dict[int, dict]:
         """Live information by reader address."""
         return {r["address"]: r for r in self.bus.readers()} if self.bus else {}
+
+
+# Serial devices of the Pi, USB adapters and RS-485 HATs, and udev's stable names.
+# Never a pyserial URL: spy:// writes a file, socket:// and rfc2217:// reach the network.
+DEVICE_PORT = re.compile(
+    r"/dev/(tty(S|AMA|USB|ACM|SC|XRUSB|mxc)[0-9]+|serial[0-9]|serial/by-(id|path)/[^/]+)"
+)
+# Pseudo-terminals stand in for the RS-485 line in tests and demos; off by default, as
+# a pty can be someone's login terminal.
+TEST_PORT = re.compile(r"/dev/pts/[0-9]+")
+PORT_RULE = "Use a serial device: /dev/ttyAMA0, /dev/ttyUSB0, /dev/serial0 or /dev/serial/by-id/..."
+
+
+def port_problem(port: str, test_ports: bool = False) -> str | None:
+    """None if the port is a serial device a reader may use, else what is allowed."""
+    allowed = DEVICE_PORT.fullmatch(port) or (test_ports and TEST_PORT.fullmatch(port))
+    if not allowed or os.path.normpath(port) != port:
+        return f"{PORT_RULE}{' (or /dev/pts/N)' if test_ports else ''}."
+    try:
+        mode = os.stat(port).st_mode
+    except OSError:
+        return None  # absent: opening it says so, and a USB adapter may come back
+    return None if stat.S_ISCHR(mode) else f"{port} is not a serial device. {PORT_RULE}."
 
 
 def port_opens(port: str, baud: int) -> str | None:
@@ -260,6 +294,7 @@ class Readers:
         self.running = False
         # OSDP's 8 s before a silent reader counts as offline (shorter in tests).
         self.offline_after = OFFLINE_AFTER
+        self.test_ports = False  # pseudo-terminals as ports (READER_TEST_PORTS)
 
     def _load(self) -> list[dict]:
         rows = self.store.execute(f"SELECT {', '.join(FIELDS)} FROM readers ORDER BY rowid")
@@ -312,6 +347,7 @@ class Readers:
 
         reader_bus = ReaderBus(port, configs[0]["baud"], readers, on_event, self.keys)
         reader_bus.offline_after = self.offline_after
+        reader_bus.test_ports = self.test_ports
         reader_bus.poll_interval = configs[0]["poll_interval"] / 1000
         if self.board is not None and port == self.board.rs485_port:
             reader_bus.set_direction = self.board.rs485_direction
@@ -442,6 +478,9 @@ class Readers:
         if "door_id" not in errors and form.door_id.data not in self.doors:
             doors = ", ".join(map(str, sorted(self.doors)))
             errors["door_id"] = f"There is no such door; choose one of: {doors}."
+        if "port" not in errors and form.protocol.data == "osdp":
+            problem = port_problem(form.port.data.strip(), self.test_ports)
+            errors.update({"port": problem} if problem else {})
         if errors:
             raise Invalid(errors)
         reader = {k: form.data[k] for k in FIELDS}

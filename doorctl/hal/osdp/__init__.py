@@ -63,7 +63,10 @@ bus back to the greenlet.
 Layout: ``codec`` (frames, CRC, FrameDecoder), ``messages`` (command builders
 and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``reader``
 (per-reader state), ``sleeper`` (the greenlet's waits), ``idle`` (idle POLL
-rounds in the hub), ``bus`` (the greenlet).
+rounds in the hub), ``bus`` (the greenlet: life cycle, polling loop, replies) and
+the parts of ``OsdpBus`` kept apart: ``transport`` (frames on the serial line),
+``commands`` (the per-reader command queue), ``transfer`` (file transfer) and
+``channel`` (secure channel setup).
 """
 
 from .bus import OsdpBus

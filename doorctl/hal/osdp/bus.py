@@ -3,28 +3,27 @@
 from __future__ import annotations
 
 import logging
-import os
-import termios
 import time
 from collections.abc import Callable
 
 import gevent
-import gevent.select
 import serial
-from gevent.event import AsyncResult
 
 from . import messages as m
+from .channel import SecureChannelSetup
 from .codec import Frame, FrameDecoder, encode_frame
-from .idle import Handback, IdlePoller, Line, wait_sent
+from .commands import Commands
+from .idle import Handback, IdlePoller, Line
 from .keystore import KeyStore
-from .reader import Inflight, Reader, ReaderConfig, Request, Transfer
-from .secure import Handshake, SecureChannelError
+from .reader import Inflight, Reader, ReaderConfig
+from .secure import SecureChannelError
 from .sleeper import Sleeper
+from .transfer import FileTransfers
+from .transport import BAUD_RATES, Transport
 
 log = logging.getLogger(__name__)
 
 EventCallback = Callable[[int, str, dict], None]
-BAUD_RATES = (9600, 19200, 38400, 57600, 115200, 230400)
 REPLY_TIMEOUT = 0.2
 # Each idle reader is polled this often. A card waits at most this long for
 # its POLL, plus one exchange (2.3 ms on the wire at 115200), which keeps card
@@ -33,17 +32,11 @@ POLL_INTERVAL = 0.015
 OFFLINE_AFTER = 8.0
 # An absent reader is probed this often so it does not slow the others down.
 PROBE_INTERVAL = 0.5
-# After a failed handshake in "required" mode, try again this much later.
-SC_RETRY = 5.0
-DEFAULT_CHUNK = 128
-# Bytes of a FILETRANSFER message besides the fragment: header, SCB, code,
-# transfer header, MAC, CRC and up to a block of AES padding.
-FT_OVERHEAD = 48
 # Replies that carry something the controller wants, whatever asked for them.
 REPORTS = ("card", "keypad", "lstat", "istat", "ostat", "mfgrep")
 
 
-class OsdpBus:
+class OsdpBus(Commands, FileTransfers, SecureChannelSetup, Transport):
     """Control panel for the readers on one serial bus (see the package docstring)."""
 
     def __init__(
@@ -123,79 +116,6 @@ class OsdpBus:
     def readers(self) -> list[dict]:
         """Live information about every reader on the bus."""
         return [r.info() for r in self._readers.values()]
-
-    # -- commands from the controller ------------------------------------------
-
-    def led(self, address: int, **settings) -> AsyncResult:
-        """osdp_LED; see messages.led for temporary/permanent settings."""
-        return self._request(address, *m.led(**settings))
-
-    def buzzer(self, address: int, **settings) -> AsyncResult:
-        """osdp_BUZ; see messages.buzzer."""
-        return self._request(address, *m.buzzer(**settings))
-
-    def text(self, address: int, message: str, **settings) -> AsyncResult:
-        """osdp_TEXT on the reader's display."""
-        return self._request(address, *m.text(message, **settings))
-
-    def output(self, address: int, output_no: int, control_code: int, timer: int = 0):
-        """osdp_OUT: drive one of the reader's outputs."""
-        return self._request(address, *m.output(output_no, control_code, timer))
-
-    def status(self, address: int, which: str = "lstat") -> AsyncResult:
-        """Ask for osdp_LSTAT, osdp_ISTAT or osdp_OSTAT; the reply also comes as an event."""
-        code = {"lstat": m.LSTAT, "istat": m.ISTAT, "ostat": m.OSTAT}[which]
-        return self._request(address, code, b"")
-
-    def comset(self, address: int, new_address: int, baud: int) -> AsyncResult:
-        """osdp_COMSET: move the reader to a new address and baud rate."""
-        if baud not in BAUD_RATES or not 0 <= new_address < 0x7F:
-            raise ValueError("bad address or baud rate")
-        if new_address != address and new_address in self._readers:
-            raise ValueError(f"address {new_address} is taken on this bus")
-        if baud != self.baudrate and len(self._readers) > 1:
-            # The bus follows the moved reader's baud rate; the other one would be lost.
-            raise ValueError("the other reader on this bus would stay at the old baud rate")
-        return self._request(address, *m.comset(new_address, baud))
-
-    def file_transfer(
-        self,
-        address: int,
-        data: bytes,
-        progress: Callable[[int, int], None] | None = None,
-        file_type: int = 1,
-    ) -> AsyncResult:
-        """Send a file (e.g. firmware) to the reader; the result says how it ended."""
-        reader = self._readers[address]
-        if reader.transfer or not data:
-            raise ValueError("a transfer is already running or the file is empty")
-        transfer = Transfer(data, file_type, self._chunk_size(reader), progress)
-        if reader.online:
-            reader.transfer = transfer
-            self._due_now(reader)
-        else:
-            transfer.result.set({"ok": False, "error": "offline"})
-        return transfer.result
-
-    def _request(self, address: int, code: int, data: bytes) -> AsyncResult:
-        """Queue a command; the result is {"ok": ...} once the reader answered."""
-        reader = self._readers[address]
-        request = Request(code, data)
-        if not reader.online:
-            request.result.set({"ok": False, "error": "offline"})
-        else:
-            reader.queue.append(request)
-            self._due_now(reader)
-        return request.result
-
-    def _due_now(self, reader: Reader) -> None:
-        """Send a new command without waiting for the reader's next poll."""
-        if reader.phase == "ready":
-            reader.next_try = 0.0
-        if self._sleeper:
-            self._sleeper.wake()
-        if self._idle:
-            self._idle.interrupt()
 
     # -- the polling loop --------------------------------------------------------
 
@@ -291,139 +211,6 @@ class OsdpBus:
             due = min(due, reader.transfer.not_before)
         reader.next_try = max(reader.next_try, due)
 
-    def _exchange(self, inflight: Inflight, now: float) -> Frame | None:
-        """Write a command and wait up to the reply timeout for its reply."""
-        self._decoder.reset()
-        if self._stale:
-            # A late reply to the command that timed out may still come in.
-            self._clear_input()
-        if not self._write(inflight.frame):
-            return None
-        # Without a DE pin the write returns while the UART is still sending.
-        unsent = 0 if self._set_direction else self._wire_time(len(inflight.frame))
-        return self._finish_exchange(inflight, now + unsent + self.reply_timeout)
-
-    def _finish_exchange(self, inflight: Inflight, deadline: float, data: bytes = b""):
-        """The reply to a command already sent (`data`: what came of it so far)."""
-        frame = self._await_reply(inflight, deadline, data)
-        self._stale = frame is None
-        return frame
-
-    def _await_reply(self, inflight: Inflight, deadline: float, data: bytes) -> Frame | None:
-        """Read until the reply to `inflight` arrives or the deadline passes."""
-        address = self._inflight_address(inflight)
-        while True:
-            if data:
-                # A long reply at a low baud rate may take longer than the
-                # timeout to arrive: keep listening while bytes keep coming.
-                deadline = max(deadline, time.monotonic() + self._wire_time(32))
-                for frame in self._decoder.feed(data):
-                    # Own echo (no reply bit), other readers and stale replies are not ours.
-                    if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
-                        return frame
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self._wait_readable(remaining)
-            data = self._read()
-
-    def _wire_time(self, length: int) -> float:
-        """Seconds `length` bytes take on the line: 10 bits each (start, 8 data, stop)."""
-        return length * 10 / self._port.baudrate
-
-    @staticmethod
-    def _inflight_address(inflight: Inflight) -> int:
-        """The address a command was sent to, from its own header."""
-        return inflight.frame[1] & 0x7F
-
-    def _read(self) -> bytes:
-        """Whatever the port has now (it is open with timeout=0, so never blocks)."""
-        try:
-            if self._fd is None:
-                return self._port.read(4096)
-            # The descriptor is non-blocking; pyserial's read adds a select per call.
-            return os.read(self._fd, 4096)
-        except BlockingIOError:
-            return b""
-        except (serial.SerialException, OSError) as exc:
-            log.warning("osdp %s: read failed: %s", self.port_url, exc)
-            gevent.sleep(self.reply_timeout)
-            return b""
-
-    def _wait_readable(self, timeout: float) -> None:
-        """Sleep in the hub until the port has input or `timeout` passes."""
-        if self._fd is None:
-            gevent.sleep(min(timeout, 0.002))
-        else:
-            self._sleeper.wait_readable(timeout)
-
-    def _fileno(self) -> int | None:
-        """The port's descriptor, or None for ports without one (loop://)."""
-        try:
-            return self._port.fileno()
-        except (AttributeError, serial.SerialException, OSError):
-            return None
-
-    def _clear_input(self) -> None:
-        """Drop what the port has received; a failed port is the next read's problem."""
-        self._stale = False
-        try:
-            self._port.reset_input_buffer()
-        except (termios.error, serial.SerialException, OSError) as exc:
-            log.warning("osdp %s: clearing input failed: %s", self.port_url, exc)
-
-    def _write(self, data: bytes) -> bool:
-        """Transmit a frame, driving the RS-485 driver enable around it if we must."""
-        if self._set_direction:
-            self._set_direction(True)
-        try:
-            return self._write_all(data)
-        finally:
-            if self._set_direction:
-                try:
-                    self._drain(len(data))
-                finally:
-                    # Even when the bus is stopped mid-frame: never leave the line driven.
-                    self._set_direction(False)
-
-    def _write_all(self, data: bytes) -> bool:
-        """Non-blocking write loop; False if the port would not take the frame."""
-        view = memoryview(data)
-        deadline = None
-        try:
-            while view := view[self._put(view) :]:
-                # Only a full transmit buffer gets here; a frame normally fits.
-                deadline = deadline or time.monotonic() + self.reply_timeout
-                if time.monotonic() >= deadline:
-                    return False
-                fds = [] if self._fd is None else [self._fd]
-                gevent.select.select([], fds, [], 0.01)
-        except (serial.SerialException, OSError) as exc:
-            log.warning("osdp %s: write failed: %s", self.port_url, exc)
-            return False
-        return True
-
-    def _put(self, data: memoryview) -> int:
-        """Hand bytes to the port; os.write skips pyserial's per-call Timeouts."""
-        if self._fd is None:
-            return self._port.write(data) or 0
-        try:
-            return os.write(self._fd, data)
-        except BlockingIOError:
-            return 0
-
-    def _drain(self, length: int) -> None:
-        """Wait until the UART has shifted the frame out before releasing the line."""
-        gevent.sleep(self._wire_time(length))
-        wait_sent(self._out_waiting)
-
-    def _out_waiting(self) -> int:
-        """Bytes the UART has still to send (0 for ports that cannot tell, or have failed)."""
-        try:
-            return getattr(self._port, "out_waiting", 0)
-        except (serial.SerialException, OSError):
-            return 0  # a pulled adapter sends nothing more; the next read reports it
-
     # -- deciding the next command ----------------------------------------------
 
     def _next_command(self, reader: Reader, now: float) -> Inflight | None:
@@ -448,31 +235,6 @@ class OsdpBus:
     def _phase_cap(self, reader: Reader) -> Inflight:
         """Ask what the reader can do."""
         return self._send(reader, *m.cap_request(), lambda k, p: self._on_cap(reader, k, p))
-
-    def _phase_chlng(self, reader: Reader) -> Inflight | None:
-        """Open a secure channel with the stored key or, in install mode, SCBK-D."""
-        key = self._keys.get(reader.key_name())
-        if key is None and reader.config.secure_channel == "required":
-            self._sc_failed(reader, "no key stored for this reader; install it first")
-            return None
-        default = key is None or reader.use_default_key
-        reader.handshake = Handshake(key or b"", default_key=default)
-        scb, code, data = reader.handshake.challenge()
-        return self._send(reader, code, data, lambda k, p: self._on_ccrypt(reader, k, p), scb)
-
-    def _phase_scrypt(self, reader: Reader) -> Inflight:
-        """Not reached: SCRYPT is sent straight from the CCRYPT handler."""
-        raise RuntimeError("scrypt phase has no command of its own")
-
-    def _phase_keyset(self, reader: Reader) -> Inflight:
-        """Give a reader still on SCBK-D its own random key."""
-        key = os.urandom(16)
-        return self._send(reader, *m.keyset(key), lambda k, p: self._on_keyset(reader, key, k, p))
-
-    def _phase_sc_failed(self, reader: Reader) -> None:
-        """A required secure channel failed: never poll in the clear, retry later."""
-        reader.restart()
-        return None
 
     def _phase_ready(self, reader: Reader, now: float) -> Inflight:
         """Queued commands first, then file transfer fragments, else a POLL."""
@@ -607,160 +369,12 @@ class OsdpBus:
             reader.use_default_key = False
             reader.phase = "chlng"
 
-    def _on_ccrypt(self, reader: Reader, kind: str, payload: dict) -> None:
-        """Check the PD's cryptogram and send our own straight away."""
-        if kind != "ccrypt":
-            self._handshake_failed(reader, f"no CCRYPT ({kind})")
-            return
-        try:
-            scb, code, data = reader.handshake.answer(payload)
-        except SecureChannelError as exc:
-            self._handshake_failed(reader, str(exc))
-            return
-        reader.phase = "scrypt"
-        inflight = self._send(reader, code, data, lambda k, p: self._on_rmac_i(reader, k, p), scb)
-        reader.inflight = inflight
-
-    def _on_rmac_i(self, reader: Reader, kind: str, payload: dict) -> None:
-        """The PD accepted our cryptogram: the secure channel is up."""
-        try:
-            if kind != "rmac_i":
-                raise SecureChannelError(f"no RMAC_I ({kind})")
-            reader.session = reader.handshake.finish(payload)
-        except SecureChannelError as exc:
-            self._handshake_failed(reader, str(exc))
-            return
-        reader.sc = "up"
-        default = reader.handshake.key_flag == 0
-        self._emit(reader, "sc_up", {"default_key": default})
-        if default:
-            reader.phase = "keyset"
-        else:
-            self._ready(reader)
-
-    def _on_keyset(self, reader: Reader, key: bytes, kind: str, payload: dict) -> None:
-        """Keep the new key; the PD now drops the session, so set up a new one."""
-        if kind != "ack":
-            self._sc_failed(reader, "KEYSET refused")
-            return
-        # fsync on an SD card can take long: keep it off the hub.
-        gevent.get_hub().threadpool.apply(self._keys.put, (reader.key_name(), key))
-        self._emit(reader, "keyset", {"key_name": reader.key_name()})
-        reader.session = None
-        reader.sc = "down"
-        reader.use_default_key = False
-        reader.phase = "chlng"
-
-    def _handshake_failed(self, reader: Reader, reason: str) -> None:
-        """Install mode falls back to SCBK-D once; otherwise the reader is reported."""
-        mode = reader.config.secure_channel
-        if mode == "install" and not reader.use_default_key:
-            reader.use_default_key = True
-            reader.phase = "chlng"
-            return
-        self._sc_failed(reader, reason)
-
-    def _sc_failed(self, reader: Reader, reason: str) -> None:
-        """Report that a required secure channel can't be had and stop polling."""
-        already = reader.sc == "failed"
-        reader.sc, reader.phase, reader.session = "failed", "sc_failed", None
-        reader.next_try = time.monotonic() + SC_RETRY
-        if reader.online:
-            reader.online = False
-            self._fail_pending(reader, "secure channel failed")
-            self._emit(reader, "offline", {"reason": "sc_failed"})
-        if not already:
-            # Retries every SC_RETRY seconds; report the failure once, not each time.
-            log.warning("osdp reader %d: secure channel failed: %s", reader.address, reason)
-            self._emit(reader, "sc_failed", {"reason": reason})
-
-    def _sc_lost(self, reader: Reader, reason: str) -> None:
-        """A reply failed its MAC: drop the session and re-establish it from SQN 0."""
-        log.warning("osdp reader %d: %s", reader.address, reason)
-        self._emit(reader, "sc_down", {"reason": reason})
-        reader.sc = "down"
-        reader.restart()
-
     def _ready(self, reader: Reader) -> None:
         """The reader can be polled: announce it (once per time it comes online)."""
         reader.phase = "ready"
         if not reader.online:
             reader.online = True
             self._emit(reader, "online", reader.info())
-
-    def _on_request(self, reader: Reader, request: Request, kind: str, payload: dict) -> None:
-        """Answer the controller's command with the reader's reply."""
-        if kind == "com":
-            self._moved(reader, payload)
-        request.result.set({"ok": kind not in ("nak", "unknown"), "reply": kind, **payload})
-
-    def _moved(self, reader: Reader, payload: dict) -> None:
-        """After osdp_COM the reader lives at its new address (and baud rate)."""
-        del self._readers[reader.address]
-        reader.address = payload["address"]
-        reader.polls.clear()
-        reader.acks.clear()
-        self._readers[reader.address] = reader
-        if payload["baud"] != self._port.baudrate and payload["baud"] in BAUD_RATES:
-            self._port.baudrate = self.baudrate = payload["baud"]
-        self._emit(reader, "com", payload)
-
-    # -- file transfer -------------------------------------------------------------
-
-    def _chunk_size(self, reader: Reader) -> int:
-        """Fragment size from the reader's receive buffer capability, if it has one."""
-        cap = reader.capabilities.get("receive_buffer_size")
-        if not cap:
-            return DEFAULT_CHUNK
-        size = cap["compliance"] | (cap["items"] << 8)
-        return max(16, min(1024, size - FT_OVERHEAD))
-
-    def _file_chunk(self, reader: Reader, transfer: Transfer) -> Inflight:
-        """The next fragment, or an idle message while the PD finishes."""
-        chunk = transfer.data[transfer.offset : transfer.offset + transfer.chunk]
-        code, data = m.file_chunk(transfer.file_type, len(transfer.data), transfer.offset, chunk)
-        return self._send(
-            reader, code, data, lambda k, p: self._on_ftstat(reader, len(chunk), k, p)
-        )
-
-    def _on_ftstat(self, reader: Reader, sent: int, kind: str, payload: dict) -> None:
-        """Advance the transfer by the reader's osdp_FTSTAT."""
-        transfer = reader.transfer
-        if kind != "ftstat" or payload["status"] < 0:
-            self._end_transfer(reader, {"ok": False, "reply": kind, **payload})
-            return
-        transfer.offset += sent
-        transfer.not_before = time.monotonic() + payload["delay"] / 1000
-        if payload["rx_size"]:
-            transfer.chunk = max(16, min(transfer.chunk, payload["rx_size"] - FT_OVERHEAD))
-        if sent and transfer.progress:
-            transfer.progress(transfer.offset, len(transfer.data))
-        self._check_finished(reader, transfer, payload)
-
-    def _check_finished(self, reader: Reader, transfer: Transfer, payload: dict) -> None:
-        """Status 1 (processed) or 2 (rebooting) at the end is success."""
-        if transfer.offset < len(transfer.data):
-            return
-        if payload["status"] in (1, 2):
-            self._end_transfer(reader, {"ok": True, **payload, "sent": transfer.offset})
-            return
-        transfer.idle_rounds += 1
-        if transfer.idle_rounds > 100:
-            self._end_transfer(reader, {"ok": False, "error": "reader never finished"})
-
-    def _end_transfer(self, reader: Reader, result: dict) -> None:
-        """Hand the outcome to the caller and let the reader be polled alone again."""
-        transfer, reader.transfer = reader.transfer, None
-        if transfer:
-            transfer.result.set(result)
-
-    # -- helpers -------------------------------------------------------------------
-
-    def _fail_pending(self, reader: Reader, why: str) -> None:
-        """Answer every queued command (and a running transfer) with an error."""
-        while reader.queue:
-            reader.queue.popleft().result.set({"ok": False, "error": why})
-        self._end_transfer(reader, {"ok": False, "error": why})
 
     def _emit(self, reader: Reader, kind: str, data: dict) -> None:
         """Call the controller's callback; its failures never stop the bus."""

@@ -1,0 +1,121 @@
+"""Secure channel setup on an OSDP bus: challenge, cryptograms, a reader's own key."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+
+import gevent
+
+from . import messages as m
+from .reader import Inflight, Reader
+from .secure import Handshake, SecureChannelError
+
+log = logging.getLogger(__name__)
+
+# After a failed handshake in "required" mode, try again this much later.
+SC_RETRY = 5.0
+
+
+class SecureChannelSetup:
+    """OsdpBus's secure channel phases: CHLNG, SCRYPT, KEYSET, and their failures."""
+
+    def _phase_chlng(self, reader: Reader) -> Inflight | None:
+        """Open a secure channel with the stored key or, in install mode, SCBK-D."""
+        key = self._keys.get(reader.key_name())
+        if key is None and reader.config.secure_channel == "required":
+            self._sc_failed(reader, "no key stored for this reader; install it first")
+            return None
+        default = key is None or reader.use_default_key
+        reader.handshake = Handshake(key or b"", default_key=default)
+        scb, code, data = reader.handshake.challenge()
+        return self._send(reader, code, data, lambda k, p: self._on_ccrypt(reader, k, p), scb)
+
+    def _phase_scrypt(self, reader: Reader) -> Inflight:
+        """Not reached: SCRYPT is sent straight from the CCRYPT handler."""
+        raise RuntimeError("scrypt phase has no command of its own")
+
+    def _phase_keyset(self, reader: Reader) -> Inflight:
+        """Give a reader still on SCBK-D its own random key."""
+        key = os.urandom(16)
+        return self._send(reader, *m.keyset(key), lambda k, p: self._on_keyset(reader, key, k, p))
+
+    def _phase_sc_failed(self, reader: Reader) -> None:
+        """A required secure channel failed: never poll in the clear, retry later."""
+        reader.restart()
+        return None
+
+    def _on_ccrypt(self, reader: Reader, kind: str, payload: dict) -> None:
+        """Check the PD's cryptogram and send our own straight away."""
+        if kind != "ccrypt":
+            self._handshake_failed(reader, f"no CCRYPT ({kind})")
+            return
+        try:
+            scb, code, data = reader.handshake.answer(payload)
+        except SecureChannelError as exc:
+            self._handshake_failed(reader, str(exc))
+            return
+        reader.phase = "scrypt"
+        inflight = self._send(reader, code, data, lambda k, p: self._on_rmac_i(reader, k, p), scb)
+        reader.inflight = inflight
+
+    def _on_rmac_i(self, reader: Reader, kind: str, payload: dict) -> None:
+        """The PD accepted our cryptogram: the secure channel is up."""
+        try:
+            if kind != "rmac_i":
+                raise SecureChannelError(f"no RMAC_I ({kind})")
+            reader.session = reader.handshake.finish(payload)
+        except SecureChannelError as exc:
+            self._handshake_failed(reader, str(exc))
+            return
+        reader.sc = "up"
+        default = reader.handshake.key_flag == 0
+        self._emit(reader, "sc_up", {"default_key": default})
+        if default:
+            reader.phase = "keyset"
+        else:
+            self._ready(reader)
+
+    def _on_keyset(self, reader: Reader, key: bytes, kind: str, payload: dict) -> None:
+        """Keep the new key; the PD now drops the session, so set up a new one."""
+        if kind != "ack":
+            self._sc_failed(reader, "KEYSET refused")
+            return
+        # fsync on an SD card can take long: keep it off the hub.
+        gevent.get_hub().threadpool.apply(self._keys.put, (reader.key_name(), key))
+        self._emit(reader, "keyset", {"key_name": reader.key_name()})
+        reader.session = None
+        reader.sc = "down"
+        reader.use_default_key = False
+        reader.phase = "chlng"
+
+    def _handshake_failed(self, reader: Reader, reason: str) -> None:
+        """Install mode falls back to SCBK-D once; otherwise the reader is reported."""
+        mode = reader.config.secure_channel
+        if mode == "install" and not reader.use_default_key:
+            reader.use_default_key = True
+            reader.phase = "chlng"
+            return
+        self._sc_failed(reader, reason)
+
+    def _sc_failed(self, reader: Reader, reason: str) -> None:
+        """Report that a required secure channel can't be had and stop polling."""
+        already = reader.sc == "failed"
+        reader.sc, reader.phase, reader.session = "failed", "sc_failed", None
+        reader.next_try = time.monotonic() + SC_RETRY
+        if reader.online:
+            reader.online = False
+            self._fail_pending(reader, "secure channel failed")
+            self._emit(reader, "offline", {"reason": "sc_failed"})
+        if not already:
+            # Retries every SC_RETRY seconds; report the failure once, not each time.
+            log.warning("osdp reader %d: secure channel failed: %s", reader.address, reason)
+            self._emit(reader, "sc_failed", {"reason": reason})
+
+    def _sc_lost(self, reader: Reader, reason: str) -> None:
+        """A reply failed its MAC: drop the session and re-establish it from SQN 0."""
+        log.warning("osdp reader %d: %s", reader.address, reason)
+        self._emit(reader, "sc_down", {"reason": reason})
+        reader.sc = "down"
+        reader.restart()

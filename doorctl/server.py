@@ -1,0 +1,233 @@
+"""The appliance's web server: gevent's WSGIServer, made safe against slow clients.
+
+A request computes its answer in one of a few places (`Admission`), so a reader poll
+that falls due never waits behind many requests. Slow clients must not hold those
+places: the whole body is read before a request asks for one, the request line and
+headers and every piece of the body must arrive within the request timeout, and one
+client address may hold only so many connections. Answers never name the software
+or its version.
+"""
+
+from __future__ import annotations
+
+import collections
+import contextlib
+import gc
+import io
+import logging
+from dataclasses import dataclass
+from http.client import HTTPException
+
+import gevent
+from gevent.lock import BoundedSemaphore
+from gevent.pywsgi import Input, WSGIHandler, WSGIServer
+
+log = logging.getLogger("doorctl.server")
+# Requests computing at once. The hub runs one greenlet at a time, so a reader poll
+# that falls due waits for every request ahead of it; a few keep that wait short.
+REQUESTS_AT_ONCE = 3
+# The body is read in pieces of this size, each within the request timeout: an upload
+# must arrive at 64 KiB per timeout at least (6.4 KiB/s at the default 10 s).
+BODY_PIECE = 64 * 1024
+
+
+@dataclass(frozen=True)
+class Limits:
+    """How long a client may take, and how many connections one address may hold."""
+
+    request_timeout: float = 10.0
+    connections_per_client: int = 32
+    max_body: int = 32 * 1024 * 1024
+
+
+def _answer(status: str, text: str, *extra: str) -> bytes:
+    """A complete plain-text answer that closes the connection."""
+    body = text.encode()
+    head = [f"HTTP/1.1 {status}", "Connection: close", "Content-Type: text/plain; charset=utf-8"]
+    head += [f"Content-Length: {len(body)}", *extra]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
+ANSWERS = {
+    400: _answer("400 Bad Request", "Bad request."),
+    408: _answer("408 Request Timeout", "The request took too long to arrive."),
+    413: _answer("413 Content Too Large", "The request body is too large."),
+    431: _answer("431 Request Header Fields Too Large", "The request headers are too large."),
+    503: _answer(
+        "503 Service Unavailable", "Too many connections from your address.", "Retry-After: 10"
+    ),
+}
+
+
+class RequestTimeout(Exception):
+    """The client took longer than the request timeout to send part of its request."""
+
+
+class BodyTooLarge(Exception):
+    """The request body is larger than the appliance takes."""
+
+
+class Admission:
+    """WSGI middleware: at most `limit` requests build their response at the same time.
+
+    The limit covers building the response, not sending it: a live SSE stream returns
+    its generator at once and does not hold a place while it waits for events.
+    """
+
+    def __init__(self, app, limit: int = REQUESTS_AT_ONCE):
+        self.app = app
+        self.places = BoundedSemaphore(limit)
+
+    def __call__(self, environ, start_response):
+        with self.places:
+            gevent.idle()  # timers and I/O first: a due reader poll never waits for the web
+            return self.app(environ, start_response)
+
+
+class Handler(WSGIHandler):
+    """gevent's request handler with deadlines, and the body read before the app runs."""
+
+    _deadline: gevent.Timeout | None = None
+
+    def handle(self):
+        """Serve the connection's requests; a request line that never comes closes it."""
+        # On a timeout the connection is closed already (idle keep-alive or a stalled client).
+        with contextlib.suppress(RequestTimeout):
+            super().handle()
+
+    def handle_one_request(self):
+        """One request; its head deadline never outlives it."""
+        try:
+            return super().handle_one_request()
+        finally:
+            self._stop_deadline()
+
+    def read_requestline(self):
+        """The request line, under the deadline that covers it and the headers."""
+        timeout = self.server.limits.request_timeout
+        self._deadline = gevent.Timeout.start_new(timeout, RequestTimeout("request head"))
+        return super().read_requestline()
+
+    def read_request(self, raw_requestline):
+        """Parse the headers; the deadline ends when they are in."""
+        try:
+            return super().read_request(raw_requestline)
+        finally:
+            self._stop_deadline()
+
+    def _stop_deadline(self) -> None:
+        if self._deadline is not None:
+            self._deadline.close()
+            self._deadline = None
+
+    def handle_one_response(self):
+        """Answer once the whole body is in, so a slow upload holds no place in Admission."""
+        try:
+            self._read_body()
+        except (RequestTimeout, BodyTooLarge, OSError, ValueError) as exc:
+            self._refuse_body(exc)
+            return
+        super().handle_one_response()
+
+    def _read_body(self) -> None:
+        """Read the body in pieces, each within the request timeout, into memory."""
+        limits = self.server.limits
+        if (self.content_length or 0) > limits.max_body:
+            self._leave_unread()  # the app answers 413 from Content-Length alone
+            return
+        if not self.content_length and not self.wsgi_input.chunked_input:
+            return
+        body = io.BytesIO()
+        while piece := self._read_piece(limits.request_timeout):
+            body.write(piece)
+            if body.tell() > limits.max_body:
+                raise BodyTooLarge
+        self.environ["CONTENT_LENGTH"] = str(body.tell())
+        body.seek(0)
+        self.environ["wsgi.input"] = body
+        self.environ.pop("HTTP_TRANSFER_ENCODING", None)
+        self.wsgi_input = Input(io.BytesIO(), 0)
+
+    def _leave_unread(self) -> None:
+        self.close_connection = True
+        self.environ["wsgi.input"] = io.BytesIO()
+        self.wsgi_input = Input(io.BytesIO(), 0)
+
+    def _read_piece(self, timeout: float) -> bytes:
+        with gevent.Timeout(timeout, RequestTimeout("request body")):
+            return self.wsgi_input.read(BODY_PIECE)
+
+    def _refuse_body(self, exc: Exception) -> None:
+        """The body never came in full or is too large: say so and close."""
+        self.close_connection = True
+        code = 413 if isinstance(exc, BodyTooLarge) else 400
+        code = 408 if isinstance(exc, (RequestTimeout, TimeoutError)) else code
+        log.info("request from %s refused (%d): %s", self.client_address[0], code, exc)
+        with contextlib.suppress(OSError):
+            self.socket.sendall(ANSWERS[code])
+
+    def handle_error(self, t, v, tb):
+        """A client that stopped reading its answer is closed quietly, not reported."""
+        if not issubclass(t, TimeoutError):
+            super().handle_error(t, v, tb)
+            return
+        self.close_connection = True
+        log.info("answer to %s not taken within the timeout: closed", self.client_address[0])
+
+    def _handle_client_error(self, ex):
+        """A malformed or slow request head: one log line, and a short answer."""
+        code = 408 if isinstance(ex, RequestTimeout) else 400
+        if isinstance(ex, HTTPException) or "Line too long" in str(ex):
+            code = 431  # a header line too long, or too many headers
+        log.info("bad request from %s: %s", self.client_address[0], ex)
+        return (str(code), ANSWERS[code])
+
+
+class Server(WSGIServer):
+    """gevent's WSGIServer with the request handler above and a cap per client address."""
+
+    handler_class = Handler
+    base_env = {**WSGIServer.base_env, "SERVER_SOFTWARE": "doorctl"}
+
+    def __init__(self, listener, application, limits: Limits, **kwargs):
+        super().__init__(listener, application, log=None, error_log=log, **kwargs)
+        self.limits = limits
+        self.connections: collections.Counter[str] = collections.Counter()
+
+    def handle(self, sock, address):
+        """Serve one connection, unless its address holds too many open already."""
+        host = address[0]
+        if self.connections[host] >= self.limits.connections_per_client:
+            self._refuse(sock, host)
+            return
+        self.connections[host] += 1
+        sock.settimeout(self.limits.request_timeout)  # no read or write waits longer
+        try:
+            super().handle(sock, address)
+        finally:
+            self.connections[host] -= 1
+            if not self.connections[host]:
+                del self.connections[host]
+
+    def _refuse(self, sock, host: str) -> None:
+        log.debug("connection from %s refused: too many open", host)
+        sock.settimeout(1)
+        with contextlib.suppress(OSError), contextlib.closing(sock):
+            sock.sendall(ANSWERS[503])
+
+
+def make_server(app, host: str, port: int, limits: Limits | None = None) -> Server:
+    """The appliance's HTTP server, with the admission limit in front of the app."""
+    limits = limits or Limits(max_body=app.config.get("MAX_CONTENT_LENGTH") or Limits.max_body)
+    return Server((host, port), Admission(app), limits)
+
+
+def freeze_startup_objects() -> None:
+    """Keep what start-up built out of the garbage collector's full passes.
+
+    The app, templates and services are hundreds of thousands of objects that live
+    for ever; a full collection that walks them all pauses the hub for 15-20 ms,
+    long enough to make a reader poll late.
+    """
+    gc.collect()
+    gc.freeze()
