@@ -6,7 +6,7 @@ import logging
 from pathlib import Path
 
 from doorctl.core import eventlog
-from doorctl.core.access_control import access, alarms, door
+from doorctl.core.access_control import access, alarms, door, door_settings
 from doorctl.core.access_control.readers import Readers
 from doorctl.core.access_control.scheduled_unlock import ScheduledUnlock
 from doorctl.core.accessories import io_ports
@@ -52,10 +52,10 @@ class Appliance:
 
     def _door_services(self) -> list:
         """The board, I/O ports, the door and the alarms, wired to their settings."""
-        self.settings.register(door.SECTION, door.DoorSettings)
+        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
         self.settings.register(io_ports.SECTION, io_ports.IoPortSettings)
         self.settings.register(alarms.SECTION, alarms.AlarmSettings)
-        the_door = door.Door(1, self.board, self.bus, self.settings.get(door.SECTION))
+        the_door = door.Door(1, self.board, self.bus, self.settings.get(door_settings.SECTION))
         self.doors = {the_door.id: the_door}
         self.io_ports = io_ports.IoPorts(
             self.board, self.bus, self.settings.get(io_ports.SECTION), lambda: the_door.settings
@@ -67,7 +67,7 @@ class Appliance:
         self.simulator = Simulator(self.board, lambda: the_door.settings)
         self.io_ports.after_reset(lambda: the_door.running and the_door.reset_outputs())
         for section, service in (
-            (door.SECTION, the_door),
+            (door_settings.SECTION, the_door),
             (io_ports.SECTION, self.io_ports),
             (alarms.SECTION, self.alarms),
         ):
@@ -98,7 +98,7 @@ class Appliance:
         self.scheduled_unlock = ScheduledUnlock(
             self.doors, self.access.schedules, lambda: self.access.tz
         )
-        self.settings.check(door.SECTION, self.scheduled_unlock.check)
+        self.settings.check(door_settings.SECTION, self.scheduled_unlock.check)
         return [access.WiegandReader(self.board, self.access), self.scheduled_unlock]
 
     def _readers_service(self, data_dir: Path) -> Readers:

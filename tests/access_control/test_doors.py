@@ -11,7 +11,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from doorctl.core.access_control.door import ACTIONS, Door, DoorSettings
+from doorctl.core.access_control.door import Door
+from doorctl.core.access_control.door_modes import ACTIONS
+from doorctl.core.access_control.door_settings import DoorSettings
 from doorctl.core.board import reset_outputs
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus

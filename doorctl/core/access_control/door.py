@@ -1,9 +1,6 @@
 """The door engine: one door with its lock relay, door monitor, REX and reader feedback.
 
-Modes follow ONVIF's DoorMode. The normal, secure mode is Locked (card access
-works); Accessed is a momentary unlock for the access time; Unlocked holds the lock
-released; Blocked refuses cards but REX still lets people out; Locked down and
-Locked open are overrides that only "release" (return to normal) ends.
+Its modes follow ONVIF's DoorMode (see door_modes.py).
 
 Every state change is published on the bus as a property event, so the event log,
 the live pages and MQTT all see the same history.
@@ -15,97 +12,35 @@ import logging
 import time
 
 import gevent
-from wtforms import Form
-from wtforms.validators import ValidationError
 
+from doorctl.core.access_control.door_alarms import (
+    FORCED_OPEN,
+    ONVIF_ALARM,
+    OPEN_TOO_LONG,
+    PRE_ALARM,
+    TAMPERED,
+)
+from doorctl.core.access_control.door_modes import (
+    ACCESSED,
+    ACTIONS,
+    BLOCKED,
+    LOCKED,
+    LOCKED_DOWN,
+    LOCKED_OPEN,
+    ONVIF_MODE,
+    RELEASED_MODES,
+    UNLOCKED,
+)
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus, Listeners
-from doorctl.core.fields import Choice, Name, OptionalId, Switch, seconds
 
 log = logging.getLogger(__name__)
 
-SECTION = "door"
-LOCKED, UNLOCKED, ACCESSED, BLOCKED = "locked", "unlocked", "accessed", "blocked"
-LOCKED_DOWN, LOCKED_OPEN = "locked_down", "locked_open"
-ONVIF_MODE = {
-    LOCKED: "Locked",
-    UNLOCKED: "Unlocked",
-    ACCESSED: "Accessed",
-    BLOCKED: "Blocked",
-    LOCKED_DOWN: "LockedDown",
-    LOCKED_OPEN: "LockedOpen",
-}
-RELEASED_MODES = (UNLOCKED, ACCESSED, LOCKED_OPEN)
-ACTIONS = ("access", "lock", "unlock", "block", "lockdown", "lockopen", "release")
-FORCED_OPEN, OPEN_TOO_LONG, PRE_ALARM, TAMPERED = (
-    "forced_open",
-    "open_too_long",
-    "open_too_long_pre_alarm",
-    "door_monitor_tampered",
-)
-ONVIF_ALARM = {
-    FORCED_OPEN: "DoorForcedOpen",
-    OPEN_TOO_LONG: "DoorOpenTooLong",
-    PRE_ALARM: "DoorOpenTooLongPreAlarm",
-}
 # Reader feedback: long enough to see and hear, short enough not to confuse the next user.
 FEEDBACK_LED_SECONDS = 1.5
 GRANT_BEEP = (0.1,)
 DENY_BEEPS = (0.15, 0.15)
 BEEP_GAP = 0.1
-
-
-class DoorSettings(Form):
-    """Door settings (Administrator): lock, times, relock rule, door monitor and REX."""
-
-    name = Name("Door name", default="Door 1")
-    lock_type = Choice(
-        "Lock type",
-        choices=[
-            ("fail_secure", "Fail-secure (relay active while unlocked)"),
-            ("fail_safe", "Fail-safe (relay active while locked)"),
-        ],
-        default="fail_secure",
-    )
-    access_time = seconds("Access time", 7, 0.1, 3600)
-    long_access_time = seconds("Long access time", 20, 0.1, 3600)
-    open_too_long_time = seconds("Open-too-long time", 15, 0.1, 3600)
-    pre_alarm_time = seconds("Pre-alarm before open too long (0 = none)", 5, 0, 3600)
-    relock = Choice(
-        "Relock",
-        choices=[
-            ("door_closed", "When the door closes"),
-            ("access_time", "After the access time"),
-        ],
-        default="door_closed",
-    )
-    door_monitor_normal_state = Choice(
-        "Door monitor normal state (door closed)",
-        choices=[("closed", "Closed circuit"), ("open", "Open circuit")],
-        default="closed",
-    )
-    rex_active_state = Choice(
-        "REX active state",
-        choices=[("closed", "Closed circuit"), ("open", "Open circuit")],
-        default="closed",
-    )
-    rex_unlocks = Switch("REX unlocks the door", default=True)
-    unlock_schedule_id = OptionalId("Scheduled unlock: unlocked during this schedule")
-    first_person_in = Switch("First person in (scheduled unlock waits for a valid card)")
-
-    def validate_long_access_time(self, field):
-        if _numbers(field, self.access_time) and field.data < self.access_time.data:
-            raise ValidationError("Must be at least the access time.")
-
-    def validate_pre_alarm_time(self, field):
-        limit = self.open_too_long_time
-        if _numbers(field, limit) and field.data >= limit.data:
-            raise ValidationError("Must be shorter than the open-too-long time.")
-
-
-def _numbers(*fields) -> bool:
-    """True when every field holds a number (else its own error is already reported)."""
-    return all(isinstance(f.data, float) for f in fields)
 
 
 class Door:
