@@ -29,7 +29,10 @@ from doorctl.core.access_control.door_modes import (
     LOCKED_OPEN,
     ONVIF_MODE,
     RELEASED_MODES,
+    RESTORED,
     UNLOCKED,
+    DoorModes,
+    HeldMode,
 )
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus, Listeners
@@ -46,8 +49,12 @@ BEEP_GAP = 0.1
 class Door:
     """One door: modes, lock relay, door position, alarms and reader feedback."""
 
-    def __init__(self, door_id: int, board, bus: EventBus, settings: dict):
+    def __init__(
+        self, door_id: int, board, bus: EventBus, settings: dict, modes: DoorModes | None = None
+    ):
         self.id = door_id
+        self.modes = modes
+        self._kept = 0
         self.board = board
         self.bus = bus
         self.settings = settings
@@ -70,7 +77,8 @@ class Door:
     # --- service --------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen to the door's inputs, drive the relay and publish the initial state."""
+        """Take back the stored mode, then listen to the inputs, drive the relay, publish."""
+        restored = self._restore()
         inputs = self.board.inputs
         self._listeners.add(inputs["door_monitor"].on_change(self._on_door_monitor))
         self._listeners.add(inputs["door_monitor"].on_supervised_change(self._on_door_monitor_loop))
@@ -79,7 +87,7 @@ class Door:
         self.running = True
         if self.door_open and not self._released():
             self.alarms.add(FORCED_OPEN)  # found open while locked: nobody was let through
-        self._update({"reason": "start"})
+        self._update({"reason": RESTORED if restored else "start"})
         self._publish_position()
         self._publish_alarms()
 
@@ -170,6 +178,8 @@ class Door:
             self.access(source=source)
         else:
             getattr(self, action)(source)
+        if self.modes is not None:
+            self.modes.wait(self._kept)  # answered only once the mode survives a power cut
 
     def lock(self, source: dict | None = None) -> None:
         """Locked: the normal secure mode; also holds off a scheduled unlock until it ends."""
@@ -286,6 +296,22 @@ class Door:
 
     # --- state ------------------------------------------------------------------------
 
+    def held(self) -> HeldMode:
+        """What a restart gives back: everything of the mode but a momentary access."""
+        return HeldMode(
+            self.base_mode, self.override, self.scheduled, self.schedule_held, self.first_in_seen
+        )
+
+    def _restore(self) -> bool:
+        """The held mode stored before a restart (a kill or power cut included), if any."""
+        held = self.modes.restored(self.id) if self.modes is not None else None
+        if held is None:
+            return False
+        self.base_mode, self.override = held.base_mode, held.override
+        self.scheduled, self.schedule_held = held.scheduled, held.schedule_held
+        self.first_in_seen = held.first_in_seen
+        return True
+
     def _released(self) -> bool:
         return self.mode() in RELEASED_MODES
 
@@ -325,6 +351,8 @@ class Door:
         fail_secure = self.settings["lock_type"] == "fail_secure"
         # fail-secure: energise to release; fail-safe: energise to hold locked
         self.board.outputs["relay"].set(released if fail_secure else not released)
+        if self.modes is not None:
+            self._kept = self.modes.keep(self.id, self.held())
         self._publish_mode(cause)
         self._publish_lock()
         if self.door_open and not released and FORCED_OPEN not in self.alarms:
