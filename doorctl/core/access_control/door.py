@@ -1,9 +1,9 @@
 """The door engine: one door with its lock relay, door monitor, REX and reader feedback.
 
-Its modes follow ONVIF's DoorMode (see door_modes.py).
-
-Every state change is published on the bus as a property event, so the event log,
-the live pages and MQTT all see the same history.
+Its modes follow ONVIF's DoorMode (see door_modes.py); the held ones are stored and
+taken back at start, before any input is listened to. Every state change is
+published on the bus as a property event (door_events.py), so the event log, the
+live pages and MQTT all see the same history.
 """
 
 from __future__ import annotations
@@ -11,15 +11,14 @@ from __future__ import annotations
 import logging
 import time
 
-import gevent
-
 from doorctl.core.access_control.door_alarms import (
     FORCED_OPEN,
-    ONVIF_ALARM,
     OPEN_TOO_LONG,
     PRE_ALARM,
     TAMPERED,
+    Timers,
 )
+from doorctl.core.access_control.door_events import DoorEvents
 from doorctl.core.access_control.door_modes import (
     ACCESSED,
     ACTIONS,
@@ -27,23 +26,17 @@ from doorctl.core.access_control.door_modes import (
     LOCKED,
     LOCKED_DOWN,
     LOCKED_OPEN,
-    ONVIF_MODE,
     RELEASED_MODES,
     RESTORED,
     UNLOCKED,
     DoorModes,
     HeldMode,
 )
+from doorctl.core.access_control.reader_feedback import ReaderFeedback
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus, Listeners
 
 log = logging.getLogger(__name__)
-
-# Reader feedback: long enough to see and hear, short enough not to confuse the next user.
-FEEDBACK_LED_SECONDS = 1.5
-GRANT_BEEP = (0.1,)
-DENY_BEEPS = (0.15, 0.15)
-BEEP_GAP = 0.1
 
 
 class Door:
@@ -68,9 +61,9 @@ class Door:
         self.door_open = False
         self.alarms: set[str] = set()
         self._shunt_until = 0.0
-        self._published: dict[str, object] = {}
-        self._timers: dict[str, gevent.Greenlet] = {}
-        self._feedback: gevent.Greenlet | None = None
+        self._events = DoorEvents(bus, door_id, lambda: self.settings["name"])
+        self._timers = Timers()
+        self._feedback = ReaderFeedback(board)
         self._listeners = Listeners()
         self.running = False
 
@@ -88,16 +81,15 @@ class Door:
         if self.door_open and not self._released():
             self.alarms.add(FORCED_OPEN)  # found open while locked: nobody was let through
         self._update({"reason": RESTORED if restored else "start"})
-        self._publish_position()
-        self._publish_alarms()
+        self._events.position(self.door_open)
+        self._events.alarms(self.alarms)
 
     def stop(self) -> None:
         """Stop timers and listeners; the relay goes inactive (its power-off state)."""
         self.running = False
         self._listeners.clear()
-        for name in list(self._timers):
-            self._cancel(name)
-        self._stop_feedback()
+        self._timers.cancel_all()
+        self._feedback.stop()
         self.board.outputs["relay"].set(False)
 
     def apply(self, settings: dict) -> None:
@@ -167,7 +159,7 @@ class Door:
         duration = self.settings["long_access_time" if long else "access_time"]
         self.access_active = True
         self.opened_during_access = False
-        self._later("access", duration, self._end_access)
+        self._timers.later("access", duration, self._end_access)
         self._update({"action": "access", "long": long, **(source or {})})
 
     def command(self, action: str, source: dict | None = None) -> None:
@@ -224,15 +216,12 @@ class Door:
     def reset_outputs(self) -> None:
         """I/O settings changed: end momentary access and drive the relay for the mode."""
         self._end_access_quietly()
-        self._stop_feedback()
+        self._feedback.stop()
         self._update({"reason": "io_settings"})
 
     def feedback(self, granted: bool) -> None:
         """Green LED and a short beep on grant; red LED and a double beep on deny."""
-        self._stop_feedback()
-        led = "reader_led_green" if granted else "reader_led_red"
-        beeps = GRANT_BEEP if granted else DENY_BEEPS
-        self._feedback = gevent.spawn(self._show_feedback, led, beeps)
+        self._feedback.show(granted)
 
     # --- inputs -----------------------------------------------------------------------
 
@@ -248,7 +237,7 @@ class Door:
         if is_open == self.door_open:
             return
         self.door_open = is_open
-        self._publish_position()
+        self._events.position(self.door_open)
         if is_open:
             self._door_opened()
         else:
@@ -269,8 +258,7 @@ class Door:
 
     def _door_closed(self) -> None:
         """Closing clears the door's alarms; it relocks now when the relock rule says so."""
-        self._cancel("pre_alarm")
-        self._cancel("open_too_long")
+        self._timers.cancel("pre_alarm", "open_too_long")
         self._alarms_off(FORCED_OPEN, OPEN_TOO_LONG, PRE_ALARM)
         relock_now = self.settings["relock"] == "door_closed" and self.opened_during_access
         if self.access_active and relock_now:
@@ -343,7 +331,7 @@ class Door:
 
     def _end_access_quietly(self) -> None:
         self.access_active = False
-        self._cancel("access")
+        self._timers.cancel("access")
 
     def _update(self, cause: dict) -> None:
         """Drive the relay for the mode, publish what changed, rearm the alarm timers."""
@@ -353,13 +341,12 @@ class Door:
         self.board.outputs["relay"].set(released if fail_secure else not released)
         if self.modes is not None:
             self._kept = self.modes.keep(self.id, self.held())
-        self._publish_mode(cause)
-        self._publish_lock()
+        self._events.mode(self.mode(), cause)
+        self._events.lock(released, self.board.outputs["relay"].read())
         if self.door_open and not released and FORCED_OPEN not in self.alarms:
             self._start_open_too_long()
         if released and self.mode() != ACCESSED:
-            self._cancel("pre_alarm")
-            self._cancel("open_too_long")
+            self._timers.cancel("pre_alarm", "open_too_long")
             self._alarms_off(OPEN_TOO_LONG, PRE_ALARM)
 
     def _start_open_too_long(self) -> None:
@@ -369,8 +356,8 @@ class Door:
         limit = self.settings["open_too_long_time"]
         pre = self.settings["pre_alarm_time"]
         if pre > 0:
-            self._later("pre_alarm", limit - pre, lambda: self._alarm_on(PRE_ALARM))
-        self._later("open_too_long", limit, self._open_too_long)
+            self._timers.later("pre_alarm", limit - pre, lambda: self._alarm_on(PRE_ALARM))
+        self._timers.later("open_too_long", limit, self._open_too_long)
 
     def _open_too_long(self) -> None:
         self._alarms_off(PRE_ALARM, publish=False)
@@ -379,86 +366,10 @@ class Door:
     def _alarm_on(self, alarm: str) -> None:
         if alarm not in self.alarms:
             self.alarms.add(alarm)
-            self._publish_alarms()
+            self._events.alarms(self.alarms)
 
     def _alarms_off(self, *alarms: str, publish: bool = True) -> None:
         if self.alarms & set(alarms):
             self.alarms -= set(alarms)
             if publish:
-                self._publish_alarms()
-
-    # --- timers and feedback ----------------------------------------------------------
-
-    def _later(self, name: str, delay: float, function) -> None:
-        """Run `function` after `delay` seconds on the hub, replacing a timer of that name."""
-        self._cancel(name)
-
-        def fire():
-            self._timers.pop(name, None)
-            function()
-
-        # libev times from the loop's cached "now", stale after any code that did not
-        # yield; refresh it so an access time is measured from this moment.
-        gevent.get_hub().loop.update_now()
-        self._timers[name] = gevent.spawn_later(max(delay, 0), fire)
-
-    def _cancel(self, name: str) -> None:
-        timer = self._timers.pop(name, None)
-        if timer is not None:
-            timer.kill(block=False)
-
-    def _show_feedback(self, led: str, beeps: tuple[float, ...]) -> None:
-        outputs = self.board.outputs
-        try:
-            outputs[led].set(True)
-            for i, beep in enumerate(beeps):
-                if i:
-                    gevent.sleep(BEEP_GAP)
-                outputs["reader_buzzer"].set(True)
-                gevent.sleep(beep)
-                outputs["reader_buzzer"].set(False)
-            gevent.sleep(max(FEEDBACK_LED_SECONDS - sum(beeps), 0))
-        finally:
-            outputs[led].set(False)
-            outputs["reader_buzzer"].set(False)
-
-    def _stop_feedback(self) -> None:
-        if self._feedback is not None:
-            self._feedback.kill(block=True)
-            self._feedback = None
-
-    # --- events -----------------------------------------------------------------------
-
-    def _publish(self, topic: str, value, data: dict) -> None:
-        """Publish a property event only when its value changed."""
-        if self._published.get(topic) == value:
-            return
-        self._published[topic] = value
-        self.bus.publish(
-            topic, {"door": self.id, "name": self.settings["name"]}, data, {"door": self.id}, True
-        )
-
-    def _publish_mode(self, cause: dict) -> None:
-        mode = self.mode()
-        data = {"state": ONVIF_MODE[mode], "mode": mode, "cause": cause}
-        self._publish("tns1:Door/State/DoorMode", mode, data)
-
-    def _publish_lock(self) -> None:
-        lock = "unlocked" if self._released() else "locked"
-        relay = self.board.outputs["relay"].read()
-        data = {"state": lock.capitalize(), "lock": lock, "relay": relay}
-        self._publish("tns1:Door/State/LockPhysicalState", (lock, relay), data)
-
-    def _publish_position(self) -> None:
-        position = "open" if self.door_open else "closed"
-        data = {"state": position.capitalize(), "door_position": position}
-        self._publish("tns1:Door/State/DoorPosition", position, data)
-
-    def _publish_alarms(self) -> None:
-        alarms = sorted(self.alarms - {TAMPERED})
-        tampered = TAMPERED in self.alarms
-        state = next((ONVIF_ALARM[a] for a in ONVIF_ALARM if a in alarms), "Normal")
-        data = {"state": state, "alarms": alarms}
-        self._publish("tns1:Door/State/DoorAlarm", (state, tuple(alarms)), data)
-        tamper = "TamperDetected" if tampered else "NotInTamper"
-        self._publish("tns1:Door/State/DoorTamper", tamper, {"state": tamper})
+                self._events.alarms(self.alarms)
