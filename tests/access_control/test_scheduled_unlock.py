@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import gevent
@@ -80,3 +80,34 @@ def test_settings_page_offers_the_schedules_and_reports_a_bad_one(logged_in, doo
     assert 'data-field="unlock_schedule_id">There is no schedule with id 77.' in response.get_data(
         as_text=True
     )
+
+
+def test_a_scheduled_unlock_that_ended_while_off_ends_at_start(tmp_path):
+    from doorctl.core.access_control.schedules import DAYS
+    from doorctl.core.appliance import Appliance
+
+    that_day = (datetime.now(TZ) + timedelta(days=3)).replace(hour=12, minute=0)
+    not_today = DAYS[that_day.weekday()]
+    first = Appliance(tmp_path / "data")
+    first.scheduled_unlock.clock = that_day.timestamp
+    first.settings.update("access", {"time_zone": "Europe/Stockholm"})
+    interval = {"days": [not_today], "start": "00:00", "end": "24:00"}
+    schedule = first.access.schedules.create({"name": "Another day", "intervals": [interval]})
+    first.settings.update("door", {"unlock_schedule_id": schedule.id})
+    first.start()
+    first.scheduled_unlock.update()  # on that day, when the controller goes off
+    assert first.doors[1].mode() == "unlocked"
+    first.stop()
+    first.store.close()
+    second = Appliance(tmp_path / "data")
+    second.start()  # nothing has yielded to the hub yet: no reader could have been heard
+    try:
+        door = second.doors[1]
+        assert (door.mode(), door.scheduled, second.board.outputs["relay"].read()) == (
+            "locked",
+            False,
+            False,
+        )
+    finally:
+        second.stop()
+        second.store.close()
