@@ -249,4 +249,9 @@ def test_a_mode_that_could_not_be_stored_is_an_error_not_a_silent_success(operat
         assert operator_api.get("/api/v1/doors/1").json["mode"] == "locked_down"
     finally:
         doorctl.store.execute("ALTER TABLE door_modes_away RENAME TO door_modes")
-    assert operator_api.post("/api/v1/doors/1/release").status_code == 200
+    assert operator_api.post("/api/v1/doors/1/lockdown").status_code == 200  # the retry
+    disk = sqlite3.connect(doorctl.data_dir / DB_NAME)
+    try:
+        assert disk.execute("SELECT override FROM door_modes").fetchall() == [("locked_down",)]
+    finally:
+        disk.close()

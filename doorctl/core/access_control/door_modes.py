@@ -116,6 +116,8 @@ class DoorModes:
 
     def _wait_written(self, number: int, timeout: float) -> None:
         """Wait for writes until one stored `number`, failed, or the time ran out."""
+        if self._stored < number:
+            self._writer.poke()  # a command repeated after a failed write tries again
         with gevent.Timeout(timeout, False):
             while self._stored < number:
                 written = self._written
