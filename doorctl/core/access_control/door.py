@@ -298,6 +298,7 @@ class Door:
         self.base_mode, self.override = held.base_mode, held.override
         self.scheduled, self.schedule_held = held.scheduled, held.schedule_held
         self.first_in_seen = held.first_in_seen
+        log.info("%s: mode %s restored after restart", self.settings["name"], self.mode())
         return True
 
     def _released(self) -> bool:
