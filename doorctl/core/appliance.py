@@ -6,7 +6,8 @@ import logging
 from pathlib import Path
 
 from doorctl.core import eventlog
-from doorctl.core.access_control import access, alarms, door
+from doorctl.core.access_control import access, alarms, door, door_settings
+from doorctl.core.access_control.door_modes import DoorModes
 from doorctl.core.access_control.readers import Readers
 from doorctl.core.access_control.scheduled_unlock import ScheduledUnlock
 from doorctl.core.accessories import io_ports
@@ -52,10 +53,12 @@ class Appliance:
 
     def _door_services(self) -> list:
         """The board, I/O ports, the door and the alarms, wired to their settings."""
-        self.settings.register(door.SECTION, door.DoorSettings)
+        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
         self.settings.register(io_ports.SECTION, io_ports.IoPortSettings)
         self.settings.register(alarms.SECTION, alarms.AlarmSettings)
-        the_door = door.Door(1, self.board, self.bus, self.settings.get(door.SECTION))
+        self.door_modes = DoorModes(self.store)
+        door_record = self.settings.get(door_settings.SECTION)
+        the_door = door.Door(1, self.board, self.bus, door_record, self.door_modes)
         self.doors = {the_door.id: the_door}
         self.io_ports = io_ports.IoPorts(
             self.board, self.bus, self.settings.get(io_ports.SECTION), lambda: the_door.settings
@@ -67,12 +70,12 @@ class Appliance:
         self.simulator = Simulator(self.board, lambda: the_door.settings)
         self.io_ports.after_reset(lambda: the_door.running and the_door.reset_outputs())
         for section, service in (
-            (door.SECTION, the_door),
+            (door_settings.SECTION, the_door),
             (io_ports.SECTION, self.io_ports),
             (alarms.SECTION, self.alarms),
         ):
             self.settings.on_change(section, service.apply)
-        return [self.board_service, self.io_ports, the_door, self.alarms]
+        return [self.board_service, self.io_ports, self.door_modes, the_door, self.alarms]
 
     def door_command(self, door_id: str, action: str, source: dict) -> None:
         """Run a door action named from outside (MQTT); raise NotFound or Invalid."""
@@ -98,8 +101,9 @@ class Appliance:
         self.scheduled_unlock = ScheduledUnlock(
             self.doors, self.access.schedules, lambda: self.access.tz
         )
-        self.settings.check(door.SECTION, self.scheduled_unlock.check)
-        return [access.WiegandReader(self.board, self.access), self.scheduled_unlock]
+        self.settings.check(door_settings.SECTION, self.scheduled_unlock.check)
+        # the door's restored scheduled unlock is checked before any reader is heard
+        return [self.scheduled_unlock, access.WiegandReader(self.board, self.access)]
 
     def _readers_service(self, data_dir: Path) -> Readers:
         """The OSDP readers and the Wiegand reader (Peripherals), deciding through access."""

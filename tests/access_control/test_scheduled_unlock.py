@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import gevent
 import pytest
 from support import csrf_token
+
+from doorctl.core.access_control.schedules import DAYS
+from doorctl.core.appliance import Appliance
 
 TZ = ZoneInfo("Europe/Stockholm")
 MONDAY_9 = datetime(2026, 6, 8, 9, 0, tzinfo=TZ).timestamp()
@@ -80,3 +83,38 @@ def test_settings_page_offers_the_schedules_and_reports_a_bad_one(logged_in, doo
     assert 'data-field="unlock_schedule_id">There is no schedule with id 77.' in response.get_data(
         as_text=True
     )
+
+
+def _off_during_a_scheduled_unlock(data_dir, keep_schedule: bool) -> None:
+    """An appliance whose door is under a scheduled unlock (on another day than today)
+    when it goes off; without `keep_schedule` the door's schedule was taken away just
+    before, too late for the once-a-second check."""
+    that_day = (datetime.now(TZ) + timedelta(days=3)).replace(hour=12, minute=0)
+    first = Appliance(data_dir)
+    first.scheduled_unlock.clock = that_day.timestamp
+    first.settings.update("access", {"time_zone": "Europe/Stockholm"})
+    interval = {"days": [DAYS[that_day.weekday()]], "start": "00:00", "end": "24:00"}
+    schedule = first.access.schedules.create({"name": "Another day", "intervals": [interval]})
+    first.settings.update("door", {"unlock_schedule_id": schedule.id})
+    first.start()
+    first.scheduled_unlock.update()
+    assert first.doors[1].mode() == "unlocked"
+    first.scheduled_unlock.stop()
+    if not keep_schedule:
+        first.settings.update("door", {"unlock_schedule_id": None})
+    first.stop()
+    first.store.close()
+
+
+@pytest.mark.parametrize("keep_schedule", [True, False], ids=["ended", "taken away"])
+def test_a_scheduled_unlock_that_ended_while_off_ends_at_start(tmp_path, keep_schedule):
+    _off_during_a_scheduled_unlock(tmp_path / "data", keep_schedule)
+    second = Appliance(tmp_path / "data")
+    second.start()  # nothing has yielded to the hub yet: no reader could have been heard
+    try:
+        door = second.doors[1]
+        relay = second.board.outputs["relay"].read()
+        assert (door.mode(), door.scheduled, relay) == ("locked", False, False)
+    finally:
+        second.stop()
+        second.store.close()

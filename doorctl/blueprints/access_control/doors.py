@@ -6,7 +6,9 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 from flask_login import current_user
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
-from doorctl.core.access_control.door import ACTIONS, SECTION, Door
+from doorctl.core.access_control.door import Door
+from doorctl.core.access_control.door_modes import ACTIONS
+from doorctl.core.access_control.door_settings import SECTION
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 
 MENU_ITEMS = [("Access control", "Doors", "doors.page")]

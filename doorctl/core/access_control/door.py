@@ -1,12 +1,9 @@
 """The door engine: one door with its lock relay, door monitor, REX and reader feedback.
 
-Modes follow ONVIF's DoorMode. The normal, secure mode is Locked (card access
-works); Accessed is a momentary unlock for the access time; Unlocked holds the lock
-released; Blocked refuses cards but REX still lets people out; Locked down and
-Locked open are overrides that only "release" (return to normal) ends.
-
-Every state change is published on the bus as a property event, so the event log,
-the live pages and MQTT all see the same history.
+Its modes follow ONVIF's DoorMode (see door_modes.py); the held ones are stored and
+taken back at start, before any input is listened to. Every state change is
+published on the bus as a property event (door_events.py), so the event log, the
+live pages and MQTT all see the same history.
 """
 
 from __future__ import annotations
@@ -14,105 +11,43 @@ from __future__ import annotations
 import logging
 import time
 
-import gevent
-from wtforms import Form
-from wtforms.validators import ValidationError
-
+from doorctl.core.access_control.door_alarms import (
+    FORCED_OPEN,
+    OPEN_TOO_LONG,
+    PRE_ALARM,
+    TAMPERED,
+    Timers,
+)
+from doorctl.core.access_control.door_events import DoorEvents
+from doorctl.core.access_control.door_modes import (
+    ACCESSED,
+    ACTIONS,
+    BLOCKED,
+    LOCKED,
+    LOCKED_DOWN,
+    LOCKED_OPEN,
+    RELEASED_MODES,
+    RESTORED,
+    UNLOCKED,
+    DoorModes,
+    HeldMode,
+)
+from doorctl.core.access_control.reader_feedback import ReaderFeedback
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus, Listeners
-from doorctl.core.fields import Choice, Name, OptionalId, Switch, seconds
 
 log = logging.getLogger(__name__)
-
-SECTION = "door"
-LOCKED, UNLOCKED, ACCESSED, BLOCKED = "locked", "unlocked", "accessed", "blocked"
-LOCKED_DOWN, LOCKED_OPEN = "locked_down", "locked_open"
-ONVIF_MODE = {
-    LOCKED: "Locked",
-    UNLOCKED: "Unlocked",
-    ACCESSED: "Accessed",
-    BLOCKED: "Blocked",
-    LOCKED_DOWN: "LockedDown",
-    LOCKED_OPEN: "LockedOpen",
-}
-RELEASED_MODES = (UNLOCKED, ACCESSED, LOCKED_OPEN)
-ACTIONS = ("access", "lock", "unlock", "block", "lockdown", "lockopen", "release")
-FORCED_OPEN, OPEN_TOO_LONG, PRE_ALARM, TAMPERED = (
-    "forced_open",
-    "open_too_long",
-    "open_too_long_pre_alarm",
-    "door_monitor_tampered",
-)
-ONVIF_ALARM = {
-    FORCED_OPEN: "DoorForcedOpen",
-    OPEN_TOO_LONG: "DoorOpenTooLong",
-    PRE_ALARM: "DoorOpenTooLongPreAlarm",
-}
-# Reader feedback: long enough to see and hear, short enough not to confuse the next user.
-FEEDBACK_LED_SECONDS = 1.5
-GRANT_BEEP = (0.1,)
-DENY_BEEPS = (0.15, 0.15)
-BEEP_GAP = 0.1
-
-
-class DoorSettings(Form):
-    """Door settings (Administrator): lock, times, relock rule, door monitor and REX."""
-
-    name = Name("Door name", default="Door 1")
-    lock_type = Choice(
-        "Lock type",
-        choices=[
-            ("fail_secure", "Fail-secure (relay active while unlocked)"),
-            ("fail_safe", "Fail-safe (relay active while locked)"),
-        ],
-        default="fail_secure",
-    )
-    access_time = seconds("Access time", 7, 0.1, 3600)
-    long_access_time = seconds("Long access time", 20, 0.1, 3600)
-    open_too_long_time = seconds("Open-too-long time", 15, 0.1, 3600)
-    pre_alarm_time = seconds("Pre-alarm before open too long (0 = none)", 5, 0, 3600)
-    relock = Choice(
-        "Relock",
-        choices=[
-            ("door_closed", "When the door closes"),
-            ("access_time", "After the access time"),
-        ],
-        default="door_closed",
-    )
-    door_monitor_normal_state = Choice(
-        "Door monitor normal state (door closed)",
-        choices=[("closed", "Closed circuit"), ("open", "Open circuit")],
-        default="closed",
-    )
-    rex_active_state = Choice(
-        "REX active state",
-        choices=[("closed", "Closed circuit"), ("open", "Open circuit")],
-        default="closed",
-    )
-    rex_unlocks = Switch("REX unlocks the door", default=True)
-    unlock_schedule_id = OptionalId("Scheduled unlock: unlocked during this schedule")
-    first_person_in = Switch("First person in (scheduled unlock waits for a valid card)")
-
-    def validate_long_access_time(self, field):
-        if _numbers(field, self.access_time) and field.data < self.access_time.data:
-            raise ValidationError("Must be at least the access time.")
-
-    def validate_pre_alarm_time(self, field):
-        limit = self.open_too_long_time
-        if _numbers(field, limit) and field.data >= limit.data:
-            raise ValidationError("Must be shorter than the open-too-long time.")
-
-
-def _numbers(*fields) -> bool:
-    """True when every field holds a number (else its own error is already reported)."""
-    return all(isinstance(f.data, float) for f in fields)
 
 
 class Door:
     """One door: modes, lock relay, door position, alarms and reader feedback."""
 
-    def __init__(self, door_id: int, board, bus: EventBus, settings: dict):
+    def __init__(
+        self, door_id: int, board, bus: EventBus, settings: dict, modes: DoorModes | None = None
+    ):
         self.id = door_id
+        self.modes = modes
+        self._kept = 0
         self.board = board
         self.bus = bus
         self.settings = settings
@@ -126,16 +61,17 @@ class Door:
         self.door_open = False
         self.alarms: set[str] = set()
         self._shunt_until = 0.0
-        self._published: dict[str, object] = {}
-        self._timers: dict[str, gevent.Greenlet] = {}
-        self._feedback: gevent.Greenlet | None = None
+        self._events = DoorEvents(bus, door_id, lambda: self.settings["name"])
+        self._timers = Timers()
+        self._feedback = ReaderFeedback(board)
         self._listeners = Listeners()
         self.running = False
 
     # --- service --------------------------------------------------------------------
 
     def start(self) -> None:
-        """Listen to the door's inputs, drive the relay and publish the initial state."""
+        """Take back the stored mode, then listen to the inputs, drive the relay, publish."""
+        restored = self._restore()
         inputs = self.board.inputs
         self._listeners.add(inputs["door_monitor"].on_change(self._on_door_monitor))
         self._listeners.add(inputs["door_monitor"].on_supervised_change(self._on_door_monitor_loop))
@@ -144,17 +80,16 @@ class Door:
         self.running = True
         if self.door_open and not self._released():
             self.alarms.add(FORCED_OPEN)  # found open while locked: nobody was let through
-        self._update({"reason": "start"})
-        self._publish_position()
-        self._publish_alarms()
+        self._update({"reason": RESTORED if restored else "start"})
+        self._events.position(self.door_open)
+        self._events.alarms(self.alarms)
 
     def stop(self) -> None:
         """Stop timers and listeners; the relay goes inactive (its power-off state)."""
         self.running = False
         self._listeners.clear()
-        for name in list(self._timers):
-            self._cancel(name)
-        self._stop_feedback()
+        self._timers.cancel_all()
+        self._feedback.stop()
         self.board.outputs["relay"].set(False)
 
     def apply(self, settings: dict) -> None:
@@ -224,7 +159,7 @@ class Door:
         duration = self.settings["long_access_time" if long else "access_time"]
         self.access_active = True
         self.opened_during_access = False
-        self._later("access", duration, self._end_access)
+        self._timers.later("access", duration, self._end_access)
         self._update({"action": "access", "long": long, **(source or {})})
 
     def command(self, action: str, source: dict | None = None) -> None:
@@ -235,6 +170,8 @@ class Door:
             self.access(source=source)
         else:
             getattr(self, action)(source)
+        if self.modes is not None:
+            self.modes.wait(self._kept)  # answered only once the mode survives a power cut
 
     def lock(self, source: dict | None = None) -> None:
         """Locked: the normal secure mode; also holds off a scheduled unlock until it ends."""
@@ -279,15 +216,12 @@ class Door:
     def reset_outputs(self) -> None:
         """I/O settings changed: end momentary access and drive the relay for the mode."""
         self._end_access_quietly()
-        self._stop_feedback()
+        self._feedback.stop()
         self._update({"reason": "io_settings"})
 
     def feedback(self, granted: bool) -> None:
         """Green LED and a short beep on grant; red LED and a double beep on deny."""
-        self._stop_feedback()
-        led = "reader_led_green" if granted else "reader_led_red"
-        beeps = GRANT_BEEP if granted else DENY_BEEPS
-        self._feedback = gevent.spawn(self._show_feedback, led, beeps)
+        self._feedback.show(granted)
 
     # --- inputs -----------------------------------------------------------------------
 
@@ -303,7 +237,7 @@ class Door:
         if is_open == self.door_open:
             return
         self.door_open = is_open
-        self._publish_position()
+        self._events.position(self.door_open)
         if is_open:
             self._door_opened()
         else:
@@ -324,8 +258,7 @@ class Door:
 
     def _door_closed(self) -> None:
         """Closing clears the door's alarms; it relocks now when the relock rule says so."""
-        self._cancel("pre_alarm")
-        self._cancel("open_too_long")
+        self._timers.cancel("pre_alarm", "open_too_long")
         self._alarms_off(FORCED_OPEN, OPEN_TOO_LONG, PRE_ALARM)
         relock_now = self.settings["relock"] == "door_closed" and self.opened_during_access
         if self.access_active and relock_now:
@@ -350,6 +283,23 @@ class Door:
             self._alarms_off(TAMPERED)
 
     # --- state ------------------------------------------------------------------------
+
+    def held(self) -> HeldMode:
+        """What a restart gives back: everything of the mode but a momentary access."""
+        return HeldMode(
+            self.base_mode, self.override, self.scheduled, self.schedule_held, self.first_in_seen
+        )
+
+    def _restore(self) -> bool:
+        """The held mode stored before a restart (a kill or power cut included), if any."""
+        held = self.modes.restored(self.id) if self.modes is not None else None
+        if held is None:
+            return False
+        self.base_mode, self.override = held.base_mode, held.override
+        self.scheduled, self.schedule_held = held.scheduled, held.schedule_held
+        self.first_in_seen = held.first_in_seen
+        log.info("%s: mode %s restored after restart", self.settings["name"], self.mode())
+        return True
 
     def _released(self) -> bool:
         return self.mode() in RELEASED_MODES
@@ -382,7 +332,7 @@ class Door:
 
     def _end_access_quietly(self) -> None:
         self.access_active = False
-        self._cancel("access")
+        self._timers.cancel("access")
 
     def _update(self, cause: dict) -> None:
         """Drive the relay for the mode, publish what changed, rearm the alarm timers."""
@@ -390,13 +340,14 @@ class Door:
         fail_secure = self.settings["lock_type"] == "fail_secure"
         # fail-secure: energise to release; fail-safe: energise to hold locked
         self.board.outputs["relay"].set(released if fail_secure else not released)
-        self._publish_mode(cause)
-        self._publish_lock()
+        if self.modes is not None:
+            self._kept = self.modes.keep(self.id, self.held())
+        self._events.mode(self.mode(), cause)
+        self._events.lock(released, self.board.outputs["relay"].read())
         if self.door_open and not released and FORCED_OPEN not in self.alarms:
             self._start_open_too_long()
         if released and self.mode() != ACCESSED:
-            self._cancel("pre_alarm")
-            self._cancel("open_too_long")
+            self._timers.cancel("pre_alarm", "open_too_long")
             self._alarms_off(OPEN_TOO_LONG, PRE_ALARM)
 
     def _start_open_too_long(self) -> None:
@@ -406,8 +357,8 @@ class Door:
         limit = self.settings["open_too_long_time"]
         pre = self.settings["pre_alarm_time"]
         if pre > 0:
-            self._later("pre_alarm", limit - pre, lambda: self._alarm_on(PRE_ALARM))
-        self._later("open_too_long", limit, self._open_too_long)
+            self._timers.later("pre_alarm", limit - pre, lambda: self._alarm_on(PRE_ALARM))
+        self._timers.later("open_too_long", limit, self._open_too_long)
 
     def _open_too_long(self) -> None:
         self._alarms_off(PRE_ALARM, publish=False)
@@ -416,86 +367,10 @@ class Door:
     def _alarm_on(self, alarm: str) -> None:
         if alarm not in self.alarms:
             self.alarms.add(alarm)
-            self._publish_alarms()
+            self._events.alarms(self.alarms)
 
     def _alarms_off(self, *alarms: str, publish: bool = True) -> None:
         if self.alarms & set(alarms):
             self.alarms -= set(alarms)
             if publish:
-                self._publish_alarms()
-
-    # --- timers and feedback ----------------------------------------------------------
-
-    def _later(self, name: str, delay: float, function) -> None:
-        """Run `function` after `delay` seconds on the hub, replacing a timer of that name."""
-        self._cancel(name)
-
-        def fire():
-            self._timers.pop(name, None)
-            function()
-
-        # libev times from the loop's cached "now", stale after any code that did not
-        # yield; refresh it so an access time is measured from this moment.
-        gevent.get_hub().loop.update_now()
-        self._timers[name] = gevent.spawn_later(max(delay, 0), fire)
-
-    def _cancel(self, name: str) -> None:
-        timer = self._timers.pop(name, None)
-        if timer is not None:
-            timer.kill(block=False)
-
-    def _show_feedback(self, led: str, beeps: tuple[float, ...]) -> None:
-        outputs = self.board.outputs
-        try:
-            outputs[led].set(True)
-            for i, beep in enumerate(beeps):
-                if i:
-                    gevent.sleep(BEEP_GAP)
-                outputs["reader_buzzer"].set(True)
-                gevent.sleep(beep)
-                outputs["reader_buzzer"].set(False)
-            gevent.sleep(max(FEEDBACK_LED_SECONDS - sum(beeps), 0))
-        finally:
-            outputs[led].set(False)
-            outputs["reader_buzzer"].set(False)
-
-    def _stop_feedback(self) -> None:
-        if self._feedback is not None:
-            self._feedback.kill(block=True)
-            self._feedback = None
-
-    # --- events -----------------------------------------------------------------------
-
-    def _publish(self, topic: str, value, data: dict) -> None:
-        """Publish a property event only when its value changed."""
-        if self._published.get(topic) == value:
-            return
-        self._published[topic] = value
-        self.bus.publish(
-            topic, {"door": self.id, "name": self.settings["name"]}, data, {"door": self.id}, True
-        )
-
-    def _publish_mode(self, cause: dict) -> None:
-        mode = self.mode()
-        data = {"state": ONVIF_MODE[mode], "mode": mode, "cause": cause}
-        self._publish("tns1:Door/State/DoorMode", mode, data)
-
-    def _publish_lock(self) -> None:
-        lock = "unlocked" if self._released() else "locked"
-        relay = self.board.outputs["relay"].read()
-        data = {"state": lock.capitalize(), "lock": lock, "relay": relay}
-        self._publish("tns1:Door/State/LockPhysicalState", (lock, relay), data)
-
-    def _publish_position(self) -> None:
-        position = "open" if self.door_open else "closed"
-        data = {"state": position.capitalize(), "door_position": position}
-        self._publish("tns1:Door/State/DoorPosition", position, data)
-
-    def _publish_alarms(self) -> None:
-        alarms = sorted(self.alarms - {TAMPERED})
-        tampered = TAMPERED in self.alarms
-        state = next((ONVIF_ALARM[a] for a in ONVIF_ALARM if a in alarms), "Normal")
-        data = {"state": state, "alarms": alarms}
-        self._publish("tns1:Door/State/DoorAlarm", (state, tuple(alarms)), data)
-        tamper = "TamperDetected" if tampered else "NotInTamper"
-        self._publish("tns1:Door/State/DoorTamper", tamper, {"state": tamper})
+                self._events.alarms(self.alarms)

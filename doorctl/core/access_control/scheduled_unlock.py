@@ -35,7 +35,13 @@ class ScheduledUnlock:
         schedules.users.append(self.uses)
 
     def start(self) -> None:
-        """Check every second (the schedules' resolution is a minute)."""
+        """Check now, then every second (the schedules' resolution is a minute).
+
+        A door restored with a scheduled unlock is driven from the first check, so a
+        schedule that ended while the controller was off ends at once.
+        """
+        self._driven = {door.id for door in self.doors.values() if door.scheduled}
+        self.update()
         self._greenlet = gevent.spawn(self._run)
 
     def stop(self) -> None:
