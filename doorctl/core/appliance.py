@@ -38,7 +38,9 @@ class Appliance:
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.device = DeviceInfo(hardware, serial)
-        self.board = open_appliance_board(data_dir, hardware)
+        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
+        lock_type = self.settings.get(door_settings.SECTION)["lock_type"]
+        self.board = open_appliance_board(data_dir, hardware, lock_type)
         self.mqtt = MqttService(self.settings, self.store, self.bus, self.device, data_dir)
         self.services: list = [
             self.event_log,
@@ -53,7 +55,6 @@ class Appliance:
 
     def _door_services(self) -> list:
         """The board, I/O ports, the door and the alarms, wired to their settings."""
-        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
         self.settings.register(io_ports.SECTION, io_ports.IoPortSettings)
         self.settings.register(alarms.SECTION, alarms.AlarmSettings)
         self.door_modes = DoorModes(self.store)

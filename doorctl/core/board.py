@@ -34,11 +34,17 @@ def board_profile(data_dir: Path, kind: str):
         return None
 
 
-def open_appliance_board(data_dir: Path, kind: str):
-    """Open the board with every output inactive (the relay de-energised)."""
+def open_appliance_board(data_dir: Path, kind: str, lock_type: str = "fail_secure"):
+    """Open the board with every output inactive and the lock locked for its lock type.
+
+    A fail-safe lock is released by a de-energised relay, so it is energised at once:
+    the door stays locked from the moment doorctl holds the board until the door
+    engine gives it back its stored mode.
+    """
     board = open_board(kind, board_profile(data_dir, kind))
     for output in board.outputs.values():
         output.set(False)
+    board.outputs["relay"].set(lock_type == "fail_safe")
     return board
 
 

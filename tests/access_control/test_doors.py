@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from doorctl.core.access_control.door import Door
 from doorctl.core.access_control.door_modes import ACTIONS
 from doorctl.core.access_control.door_settings import DoorSettings
+from doorctl.core.appliance import Appliance
 from doorctl.core.board import reset_outputs
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus
@@ -114,6 +115,17 @@ def test_fail_safe_relay_is_active_while_locked(doorctl, door, board):
     assert not relay(board)
     door.lockdown()
     assert relay(board)
+
+
+def test_fail_safe_lock_stays_locked_while_the_appliance_starts(doorctl, data_dir):
+    """From opening the board to the door's start, a fail-safe relay is held energised."""
+    doorctl.settings.update("door", {"lock_type": "fail_safe"})
+    doorctl.stop()
+    starting = Appliance(data_dir, "sim")
+    try:
+        assert starting.board.outputs["relay"].read(), "fail-safe lock released at start"
+    finally:
+        starting.board.close()
 
 
 def test_unlock_lock_block(door, board):
