@@ -30,12 +30,18 @@ def test_migrations_are_numbered_without_gaps_or_repeats():
     assert numbers[0] == 1
 
 
-def test_failed_transaction_leaves_nothing(tmp_path):
+def test_failed_write_leaves_nothing_and_logs_no_event(tmp_path):
     store = Store(tmp_path)
-    with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
-        conn.execute("INSERT INTO settings VALUES ('a', '{}')")
-        conn.execute("INSERT INTO settings VALUES ('a', '{}')")
+
+    def twice(tx):
+        tx.event("tns1:Configuration/Settings/Changed", {}, {"id": "a"})
+        tx.execute("INSERT INTO settings VALUES ('a', '{}')")
+        tx.execute("INSERT INTO settings VALUES ('a', '{}')")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write(twice)
     assert store.execute("SELECT count(*) FROM settings").fetchone()[0] == 0
+    assert store.execute("SELECT count(*) FROM events").fetchone()[0] == 0
 
 
 def test_secret_key_is_created_once_with_mode_0600(tmp_path):

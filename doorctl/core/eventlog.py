@@ -1,7 +1,10 @@
 """The event log: every event on the bus, kept in SQLite up to a retention count.
 
 The log only queues events from the bus; a DiskWriter puts them on disk from a
-thread of its own, so a decision never waits for the SD card.
+thread of its own, so a decision never waits for the SD card. Queued events go to
+disk in batches (a group commit), within the time of one commit after the one in
+progress. Configuration changes are written on the same thread, each in one
+transaction with its event and with whatever events are queued.
 """
 
 from __future__ import annotations
@@ -15,7 +18,7 @@ from wtforms.validators import DataRequired, NumberRange
 
 from doorctl.core.diskwriter import DiskWriter
 from doorctl.core.events import Event, EventBus
-from doorctl.core.store import Store
+from doorctl.core.store import INSERT_EVENT, Change, Store, event_row, transact
 
 DEFAULT_RETENTION = 100_000
 BATCH = 500
@@ -44,18 +47,6 @@ def _row_to_event(row: sqlite3.Row) -> Event:
     )
 
 
-def _event_to_row(event: Event) -> tuple:
-    return (
-        event.id,
-        event.time,
-        event.topic,
-        json.dumps(event.source),
-        json.dumps(event.data),
-        json.dumps(event.key),
-        int(event.property),
-    )
-
-
 class EventLog:
     """The bounded, persistent history of events that the Logs pages and the API read."""
 
@@ -63,8 +54,10 @@ class EventLog:
         self.store = store
         self.retention = retention
         self._pending: deque[Event] = deque()
+        self.bus = bus
         self._writer = DiskWriter(store.path, self._write_pending, lambda: bool(self._pending))
         bus.subscribe(self.record)
+        store.writer = self.write
 
     def apply(self, settings: dict) -> None:
         """New event log settings: the retention applies from the next write."""
@@ -82,6 +75,17 @@ class EventLog:
     def stop(self) -> None:
         """Write what is queued, then stop the writer."""
         self._writer.stop()
+
+    def write(self, change: Change, *args, after=None):
+        """Run `change(tx, *args)` on the writer's thread as one transaction with its
+        events; once on disk, call `after(result)`, publish the events (the log has them
+        already) and return the result."""
+        result, events = self._writer.call(self._transact, change, args)
+        if after is not None:
+            after(result)
+        for event in events:
+            self.bus.deliver(event, skip=self.record)
+        return result
 
     def flush(self, timeout: float = 10) -> None:
         """Wait until every queued event is on disk."""
@@ -120,17 +124,27 @@ class EventLog:
         stall reader polling on the hub."""
         return self._writer.call(_fetch_all, sql, params)
 
+    def _transact(self, conn: sqlite3.Connection, change: Change, args: tuple) -> tuple:
+        """A change with the queued events in one commit (writer thread)."""
+        return transact(conn, self.bus.new, change, args, first=self._insert_pending)
+
     def _write_pending(self, conn: sqlite3.Connection) -> None:
-        """Write queued events in batches and trim the log to its retention (writer thread)."""
+        """Write queued events and trim the log to its retention (writer thread)."""
+        while self._pending:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert_pending(conn)
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+
+    def _insert_pending(self, conn: sqlite3.Connection) -> None:
+        """Insert what is queued, in batches, then trim (inside the caller's transaction)."""
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(
-                    "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [_event_to_row(e) for e in batch],
-                )
-                self._trim(conn)
+            conn.executemany(INSERT_EVENT, [event_row(e) for e in batch])
+        self._trim(conn)
 
     def _trim(self, conn: sqlite3.Connection) -> None:
         conn.execute(
