@@ -16,7 +16,7 @@ from collections import deque
 from wtforms import Form, IntegerField
 from wtforms.validators import DataRequired, NumberRange
 
-from doorctl.core.diskwriter import DiskWriter
+from doorctl.core.diskwriter import DiskReader, DiskWriter
 from doorctl.core.events import Event, EventBus
 from doorctl.core.store import INSERT_EVENT, Change, Store, event_row, transact
 
@@ -56,6 +56,7 @@ class EventLog:
         self._pending: deque[Event] = deque()
         self.bus = bus
         self._writer = DiskWriter(store.path, self._write_pending, lambda: bool(self._pending))
+        self._reader = DiskReader(store.path)
         bus.subscribe(self.record)
         store.writer = self.write
 
@@ -69,11 +70,13 @@ class EventLog:
         self._writer.poke()
 
     def start(self) -> None:
-        """Start writing in the background."""
+        """Start writing (and reading) in the background."""
         self._writer.start()
+        self._reader.start()
 
     def stop(self) -> None:
         """Write what is queued, then stop the writer."""
+        self._reader.stop()
         self._writer.stop()
 
     def write(self, change: Change, *args, after=None):
@@ -81,10 +84,12 @@ class EventLog:
         events; once on disk, call `after(result)`, publish the events (the log has them
         already) and return the result."""
         result, events = self._writer.call(self._transact, change, args)
-        if after is not None:
-            after(result)
-        for event in events:
-            self.bus.deliver(event, skip=self.record)
+        try:
+            if after is not None:
+                after(result)
+        finally:
+            for event in events:
+                self.bus.deliver(event, skip=self.record)
         return result
 
     def flush(self, timeout: float = 10) -> None:
@@ -120,9 +125,9 @@ class EventLog:
         return events, (events[-1].id if len(rows) > limit else None)
 
     def select(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        """Read the log on the log's own thread: a filter that scans a long log must not
-        stall reader polling on the hub."""
-        return self._writer.call(_fetch_all, sql, params)
+        """Read the log on a thread of its own: a filter that scans a long log must
+        neither stall reader polling on the hub nor hold up the writer's commits."""
+        return self._reader.call(_fetch_all, sql, params)
 
     def _transact(self, conn: sqlite3.Connection, change: Change, args: tuple) -> tuple:
         """A change with the queued events in one commit (writer thread)."""
