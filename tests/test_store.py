@@ -3,6 +3,7 @@
 import sqlite3
 import stat
 
+import gevent
 import pytest
 from wtforms import Form, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
@@ -93,3 +94,24 @@ def test_bad_settings_are_refused_per_field_and_keep_the_record(settings, change
 def test_unknown_section_is_not_found(settings):
     with pytest.raises(NotFound):
         settings.get("nothing")
+
+
+def test_a_write_waiting_for_the_database_lock_leaves_the_hub_running(doorctl):
+    blocker = sqlite3.connect(doorctl.store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock, as the log's may
+    writing = gevent.spawn(doorctl.access.cardholders.create, {"name": "Waits"})
+    ran_meanwhile = []
+
+    def tick():
+        while not writing.ready():
+            ran_meanwhile.append(True)
+            gevent.sleep(0.01)
+
+    ticker = gevent.spawn(tick)
+    gevent.sleep(0.3)
+    blocker.execute("COMMIT")
+    holder = writing.get(timeout=15)
+    ticker.join()
+    assert ran_meanwhile, "the hub stood still while the write waited for the lock"
+    events, _ = doorctl.event_log.query(("tns1:Configuration/Cardholder/",))
+    assert [e.key["id"] for e in events] == [holder["id"]]
