@@ -7,6 +7,7 @@ import threading
 import time
 import urllib.error
 
+import gevent
 from support import ROOT_PASSWORD, start_served
 
 from doorctl.core.store import DB_NAME
@@ -71,3 +72,23 @@ def test_every_acknowledged_cardholder_survives_sigkill_with_its_create_event(tm
         assert set(acknowledged) - created == set(), "acknowledged without a create event"
         server = start_served(data_dir)
     server.stop()
+
+
+def test_events_of_changes_and_of_the_door_share_one_sequence_of_ids(doorctl):
+    delivered = []
+    doorctl.bus.subscribe(lambda event: delivered.append(event.id))
+
+    def door_events():
+        for n in range(200):
+            doorctl.bus.publish("tns1:Device/Trigger/DigitalInput", {"port": "rex"}, {"n": n})
+            gevent.sleep(0)
+
+    creating = [
+        gevent.spawn(doorctl.access.cardholders.create, {"name": f"H{n}"}) for n in range(20)
+    ]
+    gevent.joinall([gevent.spawn(door_events), *creating], raise_error=True)
+    doorctl.event_log.flush()
+    logged = [row["id"] for row in doorctl.event_log.select("SELECT id FROM events ORDER BY id")]
+    assert len(delivered) == len(set(delivered)) == 220
+    assert set(delivered) <= set(logged)
+    assert len(logged) == len(set(logged))
