@@ -146,6 +146,8 @@ class EventLog:
 
     def _insert_pending(self, conn: sqlite3.Connection) -> None:
         """Insert what is queued, in batches, then trim (inside the caller's transaction)."""
+        if not self._pending:
+            return
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
             conn.executemany(INSERT_EVENT, [event_row(e) for e in batch])
