@@ -54,6 +54,7 @@ class EventLog:
         self.store = store
         self.retention = retention
         self._pending: deque[Event] = deque()
+        self._stored: int | None = None  # how many events the log holds (writer thread)
         self.bus = bus
         self._writer = DiskWriter(store.path, self._write_pending, lambda: bool(self._pending))
         self._reader = DiskReader(store.path)
@@ -131,7 +132,13 @@ class EventLog:
 
     def _transact(self, conn: sqlite3.Connection, change: Change, args: tuple) -> tuple:
         """A change with the queued events in one commit (writer thread)."""
-        return transact(conn, self.bus.new, change, args, first=self._insert_pending)
+        try:
+            result, events = transact(conn, self.bus.new, change, args, self._insert_pending)
+        except sqlite3.Error:
+            self._stored = None  # count again: the queued events may not be in
+            raise
+        self._stored = None if self._stored is None else self._stored + len(events)
+        return result, events
 
     def _write_pending(self, conn: sqlite3.Connection) -> None:
         """Write queued events and trim the log to its retention (writer thread)."""
@@ -143,6 +150,7 @@ class EventLog:
             finally:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
+                    self._stored = None
 
     def _insert_pending(self, conn: sqlite3.Connection) -> None:
         """Insert what is queued, in batches, then trim (inside the caller's transaction)."""
@@ -151,14 +159,21 @@ class EventLog:
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
             conn.executemany(INSERT_EVENT, [event_row(e) for e in batch])
+            if self._stored is not None:
+                self._stored += len(batch)
         self._trim(conn)
 
     def _trim(self, conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "DELETE FROM events WHERE id <= "
-            "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)",
-            (self.retention,),
-        )
+        """Remove the oldest beyond the retention; the log's size is counted once, then
+        kept, because finding the cut by counting back would walk the whole log."""
+        if self._stored is None:
+            self._stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        excess = self._stored - self.retention
+        if excess > 0:
+            self._stored -= conn.execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)",
+                (excess,),
+            ).rowcount
 
 
 def last_id(store: Store) -> int:

@@ -7,7 +7,8 @@ simulated board and presents a card about every 100 ms on the Wiegand reader (th
 board's pulses through the real decoder); every other card is granted, and the door is
 opened after a grant and closed after a denial, so the relay, the lock and the door
 monitor move. Meanwhile REST clients create cardholders and change door settings.
-Another connection watches the database: an event's delay is the time it became
+The log starts full (100,000 events), as on a device in service, so each commit also
+trims the oldest. Another connection watches the database: an event's delay is the time it became
 visible (committed) minus its own time. Prints p50, p99 and max against the window.
 """
 
@@ -25,7 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from support import ROOT_PASSWORD, start_served  # noqa: E402
 
-from doorctl.core.store import DB_NAME  # noqa: E402
+from doorctl.core.eventlog import DEFAULT_RETENTION  # noqa: E402
+from doorctl.core.store import DB_NAME, INSERT_EVENT, Store  # noqa: E402
 
 SECONDS = 20
 CARD_EVERY = 0.100
@@ -35,6 +37,20 @@ WINDOW_MS = 250.0  # the README's stated window: an event is on disk this long a
 GRANTED_CARD = 1
 GONE = (OSError, http.client.HTTPException, ValueError)  # stopped or killed mid-answer
 COMMITTED_WITH_CHANGE = ("tns1:Configuration/", "tns1:Device/User/")
+
+
+def fill(data_dir: Path) -> None:
+    """A log as full as a device in service has it: DEFAULT_RETENTION old events, so that
+    each commit also trims the oldest."""
+    store = Store(data_dir)
+    rows = (
+        (n, n, "tns1:Device/Trigger/DigitalInput", "{}", "{}", "{}", 0)
+        for n in range(1, DEFAULT_RETENTION + 1)
+    )
+    store.execute("BEGIN")
+    store.conn.executemany(INSERT_EVENT, rows)
+    store.execute("COMMIT")
+    store.close()
 
 
 def prepare(server) -> None:
@@ -110,6 +126,7 @@ def percentile(values: list[float], p: float) -> float:
 
 def run(data_dir: Path) -> tuple[list[float], int, int]:
     """The delays of events during SECONDS of cards and REST writes; swipes and writes."""
+    fill(data_dir)
     server = start_served(data_dir)
     prepare(server)
     stop, delays, cards, writes = threading.Event(), [], [], []

@@ -2,7 +2,8 @@
 
 SIGKILLs a real `doorctl serve` child at random moments while a card is presented
 about every 100 ms and REST clients create cardholders and rename the door, then
-restarts it on the same data directory, `kills` times (default 100). After each kill
+restarts it on the same data directory, `kills` times (default 100); the log starts
+full, as on a device in service. After each kill
 it opens the database and counts: a database that fails `PRAGMA integrity_check`,
 acknowledged writes that are not on disk, acknowledged writes without their audit
 event, and card decisions acknowledged longer than the stated window before the kill
@@ -24,7 +25,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from bench_events import GONE, GRANTED_CARD, WINDOW_MS, prepare, swipes  # noqa: E402
+from bench_events import GONE, GRANTED_CARD, WINDOW_MS, fill, prepare, swipes  # noqa: E402
 from support import start_served  # noqa: E402
 
 from doorctl.core.store import DB_NAME  # noqa: E402
@@ -147,6 +148,7 @@ def _door_name_lost(conn: sqlite3.Connection, acked: Acked) -> int:
 
 def main(kills: int) -> None:
     data_dir = Path(tempfile.mkdtemp()) / "data"
+    fill(data_dir)
     server = start_served(data_dir)
     prepare(server)
     acked, found, first_card = Acked(), Found(), 2
