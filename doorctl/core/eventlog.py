@@ -23,6 +23,9 @@ from doorctl.core.store import INSERT_EVENT, Change, Store, event_row, transact
 DEFAULT_RETENTION = 100_000
 BATCH = 500
 SECTION = "event_log"
+# An event already stored (a change's, written with it) is never replaced, and a batch
+# is never lost over one.
+KEEP_FIRST = INSERT_EVENT.replace("INSERT", "INSERT OR IGNORE")
 
 
 class EventLogSettings(Form):
@@ -158,7 +161,7 @@ class EventLog:
             return
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
-            conn.executemany(INSERT_EVENT, [event_row(e) for e in batch])
+            conn.executemany(KEEP_FIRST, [event_row(e) for e in batch])
             if self._stored is not None:
                 self._stored += len(batch)
         self._trim(conn)
