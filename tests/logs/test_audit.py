@@ -38,7 +38,7 @@ def kill_during_writes(server) -> list[int]:
     ]
     for writer in writers:
         writer.start()
-    while len(acknowledged) < 20:
+    while len(acknowledged) < 20 and any(w.is_alive() for w in writers):
         time.sleep(0.01)
     server.process.send_signal(signal.SIGKILL)
     server.process.communicate(timeout=10)
