@@ -3,6 +3,7 @@
 import sqlite3
 import stat
 
+import gevent
 import pytest
 from wtforms import Form, IntegerField, StringField
 from wtforms.validators import DataRequired, Length, NumberRange
@@ -30,12 +31,18 @@ def test_migrations_are_numbered_without_gaps_or_repeats():
     assert numbers[0] == 1
 
 
-def test_failed_transaction_leaves_nothing(tmp_path):
+def test_failed_write_leaves_nothing_and_logs_no_event(tmp_path):
     store = Store(tmp_path)
-    with pytest.raises(sqlite3.IntegrityError), store.transaction() as conn:
-        conn.execute("INSERT INTO settings VALUES ('a', '{}')")
-        conn.execute("INSERT INTO settings VALUES ('a', '{}')")
+
+    def twice(tx):
+        tx.event("tns1:Configuration/Settings/Changed", {}, {"id": "a"})
+        tx.execute("INSERT INTO settings VALUES ('a', '{}')")
+        tx.execute("INSERT INTO settings VALUES ('a', '{}')")
+
+    with pytest.raises(sqlite3.IntegrityError):
+        store.write(twice)
     assert store.execute("SELECT count(*) FROM settings").fetchone()[0] == 0
+    assert store.execute("SELECT count(*) FROM events").fetchone()[0] == 0
 
 
 def test_secret_key_is_created_once_with_mode_0600(tmp_path):
@@ -87,3 +94,24 @@ def test_bad_settings_are_refused_per_field_and_keep_the_record(settings, change
 def test_unknown_section_is_not_found(settings):
     with pytest.raises(NotFound):
         settings.get("nothing")
+
+
+def test_a_write_waiting_for_the_database_lock_leaves_the_hub_running(doorctl):
+    blocker = sqlite3.connect(doorctl.store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the lock, as the log's may
+    writing = gevent.spawn(doorctl.access.cardholders.create, {"name": "Waits"})
+    ran_meanwhile = []
+
+    def tick():
+        while not writing.ready():
+            ran_meanwhile.append(True)
+            gevent.sleep(0.01)
+
+    ticker = gevent.spawn(tick)
+    gevent.sleep(0.3)
+    blocker.execute("COMMIT")
+    holder = writing.get(timeout=15)
+    ticker.join()
+    assert ran_meanwhile, "the hub stood still while the write waited for the lock"
+    events, _ = doorctl.event_log.query(("tns1:Configuration/Cardholder/",))
+    assert [e.key["id"] for e in events] == [holder["id"]]

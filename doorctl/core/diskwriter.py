@@ -86,3 +86,32 @@ class DiskWriter:
             self.on_written()
             if not self._pending():
                 self._idle.set()
+
+
+class DiskReader:
+    """A thread with its own connection for long reads (a filter over a long log), so
+    that they never hold up the writer's commits nor stall the hub."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._pool: ThreadPool | None = None
+        self._conn: sqlite3.Connection | None = None
+
+    def start(self) -> None:
+        """Start the reading thread."""
+        if self._pool is None:
+            self._pool = ThreadPool(1)
+
+    def stop(self) -> None:
+        """Stop the reading thread (reads then run inline)."""
+        if self._pool is not None:
+            self._pool.kill()
+            self._pool = None
+
+    def call(self, function: Callable, *args):
+        """Run `function(conn, *args)` on the reading thread and return its result."""
+        if self._conn is None:
+            self._conn = connect(self.path)
+        if self._pool is None:
+            return function(self._conn, *args)
+        return self._pool.apply(function, (self._conn, *args))

@@ -1,7 +1,10 @@
 """The event log: every event on the bus, kept in SQLite up to a retention count.
 
 The log only queues events from the bus; a DiskWriter puts them on disk from a
-thread of its own, so a decision never waits for the SD card.
+thread of its own, so a decision never waits for the SD card. Queued events go to
+disk in batches (a group commit), within the time of one commit after the one in
+progress. Configuration changes are written on the same thread, each in one
+transaction with its event and with whatever events are queued.
 """
 
 from __future__ import annotations
@@ -13,13 +16,16 @@ from collections import deque
 from wtforms import Form, IntegerField
 from wtforms.validators import DataRequired, NumberRange
 
-from doorctl.core.diskwriter import DiskWriter
+from doorctl.core.diskwriter import DiskReader, DiskWriter
 from doorctl.core.events import Event, EventBus
-from doorctl.core.store import Store
+from doorctl.core.store import INSERT_EVENT, Change, Store, event_row, transact
 
 DEFAULT_RETENTION = 100_000
 BATCH = 500
 SECTION = "event_log"
+# An event already stored (a change's, written with it) is never replaced, and a batch
+# is never lost over one.
+KEEP_FIRST = INSERT_EVENT.replace("INSERT", "INSERT OR IGNORE")
 
 
 class EventLogSettings(Form):
@@ -44,18 +50,6 @@ def _row_to_event(row: sqlite3.Row) -> Event:
     )
 
 
-def _event_to_row(event: Event) -> tuple:
-    return (
-        event.id,
-        event.time,
-        event.topic,
-        json.dumps(event.source),
-        json.dumps(event.data),
-        json.dumps(event.key),
-        int(event.property),
-    )
-
-
 class EventLog:
     """The bounded, persistent history of events that the Logs pages and the API read."""
 
@@ -63,8 +57,12 @@ class EventLog:
         self.store = store
         self.retention = retention
         self._pending: deque[Event] = deque()
+        self._stored: int | None = None  # how many events the log holds (writer thread)
+        self.bus = bus
         self._writer = DiskWriter(store.path, self._write_pending, lambda: bool(self._pending))
+        self._reader = DiskReader(store.path)
         bus.subscribe(self.record)
+        store.writer = self.write
 
     def apply(self, settings: dict) -> None:
         """New event log settings: the retention applies from the next write."""
@@ -76,12 +74,27 @@ class EventLog:
         self._writer.poke()
 
     def start(self) -> None:
-        """Start writing in the background."""
+        """Start writing (and reading) in the background."""
         self._writer.start()
+        self._reader.start()
 
     def stop(self) -> None:
         """Write what is queued, then stop the writer."""
+        self._reader.stop()
         self._writer.stop()
+
+    def write(self, change: Change, *args, after=None):
+        """Run `change(tx, *args)` on the writer's thread as one transaction with its
+        events; once on disk, call `after(result)`, publish the events (the log has them
+        already) and return the result."""
+        result, events = self._writer.call(self._transact, change, args)
+        try:
+            if after is not None:
+                after(result)
+        finally:
+            for event in events:
+                self.bus.deliver(event, skip=self.record)
+        return result
 
     def flush(self, timeout: float = 10) -> None:
         """Wait until every queued event is on disk."""
@@ -116,28 +129,54 @@ class EventLog:
         return events, (events[-1].id if len(rows) > limit else None)
 
     def select(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
-        """Read the log on the log's own thread: a filter that scans a long log must not
-        stall reader polling on the hub."""
-        return self._writer.call(_fetch_all, sql, params)
+        """Read the log on a thread of its own: a filter that scans a long log must
+        neither stall reader polling on the hub nor hold up the writer's commits."""
+        return self._reader.call(_fetch_all, sql, params)
+
+    def _transact(self, conn: sqlite3.Connection, change: Change, args: tuple) -> tuple:
+        """A change with the queued events in one commit (writer thread)."""
+        try:
+            result, events = transact(conn, self.bus.new, change, args, self._insert_pending)
+        except sqlite3.Error:
+            self._stored = None  # count again: the queued events may not be in
+            raise
+        self._stored = None if self._stored is None else self._stored + len(events)
+        return result, events
 
     def _write_pending(self, conn: sqlite3.Connection) -> None:
-        """Write queued events in batches and trim the log to its retention (writer thread)."""
+        """Write queued events and trim the log to its retention (writer thread)."""
+        while self._pending:
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                self._insert_pending(conn)
+                conn.execute("COMMIT")
+            finally:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                    self._stored = None
+
+    def _insert_pending(self, conn: sqlite3.Connection) -> None:
+        """Insert what is queued, in batches, then trim (inside the caller's transaction)."""
+        if not self._pending:
+            return
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
-            with conn:
-                conn.execute("BEGIN IMMEDIATE")
-                conn.executemany(
-                    "INSERT OR REPLACE INTO events VALUES (?, ?, ?, ?, ?, ?, ?)",
-                    [_event_to_row(e) for e in batch],
-                )
-                self._trim(conn)
+            conn.executemany(KEEP_FIRST, [event_row(e) for e in batch])
+            if self._stored is not None:
+                self._stored += len(batch)
+        self._trim(conn)
 
     def _trim(self, conn: sqlite3.Connection) -> None:
-        conn.execute(
-            "DELETE FROM events WHERE id <= "
-            "(SELECT id FROM events ORDER BY id DESC LIMIT 1 OFFSET ?)",
-            (self.retention,),
-        )
+        """Remove the oldest beyond the retention; the log's size is counted once, then
+        kept, because finding the cut by counting back would walk the whole log."""
+        if self._stored is None:
+            self._stored = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        excess = self._stored - self.retention
+        if excess > 0:
+            self._stored -= conn.execute(
+                "DELETE FROM events WHERE id IN (SELECT id FROM events ORDER BY id LIMIT ?)",
+                (excess,),
+            ).rowcount
 
 
 def last_id(store: Store) -> int:

@@ -65,13 +65,29 @@ class EventBus:
         property: bool = False,
     ) -> Event:
         """Create an event, hand it to every matching subscriber and return it."""
-        event = Event(
+        event = self.new(topic, source, data, key, property)
+        self.deliver(event)
+        return event
+
+    def new(
+        self,
+        topic: str,
+        source: dict | None = None,
+        data: dict | None = None,
+        key: dict | None = None,
+        property: bool = False,
+    ) -> Event:
+        """An event with the next id, not yet delivered (any thread may number one:
+        a configuration change numbers its event inside its transaction)."""
+        return Event(
             next(self._ids), self._clock(), topic, source or {}, data or {}, key or {}, property
         )
+
+    def deliver(self, event: Event, skip: Subscriber | None = None) -> None:
+        """Hand an event to every matching subscriber but `skip` (the log that stored it)."""
         for callback, prefixes in list(self._subscribers):
-            if topic_matches(topic, prefixes):
+            if callback != skip and topic_matches(event.topic, prefixes):
                 self._deliver(callback, event)
-        return event
 
     @staticmethod
     def _deliver(callback: Subscriber, event: Event) -> None:

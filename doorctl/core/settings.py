@@ -15,7 +15,8 @@ from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
 from doorctl.core.errors import Invalid, NotFound
-from doorctl.core.store import Store
+from doorctl.core.logs.audit import audit
+from doorctl.core.store import Store, Transaction
 
 Listener = Callable[[dict], None]
 Check = Callable[[dict], dict[str, str]]
@@ -124,17 +125,31 @@ class Settings:
             for name, message in problems.items():
                 form[name].errors = [message]
             raise Invalid(problems)
-        self.store.execute(
-            "INSERT INTO settings (section, data) VALUES (?, ?) "
-            "ON CONFLICT (section) DO UPDATE SET data = excluded.data",
-            (section, json.dumps(record)),
+        stored = self.get(section)
+        changed = sorted(name for name, value in record.items() if stored.get(name) != value)
+        self.store.write(
+            _save, section, record, changed, after=lambda _: self._apply(section, record)
         )
+        return record
+
+    def _apply(self, section: str, record: dict) -> None:
+        """Hand a stored record to the section's listeners."""
         for listener in self._listeners.get(section, []):
             listener(record)
-        return record
 
     def _form_class(self, section: str) -> type[Form]:
         try:
             return self.sections[section]
         except KeyError:
             raise NotFound(f"no settings section named {section!r}") from None
+
+
+def _save(tx: Transaction, section: str, record: dict, changed: list[str]) -> None:
+    """Store a section's record with its event (the names of the fields, never values:
+    some are secrets)."""
+    tx.execute(
+        "INSERT INTO settings (section, data) VALUES (?, ?) "
+        "ON CONFLICT (section) DO UPDATE SET data = excluded.data",
+        (section, json.dumps(record)),
+    )
+    audit(tx, "Settings", "update", section, {"changed": changed})

@@ -6,16 +6,25 @@ Pi's SD card is the only disk most installations have.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import secrets
 import sqlite3
+import time
+from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
+
+from doorctl.core.events import Event
 
 DB_NAME = "doorctl.sqlite3"
 SECRET_KEY_NAME = "secret_key"
 MIGRATION_NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
+INSERT_EVENT = "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?, ?)"
+
+NewEvent = Callable[..., Event]
+Change = Callable[..., object]
 
 
 def connect(path: Path) -> sqlite3.Connection:
@@ -63,37 +72,108 @@ def secret_key(data_dir: Path) -> bytes:
     return key
 
 
+class Transaction:
+    """The connection of one write transaction, and the events it commits with it."""
+
+    def __init__(self, conn: sqlite3.Connection, new_event: NewEvent):
+        self.conn = conn
+        self.events: list[Event] = []
+        self._new_event = new_event
+
+    def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
+        """Run one statement inside the transaction."""
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows) -> sqlite3.Cursor:
+        """Run one statement for each row inside the transaction."""
+        return self.conn.executemany(sql, rows)
+
+    def event(
+        self, topic: str, source: dict | None = None, data: dict | None = None, key=None
+    ) -> Event:
+        """Log an event in this transaction: it is on disk exactly when the change is."""
+        event = self._new_event(topic, source, data, key)
+        self.conn.execute(INSERT_EVENT, event_row(event))
+        self.events.append(event)
+        return event
+
+
+def transact(conn, new_event: NewEvent, change: Change, args: tuple, first=None) -> tuple:
+    """Run `change(tx, *args)` in BEGIN IMMEDIATE .. COMMIT; return its result and events.
+
+    `first(conn)` writes in the same transaction and is committed even when the change
+    fails: the event log puts its queued events there (a group commit).
+    """
+    tx = Transaction(conn, new_event)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        if first is not None:
+            first(conn)
+        conn.execute("SAVEPOINT change")
+        try:
+            result = change(tx, *args)
+        except Exception:
+            conn.execute("ROLLBACK TO change")
+            conn.execute("COMMIT")
+            raise
+        conn.execute("COMMIT")
+    finally:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+    return result, tx.events
+
+
+def event_row(event: Event) -> tuple:
+    """An event as a row of the events table."""
+    return (
+        event.id,
+        event.time,
+        event.topic,
+        json.dumps(event.source),
+        json.dumps(event.data),
+        json.dumps(event.key),
+        int(event.property),
+    )
+
+
 class Store:
-    """The device's database connection, migrated and ready."""
+    """The device's database connection, migrated and ready.
+
+    Reads run on the caller's connection; writes go through `write()`, which the event
+    log points at its own thread so that no commit (nor SQLite's busy wait) stalls the hub.
+    """
 
     def __init__(self, data_dir: Path):
         data_dir.mkdir(parents=True, exist_ok=True)
         self.path = data_dir / DB_NAME
         self.conn = connect(self.path)
         self.version = migrate(self.conn)
+        self.writer: Callable = self._write_here
 
     def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
-        """Run one statement in autocommit mode."""
+        """Run one statement in autocommit mode (reads)."""
         return self.conn.execute(sql, params)
 
-    def transaction(self) -> sqlite3.Connection:
-        """A `with` block that commits on success and rolls back on error."""
-        return _Transaction(self.conn)
+    def write(self, change: Change, *args, after=None):
+        """Run `change(tx, *args)` as one transaction with the events it logs; its result.
+
+        `after(result)` runs once the change is on disk, before its events are published:
+        a service takes a new record into use before anyone hears of the change.
+        """
+        return self.writer(change, *args, after=after)
 
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         self.conn.close()
 
+    def _write_here(self, change: Change, *args, after=None):
+        """A store on its own (no event log): write on this connection, number events
+        after the stored ones, and tell no one."""
+        result = transact(self.conn, self._next_event, change, args)[0]
+        if after is not None:
+            after(result)
+        return result
 
-class _Transaction:
-    """BEGIN IMMEDIATE .. COMMIT, so that concurrent writers wait instead of failing."""
-
-    def __init__(self, conn: sqlite3.Connection):
-        self.conn = conn
-
-    def __enter__(self) -> sqlite3.Connection:
-        self.conn.execute("BEGIN IMMEDIATE")
-        return self.conn
-
-    def __exit__(self, exc_type, exc, tb) -> None:
-        self.conn.execute("ROLLBACK" if exc_type else "COMMIT")
+    def _next_event(self, topic: str, source=None, data=None, key=None) -> Event:
+        last = self.conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0]
+        return Event(last + 1, time.time(), topic, source or {}, data or {}, key or {})

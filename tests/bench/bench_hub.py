@@ -5,6 +5,8 @@ runs the real app behind the real server of `doorctl serve` in this (patched) pr
 that ticks every 10 ms as a reader poll loop does, and concurrent web clients doing
 what browsers and REST clients do: logins (scrypt hashing, which runs on the hub's
 threadpool), API calls with HTTP Basic, pages, event queries and settings writes.
+A third run has REST clients that only write: each creates a cardholder and changes
+the door settings 8 times a second (every write commits to disk with its audit event).
 It prints the ticker's worst and p99 lateness next to an idle run.
 """
 
@@ -33,6 +35,7 @@ TICK = 0.010
 SECONDS = 10
 CLIENTS = 8
 TARGET_WORST_MS = 20.0
+WRITE_ROUNDS = 8  # per writing client and second: 128 writes/s with CLIENTS = 8
 PASSWORD = "bench password"
 
 
@@ -72,15 +75,31 @@ def web_client(url: str, stop: gevent.event.Event, counts: dict, access_time: fl
         counts["rounds"] += 1
 
 
+def writer_client(url: str, stop: gevent.event.Event, counts: dict) -> None:
+    """One REST client that only writes, WRITE_ROUNDS times a second: a new cardholder,
+    then the door's access time (paced, so that every version does the same work)."""
+    opener = urllib.request.build_opener()
+    headers = {**BASIC, "Content-Type": "application/json"}
+    next_at = time.monotonic()
+    while not stop.is_set():
+        counts["rounds"] += 1
+        body = json.dumps({"name": f"Bench {counts['rounds']}"}).encode()
+        fetch(opener, f"{url}/api/v1/cardholders", body, headers, "POST")
+        body = json.dumps({"access_time": 5 + counts["rounds"] % 3}).encode()
+        fetch(opener, f"{url}/api/v1/doors/1/settings", body, headers, "PUT")
+        next_at += 1 / WRITE_ROUNDS
+        gevent.sleep(max(0, next_at - time.monotonic()))
+
+
 def percentile(values: list[float], p: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
 
 
-def measure(url: str, clients: int) -> tuple[list[float], int]:
-    """Ticker lateness over SECONDS with `clients` busy web clients."""
+def measure(url: str, clients: int, client=web_client) -> tuple[list[float], int]:
+    """Ticker lateness over SECONDS with `clients` busy clients."""
     stop, lateness, counts = gevent.event.Event(), [], {"rounds": 0}
-    workers = [gevent.spawn(web_client, url, stop, counts) for _ in range(clients)]
+    workers = [gevent.spawn(client, url, stop, counts) for _ in range(clients)]
     tick = gevent.spawn(ticker, lateness, stop)
     gevent.sleep(SECONDS)
     stop.set()
@@ -99,19 +118,28 @@ def main() -> None:
     url = f"http://127.0.0.1:{server.server_port}"
     idle, _ = measure(url, 0)
     busy, rounds = measure(url, CLIENTS)
+    writes, written = measure(url, CLIENTS, writer_client)
     server.stop()
     doorctl.stop()
-    print(f"{'measure':40} {'figure':>9} {'target':>9} {'ratio':>7}")
-    for name, values in (("idle", idle), (f"busy ({CLIENTS} clients, {rounds} rounds)", busy)):
+    print(f"{'measure':54} {'figure':>9} {'target':>9} {'ratio':>7}")
+    for name, values in (
+        ("idle", idle),
+        (f"busy ({CLIENTS} clients, {rounds} rounds)", busy),
+        (f"writes ({CLIENTS} clients, {written} rounds)", writes),
+    ):
         worst, p99 = max(values), percentile(values, 99)
-        print(f"{'tick lateness p99 ms, ' + name:40} {p99:9.2f} {'':>9} {'':>7}")
+        print(f"{'tick lateness p99 ms, ' + name:54} {p99:9.2f} {'':>9} {'':>7}")
         print(
-            f"{'tick lateness worst ms, ' + name:40} {worst:9.2f} {TARGET_WORST_MS:9.1f} "
+            f"{'tick lateness worst ms, ' + name:54} {worst:9.2f} {TARGET_WORST_MS:9.1f} "
             f"{worst / TARGET_WORST_MS:7.2f}"
         )
     print(
         f"web rounds per second while measured: {rounds / SECONDS:.1f} "
         "(each: login, 4 pages, an event query, a settings write)"
+    )
+    print(
+        f"write rounds per second while measured: {written / SECONDS:.1f} "
+        "(each: a cardholder created, a settings write)"
     )
 
 

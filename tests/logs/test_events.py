@@ -1,9 +1,11 @@
 """The event bus, the event log and its API and SSE stream."""
 
 import json
+import sqlite3
 
 import gevent
 
+from doorctl.core.access_control.credentials import card_key
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.store import Store
@@ -133,3 +135,19 @@ def test_logs_page_stream_sends_each_event_as_a_row(doorctl, logged_in):
     assert message.startswith(f"id: {event.id}\nevent: row\ndata: ")
     assert "tns1:Door/State/DoorMode" in message
     response.close()
+
+
+def test_the_door_opens_while_the_disk_is_busy_and_its_events_follow(doorctl):
+    holder = doorctl.access.cardholders.create({"name": "Ann"})
+    card = {"format": "H10301", "facility": 12, "number": 345}
+    doorctl.access.credentials.create({"cardholder_id": holder["id"], "card": card})
+    doorctl.access.rules.create({"cardholder_ids": [holder["id"]]})
+    blocker = sqlite3.connect(doorctl.store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # another writer holds the database
+    decision = doorctl.access.present_card("wiegand", card_key("H10301", 12, 345))
+    assert decision.granted
+    assert doorctl.doors[1].status()["lock"] == "unlocked"
+    blocker.execute("COMMIT")
+    doorctl.event_log.flush()
+    granted, _ = doorctl.event_log.query(("tns1:AccessControl/AccessGranted/",))
+    assert [e.data["cardholder_id"] for e in granted] == [holder["id"]]

@@ -102,18 +102,12 @@ class AccessControl:
         self.credentials = Credentials(store, self.pins)
         self.schedules = Schedules(store)
         self.rules = AccessRules(store, lambda: doors.keys())
-        for records in (self.cardholders, self.credentials, self.schedules, self.rules):
-            records.announce = self._announce
         self.decider = Decider(store, self.pins, self.rules, self.schedules)
         self.readers: dict[str, Reader] = {}
         self._entries: dict[str, PinEntry] = {}
         self.clock: Callable[[], float] = time.time
         self.apply(settings)
         self.add_reader(WIEGAND)
-
-    def _announce(self, topic: str, data: dict) -> None:
-        """Configuration changes of access data go on the bus (and so into the log)."""
-        self.bus.publish(topic, {}, data, {"id": data["id"]})
 
     def apply(self, settings: dict) -> None:
         """New access settings: the time zone and the PIN timeout."""

@@ -12,9 +12,10 @@ from dataclasses import dataclass
 
 from doorctl.core.access_control.cardholders import id_list
 from doorctl.core.errors import Invalid, NotFound
-from doorctl.core.logs.audit import Announce, audited, silent
-from doorctl.core.store import Store
+from doorctl.core.logs.audit import audit
+from doorctl.core.store import Store, Transaction
 
+KIND = "AccessRule"
 AUTHENTICATIONS = ("card", "pin", "card+pin")
 DIRECTIONS = ("entry", "exit", "both")
 NAME_MAX = 64
@@ -87,8 +88,6 @@ def validate(body: dict, door_ids: set[int]) -> dict:
 class AccessRules:
     """The access rules in the store."""
 
-    announce: Announce = staticmethod(silent)
-
     def __init__(self, store: Store, door_ids):
         self.store = store
         self._door_ids = door_ids
@@ -121,40 +120,20 @@ class AccessRules:
             "authentication": row["authentication"],
         }
 
-    @audited("AccessRule")
     def create(self, body: dict) -> dict:
         """Add a rule; raise Invalid."""
         rule = validate(body, set(self._door_ids()))
-        self._check_schedule(rule)
-        with self.store.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO access_rules (name, door_id, direction, schedule_id, authentication)"
-                " VALUES (:name, :door_id, :direction, :schedule_id, :authentication)",
-                rule,
-            )
-            self._set_members(conn, cursor.lastrowid, rule)
-        return self.get(cursor.lastrowid)
+        return self.get(self.store.write(_insert, rule))
 
-    @audited("AccessRule")
     def update(self, rule_id: int, changes: dict) -> dict:
         """Change the given fields of a rule; raise NotFound or Invalid."""
         rule = validate({**self.get(rule_id), **changes}, set(self._door_ids()))
-        self._check_schedule(rule)
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE access_rules SET name = :name, door_id = :door_id, direction = "
-                ":direction, schedule_id = :schedule_id, authentication = :authentication "
-                "WHERE id = :id",
-                {**rule, "id": rule_id},
-            )
-            self._set_members(conn, rule_id, rule)
+        self.store.write(_update, rule_id, rule)
         return self.get(rule_id)
 
-    @audited("AccessRule")
     def delete(self, rule_id: int) -> None:
         """Remove a rule."""
-        if not self.store.execute("DELETE FROM access_rules WHERE id = ?", (rule_id,)).rowcount:
-            raise NotFound(f"There is no access rule with id {rule_id}.")
+        self.store.write(_delete, rule_id)
 
     def _members(self, table: str, column: str, rule_id: int) -> list[int]:
         rows = self.store.execute(
@@ -162,25 +141,62 @@ class AccessRules:
         )
         return [r[0] for r in rows]
 
-    def _check_schedule(self, rule: dict) -> None:
-        schedule_id = rule["schedule_id"]
-        if schedule_id is None:
-            return
-        found = self.store.execute("SELECT 1 FROM schedules WHERE id = ?", (schedule_id,))
-        if found.fetchone() is None:
-            raise Invalid({"schedule_id": f"There is no schedule with id {schedule_id}."})
 
-    def _set_members(self, conn: sqlite3.Connection, rule_id: int, rule: dict) -> None:
-        """Replace the rule's cardholders and groups; unknown ids are named in the error."""
-        for table, column, key, what in (
-            ("rule_cardholders", "cardholder_id", "cardholder_ids", "cardholder"),
-            ("rule_groups", "group_id", "group_ids", "group"),
-        ):
-            conn.execute(f"DELETE FROM {table} WHERE rule_id = ?", (rule_id,))
-            try:
-                conn.executemany(
-                    f"INSERT INTO {table} (rule_id, {column}) VALUES (?, ?)",
-                    [(rule_id, i) for i in rule[key]],
-                )
-            except sqlite3.IntegrityError:
-                raise Invalid({key: f"Give ids of existing {what}s."}) from None
+# --- writes: each runs in one transaction with its audit event (Store.write) -----------
+
+
+def _insert(tx: Transaction, rule: dict) -> int:
+    _check_schedule(tx, rule)
+    cursor = tx.execute(
+        "INSERT INTO access_rules (name, door_id, direction, schedule_id, authentication)"
+        " VALUES (:name, :door_id, :direction, :schedule_id, :authentication)",
+        rule,
+    )
+    _set_members(tx, cursor.lastrowid, rule)
+    audit(tx, KIND, "create", cursor.lastrowid)
+    return cursor.lastrowid
+
+
+def _update(tx: Transaction, rule_id: int, rule: dict) -> None:
+    _check_schedule(tx, rule)
+    cursor = tx.execute(
+        "UPDATE access_rules SET name = :name, door_id = :door_id, direction = "
+        ":direction, schedule_id = :schedule_id, authentication = :authentication "
+        "WHERE id = :id",
+        {**rule, "id": rule_id},
+    )
+    if not cursor.rowcount:
+        raise NotFound(f"There is no access rule with id {rule_id}.")
+    _set_members(tx, rule_id, rule)
+    audit(tx, KIND, "update", rule_id)
+
+
+def _delete(tx: Transaction, rule_id: int) -> None:
+    if not tx.execute("DELETE FROM access_rules WHERE id = ?", (rule_id,)).rowcount:
+        raise NotFound(f"There is no access rule with id {rule_id}.")
+    audit(tx, KIND, "delete", rule_id)
+
+
+def _check_schedule(tx: Transaction, rule: dict) -> None:
+    schedule_id = rule["schedule_id"]
+    if schedule_id is None:
+        return
+    found = tx.execute("SELECT 1 FROM schedules WHERE id = ?", (schedule_id,))
+    if found.fetchone() is None:
+        raise Invalid({"schedule_id": f"There is no schedule with id {schedule_id}."})
+
+
+def _set_members(tx: Transaction, rule_id: int, rule: dict) -> None:
+    """Replace the rule's cardholders and groups; unknown ids are named in the error."""
+    for table, column, key, what in (
+        ("rule_cardholders", "cardholder_id", "cardholder_ids", "cardholder"),
+        ("rule_groups", "group_id", "group_ids", "group"),
+    ):
+        tx.execute(f"DELETE FROM {table} WHERE rule_id = ?", (rule_id,))
+        try:
+            tx.executemany(
+                f"INSERT INTO {table} (rule_id, {column}) VALUES (?, ?)",
+                [(rule_id, i) for i in rule[key]],
+            )
+        except sqlite3.IntegrityError:
+            raise Invalid({key: f"Give ids of existing {what}s."}) from None

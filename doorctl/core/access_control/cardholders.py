@@ -12,12 +12,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from doorctl.core.errors import Conflict, Invalid, NotFound
-from doorctl.core.logs.audit import Announce, audited, silent
-from doorctl.core.store import Store
+from doorctl.core.logs.audit import audit
+from doorctl.core.store import Store, Transaction
 
 NAME_MAX = 64
 NOTES_MAX = 1000
 VALIDITY_RULE = "Use a date (2026-12-31) or a date and time (2026-12-31T17:00), or leave empty."
+KIND = "Cardholder"
+GROUP_KIND = "CardholderGroup"
 FIELDS = ("name", "enabled", "valid_from", "valid_until", "long_access", "notes", "group_ids")
 
 
@@ -115,8 +117,6 @@ def _until_before_from(record: dict) -> bool:
 class Cardholders:
     """Cardholders and cardholder groups in the store."""
 
-    announce: Announce = staticmethod(silent)
-
     def __init__(self, store: Store):
         self.store = store
 
@@ -143,53 +143,19 @@ class Cardholders:
         ).fetchall()
         return [self._to_dict(r) for r in rows], total
 
-    @audited("Cardholder")
     def create(self, body: dict) -> dict:
         """Add a cardholder; raise Invalid."""
-        record = validate(body)
-        with self.store.transaction() as conn:
-            cursor = conn.execute(
-                "INSERT INTO cardholders (name, enabled, valid_from, valid_until, long_access, "
-                "notes) VALUES (:name, :enabled, :valid_from, :valid_until, :long_access, :notes)",
-                record,
-            )
-            self._set_groups(conn, cursor.lastrowid, record["group_ids"])
-        return self.get(cursor.lastrowid)
+        return self.get(self.store.write(_insert, validate(body)))
 
-    @audited("Cardholder")
     def update(self, cardholder_id: int, changes: dict) -> dict:
         """Change the given fields of a cardholder; raise NotFound or Invalid."""
         record = validate({**self.get(cardholder_id), **changes})
-        with self.store.transaction() as conn:
-            conn.execute(
-                "UPDATE cardholders SET name = :name, enabled = :enabled, valid_from = "
-                ":valid_from, valid_until = :valid_until, long_access = :long_access, notes = "
-                ":notes WHERE id = :id",
-                {**record, "id": cardholder_id},
-            )
-            self._set_groups(conn, cardholder_id, record["group_ids"])
+        self.store.write(_update, cardholder_id, record)
         return self.get(cardholder_id)
 
-    @audited("Cardholder")
     def delete(self, cardholder_id: int) -> None:
         """Remove a cardholder with its credentials and rule memberships."""
-        self.get(cardholder_id)
-        self.store.execute("DELETE FROM cardholders WHERE id = ?", (cardholder_id,))
-
-    def _set_groups(self, conn: sqlite3.Connection, cardholder_id: int, ids: list[int]) -> None:
-        conn.execute("DELETE FROM group_members WHERE cardholder_id = ?", (cardholder_id,))
-        missing = sorted(set(ids) - self._group_ids(ids))
-        if missing:
-            raise Invalid({"group_ids": f"No group with id {', '.join(map(str, missing))}."})
-        conn.executemany(
-            "INSERT INTO group_members (group_id, cardholder_id) VALUES (?, ?)",
-            [(g, cardholder_id) for g in ids],
-        )
-
-    def _group_ids(self, ids: list[int]) -> set[int]:
-        marks = ",".join("?" * len(ids))
-        rows = self.store.execute(f"SELECT id FROM cardholder_groups WHERE id IN ({marks})", ids)
-        return {r[0] for r in rows}
+        self.store.write(_delete, cardholder_id)
 
     def _to_dict(self, row: sqlite3.Row) -> dict:
         groups = self.store.execute(
@@ -223,15 +189,71 @@ class Cardholders:
         clean = _text({"name": name}, "name", NAME_MAX, errors, required=True)
         if errors:
             raise Invalid(errors)
-        try:
-            cursor = self.store.execute("INSERT INTO cardholder_groups (name) VALUES (?)", (clean,))
-        except sqlite3.IntegrityError:
-            message = f"A group named {clean!r} exists already."
-            raise Conflict(message, {"name": message}) from None
-        return {"id": cursor.lastrowid, "name": clean, "members": 0}
+        return {"id": self.store.write(_insert_group, clean), "name": clean, "members": 0}
 
     def delete_group(self, group_id: int) -> None:
         """Remove a group (its members stay; rules lose the group)."""
-        cursor = self.store.execute("DELETE FROM cardholder_groups WHERE id = ?", (group_id,))
-        if not cursor.rowcount:
-            raise NotFound(f"There is no group with id {group_id}.")
+        self.store.write(_delete_group, group_id)
+
+
+# --- writes: each runs in one transaction with its audit event (Store.write) -----------
+
+
+def _insert(tx: Transaction, record: dict) -> int:
+    cursor = tx.execute(
+        "INSERT INTO cardholders (name, enabled, valid_from, valid_until, long_access, "
+        "notes) VALUES (:name, :enabled, :valid_from, :valid_until, :long_access, :notes)",
+        record,
+    )
+    _set_groups(tx, cursor.lastrowid, record["group_ids"])
+    audit(tx, KIND, "create", cursor.lastrowid)
+    return cursor.lastrowid
+
+
+def _update(tx: Transaction, cardholder_id: int, record: dict) -> None:
+    cursor = tx.execute(
+        "UPDATE cardholders SET name = :name, enabled = :enabled, valid_from = "
+        ":valid_from, valid_until = :valid_until, long_access = :long_access, notes = "
+        ":notes WHERE id = :id",
+        {**record, "id": cardholder_id},
+    )
+    if not cursor.rowcount:
+        raise NotFound(f"There is no cardholder with id {cardholder_id}.")
+    _set_groups(tx, cardholder_id, record["group_ids"])
+    audit(tx, KIND, "update", cardholder_id)
+
+
+def _delete(tx: Transaction, cardholder_id: int) -> None:
+    if not tx.execute("DELETE FROM cardholders WHERE id = ?", (cardholder_id,)).rowcount:
+        raise NotFound(f"There is no cardholder with id {cardholder_id}.")
+    audit(tx, KIND, "delete", cardholder_id)
+
+
+def _set_groups(tx: Transaction, cardholder_id: int, ids: list[int]) -> None:
+    """Replace a cardholder's groups; unknown group ids are named in the error."""
+    tx.execute("DELETE FROM group_members WHERE cardholder_id = ?", (cardholder_id,))
+    marks = ",".join("?" * len(ids))
+    rows = tx.execute(f"SELECT id FROM cardholder_groups WHERE id IN ({marks})", ids)
+    missing = sorted(set(ids) - {r[0] for r in rows})
+    if missing:
+        raise Invalid({"group_ids": f"No group with id {', '.join(map(str, missing))}."})
+    tx.executemany(
+        "INSERT INTO group_members (group_id, cardholder_id) VALUES (?, ?)",
+        [(g, cardholder_id) for g in ids],
+    )
+
+
+def _insert_group(tx: Transaction, name: str) -> int:
+    try:
+        cursor = tx.execute("INSERT INTO cardholder_groups (name) VALUES (?)", (name,))
+    except sqlite3.IntegrityError:
+        message = f"A group named {name!r} exists already."
+        raise Conflict(message, {"name": message}) from None
+    audit(tx, GROUP_KIND, "create", cursor.lastrowid)
+    return cursor.lastrowid
+
+
+def _delete_group(tx: Transaction, group_id: int) -> None:
+    if not tx.execute("DELETE FROM cardholder_groups WHERE id = ?", (group_id,)).rowcount:
+        raise NotFound(f"There is no group with id {group_id}.")
+    audit(tx, GROUP_KIND, "delete", group_id)

@@ -15,13 +15,14 @@ import re
 import sqlite3
 
 from doorctl.core.errors import Conflict, Invalid, NotFound
-from doorctl.core.logs.audit import Announce, audited, silent
-from doorctl.core.store import Store
+from doorctl.core.logs.audit import audit
+from doorctl.core.store import Store, Transaction
 from doorctl.hal.wiegand import CARD_FORMATS, CardRead, encode_card
 
 FORMATS = (*CARD_FORMATS, "raw")
 PIN = re.compile(r"^[0-9]{4,12}$")
 PIN_RULE = "A PIN is 4 to 12 digits."
+KIND = "Credential"
 FIELDS = ("cardholder_id", "enabled", "card", "pin")
 
 
@@ -129,8 +130,6 @@ def parse_pin(pin: object, errors: dict) -> str | None:
 class Credentials:
     """The credentials of all cardholders."""
 
-    announce: Announce = staticmethod(silent)
-
     def __init__(self, store: Store, pins: PinHasher):
         self.store = store
         self.pins = pins
@@ -161,18 +160,10 @@ class Credentials:
         )
         return [to_dict(r) for r in rows]
 
-    @audited("Credential")
     def create(self, body: dict) -> dict:
         """Add a credential; raise Invalid, NotFound (cardholder) or Conflict (duplicate)."""
-        row = self.row(body)
-        cursor = self._write(
-            "INSERT INTO credentials (cardholder_id, enabled, card, pin_hash) "
-            "VALUES (:cardholder_id, :enabled, :card, :pin_hash)",
-            row,
-        )
-        return self.get(cursor.lastrowid)
+        return self.get(self.store.write(_write, INSERT, self.row(body), "create"))
 
-    @audited("Credential")
     def update(self, credential_id: int, changes: dict) -> dict:
         """Change enabled, card or PIN; a card with a PIN needs the PIN again if it changes."""
         stored = self._stored(credential_id)
@@ -180,20 +171,13 @@ class Credentials:
         body.pop("has_pin", None)
         body.pop("id", None)
         keep = None if "pin" in changes else (stored["card"], stored["pin_hash"])
-        row = self.row(body, keep=keep)
-        self._write(
-            "UPDATE credentials SET cardholder_id = :cardholder_id, enabled = :enabled, "
-            "card = :card, pin_hash = :pin_hash WHERE id = :id",
-            {**row, "id": credential_id},
-        )
+        row = {**self.row(body, keep=keep), "id": credential_id}
+        self.store.write(_write, UPDATE, row, "update")
         return self.get(credential_id)
 
-    @audited("Credential")
     def delete(self, credential_id: int) -> None:
         """Remove a credential."""
-        cursor = self.store.execute("DELETE FROM credentials WHERE id = ?", (credential_id,))
-        if not cursor.rowcount:
-            raise NotFound(f"There is no credential with id {credential_id}.")
+        self.store.write(_delete, credential_id)
 
     def row(self, body: dict, keep: tuple[str | None, str | None] | None = None) -> dict:
         """The stored row of a credential from a request; raise Invalid naming each field."""
@@ -229,24 +213,51 @@ class Credentials:
         if row.fetchone() is None:
             raise Invalid({"cardholder_id": f"There is no cardholder with id {cardholder_id}."})
 
-    def _write(self, sql: str, row: dict) -> sqlite3.Cursor:
-        try:
-            return self.store.execute(sql, row)
-        except sqlite3.IntegrityError:
-            raise self.duplicate(row) from None
 
-    def duplicate(self, row: dict) -> Conflict:
-        """The clear message for a card or PIN that is someone's already."""
-        if row["card"] is not None:
-            owner = self.store.execute(
-                "SELECT h.name FROM credentials c JOIN cardholders h ON h.id = c.cardholder_id "
-                "WHERE c.card = ?",
-                (row["card"],),
-            ).fetchone()
-            message = f"The card {describe(row['card'])} belongs to {owner[0]} already."
-            return Conflict(message, {"card": message})
-        message = "That PIN is already a PIN-only credential of another cardholder; choose another."
-        return Conflict(message, {"pin": message})
+INSERT = (
+    "INSERT INTO credentials (cardholder_id, enabled, card, pin_hash) "
+    "VALUES (:cardholder_id, :enabled, :card, :pin_hash)"
+)
+UPDATE = (
+    "UPDATE credentials SET cardholder_id = :cardholder_id, enabled = :enabled, "
+    "card = :card, pin_hash = :pin_hash WHERE id = :id"
+)
+
+
+def _write(tx: Transaction, sql: str, row: dict, action: str) -> int:
+    """Insert or update a credential with its audit event; the id it has."""
+    found = tx.execute("SELECT 1 FROM cardholders WHERE id = ?", (row["cardholder_id"],))
+    if found.fetchone() is None:
+        raise Invalid({"cardholder_id": f"There is no cardholder with id {row['cardholder_id']}."})
+    try:
+        cursor = tx.execute(sql, row)
+    except sqlite3.IntegrityError:
+        raise _duplicate(tx, row) from None
+    credential_id = row.get("id", cursor.lastrowid)
+    if not cursor.rowcount:
+        raise NotFound(f"There is no credential with id {credential_id}.")
+    audit(tx, KIND, action, credential_id)
+    return credential_id
+
+
+def _delete(tx: Transaction, credential_id: int) -> None:
+    if not tx.execute("DELETE FROM credentials WHERE id = ?", (credential_id,)).rowcount:
+        raise NotFound(f"There is no credential with id {credential_id}.")
+    audit(tx, KIND, "delete", credential_id)
+
+
+def _duplicate(tx: Transaction, row: dict) -> Conflict:
+    """The clear message for a card or PIN that is someone's already."""
+    if row["card"] is not None:
+        owner = tx.execute(
+            "SELECT h.name FROM credentials c JOIN cardholders h ON h.id = c.cardholder_id "
+            "WHERE c.card = ?",
+            (row["card"],),
+        ).fetchone()
+        message = f"The card {describe(row['card'])} belongs to {owner[0]} already."
+        return Conflict(message, {"card": message})
+    message = "That PIN is already a PIN-only credential of another cardholder; choose another."
+    return Conflict(message, {"pin": message})
 
 
 def to_dict(row: sqlite3.Row) -> dict:

@@ -38,8 +38,9 @@ from doorctl.core.access_control.decisions import Reader
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.events import Event, EventBus
 from doorctl.core.fields import Choice
+from doorctl.core.logs.audit import audit
 from doorctl.core.settings import first_errors, type_errors
-from doorctl.core.store import Store
+from doorctl.core.store import Store, Transaction
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 from doorctl.hal.osdp.bus import BAUD_RATES, OFFLINE_AFTER, POLL_INTERVAL
 from doorctl.hal.osdp.messages import FILETRANSFER
@@ -47,6 +48,7 @@ from doorctl.hal.wiegand import BadFrame, decode
 
 log = logging.getLogger(__name__)
 
+KIND = "Reader"
 PROTOCOLS = ("osdp", "wiegand")
 SECURE_CHANNEL_MODES = ("off", "install", "required")
 DIRECTIONS = ("entry", "exit")
@@ -404,10 +406,7 @@ class Readers:
             raise Conflict(f"There is already a reader {reader['id']!r}.", {"id": "Taken."})
         self._check_bus(reader)
         self._check_port(reader)
-        self.store.execute(
-            f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
-            tuple(reader[k] for k in FIELDS),
-        )
+        self.store.write(_insert, reader)
         self._configured(reader, {reader["port"]})
         return self.get(reader["id"])
 
@@ -424,25 +423,16 @@ class Readers:
             self._check_bus(reader, shared=not same_bus)
             if not same_bus:
                 self._check_port(reader)
-        assignments = ", ".join(f"{k} = ?" for k in FIELDS[1:])
-        with self.store.transaction():
-            self.store.execute(
-                f"UPDATE readers SET {assignments} WHERE id = ?",
-                (*(reader[k] for k in FIELDS[1:]), reader_id),
-            )
-            if reader["protocol"] == "osdp" and same_bus:
-                self._share(reader)
+        shared = reader["protocol"] == "osdp" and same_bus
+        self.store.write(_update, reader, shared)
+        if shared:
+            self._share(reader)
         self._configured(reader, {current["port"], reader["port"]} if moved else set())
         return self.get(reader_id)
 
     def _share(self, reader: dict) -> None:
         """A bus setting changed on one reader is the bus's: its other reader follows."""
         values = {k: reader[k] for k in SHARED_FIELDS}
-        assignments = ", ".join(f"{k} = ?" for k in values)
-        self.store.execute(
-            f"UPDATE readers SET {assignments} WHERE protocol = 'osdp' AND port = ?",
-            (*values.values(), reader["port"]),
-        )
         for config in self.ports().get(reader["port"], []):
             config.update(values)
 
@@ -451,7 +441,7 @@ class Readers:
         config = self._config(reader_id)
         if config["protocol"] == "wiegand":
             raise Conflict("The Wiegand reader is the board's own and can't be removed.")
-        self.store.execute("DELETE FROM readers WHERE id = ?", (reader_id,))
+        self.store.write(_delete, reader_id)
         if self._status.get(reader_id, {}).get("tamper"):
             # A removed reader's tamper ends with it (the alarm must not outlive it).
             self._publish(TAMPER, reader_id, {"tamper": False}, property=True)
@@ -660,3 +650,38 @@ class Readers:
         if reader_id in self._configs:
             data = {k: progress[k] for k in ("state", "sent", "total", "sha256", "error")}
             self._publish(UPGRADE, reader_id, data)
+
+
+# --- writes: each runs in one transaction with its audit event (Store.write) -----------
+
+
+def _insert(tx: Transaction, reader: dict) -> None:
+    tx.execute(
+        f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
+        tuple(reader[k] for k in FIELDS),
+    )
+    audit(tx, KIND, "create", reader["id"])
+
+
+def _update(tx: Transaction, reader: dict, shared: bool) -> None:
+    """Store a reader; with `shared`, the bus settings go to the other reader on its port."""
+    assignments = ", ".join(f"{k} = ?" for k in FIELDS[1:])
+    cursor = tx.execute(
+        f"UPDATE readers SET {assignments} WHERE id = ?",
+        (*(reader[k] for k in FIELDS[1:]), reader["id"]),
+    )
+    if not cursor.rowcount:
+        raise NotFound(f"There is no reader {reader['id']!r}.")
+    if shared:
+        assignments = ", ".join(f"{k} = ?" for k in SHARED_FIELDS)
+        tx.execute(
+            f"UPDATE readers SET {assignments} WHERE protocol = 'osdp' AND port = ?",
+            (*(reader[k] for k in SHARED_FIELDS), reader["port"]),
+        )
+    audit(tx, KIND, "update", reader["id"])
+
+
+def _delete(tx: Transaction, reader_id: str) -> None:
+    if not tx.execute("DELETE FROM readers WHERE id = ?", (reader_id,)).rowcount:
+        raise NotFound(f"There is no reader {reader_id!r}.")
+    audit(tx, KIND, "delete", reader_id)

@@ -19,9 +19,10 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from doorctl.core.errors import Conflict, Invalid, NotFound
-from doorctl.core.logs.audit import Announce, audited, silent
-from doorctl.core.store import Store
+from doorctl.core.logs.audit import audit
+from doorctl.core.store import Store, Transaction
 
+KIND = "Schedule"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
 TIME_RULE = "Use HH:MM from 00:00 to 24:00."
@@ -191,8 +192,6 @@ def validate(body: dict) -> tuple[str, list[dict], list[dict]]:
 class Schedules:
     """The schedules, kept in memory as well so that a decision never parses JSON."""
 
-    announce: Announce = staticmethod(silent)
-
     def __init__(self, store: Store):
         self.store = store
         self._cache: dict[int, Schedule] | None = None
@@ -212,30 +211,20 @@ class Schedules:
         except KeyError:
             raise NotFound(f"There is no schedule with id {schedule_id}.") from None
 
-    @audited("Schedule")
     def create(self, body: dict) -> Schedule:
         """Add a schedule; raise Invalid or Conflict (duplicate name)."""
         name, intervals, exceptions = validate(body)
-        cursor = self._write(
-            "INSERT INTO schedules (name, intervals, exceptions) VALUES (?, ?, ?)",
-            (name, json.dumps(intervals), json.dumps(exceptions)),
-            name,
-        )
-        return self.get(cursor.lastrowid)
+        params = (name, json.dumps(intervals), json.dumps(exceptions))
+        return self.get(self._write(_write, INSERT, params, name, "create"))
 
-    @audited("Schedule")
     def update(self, schedule_id: int, changes: dict) -> Schedule:
         """Replace the given fields of a schedule."""
         current = self.get(schedule_id).to_dict()
         name, intervals, exceptions = validate({**current, **changes})
-        self._write(
-            "UPDATE schedules SET name = ?, intervals = ?, exceptions = ? WHERE id = ?",
-            (name, json.dumps(intervals), json.dumps(exceptions), schedule_id),
-            name,
-        )
+        params = (name, json.dumps(intervals), json.dumps(exceptions), schedule_id)
+        self._write(_write, UPDATE, params, name, "update")
         return self.get(schedule_id)
 
-    @audited("Schedule")
     def delete(self, schedule_id: int) -> None:
         """Remove a schedule that no access rule and no door uses."""
         schedule = self.get(schedule_id)
@@ -243,22 +232,44 @@ class Schedules:
             reason = uses(schedule_id)
             if reason:
                 raise Conflict(f"The schedule {schedule.name!r} is in use: {reason}")
-        try:
-            self.store.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
-        except sqlite3.IntegrityError:
-            raise Conflict(
-                f"The schedule {schedule.name!r} is used by an access rule; change the rule first."
-            ) from None
-        self._cache = None
+        self._write(_delete, schedule_id, schedule.name)
 
-    def _write(self, sql: str, params: tuple, name: str) -> sqlite3.Cursor:
+    def _write(self, change, *args):
+        """A change in the store; the cache is read again afterwards."""
         try:
-            cursor = self.store.execute(sql, params)
-        except sqlite3.IntegrityError:
-            message = f"A schedule named {name!r} exists already."
-            raise Conflict(message, {"name": message}) from None
-        self._cache = None
-        return cursor
+            return self.store.write(change, *args)
+        finally:
+            self._cache = None
+
+
+INSERT = "INSERT INTO schedules (name, intervals, exceptions) VALUES (?, ?, ?)"
+UPDATE = "UPDATE schedules SET name = ?, intervals = ?, exceptions = ? WHERE id = ?"
+
+
+def _write(tx: Transaction, sql: str, params: tuple, name: str, action: str) -> int:
+    """Insert or update a schedule with its audit event; its id."""
+    try:
+        cursor = tx.execute(sql, params)
+    except sqlite3.IntegrityError:
+        message = f"A schedule named {name!r} exists already."
+        raise Conflict(message, {"name": message}) from None
+    schedule_id = params[3] if action == "update" else cursor.lastrowid
+    if not cursor.rowcount:
+        raise NotFound(f"There is no schedule with id {schedule_id}.")
+    audit(tx, KIND, action, schedule_id)
+    return schedule_id
+
+
+def _delete(tx: Transaction, schedule_id: int, name: str) -> None:
+    try:
+        cursor = tx.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
+    except sqlite3.IntegrityError:
+        raise Conflict(
+            f"The schedule {name!r} is used by an access rule; change the rule first."
+        ) from None
+    if not cursor.rowcount:
+        raise NotFound(f"There is no schedule with id {schedule_id}.")
+    audit(tx, KIND, "delete", schedule_id)
 
 
 def _from_row(row: sqlite3.Row) -> Schedule:

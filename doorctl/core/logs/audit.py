@@ -2,42 +2,23 @@
 
 Topics follow ONVIF's access-control configuration events:
 `tns1:Configuration/<Kind>/Changed` after a create or update, `.../Removed` after a
-delete, with the record's id in the key.
+delete, with the record's id in the key. The event is logged inside the change's own
+transaction (`Store.write`): no change is on disk without its event, nor the reverse.
 """
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable
+from doorctl.core.store import Transaction
 
-Announce = Callable[[str, dict], None]
-
-
-def _record_id(args: tuple, result) -> object:
-    if args and isinstance(args[0], int):
-        return args[0]
-    if isinstance(result, dict):
-        return result.get("id")
-    return getattr(result, "id", None)
+PREFIX = "tns1:Configuration/"
 
 
-def audited(kind: str) -> Callable:
-    """Publish the change through the store's `announce` once the method succeeded."""
-
-    def decorate(method: Callable) -> Callable:
-        change = "Removed" if method.__name__ == "delete" else "Changed"
-
-        @functools.wraps(method)
-        def run(store, *args, **kwargs):
-            result = method(store, *args, **kwargs)
-            topic = f"tns1:Configuration/{kind}/{change}"
-            store.announce(topic, {"id": _record_id(args, result), "action": method.__name__})
-            return result
-
-        return run
-
-    return decorate
+def topic(kind: str, action: str) -> str:
+    """The topic of a change: Removed for a delete, Changed otherwise."""
+    return f"{PREFIX}{kind}/{'Removed' if action == 'delete' else 'Changed'}"
 
 
-def silent(topic: str, data: dict) -> None:
-    """The default announce: tell no one (a store used on its own, e.g. by the CSV import)."""
+def audit(tx: Transaction, kind: str, action: str, record_id, data: dict | None = None) -> None:
+    """Log the change of one record in the transaction that makes it."""
+    body = {"id": record_id, "action": action, **(data or {})}
+    tx.event(topic(kind, action), {}, body, {"id": record_id})

@@ -22,7 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from doorctl.core.errors import Conflict, Forbidden, Invalid, NotFound
 from doorctl.core.events import EventBus
-from doorctl.core.store import Store
+from doorctl.core.store import Store, Transaction
 
 ROOT = "root"
 MAX_USERS = 100
@@ -130,7 +130,7 @@ class Users:
                 "role": role_error(role),
             }
         )
-        self._check_room(username)
+        _check_room(self.store.conn, username)
         return self._insert(username, password, role)
 
     def update(self, username: str, password: str | None = None, role: str | None = None):
@@ -144,13 +144,10 @@ class Users:
         )
         if username == ROOT and role not in (None, "administrator"):
             raise Forbidden("root is always an administrator.", {"role": "root cannot be demoted"})
-        if password is not None:
-            self._set_hash(username, self._off_hub(generate_password_hash, password))
-        if role is not None:
-            self.store.execute("UPDATE users SET role = ? WHERE username = ?", (role, username))
-        self._verified.clear()
+        hashed = None if password is None else self._off_hub(generate_password_hash, password)
         changed = [name for name, value in (("password", password), ("role", role)) if value]
-        self._announce("Updated", username, {"changed": changed, "role": role or user.role})
+        self.store.write(_update, username, hashed, role or user.role, changed)
+        self._verified.clear()
         return self.get(user.username)
 
     def delete(self, username: str) -> None:
@@ -158,9 +155,8 @@ class Users:
         self.get(username)
         if username == ROOT:
             raise Forbidden("You can't delete the root user.")
-        self.store.execute("DELETE FROM users WHERE username = ?", (username,))
+        self.store.write(_delete, username)
         self._verified.clear()
-        self._announce("Deleted", username, {})
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password is right; the same work is done for unknown names."""
@@ -182,43 +178,62 @@ class Users:
         ok = self._off_hub(check_password_hash, stored, password or "")
         return self.get(username) if ok and row else None
 
-    def _exists(self, username: str) -> bool:
-        row = self.store.execute("SELECT 1 FROM users WHERE username = ?", (username,))
-        return row.fetchone() is not None
-
     def _off_hub(self, function, *args):
         """Run a slow hash on the hashing thread; greenlets keep running meanwhile."""
         if self._pool is None:
             self._pool = ThreadPool(1)
         return self._pool.apply(function, args)
 
-    def _check_room(self, username: str) -> None:
-        if self.count() >= MAX_USERS:
-            raise Conflict(f"You can add up to {MAX_USERS} users, root included.")
-        if self._exists(username):
-            message = f"A user named {username!r} exists already."
-            raise Conflict(message, {"username": message})
-
     def _insert(self, username: str, password: str, role: str) -> User:
         """Hash off the hub, then check the rules again and insert in one transaction."""
         hashed = self._off_hub(generate_password_hash, password)
-        with self.store.transaction() as conn:
-            self._check_room(username)
-            conn.execute(
-                "INSERT INTO users (username, password_hash, role, created) VALUES (?, ?, ?, ?)",
-                (username, hashed, role, time.time()),
-            )
-        self._announce("Added", username, {"role": role})
+        self.store.write(_insert, username, hashed, role)
         return User(username, role)
 
-    def _announce(self, change: str, username: str, data: dict) -> None:
-        """An event for the audit trail: who was added, changed or removed."""
-        self.bus.publish(f"tns1:Device/User/{change}", {"user": username}, data)
 
-    def _set_hash(self, username: str, hashed: str) -> None:
-        self.store.execute(
-            "UPDATE users SET password_hash = ? WHERE username = ?", (hashed, username)
-        )
+# --- writes: each runs in one transaction with its event (Store.write) -----------------
+
+
+def _check_room(conn, username: str) -> None:
+    """Refuse a user beyond the limit, a duplicate name, or root added twice."""
+    count = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+    if username == ROOT and count:
+        raise Conflict("The root password is already set. Log in to change it.")
+    if count >= MAX_USERS:
+        raise Conflict(f"You can add up to {MAX_USERS} users, root included.")
+    if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
+        message = f"A user named {username!r} exists already."
+        raise Conflict(message, {"username": message})
+
+
+def _insert(tx: Transaction, username: str, hashed: str, role: str) -> None:
+    _check_room(tx, username)
+    tx.execute(
+        "INSERT INTO users (username, password_hash, role, created) VALUES (?, ?, ?, ?)",
+        (username, hashed, role, time.time()),
+    )
+    _event(tx, "Added", username, {"role": role})
+
+
+def _update(tx: Transaction, username: str, hashed: str | None, role: str, changed) -> None:
+    cursor = tx.execute(
+        "UPDATE users SET password_hash = coalesce(?, password_hash), role = ? WHERE username = ?",
+        (hashed, role, username),
+    )
+    if not cursor.rowcount:
+        raise NotFound(f"There is no user named {username!r}.")
+    _event(tx, "Updated", username, {"changed": changed, "role": role})
+
+
+def _delete(tx: Transaction, username: str) -> None:
+    if not tx.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount:
+        raise NotFound(f"There is no user named {username!r}.")
+    _event(tx, "Deleted", username, {})
+
+
+def _event(tx: Transaction, change: str, username: str, data: dict) -> None:
+    """An event for the audit trail: who was added, changed or removed."""
+    tx.event(f"tns1:Device/User/{change}", {"user": username}, data)
 
 
 def _check(problems: dict[str, str | None]) -> None:
