@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from doorctl.core.access_control.decisions import Reader
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.logs.audit import audit
 from doorctl.core.settings import first_errors, type_errors
@@ -93,7 +92,7 @@ class ReaderConfiguration:
     def _configured(self, reader: dict, ports: set[str]) -> None:
         """Take a stored reader into use: access control knows it, its bus restarts."""
         self._configs[reader["id"]] = reader
-        self.access.add_reader(Reader(reader["id"], reader["door_id"], reader["direction"]))
+        self._add_to_access(reader)
         if ports:
             self._status.pop(reader["id"], None)
             self._restart(ports)
@@ -140,8 +139,7 @@ class ReaderConfiguration:
 
     def _check_port(self, reader: dict) -> None:
         """A new bus's port must open (a running bus's port is open already)."""
-        running = self.buses.get(reader["port"])
-        if running is not None and running.bus is not None:
+        if self._open_bus(reader["port"]) is not None:
             return
         problem = port_opens(reader["port"], reader["baud"])
         if problem:

@@ -26,10 +26,10 @@ class DecisionFeedback:
     def _on_decision(self, event: Event) -> None:
         """Green and a beep, or red and two beeps, at the OSDP reader that read the credential."""
         reader_id = event.source.get("reader")
-        reader_bus = self._bus_of(reader_id)
-        if reader_bus is None:
+        on_bus = self._osdp_reader(reader_id)
+        if on_bus is None:
             return
-        address = self._configs[reader_id]["address"]
+        bus, address = on_bus
         for command, settings in FEEDBACK[event.topic.startswith(GRANTED_PREFIX)]:
             # Queued on the bus; the reply is not awaited (this runs in a bus greenlet).
-            getattr(reader_bus.bus, command)(address, **settings)
+            getattr(bus, command)(address, **settings)

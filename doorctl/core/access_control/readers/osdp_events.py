@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from functools import cached_property, partial
 
 from doorctl.hal.osdp.messages import FILETRANSFER
 from doorctl.hal.wiegand import BadFrame, decode
 
-from .bus import ReaderBus
 from .topics import CARD_READ, KEY_SET, ONLINE, POWER, SECURE_CHANNEL, TAMPER
 
 log = logging.getLogger(__name__)
+
+# The bus's secure channel events, by the state they report.
+SECURE_CHANNEL_STATES = {"sc_up": "up", "sc_down": "down", "sc_failed": "failed"}
 
 
 class OsdpEvents:
@@ -19,9 +22,25 @@ class OsdpEvents:
 
     def _on_osdp(self, reader_id: str | None, kind: str, data: dict) -> None:
         """One OSDP bus event (in the bus greenlet: nothing here waits)."""
-        handler = getattr(self, f"_osdp_{kind}", None)
-        if reader_id is not None and reader_id in self._configs and handler is not None:
+        handler = self._osdp_handlers.get(kind)
+        if handler is not None and reader_id in self._configs:
             handler(reader_id, data)
+
+    @cached_property
+    def _osdp_handlers(self) -> dict[str, Callable[[str, dict], None]]:
+        """The bus events that say something about a reader; the others are not published."""
+        handlers = {
+            "online": self._osdp_online,
+            "offline": self._osdp_offline,
+            "keyset": self._osdp_keyset,
+            "lstat": self._osdp_lstat,
+            "nak": self._osdp_nak,
+            "card": self._osdp_card,
+            "keypad": self._osdp_keypad,
+        }
+        for kind, state in SECURE_CHANNEL_STATES.items():
+            handlers[kind] = partial(self._osdp_secure_channel, state)
+        return handlers
 
     def _osdp_online(self, reader_id: str, data: dict) -> None:
         identity = {k: data.get(k) for k in ("vendor", "model", "version", "serial", "firmware")}
@@ -31,14 +50,8 @@ class OsdpEvents:
     def _osdp_offline(self, reader_id: str, data: dict) -> None:
         self._publish(ONLINE, reader_id, {"online": False, **data}, property=True)
 
-    def _osdp_sc_up(self, reader_id: str, data: dict) -> None:
-        self._publish(SECURE_CHANNEL, reader_id, {"state": "up", **data}, property=True)
-
-    def _osdp_sc_down(self, reader_id: str, data: dict) -> None:
-        self._publish(SECURE_CHANNEL, reader_id, {"state": "down", **data}, property=True)
-
-    def _osdp_sc_failed(self, reader_id: str, data: dict) -> None:
-        self._publish(SECURE_CHANNEL, reader_id, {"state": "failed", **data}, property=True)
+    def _osdp_secure_channel(self, state: str, reader_id: str, data: dict) -> None:
+        self._publish(SECURE_CHANNEL, reader_id, {"state": state, **data}, property=True)
 
     def _osdp_keyset(self, reader_id: str, data: dict) -> None:
         self._publish(KEY_SET, reader_id, {"key_name": data.get("key_name")})
@@ -53,7 +66,7 @@ class OsdpEvents:
 
     def _osdp_nak(self, reader_id: str, data: dict) -> None:
         if data.get("command") == FILETRANSFER:
-            self._status.setdefault(reader_id, {})["file_transfer"] = False
+            self._refused_file_transfer(reader_id)
 
     def _osdp_card(self, reader_id: str, data: dict) -> None:
         """A card: an event naming reader and format, then the access decision."""
@@ -75,6 +88,7 @@ class OsdpEvents:
         self._decide(reader_id, lambda: self.access.keys(reader_id, data.get("keys", "")))
 
     def _decide(self, reader_id: str, present: Callable) -> None:
+        """A decision that fails is logged: it must not stop the bus greenlet."""
         try:
             present()
         except Exception:
@@ -82,17 +96,10 @@ class OsdpEvents:
 
     def _ask_status(self, reader_id: str) -> None:
         """Ask a reader that came online for its tamper and power status (LSTAT)."""
-        reader_bus = self._bus_of(reader_id)
-        if reader_bus is not None:
-            reader_bus.bus.status(self._configs[reader_id]["address"], "lstat")
-
-    def _bus_of(self, reader_id: str) -> ReaderBus | None:
-        """The running bus of an OSDP reader, if its port is open."""
-        config = self._configs.get(reader_id)
-        if config is None or config["protocol"] != "osdp":
-            return None
-        reader_bus = self.buses.get(config["port"])
-        return reader_bus if reader_bus is not None and reader_bus.bus is not None else None
+        on_bus = self._osdp_reader(reader_id)
+        if on_bus is not None:
+            bus, address = on_bus
+            bus.status(address, "lstat")
 
     def _publish(self, topic: str, reader_id: str, data: dict, property: bool = False) -> None:
         config = self._configs[reader_id]

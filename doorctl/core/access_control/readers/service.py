@@ -9,7 +9,7 @@ from doorctl.core.access_control.decisions import Reader
 from doorctl.core.errors import NotFound
 from doorctl.core.events import EventBus
 from doorctl.core.store import Store
-from doorctl.hal.osdp import KeyStore, ReaderConfig
+from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 from doorctl.hal.osdp.bus import OFFLINE_AFTER
 
 from .bus import ReaderBus
@@ -49,7 +49,7 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
     def start(self) -> None:
         """Make every reader known to access control and start polling the buses."""
         for config in self._configs.values():
-            self.access.add_reader(Reader(config["id"], config["door_id"], config["direction"]))
+            self._add_to_access(config)
         self._unsubscribe = self.events.subscribe(self._on_decision, GRANTED_PREFIX, DENIED_PREFIX)
         self.running = True
         self._restart(set(self.ports()))
@@ -63,6 +63,10 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
         for reader_bus in self.buses.values():
             reader_bus.stop()
         self.buses.clear()
+
+    def _add_to_access(self, config: dict) -> None:
+        """Access control decides at this reader for its door and direction."""
+        self.access.add_reader(Reader(config["id"], config["door_id"], config["direction"]))
 
     def ports(self) -> dict[str, list[dict]]:
         """OSDP readers by bus port."""
@@ -98,6 +102,19 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
         reader_bus.on_error = lambda error: self._publish_port_error(port, configs, error)
         reader_bus.start()
         return reader_bus
+
+    def _open_bus(self, port: str) -> OsdpBus | None:
+        """The OsdpBus polling this port, while the port is open."""
+        reader_bus = self.buses.get(port)
+        return reader_bus.bus if reader_bus is not None else None
+
+    def _osdp_reader(self, reader_id: str) -> tuple[OsdpBus, int] | None:
+        """An OSDP reader's bus and address, for commands to it; None while its port is not open."""
+        config = self._configs.get(reader_id)
+        if config is None or config["protocol"] != "osdp":
+            return None
+        bus = self._open_bus(config["port"])
+        return (bus, config["address"]) if bus is not None else None
 
     def _publish_port_error(self, port: str, configs: list[dict], error: str) -> None:
         for config in configs:

@@ -30,8 +30,9 @@ class ReaderUpgrades:
         progress["sha256"] = hashlib.sha256(firmware).hexdigest()
         progress["started"] = time.time()
         self._upgrades[reader_id] = progress
-        result = self._bus_of(reader_id).bus.file_transfer(
-            reader["address"], firmware, lambda sent, total: progress.update(sent=sent)
+        bus, address = self._osdp_reader(reader_id)
+        result = bus.file_transfer(
+            address, firmware, lambda sent, total: progress.update(sent=sent)
         )
         self._publish(UPGRADE, reader_id, {k: progress[k] for k in ("state", "total", "sha256")})
         gevent.spawn(self._upgrade_ended, reader_id, progress, result)
@@ -53,7 +54,11 @@ class ReaderUpgrades:
             error = outcome.get("error") or outcome.get("reason") or outcome.get("reply")
             progress.update(state="failed", error=str(error))
             if outcome.get("reply") == "nak":
-                self._status.setdefault(reader_id, {})["file_transfer"] = False
+                self._refused_file_transfer(reader_id)
         if reader_id in self._configs:
             data = {k: progress[k] for k in ("state", "sent", "total", "sha256", "error")}
             self._publish(UPGRADE, reader_id, data)
+
+    def _refused_file_transfer(self, reader_id: str) -> None:
+        """A reader that refused a file is offered no upgrade until its bus settings change."""
+        self._status.setdefault(reader_id, {})["file_transfer"] = False
