@@ -1,0 +1,181 @@
+"""Add, configure and remove readers: the checks, a bus's sharing rules, the writes to the store."""
+
+from __future__ import annotations
+
+from doorctl.core.errors import Conflict, Invalid, NotFound
+from doorctl.core.logs.audit import audit
+from doorctl.core.settings import first_errors, type_errors
+from doorctl.core.store import Transaction
+
+from .bus import port_opens, port_problem
+from .form import (
+    BUS_FIELDS,
+    FIELDS,
+    LIVE_DEFAULTS,
+    READERS_PER_BUS,
+    SHARED_FIELDS,
+    ReaderForm,
+    defaults,
+)
+from .topics import TAMPER
+
+KIND = "Reader"
+
+
+def _check_types(body: dict) -> None:
+    """A JSON value of the wrong type is a field error, not a crash in validation."""
+    wrong = type_errors({"id": "", **defaults()}, body)
+    if wrong:
+        raise Invalid(wrong)
+
+
+class ReaderConfiguration:
+    """Readers' add, update and remove: each stored with its audit event, then taken into use."""
+
+    def add(self, body: dict) -> dict:
+        """Add an OSDP reader; raise Invalid or Conflict naming the field."""
+        _check_types(body)
+        reader = self._validate({**defaults(), **body})
+        if reader["protocol"] == "wiegand":
+            raise Conflict(
+                "The Wiegand reader is the board's own; configure it instead.",
+                {"protocol": "There is only one Wiegand reader: the board's."},
+            )
+        if reader["id"] in self._configs:
+            raise Conflict(f"There is already a reader {reader['id']!r}.", {"id": "Taken."})
+        self._check_bus(reader)
+        self._check_port(reader)
+        self.store.write(_insert, reader)
+        self._configured(reader, {reader["port"]})
+        return self.get(reader["id"])
+
+    def update(self, reader_id: str, changes: dict) -> dict:
+        """Configure a reader; only its bus restarts, and only if the bus settings changed."""
+        current = self._config(reader_id)
+        _check_types(changes)
+        reader = self._validate({**current, **changes, "id": reader_id})
+        if reader["protocol"] != current["protocol"]:
+            raise Invalid({"protocol": "Remove the reader and add it again to change it."})
+        moved = any(reader[k] != current[k] for k in BUS_FIELDS)
+        same_bus = reader["port"] == current["port"]
+        if reader["protocol"] == "osdp" and moved:
+            self._check_bus(reader, shared=not same_bus)
+            if not same_bus:
+                self._check_port(reader)
+        shared = reader["protocol"] == "osdp" and same_bus
+        self.store.write(_update, reader, shared)
+        if shared:
+            self._share(reader)
+        self._configured(reader, {current["port"], reader["port"]} if moved else set())
+        return self.get(reader_id)
+
+    def _share(self, reader: dict) -> None:
+        """A bus setting changed on one reader is the bus's: its other reader follows."""
+        values = {k: reader[k] for k in SHARED_FIELDS}
+        for config in self.ports().get(reader["port"], []):
+            config.update(values)
+
+    def remove(self, reader_id: str) -> None:
+        """Remove an OSDP reader; the other reader on its bus is polled again at once."""
+        config = self._config(reader_id)
+        if config["protocol"] == "wiegand":
+            raise Conflict("The Wiegand reader is the board's own and can't be removed.")
+        self.store.write(_delete, reader_id)
+        if self._status.get(reader_id, {}).get("tamper"):
+            # A removed reader's tamper ends with it (the alarm must not outlive it).
+            self._publish(TAMPER, reader_id, {"tamper": False}, property=True)
+        del self._configs[reader_id]
+        self.access.remove_reader(reader_id)
+        self._status.pop(reader_id, None)
+        self._restart({config["port"]})
+
+    def _configured(self, reader: dict, ports: set[str]) -> None:
+        """Take a stored reader into use: access control knows it, its bus restarts."""
+        self._configs[reader["id"]] = reader
+        self._add_to_access(reader)
+        if ports:
+            self._status.pop(reader["id"], None)
+            self._restart(ports)
+
+    def _validate(self, body: dict) -> dict:
+        """A clean reader record; raise Invalid naming each bad field."""
+        unknown = sorted(set(body) - set(FIELDS) - set(LIVE_DEFAULTS))
+        if unknown:
+            raise Invalid({name: "unknown field" for name in unknown})
+        form = ReaderForm(data={k: body.get(k) for k in FIELDS})
+        errors = {} if form.validate() else first_errors(form)
+        if "door_id" not in errors and form.door_id.data not in self.doors:
+            doors = ", ".join(map(str, sorted(self.doors)))
+            errors["door_id"] = f"There is no such door; choose one of: {doors}."
+        if "port" not in errors and form.protocol.data == "osdp":
+            problem = port_problem(form.port.data.strip(), self.test_ports)
+            errors.update({"port": problem} if problem else {})
+        if errors:
+            raise Invalid(errors)
+        reader = {k: form.data[k] for k in FIELDS}
+        reader["port"] = reader["port"].strip() if reader["protocol"] == "osdp" else ""
+        return reader
+
+    def _check_bus(self, reader: dict, shared: bool = True) -> None:
+        """At most two readers on a bus, each at its own address; a reader joining a
+        bus (`shared`) must have the bus's baud rate and poll interval."""
+        others = [c for c in self.ports().get(reader["port"], []) if c["id"] != reader["id"]]
+        if len(others) >= READERS_PER_BUS:
+            raise Conflict(
+                f"The bus {reader['port']} has {READERS_PER_BUS} readers already.",
+                {"port": f"A bus takes at most {READERS_PER_BUS} OSDP readers (multi-drop)."},
+            )
+        if any(c["address"] == reader["address"] for c in others):
+            raise Conflict(
+                f"Another reader on {reader['port']} has address {reader['address']}.",
+                {"address": "Each reader on a bus needs its own address."},
+            )
+        for field, name in SHARED_FIELDS.items():
+            if shared and others and others[0][field] != reader[field]:
+                raise Conflict(
+                    f"The bus {reader['port']} has a {name} of {others[0][field]}.",
+                    {field: f"The readers on one bus share its {name} ({others[0][field]})."},
+                )
+
+    def _check_port(self, reader: dict) -> None:
+        """A new bus's port must open (a running bus's port is open already)."""
+        if self._open_bus(reader["port"]) is not None:
+            return
+        problem = port_opens(reader["port"], reader["baud"])
+        if problem:
+            raise Invalid({"port": problem})
+
+
+# --- writes: each runs in one transaction with its audit event (Store.write) -----------
+
+
+def _insert(tx: Transaction, reader: dict) -> None:
+    tx.execute(
+        f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
+        tuple(reader[k] for k in FIELDS),
+    )
+    audit(tx, KIND, "create", reader["id"])
+
+
+def _update(tx: Transaction, reader: dict, shared: bool) -> None:
+    """Store a reader; with `shared`, the bus settings go to the other reader on its port."""
+    assignments = ", ".join(f"{k} = ?" for k in FIELDS[1:])
+    cursor = tx.execute(
+        f"UPDATE readers SET {assignments} WHERE id = ?",
+        (*(reader[k] for k in FIELDS[1:]), reader["id"]),
+    )
+    if not cursor.rowcount:
+        raise NotFound(f"There is no reader {reader['id']!r}.")
+    if shared:
+        assignments = ", ".join(f"{k} = ?" for k in SHARED_FIELDS)
+        tx.execute(
+            f"UPDATE readers SET {assignments} WHERE protocol = 'osdp' AND port = ?",
+            (*(reader[k] for k in SHARED_FIELDS), reader["port"]),
+        )
+    audit(tx, KIND, "update", reader["id"])
+
+
+def _delete(tx: Transaction, reader_id: str) -> None:
+    if not tx.execute("DELETE FROM readers WHERE id = ?", (reader_id,)).rowcount:
+        raise NotFound(f"There is no reader {reader_id!r}.")
+    audit(tx, KIND, "delete", reader_id)

@@ -1,0 +1,104 @@
+"""A reader's fields: its settings form (Peripherals page and REST API) and its live state."""
+
+from __future__ import annotations
+
+from wtforms import Form, IntegerField, StringField
+from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, ValidationError
+
+from doorctl.core.fields import Choice
+from doorctl.hal.osdp.bus import BAUD_RATES, POLL_INTERVAL
+
+PROTOCOLS = ("osdp", "wiegand")
+SECURE_CHANNEL_MODES = ("off", "install", "required")
+DIRECTIONS = ("entry", "exit")
+FIELDS = (
+    "id",
+    "protocol",
+    "port",
+    "baud",
+    "address",
+    "secure_channel",
+    "poll_interval",
+    "door_id",
+    "direction",
+)
+BUS_FIELDS = ("port", "baud", "address", "secure_channel", "poll_interval")
+# Settings of the bus itself, which every reader on it must share.
+SHARED_FIELDS = {"baud": "baud rate", "poll_interval": "poll interval"}
+READERS_PER_BUS = 2
+WIEGAND_ID = "wiegand"
+LIVE_DEFAULTS = {
+    "online": False,
+    "state": "stopped",
+    "sc": "off",
+    "vendor": None,
+    "model": None,
+    "version": None,
+    "serial": None,
+    "firmware": None,
+    "capabilities": {},
+    "tamper": None,
+    "power": None,
+    "error": None,
+    "upgradable": False,
+    "upgrade": None,
+}
+
+
+class Whole(IntegerField):
+    """A whole number: a JSON integer (not true/false, not text), or form text like '9600'."""
+
+    def process_data(self, value):
+        if isinstance(value, bool) or not isinstance(value, int | None):
+            self.data = None
+            raise ValueError("Enter a whole number.")
+        self.data = value
+
+
+class ReaderForm(Form):
+    """One reader, as the Peripherals page and the REST API give it."""
+
+    id = StringField(
+        "Reader id",
+        [
+            DataRequired(),
+            Regexp(
+                r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
+                message="Use 1 to 32 letters, digits, - and _, starting with a letter or digit.",
+            ),
+        ],
+    )
+    protocol = Choice(
+        "Protocol", choices=[("osdp", "OSDP"), ("wiegand", "Wiegand")], default="osdp"
+    )
+    port = StringField("Port (serial device)", [Optional()], default="")
+    baud = Whole("Baud rate", default=115200)
+    address = Whole("Address", [NumberRange(0, 126, "Use 0 to 126.")], default=0)
+    secure_channel = Choice(
+        "Secure channel",
+        choices=[("off", "Off"), ("install", "Install mode"), ("required", "Required")],
+        default="off",
+    )
+    poll_interval = Whole(
+        "Poll interval (ms)",
+        [NumberRange(10, 1000, "Use 10 to 1000 ms.")],
+        default=round(POLL_INTERVAL * 1000),
+        description="A card waits at most this long to be read; shorter costs more CPU.",
+    )
+    door_id = Whole("Door", default=1)
+    direction = Choice("Direction", choices=[("entry", "Entry"), ("exit", "Exit")], default="entry")
+
+    def validate_baud(self, field):
+        if field.data not in BAUD_RATES:
+            raise ValidationError(f"Choose one of: {', '.join(map(str, BAUD_RATES))}.")
+
+    def validate_port(self, field):
+        if not isinstance(field.data, str):
+            raise ValidationError("Must be text.")
+        if self.protocol.data == "osdp" and not field.data.strip():
+            raise ValidationError("Give the serial port of the RS-485 bus, e.g. /dev/ttyAMA0.")
+
+
+def defaults() -> dict:
+    """A new reader's values before the request's."""
+    return {k: v for k, v in ReaderForm().data.items() if k != "id"}
