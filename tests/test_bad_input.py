@@ -109,3 +109,136 @@ def test_a_failed_login_names_only_a_real_user(client, doorctl, root):
         token = csrf_token(client)
         client.post("/login", data={"username": typed, "password": "x", "csrf_token": token})
     assert [e.source["user"] for e in seen] == ["root", None]
+
+
+DEEP = "[" * 100_000
+LONE = '"\\ud800"'
+UNSAFE = {"POST", "PUT", "PATCH"}
+
+
+def json_routes(app) -> list[tuple[str, str]]:
+    """(method, path) of every REST route that takes a body, with sample path values."""
+    samples = {"port": "aux3", "name": "door_monitor", "tab": "publication", "action": "x"}
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.rule.startswith("/api/") and rule.methods & UNSAFE:
+            values = {arg: samples.get(arg, 1) for arg in rule.arguments}
+            path = app.url_map.bind("localhost").build(rule.endpoint, values)
+            routes += [(method, path) for method in sorted(rule.methods & UNSAFE)]
+    return routes
+
+
+def send(api, method: str, path: str, raw: str):
+    """A request with a raw JSON text body (the client's json= can't spell every input)."""
+    return api.client.open(
+        path, method=method, data=raw, content_type="application/json", headers=api.headers
+    )
+
+
+def test_deeply_nested_json_is_refused_on_every_json_route(app, admin_api):
+    answers = {route: send(admin_api, *route, DEEP) for route in json_routes(app)}
+    failed = {route: a.status_code for route, a in answers.items() if a.status_code >= 500}
+    assert not failed
+    for answer in answers.values():
+        assert answer.status_code < 400 or {"error", "fields"} <= set(answer.json)
+    assert "Nested too deeply" in answers[("PUT", "/api/v1/doors/1/settings")].json["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/doors/1/settings", '{"name": %s}', "name"),
+        ("/api/v1/io/ports/aux3", '{"name": %s}', "name"),
+        ("/api/v1/io/settings", '{"aux3_name": %s}', "aux3_name"),
+        ("/api/v1/mqtt/publication", '{"conditions": ["a", %s]}', "conditions"),
+        ("/api/v1/mqtt/client", '{"host": "x", "client_id": %s}', "client_id"),
+        ("/api/v1/mqtt/subscriptions", '{"subscriptions": [{"filter": %s}]}', "subscriptions"),
+    ],
+)
+def test_a_lone_surrogate_is_refused_and_nothing_changes(logged_in, admin_api, path, body, field):
+    before = admin_api.get(path).json
+    response = send(admin_api, "PUT", path, body % LONE)
+    assert response.status_code == 400
+    assert "not valid text" in response.json["fields"][field]
+    assert admin_api.get(path).json == before
+    for page in ("/doors", "/io", "/peripherals", "/logs/events", "/mqtt/publication"):
+        assert logged_in.get(page).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("path", "body"),
+    [
+        ("/api/v1/cardholders", '{"name": %s}'),
+        ("/api/v1/cardholder-groups", '{"name": %s}'),
+        ("/api/v1/schedules", '{"name": %s, "intervals": []}'),
+        ("/api/v1/users", '{"username": "ann", "password": %s, "role": "viewer"}'),
+        ("/api/v1/access-rules", '{"name": "ok", "cardholder_ids": [1], %s: 1}'),
+    ],
+)
+def test_a_lone_surrogate_in_a_new_record_is_a_400(admin_api, path, body):
+    response = send(admin_api, "POST", path, body % LONE)
+    assert response.status_code == 400
+    assert "not valid text" in response.json["error"]
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field", "message"),
+    [
+        ("/api/v1/mqtt/client", {"protocol": []}, "protocol", "Must be text."),
+        ("/api/v1/mqtt/client", {"protocol": {}}, "protocol", "Must be text."),
+        ("/api/v1/mqtt/publication", {"qos": 1.5}, "qos", "QoS must be 0, 1 or 2."),
+        ("/api/v1/mqtt/client", {"lwt_qos": 0.5}, "lwt_qos", "QoS must be 0, 1 or 2."),
+        (
+            "/api/v1/mqtt/subscriptions",
+            {"subscriptions": [{"filter": 1}]},
+            "subscriptions",
+            "Subscription 1, filter: Must be text.",
+        ),
+        (
+            "/api/v1/mqtt/subscriptions",
+            {"subscriptions": [{"filter": "a/#", "qos": 1.5}]},
+            "subscriptions",
+            "Subscription 1, qos: QoS must be 0, 1 or 2.",
+        ),
+        (
+            "/api/v1/mqtt/subscriptions",
+            {"subscriptions": [{"filter": "a/#", "use_prefix": "yes"}]},
+            "subscriptions",
+            "Subscription 1, use_prefix: Must be true or false.",
+        ),
+    ],
+)
+def test_mqtt_values_of_the_wrong_kind_are_refused(admin_api, path, body, field, message):
+    before = admin_api.get(path).json
+    response = admin_api.put(path, body)
+    assert response.status_code == 400, response.json
+    assert response.json["fields"][field] == message
+    assert admin_api.get(path).json == before
+
+
+@pytest.mark.parametrize("name", [[], 0, False, {}, 5.5])
+def test_access_rule_name_must_be_text(admin_api, name):
+    holder = admin_api.post("/api/v1/cardholders", {"name": "Ann"}).json
+    response = admin_api.post(
+        "/api/v1/access-rules", {"name": name, "cardholder_ids": [holder["id"]]}
+    )
+    assert response.status_code == 400
+    assert response.json["fields"]["name"] == "Text of up to 64 characters."
+    assert admin_api.get("/api/v1/access-rules").json == []
+
+
+def test_a_door_command_nested_deeply_is_ignored():
+    from doorctl.core.system.mqtt.messages import door_command
+
+    assert door_command(DEEP.encode()) is None
+    assert door_command(b'{"action": "\\ud800"}') is None
+    assert door_command(b'{"action": "unlock"}') == "unlock"
+
+
+def test_schedule_page_refuses_deeply_nested_intervals(logged_in):
+    token = csrf_token(logged_in, "/access/schedules")
+    for extra in (DEEP, "5", '"\\ud800"'):
+        form = {"name": "S", "more_intervals": extra, "csrf_token": token}
+        response = logged_in.post("/access/schedules", data=form)
+        assert response.status_code == 422
+    assert "Work hours" not in logged_in.get("/access/schedules").get_data(as_text=True)

@@ -9,6 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.inbound import json_object
 
 ROLE_ATTRIBUTE = "doorctl_role"
 PUBLIC = "public"
@@ -75,13 +76,10 @@ def error_answer(status: int, title: str, message: str, fields: dict | None = No
 
 
 def json_body() -> dict:
-    """The request's JSON object; raise a clear error for anything else."""
+    """The request's JSON object, nested within limits and all text; raise a clear error."""
     if not request.is_json:
         raise DoorctlError("Send a JSON object with Content-Type: application/json.")
-    body = request.get_json(silent=True)
-    if not isinstance(body, dict):
-        raise DoorctlError("The request body is not a JSON object.")
-    return body
+    return json_object(request.get_data(cache=True))
 
 
 def field(body: dict | MultiDict, name: str, kind: type = str, required: bool = True):
