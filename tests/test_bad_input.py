@@ -242,3 +242,59 @@ def test_schedule_page_refuses_deeply_nested_intervals(logged_in):
         response = logged_in.post("/access/schedules", data=form)
         assert response.status_code == 422
     assert "Work hours" not in logged_in.get("/access/schedules").get_data(as_text=True)
+
+
+NOT_ASCII_DIGITS = ["²", "٣", "1" * 5000]
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
+@pytest.mark.parametrize(
+    ("path", "name"),
+    [
+        ("/api/v1/cardholders", "offset"),
+        ("/api/v1/credentials", "cardholder_id"),
+        ("/api/v1/events", "before"),
+        ("/api/v1/access-log", "door_id"),
+    ],
+)
+def test_a_query_number_in_other_digits_is_a_400(admin_api, path, name, value):
+    response = admin_api.get(path, query_string={name: value})
+    assert response.status_code == 400
+    assert "whole number" in response.json["fields"][name]
+
+
+@pytest.mark.parametrize("value", NOT_ASCII_DIGITS)
+def test_an_event_stream_resumes_from_any_last_event_id(admin_api, value):
+    response = admin_api.get(
+        "/api/v1/events/stream", headers={"Last-Event-ID": value}, buffered=False
+    )
+    assert response.status_code == 200
+    assert next(response.response).startswith(b"retry:")
+    response.close()
+
+
+@pytest.mark.parametrize("value", ["²", "x", "1" * 5000])
+@pytest.mark.parametrize(
+    ("path", "form", "message"),
+    [
+        ("/access/rules", {"door_id": "%s"}, "Choose a door: 1."),
+        ("/access/rules", {"door_id": "1", "schedule_id": "%s"}, "Give an id, or null."),
+        ("/peripherals/readers", {"protocol": "osdp", "id": "r1", "address": "%s"}, "address"),
+        ("/access/cardholders", {"card_format": "H10301", "card_number": "%s"}, "whole number"),
+    ],
+)
+def test_a_form_number_in_other_digits_is_refused_by_its_field(
+    logged_in, path, form, message, value
+):
+    token = csrf_token(logged_in, "/peripherals" if "readers" in path else path)
+    data = {"name": "A", **{k: v.replace("%s", value) for k, v in form.items()}}
+    response = logged_in.post(path, data={**data, "csrf_token": token})
+    assert response.status_code == 422
+    assert message in response.get_data(as_text=True)
+
+
+def test_group_ids_in_other_digits_are_left_out(logged_in, admin_api):
+    token = csrf_token(logged_in, "/access/cardholders")
+    form = {"name": "Ann", "group_ids": ["²", "1" * 5000], "csrf_token": token}
+    assert logged_in.post("/access/cardholders", data=form).status_code == 303
+    assert admin_api.get("/api/v1/cardholders").json["cardholders"][0]["group_ids"] == []

@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError, Invalid
-from doorctl.core.inbound import json_object
+from doorctl.core.inbound import json_object, whole_number
 
 ROLE_ATTRIBUTE = "doorctl_role"
 PUBLIC = "public"
@@ -92,6 +92,17 @@ def field(body: dict | MultiDict, name: str, kind: type = str, required: bool = 
     if not isinstance(value, kind):
         raise Invalid({name: f"Must be a {kind.__name__}."})
     return value
+
+
+def form_number(text: str):
+    """A whole number typed in a form, else the text as typed (validation names the field)."""
+    number = whole_number(text)
+    return text if number is None else number
+
+
+def form_ids(form: MultiDict, name: str) -> list[int]:
+    """The ids ticked in a form's list; anything that is not an id is left out."""
+    return [n for n in map(whole_number, form.getlist(name)) if n is not None]
 
 
 def check_repeat(password, repeat) -> None:

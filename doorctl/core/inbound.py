@@ -13,6 +13,7 @@ import json
 from doorctl.core.errors import Invalid
 
 MAX_DEPTH = 32
+MAX_DIGITS = 19
 BODY = "body"
 NOT_OBJECT = "The request body is not a JSON object"
 NOT_TEXT = "Holds a character that is not valid text (a lone surrogate such as \\ud800)."
@@ -27,6 +28,17 @@ def is_text(value: str) -> bool:
     except UnicodeEncodeError:
         return False
     return True
+
+
+def whole_number(text: str | None) -> int | None:
+    """ASCII digits as a number that fits a record id; None for anything else.
+
+    str.isdigit() also accepts '²' and '٣', which int() refuses or reads as another
+    number, and int() of 5,000 digits raises: both were 500s.
+    """
+    if not text or len(text) > MAX_DIGITS or not (text.isascii() and text.isdigit()):
+        return None
+    return int(text)
 
 
 def parse(raw: bytes | str, field: str = BODY):

@@ -8,11 +8,19 @@ from __future__ import annotations
 import gevent
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
+from doorctl.blueprints.common import (
+    allow,
+    appliance,
+    form_failed,
+    form_ids,
+    json_body,
+    render,
+)
 from doorctl.blueprints.logs.events import parse_int
 from doorctl.core.access_control.cardholder_csv import export_rows, run_in_child
 from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
 from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.inbound import whole_number
 from doorctl.core.store import connect
 
 MENU_ITEMS = [("Access control", "Cardholders", "cardholders.page")]
@@ -61,7 +69,7 @@ def holder_body(form) -> dict:
         "valid_until": form.get("valid_until") or None,
         "long_access": form.get("long_access") == "on",
         "notes": form.get("notes", ""),
-        "group_ids": [int(g) for g in form.getlist("group_ids") if g.isdigit()],
+        "group_ids": form_ids(form, "group_ids"),
     }
 
 
@@ -72,9 +80,9 @@ def credential_body(form, cardholder_id: int) -> dict:
         card = {"format": form["card_format"]}
         for name in ("facility", "number", "bits"):
             text = form.get(f"card_{name}", "").strip()
-            if text and not text.isdigit():
+            card[name] = whole_number(text)
+            if text and card[name] is None:
                 raise Invalid({f"card.{name}": "Must be a whole number, 0 or more."})
-            card[name] = int(text) if text else None
     return {"cardholder_id": cardholder_id, "card": card, "pin": form.get("pin") or None}
 
 
