@@ -1,7 +1,13 @@
 """Bad input of the wrong JSON type or size gets a clear error naming the field, never a 500."""
 
+import json
+import time
+
 import pytest
-from support import csrf_token
+from support import ROOT_PASSWORD, ApiClient, basic, csrf_token
+
+from doorctl.app import create_app
+from doorctl.core.store import Store
 
 HUGE = 10**30
 
@@ -298,3 +304,40 @@ def test_group_ids_in_other_digits_are_left_out(logged_in, admin_api):
     form = {"name": "Ann", "group_ids": ["²", "1" * 5000], "csrf_token": token}
     assert logged_in.post("/access/cardholders", data=form).status_code == 303
     assert admin_api.get("/api/v1/cardholders").json["cardholders"][0]["group_ids"] == []
+
+
+def stored_before_the_fix(data_dir) -> None:
+    """A data directory as an older doorctl left it: lone surrogates in stored JSON."""
+    store = Store(data_dir)
+    door = {"name": "Front\ud800 \U0001f600", "access_time": 7.0}
+    store.execute("INSERT INTO settings VALUES ('door', ?)", (json.dumps(door),))
+    ports = {"aux3_name": "\udc00"}
+    store.execute("INSERT INTO settings VALUES ('io_ports', ?)", (json.dumps(ports),))
+    event = (time.time(), "tns1:Device/Trigger/DigitalInput", json.dumps({"port": "\udfff"}))
+    store.execute(
+        "INSERT INTO events (time, topic, source, data, key) VALUES (?, ?, ?, '{}', '{}')", event
+    )
+    store.execute("PRAGMA user_version = 7")
+    store.close()
+
+
+def test_lone_surrogates_stored_before_are_repaired(tmp_path):
+    data_dir = tmp_path / "data"
+    stored_before_the_fix(data_dir)
+    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    doorctl = app.extensions["doorctl"]
+    doorctl.users.set_root_password(ROOT_PASSWORD)
+    api = ApiClient(app.test_client(), basic("root", ROOT_PASSWORD))
+    try:
+        token = csrf_token(api.client)
+        form = {"username": "root", "password": ROOT_PASSWORD, "csrf_token": token}
+        api.client.post("/login", data=form)
+        pages = ("/doors", "/io", "/logs/events", "/status", "/doors/1/settings")
+        answers = {page: api.client.get(page).status_code for page in pages}
+        assert answers == dict.fromkeys(pages, 200)
+        assert api.get("/api/v1/doors/1/settings").json["name"] == "Front\ufffd \U0001f600"
+        assert api.get("/api/v1/io/settings").json["aux3_name"] == "\ufffd"
+        inputs = api.get("/api/v1/events", query_string={"topic": "tns1:Device/Trigger"})
+        assert inputs.json["events"][0]["source"] == {"port": "\ufffd"}
+    finally:
+        doorctl.store.close()
