@@ -4,7 +4,8 @@
 once of bad rows (8 million, each with a bad PIN) and once of good ones. Meanwhile a
 client asks for a door (`GET /api/v1/doors/1`) every 20 ms, and /proc is read every
 20 ms for the memory of the appliance and of its import child. It prints the peak
-RSS of the two together and the slowest door answer, next to their targets.
+RSS of the two together and the door's answer times, next to their targets and to an
+idle run (no import) on the same machine.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from support import ROOT_PASSWORD, basic, start_served  # noqa: E402
 SIZE = 32 * 1024 * 1024 - 4096  # just under the body limit
 TARGET_RSS_MIB = 150.0
 TARGET_DOOR_MS = 100.0
+IDLE_SECONDS = 30
 
 
 def bad_rows(path: Path) -> int:
@@ -96,6 +98,11 @@ def post_csv(url: str, path: Path) -> tuple[int, float]:
     return status, time.perf_counter() - start
 
 
+def idle(path: Path) -> int:
+    """No file: the door's answers while nothing is imported, for comparison."""
+    return 0
+
+
 def measure(kind: str, make) -> list[tuple[str, float, float]]:
     """Import one file into a fresh appliance; the table rows of what it measured."""
     work = Path(tempfile.mkdtemp(prefix="doorctl-bench-csv-"))
@@ -106,7 +113,10 @@ def measure(kind: str, make) -> list[tuple[str, float, float]]:
         served.call("POST", "/api/v1/setup", password, auth=None)
         watch = Watch(served.url, served.process.pid)
         watch.start()
-        status, seconds = post_csv(served.url, work / "upload.csv")
+        if rows:
+            status, seconds = post_csv(served.url, work / "upload.csv")
+        else:
+            status, seconds = 0, time.sleep(IDLE_SECONDS) or IDLE_SECONDS
         watch.stop.set()
         watch.join()
     finally:
@@ -122,7 +132,7 @@ def measure(kind: str, make) -> list[tuple[str, float, float]]:
 
 
 def main() -> None:
-    table = measure("bad rows", bad_rows) + measure("good rows", good_rows)
+    table = measure("idle", idle) + measure("bad rows", bad_rows) + measure("good rows", good_rows)
     print(f"{'measure':44} {'figure':>10} {'target':>10} {'ratio':>8}")
     for name, figure, target in table:
         print(f"{name:44} {figure:10.1f} {target:10.1f} {figure / target:8.2f}")
