@@ -13,6 +13,7 @@ from doorctl.app import create_app
 from doorctl.core.access_control.cardholder_csv import neutralised, restored
 from doorctl.core.access_control.cardholder_import import run_in_child
 from doorctl.core.access_control.credentials import PIN_RULE
+from doorctl.core.errors import Invalid
 from doorctl.core.store import Store
 
 HUGE = 10**30
@@ -198,8 +199,9 @@ def test_a_lone_surrogate_in_a_new_record_is_a_400(admin_api, path, body):
     [
         ("/api/v1/mqtt/client", {"protocol": []}, "protocol", "Must be text."),
         ("/api/v1/mqtt/client", {"protocol": {}}, "protocol", "Must be text."),
-        ("/api/v1/mqtt/publication", {"qos": 1.5}, "qos", "QoS must be 0, 1 or 2."),
-        ("/api/v1/mqtt/client", {"lwt_qos": 0.5}, "lwt_qos", "QoS must be 0, 1 or 2."),
+        ("/api/v1/mqtt/publication", {"qos": 1.5}, "qos", "Must be a whole number."),
+        ("/api/v1/mqtt/client", {"lwt_qos": 0.5}, "lwt_qos", "Must be a whole number."),
+        ("/api/v1/mqtt/client", {"port": 1883.5}, "port", "Must be a whole number."),
         (
             "/api/v1/mqtt/subscriptions",
             {"subscriptions": [{"filter": 1}]},
@@ -457,3 +459,20 @@ def test_every_formula_start_is_neutralised_and_restored(start):
     assert neutralised(cell) == "'" + cell
     assert restored(neutralised(cell)) == cell
     assert restored(neutralised("'" + cell)) == "'" + cell
+
+
+def test_a_fraction_for_a_whole_number_setting_is_refused(doorctl):
+    with pytest.raises(Invalid) as refused:
+        doorctl.settings.update("event_log", {"retention": 5000.5})
+    assert refused.value.fields == {"retention": "Must be a whole number."}
+    assert doorctl.settings.get("event_log")["retention"] == 100_000
+    assert doorctl.settings.update("event_log", {"retention": 5000.0})["retention"] == 5000
+
+
+@pytest.mark.parametrize("constant", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_are_not_json(admin_api, constant):
+    before = admin_api.get("/api/v1/doors/1/settings").json
+    response = send(admin_api, "PUT", "/api/v1/doors/1/settings", f'{{"access_time": {constant}}}')
+    assert response.status_code == 400
+    assert response.json["fields"] == {"body": "Not valid JSON."}
+    assert admin_api.get("/api/v1/doors/1/settings").json == before

@@ -44,13 +44,18 @@ def whole_number(text: str | None) -> int | None:
 def parse(raw: bytes | str, field: str = BODY):
     """JSON within MAX_DEPTH levels, all strings valid text; raise Invalid naming the field."""
     try:
-        value = json.loads(raw)
+        value = json.loads(raw, parse_constant=_not_json)
     except RecursionError:
         raise Invalid({field: f"Nested too deeply (at most {MAX_DEPTH} levels)."}) from None
     except ValueError:
         raise Invalid({field: "Not valid JSON."}) from None
     check(value, field)
     return value
+
+
+def _not_json(constant: str):
+    """NaN and Infinity are Python's, not JSON's: a number that is none is refused."""
+    raise ValueError(f"{constant} is not a JSON number")
 
 
 def check(value, field: str = BODY) -> None:
