@@ -233,7 +233,7 @@ def api_delete(cardholder_id: int):
 @allow("operator")
 def api_import():
     """Import CSV (text/csv body or a multipart `file`, `?encoding=`): all rows or none."""
-    encoding = encoding_named(request.args.get("encoding"))
+    encoding = encoding_named(request.args.get("encoding") or request.form.get("encoding"))
     upload = request.files.get("file")
     result = run_import(upload.stream if upload is not None else request.stream, encoding)
     if result.error_count:

@@ -4,9 +4,10 @@ Every row is checked first; nothing is written unless all are good, and then all
 them in one transaction. The child has its own SQLite connection: on a thread,
 checking 100,000 rows holds the GIL long enough to stall the hub for ~100 ms at a
 time, which a reader's PIN timing must not see. Rows are read one at a time and what
-they hold waits in a scratch database beside the store, so neither process grows
-with the file (8 million bad rows once took 5 GB, because every row's error was
-kept): the first 100 errors are reported, with the count of all.
+they hold waits in SQLite temporary tables, in a file in the data directory (not in
+RAM, nor in a /tmp that may be RAM) that SQLite removes even if the child dies. So
+neither process grows with the file (8 million bad rows once took 5 GB, because every
+row's error was kept): the first 100 errors are reported, with the count of all.
 """
 
 from __future__ import annotations
@@ -43,20 +44,19 @@ FIELD_LIMIT = 4096  # the longest cell the file may hold: notes of 1,000 charact
 LINE_LIMIT = 65536
 CHUNK = 64 * 1024
 CHILD_NICENESS = 10  # the door, the readers and the web come first; the import waits
-SCRATCH = "cardholder-import.sqlite3"
 FAILED = "The import stopped unexpectedly; nothing was imported. The system log has details."
-SCRATCH_TABLES = """
-CREATE TABLE scratch.holders (
+TEMPORARY_TABLES = """
+CREATE TABLE temp.holders (
     seq INTEGER PRIMARY KEY, ref TEXT UNIQUE, name TEXT, enabled INTEGER,
     valid_from TEXT, valid_until TEXT, long_access INTEGER, notes TEXT);
-CREATE TABLE scratch.creds (
+CREATE TABLE temp.creds (
     line INTEGER PRIMARY KEY, holder INTEGER, enabled INTEGER,
     card TEXT UNIQUE, pin_hash TEXT, pin_only TEXT UNIQUE);
 """
 AGAINST_STORE = """
-SELECT c.line, 'card' FROM scratch.creds c JOIN main.credentials m ON m.card = c.card
+SELECT c.line, 'card' FROM temp.creds c JOIN main.credentials m ON m.card = c.card
 UNION ALL
-SELECT c.line, 'pin' FROM scratch.creds c
+SELECT c.line, 'pin' FROM temp.creds c
 JOIN main.credentials m ON m.card IS NULL AND m.pin_hash = c.pin_only
 ORDER BY 1
 """
@@ -148,21 +148,16 @@ class Importer:
 
     def run(self, stream: TextIO) -> ImportResult:
         """Check every row; write all of them, or nothing and the errors."""
-        scratch = self.data_dir / SCRATCH
-        scratch.unlink(missing_ok=True)
         conn = connect(self.data_dir / DB_NAME)
         try:
-            conn.execute("ATTACH DATABASE ? AS scratch", (str(scratch),))
-            conn.execute("PRAGMA scratch.journal_mode = OFF")
-            conn.execute("PRAGMA scratch.synchronous = OFF")
-            conn.executescript(SCRATCH_TABLES)
+            conn.execute("PRAGMA temp_store = FILE")
+            conn.executescript(TEMPORARY_TABLES)
             result = self._check(conn, stream)
             if not result.error_count:
                 self._against_store(conn, result)
             return result if result.error_count else self._write(conn)
         finally:
             conn.close()
-            scratch.unlink(missing_ok=True)
 
     def _check(self, conn: sqlite3.Connection, stream: TextIO) -> ImportResult:
         result, lines = ImportResult(), Lines(stream)
@@ -186,7 +181,7 @@ class Importer:
         return result
 
     def _row(self, conn: sqlite3.Connection, header: list[str], cells: list[str], line: int):
-        """Check one row and keep it in the scratch tables; its problems by field, or {}."""
+        """Check one row and keep it in the temporary tables; its problems by field, or {}."""
         if len(cells) > len(header):
             return {"row": "The row has more fields than the header."}
         row = {name: restored(cell) for name, cell in zip(header, cells, strict=False)}
@@ -199,7 +194,7 @@ class Importer:
             return problems
         if holder is None:
             holder = conn.execute(
-                "INSERT INTO scratch.holders (ref, name, enabled, valid_from, valid_until,"
+                "INSERT INTO temp.holders (ref, name, enabled, valid_from, valid_until,"
                 " long_access, notes) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (ref, *(record[k] for k in COLUMNS[1:7])),
             ).lastrowid
@@ -208,7 +203,7 @@ class Importer:
     def _holder(self, conn: sqlite3.Connection, ref: str | None) -> int | None:
         if ref is None:
             return None
-        found = conn.execute("SELECT seq FROM scratch.holders WHERE ref = ?", (ref,)).fetchone()
+        found = conn.execute("SELECT seq FROM temp.holders WHERE ref = ?", (ref,)).fetchone()
         return found[0] if found else None
 
     def _credential(self, conn: sqlite3.Connection, holder: int, credential: dict, line: int):
@@ -217,12 +212,12 @@ class Importer:
         pin_only = None if card else pin_hash
         try:
             conn.execute(
-                "INSERT INTO scratch.creds VALUES (?, ?, ?, ?, ?, ?)",
+                "INSERT INTO temp.creds VALUES (?, ?, ?, ?, ?, ?)",
                 (line, holder, credential["enabled"], card, pin_hash, pin_only),
             )
         except sqlite3.IntegrityError:
             what, column = ("card", "card") if card else ("pin", "pin_only")
-            sql = f"SELECT line FROM scratch.creds WHERE {column} = ?"
+            sql = f"SELECT line FROM temp.creds WHERE {column} = ?"
             first = conn.execute(sql, (card or pin_only,)).fetchone()[0]
             return {what: f"The same {what} is on line {first} already."}
         return {}
@@ -240,12 +235,12 @@ class Importer:
             holders = conn.execute(
                 "INSERT INTO main.cardholders (id, name, enabled, valid_from, valid_until,"
                 " long_access, notes) SELECT seq + ?, name, enabled, valid_from, valid_until,"
-                " long_access, notes FROM scratch.holders ORDER BY seq",
+                " long_access, notes FROM temp.holders ORDER BY seq",
                 (first,),
             ).rowcount
             credentials = conn.execute(
                 "INSERT INTO main.credentials (cardholder_id, enabled, card, pin_hash)"
-                " SELECT holder + ?, enabled, card, pin_hash FROM scratch.creds ORDER BY line",
+                " SELECT holder + ?, enabled, card, pin_hash FROM temp.creds ORDER BY line",
                 (first,),
             ).rowcount
         except sqlite3.IntegrityError:
@@ -280,7 +275,7 @@ def run_in_child(data_dir: Path, source: BinaryIO, encoding: str = "utf-8") -> I
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
-        env={**os.environ, "PYTHONPATH": path},
+        env={**os.environ, "PYTHONPATH": path, "SQLITE_TMPDIR": str(data_dir)},
     )
     try:
         out, err = gevent.spawn(child.stdout.read), gevent.spawn(child.stderr.read)
