@@ -360,3 +360,15 @@ def test_nan_and_infinity_are_not_json(admin_api, constant):
     assert response.status_code == 400
     assert response.json["fields"] == {"body": "Not valid JSON."}
     assert admin_api.get("/api/v1/doors/1/settings").json == before
+
+
+def test_a_form_of_bytes_that_are_not_utf8_stores_only_valid_text(logged_in, admin_api):
+    token = csrf_token(logged_in, "/io")
+    body = f"name=Gate%ED%A0%80%FF&csrf_token={token}"
+    response = logged_in.post(
+        "/io/ports/aux3", data=body, content_type="application/x-www-form-urlencoded"
+    )
+    assert response.status_code in (303, 422)
+    name = admin_api.get("/api/v1/io/ports/aux3").json["name"]
+    name.encode("utf-8")
+    assert logged_in.get("/io").status_code == 200
