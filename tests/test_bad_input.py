@@ -372,3 +372,12 @@ def test_a_form_of_bytes_that_are_not_utf8_stores_only_valid_text(logged_in, adm
     name = admin_api.get("/api/v1/io/ports/aux3").json["name"]
     name.encode("utf-8")
     assert logged_in.get("/io").status_code == 200
+
+
+def test_a_json_body_over_256_kib_is_refused_before_it_is_parsed(admin_api):
+    before = admin_api.get("/api/v1/mqtt/publication").json
+    body = {"conditions": ["tns1:Device"] * 30_000}
+    response = admin_api.put("/api/v1/mqtt/publication", body)
+    assert response.status_code == 413
+    assert "at most 256 KiB" in response.json["error"]
+    assert admin_api.get("/api/v1/mqtt/publication").json == before

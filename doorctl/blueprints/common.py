@@ -6,12 +6,15 @@ from collections.abc import Callable
 
 from flask import current_app, jsonify, make_response, render_template, request
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.inbound import json_object, whole_number
 
 ROLE_ATTRIBUTE = "doorctl_role"
+# Parsing and checking JSON runs on the hub: a body this size takes a few milliseconds.
+MAX_JSON = 256 * 1024
 PUBLIC = "public"
 
 
@@ -79,6 +82,8 @@ def json_body() -> dict:
     """The request's JSON object, nested within limits and all text; raise a clear error."""
     if not request.is_json:
         raise DoorctlError("Send a JSON object with Content-Type: application/json.")
+    if (request.content_length or 0) > MAX_JSON:
+        raise RequestEntityTooLarge(f"A JSON body is at most {MAX_JSON // 1024} KiB.")
     return json_object(request.get_data(cache=True))
 
 
