@@ -141,3 +141,25 @@ def test_a_multipart_import_names_its_encoding_and_leaves_no_file_behind(admin_a
     assert response.status_code == 200, response.json
     assert cardholder_names(admin_api) == ["Jos\u00e9"]
     assert sorted(p.name for p in data_dir.iterdir()) == before
+
+
+def test_a_long_line_inside_a_quoted_cell_makes_its_row_bad(admin_api):
+    data = b'name,notes\nAnn,"first\n' + b"x" * 70_000 + b'\nlast"\nBo,ok\n'
+    response = import_csv(admin_api, data)
+    assert response.status_code == 400
+    assert response.json["errors"] == [
+        {"line": 4, "errors": {"row": "The line is over 65536 characters."}}
+    ]
+    assert cardholder_names(admin_api) == []
+
+
+def test_a_record_over_100_lines_is_closed_and_its_row_is_bad(admin_api):
+    data = b"name,notes\nAnn," + b'"a\n",' * 100_000 + b"\nBo,ok\n"
+    response = import_csv(admin_api, data)
+    assert response.status_code == 400
+    first = response.json["errors"][0]
+    assert first == {
+        "line": 102,
+        "errors": {"row": "The row runs over 100 lines (a quote left open?)."},
+    }
+    assert cardholder_names(admin_api) == []

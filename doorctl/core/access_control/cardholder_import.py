@@ -42,6 +42,7 @@ LABELS = {**ENCODINGS, "utf-8-sig": "UTF-8", "utf-16": "UTF-16"}
 MAX_REPORTED = 100
 FIELD_LIMIT = 4096  # the longest cell the file may hold: notes of 1,000 characters fit
 LINE_LIMIT = 65536
+RECORD_LINES = 100
 CHUNK = 64 * 1024
 CHILD_NICENESS = 10  # the door, the readers and the web come first; the import waits
 FAILED = "The import stopped unexpectedly; nothing was imported. The system log has details."
@@ -94,20 +95,30 @@ def encoding_named(name: str | None) -> str:
 
 
 class Lines:
-    """The lines of a text stream, a line longer than LINE_LIMIT skipped and noted."""
+    """A text stream's lines for csv: each within LINE_LIMIT, a record within RECORD_LINES.
+
+    A longer line is skipped, and a quoted cell running over more lines is closed, so
+    that one record never holds more than a few MiB; `problem` says what was done to
+    the record being read, which is then a bad row.
+    """
 
     def __init__(self, stream: TextIO):
         self.stream = stream
-        self.count = 0
-        self.cut: set[int] = set()
+        self.count = self.in_record = 0
+        self.problem: str | None = None
 
     def __iter__(self):
         while line := self.stream.readline(LINE_LIMIT):
             self.count += 1
+            self.in_record += 1
             if len(line) == LINE_LIMIT and not line.endswith(("\n", "\r")):
                 self._skip_rest()
-                self.cut.add(self.count)
-                line = "\n"
+                self.problem, line = f"The line is over {LINE_LIMIT} characters.", "\n"
+            if self.in_record > RECORD_LINES:
+                self.problem, line = (
+                    f"The row runs over {RECORD_LINES} lines (a quote left open?).",
+                    '"\n',
+                )
             yield line
 
     def _skip_rest(self) -> None:
@@ -119,6 +130,7 @@ def records(lines: Lines, result: ImportResult):
     """(line, cells) of each record that is not blank; one csv can't read is a bad row."""
     reader = csv.reader(lines)
     while True:
+        lines.in_record, lines.problem = 0, None
         try:
             cells = next(reader)
         except StopIteration:
@@ -126,8 +138,8 @@ def records(lines: Lines, result: ImportResult):
         except csv.Error:
             result.add(reader.line_num, {"row": f"A cell is over {FIELD_LIMIT} characters."})
             continue
-        if reader.line_num in lines.cut:
-            result.add(reader.line_num, {"row": f"The line is over {LINE_LIMIT} characters."})
+        if lines.problem:
+            result.add(reader.line_num, {"row": lines.problem})
         elif cells:
             yield reader.line_num, cells
 
