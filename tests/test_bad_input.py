@@ -239,6 +239,7 @@ def test_a_door_command_nested_deeply_is_ignored():
     from doorctl.core.system.mqtt.messages import door_command
 
     assert door_command(DEEP.encode()) is None
+    assert door_command(b'{"action": "unlock", "pad": "' + b"x" * 2000 + b'"}') is None
     assert door_command(b'{"action": "\\ud800"}') is None
     assert door_command(b'{"action": "unlock"}') == "unlock"
 

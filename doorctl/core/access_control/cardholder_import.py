@@ -172,6 +172,7 @@ class Importer:
             conn.close()
 
     def _check(self, conn: sqlite3.Connection, stream: TextIO) -> ImportResult:
+        """Read the rows one at a time, keep the good ones, count and report the bad ones."""
         result, lines = ImportResult(), Lines(stream)
         conn.execute("BEGIN")
         try:
