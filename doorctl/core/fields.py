@@ -48,6 +48,16 @@ class Choice(SelectField):
             raise ValidationError(f"Choose one of: {', '.join(self.values())}.")
 
 
+class Text(StringField):
+    """Free text: a JSON string (a number or a list is refused, never turned into text)."""
+
+    def process_data(self, value):
+        if not isinstance(value, str | None):
+            self.data = ""
+            raise ValueError("Must be text.")
+        self.data = value
+
+
 class Name(StringField):
     """A display name: text of 1 to 32 characters."""
 

@@ -44,7 +44,10 @@ def _type_error(default, value) -> str | None:
         return None if isinstance(value, bool) else "Must be true or false."
     if isinstance(default, int | float):
         number = isinstance(value, int | float) and not isinstance(value, bool)
-        return None if number and math.isfinite(value) else "Must be a number."
+        if not number or not math.isfinite(value):
+            return "Must be a number."
+        fraction = isinstance(default, int) and isinstance(value, float)
+        return "Must be a whole number." if fraction and not value.is_integer() else None
     for kind, message in (
         (str, "Must be text."),
         (list, "Must be a list."),

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
+from doorctl.blueprints.common import (
+    allow,
+    appliance,
+    form_failed,
+    form_ids,
+    form_number,
+    json_body,
+    render,
+)
 from doorctl.core.access_control.access_rules import AUTHENTICATIONS, DIRECTIONS
 from doorctl.core.errors import DoorctlError
 
@@ -35,20 +43,16 @@ def _page(status: int = 200, **context):
     )
 
 
-def _ids(form, name: str) -> list[int]:
-    return [int(v) for v in form.getlist(name) if v.isdigit()]
-
-
 def rule_body(form) -> dict:
     """A rule from the page's form."""
     schedule = form.get("schedule_id", "")
     return {
         "name": form.get("name", ""),
-        "cardholder_ids": _ids(form, "cardholder_ids"),
-        "group_ids": _ids(form, "group_ids"),
-        "door_id": int(form.get("door_id") or 1),
+        "cardholder_ids": form_ids(form, "cardholder_ids"),
+        "group_ids": form_ids(form, "group_ids"),
+        "door_id": form_number(form.get("door_id") or "1"),
         "direction": form.get("direction", "both"),
-        "schedule_id": int(schedule) if schedule.isdigit() else None,
+        "schedule_id": form_number(schedule) if schedule else None,
         "authentication": form.get("authentication", "card"),
     }
 

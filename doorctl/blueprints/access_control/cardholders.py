@@ -8,11 +8,24 @@ from __future__ import annotations
 import gevent
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
+from doorctl.blueprints.common import (
+    allow,
+    appliance,
+    form_failed,
+    form_ids,
+    json_body,
+    render,
+)
 from doorctl.blueprints.logs.events import parse_int
-from doorctl.core.access_control.cardholder_csv import export_rows, run_in_child
+from doorctl.core.access_control.cardholder_csv import export_rows
+from doorctl.core.access_control.cardholder_import import (
+    ENCODINGS,
+    encoding_named,
+    run_in_child,
+)
 from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
 from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.inbound import whole_number
 from doorctl.core.store import connect
 
 MENU_ITEMS = [("Access control", "Cardholders", "cardholders.page")]
@@ -41,6 +54,7 @@ def _page(status: int = 200, **context):
         page=number,
         pages=max(1, -(-total // PAGE_SIZE)),
         formats=FORMATS,
+        encodings=ENCODINGS,
         pin_rule=PIN_RULE,
         errors=context.pop("errors", {}),
         **context,
@@ -61,7 +75,7 @@ def holder_body(form) -> dict:
         "valid_until": form.get("valid_until") or None,
         "long_access": form.get("long_access") == "on",
         "notes": form.get("notes", ""),
-        "group_ids": [int(g) for g in form.getlist("group_ids") if g.isdigit()],
+        "group_ids": form_ids(form, "group_ids"),
     }
 
 
@@ -72,9 +86,9 @@ def credential_body(form, cardholder_id: int) -> dict:
         card = {"format": form["card_format"]}
         for name in ("facility", "number", "bits"):
             text = form.get(f"card_{name}", "").strip()
-            if text and not text.isdigit():
+            card[name] = whole_number(text)
+            if text and card[name] is None:
                 raise Invalid({f"card.{name}": "Must be a whole number, 0 or more."})
-            card[name] = int(text) if text else None
     return {"cardholder_id": cardholder_id, "card": card, "pin": form.get("pin") or None}
 
 
@@ -148,24 +162,27 @@ def delete_credential(credential_id: int):
 @bp.route("/access/cardholders/import", methods=["POST"])
 @allow("operator")
 def import_page():
-    """Import a CSV file from the page; every bad row is listed."""
+    """Import a CSV file from the page, in the encoding chosen; the first bad rows are listed."""
     upload = request.files.get("file")
-    if upload is None:
-        return _failed(Invalid({"file": "Choose a CSV file."}), "import")
-    result = run_import(upload.read().decode("utf-8-sig", errors="replace"))
-    if result.errors:
+    try:
+        if upload is None:
+            raise Invalid({"file": "Choose a CSV file."})
+        result = run_import(upload.stream, encoding_named(request.form.get("encoding")))
+    except DoorctlError as error:
+        return _failed(error, "import")
+    if result.error_count:
         return _page(
             422,
-            import_errors=result.errors[:200],
+            import_errors=result.errors,
             form_id="import",
-            message=f"{len(result.errors)} bad rows; nothing was imported.",
+            message=f"{result.error_count} bad rows; nothing was imported.",
         )
     return _done(f"Imported {result.cardholders} cardholders, {result.credentials} credentials.")
 
 
-def run_import(text: str):
+def run_import(source, encoding: str):
     """The import in a child process with its own connection: readers keep running."""
-    return run_in_child(appliance().data_dir, text)
+    return run_in_child(appliance().data_dir, source, encoding)
 
 
 # --- REST -------------------------------------------------------------------------------
@@ -215,13 +232,13 @@ def api_delete(cardholder_id: int):
 @bp.route("/api/v1/cardholders/import", methods=["POST"])
 @allow("operator")
 def api_import():
-    """Import CSV (text/csv body or a multipart `file`): all rows or none."""
+    """Import CSV (text/csv body or a multipart `file`, `?encoding=`): all rows or none."""
+    encoding = encoding_named(request.args.get("encoding") or request.form.get("encoding"))
     upload = request.files.get("file")
-    raw = upload.read() if upload is not None else request.get_data()
-    result = run_import(raw.decode("utf-8-sig", errors="replace"))
-    if result.errors:
+    result = run_import(upload.stream if upload is not None else request.stream, encoding)
+    if result.error_count:
         body = {
-            "error": f"{len(result.errors)} bad rows; nothing was imported.",
+            "error": f"{result.error_count} bad rows; nothing was imported.",
             "fields": {},
             **result.to_dict(),
         }

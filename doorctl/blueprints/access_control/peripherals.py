@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 
-from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
+from doorctl.blueprints.common import (
+    allow,
+    appliance,
+    form_failed,
+    form_number,
+    json_body,
+    render,
+)
 from doorctl.core.access_control.readers import DIRECTIONS, FIELDS, SECURE_CHANNEL_MODES
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.osdp.bus import BAUD_RATES
@@ -40,8 +47,8 @@ def form_body(form) -> dict:
     """A reader from the page's form; whole numbers stay text if they are not digits."""
     body = {name: form[name].strip() for name in FIELDS if name in form}
     for name in WHOLE_FIELDS:
-        if body.get(name, "").isdigit():
-            body[name] = int(body[name])
+        if name in body:
+            body[name] = form_number(body[name])
     return body
 
 

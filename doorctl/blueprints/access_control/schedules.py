@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import json
-
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 
 from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
 from doorctl.core.access_control.schedules import DAYS
 from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.inbound import parse
 
 MENU_ITEMS = [("Access control", "Schedules", "schedules.page")]
 bp = Blueprint("schedules", __name__)
@@ -55,10 +54,10 @@ def _form_body(form) -> dict:
     if days or form.get("start") or form.get("end"):
         intervals.append({"days": days, "start": form.get("start"), "end": form.get("end")})
     extra = form.get("more_intervals", "").strip()
-    try:
-        intervals += json.loads(extra) if extra else []
-    except ValueError:
-        raise Invalid({"more_intervals": "Give a JSON list of intervals."}) from None
+    more = parse(extra, "more_intervals") if extra else []
+    if not isinstance(more, list):
+        raise Invalid({"more_intervals": "Give a JSON list of intervals."})
+    intervals += more
     dates = [d.strip() for d in form.get("holidays", "").split(",") if d.strip()]
     return {
         "name": form.get("name", ""),

@@ -17,6 +17,7 @@ from doorctl.blueprints.common import allow, appliance, render
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import Invalid
 from doorctl.core.events import Event, Subscription
+from doorctl.core.inbound import whole_number
 
 MENU_ITEMS = [("Logs", "Event log", "events.page")]
 bp = Blueprint("events", __name__)
@@ -43,9 +44,10 @@ def parse_int(name: str, text: str | None, default: int | None, low: int, high: 
     """A whole-number query parameter within limits; raise Invalid naming it."""
     if text in (None, ""):
         return default
-    if not text.isdigit() or not low <= int(text) <= high:
+    number = whole_number(text)
+    if number is None or not low <= number <= high:
         raise Invalid({name: f"Must be a whole number from {low} to {high}."})
-    return int(text)
+    return number
 
 
 def topics() -> tuple[str, ...]:
@@ -95,7 +97,7 @@ def event_stream(prefixes: tuple, fmt: Callable[[Event], str]) -> Response:
     doorctl = appliance()
     subscription = Subscription(doorctl.bus, prefixes)
     last = request.headers.get("Last-Event-ID", "")
-    missed = _replay(doorctl, prefixes, int(last) if last.isdigit() else None)
+    missed = _replay(doorctl, prefixes, whole_number(last))
 
     def generate() -> Iterator[str]:
         sent = 0

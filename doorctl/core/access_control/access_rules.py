@@ -61,7 +61,7 @@ def validate(body: dict, door_ids: set[int]) -> dict:
     """A clean rule from a request; raise Invalid naming each bad field."""
     errors = {name: "unknown field" for name in sorted(set(body) - set(FIELDS) - {"id"})}
     rule = {
-        "name": body.get("name") or "",
+        "name": body.get("name", ""),
         "cardholder_ids": id_list(body, "cardholder_ids", errors),
         "group_ids": id_list(body, "group_ids", errors),
         "door_id": body.get("door_id", 1),
@@ -69,8 +69,10 @@ def validate(body: dict, door_ids: set[int]) -> dict:
         "schedule_id": _optional_id(body, "schedule_id", errors),
         "authentication": body.get("authentication", "card"),
     }
+    if rule["name"] is None:
+        rule["name"] = ""
     if not isinstance(rule["name"], str) or len(rule["name"]) > NAME_MAX:
-        errors["name"] = f"Use up to {NAME_MAX} characters."
+        errors["name"] = f"Text of up to {NAME_MAX} characters."
     door_id = rule["door_id"]
     if isinstance(door_id, bool) or not isinstance(door_id, int) or door_id not in door_ids:
         errors["door_id"] = f"Choose a door: {', '.join(map(str, sorted(door_ids)))}."

@@ -9,6 +9,8 @@ from wtforms import BooleanField, Field, Form, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
+from doorctl.core.fields import Switch, Text
+
 PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
 PROTOCOL_NAMES = {
     "tcp": "MQTT over TCP",
@@ -62,6 +64,8 @@ class TopicRule:
         self.required = required
 
     def __call__(self, form: Form, field: Field) -> None:
+        if not isinstance(field.data, str | None):
+            raise StopValidation("Must be text.")
         if not field.data and not self.required:
             return
         error = topic_error(field.data or "", self.wildcards)
@@ -92,7 +96,8 @@ class QosField(SelectField):
 
 
 def _qos(value) -> int | None:
-    if isinstance(value, bool):
+    """0, 1 or 2 as given; None for true/false or a fraction (never truncated to a level)."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
         return None
     try:
         return int(value)
@@ -217,8 +222,8 @@ class PublicationForm(Form):
 class SubscriptionForm(Form):
     """One subscription: filter, device prefix, type and QoS."""
 
-    filter = StringField("Subscription filter", validators=[TopicRule(wildcards=True)])
-    use_prefix = BooleanField("Use device topic prefix", default=False)
+    filter = Text("Subscription filter", validators=[TopicRule(wildcards=True)])
+    use_prefix = Switch("Use device topic prefix", default=False)
     type = SelectField("Subscription type", choices=SUBSCRIPTION_TYPES, default="stateless")
     qos = QosField(default=0)
 
@@ -255,9 +260,10 @@ def client_changes(current: dict, changes: dict) -> dict:
     if not changes.get("password"):
         changes.pop("password", None)
     protocol = changes.get("protocol")
+    port = PROTOCOLS.get(protocol) if isinstance(protocol, str) else None
     was_default = current["port"] == PROTOCOLS.get(current["protocol"])
-    if protocol in PROTOCOLS and "port" not in changes and was_default:
-        changes["port"] = PROTOCOLS[protocol]
+    if port and "port" not in changes and was_default:
+        changes["port"] = port
     return changes
 
 

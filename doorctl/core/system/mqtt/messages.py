@@ -10,10 +10,13 @@ import re
 
 from paho.mqtt.client import topic_matches_sub
 
+from doorctl.core.errors import Invalid
 from doorctl.core.events import Event
+from doorctl.core.inbound import parse
 
 NAMESPACE = re.compile(r"(^|/)[A-Za-z][A-Za-z0-9]*:")
 DOOR_ACTIONS = ("access", "lock", "unlock", "block", "lockdown", "lockopen", "release")
+MAX_DOOR_COMMAND = 1024  # a word or a small object; a bigger payload is not parsed on the hub
 STATELESS = "tns1:MQTT/Message/Stateless"
 STATEFUL = "tns1:MQTT/Message/Stateful"
 DOOR_COMMAND = "tns1:Door/Command"
@@ -88,10 +91,12 @@ def door_command_filter(client: dict) -> str:
 
 def door_command(payload_bytes: bytes) -> str | None:
     """The action of a door command: a plain word or `{"action": ...}`; None if unknown."""
+    if len(payload_bytes) > MAX_DOOR_COMMAND:
+        return None
     text = payload_bytes.decode("utf-8", "replace").strip()
     try:
-        body = json.loads(text)
-    except ValueError:
+        body = parse(text, "payload")
+    except Invalid:
         body = text
     action = body.get("action") if isinstance(body, dict) else body
     action = action.strip().lower() if isinstance(action, str) else ""
