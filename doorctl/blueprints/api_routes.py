@@ -1,0 +1,233 @@
+"""What the OpenAPI document says of each /api/v1 operation beyond its rule and role.
+
+Resources (resource.py) describe themselves. A settings section's body is its
+WTForms form, found by name in the appliance's settings. The other routes name here
+their query parameters, their body and answer (built from the core's own constants)
+and the errors a caller can meet besides the usual ones.
+"""
+
+from __future__ import annotations
+
+from doorctl.blueprints.common import appliance
+from doorctl.blueprints.form_schema import form_schema
+from doorctl.core.access_control import alarms, door
+from doorctl.core.access_control.credentials import FORMATS
+from doorctl.core.accessories import io_ports
+from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
+from doorctl.core.system.users import ROLES
+
+INTRODUCTION = (
+    "Every page of doorctl has a JSON counterpart under /api/v1/. Authenticate with "
+    "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json. "
+    'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
+)
+# path -> (settings section, whether GET and the change answer the stored record)
+SETTINGS = {
+    "/api/v1/doors/{door_id}/settings": (door.SECTION, True),
+    "/api/v1/alarms": (alarms.SECTION, False),
+    "/api/v1/io/settings": (io_ports.SECTION, True),
+    "/api/v1/mqtt/client": (CLIENT, True),
+    "/api/v1/mqtt/publication": (PUBLICATION, True),
+    "/api/v1/mqtt/subscriptions": (SUBSCRIPTIONS, True),
+}
+TEXT = {"type": "string"}
+FLAG = {"type": "boolean"}
+ID = {"type": "integer", "minimum": 1}
+INSTANT = {
+    "type": "string",
+    "description": "ISO 8601 (2026-12-31T17:00) or epoch seconds.",
+}
+USER = {
+    "type": "object",
+    "required": ["username", "role"],
+    "properties": {"username": TEXT, "role": {"enum": list(ROLES)}},
+}
+EVENTS = {
+    "type": "object",
+    "required": ["events", "next"],
+    "properties": {
+        "events": {"type": "array", "items": {"type": "object"}},
+        "next": {"type": ["integer", "null"], "description": "The `before` of the next page."},
+    },
+}
+CARD = {
+    "type": ["object", "null"],
+    "properties": {
+        "format": {"enum": list(FORMATS)},
+        "facility": {"type": ["integer", "null"]},
+        "number": {"type": "integer"},
+        "bits": {"type": ["integer", "null"]},
+    },
+}
+CREDENTIAL = {
+    "type": "object",
+    "properties": {
+        "cardholder_id": ID,
+        "enabled": FLAG,
+        "card": CARD,
+        "pin": {"type": ["string", "null"], "description": "4 to 12 digits; write only."},
+    },
+    "additionalProperties": False,
+}
+
+
+def query(name: str, schema: dict, description: str = "") -> dict:
+    """A query parameter."""
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+PAGING = [
+    query("offset", {"type": "integer", "minimum": 0}, "Skip this many."),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "At most this many."),
+]
+LOG_QUERY = [
+    query("since", INSTANT, "From this time."),
+    query("until", INSTANT, "Up to this time."),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    query("before", {"type": "integer", "minimum": 1}, "The `next` of the previous page."),
+]
+FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+# (endpoint, method) -> what the document says besides the rule and the role
+ROUTES: dict[tuple[str, str], dict] = {
+    ("setup.api", "POST"): {
+        "status": "201",
+        "body": {
+            "type": "object",
+            "required": ["password", "password_repeat"],
+            "properties": {"password": TEXT, "password_repeat": TEXT},
+        },
+        "answer": USER,
+        "errors": ("409",),
+        "example": {"password": "s3cret pass", "password_repeat": "s3cret pass"},
+    },
+    ("users.api_list", "GET"): {"answer": {"type": "array", "items": USER}},
+    ("users.api_get", "GET"): {"answer": USER},
+    ("users.api_create", "POST"): {
+        "status": "201",
+        "body": {
+            "type": "object",
+            "required": ["username", "password", "role"],
+            "properties": {"username": TEXT, "password": TEXT, "role": {"enum": list(ROLES)}},
+        },
+        "answer": USER,
+        "errors": ("409",),
+        "example": {"username": "guard", "password": "s3cret pass", "role": "operator"},
+    },
+    ("users.api_update", "PUT"): {
+        "body": {"type": "object", "properties": {"password": TEXT, "role": {"enum": list(ROLES)}}},
+        "answer": USER,
+    },
+    ("users.api_delete", "DELETE"): {"errors": ("403",)},
+    ("doors.api_act", "POST"): {"body": False, "errors": ("409",), "status": "200"},
+    ("events.api_list", "GET"): {
+        "query": [query("topic", TEXT, "Topic prefix; repeatable."), *LOG_QUERY],
+        "answer": EVENTS,
+    },
+    ("events.api_stream", "GET"): {
+        "query": [query("topic", TEXT, "Topic prefix; repeatable.")],
+        "answer_type": "text/event-stream",
+        "answer": TEXT,
+        "answer_text": "Server-Sent Events: `id`, `event: <topic>`, `data: <event JSON>`.",
+    },
+    ("access_log.api_list", "GET"): {
+        "query": [
+            query("cardholder_id", ID),
+            query("door_id", ID),
+            query("result", {"enum": ["granted", "denied"]}),
+            *LOG_QUERY,
+        ],
+        "answer": EVENTS,
+    },
+    ("cardholders.api_import", "POST"): {
+        "content": {"text/csv": {"schema": TEXT}, "multipart/form-data": {"schema": FILE}},
+        "status": "200",
+    },
+    ("cardholders.api_export", "GET"): {"answer_type": "text/csv", "answer": TEXT},
+    ("cardholders.api_credentials", "GET"): {
+        "query": [query("cardholder_id", ID), *PAGING],
+        "answer": {"type": "array", "items": {"type": "object"}},
+    },
+    ("cardholders.api_create_credential", "POST"): {
+        "status": "201",
+        "body": CREDENTIAL,
+        "errors": ("409",),
+        "example": {
+            "cardholder_id": 1,
+            "card": {"format": "H10301", "facility": 12, "number": 3456},
+        },
+    },
+    ("cardholders.api_update_credential", "PUT"): {"body": CREDENTIAL, "errors": ("409",)},
+    ("cardholders.api_create_group", "POST"): {
+        "status": "201",
+        "body": {"type": "object", "required": ["name"], "properties": {"name": TEXT}},
+        "errors": ("409",),
+    },
+    ("peripherals.api_upgrade", "POST"): {
+        "content": {
+            "application/octet-stream": {"schema": TEXT},
+            "multipart/form-data": {"schema": FILE},
+        },
+        "status": "202",
+        "errors": ("409",),
+    },
+    ("io_ports.api_activate", "POST"): {
+        "body": {"type": "object", "required": ["active"], "properties": {"active": FLAG}},
+        "status": "200",
+        "errors": ("409",),
+    },
+    ("mqtt.api_certificates_update", "PUT"): {
+        "body": {"type": "object", "properties": {"ca": TEXT, "client": TEXT}},
+    },
+}
+
+
+def describe(endpoint: str, method: str, path: str, resources: dict) -> dict:
+    """What the document says of one operation besides its rule and role."""
+    for resource in resources.values():
+        found = resource_operation(resource, path, method)
+        if found is not None:
+            return found
+    if path in SETTINGS:
+        return _settings_operation(path, method)
+    same = "PUT" if method == "PATCH" else method
+    return dict(ROUTES.get((endpoint, method)) or ROUTES.get((endpoint, same)) or {})
+
+
+def resource_operation(resource, path: str, method: str) -> dict | None:
+    """The resource's operation at this path and method, or None."""
+    operation = {
+        (resource.api, "GET"): "list",
+        (resource.api, "POST"): "create",
+    }.get((path, method))
+    if path == f"{resource.api}/{{{resource.key}}}":
+        operation = {"GET": "read", "PUT": "update", "PATCH": "update"}.get(method, "delete")
+    if operation is None:
+        return None
+    found = {"answer": resource.answer_of(operation), "errors": _conflicts(resource, operation)}
+    if operation == "list":
+        found["query"] = resource.list_query
+    if operation == "create":
+        found["status"] = "201"
+    if operation in ("create", "update"):
+        found["body"] = _partial(resource.body) if operation == "update" else resource.body
+        found["example"] = resource.example
+    return found
+
+
+def _conflicts(resource, operation: str) -> tuple[str, ...]:
+    return ("409",) if operation in resource.conflicts else ()
+
+
+def _partial(schema: dict) -> dict:
+    """A change names only the fields it changes."""
+    return {k: v for k, v in schema.items() if k != "required"}
+
+
+def _settings_operation(path: str, method: str) -> dict:
+    """A settings section: the body is its form, every field optional."""
+    section, answers_record = SETTINGS[path]
+    form = form_schema(appliance().settings.sections[section], partial=True)
+    record = {**form, "additionalProperties": True} if answers_record else {"type": "object"}
+    if method == "GET":
+        return {"answer": record}
+    return {"body": form, "answer": record}
