@@ -11,11 +11,11 @@ from __future__ import annotations
 import inspect
 import re
 
-from flask import Blueprint, current_app, jsonify
+from flask import Blueprint, current_app, jsonify, render_template
 
 from doorctl import __version__
 from doorctl.blueprints import api_routes
-from doorctl.blueprints.common import PUBLIC, required_role
+from doorctl.blueprints.common import PUBLIC, allow, required_role
 from doorctl.blueprints.resource import RESOURCES_KEY
 from doorctl.blueprints.setup import first_access
 
@@ -185,3 +185,10 @@ def _error(code: str) -> dict:
 def spec():
     """This document: every /api/v1 operation, its role, body and answers (no login)."""
     return jsonify(document())
+
+
+@bp.route("/help/api")
+@allow("viewer")
+def viewer():
+    """The document in the vendored Swagger UI, from the Help page (no CDN, no internet)."""
+    return render_template("help/api.html")
