@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import importlib.machinery
 import re
+import types
+from pathlib import Path
 
 import pytest
 
@@ -99,3 +102,23 @@ def test_a_record_id_too_large_for_the_store_is_not_found_for_every_method(admin
         response = getattr(admin_api, method)(too_large)
         assert response.status_code == 404, method
         assert response.get_json()["fields"] == {}
+
+
+def _api_tables():
+    """scripts/api-tables, loaded as a module."""
+    path = Path(__file__).resolve().parents[1] / "scripts" / "api-tables"
+    loader = importlib.machinery.SourceFileLoader("api_tables", str(path))
+    module = types.ModuleType(loader.name)
+    module.__file__ = str(path)
+    loader.exec_module(module)
+    return module
+
+
+def test_the_readme_rest_tables_are_made_from_the_document(spec):
+    tables = _api_tables()
+    readme = tables.README.read_text()
+    made = tables.tables(tables.document())
+    assert tables.updated(readme, made) == readme, "run scripts/api-tables"
+    listed = {line.split("`")[1] for line in readme.splitlines() if line.startswith("| `")}
+    every = {f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item}
+    assert every <= listed

@@ -58,6 +58,7 @@ class Resource:
     conflicts: tuple[str, ...] = ()
     example: dict | None = None
     page: Page | None = None
+    summaries: dict[str, str] = field(default_factory=dict)
 
     @property
     def item_rule(self) -> str:
@@ -118,13 +119,17 @@ def _api_routes(bp: Blueprint, resource: Resource) -> None:
 
 def _summary(resource: Resource, operation: str) -> str:
     """The one-line summary of an operation, in the resource's words."""
-    return {
-        "list": f"Every {resource.name}.",
-        "create": f"Add a {resource.name}.",
-        "read": f"One {resource.name}.",
-        "update": f"Change a {resource.name} (the fields given).",
-        "delete": f"Delete a {resource.name}.",
-    }[operation]
+    a = "an" if resource.name[0] in "aeiou" else "a"
+    return (
+        resource.summaries.get(operation)
+        or {
+            "list": f"Every {resource.name}.",
+            "create": f"Add {a} {resource.name}.",
+            "read": f"One {resource.name}.",
+            "update": f"Change {a} {resource.name}: the fields given, the others stay.",
+            "delete": f"Delete {a} {resource.name}.",
+        }[operation]
+    )
 
 
 def _page_routes(bp: Blueprint, resource: Resource, page: Page) -> None:

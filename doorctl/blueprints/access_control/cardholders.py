@@ -223,6 +223,11 @@ RESOURCE = Resource(
         *PAGING,
     ],
     example={"name": "Ada Lovelace", "valid_until": "2026-12-31", "group_ids": []},
+    summaries={
+        "list": "Cardholders by name: `?q=` searches names, `?offset=&limit=` pages.",
+        "read": "One cardholder with its credentials.",
+        "delete": "Delete a cardholder and its credentials.",
+    },
     page=Page(
         path="/access/cardholders",
         render=_page,

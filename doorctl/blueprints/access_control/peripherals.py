@@ -154,6 +154,12 @@ RESOURCE = Resource(
         "delete": lambda reader_id: _readers().remove(reader_id),
     },
     conflicts=WRITES,
+    summaries={
+        "list": "Every reader: configuration and live state.",
+        "create": "Add an OSDP reader.",
+        "update": "Change a reader's configuration; only its bus restarts.",
+        "delete": "Remove an OSDP reader.",
+    },
     example={"id": "front", "port": "/dev/ttyAMA0", "address": 1, "baud": 115200},
     page=Page(
         path="/peripherals",

@@ -130,6 +130,7 @@ RESOURCE = Resource(
         "delete": lambda schedule_id: _schedules().delete(schedule_id),
     },
     conflicts=WRITES,
+    summaries={"delete": "Delete a schedule that no rule or door uses."},
     example={
         "name": "Office hours",
         "intervals": [
