@@ -12,7 +12,10 @@ from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
 from doorctl.core.access_control import alarms, door
 from doorctl.core.access_control.credentials import FORMATS
+from doorctl.core.access_control.door import ACTIONS
 from doorctl.core.accessories import io_ports
+from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT, PORT_NAMES
+from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.users import ROLES
 
@@ -21,14 +24,20 @@ INTRODUCTION = (
     "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json. "
     'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
 )
-# path -> (settings section, whether GET and the change answer the stored record)
+TOPIC = {"type": "string", "description": "An event topic; a trailing / takes all below."}
+# path -> (settings section, whether GET and the change answer the stored record,
+#          the schema of each element of its list fields)
 SETTINGS = {
-    "/api/v1/doors/{door_id}/settings": (door.SECTION, True),
-    "/api/v1/alarms": (alarms.SECTION, False),
-    "/api/v1/io/settings": (io_ports.SECTION, True),
-    "/api/v1/mqtt/client": (CLIENT, True),
-    "/api/v1/mqtt/publication": (PUBLICATION, True),
-    "/api/v1/mqtt/subscriptions": (SUBSCRIPTIONS, True),
+    "/api/v1/doors/{door_id}/settings": (door.SECTION, True, {}),
+    "/api/v1/alarms": (alarms.SECTION, False, {}),
+    "/api/v1/io/settings": (io_ports.SECTION, True, {}),
+    "/api/v1/mqtt/client": (CLIENT, True, {}),
+    "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
+    "/api/v1/mqtt/subscriptions": (
+        SUBSCRIPTIONS,
+        True,
+        {"subscriptions": form_schema(SubscriptionForm)},
+    ),
 }
 TEXT = {"type": "string"}
 FLAG = {"type": "boolean"}
@@ -86,6 +95,7 @@ LOG_QUERY = [
     query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
     query("before", {"type": "integer", "minimum": 1}, "The `next` of the previous page."),
 ]
+PORT = {"enum": list(PORT_NAMES)}
 FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
@@ -118,7 +128,24 @@ ROUTES: dict[tuple[str, str], dict] = {
         "answer": USER,
     },
     ("users.api_delete", "DELETE"): {"errors": ("403",)},
-    ("doors.api_act", "POST"): {"body": False, "errors": ("409",), "status": "200"},
+    ("doors.api_act", "POST"): {
+        "body": False,
+        "errors": ("409",),
+        "params": {"action": {"enum": list(ACTIONS)}},
+    },
+    ("io_ports.api_get", "GET"): {"params": {"port": PORT}},
+    ("io_ports.api_update", "PUT"): {
+        "params": {"port": PORT},
+        "body": {
+            "type": "object",
+            "properties": {
+                "name": TEXT,
+                "direction": {"enum": [INPUT, OUTPUT]},
+                "normal_state": {"enum": [value for value, _ in CIRCUITS]},
+                "supervised": FLAG,
+            },
+        },
+    },
     ("events.api_list", "GET"): {
         "query": [query("topic", TEXT, "Topic prefix; repeatable."), *LOG_QUERY],
         "answer": EVENTS,
@@ -170,7 +197,9 @@ ROUTES: dict[tuple[str, str], dict] = {
         "status": "202",
         "errors": ("409",),
     },
+    ("simulator.api_input", "POST"): {"params": {"name": {"examples": ["door_monitor"]}}},
     ("io_ports.api_activate", "POST"): {
+        "params": {"port": PORT},
         "body": {"type": "object", "required": ["active"], "properties": {"active": FLAG}},
         "status": "200",
         "errors": ("409",),
@@ -204,6 +233,7 @@ def resource_operation(resource, path: str, method: str) -> dict | None:
     if operation is None:
         return None
     found = {"answer": resource.answer_of(operation), "errors": _conflicts(resource, operation)}
+    found["params"] = {resource.key: {"examples": [resource.key_example]}}
     if operation == "list":
         found["query"] = resource.list_query
     if operation == "create":
@@ -225,8 +255,8 @@ def _partial(schema: dict) -> dict:
 
 def _settings_operation(path: str, method: str) -> dict:
     """A settings section: the body is its form, every field optional."""
-    section, answers_record = SETTINGS[path]
-    form = form_schema(appliance().settings.sections[section], partial=True)
+    section, answers_record, items = SETTINGS[path]
+    form = form_schema(appliance().settings.sections[section], partial=True, items=items)
     record = {**form, "additionalProperties": True} if answers_record else {"type": "object"}
     if method == "GET":
         return {"answer": record}

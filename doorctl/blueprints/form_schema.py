@@ -13,10 +13,16 @@ from wtforms import BooleanField, Field, FloatField, IntegerField, SelectField, 
 from wtforms.validators import Length, NumberRange, Regexp
 
 
-def form_schema(form_class, partial: bool = False) -> dict:
-    """A WTForms form as a JSON object schema: a property per field, with its limits."""
+def form_schema(form_class, partial: bool = False, items: dict | None = None) -> dict:
+    """A WTForms form as a JSON object schema: a property per field, with its limits.
+
+    `items` gives the schema of each element of a list field, by field name, where the
+    form checks the elements itself (e.g. each MQTT subscription with its own form).
+    """
     form = form_class()
     properties = {f.name: field_schema(f) for f in form}
+    for name, schema in (items or {}).items():
+        properties[name]["items"] = schema
     schema = {"type": "object", "properties": properties, "additionalProperties": False}
     if not partial:
         schema["required"] = [f.name for f in form if _required(f)]

@@ -108,7 +108,7 @@ def _concrete_paths(rule):
 def _path_parameter(name: str, converter) -> dict:
     """A path parameter: a record id (whole number) or a name."""
     if type(converter).__name__ in ("RecordId", "IntegerConverter"):
-        schema = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
+        schema = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1, "examples": [1]}
     else:
         schema = {"type": "string", "pattern": "^[^/]+$"}
     return {"name": name, "in": "path", "required": True, "schema": schema}
@@ -118,6 +118,7 @@ def operation(rule, view, method: str, path: str, parameters: list, resources: d
     """One operation: summary, role, parameters, request body and every answer it gives."""
     role = required_role(view)
     described = api_routes.describe(rule.endpoint, method, path, resources)
+    parameters = [_refined(p, described.get("params", {})) for p in parameters]
     summary, _, details = inspect.getdoc(view).partition("\n") if view.__doc__ else ("", "", "")
     answer = {
         "operationId": _operation_id(rule.endpoint, method, path),
@@ -132,6 +133,14 @@ def operation(rule, view, method: str, path: str, parameters: list, resources: d
     if method in ("POST", "PUT", "PATCH") and described.get("body") is not False:
         answer["requestBody"] = _request_body(described)
     return answer
+
+
+def _refined(parameter: dict, known: dict) -> dict:
+    """A path parameter with what the route knows of it: its choices or an example."""
+    extra = known.get(parameter["name"])
+    if not extra:
+        return parameter
+    return {**parameter, "schema": {**parameter["schema"], **extra}}
 
 
 def _operation_id(endpoint: str, method: str, path: str) -> str:

@@ -59,6 +59,7 @@ class Resource:
     example: dict | None = None
     page: Page | None = None
     summaries: dict[str, str] = field(default_factory=dict)
+    key_example: int | str = 1
 
     @property
     def item_rule(self) -> str:

@@ -154,6 +154,7 @@ RESOURCE = Resource(
         "delete": lambda reader_id: _readers().remove(reader_id),
     },
     conflicts=WRITES,
+    key_example="front",
     summaries={
         "list": "Every reader: configuration and live state.",
         "create": "Add an OSDP reader.",
