@@ -80,6 +80,88 @@ CREDENTIAL = {
 }
 
 
+NUMBER = {"type": "number"}
+MAYBE_NUMBER = {"type": ["number", "null"]}
+
+
+def record(required: dict, optional: dict | None = None) -> dict:
+    """An object answer: the fields it always has, with their types, and the others."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **(optional or {})},
+    }
+
+
+DEVICE = record(
+    {
+        "product": TEXT,
+        "version": TEXT,
+        "serial_number": TEXT,
+        "hostname": TEXT,
+        "hardware": TEXT,
+        "started": NUMBER,
+        "uptime_seconds": NUMBER,
+        "system_uptime_seconds": MAYBE_NUMBER,
+    }
+)
+DOOR = record(
+    {
+        "id": ID,
+        "name": TEXT,
+        "mode": {
+            "enum": ["locked", "accessed", "unlocked", "blocked", "locked_down", "locked_open"]
+        },
+        "lock": {"enum": ["locked", "unlocked"]},
+        "door_position": {"enum": ["open", "closed"]},
+        "alarms": {"type": "array", "items": TEXT},
+        "relay": FLAG,
+        "lock_type": {"enum": ["fail_secure", "fail_safe"]},
+        "scheduled_unlock": FLAG,
+        "card_access": FLAG,
+    }
+)
+PORT_STATE = record(
+    {"port": TEXT, "name": TEXT, "direction": TEXT, "normal_state": TEXT, "active": FLAG},
+    {"supervised": FLAG, "supervisable": FLAG, "configurable": FLAG, "resistance": MAYBE_NUMBER},
+)
+ALARMS = record(
+    {
+        "alarms": {
+            "type": "array",
+            "items": record(
+                {"alarm": TEXT, "label": TEXT, "enabled": FLAG, "sensor": FLAG, "triggered": FLAG}
+            ),
+        }
+    }
+)
+BOARD = record(
+    {
+        "inputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
+        "outputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
+    }
+)
+MQTT_STATUS = record(
+    {"state": {"enum": ["connected", "connecting", "disconnected", "error"]}},
+    {
+        "reason": TEXT,
+        "broker": TEXT,
+        "client_id": TEXT,
+        "queued": {"type": "integer", "minimum": 0},
+    },
+)
+CERTIFICATES = record({"ca": TEXT, "client": TEXT})
+UPGRADE = record(
+    {"state": {"enum": ["running", "done", "failed"]}},
+    {"sent": {"type": "integer"}, "total": {"type": "integer"}, "sha256": TEXT},
+)
+GROUP = record({"id": ID, "name": TEXT, "members": {"type": "integer", "minimum": 0}})
+CREDENTIAL_RECORD = record(
+    {"id": ID, "cardholder_id": ID, "enabled": FLAG, "card": CARD, "pin": {"type": "null"}},
+    {"has_pin": FLAG},
+)
+
+
 def query(name: str, schema: dict, description: str = "") -> dict:
     """A query parameter."""
     return {"name": name, "in": "query", "schema": schema, "description": description}
@@ -99,6 +181,26 @@ PORT = {"enum": list(PORT_NAMES)}
 FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
+    ("status.api_device", "GET"): {"answer": DEVICE},
+    ("doors.api_list", "GET"): {"answer": {"type": "array", "items": DOOR}},
+    ("doors.api_get", "GET"): {"answer": DOOR},
+    ("io_ports.api_list", "GET"): {"answer": {"type": "array", "items": PORT_STATE}},
+    ("alarms.api_get", "GET"): {"answer": ALARMS},
+    ("alarms.api_update", "PUT"): {"answer": ALARMS},
+    ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
+    ("mqtt.api_certificates", "GET"): {"answer": CERTIFICATES},
+    ("simulator.api_board", "GET"): {"answer": BOARD},
+    ("simulator.api_door", "POST"): {
+        "answer": BOARD,
+        "body": record({"position": {"enum": ["open", "closed"]}}),
+    },
+    ("simulator.api_rex", "POST"): {"answer": BOARD, "body": False},
+    ("simulator.api_button", "POST"): {
+        "body": {"type": "object", "properties": {"seconds": NUMBER}}
+    },
+    ("cardholders.api_groups", "GET"): {"answer": {"type": "array", "items": GROUP}},
+    ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
+    ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
     ("setup.api", "POST"): {
         "status": "201",
         "body": {
@@ -130,12 +232,14 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("users.api_delete", "DELETE"): {"errors": ("403",)},
     ("doors.api_act", "POST"): {
         "body": False,
+        "answer": DOOR,
         "errors": ("409",),
         "params": {"action": {"enum": list(ACTIONS)}},
     },
-    ("io_ports.api_get", "GET"): {"params": {"port": PORT}},
+    ("io_ports.api_get", "GET"): {"params": {"port": PORT}, "answer": PORT_STATE},
     ("io_ports.api_update", "PUT"): {
         "params": {"port": PORT},
+        "answer": PORT_STATE,
         "body": {
             "type": "object",
             "properties": {
@@ -172,10 +276,11 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("cardholders.api_export", "GET"): {"answer_type": "text/csv", "answer": TEXT},
     ("cardholders.api_credentials", "GET"): {
         "query": [query("cardholder_id", ID), *PAGING],
-        "answer": {"type": "array", "items": {"type": "object"}},
+        "answer": {"type": "array", "items": CREDENTIAL_RECORD},
     },
     ("cardholders.api_create_credential", "POST"): {
         "status": "201",
+        "answer": CREDENTIAL_RECORD,
         "body": CREDENTIAL,
         "errors": ("409",),
         "example": {
@@ -183,13 +288,19 @@ ROUTES: dict[tuple[str, str], dict] = {
             "card": {"format": "H10301", "facility": 12, "number": 3456},
         },
     },
-    ("cardholders.api_update_credential", "PUT"): {"body": CREDENTIAL, "errors": ("409",)},
+    ("cardholders.api_update_credential", "PUT"): {
+        "body": CREDENTIAL,
+        "answer": CREDENTIAL_RECORD,
+        "errors": ("409",),
+    },
     ("cardholders.api_create_group", "POST"): {
         "status": "201",
+        "answer": GROUP,
         "body": {"type": "object", "required": ["name"], "properties": {"name": TEXT}},
         "errors": ("409",),
     },
     ("peripherals.api_upgrade", "POST"): {
+        "answer": UPGRADE,
         "content": {
             "application/octet-stream": {"schema": TEXT},
             "multipart/form-data": {"schema": FILE},
@@ -197,15 +308,21 @@ ROUTES: dict[tuple[str, str], dict] = {
         "status": "202",
         "errors": ("409",),
     },
-    ("simulator.api_input", "POST"): {"params": {"name": {"examples": ["door_monitor"]}}},
+    ("simulator.api_input", "POST"): {
+        "params": {"name": {"examples": ["door_monitor"]}},
+        "answer": BOARD,
+        "body": {"type": "object", "properties": {"active": FLAG, "resistance": {}}},
+    },
     ("io_ports.api_activate", "POST"): {
         "params": {"port": PORT},
+        "answer": PORT_STATE,
         "body": {"type": "object", "required": ["active"], "properties": {"active": FLAG}},
         "status": "200",
         "errors": ("409",),
     },
     ("mqtt.api_certificates_update", "PUT"): {
         "body": {"type": "object", "properties": {"ca": TEXT, "client": TEXT}},
+        "answer": CERTIFICATES,
     },
 }
 
@@ -216,10 +333,9 @@ def describe(endpoint: str, method: str, path: str, resources: dict) -> dict:
         found = resource_operation(resource, path, method)
         if found is not None:
             return found
-    if path in SETTINGS:
-        return _settings_operation(path, method)
+    found = _settings_operation(path, method) if path in SETTINGS else {}
     same = "PUT" if method == "PATCH" else method
-    return dict(ROUTES.get((endpoint, method)) or ROUTES.get((endpoint, same)) or {})
+    return {**found, **(ROUTES.get((endpoint, method)) or ROUTES.get((endpoint, same)) or {})}
 
 
 def resource_operation(resource, path: str, method: str) -> dict | None:
