@@ -8,13 +8,42 @@ and the errors a caller can meet besides the usual ones.
 
 from __future__ import annotations
 
+from doorctl.blueprints.api_schemas import (
+    ALARMS,
+    BOARD,
+    CERTIFICATES,
+    COUNT,
+    CREDENTIAL,
+    CREDENTIAL_RECORD,
+    CSV_EXAMPLE,
+    DEVICE,
+    DOOR,
+    EVENTS,
+    FILE,
+    FLAG,
+    GROUP,
+    ID,
+    LIST,
+    LOG_QUERY,
+    MQTT_STATUS,
+    NUMBER,
+    PAGING,
+    PORT,
+    PORT_STATE,
+    TEXT,
+    TOPIC,
+    UPGRADE,
+    USER,
+    query,
+    record,
+)
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
 from doorctl.core.access_control import alarms, door
 from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.access_control.door import ACTIONS
 from doorctl.core.accessories import io_ports
-from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT, PORT_NAMES
+from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.users import ROLES
@@ -24,7 +53,6 @@ INTRODUCTION = (
     "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json. "
     'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
 )
-TOPIC = {"type": "string", "description": "An event topic; a trailing / takes all below."}
 # path -> (settings section, whether GET and the change answer the stored record,
 #          the schema of each element of its list fields)
 SETTINGS = {
@@ -39,146 +67,6 @@ SETTINGS = {
         {"subscriptions": form_schema(SubscriptionForm)},
     ),
 }
-TEXT = {"type": "string"}
-FLAG = {"type": "boolean"}
-ID = {"type": "integer", "minimum": 1}
-INSTANT = {
-    "type": "string",
-    "description": "ISO 8601 (2026-12-31T17:00) or epoch seconds.",
-}
-USER = {
-    "type": "object",
-    "required": ["username", "role"],
-    "properties": {"username": TEXT, "role": {"enum": list(ROLES)}},
-}
-EVENTS = {
-    "type": "object",
-    "required": ["events", "next"],
-    "properties": {
-        "events": {"type": "array", "items": {"type": "object"}},
-        "next": {"type": ["integer", "null"], "description": "The `before` of the next page."},
-    },
-}
-CARD = {
-    "type": ["object", "null"],
-    "properties": {
-        "format": {"enum": list(FORMATS)},
-        "facility": {"type": ["integer", "null"]},
-        "number": {"type": "integer"},
-        "bits": {"type": ["integer", "null"]},
-    },
-}
-CREDENTIAL = {
-    "type": "object",
-    "properties": {
-        "cardholder_id": ID,
-        "enabled": FLAG,
-        "card": CARD,
-        "pin": {"type": ["string", "null"], "description": "4 to 12 digits; write only."},
-    },
-    "additionalProperties": False,
-}
-
-
-NUMBER = {"type": "number"}
-MAYBE_NUMBER = {"type": ["number", "null"]}
-
-
-def record(required: dict, optional: dict | None = None) -> dict:
-    """An object answer: the fields it always has, with their types, and the others."""
-    return {
-        "type": "object",
-        "required": list(required),
-        "properties": {**required, **(optional or {})},
-    }
-
-
-DEVICE = record(
-    {
-        "product": TEXT,
-        "version": TEXT,
-        "serial_number": TEXT,
-        "hostname": TEXT,
-        "hardware": TEXT,
-        "started": NUMBER,
-        "uptime_seconds": NUMBER,
-        "system_uptime_seconds": MAYBE_NUMBER,
-    }
-)
-DOOR = record(
-    {
-        "id": ID,
-        "name": TEXT,
-        "mode": {
-            "enum": ["locked", "accessed", "unlocked", "blocked", "locked_down", "locked_open"]
-        },
-        "lock": {"enum": ["locked", "unlocked"]},
-        "door_position": {"enum": ["open", "closed"]},
-        "alarms": {"type": "array", "items": TEXT},
-        "relay": FLAG,
-        "lock_type": {"enum": ["fail_secure", "fail_safe"]},
-        "scheduled_unlock": FLAG,
-        "card_access": FLAG,
-    }
-)
-PORT_STATE = record(
-    {"port": TEXT, "name": TEXT, "direction": TEXT, "normal_state": TEXT, "active": FLAG},
-    {"supervised": FLAG, "supervisable": FLAG, "configurable": FLAG, "resistance": MAYBE_NUMBER},
-)
-ALARMS = record(
-    {
-        "alarms": {
-            "type": "array",
-            "items": record(
-                {"alarm": TEXT, "label": TEXT, "enabled": FLAG, "sensor": FLAG, "triggered": FLAG}
-            ),
-        }
-    }
-)
-BOARD = record(
-    {
-        "inputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
-        "outputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
-    }
-)
-MQTT_STATUS = record(
-    {"state": {"enum": ["connected", "connecting", "disconnected", "error"]}},
-    {
-        "reason": TEXT,
-        "broker": TEXT,
-        "client_id": TEXT,
-        "queued": {"type": "integer", "minimum": 0},
-    },
-)
-CERTIFICATES = record({"ca": TEXT, "client": TEXT})
-UPGRADE = record(
-    {"state": {"enum": ["running", "done", "failed"]}},
-    {"sent": {"type": "integer"}, "total": {"type": "integer"}, "sha256": TEXT},
-)
-GROUP = record({"id": ID, "name": TEXT, "members": {"type": "integer", "minimum": 0}})
-CREDENTIAL_RECORD = record(
-    {"id": ID, "cardholder_id": ID, "enabled": FLAG, "card": CARD, "pin": {"type": "null"}},
-    {"has_pin": FLAG},
-)
-
-
-def query(name: str, schema: dict, description: str = "") -> dict:
-    """A query parameter."""
-    return {"name": name, "in": "query", "schema": schema, "description": description}
-
-
-PAGING = [
-    query("offset", {"type": "integer", "minimum": 0}, "Skip this many."),
-    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "At most this many."),
-]
-LOG_QUERY = [
-    query("since", INSTANT, "From this time."),
-    query("until", INSTANT, "Up to this time."),
-    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
-    query("before", {"type": "integer", "minimum": 1}, "The `next` of the previous page."),
-]
-PORT = {"enum": list(PORT_NAMES)}
-FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
     ("status.api_device", "GET"): {"answer": DEVICE},
@@ -193,10 +81,12 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("simulator.api_door", "POST"): {
         "answer": BOARD,
         "body": record({"position": {"enum": ["open", "closed"]}}),
+        "example": {"position": "open"},
     },
     ("simulator.api_rex", "POST"): {"answer": BOARD, "body": False},
     ("simulator.api_button", "POST"): {
-        "body": {"type": "object", "properties": {"seconds": NUMBER}}
+        "body": {"type": "object", "properties": {"seconds": NUMBER}},
+        "example": {"seconds": 0.5},
     },
     ("cardholders.api_groups", "GET"): {"answer": {"type": "array", "items": GROUP}},
     ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
@@ -228,6 +118,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("users.api_update", "PUT"): {
         "body": {"type": "object", "properties": {"password": TEXT, "role": {"enum": list(ROLES)}}},
         "answer": USER,
+        "example": {"role": "viewer"},
     },
     ("users.api_delete", "DELETE"): {"errors": ("403",)},
     ("doors.api_act", "POST"): {
@@ -239,6 +130,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("io_ports.api_get", "GET"): {"params": {"port": PORT}, "answer": PORT_STATE},
     ("io_ports.api_update", "PUT"): {
         "params": {"port": PORT},
+        "example": {"name": "Gate contact", "supervised": False},
         "answer": PORT_STATE,
         "body": {
             "type": "object",
@@ -270,8 +162,26 @@ ROUTES: dict[tuple[str, str], dict] = {
         "answer": EVENTS,
     },
     ("cardholders.api_import", "POST"): {
-        "content": {"text/csv": {"schema": TEXT}, "multipart/form-data": {"schema": FILE}},
-        "status": "200",
+        "content": {
+            "text/csv": {"schema": TEXT, "example": CSV_EXAMPLE},
+            "multipart/form-data": {"schema": FILE},
+        },
+        "answer": record(
+            {"cardholders": COUNT, "credentials": COUNT, "errors": LIST, "error_count": COUNT}
+        ),
+    },
+    ("simulator.api_wiegand", "POST"): {
+        "body": {
+            "type": "object",
+            "properties": {
+                "bits": {"type": "string", "pattern": "^[01]*$"},
+                "format": {"enum": list(FORMATS)},
+                "facility": {"type": "integer"},
+                "card": {"type": "integer"},
+                "keys": TEXT,
+            },
+        },
+        "example": {"format": "H10301", "facility": 12, "card": 3456},
     },
     ("cardholders.api_export", "GET"): {"answer_type": "text/csv", "answer": TEXT},
     ("cardholders.api_credentials", "GET"): {
@@ -290,11 +200,13 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("cardholders.api_update_credential", "PUT"): {
         "body": CREDENTIAL,
+        "example": {"enabled": False},
         "answer": CREDENTIAL_RECORD,
         "errors": ("409",),
     },
     ("cardholders.api_create_group", "POST"): {
         "status": "201",
+        "example": {"name": "Staff"},
         "answer": GROUP,
         "body": {"type": "object", "required": ["name"], "properties": {"name": TEXT}},
         "errors": ("409",),
@@ -310,11 +222,13 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("simulator.api_input", "POST"): {
         "params": {"name": {"examples": ["door_monitor"]}},
+        "example": {"active": True},
         "answer": BOARD,
         "body": {"type": "object", "properties": {"active": FLAG, "resistance": {}}},
     },
     ("io_ports.api_activate", "POST"): {
         "params": {"port": PORT},
+        "example": {"active": True},
         "answer": PORT_STATE,
         "body": {"type": "object", "required": ["active"], "properties": {"active": FLAG}},
         "status": "200",
@@ -323,6 +237,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("mqtt.api_certificates_update", "PUT"): {
         "body": {"type": "object", "properties": {"ca": TEXT, "client": TEXT}},
         "answer": CERTIFICATES,
+        "example": {"ca": ""},
     },
 }
 
@@ -376,4 +291,5 @@ def _settings_operation(path: str, method: str) -> dict:
     record = {**form, "additionalProperties": True} if answers_record else {"type": "object"}
     if method == "GET":
         return {"answer": record}
-    return {"body": form, "answer": record}
+    example = appliance().settings.defaults(section)
+    return {"body": form, "answer": record, "example": example}

@@ -8,7 +8,7 @@ from __future__ import annotations
 import gevent
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.api_routes import PAGING
+from doorctl.blueprints.api_schemas import PAGING
 from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
 from doorctl.blueprints.logs.events import parse_int
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
