@@ -22,6 +22,20 @@ OPERATIONS = ("list", "create", "read", "update", "delete")
 WRITES = ("create", "update", "delete")
 RESOURCES_KEY = "doorctl.resources"
 PAGE_ENDPOINTS = {"list": "page", "create": "add", "update": "update", "delete": "delete"}
+PAGE_SUMMARIES = {
+    "list": "The {r.plural} page.",
+    "create": "Add {a} {r.name} from the page.",
+    "update": "Change {a} {r.name} from the page.",
+    "delete": "Delete {a} {r.name} from the page.",
+}
+# operation -> (on one record, HTTP methods)
+API_RULES = {
+    "list": (False, ["GET"]),
+    "create": (False, ["POST"]),
+    "read": (True, ["GET"]),
+    "update": (True, ["PUT", "PATCH"]),
+    "delete": (True, ["DELETE"]),
+}
 
 
 @dataclass(frozen=True)
@@ -86,9 +100,8 @@ def _remember(app, resource: Resource) -> None:
     app.extensions.setdefault(RESOURCES_KEY, []).append(resource)
 
 
-def _api_routes(bp: Blueprint, resource: Resource) -> None:
-    """list, create, read, update (PUT and PATCH) and delete under /api/v1."""
-    store, roles = resource.store, resource.roles
+def _api_views(store: dict[str, Callable]) -> dict[str, Callable]:
+    """One view per operation, each a thin call of the store's operation."""
 
     def api_list():
         return jsonify(store["list"]())
@@ -106,21 +119,29 @@ def _api_routes(bp: Blueprint, resource: Resource) -> None:
         store["delete"](*key.values())
         return "", 204
 
-    views = {"list": api_list, "create": api_create, "read": api_get}
-    views.update(update=api_update, delete=api_delete)
-    methods = {"list": ["GET"], "create": ["POST"], "read": ["GET"]}
-    methods.update(update=["PUT", "PATCH"], delete=["DELETE"])
-    for operation in OPERATIONS:
-        view = views[operation]
+    return {"list": api_list, "create": api_create, "read": api_get} | {
+        "update": api_update,
+        "delete": api_delete,
+    }
+
+
+def _api_routes(bp: Blueprint, resource: Resource) -> None:
+    """list, create, read, update (PUT and PATCH) and delete under /api/v1."""
+    for operation, view in _api_views(resource.store).items():
         view.__doc__ = _summary(resource, operation)
-        rule = resource.api if operation in ("list", "create") else resource.item_rule
-        endpoint = view.__name__
-        bp.add_url_rule(rule, endpoint, allow(roles[operation])(view), methods=methods[operation])
+        on_record, methods = API_RULES[operation]
+        rule = resource.item_rule if on_record else resource.api
+        view = allow(resource.roles[operation])(view)
+        bp.add_url_rule(rule, view.__name__, view, methods=methods)
+
+
+def _article(resource: Resource) -> str:
+    return "an" if resource.name[0] in "aeiou" else "a"
 
 
 def _summary(resource: Resource, operation: str) -> str:
     """The one-line summary of an operation, in the resource's words."""
-    a = "an" if resource.name[0] in "aeiou" else "a"
+    a = _article(resource)
     return (
         resource.summaries.get(operation)
         or {
@@ -135,8 +156,28 @@ def _summary(resource: Resource, operation: str) -> str:
 
 def _page_routes(bp: Blueprint, resource: Resource, page: Page) -> None:
     """The page, and its forms' POSTs: add, change (POST to the record), delete."""
-    store, roles = resource.store, resource.roles
+    forms = page.forms or page.path
+    item = f"{forms}/<{resource.converter}:{resource.key}>"
+    rules = {
+        "list": (page.path, "GET"),
+        "create": (forms, "POST"),
+        "update": (item, "POST"),
+        "delete": (f"{item}/delete", "POST"),
+    }
+    names = {**PAGE_ENDPOINTS, **page.endpoints}
+    views = _page_views(bp, resource, page)
+    for operation in page.operations:
+        rule, method = rules[operation]
+        view = allow(resource.roles[operation])(views[operation])
+        view.__doc__ = PAGE_SUMMARIES[operation].format(r=resource, a=_article(resource))
+        bp.add_url_rule(rule, names[operation], view, methods=[method])
+
+
+def _page_views(bp: Blueprint, resource: Resource, page: Page) -> dict[str, Callable]:
+    """One view per operation of the page: show it, or run a form and answer."""
+    store = resource.store
     done = page.done or (lambda message: _done(bp.name, message))
+    body = page.update_body or (lambda form, _: page.form_body(form))
 
     def run(operation: str, key, change: Callable[[], dict | None]):
         try:
@@ -145,7 +186,7 @@ def _page_routes(bp: Blueprint, resource: Resource, page: Page) -> None:
             return form_failed(page.render, error, **page.failed_context(operation, key))
         return done(page.messages[operation].format(**{resource.key: key, **record}))
 
-    def page_view():
+    def show():
         return page.render()
 
     def add():
@@ -153,30 +194,13 @@ def _page_routes(bp: Blueprint, resource: Resource, page: Page) -> None:
 
     def update(**key):
         (value,) = key.values()
-        body = page.update_body or (lambda form, _: page.form_body(form))
         return run("update", value, lambda: store["update"](value, body(request.form, value)))
 
     def delete(**key):
         (value,) = key.values()
         return run("delete", value, lambda: store["delete"](value))
 
-    page_view.__doc__ = f"The {resource.plural} page."
-    add.__doc__ = f"Add a {resource.name} from the page."
-    update.__doc__ = f"Change a {resource.name} from the page."
-    delete.__doc__ = f"Delete a {resource.name} from the page."
-    forms = page.forms or page.path
-    item = f"{forms}/<{resource.converter}:{resource.key}>"
-    routes = {
-        "list": (page.path, page_view, "GET"),
-        "create": (forms, add, "POST"),
-        "update": (item, update, "POST"),
-        "delete": (f"{item}/delete", delete, "POST"),
-    }
-    names = {**PAGE_ENDPOINTS, **page.endpoints}
-    for operation in page.operations:
-        rule, view, method = routes[operation]
-        view = allow(roles[operation])(view)
-        bp.add_url_rule(rule, names[operation], view, methods=[method])
+    return {"list": show, "create": add, "update": update, "delete": delete}
 
 
 def _done(blueprint: str, message: str):
