@@ -61,6 +61,27 @@ METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
 def document() -> dict:
     """The whole OpenAPI 3.1 document of the /api/v1 routes of the running app."""
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "doorctl REST API",
+            "version": __version__,
+            "description": api_routes.INTRODUCTION,
+        },
+        "servers": [{"url": "/"}],
+        "paths": _paths(),
+        "components": {
+            "schemas": {"Error": ERROR},
+            "securitySchemes": {
+                "basic": {"type": "http", "scheme": "basic"},
+                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
+            },
+        },
+    }
+
+
+def _paths() -> dict[str, dict]:
+    """Every /api/v1 path with its operations, by path."""
     resources = {r.api: r for r in current_app.extensions.get(RESOURCES_KEY, [])}
     paths: dict[str, dict] = {}
     for rule in current_app.url_map.iter_rules():
@@ -71,23 +92,7 @@ def document() -> dict:
             item = paths.setdefault(path, {})
             for method in sorted(set(rule.methods) & set(METHODS)):
                 item[method.lower()] = operation(rule, view, method, path, parameters, resources)
-    return {
-        "openapi": "3.1.0",
-        "info": {
-            "title": "doorctl REST API",
-            "version": __version__,
-            "description": api_routes.INTRODUCTION,
-        },
-        "servers": [{"url": "/"}],
-        "paths": dict(sorted(paths.items())),
-        "components": {
-            "schemas": {"Error": ERROR},
-            "securitySchemes": {
-                "basic": {"type": "http", "scheme": "basic"},
-                "session": {"type": "apiKey", "in": "cookie", "name": "session"},
-            },
-        },
-    }
+    return dict(sorted(paths.items()))
 
 
 def _concrete_paths(rule):
@@ -152,12 +157,12 @@ def _operation_id(endpoint: str, method: str, path: str) -> str:
 
 def _request_body(described: dict) -> dict:
     """The request body: JSON unless the route takes a file."""
-    content = described.get("content") or {
-        "application/json": {"schema": described.get("body") or {"type": "object"}}
-    }
-    if described.get("example") and "application/json" in content:
-        content["application/json"]["example"] = described["example"]
-    return {"required": True, "content": content}
+    if described.get("content"):
+        return {"required": True, "content": described["content"]}
+    json = {"schema": described.get("body") or {"type": "object"}}
+    if described.get("example"):
+        json["example"] = described["example"]
+    return {"required": True, "content": {"application/json": json}}
 
 
 def _responses(described: dict, method: str, role: str, parameters: list) -> dict:
