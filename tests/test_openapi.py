@@ -8,6 +8,7 @@ import types
 from pathlib import Path
 
 import pytest
+import schemathesis
 
 from doorctl.blueprints.common import required_role
 from doorctl.core.access_control.access_rules import FIELDS as RULE_FIELDS
@@ -122,3 +123,7 @@ def test_the_readme_rest_tables_are_made_from_the_document(spec):
     listed = {line.split("`")[1] for line in readme.splitlines() if line.startswith("| `")}
     every = {f"{method.upper()} {path}" for path, item in spec["paths"].items() for method in item}
     assert every <= listed
+
+
+def test_the_document_is_valid_openapi_3_1(spec):
+    schemathesis.openapi.from_dict(spec).validate()
