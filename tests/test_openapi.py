@@ -12,8 +12,11 @@ import schemathesis
 
 from doorctl.blueprints.common import required_role
 from doorctl.core.access_control.access_rules import FIELDS as RULE_FIELDS
+from doorctl.core.access_control.cardholders import FIELDS as HOLDER_FIELDS
 from doorctl.core.access_control.door import DoorSettings
+from doorctl.core.access_control.readers import FIELDS as READER_FIELDS
 from doorctl.core.access_control.readers import ReaderForm
+from doorctl.core.access_control.schedules import SCHEDULE_FIELDS
 
 SPEC = "/api/v1/openapi.json"
 
@@ -127,3 +130,17 @@ def test_the_readme_rest_tables_are_made_from_the_document(spec):
 
 def test_the_document_is_valid_openapi_3_1(spec):
     schemathesis.openapi.from_dict(spec).validate()
+
+
+@pytest.mark.parametrize(
+    ("path", "fields"),
+    [
+        ("/api/v1/access-rules", RULE_FIELDS),
+        ("/api/v1/cardholders", HOLDER_FIELDS),
+        ("/api/v1/schedules", tuple(f for f in SCHEDULE_FIELDS if f != "id")),
+        ("/api/v1/readers", READER_FIELDS),
+    ],
+)
+def test_a_resource_body_names_the_fields_its_store_takes(spec, path, fields):
+    body = spec["paths"][path]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    assert set(body["properties"]) == set(fields)
