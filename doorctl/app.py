@@ -13,10 +13,10 @@ from pathlib import Path
 
 from flask import Flask
 from htmx_flask import Htmx
-from werkzeug.exceptions import HTTPException
+from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from doorctl.blueprints import auth, help, setup
+from doorctl.blueprints import auth, help, openapi, setup
 from doorctl.blueprints.access_control import (
     access_rules,
     alarms,
@@ -38,14 +38,21 @@ from doorctl.core.errors import DoorctlError
 log = logging.getLogger(__name__)
 # The largest request body: a 100,000-cardholder CSV is about 8 MiB, reader firmware less.
 MAX_UPLOAD = 32 * 1024 * 1024
+MAX_RECORD_ID = 2**63 - 1
 
 
 class RecordId(IntegerConverter):
-    """<int:...> in URLs, no larger than SQLite's integers: a bigger one is a 404."""
+    """<int:...> in URLs, no larger than SQLite's integers: a bigger one is a 404.
 
-    def __init__(self, map, *args, **kwargs):
-        kwargs.setdefault("max", 2**63 - 1)
-        super().__init__(map, *args, **kwargs)
+    The 404 is raised here: a converter that only refuses the value would let the
+    router answer 405 to a PUT or DELETE of an id too large.
+    """
+
+    def to_python(self, value: str) -> int:
+        number = super().to_python(value)
+        if number > MAX_RECORD_ID:
+            raise NotFound(f"No record has an id above {MAX_RECORD_ID}.")
+        return number
 
 
 SECTIONS = (
@@ -64,6 +71,7 @@ SECTIONS = (
     events,
     access_log,
     help,
+    openapi,
 )
 
 

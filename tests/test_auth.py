@@ -108,4 +108,4 @@ def test_every_route_declares_or_defaults_to_administrator(app):
         for rule in app.url_map.iter_rules()
     }
     public = sorted(e for e, r in roles.items() if r == "public")
-    assert public == ["auth.login", "auth.logout", "setup.api", "setup.page"]
+    assert public == ["auth.login", "auth.logout", "openapi.spec", "setup.api", "setup.page"]

@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint
 
 from doorctl.blueprints.common import (
-    allow,
     appliance,
-    form_failed,
     form_ids,
     form_number,
-    json_body,
     render,
 )
-from doorctl.core.access_control.access_rules import AUTHENTICATIONS, DIRECTIONS
-from doorctl.core.errors import DoorctlError
+from doorctl.blueprints.resource import WRITES, Page, Resource, register
+from doorctl.core.access_control.access_rules import AUTHENTICATIONS, DIRECTIONS, FIELDS, NAME_MAX
 
 MENU_ITEMS = [("Access control", "Access rules", "access_rules.page")]
 bp = Blueprint("access_rules", __name__)
@@ -57,60 +54,52 @@ def rule_body(form) -> dict:
     }
 
 
-@bp.route("/access/rules")
-@allow("operator")
-def page():
-    """The Access rules page."""
-    return _page()
-
-
-@bp.route("/access/rules", methods=["POST"])
-def add():
-    """Add an access rule from the page."""
-    try:
-        _rules().create(rule_body(request.form))
-    except DoorctlError as error:
-        return form_failed(_page, error)
-    flash("Access rule added.")
-    return redirect(url_for("access_rules.page"), 303)
-
-
-@bp.route("/access/rules/<int:rule_id>/delete", methods=["POST"])
-def delete(rule_id: int):
-    """Delete an access rule."""
-    _rules().delete(rule_id)
-    flash("Access rule deleted.")
-    return redirect(url_for("access_rules.page"), 303)
-
-
-@bp.route("/api/v1/access-rules")
-@allow("operator")
-def api_list():
-    """Every access rule."""
-    return jsonify(_rules().list())
-
-
-@bp.route("/api/v1/access-rules", methods=["POST"])
-def api_create():
-    """Add a rule: cardholder_ids, group_ids, door_id, direction, schedule_id, authentication."""
-    return jsonify(_rules().create(json_body())), 201
-
-
-@bp.route("/api/v1/access-rules/<int:rule_id>")
-@allow("operator")
-def api_get(rule_id: int):
-    """One access rule."""
-    return jsonify(_rules().get(rule_id))
-
-
-@bp.route("/api/v1/access-rules/<int:rule_id>", methods=["PUT", "PATCH"])
-def api_update(rule_id: int):
-    """Change an access rule."""
-    return jsonify(_rules().update(rule_id, json_body()))
-
-
-@bp.route("/api/v1/access-rules/<int:rule_id>", methods=["DELETE"])
-def api_delete(rule_id: int):
-    """Delete an access rule."""
-    _rules().delete(rule_id)
-    return "", 204
+ID_LIST = {"type": "array", "items": {"type": "integer", "minimum": 1}, "uniqueItems": True}
+BODY = {
+    "type": "object",
+    "properties": {
+        "name": {"type": "string", "maxLength": NAME_MAX, "title": "Name"},
+        "cardholder_ids": {**ID_LIST, "title": "Cardholders"},
+        "group_ids": {**ID_LIST, "title": "Groups"},
+        "door_id": {"type": "integer", "title": "Door", "default": 1},
+        "direction": {"enum": list(DIRECTIONS), "title": "Direction", "default": "both"},
+        "schedule_id": {"type": ["integer", "null"], "title": "Schedule (null: always)"},
+        "authentication": {
+            "enum": list(AUTHENTICATIONS),
+            "title": "Authentication",
+            "default": "card",
+        },
+    },
+    "additionalProperties": False,
+    "description": "Give at least one cardholder or group.",
+}
+RECORD = {
+    **BODY,
+    "required": ["id", *FIELDS],
+    "properties": {"id": {"type": "integer"}, **BODY["properties"]},
+}
+RESOURCE = Resource(
+    name="access rule",
+    plural="access rules",
+    api="/api/v1/access-rules",
+    key="rule_id",
+    converter="int",
+    record=RECORD,
+    body=BODY,
+    roles={"list": "operator", "read": "operator", **dict.fromkeys(WRITES, "administrator")},
+    store={
+        "list": lambda: _rules().list(),
+        "read": lambda rule_id: _rules().get(rule_id),
+        "create": lambda body: _rules().create(body),
+        "update": lambda rule_id, body: _rules().update(rule_id, body),
+        "delete": lambda rule_id: _rules().delete(rule_id),
+    },
+    example={"name": "Staff", "group_ids": [1], "door_id": 1, "schedule_id": None},
+    page=Page(
+        path="/access/rules",
+        render=_page,
+        form_body=rule_body,
+        messages={"create": "Access rule added.", "delete": "Access rule deleted."},
+    ),
+)
+register(bp, RESOURCE)

@@ -8,6 +8,7 @@ from __future__ import annotations
 import gevent
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 
+from doorctl.blueprints.api_schemas import PAGING
 from doorctl.blueprints.common import (
     allow,
     appliance,
@@ -17,12 +18,14 @@ from doorctl.blueprints.common import (
     render,
 )
 from doorctl.blueprints.logs.events import parse_int
+from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
 from doorctl.core.access_control.cardholder_csv import export_rows
 from doorctl.core.access_control.cardholder_import import (
     ENCODINGS,
     encoding_named,
     run_in_child,
 )
+from doorctl.core.access_control.cardholders import FIELDS, NAME_MAX, NOTES_MAX, VALIDITY_RULE
 from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.inbound import whole_number
@@ -97,13 +100,6 @@ def _done(message: str):
     return redirect(url_for("cardholders.page", q=request.args.get("q") or None), 303)
 
 
-@bp.route("/access/cardholders")
-@allow("operator")
-def page():
-    """The Cardholders page: search, pages, each cardholder with its credentials."""
-    return _page()
-
-
 @bp.route("/access/cardholders", methods=["POST"])
 @allow("operator")
 def add():
@@ -119,25 +115,6 @@ def add():
             _access().cardholders.delete(holder["id"])
             return _failed(error, "add")
     return _done(f"Cardholder {holder['name']} added.")
-
-
-@bp.route("/access/cardholders/<int:cardholder_id>", methods=["POST"])
-@allow("operator")
-def update(cardholder_id: int):
-    """Update a cardholder."""
-    try:
-        holder = _access().cardholders.update(cardholder_id, holder_body(request.form))
-    except DoorctlError as error:
-        return _failed(error, f"holder-{cardholder_id}")
-    return _done(f"Cardholder {holder['name']} updated.")
-
-
-@bp.route("/access/cardholders/<int:cardholder_id>/delete", methods=["POST"])
-@allow("operator")
-def delete(cardholder_id: int):
-    """Delete a cardholder with its credentials."""
-    _access().cardholders.delete(cardholder_id)
-    return _done("Cardholder deleted.")
 
 
 @bp.route("/access/cardholders/<int:cardholder_id>/credentials", methods=["POST"])
@@ -188,45 +165,100 @@ def run_import(source, encoding: str):
 # --- REST -------------------------------------------------------------------------------
 
 
-@bp.route("/api/v1/cardholders")
-@allow("operator")
-def api_list():
+def _search() -> dict:
     """Cardholders by name: `?q=` searches names, `?offset=&limit=` pages."""
     args = request.args
     offset = parse_int("offset", args.get("offset"), 0, 0, 10**9)
     limit = parse_int("limit", args.get("limit"), 100, 1, 1000)
     holders, total = _access().cardholders.search(args.get("q", ""), offset, limit)
-    return jsonify(cardholders=holders, total=total)
+    return {"cardholders": holders, "total": total}
 
 
-@bp.route("/api/v1/cardholders", methods=["POST"])
-@allow("operator")
-def api_create():
-    """Add a cardholder."""
-    return jsonify(_access().cardholders.create(json_body())), 201
-
-
-@bp.route("/api/v1/cardholders/<int:cardholder_id>")
-@allow("operator")
-def api_get(cardholder_id: int):
+def _with_credentials(cardholder_id: int) -> dict:
     """One cardholder with its credentials."""
     holder = _access().cardholders.get(cardholder_id)
-    return jsonify({**holder, "credentials": _access().credentials.of(cardholder_id)})
+    return {**holder, "credentials": _access().credentials.of(cardholder_id)}
 
 
-@bp.route("/api/v1/cardholders/<int:cardholder_id>", methods=["PUT", "PATCH"])
-@allow("operator")
-def api_update(cardholder_id: int):
-    """Change a cardholder's fields."""
-    return jsonify(_access().cardholders.update(cardholder_id, json_body()))
-
-
-@bp.route("/api/v1/cardholders/<int:cardholder_id>", methods=["DELETE"])
-@allow("operator")
-def api_delete(cardholder_id: int):
-    """Delete a cardholder and its credentials."""
-    _access().cardholders.delete(cardholder_id)
-    return "", 204
+MAYBE_MOMENT = {"type": ["string", "null"], "description": VALIDITY_RULE}
+ID_LIST = {"type": "array", "items": {"type": "integer", "minimum": 1}}
+BODY = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "title": "Name"},
+        "enabled": {"type": "boolean", "default": True, "title": "Enabled"},
+        "valid_from": {**MAYBE_MOMENT, "title": "Valid from"},
+        "valid_until": {**MAYBE_MOMENT, "title": "Valid until (a date: through that day)"},
+        "long_access": {"type": "boolean", "default": False, "title": "Long access"},
+        "notes": {"type": "string", "maxLength": NOTES_MAX, "title": "Notes"},
+        "group_ids": {**ID_LIST, "title": "Groups"},
+    },
+    "additionalProperties": False,
+}
+RECORD = {
+    "type": "object",
+    "required": ["id", *FIELDS],
+    "properties": {"id": {"type": "integer"}, **BODY["properties"]},
+}
+RESOURCE = Resource(
+    name="cardholder",
+    plural="cardholders",
+    api="/api/v1/cardholders",
+    key="cardholder_id",
+    converter="int",
+    record=RECORD,
+    body=BODY,
+    roles=dict.fromkeys(OPERATIONS, "operator"),
+    store={
+        "list": _search,
+        "read": _with_credentials,
+        "create": lambda body: _access().cardholders.create(body),
+        "update": lambda cardholder_id, body: _access().cardholders.update(cardholder_id, body),
+        "delete": lambda cardholder_id: _access().cardholders.delete(cardholder_id),
+    },
+    answers={
+        "list": {
+            "type": "object",
+            "required": ["cardholders", "total"],
+            "properties": {
+                "cardholders": {"type": "array", "items": RECORD},
+                "total": {"type": "integer", "minimum": 0},
+            },
+        },
+        "read": {
+            **RECORD,
+            "required": [*RECORD["required"], "credentials"],
+            "properties": {
+                **RECORD["properties"],
+                "credentials": {"type": "array", "items": {"type": "object"}},
+            },
+        },
+    },
+    list_query=[
+        {"name": "q", "in": "query", "schema": {"type": "string"}, "description": "Name contains."},
+        *PAGING,
+    ],
+    example={"name": "Ada Lovelace", "valid_until": "2026-12-31", "group_ids": []},
+    summaries={
+        "list": "Cardholders by name: `?q=` searches names, `?offset=&limit=` pages.",
+        "read": "One cardholder with its credentials.",
+        "delete": "Delete a cardholder and its credentials.",
+    },
+    page=Page(
+        path="/access/cardholders",
+        render=_page,
+        form_body=holder_body,
+        messages={
+            "update": "Cardholder {name} updated.",
+            "delete": "Cardholder deleted.",
+        },
+        operations=("list", "update", "delete"),
+        failed_context=lambda operation, key: {"form_id": f"holder-{key}"},
+        done=lambda message: _done(message),
+    ),
+)
+register(bp, RESOURCE)
 
 
 @bp.route("/api/v1/cardholders/import", methods=["POST"])

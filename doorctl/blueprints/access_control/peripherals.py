@@ -13,10 +13,16 @@ from doorctl.blueprints.common import (
     appliance,
     form_failed,
     form_number,
-    json_body,
     render,
 )
-from doorctl.core.access_control.readers import DIRECTIONS, FIELDS, SECURE_CHANNEL_MODES
+from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.resource import WRITES, Page, Resource, register
+from doorctl.core.access_control.readers import (
+    DIRECTIONS,
+    FIELDS,
+    SECURE_CHANNEL_MODES,
+    ReaderForm,
+)
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.osdp.bus import BAUD_RATES
 
@@ -52,16 +58,16 @@ def form_body(form) -> dict:
     return body
 
 
+def _failed_context(operation: str, reader_id: str | None) -> dict:
+    """A refused change shows its reader's form open again with what was sent."""
+    if operation == "update":
+        return {"editing": reader_id, "edited": request.form}
+    return {"values": request.form} if operation == "create" else {}
+
+
 def _refused(error: DoorctlError, **context):
     """The page again with the request's values and each field's message."""
     return form_failed(_page, error, **context)
-
-
-@bp.route("/peripherals")
-@allow("viewer")
-def page():
-    """The Peripherals page."""
-    return _page()
 
 
 @bp.route("/peripherals/readers")
@@ -69,39 +75,6 @@ def page():
 def live():
     """The live readers table (the page polls it)."""
     return render_template("access_control/peripherals/_readers.html", readers=_readers().list())
-
-
-@bp.route("/peripherals/readers", methods=["POST"])
-def add():
-    """Add a reader from the page."""
-    try:
-        _readers().add(form_body(request.form))
-    except DoorctlError as error:
-        return _refused(error, values=request.form)
-    flash("Reader added.")
-    return redirect(url_for("peripherals.page"), 303)
-
-
-@bp.route("/peripherals/readers/<reader_id>", methods=["POST"])
-def configure(reader_id: str):
-    """Configure a reader from the page."""
-    try:
-        _readers().update(reader_id, {**form_body(request.form), "id": reader_id})
-    except DoorctlError as error:
-        return _refused(error, editing=reader_id, edited=request.form)
-    flash(f"Reader {reader_id} saved.")
-    return redirect(url_for("peripherals.page"), 303)
-
-
-@bp.route("/peripherals/readers/<reader_id>/delete", methods=["POST"])
-def remove(reader_id: str):
-    """Remove a reader from the page."""
-    try:
-        _readers().remove(reader_id)
-    except DoorctlError as error:
-        return _refused(error)
-    flash(f"Reader {reader_id} removed.")
-    return redirect(url_for("peripherals.page"), 303)
 
 
 @bp.route("/peripherals/upgrade", methods=["POST"])
@@ -128,39 +101,6 @@ def _firmware() -> bytes:
     raise DoorctlError("Send the file as multipart/form-data or application/octet-stream.")
 
 
-@bp.route("/api/v1/readers")
-@allow("viewer")
-def api_list():
-    """Every reader: configuration and live state."""
-    return jsonify(_readers().list())
-
-
-@bp.route("/api/v1/readers", methods=["POST"])
-def api_add():
-    """Add an OSDP reader: id, port, baud, address, secure channel, poll interval, door..."""
-    return jsonify(_readers().add(json_body())), 201
-
-
-@bp.route("/api/v1/readers/<reader_id>")
-@allow("viewer")
-def api_get(reader_id: str):
-    """One reader."""
-    return jsonify(_readers().get(reader_id))
-
-
-@bp.route("/api/v1/readers/<reader_id>", methods=["PUT", "PATCH"])
-def api_configure(reader_id: str):
-    """Change a reader's configuration; only its bus restarts."""
-    return jsonify(_readers().update(reader_id, json_body()))
-
-
-@bp.route("/api/v1/readers/<reader_id>", methods=["DELETE"])
-def api_remove(reader_id: str):
-    """Remove an OSDP reader."""
-    _readers().remove(reader_id)
-    return "", 204
-
-
 @bp.route("/api/v1/readers/<reader_id>/upgrade", methods=["POST"])
 def api_upgrade(reader_id: str):
     """Start an upgrade (multipart `file` or application/octet-stream): 202 and the progress."""
@@ -177,3 +117,71 @@ api_upgrade.doorctl_upload = True  # auth lets multipart and octet-stream throug
 def api_upgrade_status(reader_id: str):
     """The progress of the reader's last upgrade."""
     return jsonify(_readers().upgrade_status(reader_id))
+
+
+MAYBE_TEXT = {"type": ["string", "null"]}
+MAYBE_FLAG = {"type": ["boolean", "null"]}
+LIVE = {
+    "online": {**MAYBE_FLAG, "description": "null for the Wiegand reader"},
+    "state": {"type": "string"},
+    "sc": {"enum": ["up", "down", "failed", "off", "unsupported", None]},
+    "vendor": {"description": "The OUI, hex"},
+    "model": {},
+    "version": {},
+    "serial": {},
+    "firmware": {},
+    "capabilities": {"type": "object"},
+    "tamper": MAYBE_FLAG,
+    "power": {**MAYBE_FLAG, "description": "true: power failure"},
+    "error": {**MAYBE_TEXT, "description": "The port can't be opened; retried every 5 s."},
+    "upgradable": {"type": "boolean"},
+    "upgrade": {"type": ["object", "null"]},
+}
+BODY = form_schema(ReaderForm)
+RECORD = {
+    "type": "object",
+    "required": list(FIELDS),
+    "properties": {**BODY["properties"], **LIVE},
+}
+RESOURCE = Resource(
+    name="reader",
+    plural="readers",
+    api="/api/v1/readers",
+    key="reader_id",
+    converter="string",
+    record=RECORD,
+    body=BODY,
+    roles={"list": "viewer", "read": "viewer", **dict.fromkeys(WRITES, "administrator")},
+    store={
+        "list": lambda: _readers().list(),
+        "read": lambda reader_id: _readers().get(reader_id),
+        "create": lambda body: _readers().add(body),
+        "update": lambda reader_id, body: _readers().update(reader_id, body),
+        "delete": lambda reader_id: _readers().remove(reader_id),
+    },
+    conflicts=WRITES,
+    key_example="front",
+    summaries={
+        "list": "Every reader: configuration and live state.",
+        "create": "Add an OSDP reader.",
+        "update": "Change a reader's configuration; only its bus restarts.",
+        "delete": "Remove an OSDP reader.",
+    },
+    example={"id": "front", "port": "/dev/ttyAMA0", "address": 1, "baud": 115200},
+    page=Page(
+        path="/peripherals",
+        render=_page,
+        form_body=form_body,
+        messages={
+            "create": "Reader added.",
+            "update": "Reader {reader_id} saved.",
+            "delete": "Reader {reader_id} removed.",
+        },
+        operations=("list", "create", "update", "delete"),
+        forms="/peripherals/readers",
+        update_body=lambda form, reader_id: {**form_body(form), "id": reader_id},
+        failed_context=_failed_context,
+        endpoints={"update": "configure", "delete": "remove"},
+    ),
+)
+register(bp, RESOURCE)

@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint
 
-from doorctl.blueprints.common import allow, appliance, form_failed, json_body, render
-from doorctl.core.access_control.schedules import DAYS
-from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.blueprints.common import appliance, render
+from doorctl.blueprints.resource import WRITES, Page, Resource, register
+from doorctl.core.access_control.schedules import (
+    DAYS,
+    MAX_EXCEPTIONS,
+    MAX_INTERVALS,
+    NAME_MAX,
+    TIME,
+    TIME_RULE,
+)
+from doorctl.core.errors import Invalid
 from doorctl.core.inbound import parse
 
 MENU_ITEMS = [("Access control", "Schedules", "schedules.page")]
@@ -66,63 +74,74 @@ def _form_body(form) -> dict:
     }
 
 
-@bp.route("/access/schedules")
-@allow("operator")
-def page():
-    """The Schedules page with a week view of each schedule."""
-    return _page()
-
-
-@bp.route("/access/schedules", methods=["POST"])
-def add():
-    """Add a schedule from the page."""
-    try:
-        schedule = _schedules().create(_form_body(request.form))
-    except DoorctlError as error:
-        return form_failed(_page, error)
-    flash(f"Schedule {schedule.name} added.")
-    return redirect(url_for("schedules.page"), 303)
-
-
-@bp.route("/access/schedules/<int:schedule_id>/delete", methods=["POST"])
-def delete(schedule_id: int):
-    """Delete a schedule that no rule uses."""
-    try:
-        _schedules().delete(schedule_id)
-    except DoorctlError as error:
-        return _page(error.status, message=error.message)
-    flash("Schedule deleted.")
-    return redirect(url_for("schedules.page"), 303)
-
-
-@bp.route("/api/v1/schedules")
-@allow("operator")
-def api_list():
-    """Every schedule."""
-    return jsonify([s.to_dict() for s in _schedules().all().values()])
-
-
-@bp.route("/api/v1/schedules", methods=["POST"])
-def api_create():
-    """Add a schedule: `{"name", "intervals": [...], "exceptions": [...]}`."""
-    return jsonify(_schedules().create(json_body()).to_dict()), 201
-
-
-@bp.route("/api/v1/schedules/<int:schedule_id>")
-@allow("operator")
-def api_get(schedule_id: int):
-    """One schedule."""
-    return jsonify(_schedules().get(schedule_id).to_dict())
-
-
-@bp.route("/api/v1/schedules/<int:schedule_id>", methods=["PUT", "PATCH"])
-def api_update(schedule_id: int):
-    """Change a schedule's name, intervals or exceptions."""
-    return jsonify(_schedules().update(schedule_id, json_body()).to_dict())
-
-
-@bp.route("/api/v1/schedules/<int:schedule_id>", methods=["DELETE"])
-def api_delete(schedule_id: int):
-    """Delete a schedule that no rule uses."""
-    _schedules().delete(schedule_id)
-    return "", 204
+TIME_OF_DAY = {"type": "string", "pattern": TIME.pattern, "description": TIME_RULE}
+SPAN = {
+    "type": "object",
+    "required": ["start", "end"],
+    "properties": {"start": TIME_OF_DAY, "end": TIME_OF_DAY},
+}
+WEEKLY = {
+    **SPAN,
+    "required": ["days", "start", "end"],
+    "properties": {
+        "days": {"type": "array", "items": {"enum": list(DAYS)}, "minItems": 1},
+        **SPAN["properties"],
+    },
+}
+EXCEPTION = {
+    "type": "object",
+    "required": ["date"],
+    "properties": {
+        "date": {"type": "string", "format": "date"},
+        "name": {"type": "string", "maxLength": NAME_MAX},
+        "intervals": {"type": "array", "items": SPAN, "description": "None: closed that day."},
+    },
+}
+BODY = {
+    "type": "object",
+    "required": ["name"],
+    "properties": {
+        "name": {"type": "string", "minLength": 1, "maxLength": NAME_MAX, "title": "Name"},
+        "intervals": {"type": "array", "items": WEEKLY, "maxItems": MAX_INTERVALS},
+        "exceptions": {"type": "array", "items": EXCEPTION, "maxItems": MAX_EXCEPTIONS},
+    },
+    "additionalProperties": False,
+}
+RECORD = {
+    **BODY,
+    "required": ["id", "name", "intervals", "exceptions"],
+    "properties": {"id": {"type": "integer"}, **BODY["properties"]},
+}
+RESOURCE = Resource(
+    name="schedule",
+    plural="schedules",
+    api="/api/v1/schedules",
+    key="schedule_id",
+    converter="int",
+    record=RECORD,
+    body=BODY,
+    roles={"list": "operator", "read": "operator", **dict.fromkeys(WRITES, "administrator")},
+    store={
+        "list": lambda: [s.to_dict() for s in _schedules().all().values()],
+        "read": lambda schedule_id: _schedules().get(schedule_id).to_dict(),
+        "create": lambda body: _schedules().create(body).to_dict(),
+        "update": lambda schedule_id, body: _schedules().update(schedule_id, body).to_dict(),
+        "delete": lambda schedule_id: _schedules().delete(schedule_id),
+    },
+    conflicts=WRITES,
+    summaries={"delete": "Delete a schedule that no rule or door uses."},
+    example={
+        "name": "Office hours",
+        "intervals": [
+            {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "08:00", "end": "17:00"}
+        ],
+        "exceptions": [{"date": "2026-12-25", "name": "Christmas", "intervals": []}],
+    },
+    page=Page(
+        path="/access/schedules",
+        render=_page,
+        form_body=_form_body,
+        messages={"create": "Schedule {name} added.", "delete": "Schedule deleted."},
+    ),
+)
+register(bp, RESOURCE)

@@ -1,0 +1,303 @@
+"""What the OpenAPI document says of each /api/v1 operation beyond its rule and role.
+
+Resources (resource.py) describe themselves. A settings section's body is its
+WTForms form, found by name in the appliance's settings. The other routes name here
+their query parameters, their body and answer (built from the core's own constants)
+and the errors a caller can meet besides the usual ones.
+"""
+
+from __future__ import annotations
+
+from doorctl.blueprints.api_schemas import (
+    ALARMS,
+    BOARD,
+    CERTIFICATES,
+    COUNT,
+    CREDENTIAL,
+    CREDENTIAL_RECORD,
+    CSV_EXAMPLE,
+    DEVICE,
+    DOOR,
+    EVENTS,
+    FILE,
+    FLAG,
+    GROUP,
+    ID,
+    LIST,
+    LOG_QUERY,
+    MQTT_STATUS,
+    NUMBER,
+    PAGING,
+    PORT,
+    PORT_STATE,
+    TEXT,
+    TOPIC,
+    UPGRADE,
+    USER,
+    query,
+    record,
+)
+from doorctl.blueprints.common import appliance
+from doorctl.blueprints.form_schema import form_schema
+from doorctl.core.access_control import alarms, door_settings
+from doorctl.core.access_control.cardholder_import import ENCODINGS
+from doorctl.core.access_control.credentials import FORMATS
+from doorctl.core.access_control.door import ACTIONS
+from doorctl.core.accessories import io_ports
+from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
+from doorctl.core.system.mqtt.forms import SubscriptionForm
+from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
+from doorctl.core.system.users import ROLES
+
+INTRODUCTION = (
+    "Every page of doorctl has a JSON counterpart under /api/v1/. Authenticate with "
+    "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json. "
+    'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
+)
+# path -> (settings section, whether GET and the change answer the stored record,
+#          the schema of each element of its list fields)
+SETTINGS = {
+    "/api/v1/doors/{door_id}/settings": (door_settings.SECTION, True, {}),
+    "/api/v1/alarms": (alarms.SECTION, False, {}),
+    "/api/v1/io/settings": (io_ports.SECTION, True, {}),
+    "/api/v1/mqtt/client": (CLIENT, True, {}),
+    "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
+    "/api/v1/mqtt/subscriptions": (
+        SUBSCRIPTIONS,
+        True,
+        {"subscriptions": form_schema(SubscriptionForm)},
+    ),
+}
+# (endpoint, method) -> what the document says besides the rule and the role
+ROUTES: dict[tuple[str, str], dict] = {
+    ("status.api_device", "GET"): {"answer": DEVICE},
+    ("doors.api_list", "GET"): {"answer": {"type": "array", "items": DOOR}},
+    ("doors.api_get", "GET"): {"answer": DOOR},
+    ("io_ports.api_list", "GET"): {"answer": {"type": "array", "items": PORT_STATE}},
+    ("alarms.api_get", "GET"): {"answer": ALARMS},
+    ("alarms.api_update", "PUT"): {"answer": ALARMS},
+    ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
+    ("mqtt.api_certificates", "GET"): {"answer": CERTIFICATES},
+    ("simulator.api_board", "GET"): {"answer": BOARD},
+    ("simulator.api_door", "POST"): {
+        "answer": BOARD,
+        "body": record({"position": {"enum": ["open", "closed"]}}),
+        "example": {"position": "open"},
+    },
+    ("simulator.api_rex", "POST"): {"answer": BOARD, "body": False},
+    ("simulator.api_button", "POST"): {
+        "body": {"type": "object", "properties": {"seconds": NUMBER}},
+        "example": {"seconds": 0.5},
+    },
+    ("cardholders.api_groups", "GET"): {"answer": {"type": "array", "items": GROUP}},
+    ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
+    ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
+    ("setup.api", "POST"): {
+        "status": "201",
+        "body": {
+            "type": "object",
+            "required": ["password", "password_repeat"],
+            "properties": {"password": TEXT, "password_repeat": TEXT},
+        },
+        "answer": USER,
+        "errors": ("409",),
+        "example": {"password": "s3cret pass", "password_repeat": "s3cret pass"},
+    },
+    ("users.api_list", "GET"): {"answer": {"type": "array", "items": USER}},
+    ("users.api_get", "GET"): {"answer": USER},
+    ("users.api_create", "POST"): {
+        "status": "201",
+        "body": {
+            "type": "object",
+            "required": ["username", "password", "role"],
+            "properties": {"username": TEXT, "password": TEXT, "role": {"enum": list(ROLES)}},
+        },
+        "answer": USER,
+        "errors": ("409",),
+        "example": {"username": "guard", "password": "s3cret pass", "role": "operator"},
+    },
+    ("users.api_update", "PUT"): {
+        "body": {"type": "object", "properties": {"password": TEXT, "role": {"enum": list(ROLES)}}},
+        "answer": USER,
+        "example": {"role": "viewer"},
+    },
+    ("users.api_delete", "DELETE"): {"errors": ("403",)},
+    ("doors.api_act", "POST"): {
+        "body": False,
+        "answer": DOOR,
+        "errors": ("409", "503"),
+        "params": {"action": {"enum": list(ACTIONS)}},
+    },
+    ("io_ports.api_get", "GET"): {"params": {"port": PORT}, "answer": PORT_STATE},
+    ("io_ports.api_update", "PUT"): {
+        "params": {"port": PORT},
+        "example": {"name": "Gate contact", "supervised": False},
+        "answer": PORT_STATE,
+        "body": {
+            "type": "object",
+            "properties": {
+                "name": TEXT,
+                "direction": {"enum": [INPUT, OUTPUT]},
+                "normal_state": {"enum": [value for value, _ in CIRCUITS]},
+                "supervised": FLAG,
+            },
+        },
+    },
+    ("events.api_list", "GET"): {
+        "query": [query("topic", TEXT, "Topic prefix; repeatable."), *LOG_QUERY],
+        "answer": EVENTS,
+    },
+    ("events.api_stream", "GET"): {
+        "query": [query("topic", TEXT, "Topic prefix; repeatable.")],
+        "answer_type": "text/event-stream",
+        "answer": TEXT,
+        "answer_text": "Server-Sent Events: `id`, `event: <topic>`, `data: <event JSON>`.",
+    },
+    ("access_log.api_list", "GET"): {
+        "query": [
+            query("cardholder_id", ID),
+            query("door_id", ID),
+            query("result", {"enum": ["granted", "denied"]}),
+            *LOG_QUERY,
+        ],
+        "answer": EVENTS,
+    },
+    ("cardholders.api_import", "POST"): {
+        "query": [
+            query(
+                "encoding",
+                {"enum": list(ENCODINGS)},
+                "The file's encoding when it has no byte order mark (default utf-8).",
+            )
+        ],
+        "content": {
+            "text/csv": {"schema": TEXT, "example": CSV_EXAMPLE},
+            "multipart/form-data": {"schema": FILE},
+        },
+        "answer": record(
+            {"cardholders": COUNT, "credentials": COUNT, "errors": LIST, "error_count": COUNT}
+        ),
+    },
+    ("simulator.api_wiegand", "POST"): {
+        "body": {
+            "type": "object",
+            "properties": {
+                "bits": {"type": "string", "pattern": "^[01]*$"},
+                "format": {"enum": list(FORMATS)},
+                "facility": {"type": "integer"},
+                "card": {"type": "integer"},
+                "keys": TEXT,
+            },
+        },
+        "example": {"format": "H10301", "facility": 12, "card": 3456},
+    },
+    ("cardholders.api_export", "GET"): {"answer_type": "text/csv", "answer": TEXT},
+    ("cardholders.api_credentials", "GET"): {
+        "query": [query("cardholder_id", ID), *PAGING],
+        "answer": {"type": "array", "items": CREDENTIAL_RECORD},
+    },
+    ("cardholders.api_create_credential", "POST"): {
+        "status": "201",
+        "answer": CREDENTIAL_RECORD,
+        "body": CREDENTIAL,
+        "errors": ("409",),
+        "example": {
+            "cardholder_id": 1,
+            "card": {"format": "H10301", "facility": 12, "number": 3456},
+        },
+    },
+    ("cardholders.api_update_credential", "PUT"): {
+        "body": CREDENTIAL,
+        "example": {"enabled": False},
+        "answer": CREDENTIAL_RECORD,
+        "errors": ("409",),
+    },
+    ("cardholders.api_create_group", "POST"): {
+        "status": "201",
+        "example": {"name": "Staff"},
+        "answer": GROUP,
+        "body": {"type": "object", "required": ["name"], "properties": {"name": TEXT}},
+        "errors": ("409",),
+    },
+    ("peripherals.api_upgrade", "POST"): {
+        "answer": UPGRADE,
+        "content": {
+            "application/octet-stream": {"schema": TEXT},
+            "multipart/form-data": {"schema": FILE},
+        },
+        "status": "202",
+        "errors": ("409",),
+    },
+    ("simulator.api_input", "POST"): {
+        "params": {"name": {"examples": ["door_monitor"]}},
+        "example": {"active": True},
+        "answer": BOARD,
+        "body": {"type": "object", "properties": {"active": FLAG, "resistance": {}}},
+    },
+    ("io_ports.api_activate", "POST"): {
+        "params": {"port": PORT},
+        "example": {"active": True},
+        "answer": PORT_STATE,
+        "body": {"type": "object", "required": ["active"], "properties": {"active": FLAG}},
+        "status": "200",
+        "errors": ("409",),
+    },
+    ("mqtt.api_certificates_update", "PUT"): {
+        "body": {"type": "object", "properties": {"ca": TEXT, "client": TEXT}},
+        "answer": CERTIFICATES,
+        "example": {"ca": ""},
+    },
+}
+
+
+def describe(endpoint: str, method: str, path: str, resources: dict) -> dict:
+    """What the document says of one operation besides its rule and role."""
+    for resource in resources.values():
+        found = resource_operation(resource, path, method)
+        if found is not None:
+            return found
+    found = _settings_operation(path, method) if path in SETTINGS else {}
+    same = "PUT" if method == "PATCH" else method
+    return {**found, **(ROUTES.get((endpoint, method)) or ROUTES.get((endpoint, same)) or {})}
+
+
+def resource_operation(resource, path: str, method: str) -> dict | None:
+    """The resource's operation at this path and method, or None."""
+    operation = {
+        (resource.api, "GET"): "list",
+        (resource.api, "POST"): "create",
+    }.get((path, method))
+    if path == f"{resource.api}/{{{resource.key}}}":
+        operation = {"GET": "read", "PUT": "update", "PATCH": "update"}.get(method, "delete")
+    if operation is None:
+        return None
+    found = {"answer": resource.answer_of(operation), "errors": _conflicts(resource, operation)}
+    found["params"] = {resource.key: {"examples": [resource.key_example]}}
+    if operation == "list":
+        found["query"] = resource.list_query
+    if operation == "create":
+        found["status"] = "201"
+    if operation in ("create", "update"):
+        found["body"] = _partial(resource.body) if operation == "update" else resource.body
+        found["example"] = resource.example
+    return found
+
+
+def _conflicts(resource, operation: str) -> tuple[str, ...]:
+    return ("409",) if operation in resource.conflicts else ()
+
+
+def _partial(schema: dict) -> dict:
+    """A change names only the fields it changes."""
+    return {k: v for k, v in schema.items() if k != "required"}
+
+
+def _settings_operation(path: str, method: str) -> dict:
+    """A settings section: the body is its form, every field optional."""
+    section, answers_record, items = SETTINGS[path]
+    form = form_schema(appliance().settings.sections[section], partial=True, items=items)
+    record = {**form, "additionalProperties": True} if answers_record else {"type": "object"}
+    if method == "GET":
+        return {"answer": record}
+    example = appliance().settings.defaults(section)
+    return {"body": form, "answer": record, "example": example}

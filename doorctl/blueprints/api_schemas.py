@@ -1,0 +1,157 @@
+"""The JSON schemas of the answers and bodies of routes that aren't resources or settings.
+
+Built from the core's own constants (roles, card formats, I/O ports, door actions),
+so a new value there is a new value in the OpenAPI document.
+"""
+
+from __future__ import annotations
+
+from doorctl.core.access_control.cardholder_csv import COLUMNS
+from doorctl.core.access_control.credentials import FORMATS
+from doorctl.core.accessories.io_ports import PORT_NAMES
+from doorctl.core.system.users import ROLES
+
+TOPIC = {"type": "string", "description": "An event topic; a trailing / takes all below."}
+TEXT = {"type": "string"}
+FLAG = {"type": "boolean"}
+ID = {"type": "integer", "minimum": 1}
+INSTANT = {
+    "type": "string",
+    "description": "ISO 8601 (2026-12-31T17:00) or epoch seconds.",
+}
+USER = {
+    "type": "object",
+    "required": ["username", "role"],
+    "properties": {"username": TEXT, "role": {"enum": list(ROLES)}},
+}
+EVENTS = {
+    "type": "object",
+    "required": ["events", "next"],
+    "properties": {
+        "events": {"type": "array", "items": {"type": "object"}},
+        "next": {"type": ["integer", "null"], "description": "The `before` of the next page."},
+    },
+}
+CARD = {
+    "type": ["object", "null"],
+    "properties": {
+        "format": {"enum": list(FORMATS)},
+        "facility": {"type": ["integer", "null"]},
+        "number": {"type": "integer"},
+        "bits": {"type": ["integer", "null"]},
+    },
+}
+CREDENTIAL = {
+    "type": "object",
+    "properties": {
+        "cardholder_id": ID,
+        "enabled": FLAG,
+        "card": CARD,
+        "pin": {"type": ["string", "null"], "description": "4 to 12 digits; write only."},
+    },
+    "additionalProperties": False,
+}
+
+
+NUMBER = {"type": "number"}
+MAYBE_NUMBER = {"type": ["number", "null"]}
+
+
+def record(required: dict, optional: dict | None = None) -> dict:
+    """An object answer: the fields it always has, with their types, and the others."""
+    return {
+        "type": "object",
+        "required": list(required),
+        "properties": {**required, **(optional or {})},
+    }
+
+
+DEVICE = record(
+    {
+        "product": TEXT,
+        "version": TEXT,
+        "serial_number": TEXT,
+        "hostname": TEXT,
+        "hardware": TEXT,
+        "started": NUMBER,
+        "uptime_seconds": NUMBER,
+        "system_uptime_seconds": MAYBE_NUMBER,
+    }
+)
+DOOR = record(
+    {
+        "id": ID,
+        "name": TEXT,
+        "mode": {
+            "enum": ["locked", "accessed", "unlocked", "blocked", "locked_down", "locked_open"]
+        },
+        "lock": {"enum": ["locked", "unlocked"]},
+        "door_position": {"enum": ["open", "closed"]},
+        "alarms": {"type": "array", "items": TEXT},
+        "relay": FLAG,
+        "lock_type": {"enum": ["fail_secure", "fail_safe"]},
+        "scheduled_unlock": FLAG,
+        "card_access": FLAG,
+    }
+)
+PORT_STATE = record(
+    {"port": TEXT, "name": TEXT, "direction": TEXT, "normal_state": TEXT, "active": FLAG},
+    {"supervised": FLAG, "supervisable": FLAG, "configurable": FLAG, "resistance": MAYBE_NUMBER},
+)
+ALARMS = record(
+    {
+        "alarms": {
+            "type": "array",
+            "items": record(
+                {"alarm": TEXT, "label": TEXT, "enabled": FLAG, "sensor": FLAG, "triggered": FLAG}
+            ),
+        }
+    }
+)
+BOARD = record(
+    {
+        "inputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
+        "outputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
+    }
+)
+MQTT_STATUS = record(
+    {"state": {"enum": ["connected", "connecting", "disconnected", "error"]}},
+    {
+        "reason": TEXT,
+        "broker": TEXT,
+        "client_id": TEXT,
+        "queued": {"type": "integer", "minimum": 0},
+    },
+)
+CERTIFICATES = record({"ca": TEXT, "client": TEXT})
+UPGRADE = record(
+    {"state": {"enum": ["running", "done", "failed"]}},
+    {"sent": {"type": "integer"}, "total": {"type": "integer"}, "sha256": TEXT},
+)
+GROUP = record({"id": ID, "name": TEXT, "members": {"type": "integer", "minimum": 0}})
+CREDENTIAL_RECORD = record(
+    {"id": ID, "cardholder_id": ID, "enabled": FLAG, "card": CARD, "pin": {"type": "null"}},
+    {"has_pin": FLAG},
+)
+
+
+def query(name: str, schema: dict, description: str = "") -> dict:
+    """A query parameter."""
+    return {"name": name, "in": "query", "schema": schema, "description": description}
+
+
+PAGING = [
+    query("offset", {"type": "integer", "minimum": 0}, "Skip this many."),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}, "At most this many."),
+]
+LOG_QUERY = [
+    query("since", INSTANT, "From this time."),
+    query("until", INSTANT, "Up to this time."),
+    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000}),
+    query("before", {"type": "integer", "minimum": 1}, "The `next` of the previous page."),
+]
+PORT = {"enum": list(PORT_NAMES)}
+COUNT = {"type": "integer", "minimum": 0}
+LIST = {"type": "array"}
+CSV_EXAMPLE = ",".join(COLUMNS) + "\n1,Ada Lovelace,true,,2026-12-31,false,,H10301,12,3456,,,true\n"
+FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}

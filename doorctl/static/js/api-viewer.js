@@ -1,0 +1,13 @@
+// The REST API viewer of the Help page: Swagger UI (vendored) over the device's own
+// OpenAPI document. No validator URL: the appliance often has no internet, and the
+// document must never leave it.
+window.addEventListener("DOMContentLoaded", () => {
+  const element = document.getElementById("api-viewer");
+  window.SwaggerUIBundle({
+    url: element.dataset.spec,
+    domNode: element,
+    deepLinking: true,
+    validatorUrl: null,
+    withCredentials: true,
+  });
+});
