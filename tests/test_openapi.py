@@ -13,7 +13,7 @@ import schemathesis
 from doorctl.blueprints.common import required_role
 from doorctl.core.access_control.access_rules import FIELDS as RULE_FIELDS
 from doorctl.core.access_control.cardholders import FIELDS as HOLDER_FIELDS
-from doorctl.core.access_control.door import DoorSettings
+from doorctl.core.access_control.door_settings import DoorSettings
 from doorctl.core.access_control.readers import FIELDS as READER_FIELDS
 from doorctl.core.access_control.readers import ReaderForm
 from doorctl.core.access_control.schedules import SCHEDULE_FIELDS
