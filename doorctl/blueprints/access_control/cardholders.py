@@ -21,7 +21,7 @@ from doorctl.core.access_control.cardholder_csv import export_rows
 from doorctl.core.access_control.cardholder_import import (
     ENCODINGS,
     encoding_named,
-    run_in_child,
+    import_csv,
 )
 from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
 from doorctl.core.errors import DoorctlError, Invalid
@@ -182,7 +182,8 @@ def import_page():
 
 def run_import(source, encoding: str):
     """The import in a child process with its own connection: readers keep running."""
-    return run_in_child(appliance().data_dir, source, encoding)
+    doorctl = appliance()
+    return import_csv(doorctl.event_log, doorctl.data_dir, source, encoding)
 
 
 # --- REST -------------------------------------------------------------------------------
