@@ -55,3 +55,14 @@ def test_a_broker_sending_a_broken_topic_is_a_plain_sentence(admin_api):
     reason = error_reason(admin_api)
     listener.close()
     assert reason == FAILED
+
+
+@pytest.mark.parametrize("kind", ["ca", "client"])
+def test_a_damaged_certificate_upload_is_refused_in_words(admin_api, kind):
+    """OpenSSL's parser state (`ParseError { kind: ... }`) is no answer for an operator."""
+    pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
+    response = admin_api.put("/api/v1/mqtt/certificates", json={kind: pem})
+    assert response.status_code == 400
+    message = response.json["fields"][kind]
+    assert message.startswith("Not PEM with ") and message.endswith("its BEGIN and END lines too.")
+    assert "ParseError" not in message and "{" not in message
