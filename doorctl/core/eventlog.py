@@ -96,6 +96,11 @@ class EventLog:
                 self.bus.deliver(event, skip=self.record)
         return result
 
+    def logged_elsewhere(self, event: Event) -> None:
+        """Publish an event another process committed (an import's), counted for the trim."""
+        self._writer.call(self._count_one)
+        self.bus.deliver(event, skip=self.record)
+
     def flush(self, timeout: float = 10) -> None:
         """Wait until every queued event is on disk."""
         self._writer.flush(timeout)
@@ -142,6 +147,11 @@ class EventLog:
             raise
         self._stored = None if self._stored is None else self._stored + len(events)
         return result, events
+
+    def _count_one(self, conn: sqlite3.Connection) -> None:
+        """One more event on disk than the writer wrote (writer thread)."""
+        if self._stored is not None:
+            self._stored += 1
 
     def _write_pending(self, conn: sqlite3.Connection) -> None:
         """Write queued events and trim the log to its retention (writer thread)."""

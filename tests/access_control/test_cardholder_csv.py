@@ -10,14 +10,17 @@ from __future__ import annotations
 import csv
 import io
 import json
+import sqlite3
 import sys
 
 import pytest
 from support import csrf_token
 
 from doorctl.core.access_control.cardholder_csv import neutralised, restored
-from doorctl.core.access_control.cardholder_import import run_in_child
+from doorctl.core.access_control.cardholder_import import IMPORTED, run_in_child
 from doorctl.core.access_control.credentials import PIN_RULE
+from doorctl.core.events import Event
+from doorctl.core.store import DB_NAME
 
 
 def import_csv(api, data: bytes, encoding: str | None = None):
@@ -100,7 +103,8 @@ def test_the_import_page_offers_the_encodings_and_reads_the_one_chosen(logged_in
 def test_a_failed_import_child_tells_no_traceback_path_or_version(tmp_path, caplog):
     not_a_directory = tmp_path / "file"
     not_a_directory.write_text("")
-    result = run_in_child(not_a_directory, io.BytesIO(b"name\nAnn\n")).to_dict()
+    source = io.BytesIO(b"name\nAnn\n")
+    result = run_in_child(not_a_directory, source, "utf-8", Event(1, 0.0, IMPORTED)).to_dict()
     text = json.dumps(result)
     assert result["errors"][0]["errors"]["import"].startswith("The import stopped unexpectedly")
     for secret in ("Traceback", str(tmp_path), "/", "Python", sys.version.split()[0]):
@@ -163,3 +167,54 @@ def test_a_record_over_100_lines_is_closed_and_its_row_is_bad(admin_api):
         "errors": {"row": "The row runs over 100 lines (a quote left open?)."},
     }
     assert cardholder_names(admin_api) == []
+
+
+GOOD = (
+    b"ref,name,card_format,card_number,card_bits,pin\n"
+    b"a,Ann,raw,12,32,123456\na,Ann,,,,\nb,Bo,raw,13,32,\n"
+)
+
+
+def logged(api, topic: str = "") -> list[dict]:
+    """The event log, newest first, as the API lists it."""
+    return api.get("/api/v1/events", query_string={"topic": topic, "limit": 1000}).json["events"]
+
+
+def test_an_import_commits_with_its_audit_event(admin_api, data_dir, doorctl):
+    heard: list = []
+    doorctl.bus.subscribe(heard.append, IMPORTED)
+    admin_api.post("/api/v1/cardholders", {"name": "Before"})
+    assert import_csv(admin_api, GOOD).status_code == 200
+    with sqlite3.connect(data_dir / DB_NAME) as db:  # on disk when the import answers
+        assert db.execute("SELECT count(*) FROM cardholders").fetchone()[0] == 3
+        assert db.execute(
+            "SELECT count(*) FROM events WHERE topic = ?", (IMPORTED,)
+        ).fetchone() == (1,)
+    admin_api.post("/api/v1/cardholders", {"name": "After"})
+    events = logged(admin_api)
+    imported = [e for e in events if e["topic"] == IMPORTED]
+    assert [e["data"] for e in imported] == [{"cardholders": 2, "credentials": 2}]
+    assert "123456" not in json.dumps(imported) and "pin" not in json.dumps(imported)
+    ids = [e["id"] for e in events]
+    assert len(ids) == len(set(ids))
+    assert events[0]["data"]["action"] == "create" and events[0]["id"] > imported[0]["id"]
+    assert [(e.id, e.data) for e in heard] == [(imported[0]["id"], imported[0]["data"])]
+
+
+def test_a_failed_import_logs_no_event_and_imports_nothing(admin_api, doorctl):
+    heard: list = []
+    doorctl.bus.subscribe(heard.append, IMPORTED)
+    assert import_csv(admin_api, b"name,pin\nAnn,1\n").status_code == 400
+    assert logged(admin_api, IMPORTED) == [] and heard == []
+    assert cardholder_names(admin_api) == []
+
+
+def test_an_imported_event_counts_towards_the_log_retention(admin_api, doorctl):
+    doorctl.settings.update("event_log", {"retention": 1000})
+    for number in range(1000):
+        doorctl.bus.publish("tns1:Test/Filler", data={"n": number})
+    doorctl.event_log.flush()
+    assert import_csv(admin_api, GOOD).status_code == 200
+    doorctl.bus.publish("tns1:Test/Filler", data={"n": "last"})
+    doorctl.event_log.flush()
+    assert doorctl.store.execute("SELECT count(*) FROM events").fetchone()[0] == 1000

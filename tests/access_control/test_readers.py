@@ -252,7 +252,8 @@ def test_port_failing_at_run_time_is_an_error_state_not_a_stop(admin_api, doorct
     doorctl.bus.subscribe(events.append, "tns1:Device/Reader/PortError")
     doorctl.readers.start()
     found = admin_api.get("/api/v1/readers/front").json
-    assert found["online"] is False and "can't be opened" in found["error"]
+    assert found["online"] is False
+    assert found["error"] == f"The port {gone.path} can't be opened: No such file or directory."
     assert events[0].source["reader"] == "front"
     assert admin_api.get("/api/v1/doors").status_code == 200
 
@@ -371,6 +372,13 @@ def test_a_port_is_a_serial_device_never_a_file_or_the_network(admin_api, tmp_pa
         assert answer.status_code == 400, port
         assert "/dev/ttyAMA0" in answer.json["fields"]["port"], port
     assert [r["id"] for r in admin_api.get("/api/v1/readers").json] == ["wiegand"]
+
+
+def test_a_missing_port_is_refused_in_words(admin_api):
+    """pyserial says "[Errno 2] could not open port ...: [Errno 2] ...: '/dev/ttyUSB9'"."""
+    answer = admin_api.post("/api/v1/readers", {"id": "x", "port": "/dev/ttyUSB9"})
+    assert answer.status_code == 400
+    assert answer.json["fields"]["port"] == "The port can't be opened: No such file or directory."
 
 
 def test_a_pseudo_terminal_is_a_port_only_when_test_ports_are_on(data_dir, line):

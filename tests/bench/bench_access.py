@@ -19,7 +19,7 @@ import gevent
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from doorctl.core.access_control.cardholder_csv import COLUMNS  # noqa: E402
-from doorctl.core.access_control.cardholder_import import run_in_child  # noqa: E402
+from doorctl.core.access_control.cardholder_import import import_csv  # noqa: E402
 from doorctl.core.access_control.credentials import card_key  # noqa: E402
 from doorctl.core.appliance import Appliance  # noqa: E402
 
@@ -58,7 +58,8 @@ def import_with_ticker(appliance: Appliance, text: str) -> tuple[float, float, o
 
     loop = gevent.spawn(ticker)
     start = time.perf_counter()
-    result = run_in_child(appliance.data_dir, io.BytesIO(text.encode()))
+    source = io.BytesIO(text.encode())
+    result = import_csv(appliance.event_log, appliance.data_dir, source, "utf-8")
     elapsed = time.perf_counter() - start
     loop.kill()
     return elapsed, max(gaps), result

@@ -1,10 +1,13 @@
 """The event bus, the event log and its API and SSE stream."""
 
 import json
+import os
 import sqlite3
 
 import gevent
+from gevent.fileobject import FileObject
 
+from doorctl.core.access_control.cardholder_import import IMPORTED, import_csv
 from doorctl.core.access_control.credentials import card_key
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
@@ -114,6 +117,27 @@ def test_sse_stream_replays_after_last_event_id(doorctl, viewer_api):
         buffered=False,
     )
     assert [t for _, t, _ in read_sse(response, 2)] == ["tns1:Test/B", "tns1:Test/C"]
+    response.close()
+
+
+def test_a_stream_opened_during_an_import_still_sends_its_event(doorctl, viewer_api):
+    """The import's event is numbered when it starts, and sent after later ones."""
+    before = doorctl.bus.publish("tns1:Test/Before")
+    read_end, write_end = os.pipe()
+    source = FileObject(read_end, "rb")
+    importing = gevent.spawn(import_csv, doorctl.event_log, doorctl.data_dir, source, "utf-8")
+    gevent.sleep(0)
+    during = doorctl.bus.publish("tns1:Test/During")
+    response = viewer_api.get(
+        "/api/v1/events/stream", headers={"Last-Event-ID": str(before.id)}, buffered=False
+    )
+    os.write(write_end, b"name\nAnn\n")
+    os.close(write_end)
+    assert importing.get(timeout=30).cardholders == 1
+    sent = []
+    with gevent.Timeout(5, False):
+        sent = read_sse(response, 2)
+    assert [(i, t) for i, t, _ in sent] == [(during.id, during.topic), (before.id + 1, IMPORTED)]
     response.close()
 
 

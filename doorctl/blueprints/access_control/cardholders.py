@@ -23,7 +23,7 @@ from doorctl.core.access_control.cardholder_csv import export_rows
 from doorctl.core.access_control.cardholder_import import (
     ENCODINGS,
     encoding_named,
-    run_in_child,
+    import_csv,
 )
 from doorctl.core.access_control.cardholders import FIELDS, NAME_MAX, NOTES_MAX, VALIDITY_RULE
 from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
@@ -159,7 +159,8 @@ def import_page():
 
 def run_import(source, encoding: str):
     """The import in a child process with its own connection: readers keep running."""
-    return run_in_child(appliance().data_dir, source, encoding)
+    doorctl = appliance()
+    return import_csv(doorctl.event_log, doorctl.data_dir, source, encoding)
 
 
 # --- REST -------------------------------------------------------------------------------

@@ -100,17 +100,16 @@ def event_stream(prefixes: tuple, fmt: Callable[[Event], str]) -> Response:
     missed = _replay(doorctl, prefixes, whole_number(last))
 
     def generate() -> Iterator[str]:
-        sent = 0
+        replayed = {event.id for event in missed}  # an import's event comes after higher ids
         try:
             yield "retry: 2000\n: doorctl events\n\n"
             for event in missed:
-                sent = event.id
                 yield fmt(event)
             while True:
                 event = subscription.get(KEEPALIVE_SECONDS)
                 if event is None:
                     yield ": keep-alive\n\n"
-                elif event.id > sent:
+                elif event.id not in replayed:
                     yield fmt(event)
         finally:
             subscription.close()

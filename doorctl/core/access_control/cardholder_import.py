@@ -8,6 +8,11 @@ they hold waits in SQLite temporary tables, in a file in the data directory (not
 RAM, nor in a /tmp that may be RAM) that SQLite removes even if the child dies. So
 neither process grows with the file (8 million bad rows once took 5 GB, because every
 row's error was kept): the first 100 errors are reported, with the count of all.
+
+The rows commit with their audit event, `tns1:Configuration/Cardholder/Imported`, in
+one transaction like every other change; the parent numbers the event on the bus
+before the child starts (so its id is never another event's) and publishes it once
+the rows are in. A failed import leaves a gap in the event ids, nothing else.
 """
 
 from __future__ import annotations
@@ -21,14 +26,18 @@ import logging
 import os
 import sqlite3
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
-from typing import BinaryIO, TextIO
+from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from doorctl.core.access_control.cardholder_csv import COLUMNS, credential_of, holder_of, restored
 from doorctl.core.access_control.credentials import PinHasher
 from doorctl.core.errors import Invalid
-from doorctl.core.store import DB_NAME, connect, secret_key
+from doorctl.core.events import Event
+from doorctl.core.store import DB_NAME, INSERT_EVENT, connect, event_row, secret_key
+
+if TYPE_CHECKING:  # the child needs no event log
+    from doorctl.core.eventlog import EventLog
 
 log = logging.getLogger(__name__)
 ENCODINGS = {"utf-8": "UTF-8", "windows-1252": "Windows-1252", "iso-8859-1": "ISO-8859-1"}
@@ -45,6 +54,7 @@ LINE_LIMIT = 65536
 RECORD_LINES = 100
 CHUNK = 64 * 1024
 CHILD_NICENESS = 10  # the door, the readers and the web come first; the import waits
+IMPORTED = "tns1:Configuration/Cardholder/Imported"
 FAILED = "The import stopped unexpectedly; nothing was imported. The system log has details."
 TEMPORARY_TABLES = """
 CREATE TABLE temp.holders (
@@ -81,6 +91,10 @@ class ImportResult:
     def to_dict(self) -> dict:
         """The REST answer."""
         return asdict(self)
+
+    def counts(self) -> dict:
+        """What the audit event tells of an import: how many, never what (no PINs)."""
+        return {"cardholders": self.cardholders, "credentials": self.credentials}
 
 
 def encoding_named(name: str | None) -> str:
@@ -154,9 +168,10 @@ def header_errors(header: list[str]) -> dict[str, str]:
 class Importer:
     """Checks and imports one CSV text stream into a data directory (in the child)."""
 
-    def __init__(self, data_dir: Path, pins: PinHasher):
+    def __init__(self, data_dir: Path, pins: PinHasher, event: Event):
         self.data_dir = data_dir
         self.pins = pins
+        self.event = event
 
     def run(self, stream: TextIO) -> ImportResult:
         """Check every row; write all of them, or nothing and the errors."""
@@ -262,8 +277,10 @@ class Importer:
             message = "Another change conflicted while importing; nothing was imported."
             result.add(0, {"import": message})
             return result
+        result = ImportResult(holders, credentials)
+        conn.execute(INSERT_EVENT, event_row(replace(self.event, data=result.counts())))
         conn.execute("COMMIT")
-        return ImportResult(holders, credentials)
+        return result
 
 
 def decoded(raw: io.BufferedReader, encoding: str) -> TextIO:
@@ -276,7 +293,16 @@ def decoded(raw: io.BufferedReader, encoding: str) -> TextIO:
     return io.TextIOWrapper(raw, encoding=encoding, errors="strict", newline="")
 
 
-def run_in_child(data_dir: Path, source: BinaryIO, encoding: str = "utf-8") -> ImportResult:
+def import_csv(event_log: EventLog, data_dir: Path, source: BinaryIO, encoding: str):
+    """Import with its audit event, numbered on the bus first so that no other event has its id."""
+    event = event_log.bus.new(IMPORTED)
+    result = run_in_child(data_dir, source, encoding, event)
+    if not result.error_count:
+        event_log.logged_elsewhere(replace(event, data=result.counts()))
+    return result
+
+
+def run_in_child(data_dir: Path, source: BinaryIO, encoding: str, event: Event) -> ImportResult:
     """Import in a child process (gevent's subprocess: the hub keeps running meanwhile)."""
     import gevent
     from gevent import subprocess
@@ -284,7 +310,7 @@ def run_in_child(data_dir: Path, source: BinaryIO, encoding: str = "utf-8") -> I
     root = str(Path(__file__).resolve().parents[3])  # the child imports this same doorctl
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     child = subprocess.Popen(
-        [sys.executable, "-m", __name__, str(data_dir), encoding],
+        [sys.executable, "-m", __name__, str(data_dir), encoding, str(event.id), repr(event.time)],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -325,9 +351,10 @@ def _answer(code: int, out: bytes, err: bytes) -> ImportResult:
 def main(argv: list[str]) -> int:
     """The child: import the CSV on stdin into the data directory; the result as JSON."""
     data_dir, encoding = Path(argv[0]), argv[1]
+    event = Event(int(argv[2]), float(argv[3]), IMPORTED)
     os.nice(CHILD_NICENESS)
     csv.field_size_limit(FIELD_LIMIT)
-    importer = Importer(data_dir, PinHasher(secret_key(data_dir)))
+    importer = Importer(data_dir, PinHasher(secret_key(data_dir)), event)
     result = importer.run(decoded(sys.stdin.buffer, encoding))
     json.dump(result.to_dict(), sys.stdout)
     return 0

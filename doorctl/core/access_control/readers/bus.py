@@ -57,7 +57,7 @@ class ReaderBus:
         try:
             bus.start()
         except (serial.SerialException, OSError, ValueError) as exc:
-            return self._failed(f"The port {self.port} can't be opened: {exc}")
+            return self._failed(f"The port {self.port} can't be opened: {why_not(exc)}")
         self.bus, self.error = bus, None
         return True
 
@@ -117,5 +117,13 @@ def port_opens(port: str, baud: int) -> str | None:
     try:
         serial.serial_for_url(port, baudrate=baud, timeout=0).close()
     except (serial.SerialException, OSError, ValueError) as exc:
-        return f"The port can't be opened: {exc}"
+        return f"The port can't be opened: {why_not(exc)}"
     return None
+
+
+def why_not(exc: Exception) -> str:
+    """Why a port did not open, in words: pyserial's own text quotes errnos and tuples."""
+    log.info("serial port not opened: %s", exc)
+    if isinstance(exc, OSError) and isinstance(exc.errno, int):
+        return f"{os.strerror(exc.errno)}."
+    return "it can't be set up as a serial port."

@@ -23,13 +23,14 @@ def _check(kind: str, pem: bytes) -> None:
         x509.load_pem_x509_certificates(pem)
         if kind == "client":
             load_pem_private_key(pem, password=None)
-    except ValueError as error:
+    except ValueError:
         need = (
             "a certificate and its unencrypted private key"
             if kind == "client"
             else "CA certificates"
         )
-        raise Invalid({kind: f"Not PEM with {need}: {error}"}) from None
+        message = f"Not PEM with {need}; paste each block whole, its BEGIN and END lines too."
+        raise Invalid({kind: message}) from None
 
 
 def save(tls_dir: Path, kind: str, pem: bytes) -> None:

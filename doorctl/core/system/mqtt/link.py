@@ -19,6 +19,7 @@ thread, and returns a plain non-blocking socket the greenlet then drives.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import socket
 import ssl
@@ -33,6 +34,7 @@ from paho.mqtt.properties import Properties
 
 from doorctl.core.system.mqtt import certificates
 
+log = logging.getLogger(__name__)
 WEBSOCKET = ("ws", "wss")
 TLS = ("ssl", "wss")
 MAX_INFLIGHT = 100
@@ -63,15 +65,26 @@ def tls_context(settings: dict, tls_dir: Path) -> TlsContext:
     context = TlsContext(ssl.PROTOCOL_TLS_CLIENT)
     ca = tls_dir / certificates.FILES["ca"]
     if ca.exists():
-        context.load_verify_locations(str(ca))
+        _load("CA certificate", context.load_verify_locations, ca)
     else:
         context.load_default_certs()
     client_pem = tls_dir / certificates.FILES["client"]
     if client_pem.exists():
-        context.load_cert_chain(str(client_pem))
+        _load("client certificate", context.load_cert_chain, client_pem)
     if settings["alpn"]:
         context.set_alpn_protocols([settings["alpn"]])
     return context
+
+
+def _load(what: str, load, path: Path) -> None:
+    """Load a stored PEM file; a damaged one is named in words, what OpenSSL said is logged."""
+    try:
+        load(str(path))
+    except (OSError, ValueError) as error:
+        log.error("MQTT %s %s can't be loaded: %s", what, path, error)
+        raise LinkError(
+            f"The stored {what} can't be used; upload it again on the MQTT page."
+        ) from None
 
 
 def build_client(settings: dict, tls_dir: Path, will: tuple | None) -> mqtt.Client:

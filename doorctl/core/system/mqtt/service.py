@@ -43,6 +43,8 @@ log = logging.getLogger(__name__)
 CLIENT, PUBLICATION, SUBSCRIPTIONS = "mqtt_client", "mqtt_publication", "mqtt_subscriptions"
 WINDOW = 200
 MAX_BACKOFF = 120.0
+UNUSABLE = "The settings can't be used; the system log has details."
+FAILED = "The MQTT client stopped on an unexpected error; the system log has details."
 KNOWN_TOPICS = (
     "tns1:AccessControl/AccessGranted/Credential",
     "tns1:AccessControl/Denied/Credential",
@@ -168,8 +170,12 @@ class MqttService:
             will = messages.connect_message(self.client, "lwt")
             try:
                 self._link = Link(self.client, self.tls_dir, will)
-            except Exception as error:
-                self._set_state("error", f"The settings can't be used: {error}")
+            except LinkError as error:
+                self._set_state("error", str(error))
+                return
+            except Exception:
+                log.exception("MQTT settings can't be used")
+                self._set_state("error", UNUSABLE)
                 return
             self._reset_session()
             self._wire(self._link)
@@ -204,9 +210,9 @@ class MqttService:
                 self._serve(link)
             except LinkError as error:
                 self._set_state("error", str(error))
-            except Exception as error:
+            except Exception:
                 log.exception("MQTT link failed")
-                self._set_state("error", f"Internal error: {error}")
+                self._set_state("error", FAILED)
             if not self.client["reconnect"]:
                 return
             gevent.sleep(delay)
