@@ -193,8 +193,10 @@ def test_door_commands_are_off_by_default_and_drive_the_real_door(mqtt, broker):
     }
     assert logged[0].key == {"door": "front"}
     publish(broker.port, f"{PREFIX}/door/1/command", "lockdown")
-    wait_until(lambda: mqtt.doors[1].mode() == "locked_down", what="door locked down")
+    # the command is accepted once the held mode is on disk, a moment after it applies
+    wait_until(lambda: len(logged) == 2, what="the second command's event")
     assert logged[-1].data["result"] == "accepted"
+    assert mqtt.doors[1].mode() == "locked_down"
 
 
 def test_home_assistant_discovery_and_removal(mqtt, broker):
