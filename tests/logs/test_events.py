@@ -201,3 +201,21 @@ def test_events_queued_while_the_lock_outlasts_the_busy_wait_are_written_later(
     events, _ = log.query()
     assert [e.data["n"] for e in events] == [2, 1]
     log.stop()
+
+
+def test_events_of_a_failed_write_stay_queued_for_the_next(tmp_path, monkeypatch):
+    monkeypatch.setattr("doorctl.core.diskwriter.RETRY_DELAY", 0.05)
+    bus = EventBus()
+    log = EventLog(Store(tmp_path), bus)
+    log.start()
+    other = sqlite3.connect(log.store.path, isolation_level=None)
+    # a disk that refuses the write, as a full SD card does
+    other.execute(
+        "CREATE TRIGGER full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'full'); END"
+    )
+    bus.publish("tns1:Test/Tick", data={"n": 1})
+    gevent.sleep(0.2)
+    other.execute("DROP TRIGGER full")
+    log.flush(timeout=2)
+    assert [e.data["n"] for e in log.query()[0]] == [1]
+    log.stop()
