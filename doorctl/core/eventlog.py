@@ -164,11 +164,17 @@ class EventLog:
                 self._insert_pending(conn)
                 conn.execute("COMMIT")
             except sqlite3.Error:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
                 self._requeue()
                 raise
-            self._unsure.clear()
+            finally:
+                self._rollback(conn)
+                self._unsure.clear()
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        """End a transaction left open by an error; the log's size is counted again."""
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+            self._stored = None
 
     def _requeue(self) -> None:
         """A transaction failed: its events go back to the head of the queue, for the
