@@ -1,6 +1,6 @@
 """Helpers for tests with libosdp readers: the reader harness in a child process, ptys.
 
-Kept out of conftest.py so test modules (and tests/osdp/conftest.py) import them by a
+Kept out of conftest.py so test modules (and tests/hal/osdp/conftest.py) import them by a
 name no conftest shadows; not named `osdp`, which is libosdp's own package.
 """
 

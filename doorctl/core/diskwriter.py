@@ -3,11 +3,14 @@
 With synchronous FULL a commit waits for the SD card, which can take tens of
 milliseconds; done on the hub it would stall reader polling and door timers. Queue
 the work in memory, poke() the writer, and it runs `write(conn)` on its thread with
-its own connection. flush() waits until the queue is on disk.
+its own connection. flush() waits until the queue is on disk. A write that fails
+(another process held the database past SQLite's busy wait, the card is full) is
+logged and tried again, with what it did not take still queued.
 """
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -17,6 +20,11 @@ import gevent.event
 from gevent.threadpool import ThreadPool
 
 from doorctl.core.store import connect
+
+log = logging.getLogger(__name__)
+# Seconds before a failed write is tried again (SQLite has already waited its busy
+# timeout): the log is not flooded while an import holds the database.
+RETRY_DELAY = 1.0
 
 
 class DiskWriter:
@@ -82,7 +90,13 @@ class DiskWriter:
         while True:
             self._wake.wait()
             self._wake.clear()
-            self._pool.apply(self._write, (self._db(),))
+            try:
+                self._pool.apply(self._write, (self._db(),))
+            except sqlite3.Error as error:
+                log.error("writing to the database failed, trying again: %s", error)
+                gevent.sleep(RETRY_DELAY)
+                self._wake.set()
+                continue
             self.on_written()
             if not self._pending():
                 self._idle.set()

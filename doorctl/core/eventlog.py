@@ -57,6 +57,7 @@ class EventLog:
         self.store = store
         self.retention = retention
         self._pending: deque[Event] = deque()
+        self._unsure: list[Event] = []  # taken from the queue, not yet committed
         self._stored: int | None = None  # how many events the log holds (writer thread)
         self.bus = bus
         self._writer = DiskWriter(store.path, self._write_pending, lambda: bool(self._pending))
@@ -143,8 +144,10 @@ class EventLog:
         try:
             result, events = transact(conn, self.bus.new, change, args, self._insert_pending)
         except sqlite3.Error:
-            self._stored = None  # count again: the queued events may not be in
+            self._requeue()  # a change's own error may have committed them: kept first
             raise
+        finally:
+            self._unsure.clear()
         self._stored = None if self._stored is None else self._stored + len(events)
         return result, events
 
@@ -160,10 +163,25 @@ class EventLog:
             try:
                 self._insert_pending(conn)
                 conn.execute("COMMIT")
+            except sqlite3.Error:
+                self._requeue()
+                raise
             finally:
-                if conn.in_transaction:
-                    conn.execute("ROLLBACK")
-                    self._stored = None
+                self._rollback(conn)
+                self._unsure.clear()
+
+    def _rollback(self, conn: sqlite3.Connection) -> None:
+        """End a transaction left open by an error; the log's size is counted again."""
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+            self._stored = None
+
+    def _requeue(self) -> None:
+        """A transaction failed: its events go back to the head of the queue, for the
+        next write, and the log's size is counted again (writer thread)."""
+        self._pending.extendleft(reversed(self._unsure))
+        self._unsure.clear()
+        self._stored = None
 
     def _insert_pending(self, conn: sqlite3.Connection) -> None:
         """Insert what is queued, in batches, then trim (inside the caller's transaction)."""
@@ -171,6 +189,7 @@ class EventLog:
             return
         while self._pending:
             batch = [self._pending.popleft() for _ in range(min(BATCH, len(self._pending)))]
+            self._unsure += batch
             conn.executemany(KEEP_FIRST, [event_row(e) for e in batch])
             if self._stored is not None:
                 self._stored += len(batch)

@@ -13,6 +13,7 @@ import threading
 import time
 import urllib.error
 
+import gevent
 import pytest
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -255,5 +256,25 @@ def test_a_mode_that_could_not_be_stored_is_an_error_not_a_silent_success(operat
     disk = sqlite3.connect(doorctl.data_dir / DB_NAME)
     try:
         assert disk.execute("SELECT override FROM door_modes").fetchall() == [("locked_down",)]
+    finally:
+        disk.close()
+
+
+def test_a_mode_that_could_not_be_stored_is_stored_once_the_disk_takes_it(
+    operator_api, doorctl, monkeypatch
+):
+    monkeypatch.setattr("doorctl.core.diskwriter.RETRY_DELAY", 0.05)
+    doorctl.store.execute("ALTER TABLE door_modes RENAME TO door_modes_away")
+    try:
+        assert operator_api.post("/api/v1/doors/1/lockdown").status_code == 503
+    finally:
+        doorctl.store.execute("ALTER TABLE door_modes_away RENAME TO door_modes")
+    # nobody repeats the command: a power cut now must still find the door locked down
+    disk = sqlite3.connect(doorctl.data_dir / DB_NAME)
+    try:
+        deadline = time.monotonic() + 5
+        while disk.execute("SELECT override FROM door_modes").fetchall() != [("locked_down",)]:
+            assert time.monotonic() < deadline, "the mode never reached the disk"
+            gevent.sleep(0.05)
     finally:
         disk.close()

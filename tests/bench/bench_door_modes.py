@@ -14,7 +14,6 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import base64  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -22,33 +21,16 @@ import time  # noqa: E402
 import urllib.request  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-import gevent  # noqa: E402
-import gevent.event  # noqa: E402
-
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests"))
 
+from reader_loop import BASIC, lateness_rows, percentile, row, served, ticking  # noqa: E402
 from support import start_served  # noqa: E402
 
-from doorctl.app import create_app  # noqa: E402
-from doorctl.cli import freeze_startup_objects, make_server  # noqa: E402
-
-TICK = 0.010
 COMMANDS = 200
-PASSWORD = "bench password"
 TARGET_ANSWER_P95_MS = 100.0  # an operator's button press feels immediate
-TARGET_TICK_WORST_MS = 20.0  # as bench_hub: a reader poll is never that late
 TARGET_RESTART_S = 5.0  # from process start to serving with the mode restored
-BASIC = {"Authorization": "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode()}
-
-
-def ticker(lateness: list[float], stop: gevent.event.Event) -> None:
-    """Sleep TICK and record how late each wake-up is, like a reader poll loop."""
-    while not stop.is_set():
-        start = time.perf_counter()
-        gevent.sleep(TICK)
-        lateness.append((time.perf_counter() - start - TICK) * 1000)
 
 
 def command(url: str, action: str) -> dict:
@@ -69,30 +51,11 @@ def answer_times(url: str) -> list[float]:
     return times
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def in_process(data_dir: Path) -> tuple[list[float], list[float]]:
     """Answer times and ticker lateness while commands are stored; ends locked down."""
-    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim"})
-    doorctl = app.extensions["doorctl"]
-    doorctl.users.set_root_password(PASSWORD)
-    doorctl.start()
-    freeze_startup_objects()
-    server = make_server(app, "127.0.0.1", 0)
-    server.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    stop, lateness = gevent.event.Event(), []
-    tick = gevent.spawn(ticker, lateness, stop)
-    times = answer_times(url)
-    command(url, "lockdown")
-    stop.set()
-    tick.join()
-    server.stop()
-    doorctl.stop()
-    doorctl.store.close()
+    with served(data_dir) as (url, _), ticking() as lateness:
+        times = answer_times(url)
+        command(url, "lockdown")
     return times, lateness
 
 
@@ -113,12 +76,6 @@ def restart_seconds(data_dir: Path) -> float:
     return seconds
 
 
-def row(name: str, figure: float, target: float | None = None) -> None:
-    ratio = f"{figure / target:7.2f}" if target else f"{'':>7}"
-    target_text = f"{target:9.1f}" if target else f"{'':>9}"
-    print(f"{name:44} {figure:9.2f} {target_text} {ratio}")
-
-
 def main() -> None:
     data_dir = Path(tempfile.mkdtemp()) / "data"
     times, lateness = in_process(data_dir)
@@ -127,8 +84,7 @@ def main() -> None:
     row(f"command answer median ms ({COMMANDS} commands)", percentile(times, 50))
     row("command answer p95 ms", percentile(times, 95), TARGET_ANSWER_P95_MS)
     row("command answer worst ms", max(times))
-    row("tick lateness p99 ms, while storing", percentile(lateness, 99))
-    row("tick lateness worst ms, while storing", max(lateness), TARGET_TICK_WORST_MS)
+    lateness_rows("while storing", lateness)
     row("restart to serving, mode restored, s", restart, TARGET_RESTART_S)
 
 

@@ -14,7 +14,6 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import base64  # noqa: E402
 import http.cookiejar  # noqa: E402
 import json  # noqa: E402
 import sys  # noqa: E402
@@ -28,26 +27,11 @@ import gevent  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from doorctl.app import create_app  # noqa: E402
-from doorctl.server import freeze_startup_objects, make_server  # noqa: E402
+from reader_loop import BASIC, PASSWORD, lateness_rows, served, ticking  # noqa: E402
 
-TICK = 0.010
 SECONDS = 10
 CLIENTS = 8
-TARGET_WORST_MS = 20.0
 WRITE_ROUNDS = 8  # per writing client and second: 128 writes/s with CLIENTS = 8
-PASSWORD = "bench password"
-
-
-def ticker(lateness: list[float], stop: gevent.event.Event) -> None:
-    """Sleep TICK and record how late each wake-up is, like a reader poll loop."""
-    while not stop.is_set():
-        start = time.perf_counter()
-        gevent.sleep(TICK)
-        lateness.append((time.perf_counter() - start - TICK) * 1000)
-
-
-BASIC = {"Authorization": "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode()}
 
 
 def fetch(opener, url: str, data: bytes | None = None, headers=None, method=None) -> str:
@@ -91,48 +75,29 @@ def writer_client(url: str, stop: gevent.event.Event, counts: dict) -> None:
         gevent.sleep(max(0, next_at - time.monotonic()))
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def measure(url: str, clients: int, client=web_client) -> tuple[list[float], int]:
     """Ticker lateness over SECONDS with `clients` busy clients."""
-    stop, lateness, counts = gevent.event.Event(), [], {"rounds": 0}
-    workers = [gevent.spawn(client, url, stop, counts) for _ in range(clients)]
-    tick = gevent.spawn(ticker, lateness, stop)
-    gevent.sleep(SECONDS)
-    stop.set()
-    gevent.joinall([tick, *workers], timeout=30)
+    stop, counts = gevent.event.Event(), {"rounds": 0}
+    with ticking() as lateness:
+        workers = [gevent.spawn(client, url, stop, counts) for _ in range(clients)]
+        gevent.sleep(SECONDS)
+        stop.set()
+        gevent.joinall(workers, timeout=30)
     return lateness, counts["rounds"]
 
 
 def main() -> None:
-    app = create_app({"DATA_DIR": tempfile.mkdtemp(), "HARDWARE": "sim"})
-    doorctl = app.extensions["doorctl"]
-    doorctl.users.set_root_password(PASSWORD)
-    doorctl.start()
-    freeze_startup_objects()
-    server = make_server(app, "127.0.0.1", 0)
-    server.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    idle, _ = measure(url, 0)
-    busy, rounds = measure(url, CLIENTS)
-    writes, written = measure(url, CLIENTS, writer_client)
-    server.stop()
-    doorctl.stop()
+    with served(Path(tempfile.mkdtemp())) as (url, _):
+        idle, _ = measure(url, 0)
+        busy, rounds = measure(url, CLIENTS)
+        writes, written = measure(url, CLIENTS, writer_client)
     print(f"{'measure':54} {'figure':>9} {'target':>9} {'ratio':>7}")
     for name, values in (
         ("idle", idle),
         (f"busy ({CLIENTS} clients, {rounds} rounds)", busy),
         (f"writes ({CLIENTS} clients, {written} rounds)", writes),
     ):
-        worst, p99 = max(values), percentile(values, 99)
-        print(f"{'tick lateness p99 ms, ' + name:54} {p99:9.2f} {'':>9} {'':>7}")
-        print(
-            f"{'tick lateness worst ms, ' + name:54} {worst:9.2f} {TARGET_WORST_MS:9.1f} "
-            f"{worst / TARGET_WORST_MS:7.2f}"
-        )
+        lateness_rows(name, values, width=54)
     print(
         f"web rounds per second while measured: {rounds / SECONDS:.1f} "
         "(each: login, 4 pages, an event query, a settings write)"

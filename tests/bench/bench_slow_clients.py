@@ -12,7 +12,6 @@ from gevent import monkey
 
 monkey.patch_all()
 
-import base64  # noqa: E402
 import socket  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
@@ -26,14 +25,11 @@ from gevent import subprocess  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from doorctl.app import create_app  # noqa: E402
-from doorctl.server import freeze_startup_objects, make_server  # noqa: E402
+from reader_loop import BASIC, percentile, served  # noqa: E402
 
 SECONDS = 15
 SLOW_CLIENTS = 20
 TARGET_RATIO = 2.0  # p99 with slow clients, at most this many times the p99 without
-PASSWORD = "bench password"
-BASIC = {"Authorization": "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode()}
 LOGIN_HEAD = (
     b"POST /login HTTP/1.1\r\nHost: doorctl\r\nContent-Length: 64\r\n"
     b"Content-Type: application/x-www-form-urlencoded\r\n\r\n"
@@ -68,11 +64,6 @@ def slow_client(port: int, closed: list[int]) -> None:
             connection.close()
 
 
-def percentile(values: list[float], p: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, round(p / 100 * (len(ordered) - 1)))]
-
-
 def slow_clients(port: int, count: int) -> None:
     """The child process: `count` slow clients, until it is killed."""
     closed = [0]
@@ -96,18 +87,9 @@ def measure(url: str, port: int, slow: int) -> tuple[list[float], int]:
 
 
 def main() -> None:
-    app = create_app({"DATA_DIR": tempfile.mkdtemp(), "HARDWARE": "sim"})
-    doorctl = app.extensions["doorctl"]
-    doorctl.users.set_root_password(PASSWORD)
-    doorctl.start()
-    freeze_startup_objects()
-    server = make_server(app, "127.0.0.1", 0)
-    server.start()
-    url = f"http://127.0.0.1:{server.server_port}"
-    alone, _ = measure(url, server.server_port, 0)
-    crowded, closed = measure(url, server.server_port, SLOW_CLIENTS)
-    server.stop()
-    doorctl.stop()
+    with served(Path(tempfile.mkdtemp())) as (url, port):
+        alone, _ = measure(url, port, 0)
+        crowded, closed = measure(url, port, SLOW_CLIENTS)
     base = percentile(alone, 99)
     print(
         f"{'viewer GET /api/v1/doors/1':44} {'p50 ms':>8} {'p99 ms':>8} {'target':>8} {'ratio':>7}"

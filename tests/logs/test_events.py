@@ -11,7 +11,7 @@ from doorctl.core.access_control.cardholder_import import IMPORTED, import_csv
 from doorctl.core.access_control.credentials import card_key
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
-from doorctl.core.store import Store
+from doorctl.core.store import Store, connect
 
 
 def test_failing_subscriber_never_breaks_the_others():
@@ -175,3 +175,47 @@ def test_the_door_opens_while_the_disk_is_busy_and_its_events_follow(doorctl):
     doorctl.event_log.flush()
     granted, _ = doorctl.event_log.query(("tns1:AccessControl/AccessGranted/",))
     assert [e.data["cardholder_id"] for e in granted] == [holder["id"]]
+
+
+def test_events_queued_while_the_lock_outlasts_the_busy_wait_are_written_later(
+    tmp_path, monkeypatch
+):
+    # The busy wait is 10 s on the device; a short one makes SQLite give up at once.
+    def quick(path):
+        conn = connect(path)
+        conn.execute("PRAGMA busy_timeout = 50")
+        return conn
+
+    monkeypatch.setattr("doorctl.core.diskwriter.connect", quick)
+    monkeypatch.setattr("doorctl.core.diskwriter.RETRY_DELAY", 0.05, raising=False)
+    bus = EventBus()
+    log = EventLog(Store(tmp_path), bus)
+    log.start()
+    blocker = sqlite3.connect(log.store.path, isolation_level=None)
+    blocker.execute("BEGIN IMMEDIATE")  # an import, say, holds the database
+    bus.publish("tns1:Test/Tick", data={"n": 1})
+    gevent.sleep(0.3)  # the writer gave up at least once
+    blocker.execute("COMMIT")
+    bus.publish("tns1:Test/Tick", data={"n": 2})
+    log.flush(timeout=2)
+    events, _ = log.query()
+    assert [e.data["n"] for e in events] == [2, 1]
+    log.stop()
+
+
+def test_events_of_a_failed_write_stay_queued_for_the_next(tmp_path, monkeypatch):
+    monkeypatch.setattr("doorctl.core.diskwriter.RETRY_DELAY", 0.05)
+    bus = EventBus()
+    log = EventLog(Store(tmp_path), bus)
+    log.start()
+    other = sqlite3.connect(log.store.path, isolation_level=None)
+    # a disk that refuses the write, as a full SD card does
+    other.execute(
+        "CREATE TRIGGER full BEFORE INSERT ON events BEGIN SELECT RAISE(ABORT, 'full'); END"
+    )
+    bus.publish("tns1:Test/Tick", data={"n": 1})
+    gevent.sleep(0.2)
+    other.execute("DROP TRIGGER full")
+    log.flush(timeout=2)
+    assert [e.data["n"] for e in log.query()[0]] == [1]
+    log.stop()

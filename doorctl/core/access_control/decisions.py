@@ -47,7 +47,6 @@ MESSAGES = {
     DOOR_LOCKED_DOWN: "The door is locked down.",
     PIN_NEEDED: "Enter the PIN and press #.",
 }
-REASONS = tuple(r for r in MESSAGES if r != PIN_NEEDED)
 
 _CREDENTIAL = """
 SELECT c.id, c.enabled, c.card, c.pin_hash, h.id AS holder, h.name, h.enabled AS holder_enabled,

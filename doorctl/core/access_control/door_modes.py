@@ -7,7 +7,8 @@ but REX still lets people out; Locked down and Locked open are overrides that on
 
 The held modes (all but Accessed) and the scheduled unlock's state are stored when
 set, and an operator's command is answered only once its mode is on disk, so that a
-restart or a power cut gives the door back the mode it was last given.
+restart or a power cut gives the door back the mode it was last given. A mode the disk
+refused (the command was answered with an error) is written again until it is in.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from dataclasses import dataclass
 import gevent
 import gevent.event
 
+from doorctl.core import diskwriter
 from doorctl.core.diskwriter import DiskWriter
 from doorctl.core.errors import DoorctlError
 from doorctl.core.store import Store
@@ -146,9 +148,11 @@ class DoorModes:
         self._stored = max(number for number, _ in latest.values())
 
     def _on_written(self) -> None:
-        """On the hub after each write: wake the commands waiting for their mode."""
+        """On the hub after each write: wake the commands waiting for their mode; after a
+        failed one, try again soon, so that the mode reaches the disk without a new command."""
         if self._failure:
             log.error("door mode not stored: %s", self._failure)
+            gevent.spawn_later(diskwriter.RETRY_DELAY, self._writer.poke)
         written, self._written = self._written, gevent.event.Event()
         written.set()
 

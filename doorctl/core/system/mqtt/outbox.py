@@ -74,6 +74,15 @@ class Outbox:
         """Insert new rows, delete acked ones and trim to the limit, in one transaction."""
         new, self._new = self._new, []
         acked, self._acked = self._acked, []
+        try:
+            self._commit(conn, new, acked)
+        except sqlite3.Error:
+            self._new[:0] = new  # kept, before what came meanwhile, for the next write
+            self._acked[:0] = acked
+            raise
+
+    def _commit(self, conn: sqlite3.Connection, new: list[tuple], acked: list[int]) -> None:
+        """The rows in, the acked out, the oldest beyond the limit dropped: one commit."""
         with conn:
             conn.execute("BEGIN IMMEDIATE")
             conn.executemany(
