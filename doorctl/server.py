@@ -22,6 +22,8 @@ import gevent
 from gevent.lock import BoundedSemaphore
 from gevent.pywsgi import Input, WSGIHandler, WSGIServer
 
+from doorctl.core import waiting
+
 log = logging.getLogger("doorctl.server")
 # Requests computing at once. The hub runs one greenlet at a time, so a reader poll
 # that falls due waits for every request ahead of it; a few keep that wait short.
@@ -71,7 +73,9 @@ class Admission:
     """WSGI middleware: at most `limit` requests build their response at the same time.
 
     The limit covers building the response, not sending it: a live SSE stream returns
-    its generator at once and does not hold a place while it waits for events.
+    its generator at once and does not hold a place while it waits for events. Nor does
+    a request hold its place while it waits off the hub (`waiting.off_hub`: for the
+    disk, a door mode to be stored, an import's child process).
     """
 
     def __init__(self, app, limit: int = REQUESTS_AT_ONCE):
@@ -79,9 +83,42 @@ class Admission:
         self.places = BoundedSemaphore(limit)
 
     def __call__(self, environ, start_response):
-        with self.places:
-            gevent.idle()  # timers and I/O first: a due reader poll never waits for the web
-            return self.app(environ, start_response)
+        place = Place(self.places)
+        place.take()
+        try:
+            with waiting.serving(place.step_out):
+                gevent.idle()  # timers and I/O first: a due reader poll never waits for the web
+                return self.app(environ, start_response)
+        finally:
+            place.give_back()
+
+
+class Place:
+    """One request's place in Admission, given back while it waits off the hub."""
+
+    def __init__(self, places: BoundedSemaphore):
+        self.places = places
+        self.held = False
+
+    def take(self) -> None:
+        """Wait for a free place (a request interrupted meanwhile holds none)."""
+        self.places.acquire()
+        self.held = True
+
+    def give_back(self) -> None:
+        """Let another request in, unless this one holds no place."""
+        if self.held:
+            self.held = False
+            self.places.release()
+
+    @contextlib.contextmanager
+    def step_out(self):
+        """Wait without the place; go on building the answer only with one again."""
+        self.give_back()
+        try:
+            yield
+        finally:
+            self.take()
 
 
 class Handler(WSGIHandler):

@@ -4,12 +4,15 @@ import json
 import select
 import signal
 import socket
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
+import urllib.error
 import urllib.request
 
-from support import REPO, ROOT_PASSWORD, start_served
+from support import REPO, ROOT_PASSWORD, basic, start_served
 
 
 def get(url):
@@ -165,3 +168,53 @@ def test_slow_clients_neither_stall_the_appliance_nor_stay_connected(tmp_path):
     assert [door["id"] for door in doors] == [1] * 16, "the viewer was answered every time"
     assert len(ended) == 20, "every slow connection was closed"
     assert {"408", "503"} <= set(ended.values()) <= {"408", "503", "closed", "reset"}
+
+
+def test_requests_waiting_for_the_disk_leave_the_appliance_to_others(tmp_path):
+    """Writes waiting for a database lock another process holds do no work on the hub:
+    a viewer is still answered while more of them wait than there are places."""
+    server = start_served(tmp_path / "data")
+    password = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+    server.call("POST", "/api/v1/setup", password, auth=None)
+    viewer = {"username": "viewer1", "password": "viewer password", "role": "viewer"}
+    server.call("POST", "/api/v1/users", viewer)
+    lock = sqlite3.connect(tmp_path / "data" / "doorctl.sqlite3", isolation_level=None)
+    lock.execute("BEGIN IMMEDIATE")  # as a backup or an import holding the database
+    created: list[dict] = []
+    writes = [
+        threading.Thread(target=lambda n=n: created.append(add_cardholder(server, n)))
+        for n in range(5)
+    ]
+    for write in writes:
+        write.start()
+    time.sleep(1)  # the writes are in, waiting for the lock
+    try:  # answered at all within 5 s, while SQLite would let the writes wait 10 s
+        door = call(server, "GET", "/api/v1/doors/1", ("viewer1", "viewer password"), timeout=5)
+        done_before = len(created)
+    except (TimeoutError, urllib.error.URLError) as error:
+        door = {"error": str(error)}
+    finally:
+        lock.execute("ROLLBACK")
+        lock.close()
+    for write in writes:
+        write.join(30)
+    server.stop()
+    assert door.get("id") == 1, f"the viewer was answered: {door}"
+    assert done_before == 0, "the writes were still waiting for the lock"
+    assert sorted(holder["name"] for holder in created) == [f"Holder {n}" for n in range(5)]
+
+
+def add_cardholder(server, number: int) -> dict:
+    """A configuration write; the new cardholder, once the store has it (201)."""
+    body = {"name": f"Holder {number}"}
+    return call(server, "POST", "/api/v1/cardholders", ("root", ROOT_PASSWORD), body, 201, 30)
+
+
+def call(server, method, path, auth, body=None, status=200, timeout=10.0) -> dict:
+    """A REST call with its own timeout; the JSON answer, which must come with `status`."""
+    data = json.dumps(body).encode() if body is not None else None
+    headers = {"Content-Type": "application/json", **basic(*auth)}
+    request = urllib.request.Request(server.url + path, data, headers, method=method)
+    with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - loopback
+        assert response.status == status
+        return json.loads(response.read())

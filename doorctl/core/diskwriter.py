@@ -20,6 +20,7 @@ import gevent.event
 from gevent.threadpool import ThreadPool
 
 from doorctl.core.store import connect
+from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
 # Seconds before a failed write is tried again (SQLite has already waited its busy
@@ -73,13 +74,15 @@ class DiskWriter:
             self._write(self._db())
             self._idle.set()
         else:
-            self._idle.wait(timeout)
+            with off_hub():
+                self._idle.wait(timeout)
 
     def call(self, function: Callable, *args):
         """Run `function(conn, *args)` on the writer's thread, e.g. to read what it wrote."""
         if self._pool is None:
             return function(self._db(), *args)
-        return self._pool.apply(function, (self._db(), *args))
+        with off_hub():  # the thread may wait SQLite's busy timeout for another's lock
+            return self._pool.apply(function, (self._db(), *args))
 
     def _db(self) -> sqlite3.Connection:
         if self._conn is None:
@@ -128,4 +131,5 @@ class DiskReader:
             self._conn = connect(self.path)
         if self._pool is None:
             return function(self._conn, *args)
-        return self._pool.apply(function, (self._conn, *args))
+        with off_hub():
+            return self._pool.apply(function, (self._conn, *args))

@@ -35,6 +35,7 @@ from doorctl.core.access_control.credentials import PinHasher
 from doorctl.core.errors import Invalid
 from doorctl.core.events import Event
 from doorctl.core.store import DB_NAME, INSERT_EVENT, connect, event_row, secret_key
+from doorctl.core.waiting import off_hub
 
 if TYPE_CHECKING:  # the child needs no event log
     from doorctl.core.eventlog import EventLog
@@ -317,10 +318,12 @@ def run_in_child(data_dir: Path, source: BinaryIO, encoding: str, event: Event) 
         env={**os.environ, "PYTHONPATH": path, "SQLITE_TMPDIR": str(data_dir)},
     )
     try:
-        out, err = gevent.spawn(child.stdout.read), gevent.spawn(child.stderr.read)
-        _feed(child.stdin, source)
-        child.wait()
-        return _answer(child.returncode, out.get(), err.get())
+        with off_hub():  # the child does the work: other requests go on meanwhile
+            out, err = gevent.spawn(child.stdout.read), gevent.spawn(child.stderr.read)
+            _feed(child.stdin, source)
+            child.wait()
+            out, err = out.get(), err.get()
+        return _answer(child.returncode, out, err)
     finally:
         if child.poll() is None:
             child.kill()

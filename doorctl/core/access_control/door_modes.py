@@ -27,6 +27,7 @@ from doorctl.core import diskwriter
 from doorctl.core.diskwriter import DiskWriter
 from doorctl.core.errors import DoorctlError
 from doorctl.core.store import Store
+from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
 
@@ -120,7 +121,7 @@ class DoorModes:
         """Wait for writes until one stored `number`, failed, or the time ran out."""
         if self._stored < number:
             self._writer.poke()  # a command repeated after a failed write tries again
-        with gevent.Timeout(timeout, False):
+        with off_hub(), gevent.Timeout(timeout, False):
             while self._stored < number:
                 written = self._written
                 written.wait()

@@ -1,0 +1,48 @@
+"""Waits that do no work on the hub: for the disk's writer thread, a database lock, a child.
+
+The web server lets only a few requests build their answers at once, so that a reader
+poll that falls due never waits behind many. A request that waits for a thread or a
+child process does nothing on the hub meanwhile, and it must not keep others (a door
+command among them) out for as long as SQLite's busy wait or an import takes. Such a
+wait goes in `with off_hub():`; the server tells this module, for the greenlet that
+serves a request, how to give its place back and take one again. Outside a request
+(tests, the CLI, a service's own greenlet) `off_hub()` does nothing.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+
+from gevent.local import local
+
+StepOut = Callable[[], AbstractContextManager]
+
+_current = local()
+
+
+@contextlib.contextmanager
+def off_hub() -> Iterator[None]:
+    """Wait without holding the request's place: given back now, taken again after."""
+    step_out: StepOut | None = getattr(_current, "step_out", None)
+    if step_out is None:
+        yield
+        return
+    _current.step_out = None  # a wait inside this one has no place to give back
+    try:
+        with step_out():
+            yield
+    finally:
+        _current.step_out = step_out
+
+
+@contextlib.contextmanager
+def serving(step_out: StepOut) -> Iterator[None]:
+    """This greenlet serves a request: `step_out()` is how its waits leave their place."""
+    previous = getattr(_current, "step_out", None)
+    _current.step_out = step_out
+    try:
+        yield
+    finally:
+        _current.step_out = previous
