@@ -74,11 +74,15 @@ class Admission:
     its generator at once and does not hold a place while it waits for events.
     """
 
-    def __init__(self, app, limit: int = REQUESTS_AT_ONCE):
+    def __init__(self, app, limit: int = REQUESTS_AT_ONCE, hold=None):
         self.app = app
         self.places = BoundedSemaphore(limit)
+        self.hold = hold or (lambda environ: 0.0)
 
     def __call__(self, environ, start_response):
+        seconds = self.hold(environ)
+        if seconds:  # a client blocked for brute force waits here, holding no place
+            gevent.sleep(seconds)
         with self.places:
             gevent.idle()  # timers and I/O first: a due reader poll never waits for the web
             return self.app(environ, start_response)
@@ -219,7 +223,8 @@ class Server(WSGIServer):
 def make_server(app, host: str, port: int, limits: Limits | None = None) -> Server:
     """The appliance's HTTP server, with the admission limit in front of the app."""
     limits = limits or Limits(max_body=app.config.get("MAX_CONTENT_LENGTH") or Limits.max_body)
-    return Server((host, port), Admission(app), limits)
+    hold = app.extensions["doorctl"].security.hold
+    return Server((host, port), Admission(app, hold=hold), limits)
 
 
 def freeze_startup_objects() -> None:

@@ -47,6 +47,7 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
+from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.users import ROLES
 
 INTRODUCTION = (
@@ -61,6 +62,7 @@ SETTINGS = {
     "/api/v1/alarms": (alarms.SECTION, False, {}),
     "/api/v1/io/settings": (io_ports.SECTION, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
+    "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
