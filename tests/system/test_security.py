@@ -227,3 +227,84 @@ def test_twenty_threads_at_once_reach_few_hashes(served):
     status, body = _basic_answer(url, basic("root", "pw"), "127.0.0.2")
     blocks = json.loads(body)["events"]
     assert [(e["source"], e["data"]["state"]) for e in blocks] == [({"address": "127.0.0.1"}, True)]
+
+
+# --- IP address filter -----------------------------------------------------------------
+
+
+def test_filter_allows_only_the_listed_addresses_on_every_request(client, root, doorctl):
+    configure(doorctl, use_filter=True, policy="allow", addresses=["127.0.0.2"])
+    for path in ("/login", "/api/v1/device", "/static/css/missing.css", "/no-such-page"):
+        refused = client.get(path, headers=basic(*root))
+        assert refused.status_code == 403, path
+    assert "IP address filter" in client.get("/api/v1/device").json["error"]
+    allowed = client.get("/api/v1/device", headers=basic(*root), environ_overrides=OTHER)
+    assert allowed.status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("policy", "addresses", "client_address", "admitted"),
+    [
+        ("deny", ["127.0.0.0/30"], "127.0.0.1", False),
+        ("deny", ["127.0.0.0/30"], "127.0.0.5", True),
+        ("allow", ["2001:db8::/32", "::1"], "2001:db8::5", True),
+        ("allow", ["2001:db8::/32", "::1"], "2001:db9::5", False),
+        ("allow", ["192.0.2.0/24"], "::ffff:192.0.2.7", True),
+        ("deny", ["fe80::/10"], "fe80::1%eth0", False),
+    ],
+)
+def test_policy_ranges_and_ipv6(client, root, doorctl, policy, addresses, client_address, admitted):
+    configure(doorctl, use_filter=True, policy=policy, addresses=addresses)
+    address = {"REMOTE_ADDR": client_address}
+    response = client.get("/api/v1/device", headers=basic(*root), environ_overrides=address)
+    assert (response.status_code == 200) is admitted
+
+
+def test_a_filter_that_shuts_out_its_maker_is_refused(admin_api, doorctl):
+    refused = admin_api.put(
+        "/api/v1/security", json={"use_filter": True, "addresses": ["127.0.0.2"]}
+    )
+    assert refused.status_code == 400
+    assert "would shut out your own address 127.0.0.1" in refused.json["fields"]["addresses"]
+    denied = admin_api.patch(
+        "/api/v1/security",
+        json={"use_filter": True, "policy": "deny", "addresses": ["127.0.0.0/8"]},
+    )
+    assert "your own address 127.0.0.1" in denied.json["fields"]["addresses"]
+    assert doorctl.settings.get(SECTION)["use_filter"] is False
+    kept = admin_api.put(
+        "/api/v1/security", json={"use_filter": True, "addresses": ["127.0.0.0/8"]}
+    )
+    assert kept.status_code == 200
+    assert kept.json["addresses"] == ["127.0.0.0/8"]
+
+
+def test_bad_addresses_are_named(admin_api):
+    bad = admin_api.put("/api/v1/security", json={"addresses": ["10.0.0.0/8", "10.0.0.300"]})
+    assert bad.status_code == 400
+    assert bad.json["fields"]["addresses"].startswith("'10.0.0.300' is not an address")
+    wrong_type = admin_api.put("/api/v1/security", json={"addresses": "10.0.0.1", "policy": "x"})
+    assert set(wrong_type.json["fields"]) == {"addresses", "policy"}
+
+
+def test_the_page_refuses_shutting_out_its_maker(logged_in):
+    token = csrf_token(logged_in, "/security")
+    form = {"csrf_token": token, "blocking": "y", "blocking_period": "30", "page_failures": "3"}
+    form |= {"device_failures": "10", "use_filter": "y", "policy": "allow"}
+    refused = logged_in.post("/security", data={**form, "addresses": "127.0.0.2\n::1"})
+    assert refused.status_code == 422
+    assert "would shut out your own address 127.0.0.1" in refused.get_data(as_text=True)
+    saved = logged_in.post("/security", data={**form, "addresses": "127.0.0.1\n::1"})
+    assert saved.status_code == 303
+    assert logged_in.get("/api/v1/security").json["addresses"] == ["127.0.0.1", "::1"]
+
+
+def test_filter_over_real_http(served):
+    served.call("POST", "/api/v1/setup", {"password": "pw", "password_repeat": "pw"}, auth=None)
+    body = {"use_filter": True, "policy": "allow", "addresses": ["127.0.0.1/32"]}
+    served.call("PUT", "/api/v1/security", body, auth=("root", "pw"))
+    url = served.url + "/api/v1/device"
+    assert _basic_call(url, basic("root", "pw")) == 200
+    status, answer = _basic_answer(url, basic("root", "pw"), "127.0.0.2")
+    assert status == 403
+    assert "IP address filter" in json.loads(answer)["error"]
