@@ -70,6 +70,17 @@ SETTINGS = {
         {"subscriptions": form_schema(SubscriptionForm)},
     ),
 }
+CONNECTED_CLIENT = record(
+    {
+        "address": TEXT,
+        "user": {"type": ["string", "null"]},
+        "protocol": {"enum": ["http", "https"]},
+        "since": NUMBER,
+        "last_request": {"type": ["number", "null"]},
+        "event_streams": COUNT,
+        "connections": COUNT,
+    }
+)
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
     ("status.api_device", "GET"): {"answer": DEVICE},
@@ -77,6 +88,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("doors.api_get", "GET"): {"answer": DOOR},
     ("io_ports.api_list", "GET"): {"answer": {"type": "array", "items": PORT_STATE}},
     ("alarms.api_get", "GET"): {"answer": ALARMS},
+    ("security.api_clients", "GET"): {"answer": {"type": "array", "items": CONNECTED_CLIENT}},
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("mqtt.api_certificates", "GET"): {"answer": CERTIFICATES},

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import threading
+import time
 import urllib.error
 import urllib.request
 
@@ -308,3 +310,46 @@ def test_filter_over_real_http(served):
     status, answer = _basic_answer(url, basic("root", "pw"), "127.0.0.2")
     assert status == 403
     assert "IP address filter" in json.loads(answer)["error"]
+
+
+# --- Connected clients -----------------------------------------------------------------
+
+
+def _open(served, source: str, path: str) -> http.client.HTTPConnection:
+    """A kept-open connection from `source` that made one request as root."""
+    host, port = served.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), 10, (source, 0))
+    connection.request("GET", path, headers=basic("root", "pw"))
+    return connection
+
+
+def _clients(served) -> list[dict]:
+    url = served.url + "/api/v1/security/clients"
+    return json.loads(_basic_answer(url, basic("root", "pw"), "127.0.0.2")[1])
+
+
+def test_connected_clients_over_real_http(served):
+    served.call("POST", "/api/v1/setup", {"password": "pw", "password_repeat": "pw"}, auth=None)
+    kept = _open(served, "127.0.0.1", "/api/v1/device")
+    kept.getresponse().read()
+    stream = _open(served, "127.0.0.3", "/api/v1/events/stream")
+    assert stream.getresponse().status == 200
+    clients = {c["address"]: c for c in _clients(served)}
+    assert clients["127.0.0.1"]["user"] == "root"
+    assert clients["127.0.0.1"]["protocol"] == "http"
+    assert clients["127.0.0.1"]["event_streams"] == 0
+    assert clients["127.0.0.1"]["last_request"] >= clients["127.0.0.1"]["since"]
+    assert clients["127.0.0.3"]["event_streams"] == 1
+    assert clients["127.0.0.2"]["connections"] == 1  # the caller itself
+    kept.close()
+    for _ in range(50):
+        if "127.0.0.1" not in {c["address"] for c in _clients(served)}:
+            break
+        time.sleep(0.1)
+    assert "127.0.0.1" not in {c["address"] for c in _clients(served)}
+    stream.close()
+
+
+def test_the_page_lists_connected_clients(logged_in):
+    page = logged_in.get("/security").get_data(as_text=True)
+    assert "Connected clients" in page

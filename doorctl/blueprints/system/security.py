@@ -1,4 +1,4 @@
-"""System > Security (manual): prevent brute-force attacks and the IP address filter.
+"""System > Security (manual): brute-force blocking, IP address filter, connected clients.
 
 `admit` runs first for every request (the IP address filter); `authenticate` is how
 the login form and HTTP Basic check a password, so each failure counts toward a
@@ -7,7 +7,7 @@ block and a blocked address answers 429 with Retry-After, without a password has
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, make_response, redirect, request, url_for
+from flask import Blueprint, flash, g, jsonify, make_response, redirect, request, url_for
 
 from doorctl.blueprints.common import appliance, error_answer, is_api, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
@@ -34,6 +34,15 @@ def authenticate(username: str, password: str, method: str) -> User | None:
     return security.authenticate(username, password, request.remote_addr, page, method)
 
 
+@bp.after_app_request
+def _note_user(response):
+    """Name the request's user for the connected clients (only when it logged in)."""
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        request.environ["REMOTE_USER"] = user.username
+    return response
+
+
 @bp.app_errorhandler(Blocked)
 def _blocked(error: Blocked):
     """429 with Retry-After; the login page says so in its own form."""
@@ -56,6 +65,7 @@ def _page(status: int = 200, form=None, **context):
         status,
         form=form or appliance().settings.form(SECTION),
         blocked=appliance().security.status()["blocked"],
+        clients=appliance().security.clients.clients(),
         address=request.remote_addr,
         errors=context.pop("errors", {}),
         **context,
@@ -107,3 +117,9 @@ def api_update():
     ):
         _refuse_own_shutout(candidate)
     return jsonify(settings.update(SECTION, body))
+
+
+@bp.route("/api/v1/security/clients")
+def api_clients():
+    """Every client connected now: address, user, protocol, since, last request, streams."""
+    return jsonify(appliance().security.clients.clients())

@@ -1,4 +1,5 @@
-"""System > Security (manual): prevent brute-force attacks and the IP address filter.
+"""System > Security (manual): prevent brute-force attacks, the IP address filter, and
+the connected clients (System > Network in the manual).
 
 One settings section serves both; `Security` holds what they need at run time and is
 the one way to check a password from the web (the login form, HTTP Basic, and any
@@ -15,6 +16,7 @@ from doorctl.core.fields import Choice, Switch
 from doorctl.core.system.mqtt.forms import ListField, Present, StrictInteger
 from doorctl.core.system.security import ip_filter
 from doorctl.core.system.security.blocking import Blocked, Blocking
+from doorctl.core.system.security.clients import ConnectedClients
 from doorctl.core.system.users import User, Users
 
 SECTION = "security"
@@ -57,6 +59,7 @@ class Security:
     def __init__(self, bus: EventBus, users: Users, settings: dict):
         self.users = users
         self.blocking = Blocking(bus, settings)
+        self.clients = ConnectedClients()
         self.apply(settings)
 
     def apply(self, settings: dict) -> None:
