@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import http.client
+import http.cookiejar
 import json
 import threading
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 import gevent
 import pytest
-from support import basic, csrf_token
+from support import CSRF, basic, csrf_token
 
 from doorctl.core.system.security import SECTION, blocking
 
@@ -197,8 +199,6 @@ class _SourceHandler(urllib.request.HTTPHandler):
         self.source = source
 
     def http_open(self, req):
-        import http.client
-
         source = self.source
 
         class Connection(http.client.HTTPConnection):
@@ -353,3 +353,32 @@ def test_connected_clients_over_real_http(served):
 def test_the_page_lists_connected_clients(logged_in):
     page = logged_in.get("/security").get_data(as_text=True)
     assert "Connected clients" in page
+
+
+def test_login_form_blocks_over_real_http(served):
+    served.call("POST", "/api/v1/setup", {"password": "pw", "password_repeat": "pw"}, auth=None)
+    jar = http.cookiejar.CookieJar()
+    browser = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar))
+    with browser.open(served.url + "/login", timeout=10) as page:
+        token = CSRF.search(page.read().decode()).group(1)
+
+    def log_in(password: str) -> tuple[int, str | None, str]:
+        form = {"username": "root", "password": password, "csrf_token": token}
+        try:
+            with browser.open(served.url + "/login", urllib.parse.urlencode(form).encode()) as done:
+                return done.status, None, ""
+        except urllib.error.HTTPError as error:
+            return error.code, error.headers.get("Retry-After"), error.read().decode()
+
+    # at once, so that a loaded machine can't spread them over more than a second
+    threads = [threading.Thread(target=lambda: answers.append(log_in("no"))) for _ in range(6)]
+    answers: list = []
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert sorted(a[0] for a in answers) == [401, 401, 401, 429, 429, 429]
+    status, retry_after, page = log_in("pw")
+    assert status == 429
+    assert 25 <= int(retry_after) <= 30
+    assert f"Too many failed logins from your address: try again in {retry_after} s." in page
