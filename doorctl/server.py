@@ -23,6 +23,7 @@ from gevent.lock import BoundedSemaphore
 from gevent.pywsgi import Input, WSGIHandler, WSGIServer
 
 from doorctl.core import waiting
+from doorctl.core.system.security.clients import ConnectedClients
 
 log = logging.getLogger("doorctl.server")
 # Requests computing at once. The hub runs one greenlet at a time, so a reader poll
@@ -78,11 +79,15 @@ class Admission:
     disk, a door mode to be stored, an import's child process).
     """
 
-    def __init__(self, app, limit: int = REQUESTS_AT_ONCE):
+    def __init__(self, app, limit: int = REQUESTS_AT_ONCE, hold=None):
         self.app = app
         self.places = BoundedSemaphore(limit)
+        self.hold = hold or (lambda environ: 0.0)
 
     def __call__(self, environ, start_response):
+        seconds = self.hold(environ)
+        if seconds:  # a client blocked for brute force waits here, holding no place
+            gevent.sleep(seconds)
         place = Place(self.places)
         place.take()
         try:
@@ -164,7 +169,17 @@ class Handler(WSGIHandler):
         except (RequestTimeout, BodyTooLarge, OSError, ValueError) as exc:
             self._refuse_body(exc)
             return
-        super().handle_one_response()
+        try:
+            super().handle_one_response()
+        finally:
+            self.server.clients.answered(self.client_address)
+
+    def start_response(self, status, headers, exc_info=None):
+        """Tell the connected clients of the request, now that the app knows its user."""
+        stream = any(k.lower() == "content-type" and "event-stream" in v for k, v in headers)
+        user = self.environ.get("REMOTE_USER")
+        self.server.clients.request(self.client_address, user, stream)
+        return super().start_response(status, headers, exc_info)
 
     def _read_body(self) -> None:
         """Read the body in pieces, each within the request timeout, into memory."""
@@ -226,9 +241,10 @@ class Server(WSGIServer):
     handler_class = Handler
     base_env = {**WSGIServer.base_env, "SERVER_SOFTWARE": "doorctl"}
 
-    def __init__(self, listener, application, limits: Limits, **kwargs):
+    def __init__(self, listener, application, limits: Limits, clients=None, **kwargs):
         super().__init__(listener, application, log=None, error_log=log, **kwargs)
         self.limits = limits
+        self.clients = clients or ConnectedClients()
         self.connections: collections.Counter[str] = collections.Counter()
 
     def handle(self, sock, address):
@@ -239,9 +255,11 @@ class Server(WSGIServer):
             return
         self.connections[host] += 1
         sock.settimeout(self.limits.request_timeout)  # no read or write waits longer
+        self.clients.opened(address, "https" if self.ssl_enabled else "http")
         try:
             super().handle(sock, address)
         finally:
+            self.clients.closed(address)
             self.connections[host] -= 1
             if not self.connections[host]:
                 del self.connections[host]
@@ -256,7 +274,9 @@ class Server(WSGIServer):
 def make_server(app, host: str, port: int, limits: Limits | None = None) -> Server:
     """The appliance's HTTP server, with the admission limit in front of the app."""
     limits = limits or Limits(max_body=app.config.get("MAX_CONTENT_LENGTH") or Limits.max_body)
-    return Server((host, port), Admission(app), limits)
+    security = app.extensions["doorctl"].security
+    admission = Admission(app, hold=security.hold)
+    return Server((host, port), admission, limits, clients=security.clients)
 
 
 def freeze_startup_objects() -> None:

@@ -47,6 +47,7 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
+from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.users import ROLES
 
 INTRODUCTION = (
@@ -61,6 +62,7 @@ SETTINGS = {
     "/api/v1/alarms": (alarms.SECTION, False, {}),
     "/api/v1/io/settings": (io_ports.SECTION, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
+    "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
@@ -68,6 +70,17 @@ SETTINGS = {
         {"subscriptions": form_schema(SubscriptionForm)},
     ),
 }
+CONNECTED_CLIENT = record(
+    {
+        "address": TEXT,
+        "user": {"type": ["string", "null"]},
+        "protocol": {"enum": ["http", "https"]},
+        "since": NUMBER,
+        "last_request": {"type": ["number", "null"]},
+        "event_streams": COUNT,
+        "connections": COUNT,
+    }
+)
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
     ("status.api_device", "GET"): {"answer": DEVICE},
@@ -75,6 +88,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("doors.api_get", "GET"): {"answer": DOOR},
     ("io_ports.api_list", "GET"): {"answer": {"type": "array", "items": PORT_STATE}},
     ("alarms.api_get", "GET"): {"answer": ALARMS},
+    ("security.api_clients", "GET"): {"answer": {"type": "array", "items": CONNECTED_CLIENT}},
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("mqtt.api_certificates", "GET"): {"answer": CERTIFICATES},

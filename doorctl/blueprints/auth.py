@@ -32,6 +32,7 @@ from doorctl.blueprints.common import (
     render,
     required_role,
 )
+from doorctl.blueprints.system import security
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.users import ROLES, User
 
@@ -67,11 +68,14 @@ def _basic_auth_user(req) -> User | None:
         username, _, password = base64.b64decode(header[6:]).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    return appliance().users.authenticate(username, password)
+    return security.authenticate(username, password, "basic")
 
 
 def _gate():
-    """First access, then login, then role, then CSRF; the first that fails answers."""
+    """IP filter, first access, login, role, then CSRF; the first that fails answers."""
+    refused = security.admit()
+    if refused is not None:
+        return refused
     if request.endpoint in (None, "static"):
         return None
     view = current_app.view_functions.get(request.endpoint)
@@ -170,18 +174,11 @@ def safe_next(target: str | None) -> str:
 @public
 def login():
     """The login page."""
-    if request.method == "GET":
+    if request.method in ("GET", "HEAD"):
         return render("auth/login.html", next=request.args.get("next", ""))
     username = request.form.get("username", "")
-    user = appliance().users.authenticate(username, request.form.get("password", ""))
+    user = security.authenticate(username, request.form.get("password", ""), "form")
     if user is None:
-        known = any(u.username == username for u in appliance().users.list())
-        appliance().bus.publish(
-            "tns1:Device/User/LoginFailed",
-            # What was typed may be a password in the wrong field: name only real users.
-            {"user": username if known else None},
-            {"address": request.remote_addr},
-        )
         error = "The username or the password is wrong."
         return render(
             "auth/login.html",

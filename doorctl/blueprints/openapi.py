@@ -46,6 +46,7 @@ ERRORS = {
     "409": "A conflict with what is stored: a duplicate, a limit reached, a record in use.",
     "413": "The request body is too large.",
     "415": "The body is not JSON (Content-Type: application/json).",
+    "429": "Too many failed logins from this address: blocked for the seconds in Retry-After.",
     "503": "The change is in effect but could not be stored: a restart would not keep it.",
 }
 ROLES_TEXT = {
@@ -178,7 +179,7 @@ def _responses(described: dict, method: str, role: str, parameters: list) -> dic
         success["content"] = {media: {"schema": described.get("answer", {})}}
     codes = set(described.get("errors", ()))
     if role != PUBLIC:
-        codes |= {"401", "403"}
+        codes |= {"401", "403", "429"}
     if method in ("POST", "PUT", "PATCH"):
         codes |= {"400", "413", "415"}
     if any(p["in"] == "path" for p in parameters):

@@ -18,6 +18,7 @@ from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
+from doorctl.core.system import security
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.users import Users
@@ -35,6 +36,9 @@ class Appliance:
         self.settings = Settings(self.store)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
+        self.settings.register(security.SECTION, security.SecuritySettings)
+        self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
+        self.settings.on_change(security.SECTION, self.security.apply)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.device = DeviceInfo(hardware, serial)

@@ -158,11 +158,17 @@ class Users:
         self.store.write(_delete, username)
         self._verified.clear()
 
+    def remembered(self, username: str, password: str) -> bool:
+        """True when this name and password were verified within the minute (no hash)."""
+        return self._verified.get(self._token(username, password), 0) > time.monotonic()
+
+    def _token(self, username: str, password: str) -> bytes:
+        message = f"{username}\0{password}".encode()
+        return hmac.new(self._verified_key, message, hashlib.sha256).digest()
+
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password is right; the same work is done for unknown names."""
-        token = hmac.new(
-            self._verified_key, f"{username}\0{password}".encode(), hashlib.sha256
-        ).digest()
+        token = self._token(username, password)
         if self._verified.get(token, 0) > time.monotonic():
             return self.get(username)
         user = self._check_password(username, password)

@@ -1,0 +1,125 @@
+"""System > Security (manual): brute-force blocking, IP address filter, connected clients.
+
+`admit` runs first for every request (the IP address filter); `authenticate` is how
+the login form and HTTP Basic check a password, so each failure counts toward a
+block and a blocked address answers 429 with Retry-After, without a password hash.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, g, jsonify, make_response, redirect, request, url_for
+
+from doorctl.blueprints.common import appliance, error_answer, is_api, json_body, render
+from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.system.security import SECTION, Blocked
+from doorctl.core.system.security.ip_filter import own_address_error
+from doorctl.core.system.users import User
+
+MENU_ITEMS = [("System", "Security", "security.page")]
+bp = Blueprint("security", __name__)
+
+
+def admit():
+    """Refuse, before anything else, a client the IP address filter keeps out."""
+    if appliance().security.admits(request.remote_addr):
+        return None
+    message = "Your address is not allowed to reach this device (IP address filter)."
+    return error_answer(403, "Not allowed", message)
+
+
+def authenticate(username: str, password: str, method: str) -> User | None:
+    """Check a password from this request's address; raise Blocked while it is blocked."""
+    page = request.url_rule.rule if request.url_rule else request.path
+    security = appliance().security
+    return security.authenticate(username, password, request.remote_addr, page, method)
+
+
+@bp.after_app_request
+def _note_user(response):
+    """Name the request's user for the connected clients (only when it logged in)."""
+    user = g.get("_login_user")
+    if user is not None and user.is_authenticated:
+        request.environ["REMOTE_USER"] = user.username
+    return response
+
+
+@bp.app_errorhandler(Blocked)
+def _blocked(error: Blocked):
+    """429 with Retry-After; the login page says so in its own form."""
+    if not is_api() and request.endpoint == "auth.login":
+        username = request.form.get("username", "")
+        next_page = request.form.get("next", "")
+        response = render(
+            "auth/login.html", 429, error=error.message, username=username, next=next_page
+        )
+    else:
+        response = error_answer(429, "Too many failed logins", error.message)
+    response = make_response(response)
+    response.headers["Retry-After"] = str(error.seconds)
+    return response
+
+
+def _page(status: int = 200, form=None, **context):
+    return render(
+        "system/security/page.html",
+        status,
+        form=form or appliance().settings.form(SECTION),
+        blocked=appliance().security.status()["blocked"],
+        clients=appliance().security.clients.clients(),
+        address=request.remote_addr,
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+def _refuse_own_shutout(record: dict) -> None:
+    """Raise Invalid when the filter would shut out the address making the change."""
+    problem = own_address_error(record, request.remote_addr)
+    if problem:
+        raise Invalid({"addresses": problem})
+
+
+@bp.route("/security")
+def page():
+    """The Security page: brute-force blocking and the IP address filter."""
+    return _page()
+
+
+@bp.route("/security", methods=["POST"])
+def save():
+    """Save the page's settings; a filter that would shut out this address is refused."""
+    settings = appliance().settings
+    form = settings.form(SECTION, request.form)
+    try:
+        if form.validate():
+            _refuse_own_shutout(form.data)
+        settings.save(SECTION, form)
+    except DoorctlError as error:
+        return _page(422, form=form, errors=error.fields, message=error.message)
+    flash("Security settings saved.")
+    return redirect(url_for("security.page"), 303)
+
+
+@bp.route("/api/v1/security")
+def api_get():
+    """The stored security settings."""
+    return jsonify(appliance().settings.get(SECTION))
+
+
+@bp.route("/api/v1/security", methods=["PUT", "PATCH"])
+def api_update():
+    """Change security settings; a filter that would shut out the caller is refused."""
+    settings = appliance().settings
+    body = json_body()
+    candidate = {**settings.get(SECTION), **body}
+    if isinstance(candidate.get("addresses"), list) and isinstance(
+        candidate.get("use_filter"), bool
+    ):
+        _refuse_own_shutout(candidate)
+    return jsonify(settings.update(SECTION, body))
+
+
+@bp.route("/api/v1/security/clients")
+def api_clients():
+    """Every client connected now: address, user, protocol, since, last request, streams."""
+    return jsonify(appliance().security.clients.clients())

@@ -1,0 +1,107 @@
+"""System > Security (manual): prevent brute-force attacks, the IP address filter, and
+the connected clients (System > Network in the manual).
+
+One settings section serves both; `Security` holds what they need at run time and is
+the one way to check a password from the web (the login form, HTTP Basic, and any
+later way), so that every way is counted toward blocking.
+"""
+
+from __future__ import annotations
+
+from wtforms import Form
+from wtforms.validators import NumberRange, ValidationError
+
+from doorctl.core.events import EventBus
+from doorctl.core.fields import Choice, Switch
+from doorctl.core.system.mqtt.forms import ListField, Present, StrictInteger
+from doorctl.core.system.security import ip_filter
+from doorctl.core.system.security.blocking import Blocked, Blocking
+from doorctl.core.system.security.clients import ConnectedClients
+from doorctl.core.system.users import User, Users
+
+SECTION = "security"
+POLICIES = (("allow", "Allow"), ("deny", "Deny"))
+HOLD_SECONDS = 1.0
+__all__ = ["SECTION", "Blocked", "Security", "SecuritySettings"]
+
+
+def _count(label: str, default: int, high: int) -> StrictInteger:
+    message = f"Enter 1 to {high}."
+    return StrictInteger(
+        label, default=default, validators=[Present(), NumberRange(1, high, message)]
+    )
+
+
+class SecuritySettings(Form):
+    """Prevent brute-force attacks and the IP address filter."""
+
+    blocking = Switch("Blocking", default=True)
+    blocking_period = _count("Blocking period (s)", 30, 86400)
+    page_failures = _count("Failures allowed per second, page level", 3, 1000)
+    device_failures = _count("Failures allowed per second, device level", 10, 1000)
+    use_filter = Switch("Use filter", default=False)
+    policy = Choice("Policy", choices=POLICIES, default="allow")
+    addresses = ListField("Addresses")
+
+    def validate_addresses(self, field) -> None:
+        """Each entry an address or a CIDR range; at most MAX_ENTRIES of them."""
+        if len(field.data) > ip_filter.MAX_ENTRIES:
+            raise ValidationError(f"Enter at most {ip_filter.MAX_ENTRIES} addresses.")
+        for entry in field.data:
+            problem = ip_filter.entry_error(entry)
+            if problem:
+                raise ValidationError(problem)
+
+
+class Security:
+    """The brute-force blocking and the IP address filter in force."""
+
+    def __init__(self, bus: EventBus, users: Users, settings: dict):
+        self.users = users
+        self.blocking = Blocking(bus, settings)
+        self.clients = ConnectedClients()
+        self.apply(settings)
+
+    def apply(self, settings: dict) -> None:
+        """Take new settings: the filter's ranges and the blocking limits."""
+        self.settings = settings
+        self._ranges = ip_filter.networks(settings["addresses"])
+        self.blocking.apply(settings)
+
+    def admits(self, address: str | None) -> bool:
+        """Whether the IP address filter lets this client in."""
+        settings = self.settings
+        return ip_filter.admits(settings["use_filter"], settings["policy"], self._ranges, address)
+
+    def hold(self, environ: dict) -> float:
+        """How long the server holds a request from a blocked address before answering,
+        so that a flood of attempts costs the device a sleeping greenlet, not requests."""
+        return HOLD_SECONDS if self.blocking.retry_after(environ.get("REMOTE_ADDR", "")) else 0.0
+
+    def authenticate(self, username: str, password: str, address: str, page: str, method: str):
+        """The user when the password is right; raise Blocked (and hash nothing) when the
+        address is blocked or this attempt starts a block."""
+        if self.users.remembered(username, password):
+            seconds = self.blocking.retry_after(address)
+            if seconds:
+                raise Blocked(seconds)
+            return self.users.authenticate(username, password)
+        attempt = self.blocking.begin(address, page)
+        user: User | None = self.users.authenticate(username, password)
+        if user is None:
+            known = any(u.username == username for u in self.users.list())
+            # what was typed may be a password in the wrong field: name only real users
+            self.blocking.failed(attempt, username if known else None, method)
+        else:
+            self.blocking.succeeded(attempt)
+        return user
+
+    def start(self) -> None:
+        """Nothing runs on its own: blocks end on their own timers."""
+
+    def stop(self) -> None:
+        """Nothing to stop."""
+
+    def status(self) -> dict:
+        """The addresses blocked now."""
+        return self.blocking.status()
