@@ -48,6 +48,7 @@ from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.users import ROLES
+from doorctl.core.system.users import SECTION as SESSIONS
 
 INTRODUCTION = (
     "Every page of doorctl has a JSON counterpart under /api/v1/. Authenticate with "
@@ -60,6 +61,7 @@ SETTINGS = {
     "/api/v1/doors/{door_id}/settings": (door_settings.SECTION, True, {}),
     "/api/v1/alarms": (alarms.SECTION, False, {}),
     "/api/v1/io/settings": (io_ports.SECTION, True, {}),
+    "/api/v1/session-settings": (SESSIONS, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/mqtt/subscriptions": (
@@ -122,6 +124,15 @@ ROUTES: dict[tuple[str, str], dict] = {
         "example": {"role": "viewer"},
     },
     ("users.api_delete", "DELETE"): {"errors": ("403",)},
+    ("users.api_password_change", "PUT"): {
+        "body": {
+            "type": "object",
+            "required": ["old_password", "password"],
+            "properties": {"old_password": TEXT, "password": TEXT},
+        },
+        "answer": USER,
+        "example": {"old_password": "s3cret pass", "password": "n3w s3cret pass"},
+    },
     ("doors.api_act", "POST"): {
         "body": False,
         "answer": DOOR,

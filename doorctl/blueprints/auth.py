@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from urllib.parse import urlsplit
 
 from flask import (
@@ -19,6 +20,7 @@ from flask import (
     jsonify,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -33,8 +35,8 @@ from doorctl.blueprints.common import (
     render,
     required_role,
 )
-from doorctl.core.errors import DoorctlError
 from doorctl.core.system.users import ROLES, User
+from doorctl.core.system.users import SECTION as SESSIONS
 
 bp = Blueprint("auth", __name__)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -54,14 +56,19 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
 
 
-def _load_user(username: str) -> User | None:
-    """The session's user; HTTP Basic credentials sent along take precedence."""
+def _load_user(session_id: str) -> User | None:
+    """The session's user while its generation is current and it was used lately.
+
+    HTTP Basic credentials sent along take precedence over the cookie.
+    """
     if _basic_header(request):
         return _basic_auth_user(request)
-    try:
-        return appliance().users.get(username)
-    except DoorctlError:
+    users = appliance().users
+    idle_timeout = appliance().settings.get(SESSIONS)["idle_timeout"]
+    if time.time() - session.get("seen", 0) > idle_timeout:
         return None
+    session["seen"] = time.time()
+    return users.of_session(session_id)
 
 
 def _basic_auth_user(req) -> User | None:
@@ -188,7 +195,9 @@ def _csrf_error(error: CSRFError):
 
 
 def log_in(user: User) -> None:
-    """Start the user's session and put the login in the event log."""
+    """Start the user's session with a new CSRF token; put the login in the event log."""
+    session.pop("csrf_token", None)
+    session["seen"] = time.time()
     login_user(user)
     appliance().bus.publish(
         "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
@@ -234,8 +243,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    """Log out and go back to the login page."""
+    """Log out, ending every session of the user, and go back to the login page."""
+    if current_user.is_authenticated:
+        appliance().users.end_sessions(current_user.username)
     logout_user()
+    session.pop("csrf_token", None)
     flash("You are logged out.")
     return redirect(url_for("auth.login"), 303)
 

@@ -20,7 +20,8 @@ from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
-from doorctl.core.system.users import Users
+from doorctl.core.system.users import SECTION as SESSIONS
+from doorctl.core.system.users import SessionSettings, Users
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +36,7 @@ class Appliance:
         self.settings = Settings(self.store)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
+        self.settings.register(SESSIONS, SessionSettings)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.device = DeviceInfo(hardware, serial)
