@@ -52,7 +52,9 @@ from doorctl.core.system.users import SECTION as SESSIONS
 
 INTRODUCTION = (
     "Every page of doorctl has a JSON counterpart under /api/v1/. Authenticate with "
-    "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json. "
+    "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json; "
+    "with the session they also send its CSRF token as X-CSRFToken, and a browser's "
+    "write from a page of another site is refused. "
     'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
 )
 # path -> (settings section, whether GET and the change answer the stored record,
