@@ -63,12 +63,11 @@ def _load_user(session_id: str) -> User | None:
     """
     if _basic_header(request):
         return _basic_auth_user(request)
-    users = appliance().users
-    idle_timeout = appliance().settings.get(SESSIONS)["idle_timeout"]
-    if time.time() - session.get("seen", 0) > idle_timeout:
+    now = time.time()
+    if now - session.get("seen", 0) > appliance().settings.get(SESSIONS)["idle_timeout"]:
         return None
-    session["seen"] = time.time()
-    return users.of_session(session_id)
+    session["seen"] = now
+    return appliance().users.of_session(session_id)
 
 
 def _basic_auth_user(req) -> User | None:
