@@ -320,6 +320,7 @@ def stored_before_the_fix(data_dir) -> None:
     store.execute(
         "INSERT INTO events (time, topic, source, data, key) VALUES (?, ?, ?, '{}', '{}')", event
     )
+    store.execute("ALTER TABLE users DROP COLUMN sessions")  # added by 0009, after 7
     store.execute("PRAGMA user_version = 7")
     store.close()
 

@@ -49,10 +49,13 @@ from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.users import ROLES
+from doorctl.core.system.users import SECTION as SESSIONS
 
 INTRODUCTION = (
     "Every page of doorctl has a JSON counterpart under /api/v1/. Authenticate with "
-    "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json. "
+    "HTTP Basic (or a logged-in session). Writes take Content-Type: application/json; "
+    "with the session they also send its CSRF token as X-CSRFToken, and a browser's "
+    "write from a page of another site is refused. "
     'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
 )
 # path -> (settings section, whether GET and the change answer the stored record,
@@ -61,6 +64,7 @@ SETTINGS = {
     "/api/v1/doors/{door_id}/settings": (door_settings.SECTION, True, {}),
     "/api/v1/alarms": (alarms.SECTION, False, {}),
     "/api/v1/io/settings": (io_ports.SECTION, True, {}),
+    "/api/v1/session-settings": (SESSIONS, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
     "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
@@ -136,6 +140,15 @@ ROUTES: dict[tuple[str, str], dict] = {
         "example": {"role": "viewer"},
     },
     ("users.api_delete", "DELETE"): {"errors": ("403",)},
+    ("users.api_password_change", "PUT"): {
+        "body": {
+            "type": "object",
+            "required": ["old_password", "password"],
+            "properties": {"old_password": TEXT, "password": TEXT},
+        },
+        "answer": USER,
+        "example": {"old_password": "s3cret pass", "password": "n3w s3cret pass"},
+    },
     ("doors.api_act", "POST"): {
         "body": False,
         "answer": DOOR,

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+import time
 from urllib.parse import urlsplit
 
 from flask import (
     Blueprint,
     current_app,
     flash,
+    g,
     jsonify,
     redirect,
     request,
+    session,
     url_for,
 )
 from flask_login import LoginManager, current_user, login_user, logout_user
@@ -33,11 +36,13 @@ from doorctl.blueprints.common import (
     required_role,
 )
 from doorctl.blueprints.system import security
-from doorctl.core.errors import DoorctlError
 from doorctl.core.system.users import ROLES, User
+from doorctl.core.system.users import SECTION as SESSIONS
 
 bp = Blueprint("auth", __name__)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
+# What a page of another site can send without asking first (CORS-safelisted types).
+FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
 
 
 def init_app(app) -> None:
@@ -52,23 +57,37 @@ def init_app(app) -> None:
     app.register_blueprint(bp)
 
 
-def _load_user(username: str) -> User | None:
-    try:
-        return appliance().users.get(username)
-    except DoorctlError:
+def _load_user(session_id: str) -> User | None:
+    """The session's user while its generation is current and it was used lately.
+
+    HTTP Basic credentials sent along take precedence over the cookie.
+    """
+    if _basic_header(request):
+        return _basic_auth_user(request)
+    now = time.time()
+    if now - session.get("seen", 0) > appliance().settings.get(SESSIONS)["idle_timeout"]:
         return None
+    session["seen"] = now
+    return appliance().users.of_session(session_id)
 
 
 def _basic_auth_user(req) -> User | None:
     """HTTP Basic for REST clients; pages use the session cookie."""
-    header = req.headers.get("Authorization", "")
-    if not header.startswith("Basic ") or not req.path.startswith("/api/"):
+    header = _basic_header(req)
+    if not header:
         return None
     try:
         username, _, password = base64.b64decode(header[6:]).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    return security.authenticate(username, password, "basic")
+    user = security.authenticate(username, password, "basic")
+    g.doorctl_basic = user is not None
+    return user
+
+
+def _basic_header(req) -> str:
+    header = req.headers.get("Authorization", "")
+    return header if header.startswith("Basic ") and req.path.startswith("/api/") else ""
 
 
 def _gate():
@@ -90,15 +109,38 @@ def _gate():
 
 
 def _check_csrf():
-    """Forms must carry the CSRF token; API writes must be JSON (a cross-site form can't)."""
+    """Unsafe methods need the CSRF token with a cookie session, whatever the body; API
+    writes also refuse form content types and pages of other sites (cached Basic too)."""
     if request.method not in UNSAFE:
         return None
     if not is_api():
-        current_app.extensions["doorctl.csrf"].protect()
+        _csrf().protect()
         return None
-    if request.content_length and not request.is_json and not _upload_allowed():
+    if _cross_site():
+        message = "Refused: the request came from a page of another site."
+        return jsonify(error=message, fields={}), 403
+    not_json = request.mimetype in FORM_TYPES or (request.content_length and not request.is_json)
+    if not_json and not _upload_allowed():
         return jsonify(error="Send JSON with Content-Type: application/json.", fields={}), 415
+    if current_user.is_authenticated and not g.get("doorctl_basic"):
+        _csrf().protect()  # a session cookie: the page's X-CSRFToken header
     return None
+
+
+def _cross_site() -> bool:
+    """What the browser says: a foreign Origin, or Sec-Fetch-Site other than this origin.
+
+    Clients that are not browsers send neither header, so scripts keep working.
+    """
+    fetch_site = request.headers.get("Sec-Fetch-Site")
+    if fetch_site is not None and fetch_site not in ("same-origin", "none"):
+        return True
+    origin = request.headers.get("Origin")
+    return origin is not None and origin != f"{request.scheme}://{request.host}"
+
+
+def _csrf() -> CSRFProtect:
+    return current_app.extensions["doorctl.csrf"]
 
 
 def _upload_allowed() -> bool:
@@ -111,9 +153,8 @@ def _upload_allowed() -> bool:
         return True
     if request.mimetype != "multipart/form-data":
         return False
-    if request.headers.get("Authorization", "").startswith("Basic "):
-        return True
-    current_app.extensions["doorctl.csrf"].protect()
+    if not g.get("doorctl_basic"):
+        _csrf().protect()
     return True
 
 
@@ -151,11 +192,15 @@ def _redirect(location: str):
 
 def _csrf_error(error: CSRFError):
     message = "The form's security token is missing or stale. Reload the page and try again."
-    return render("errors/error.html", 400, title="Form expired", message=message)
+    if is_api():
+        message = "Send the page's X-CSRFToken header with the session, or use HTTP Basic."
+    return error_answer(400, "Form expired", message)
 
 
 def log_in(user: User) -> None:
-    """Start the user's session and put the login in the event log."""
+    """Start the user's session with a new CSRF token; put the login in the event log."""
+    session.pop("csrf_token", None)
+    session["seen"] = time.time()
     login_user(user)
     appliance().bus.publish(
         "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
@@ -194,8 +239,11 @@ def login():
 @bp.route("/logout", methods=["POST"])
 @public
 def logout():
-    """Log out and go back to the login page."""
+    """Log out, ending every session of the user, and go back to the login page."""
+    if current_user.is_authenticated:
+        appliance().users.end_sessions(current_user.username)
     logout_user()
+    session.pop("csrf_token", None)
     flash("You are logged out.")
     return redirect(url_for("auth.login"), 303)
 

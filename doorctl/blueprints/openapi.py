@@ -41,11 +41,14 @@ ERROR = {
 ERRORS = {
     "400": "Bad input: the message names each bad field.",
     "401": "No or wrong credentials (HTTP Basic or a logged-in session).",
-    "403": "The role is too low, the record is protected, or root's password is not set.",
+    "403": (
+        "The role is too low, the record is protected, root's password is not set, "
+        "or a browser said the request came from a page of another site."
+    ),
     "404": "No such record.",
     "409": "A conflict with what is stored: a duplicate, a limit reached, a record in use.",
     "413": "The request body is too large.",
-    "415": "The body is not JSON (Content-Type: application/json).",
+    "415": "The body is not JSON (Content-Type: application/json); a form type never is.",
     "429": "Too many failed logins from this address: blocked for the seconds in Retry-After.",
     "503": "The change is in effect but could not be stored: a restart would not keep it.",
 }
@@ -181,7 +184,9 @@ def _responses(described: dict, method: str, role: str, parameters: list) -> dic
     if role != PUBLIC:
         codes |= {"401", "403", "429"}
     if method in ("POST", "PUT", "PATCH"):
-        codes |= {"400", "413", "415"}
+        codes |= {"400", "413"}
+    if method in ("POST", "PUT", "PATCH", "DELETE"):
+        codes |= {"400", "403", "415"}  # the session's token, another site, a form type
     if any(p["in"] == "path" for p in parameters):
         codes.add("404")
     if any(p["in"] == "query" for p in parameters):

@@ -21,7 +21,8 @@ from doorctl.core.store import Store, secret_key
 from doorctl.core.system import security
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
-from doorctl.core.system.users import Users
+from doorctl.core.system.users import SECTION as SESSIONS
+from doorctl.core.system.users import SessionSettings, Users
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +37,7 @@ class Appliance:
         self.settings = Settings(self.store)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
+        self.settings.register(SESSIONS, SessionSettings)
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)

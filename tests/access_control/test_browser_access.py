@@ -1,6 +1,8 @@
 """Access control in a real Chromium: cardholder, card and rule through the pages, a card
 on the Simulator panel, the grant live in the Access log."""
 
+import json
+
 import pytest
 from playwright.sync_api import expect
 from test_browser_shell import set_root_password
@@ -43,8 +45,11 @@ def test_add_cardholder_rule_present_card_see_grant_live(served, page):
     row = log.locator("#access-rows tr.granted")
     expect(row).to_contain_text("Ann Berg")
     expect(row).to_contain_text("Granted")
+    token = json.loads(page.get_attribute("body", "hx-headers"))  # the session's CSRF token
     denied = page.request.post(
-        url + "/api/v1/sim/wiegand", data={"format": "H10301", "facility": 12, "card": 346}
+        url + "/api/v1/sim/wiegand",
+        data={"format": "H10301", "facility": 12, "card": 346},
+        headers=token,
     )
     assert denied.ok
     expect(log.locator("#access-rows tr.denied")).to_contain_text("not known")

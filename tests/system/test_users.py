@@ -80,7 +80,8 @@ def test_the_101st_user_is_refused(doorctl, root, admin_api):
     query = "SELECT password_hash FROM users WHERE username = 'user0'"
     hashed = doorctl.store.execute(query).fetchone()[0]
     rows = [(f"user{n}", hashed) for n in range(1, MAX_USERS - 1)]
-    doorctl.store.conn.executemany("INSERT INTO users VALUES (?, ?, 'viewer', 0)", rows)
+    insert = "INSERT INTO users (username, password_hash, role, created) VALUES (?, ?, 'viewer', 0)"
+    doorctl.store.conn.executemany(insert, rows)
     assert doorctl.users.count() == MAX_USERS
     response = admin_api.post(
         "/api/v1/users", json={"username": "onemore", "password": "pw", "role": "viewer"}

@@ -3,10 +3,26 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask_login import current_user, login_user
 
-from doorctl.blueprints.common import appliance, check_repeat, form_failed, json_body, render
+from doorctl.blueprints.common import (
+    allow,
+    appliance,
+    check_repeat,
+    form_failed,
+    json_body,
+    render,
+)
 from doorctl.core.errors import DoorctlError, Invalid
-from doorctl.core.system.users import MAX_USERS, PASSWORD_RULE, ROOT, USERNAME_RULE
+from doorctl.core.system.users import (
+    MAX_USERS,
+    PASSWORD_RULE,
+    ROOT,
+    SECTION,
+    USERNAME_RULE,
+    SessionSettings,
+    User,
+)
 
 MENU_ITEMS = [("System", "Users", "users.page")]
 bp = Blueprint("users", __name__)
@@ -21,9 +37,16 @@ def _page(status: int = 200, **context):
         max_users=MAX_USERS,
         username_rule=USERNAME_RULE,
         password_rule=PASSWORD_RULE,
+        sessions=context.pop("sessions", appliance().settings.get(SECTION)),
         errors=context.pop("errors", {}),
         **context,
     )
+
+
+def _keep_own_session(user: User) -> None:
+    """A change to your own password or role ends your other sessions, not this one."""
+    if current_user.is_authenticated and current_user.username == user.username:
+        login_user(user)
 
 
 def _failed(error: DoorctlError, form_id: str):
@@ -60,9 +83,10 @@ def update(username: str):
     try:
         if password is not None:
             check_repeat(password, form.get("password_repeat", ""))
-        appliance().users.update(username, password=password, role=form.get("role") or None)
+        user = appliance().users.update(username, password=password, role=form.get("role") or None)
     except DoorctlError as error:
         return _failed(error, f"update-{username}")
+    _keep_own_session(user)
     flash(f"User {username} updated.")
     return redirect(url_for("users.page"), 303)
 
@@ -108,6 +132,7 @@ def api_update(username: str):
     if body.get("username", username) != username:
         raise Invalid({"username": "A user can't be renamed; add a new one instead."})
     user = appliance().users.update(username, body.get("password"), body.get("role"))
+    _keep_own_session(user)
     return jsonify(user.to_dict())
 
 
@@ -116,3 +141,73 @@ def api_delete(username: str):
     """Delete a user (never root)."""
     appliance().users.delete(username)
     return "", 204
+
+
+@bp.route("/session-settings", methods=["POST"])
+def sessions_save():
+    """Sessions: the idle timeout after which a browser must log in again."""
+    form = SessionSettings(request.form)
+    try:
+        appliance().settings.save(SECTION, form)
+    except Invalid as error:
+        return _page(422, form_id="sessions", errors=error.fields, sessions=request.form)
+    flash("Session settings saved.")
+    return redirect(url_for("users.page"), 303)
+
+
+@bp.route("/api/v1/session-settings")
+def api_sessions():
+    """The idle timeout of logged-in browsers, in seconds."""
+    return jsonify(appliance().settings.get(SECTION))
+
+
+@bp.route("/api/v1/session-settings", methods=["PUT", "PATCH"])
+def api_sessions_update():
+    """Change the idle timeout: `{"idle_timeout": seconds}` (60 to 86400)."""
+    return jsonify(appliance().settings.update(SECTION, json_body()))
+
+
+def _password_page(status: int = 200, **context):
+    return render(
+        "system/users/password.html",
+        status,
+        password_rule=PASSWORD_RULE,
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+@bp.route("/account/password")
+@allow("viewer")
+def password_page():
+    """Change password: every user may change their own."""
+    return _password_page()
+
+
+@bp.route("/account/password", methods=["POST"])
+@allow("viewer")
+def password_change():
+    """Your new password, given the current one; your other sessions end."""
+    form = request.form
+    try:
+        check_repeat(form.get("password", ""), form.get("password_repeat", ""))
+        user = appliance().users.change_own_password(
+            current_user.username, form.get("old_password", ""), form.get("password", "")
+        )
+    except DoorctlError as error:
+        return form_failed(_password_page, error, values={})
+    _keep_own_session(user)
+    flash("Your password is changed. Your other sessions have ended.")
+    return redirect(url_for("users.password_page"), 303)
+
+
+@bp.route("/api/v1/account/password", methods=["PUT"])
+@allow("viewer")
+def api_password_change():
+    """`{"old_password", "password"}`: the caller's own new password."""
+    body = json_body()
+    user = appliance().users.change_own_password(
+        current_user.username, body.get("old_password"), body.get("password")
+    )
+    _keep_own_session(user)
+    return jsonify(user.to_dict())

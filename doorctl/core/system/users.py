@@ -19,9 +19,11 @@ from dataclasses import dataclass
 
 from gevent.threadpool import ThreadPool
 from werkzeug.security import check_password_hash, generate_password_hash
+from wtforms import Form
 
 from doorctl.core.errors import Conflict, Forbidden, Invalid, NotFound
 from doorctl.core.events import EventBus
+from doorctl.core.fields import seconds
 from doorctl.core.store import Store, Transaction
 
 ROOT = "root"
@@ -32,6 +34,14 @@ USERNAME_RULE = "1 to 32 characters: letters A-Z and a-z, digits 0-9, and . _ -"
 PASSWORD_RULE = "1 to 64 printable ASCII characters (codes 32 to 126)"
 PASSWORD_MAX = 64
 VERIFIED_SECONDS = 60
+SECTION = "sessions"
+USER_COLUMNS = "username, role, sessions"
+
+
+class SessionSettings(Form):
+    """How long a logged-in browser may stay idle before its session ends."""
+
+    idle_timeout = seconds("Idle timeout", 1800, 60, 86400)
 
 
 @dataclass(frozen=True)
@@ -40,14 +50,15 @@ class User:
 
     username: str
     role: str
+    sessions: int = 0  # the generation of this user's sessions (see end_sessions)
 
     is_authenticated = True
     is_active = True
     is_anonymous = False
 
     def get_id(self) -> str:
-        """The id flask-login keeps in the session cookie."""
-        return self.username
+        """The id flask-login keeps in the session cookie: name and session generation."""
+        return f"{self.username}:{self.sessions}"
 
     def has_role(self, role: str) -> bool:
         """True when this user's role is `role` or a higher one."""
@@ -101,18 +112,38 @@ class Users:
     def list(self) -> list[User]:
         """All users, root first, then by name."""
         rows = self.store.execute(
-            "SELECT username, role FROM users ORDER BY username != ?, username", (ROOT,)
+            f"SELECT {USER_COLUMNS} FROM users ORDER BY username != ?, username", (ROOT,)
         )
-        return [User(r["username"], r["role"]) for r in rows]
+        return [User(*r) for r in rows]
 
     def get(self, username: str) -> User:
         """One user; raise NotFound."""
         row = self.store.execute(
-            "SELECT username, role FROM users WHERE username = ?", (username,)
+            f"SELECT {USER_COLUMNS} FROM users WHERE username = ?", (username,)
         ).fetchone()
         if row is None:
             raise NotFound(f"There is no user named {username!r}.")
-        return User(row["username"], row["role"])
+        return User(*row)
+
+    def of_session(self, session_id: str) -> User | None:
+        """The user a session cookie names, while its generation is the current one."""
+        username, _, generation = session_id.partition(":")
+        try:
+            user = self.get(username)
+        except NotFound:
+            return None
+        return user if str(user.sessions) == generation else None
+
+    def end_sessions(self, username: str) -> User:
+        """Logout: every session of the user ends, copies of the cookie included."""
+        self.store.write(_end_sessions, username)
+        return self.get(username)
+
+    def change_own_password(self, username: str, old: str, password: str) -> User:
+        """A user's new password, given the current one; raise Invalid naming the field."""
+        if self._check_password(username, old if isinstance(old, str) else "") is None:
+            raise Invalid({"old_password": "The current password is wrong."})
+        return self.update(username, password=password)
 
     def set_root_password(self, password: str) -> User:
         """First access: create root as administrator; refused once any user exists."""
@@ -146,7 +177,8 @@ class Users:
             raise Forbidden("root is always an administrator.", {"role": "root cannot be demoted"})
         hashed = None if password is None else self._off_hub(generate_password_hash, password)
         changed = [name for name, value in (("password", password), ("role", role)) if value]
-        self.store.write(_update, username, hashed, role or user.role, changed)
+        ends_sessions = hashed is not None or (role or user.role) != user.role
+        self.store.write(_update, username, hashed, role or user.role, changed, ends_sessions)
         self._verified.clear()
         return self.get(user.username)
 
@@ -221,14 +253,20 @@ def _insert(tx: Transaction, username: str, hashed: str, role: str) -> None:
     _event(tx, "Added", username, {"role": role})
 
 
-def _update(tx: Transaction, username: str, hashed: str | None, role: str, changed) -> None:
+def _update(tx: Transaction, username: str, hashed, role: str, changed, ends_sessions) -> None:
     cursor = tx.execute(
-        "UPDATE users SET password_hash = coalesce(?, password_hash), role = ? WHERE username = ?",
-        (hashed, role, username),
+        "UPDATE users SET password_hash = coalesce(?, password_hash), role = ?,"
+        " sessions = sessions + ? WHERE username = ?",
+        (hashed, role, int(ends_sessions), username),
     )
     if not cursor.rowcount:
         raise NotFound(f"There is no user named {username!r}.")
     _event(tx, "Updated", username, {"changed": changed, "role": role})
+
+
+def _end_sessions(tx: Transaction, username: str) -> None:
+    tx.execute("UPDATE users SET sessions = sessions + 1 WHERE username = ?", (username,))
+    _event(tx, "Logout", username, {})
 
 
 def _delete(tx: Transaction, username: str) -> None:

@@ -13,5 +13,10 @@ window.addEventListener("DOMContentLoaded", () => {
     deepLinking: true,
     validatorUrl: null,
     withCredentials: true,
+    // Writes with the session cookie carry the page's CSRF token, as the pages do.
+    requestInterceptor: (request) => {
+      request.headers["X-CSRFToken"] = element.dataset.csrfToken;
+      return request;
+    },
   });
 });

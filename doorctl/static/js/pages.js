@@ -1,0 +1,30 @@
+// Behaviour of single pages, kept out of the markup: the Content-Security-Policy allows
+// no inline scripts, styles or event handlers. Each part works after htmx swaps too.
+(function () {
+  // Schedules: place each interval of the week view from its data attributes.
+  function placeBlocks(root) {
+    root.querySelectorAll(".week .block[data-left]").forEach((block) => {
+      block.style.left = block.dataset.left + "%";
+      block.style.width = block.dataset.width + "%";
+    });
+  }
+
+  // MQTT client: a new protocol brings its default port (unless one was typed) and
+  // shows ALPN only for the protocols over TLS.
+  function protocolChanged(select) {
+    const port = select.form.elements.namedItem("port");
+    const defaults = JSON.parse(select.dataset.defaults);
+    if (!port.value || Number(port.value) === defaults[select.dataset.previous]) {
+      port.value = defaults[select.value];
+    }
+    select.dataset.previous = select.value;
+    document.getElementById("mqtt-alpn").hidden = !["ssl", "wss"].includes(select.value);
+  }
+
+  document.addEventListener("change", (event) => {
+    const select = event.target.closest("#mqtt-protocol");
+    if (select) protocolChanged(select);
+  });
+  document.addEventListener("htmx:load", (event) => placeBlocks(event.detail.elt));
+  document.addEventListener("DOMContentLoaded", () => placeBlocks(document));
+})();
