@@ -16,6 +16,7 @@ from doorctl.core.device import DeviceInfo
 from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
+from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system.mqtt import MqttService
@@ -32,7 +33,8 @@ class Appliance:
         self.data_dir = data_dir
         self.store = Store(data_dir)
         self.secret_key = secret_key(data_dir)
-        self.settings = Settings(self.store)
+        self.sealer = Sealer(self.secret_key)
+        self.settings = Settings(self.store, self.sealer)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)
