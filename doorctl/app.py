@@ -31,7 +31,7 @@ from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import mqtt, users
+from doorctl.blueprints.system import certificates, mqtt, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
@@ -68,6 +68,7 @@ SECTIONS = (
     simulator,
     users,
     mqtt,
+    certificates,
     events,
     access_log,
     help,

@@ -39,6 +39,7 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.system.certificates import UPDATE as CERTIFICATE_UPDATE
 from doorctl.core.access_control import alarms, door_settings
 from doorctl.core.access_control.cardholder_import import ENCODINGS
 from doorctl.core.access_control.credentials import FORMATS
@@ -247,6 +248,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "answer": CERTIFICATES,
         "example": {"ca": ""},
     },
+    ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
 }
 
 

@@ -19,6 +19,7 @@ from doorctl.core.events import EventBus
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
+from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.users import Users
@@ -35,6 +36,7 @@ class Appliance:
         self.secret_key = secret_key(data_dir)
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
+        self.certificates = Certificates(self.store, self.sealer, data_dir)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)
