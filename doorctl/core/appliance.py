@@ -20,6 +20,7 @@ from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system.certificates import Certificates
+from doorctl.core.system.https import Https
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.users import Users
@@ -37,6 +38,7 @@ class Appliance:
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
         self.certificates = Certificates(self.store, self.sealer, data_dir)
+        self.https = Https(self.certificates)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)

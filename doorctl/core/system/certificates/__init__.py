@@ -89,6 +89,13 @@ class Certificates:
             raise
         return self.get(cert_id)
 
+    def put(self, cert_id: str, key, certs: list[x509.Certificate]) -> None:
+        """Store a certificate and its key under an id, replacing what it held (the
+        device's own certificate when its names change)."""
+        x509s.check_pair(key, certs[0])
+        self._write_key(cert_id, key)
+        self.store.write(_upsert, cert_id, x509s.pem_chain(certs))
+
     def update(self, cert_id: str, body: dict) -> dict:
         """Replace a certificate by a new one for the same key (a renewed or signed one)."""
         row = self._row(cert_id)
@@ -164,6 +171,15 @@ def _haystack(record: dict) -> str:
 def _insert(tx: Transaction, cert_id: str, kind: str, pem: str) -> None:
     tx.execute("INSERT INTO certificates VALUES (?, ?, ?, ?)", (cert_id, kind, pem, time.time()))
     audit(tx, KIND, "create", cert_id, {"kind": kind})
+
+
+def _upsert(tx: Transaction, cert_id: str, pem: str) -> None:
+    tx.execute(
+        "INSERT INTO certificates VALUES (?, 'client_server', ?, ?) "
+        "ON CONFLICT (id) DO UPDATE SET kind = excluded.kind, pem = excluded.pem",
+        (cert_id, pem, time.time()),
+    )
+    audit(tx, KIND, "update", cert_id, {"kind": "client_server"})
 
 
 def _replace(tx: Transaction, cert_id: str, pem: str) -> None:
