@@ -138,6 +138,10 @@ def test_der_is_a_ca_certificate_and_pkcs12_brings_its_key(admin_api, openssl, r
             "alternative_names",
         ),
         ({"id": "a"}, "data"),
+        (
+            {"id": "a", "self_signed": {"common_name": "x", "alternative_names": ["tür.local"]}},
+            "alternative_names",
+        ),
     ],
 )
 def test_bad_bodies_name_their_field(admin_api, body, field):

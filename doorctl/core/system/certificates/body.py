@@ -63,4 +63,8 @@ def check_self_signed(value: object) -> dict:
 
 
 def _name(value: object) -> bool:
-    return isinstance(value, str) and 0 < len(value) <= 253 and re.fullmatch(r"[\w.:*-]+", value)
+    return (
+        isinstance(value, str)
+        and 0 < len(value) <= 253
+        and re.fullmatch(r"[A-Za-z0-9_.:*-]+", value)
+    )
