@@ -39,6 +39,10 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.system.certificates import (
+    SIGNING_REQUEST,
+    SIGNING_REQUEST_ANSWER,
+)
 from doorctl.blueprints.system.certificates import UPDATE as CERTIFICATE_UPDATE
 from doorctl.core.access_control import alarms, door_settings
 from doorctl.core.access_control.cardholder_import import ENCODINGS
@@ -249,6 +253,13 @@ ROUTES: dict[tuple[str, str], dict] = {
         "example": {"ca": ""},
     },
     ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
+    ("certificates.api_signing_request", "POST"): {
+        "params": {"cert_id": {"examples": ["device-https"]}},
+        "body": SIGNING_REQUEST,
+        "answer": SIGNING_REQUEST_ANSWER,
+        "example": {"common_name": "door", "alternative_names": ["door.example.com"]},
+        "status": "200",
+    },
 }
 
 

@@ -186,3 +186,51 @@ def test_the_page_lists_filters_and_imports_a_file(logged_in, rsa_pair):
     page = logged_in.get("/certificates?filter=rsa.example").get_data(as_text=True)
     assert "upload-ca" in page and "CN=rsa.example" in page
     assert "upload-ca" not in logged_in.get("/certificates?filter=zzz").get_data(as_text=True)
+
+
+def test_a_signing_request_signed_by_a_ca_replaces_the_certificate(admin_api, openssl, tmp_path):
+    admin_api.post(API, json={"id": "web", "self_signed": {"common_name": "door"}})
+    body = {"common_name": "door.example.com", "alternative_names": ["door.example.com"]}
+    request = admin_api.post(f"{API}/web/signing-request", json=body)
+    assert request.status_code == 200, request.json
+    (tmp_path / "web.csr").write_text(request.json["pem"])
+    openssl(
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-keyout",
+        "ca.key",
+        "-subj",
+        "/CN=Site CA",
+        "-out",
+        "ca.pem",
+    )
+    openssl(
+        "x509",
+        "-req",
+        "-in",
+        "web.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-copy_extensions",
+        "copy",
+        "-days",
+        "30",
+        "-out",
+        "web.pem",
+    )
+    signed = admin_api.put(f"{API}/web", json={"data": (tmp_path / "web.pem").read_text()})
+    assert signed.status_code == 200, signed.json
+    assert (signed.json["issuer"], signed.json["subject"]) == ("CN=Site CA", "CN=door.example.com")
+    assert signed.json["alternative_names"] == ["door.example.com"]
+    other = admin_api.put(f"{API}/web", json={"data": (tmp_path / "ca.pem").read_text()})
+    assert other.status_code == 400 and "does not belong" in other.json["fields"]["data"]
+    ca = admin_api.post(API, json={"id": "ca", "data": (tmp_path / "ca.pem").read_text()})
+    assert ca.json["kind"] == "ca"
+    assert admin_api.post(f"{API}/ca/signing-request", json=body).status_code == 400

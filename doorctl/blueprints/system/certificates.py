@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, request
+from flask import Blueprint, jsonify, request
 
-from doorctl.blueprints.common import appliance, render
+from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
 from doorctl.core.system.certificates.body import ID, ID_RULE, MAX_DATA, MAX_NAMES
 from doorctl.core.system.certificates.x509s import MAX_DAYS
@@ -86,6 +86,17 @@ BODY = {
     },
     "additionalProperties": False,
 }
+SIGNING_REQUEST = {
+    "type": "object",
+    "required": ["common_name"],
+    "properties": {k: SELF_SIGNED["properties"][k] for k in ("common_name", "alternative_names")},
+    "additionalProperties": False,
+}
+SIGNING_REQUEST_ANSWER = {
+    "type": "object",
+    "required": ["pem"],
+    "properties": {"pem": {"type": "string", "description": "PKCS#10 request, PEM."}},
+}
 UPDATE = {
     "type": "object",
     "required": ["data"],
@@ -154,3 +165,9 @@ RESOURCE = Resource(
     ),
 )
 register(bp, RESOURCE)
+
+
+@bp.route("/api/v1/certificates/<string:cert_id>/signing-request", methods=["POST"])
+def api_signing_request(cert_id: str):
+    """A signing request for a certificate's key; put the CA's certificate back with PUT."""
+    return jsonify(_certificates().signing_request(cert_id, json_body()))

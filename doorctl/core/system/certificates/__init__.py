@@ -22,7 +22,12 @@ from doorctl.core.logs.audit import audit
 from doorctl.core.secrets import Sealer
 from doorctl.core.store import Store, Transaction
 from doorctl.core.system.certificates import x509s
-from doorctl.core.system.certificates.body import check_create, check_id, check_import
+from doorctl.core.system.certificates.body import (
+    check_create,
+    check_id,
+    check_import,
+    check_self_signed,
+)
 
 KIND = "Certificate"
 KINDS = ("client_server", "ca")
@@ -108,6 +113,17 @@ class Certificates:
             x509s.check_pair(self.private_key(cert_id), certs[0])
         self.store.write(_replace, cert_id, x509s.pem_chain(certs))
         return self.get(cert_id)
+
+    def signing_request(self, cert_id: str, body: dict) -> dict:
+        """A signing request for a certificate's key; the CA's answer comes back by update."""
+        if self._row(cert_id)["kind"] != "client_server":
+            raise Invalid({"id": "A CA certificate has no private key to sign a request."})
+        unknown = sorted(set(body) - {"common_name", "alternative_names"})
+        if unknown:
+            raise Invalid(dict.fromkeys(unknown, "unknown field"))
+        spec = check_self_signed(body)
+        key = self.private_key(cert_id)
+        return {"pem": x509s.signing_request(key, spec["common_name"], spec["alternative_names"])}
 
     def delete(self, cert_id: str) -> None:
         """Delete a certificate and its key; raise Conflict naming who uses it."""

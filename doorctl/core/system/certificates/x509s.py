@@ -42,6 +42,18 @@ def self_signed(common_name: str, names: list[str], days: int):
     return key, builder.sign(key, hashes.SHA256())
 
 
+def signing_request(key, common_name: str, names: list[str]) -> str:
+    """A certificate signing request (PEM) for the key, to have a CA sign it."""
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
+    builder = x509.CertificateSigningRequestBuilder().subject_name(subject)
+    if names:
+        builder = builder.add_extension(
+            x509.SubjectAlternativeName([general_name(n) for n in names]), critical=False
+        )
+    csr = builder.sign(key, hashes.SHA256())
+    return csr.public_bytes(serialization.Encoding.PEM).decode()
+
+
 def general_name(name: str) -> x509.GeneralName:
     """An alternative name: an IP address when it is one, else a DNS name."""
     try:
