@@ -122,7 +122,9 @@ def serve(args: argparse.Namespace) -> int:
     )
     servers = [make_server(app, args.host, args.port, limits)]
     doorctl.https.ensure_device_certificate()
-    servers.append(make_server(app, args.host, args.https_port, limits, doorctl.https.context()))
+    https = make_server(app, args.host, args.https_port, limits, doorctl.https.context())
+    doorctl.https.on_context(lambda context: setattr(https, "wrap_socket", context.wrap_socket))
+    servers.append(https)
     for server in servers:
         server.start()
     doorctl.start()

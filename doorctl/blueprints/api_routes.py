@@ -50,6 +50,7 @@ from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.access_control.door import ACTIONS
 from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
+from doorctl.core.system.https import SECTION as HTTPS
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.users import ROLES
@@ -66,6 +67,7 @@ SETTINGS = {
     "/api/v1/alarms": (alarms.SECTION, False, {}),
     "/api/v1/io/settings": (io_ports.SECTION, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
+    "/api/v1/https": (HTTPS, True, {}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,

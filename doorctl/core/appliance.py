@@ -38,7 +38,7 @@ class Appliance:
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
         self.certificates = Certificates(self.store, self.sealer, data_dir)
-        self.https = Https(self.certificates)
+        self.https = Https(self.certificates, self.settings)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
         self.event_log = EventLog(self.store, self.bus)

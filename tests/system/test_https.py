@@ -9,14 +9,17 @@ import subprocess
 import warnings
 from contextlib import suppress
 from pathlib import Path
+from urllib.error import HTTPError
 from urllib.parse import urlsplit
 
 import pytest
 from cryptography import x509
+from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
-from support import require, start_served
+from support import ROOT_PASSWORD, require, start_served
 
 from doorctl.core.secrets import Sealer
+from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.https import DEVICE_CERTIFICATE, Https
@@ -179,8 +182,9 @@ def test_testssl_finds_nothing_high_or_critical(address, tmp_path):
 
 def test_the_device_certificate_is_kept_and_renewed_when_the_names_change(tmp_path):
     store = Store(tmp_path)
-    certificates = Certificates(store, Sealer(secret_key(tmp_path)), tmp_path)
-    https = Https(certificates)
+    sealer = Sealer(secret_key(tmp_path))
+    certificates = Certificates(store, sealer, tmp_path)
+    https = Https(certificates, Settings(store, sealer))
     https.ensure_device_certificate("door")
     first = certificates.get(DEVICE_CERTIFICATE)
     https.ensure_device_certificate("door")
@@ -190,3 +194,26 @@ def test_the_device_certificate_is_kept_and_renewed_when_the_names_change(tmp_pa
     assert "gate.local" in renewed["alternative_names"] and renewed["used_by"] == ["HTTPS"]
     assert https.context().minimum_version == ssl.TLSVersion.TLSv1_2
     store.close()
+
+
+def test_the_chosen_certificate_is_served_at_once_and_cannot_be_deleted(tmp_path):
+    server = start_served(tmp_path / "data")
+    try:
+        body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+        server.call("POST", "/api/v1/setup", body, auth=None)
+        spec = {"common_name": "chosen", "alternative_names": ["localhost"]}
+        mine = server.call("POST", "/api/v1/certificates", {"id": "mine", "self_signed": spec})
+        with pytest.raises(HTTPError) as refused:
+            server.call("PUT", "/api/v1/https", {"certificate": "nothing"})
+        assert "certificate" in json.loads(refused.value.read())["fields"]
+        assert server.call("PUT", "/api/v1/https", {"certificate": "mine"})["certificate"] == "mine"
+        parts = urlsplit(server.https_url)
+        served_pem = ssl.get_server_certificate((parts.hostname, parts.port))
+        served_cert = x509.load_pem_x509_certificate(served_pem.encode())
+        fingerprint = served_cert.fingerprint(hashes.SHA256()).hex(":").upper()
+        assert fingerprint == mine["fingerprint"]
+        with pytest.raises(HTTPError) as in_use:
+            server.call("DELETE", "/api/v1/certificates/mine")
+        assert in_use.value.code == 409 and "HTTPS" in json.loads(in_use.value.read())["error"]
+    finally:
+        server.stop()

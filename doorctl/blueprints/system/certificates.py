@@ -10,6 +10,7 @@ from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
 from doorctl.core.system.certificates.body import ID, ID_RULE, MAX_DATA, MAX_NAMES
 from doorctl.core.system.certificates.x509s import MAX_DAYS
+from doorctl.core.system.https import SECTION as HTTPS
 
 MENU_ITEMS = [("System", "Certificates", "certificates.page")]
 bp = Blueprint("certificates", __name__)
@@ -171,3 +172,15 @@ register(bp, RESOURCE)
 def api_signing_request(cert_id: str):
     """A signing request for a certificate's key; put the CA's certificate back with PUT."""
     return jsonify(_certificates().signing_request(cert_id, json_body()))
+
+
+@bp.route("/api/v1/https")
+def api_https():
+    """HTTP and HTTPS: the certificate HTTPS serves."""
+    return jsonify(appliance().settings.get(HTTPS))
+
+
+@bp.route("/api/v1/https", methods=["PUT", "PATCH"])
+def api_https_update():
+    """Choose the certificate HTTPS serves; new connections get it at once."""
+    return jsonify(appliance().settings.update(HTTPS, json_body()))

@@ -19,15 +19,20 @@ import socket
 import ssl
 import struct
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from gevent import ssl as gevent_ssl
+from wtforms import Form, StringField
+from wtforms.validators import Length
 
+from doorctl.core.settings import Settings
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.certificates.x509s import alternative_names, self_signed
 
 log = logging.getLogger(__name__)
+SECTION = "https"
 DEVICE_CERTIFICATE = "device-https"
 # Browsers refuse server certificates valid longer than 398 days; a new one is made at
 # start when less than RENEW_DAYS are left.
@@ -38,13 +43,43 @@ TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1:!SHA256:!SHA384"
 SIOCGIFADDR = 0x8915
 
 
+class HttpsSettings(Form):
+    """HTTP and HTTPS: the certificate HTTPS serves, chosen from the certificate store."""
+
+    certificate = StringField("Certificate", default=DEVICE_CERTIFICATE, validators=[Length(1, 64)])
+
+
 class Https:
     """Which certificate HTTPS serves, and the TLS context made from it."""
 
-    def __init__(self, certificates: Certificates):
+    def __init__(self, certificates: Certificates, settings: Settings):
         self.certificates = certificates
-        self.certificate_id = DEVICE_CERTIFICATE
+        self._serving: list[Callable[[ssl.SSLContext], None]] = []
+        settings.register(SECTION, HttpsSettings)
+        settings.check(SECTION, self._check)
+        settings.on_change(SECTION, self.apply)
+        self.certificate_id = settings.get(SECTION)["certificate"]
         certificates.used_by("HTTPS", lambda: {self.certificate_id})
+
+    def on_context(self, serve: Callable[[ssl.SSLContext], None]) -> None:
+        """Call `serve(context)` when HTTPS is to serve another certificate."""
+        self._serving.append(serve)
+
+    def apply(self, record: dict) -> None:
+        """Serve the chosen certificate from the next connection on, without a restart."""
+        self.certificate_id = record["certificate"]
+        context = self.context()
+        for serve in self._serving:
+            serve(context)
+
+    def _check(self, record: dict) -> dict[str, str]:
+        """The certificate must be in the store, with its private key."""
+        cert_id = record["certificate"]
+        if not self.certificates.exists(cert_id):
+            return {"certificate": f"There is no certificate {cert_id} in the store."}
+        if not self.certificates.get(cert_id)["private_key"]:
+            return {"certificate": "Choose a client/server certificate: a CA one has no key."}
+        return {}
 
     def ensure_device_certificate(self, hostname: str | None = None) -> None:
         """Make the device certificate, or a new one when the names it is for changed."""
@@ -58,8 +93,12 @@ class Https:
         log.info("HTTPS certificate made for %s", ", ".join(names))
 
     def context(self) -> ssl.SSLContext:
-        """A server TLS context with the chosen certificate and its key."""
-        return server_context(self.certificates, self.certificate_id)
+        """A server TLS context with the chosen certificate (the device's own if the
+        chosen one is gone) and its key."""
+        chosen = self.certificate_id
+        if not self.certificates.exists(chosen):
+            chosen = DEVICE_CERTIFICATE
+        return server_context(self.certificates, chosen)
 
 
 def _still_good(store: Certificates, names: list[str]) -> bool:
