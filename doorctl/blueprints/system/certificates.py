@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
 
-from doorctl.blueprints.common import appliance, json_body, render
+from doorctl.blueprints.common import appliance, form_failed, json_body, render
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
+from doorctl.core.errors import Invalid
 from doorctl.core.system.certificates.body import ID, ID_RULE, MAX_DATA, MAX_NAMES
 from doorctl.core.system.certificates.x509s import MAX_DAYS
 from doorctl.core.system.https import SECTION as HTTPS
@@ -26,6 +27,7 @@ def _page(status: int = 200, **context):
         "system/certificates/page.html",
         status,
         certificates=_certificates().list(text),
+        https=appliance().settings.get(HTTPS)["certificate"],
         filter=text,
         id_rule=ID_RULE,
         max_days=MAX_DAYS,
@@ -184,3 +186,14 @@ def api_https():
 def api_https_update():
     """Choose the certificate HTTPS serves; new connections get it at once."""
     return jsonify(appliance().settings.update(HTTPS, json_body()))
+
+
+@bp.route("/certificates/https", methods=["POST"])
+def https():
+    """Choose the certificate HTTPS serves, from the page."""
+    try:
+        appliance().settings.update(HTTPS, {"certificate": request.form.get("certificate", "")})
+    except Invalid as error:
+        return form_failed(_page, error)
+    flash("HTTPS serves the chosen certificate from the next connection on.")
+    return redirect(url_for("certificates.page"), 303)
