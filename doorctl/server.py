@@ -214,12 +214,14 @@ class Server(WSGIServer):
         a scanner) is one log line, not a traceback."""
         client_socket.settimeout(self.limits.request_timeout)
         try:
-            return super().wrap_socket_and_handle(client_socket, address)
+            tls_socket = self.wrap_socket(client_socket, **self.ssl_args)
         except (OSError, ValueError) as exc:
             log.info("TLS handshake with %s failed: %s", address[0], exc)
             with contextlib.suppress(OSError):
                 client_socket.close()
             return None
+        with contextlib.closing(tls_socket):
+            return self.handle(tls_socket, address)
 
     def _refuse(self, sock, host: str) -> None:
         log.debug("connection from %s refused: too many open", host)

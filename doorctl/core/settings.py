@@ -8,6 +8,7 @@ the three can never disagree about what a value may be.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
 
@@ -16,9 +17,10 @@ from wtforms import Form
 
 from doorctl.core.errors import Invalid, NotFound
 from doorctl.core.logs.audit import audit
-from doorctl.core.secrets import Sealer, is_sealed
+from doorctl.core.secrets import Sealer, Unsealable, is_sealed
 from doorctl.core.store import Store, Transaction, secret_key
 
+log = logging.getLogger(__name__)
 Listener = Callable[[dict], None]
 Check = Callable[[dict], dict[str, str]]
 
@@ -135,8 +137,17 @@ class Settings:
         opened = dict(record)
         for name in self.secrets.get(section, ()):
             if isinstance(opened.get(name), str):
-                opened[name] = self.sealer.open(opened[name], f"{section}.{name}")
+                opened[name] = self._open(section, name, opened[name])
         return opened
+
+    def _open(self, section: str, name: str, stored: str) -> str:
+        """A secret opened; one sealed by another device (a database copied over) is
+        not set, and the log says so, rather than the section failing."""
+        try:
+            return self.sealer.open(stored, f"{section}.{name}")
+        except Unsealable:
+            log.warning("the %s of %s was sealed by another device: set it again", name, section)
+            return ""
 
     def _sealed(self, section: str, record: dict) -> dict:
         """A record as stored: its secret fields sealed with the device key."""

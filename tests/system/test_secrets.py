@@ -95,3 +95,18 @@ def test_an_older_readable_data_directory_is_made_private(tmp_path, open_umask):
         p.name: 0o600 for p in data_dir.iterdir() if p.name.startswith(DB_NAME)
     }
     store.close()
+
+
+def test_a_password_sealed_by_another_device_is_not_set_and_the_page_works(data_dir, caplog):
+    store = Store(data_dir)
+    foreign = Sealer(b"another device".ljust(32)).seal(PASSWORD, "mqtt_client.password")
+    record = json.dumps({"username": "u", "password": foreign})
+    store.execute("INSERT INTO settings VALUES ('mqtt_client', ?)", (record,))
+    store.close()
+    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
+    doorctl = app.extensions["doorctl"]
+    try:
+        assert doorctl.settings.get("mqtt_client")["password"] == ""
+        assert "sealed by another device" in caplog.text
+    finally:
+        doorctl.store.close()
