@@ -32,7 +32,7 @@ from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import mqtt, security, users
+from doorctl.blueprints.system import certificates, mqtt, security, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 
@@ -100,6 +100,7 @@ SECTIONS = (
     users,
     security,
     mqtt,
+    certificates,
     events,
     access_log,
     help,

@@ -46,6 +46,12 @@ def parser() -> argparse.ArgumentParser:
         help="HTTP port, 0 for any free one (env DOORCTL_PORT)",
     )
     serve.add_argument(
+        "--https-port",
+        type=int,
+        default=int(_env("HTTPS_PORT", 443 if root else 8443)),
+        help="HTTPS port, 0 for any free one (env DOORCTL_HTTPS_PORT)",
+    )
+    serve.add_argument(
         "--hardware",
         choices=HARDWARE,
         default=_env("HARDWARE", "auto"),
@@ -114,20 +120,34 @@ def serve(args: argparse.Namespace) -> int:
         connections_per_client=args.connections_per_client,
         max_body=app.config["MAX_CONTENT_LENGTH"],
     )
-    server = make_server(app, args.host, args.port, limits)
-    server.start()
+    servers = [make_server(app, args.host, args.port, limits)]
+    doorctl.https.ensure_device_certificate()
+    https = make_server(app, args.host, args.https_port, limits, doorctl.https.context())
+    doorctl.https.on_context(lambda context: setattr(https, "wrap_socket", context.wrap_socket))
+    servers.append(https)
+    for server in servers:
+        server.start()
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
-    host = "localhost" if args.host in ("0.0.0.0", "::") else args.host
-    print(f"doorctl {__version__} serving on http://{host}:{server.server_port}/", flush=True)
+    print(f"doorctl {__version__} serving on {urls(args.host, servers)}", flush=True)
     stopping.wait()
     log.info("stopping")
-    server.stop(timeout=3)
+    for server in servers:
+        server.stop(timeout=3)
     doorctl.stop()
     return 0
+
+
+def urls(host: str, servers: list) -> str:
+    """The URLs to open: http:// and https:// with the ports the servers listen on."""
+    host = "localhost" if host in ("0.0.0.0", "::") else host
+    host = f"[{host}]" if ":" in host else host
+    return " and ".join(
+        f"{'https' if s.ssl_enabled else 'http'}://{host}:{s.server_port}/" for s in servers
+    )
 
 
 def reset_outputs(args: argparse.Namespace) -> int:

@@ -264,6 +264,20 @@ class Server(WSGIServer):
             if not self.connections[host]:
                 del self.connections[host]
 
+    def wrap_socket_and_handle(self, client_socket, address):
+        """The TLS handshake within the request timeout; one that fails (an old protocol,
+        a scanner) is one log line, not a traceback."""
+        client_socket.settimeout(self.limits.request_timeout)
+        try:
+            tls_socket = self.wrap_socket(client_socket, **self.ssl_args)
+        except (OSError, ValueError) as exc:
+            log.info("TLS handshake with %s failed: %s", address[0], exc)
+            with contextlib.suppress(OSError):
+                client_socket.close()
+            return None
+        with contextlib.closing(tls_socket):
+            return self.handle(tls_socket, address)
+
     def _refuse(self, sock, host: str) -> None:
         log.debug("connection from %s refused: too many open", host)
         sock.settimeout(1)
@@ -271,12 +285,18 @@ class Server(WSGIServer):
             sock.sendall(ANSWERS[503])
 
 
-def make_server(app, host: str, port: int, limits: Limits | None = None) -> Server:
-    """The appliance's HTTP server, with the admission limit in front of the app."""
+def make_server(
+    app, host: str, port: int, limits: Limits | None = None, ssl_context=None
+) -> Server:
+    """The appliance's HTTP server (HTTPS with a TLS context), the admission limit in
+    front of the app."""
     limits = limits or Limits(max_body=app.config.get("MAX_CONTENT_LENGTH") or Limits.max_body)
     security = app.extensions["doorctl"].security
-    admission = Admission(app, hold=security.hold)
-    return Server((host, port), admission, limits, clients=security.clients)
+    # one admission for HTTP and HTTPS: the limit is on the hub's work, whatever the port
+    admission = app.extensions.get("doorctl.admission") or Admission(app, hold=security.hold)
+    app.extensions["doorctl.admission"] = admission
+    tls = {"ssl_context": ssl_context} if ssl_context is not None else {}
+    return Server((host, port), admission, limits, clients=security.clients, **tls)
 
 
 def freeze_startup_objects() -> None:

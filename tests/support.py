@@ -109,6 +109,7 @@ class Served:
     url: str
     data_dir: Path
     stderr: str = ""
+    https_url: str = ""
 
     def call(self, method: str, path: str, body=None, auth=("root", ROOT_PASSWORD)):
         """A REST call to the served appliance over loopback; the JSON answer."""
@@ -140,6 +141,8 @@ def start_served(data_dir: Path, *extra: str, env: dict | None = None) -> Served
             "127.0.0.1",
             "--port",
             "0",
+            "--https-port",
+            "0",
             "--hardware",
             "sim",
             *extra,
@@ -155,4 +158,5 @@ def start_served(data_dir: Path, *extra: str, env: dict | None = None) -> Served
     if not match:
         process.kill()
         raise RuntimeError(f"doorctl serve did not start: {line!r} {process.stderr.read()}")
-    return Served(process, match.group(1), data_dir)
+    https = re.search(r"(https://\S+)/", line)
+    return Served(process, match.group(1), data_dir, https_url=https.group(1) if https else "")

@@ -57,6 +57,7 @@ def test_options_come_from_the_environment(tmp_path):
             "DOORCTL_DATA_DIR": str(env_dir),
             "DOORCTL_HOST": "127.0.0.1",
             "DOORCTL_PORT": "0",
+            "DOORCTL_HTTPS_PORT": "0",
             "DOORCTL_HARDWARE": "sim",
             "PATH": "/usr/bin:/bin",
         },

@@ -39,12 +39,18 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.system.certificates import (
+    SIGNING_REQUEST,
+    SIGNING_REQUEST_ANSWER,
+)
+from doorctl.blueprints.system.certificates import UPDATE as CERTIFICATE_UPDATE
 from doorctl.core.access_control import alarms, door_settings
 from doorctl.core.access_control.cardholder_import import ENCODINGS
 from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.access_control.door import ACTIONS
 from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
+from doorctl.core.system.https import SECTION as HTTPS
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.security import SECTION as SECURITY
@@ -67,6 +73,7 @@ SETTINGS = {
     "/api/v1/session-settings": (SESSIONS, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
     "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
+    "/api/v1/https": (HTTPS, True, {}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
@@ -273,6 +280,14 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "properties": {"ca": TEXT, "client": TEXT}},
         "answer": CERTIFICATES,
         "example": {"ca": ""},
+    },
+    ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
+    ("certificates.api_signing_request", "POST"): {
+        "params": {"cert_id": {"examples": ["device-https"]}},
+        "body": SIGNING_REQUEST,
+        "answer": SIGNING_REQUEST_ANSWER,
+        "example": {"common_name": "door", "alternative_names": ["door.example.com"]},
+        "status": "200",
     },
 }
 

@@ -16,9 +16,12 @@ from doorctl.core.device import DeviceInfo
 from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
+from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system import security
+from doorctl.core.system.certificates import Certificates
+from doorctl.core.system.https import Https
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.users import SECTION as SESSIONS
@@ -34,7 +37,10 @@ class Appliance:
         self.data_dir = data_dir
         self.store = Store(data_dir)
         self.secret_key = secret_key(data_dir)
-        self.settings = Settings(self.store)
+        self.sealer = Sealer(self.secret_key)
+        self.settings = Settings(self.store, self.sealer)
+        self.certificates = Certificates(self.store, self.sealer, data_dir)
+        self.https = Https(self.certificates, self.settings)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
         self.users = Users(self.store, self.bus)
         self.settings.register(SESSIONS, SessionSettings)

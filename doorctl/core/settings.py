@@ -8,6 +8,7 @@ the three can never disagree about what a value may be.
 from __future__ import annotations
 
 import json
+import logging
 import math
 from collections.abc import Callable
 
@@ -16,8 +17,10 @@ from wtforms import Form
 
 from doorctl.core.errors import Invalid, NotFound
 from doorctl.core.logs.audit import audit
-from doorctl.core.store import Store, Transaction
+from doorctl.core.secrets import Sealer, Unsealable, is_sealed
+from doorctl.core.store import Store, Transaction, secret_key
 
+log = logging.getLogger(__name__)
 Listener = Callable[[dict], None]
 Check = Callable[[dict], dict[str, str]]
 
@@ -66,15 +69,25 @@ def first_errors(form: Form) -> dict[str, str]:
 class Settings:
     """The settings records of every registered section."""
 
-    def __init__(self, store: Store):
+    def __init__(self, store: Store, sealer: Sealer | None = None):
         self.store = store
+        self.sealer = sealer or Sealer(secret_key(store.path.parent))
         self.sections: dict[str, type[Form]] = {}
+        self.secrets: dict[str, tuple[str, ...]] = {}
         self._listeners: dict[str, list[Listener]] = {}
         self._checks: dict[str, Check] = {}
 
-    def register(self, section: str, form_class: type[Form]) -> None:
-        """Make a section known, with the form that defines its fields and defaults."""
+    def register(self, section: str, form_class: type[Form], secrets: tuple = ()) -> None:
+        """Make a section known, with the form that defines its fields and defaults.
+
+        `secrets` name the fields stored sealed with the device key (passwords); one
+        stored in clear by an older version is sealed now.
+        """
         self.sections[section] = form_class
+        self.secrets[section] = tuple(secrets)
+        stored = self._stored(section)
+        if any(stored.get(name) and not is_sealed(stored[name]) for name in secrets):
+            self._seal_stored(section, stored)
 
     def check(self, section: str, check: Check) -> None:
         """Add a rule the form alone can't know (e.g. that a named schedule exists).
@@ -98,11 +111,51 @@ class Settings:
     def get(self, section: str) -> dict:
         """The stored record merged over the defaults (new fields get their default)."""
         record = self.defaults(section)
+        stored = self._opened(section, self._stored(section))
+        record.update({k: v for k, v in stored.items() if k in record})
+        return record
+
+    def _seal_stored(self, section: str, stored: dict) -> None:
+        """Rewrite a record whose secrets an older version stored in clear, leaving no
+        trace of them in the freed space or the write-ahead log."""
+        self.store.execute("PRAGMA secure_delete = ON")
+        self.store.execute(
+            "UPDATE settings SET data = ? WHERE section = ?",
+            (json.dumps(self._sealed(section, stored)), section),
+        )
+        self.store.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.store.execute("PRAGMA secure_delete = OFF")
+
+    def _stored(self, section: str) -> dict:
+        """The record as it is in the database (secrets sealed), {} if never saved."""
         row = self.store.execute("SELECT data FROM settings WHERE section = ?", (section,))
         stored = row.fetchone()
-        if stored:
-            record.update({k: v for k, v in json.loads(stored[0]).items() if k in record})
-        return record
+        return json.loads(stored[0]) if stored else {}
+
+    def _opened(self, section: str, record: dict) -> dict:
+        """A record with its secret fields opened with the device key."""
+        opened = dict(record)
+        for name in self.secrets.get(section, ()):
+            if isinstance(opened.get(name), str):
+                opened[name] = self._open(section, name, opened[name])
+        return opened
+
+    def _open(self, section: str, name: str, stored: str) -> str:
+        """A secret opened; one sealed by another device (a database copied over) is
+        not set, and the log says so, rather than the section failing."""
+        try:
+            return self.sealer.open(stored, f"{section}.{name}")
+        except Unsealable:
+            log.warning("the %s of %s was sealed by another device: set it again", name, section)
+            return ""
+
+    def _sealed(self, section: str, record: dict) -> dict:
+        """A record as stored: its secret fields sealed with the device key."""
+        sealed = dict(record)
+        for name in self.secrets.get(section, ()):
+            if isinstance(sealed.get(name), str):
+                sealed[name] = self.sealer.seal(sealed[name], f"{section}.{name}")
+        return sealed
 
     def update(self, section: str, changes: dict) -> dict:
         """Validate `changes` over the stored record, store and announce it; raise Invalid."""
@@ -131,7 +184,11 @@ class Settings:
         stored = self.get(section)
         changed = sorted(name for name, value in record.items() if stored.get(name) != value)
         self.store.write(
-            _save, section, record, changed, after=lambda _: self._apply(section, record)
+            _save,
+            section,
+            self._sealed(section, record),
+            changed,
+            after=lambda _: self._apply(section, record),
         )
         return record
 

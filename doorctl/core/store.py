@@ -57,6 +57,21 @@ def migrate(conn: sqlite3.Connection) -> int:
     return version
 
 
+def private_dir(data_dir: Path) -> None:
+    """Make the data directory readable by its owner only, whatever the umask."""
+    data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(data_dir, 0o700)
+
+
+def private_files(db_path: Path) -> None:
+    """Create the database 0600 (it holds password hashes); SQLite gives its -wal and
+    -shm the database's mode, and older ones are narrowed here."""
+    os.close(os.open(db_path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for path in (db_path, Path(f"{db_path}-wal"), Path(f"{db_path}-shm")):
+        if path.exists():
+            os.chmod(path, 0o600)
+
+
 def secret_key(data_dir: Path) -> bytes:
     """The per-device secret, created on first start with mode 0600 and never shown."""
     path = data_dir / SECRET_KEY_NAME
@@ -144,8 +159,9 @@ class Store:
     """
 
     def __init__(self, data_dir: Path):
-        data_dir.mkdir(parents=True, exist_ok=True)
+        private_dir(data_dir)
         self.path = data_dir / DB_NAME
+        private_files(self.path)
         self.conn = connect(self.path)
         self.version = migrate(self.conn)
         self.writer: Callable = self._write_here

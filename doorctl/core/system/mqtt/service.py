@@ -68,7 +68,7 @@ class MqttService:
     ):
         self.settings, self.store, self.bus, self.device = settings, store, bus, device
         self.tls_dir = data_dir / "mqtt"
-        settings.register(CLIENT, client_form(device.serial))
+        settings.register(CLIENT, client_form(device.serial), secrets=("password",))
         settings.register(PUBLICATION, PublicationForm)
         settings.register(SUBSCRIPTIONS, SubscriptionsForm)
         for section in (CLIENT, PUBLICATION, SUBSCRIPTIONS):
