@@ -42,6 +42,7 @@ EXCLUDED = {
     "mqtt_api_client_update_patch": "connects off loopback",
 }
 MAX_EXAMPLES = 25
+TOOL_CRASH = "AST constructor recursion depth mismatch"
 
 
 def _serve(data_dir: Path, log: Path) -> tuple[subprocess.Popen, str]:
@@ -102,19 +103,36 @@ def schemathesis_command(url: str, report: Path) -> list[str]:
     return command
 
 
+def contract_run(url: str, tmp_path: Path) -> subprocess.CompletedProcess:
+    """One schemathesis run against the served appliance."""
+    return subprocess.run(
+        schemathesis_command(url, tmp_path / "junit.xml"),
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=280,
+    )
+
+
+def tool_crashed(output: str) -> bool:
+    """schemathesis stopped on an error in its own process, not on a finding.
+
+    Python 3.11.7's AST check races across schemathesis' worker threads when hypothesis
+    describes a lambda (CPython gh-106905); the run is then repeated once. Any finding
+    about the API fails the test as it is.
+    """
+    return TOOL_CRASH in output and "FAILURES" not in output
+
+
 def test_the_api_answers_as_its_document_says(tmp_path: Path):
     """schemathesis finds no server error and no answer the document doesn't declare."""
     process, url = _serve(tmp_path / "data", tmp_path / "serve.log")
     reader_end, line_end = os.openpty()
     try:
         seed(url, os.ttyname(line_end))
-        run = subprocess.run(
-            schemathesis_command(url, tmp_path / "junit.xml"),
-            capture_output=True,
-            text=True,
-            cwd=tmp_path,
-            timeout=540,
-        )
+        run = contract_run(url, tmp_path)
+        if tool_crashed(run.stdout):
+            run = contract_run(url, tmp_path)
     finally:
         process.terminate()
         process.communicate(timeout=20)
