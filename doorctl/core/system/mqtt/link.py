@@ -33,6 +33,7 @@ from paho.mqtt.properties import Properties
 
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.certificates import Certificates
+from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
 WEBSOCKET = ("ws", "wss")
@@ -66,25 +67,33 @@ def tls_context(settings: dict, certificates: Certificates) -> TlsContext:
     context = TlsContext(ssl.PROTOCOL_TLS_CLIENT)
     ca, client = settings["ca_certificate"], settings["client_certificate"]
     if ca:
-        _load(
-            "CA certificate",
-            ca,
-            lambda: context.load_verify_locations(cadata=certificates.pem(ca)),
-        )
+        _load("CA certificate", ca, _trust, context, certificates.pem, ca)
     else:
         context.load_default_certs()
     if client:
-        _load("client certificate", client, lambda: certificates.load_chain(context, client))
+        _load("client certificate", client, _off_hub, certificates.load_chain, context, client)
     if settings["alpn"]:
         context.set_alpn_protocols([settings["alpn"]])
     return context
 
 
-def _load(what: str, cert_id: str, load) -> None:
-    """Load a certificate of the store; one that can't be used (its key sealed by another
-    device, damaged) is named in words, what OpenSSL said is logged."""
+def _trust(context: ssl.SSLContext, pem, cert_id: str) -> None:
+    """Trust the CA certificates stored under `cert_id` (and only them)."""
+    context.load_verify_locations(cadata=pem(cert_id))
+
+
+def _off_hub(function, *args) -> None:
+    """Run on the hub's threadpool: OpenSSL decrypting the client key and the disk take
+    10-20 ms, which the reader loop must not wait for."""
+    with off_hub():
+        gevent.get_hub().threadpool.apply(function, args)
+
+
+def _load(what: str, cert_id: str, load, *args) -> None:
+    """Load a certificate of the store with `load(*args)`; one that can't be used (its
+    key sealed by another device, damaged) is named in words, what OpenSSL said is logged."""
     try:
-        load()
+        load(*args)
     except (OSError, ValueError, DoorctlError) as error:
         log.error("MQTT %s %s can't be loaded: %s", what, cert_id, error)
         raise LinkError(
