@@ -67,11 +67,13 @@ def _key_pem(key) -> bytes:
 
 @dataclass
 class Pki:
-    """A test CA and a server certificate for `localhost` only (not 127.0.0.1)."""
+    """A test CA, a server certificate for `localhost` only (not 127.0.0.1), and a
+    client certificate the CA signed (`client.pem`: certificate then unencrypted key)."""
 
     ca: Path
     cert: Path
     key: Path
+    client: Path
 
     @classmethod
     def make(cls, directory: Path, hostnames=("localhost",)) -> Pki:
@@ -80,16 +82,27 @@ class Pki:
         ca = _cert("doorctl test CA", "doorctl test CA", ca_key, ca_key, ca=True)
         key = ec.generate_private_key(ec.SECP256R1())
         cert = _cert(hostnames[0], "doorctl test CA", key, ca_key, ca=False, hostnames=hostnames)
-        pki = cls(directory / "ca.pem", directory / "server.pem", directory / "server.key")
+        client_key = ec.generate_private_key(ec.SECP256R1())
+        client = _cert("doorctl test client", "doorctl test CA", client_key, ca_key, ca=False)
+        pki = cls(
+            directory / "ca.pem",
+            directory / "server.pem",
+            directory / "server.key",
+            directory / "client.pem",
+        )
         pki.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
         pki.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         pki.key.write_bytes(_key_pem(key))
+        pki.client.write_bytes(
+            client.public_bytes(serialization.Encoding.PEM) + _key_pem(client_key)
+        )
         return pki
 
 
 @dataclass
 class Broker:
-    """A mosquitto process with a plain TCP listener plus the listeners asked for."""
+    """A mosquitto process with a plain TCP listener plus the listeners asked for:
+    "ssl", "ws", "wss", and "mtls" (TLS that requires a client certificate the CA signed)."""
 
     directory: Path
     kinds: tuple[str, ...] = ()
@@ -130,9 +143,11 @@ class Broker:
         for kind, port in self.ports.items():
             lines += [f"listener {port} 127.0.0.1"]
             lines += ["protocol websockets"] if kind in ("ws", "wss") else []
-            if kind in ("ssl", "wss"):
+            if kind in ("ssl", "wss", "mtls"):
                 lines += [f"cafile {self.pki.ca}", f"certfile {self.pki.cert}"]
                 lines += [f"keyfile {self.pki.key}"]
+            if kind == "mtls":
+                lines += ["require_certificate true"]
         return "\n".join(lines) + "\n"
 
     def _password_file(self) -> Path:

@@ -11,7 +11,6 @@ from __future__ import annotations
 from doorctl.blueprints.api_schemas import (
     ALARMS,
     BOARD,
-    CERTIFICATES,
     COUNT,
     CREDENTIAL,
     CREDENTIAL_RECORD,
@@ -102,7 +101,6 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("security.api_clients", "GET"): {"answer": {"type": "array", "items": CONNECTED_CLIENT}},
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
-    ("mqtt.api_certificates", "GET"): {"answer": CERTIFICATES},
     ("simulator.api_board", "GET"): {"answer": BOARD},
     ("simulator.api_door", "POST"): {
         "answer": BOARD,
@@ -275,11 +273,6 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "required": ["active"], "properties": {"active": FLAG}},
         "status": "200",
         "errors": ("409",),
-    },
-    ("mqtt.api_certificates_update", "PUT"): {
-        "body": {"type": "object", "properties": {"ca": TEXT, "client": TEXT}},
-        "answer": CERTIFICATES,
-        "example": {"ca": ""},
     },
     ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
     ("certificates.api_signing_request", "POST"): {

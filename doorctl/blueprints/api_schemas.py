@@ -123,7 +123,6 @@ MQTT_STATUS = record(
         "queued": {"type": "integer", "minimum": 0},
     },
 )
-CERTIFICATES = record({"ca": TEXT, "client": TEXT})
 UPGRADE = record(
     {"state": {"enum": ["running", "done", "failed"]}},
     {"sent": {"type": "integer"}, "total": {"type": "integer"}, "sha256": TEXT},

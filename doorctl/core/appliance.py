@@ -53,7 +53,9 @@ class Appliance:
         self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
         lock_type = self.settings.get(door_settings.SECTION)["lock_type"]
         self.board = open_appliance_board(data_dir, hardware, lock_type)
-        self.mqtt = MqttService(self.settings, self.store, self.bus, self.device, data_dir)
+        self.mqtt = MqttService(
+            self.settings, self.store, self.bus, self.device, self.certificates, data_dir
+        )
         self.services: list = [
             self.event_log,
             *self._door_services(),

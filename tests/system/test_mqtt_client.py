@@ -48,8 +48,11 @@ def error_status(api) -> dict:
 
 
 def upload_ca(api, pki) -> None:
-    response = api.put("/api/v1/mqtt/certificates", json={"ca": pki.ca.read_text()})
-    assert response.status_code == 200, response.json
+    """The test CA into the certificate store, chosen as the MQTT client's CA."""
+    body = {"id": "broker-ca", "data": pki.ca.read_text()}
+    response = api.post("/api/v1/certificates", json=body)
+    assert response.status_code == 201, response.json
+    configure(api, ca_certificate="broker-ca")
 
 
 @pytest.mark.parametrize("protocol", ["tcp", "ssl", "ws", "wss"])

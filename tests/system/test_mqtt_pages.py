@@ -2,8 +2,19 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pytest
+from cryptography.hazmat.primitives.serialization import Encoding
 from support import csrf_token
+
+
+def options(page: str, name: str) -> list[tuple[str, str]]:
+    """The (value, text) of each option of the page's select `name`."""
+    select = re.search(rf'<select name="{name}".*?</select>', page, re.S).group(0)
+    found = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', select)
+    return [(html.unescape(v), html.unescape(t)) for v, t in found]
 
 
 def test_defaults_come_from_the_serial_number(admin_api, doorctl):
@@ -66,10 +77,32 @@ def test_viewer_reads_status_but_not_settings(viewer_api):
     assert viewer_api.put("/api/v1/mqtt/client", json={"connect": True}).status_code == 403
 
 
-def test_bad_ca_is_refused_per_field(admin_api):
-    response = admin_api.put("/api/v1/mqtt/certificates", json={"ca": "not pem"})
-    assert response.status_code == 400
-    assert "ca" in response.json["fields"]
+def test_the_page_chooses_certificates_from_the_store(logged_in, doorctl):
+    """CA certificates in one list, client/server ones in the other, each with its
+    subject and end of validity; a CA as client certificate is refused next to it."""
+    doorctl.certificates.create({"id": "door", "self_signed": {"common_name": "door"}})
+    ca = doorctl.certificates.chain("door")[0].public_bytes(Encoding.PEM).decode()
+    doorctl.certificates.create({"id": "broker-ca", "data": ca})
+    page = logged_in.get("/mqtt/client").get_data(as_text=True)
+    until = doorctl.certificates.get("door")["not_after"][:10]
+    assert options(page, "ca_certificate") == [
+        ("", "None: the system's CAs"),
+        ("broker-ca", f"broker-ca: CN=door, valid until {until}"),
+    ]
+    assert [value for value, _ in options(page, "client_certificate")] == ["", "door"]
+    assert 'href="/certificates">System &gt; Certificates</a>' in page
+    token = csrf_token(logged_in, "/mqtt/client")
+    form = {"csrf_token": token, "host": "broker", "protocol": "ssl", "port": "8883"}
+    form.update(client_id="c", topic_prefix="p", keep_alive="60", timeout="60")
+    form.update(mqtt_version="3.1.1", connect_message_qos="1", lwt_qos="1")
+    wrong = logged_in.post("/mqtt/client", data={**form, "client_certificate": "broker-ca"})
+    assert wrong.status_code == 422
+    error = re.search(r'data-field="client_certificate">([^<]*)<', wrong.get_data(as_text=True))
+    assert "broker-ca is a CA certificate without a private key" in error.group(1)
+    chosen = {**form, "ca_certificate": "broker-ca", "client_certificate": "door"}
+    assert logged_in.post("/mqtt/client", data=chosen).status_code == 303
+    stored = doorctl.settings.get("mqtt_client")
+    assert (stored["ca_certificate"], stored["client_certificate"]) == ("broker-ca", "door")
 
 
 def test_tabs_are_pages_and_fragments(logged_in):

@@ -5,7 +5,6 @@ from __future__ import annotations
 import socket
 import threading
 
-import pytest
 from mqtt_helpers import wait_until
 
 from doorctl.core.system.mqtt.service import FAILED
@@ -22,18 +21,6 @@ def error_reason(api) -> str:
         what="error",
     )
     return status["reason"]
-
-
-@pytest.mark.parametrize(("name", "what"), [("ca", "CA"), ("client", "client")])
-def test_a_damaged_certificate_file_is_a_plain_sentence(admin_api, data_dir, name, what):
-    """A file cut short on the SD card is named, not quoted from OpenSSL."""
-    (data_dir / "mqtt").mkdir(exist_ok=True)
-    (data_dir / "mqtt" / f"{name}.pem").write_text("-----BEGIN CERTIFICATE-----\ncut off")
-    configure(admin_api, connect=True, host="localhost", protocol="ssl", port=8883)
-    reason = error_reason(admin_api)
-    assert (
-        reason == f"The stored {what} certificate can't be used; upload it again on the MQTT page."
-    )
 
 
 def broken_broker(listener: socket.socket) -> None:
@@ -55,14 +42,3 @@ def test_a_broker_sending_a_broken_topic_is_a_plain_sentence(admin_api):
     reason = error_reason(admin_api)
     listener.close()
     assert reason == FAILED
-
-
-@pytest.mark.parametrize("kind", ["ca", "client"])
-def test_a_damaged_certificate_upload_is_refused_in_words(admin_api, kind):
-    """OpenSSL's parser state (`ParseError { kind: ... }`) is no answer for an operator."""
-    pem = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n"
-    response = admin_api.put("/api/v1/mqtt/certificates", json={kind: pem})
-    assert response.status_code == 400
-    message = response.json["fields"][kind]
-    assert message.startswith("Not PEM with ") and message.endswith("its BEGIN and END lines too.")
-    assert "ParseError" not in message and "{" not in message

@@ -10,7 +10,7 @@ from flask import Blueprint, flash, jsonify, redirect, render_template, request,
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
-from doorctl.core.system.mqtt import certificates
+from doorctl.core.system.mqtt import tls
 from doorctl.core.system.mqtt.forms import (
     PROTOCOLS,
     client_changes,
@@ -37,7 +37,7 @@ def _extra(tab: str) -> dict:
         return {
             "defaults": PROTOCOLS,
             "password_set": bool(appliance().settings.get(CLIENT)["password"]),
-            "certificates": certificates.describe(service.tls_dir),
+            "certificates": tls.choices(service.certificates),
         }
     if tab == "publication":
         return {"topics": service.known_topics(appliance().event_log)}
@@ -90,21 +90,6 @@ def client_save():
     if not form.password.data:
         form.password.data = settings.get(CLIENT)["password"]
     return _saved("client", form)
-
-
-@bp.route("/mqtt/certificates", methods=["POST"])
-def certificates_upload():
-    """Upload the CA and/or client certificate (PEM) the MQTT client uses for TLS."""
-    try:
-        for kind in certificates.FILES:
-            upload = request.files.get(kind)
-            if upload and upload.filename:
-                certificates.save(_service().tls_dir, kind, upload.read())
-    except DoorctlError as error:
-        return _tab("client", 422, errors=error.fields, message=error.message)
-    _service().apply(force=True)
-    flash("Certificates saved.")
-    return redirect(url_for("mqtt.client"), 303)
 
 
 @bp.route("/mqtt/publication")
@@ -208,24 +193,3 @@ def api_section(tab: str):
 def api_section_update(tab: str):
     """Change the MQTT publication or subscriptions settings."""
     return jsonify(appliance().settings.update(SECTIONS[tab], json_body()))
-
-
-@bp.route("/api/v1/mqtt/certificates")
-def api_certificates():
-    """The subjects of the stored CA and client certificates."""
-    return jsonify(certificates.describe(_service().tls_dir))
-
-
-@bp.route("/api/v1/mqtt/certificates", methods=["PUT"])
-def api_certificates_update():
-    """Store `{"ca": PEM, "client": PEM}` (each optional; "" removes it)."""
-    body = json_body()
-    unknown = sorted(set(body) - set(certificates.FILES))
-    if unknown:
-        raise Invalid({name: "unknown field" for name in unknown})
-    for kind, pem in body.items():
-        if not isinstance(pem, str):
-            raise Invalid({kind: "Must be PEM text."})
-        certificates.save(_service().tls_dir, kind, pem.encode())
-    _service().apply(force=True)
-    return jsonify(certificates.describe(_service().tls_dir))

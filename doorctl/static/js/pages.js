@@ -10,7 +10,7 @@
   }
 
   // MQTT client: a new protocol brings its default port (unless one was typed) and
-  // shows ALPN only for the protocols over TLS.
+  // shows the TLS settings (ALPN, certificates) only for the protocols over TLS.
   function protocolChanged(select) {
     const port = select.form.elements.namedItem("port");
     const defaults = JSON.parse(select.dataset.defaults);
@@ -18,7 +18,7 @@
       port.value = defaults[select.value];
     }
     select.dataset.previous = select.value;
-    document.getElementById("mqtt-alpn").hidden = !["ssl", "wss"].includes(select.value);
+    document.getElementById("mqtt-tls").hidden = !["ssl", "wss"].includes(select.value);
   }
 
   document.addEventListener("change", (event) => {

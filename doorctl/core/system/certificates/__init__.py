@@ -10,6 +10,9 @@ now, MQTT, syslog and IEEE 802.1X later) takes it from here and says so with
 from __future__ import annotations
 
 import os
+import secrets
+import ssl
+import tempfile
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -144,6 +147,27 @@ class Certificates:
         sealed = self._key_path(check_id(cert_id)).read_bytes()
         pem = self.sealer.open_bytes(sealed, f"certificate {cert_id}")
         return serialization.load_pem_private_key(pem, None)
+
+    def pem(self, cert_id: str) -> str:
+        """The certificate and its chain as PEM text (e.g. CAs a TLS client trusts)."""
+        return self._row(cert_id)["pem"]
+
+    def load_chain(self, context: ssl.SSLContext, cert_id: str) -> None:
+        """Load the certificate, its chain and key into a TLS context. OpenSSL reads them
+        only from files: these live for the call, the key in them encrypted with a
+        one-time password, so it is never on disk in clear."""
+        password = secrets.token_bytes(32).hex()
+        encryption = serialization.BestAvailableEncryption(password.encode())
+        key = self.private_key(cert_id).private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
+        )
+        with tempfile.TemporaryDirectory(dir=self.keys_dir) as scratch:
+            chain_path, key_path = Path(scratch, "chain.pem"), Path(scratch, "key.pem")
+            chain_path.write_text(self.pem(cert_id))
+            fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as f:
+                f.write(key)
+            context.load_cert_chain(chain_path, key_path, password)
 
     def _write_key(self, cert_id: str, key) -> None:
         """Write the sealed key as a new file of mode 0600, whole or not at all."""

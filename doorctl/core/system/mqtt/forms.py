@@ -159,6 +159,20 @@ class ClientBase(Form):
     timeout = StrictInteger("Timeout (s)", default=60, validators=[Present(), NumberRange(1, 600)])
     reconnect = BooleanField("Reconnect automatically", default=True)
     mqtt_version = SelectField("MQTT version", choices=VERSIONS, default="3.1.1")
+    ca_certificate = Text(
+        "CA certificate",
+        default="",
+        validators=[Length(0, 64)],
+        description="Id of a CA certificate in the certificate store that the broker's "
+        "certificate must chain to; empty: the system's CAs.",
+    )
+    client_certificate = Text(
+        "Client certificate",
+        default="",
+        validators=[Length(0, 64)],
+        description="Id of a client/server certificate (with its private key) in the "
+        "certificate store, for a broker that asks for one; empty: none.",
+    )
 
     def validate_host(self, field: Field) -> None:
         if self.connect.data and not field.data.strip():

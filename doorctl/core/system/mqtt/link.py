@@ -23,7 +23,6 @@ import logging
 import os
 import socket
 import ssl
-from pathlib import Path
 
 import gevent
 import gevent.select
@@ -32,7 +31,9 @@ from gevent import monkey
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
-from doorctl.core.system.mqtt import certificates
+from doorctl.core.errors import DoorctlError
+from doorctl.core.system.certificates import Certificates
+from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
 WEBSOCKET = ("ws", "wss")
@@ -60,34 +61,48 @@ class TlsContext(ssl.SSLContext):
             sock.close()
 
 
-def tls_context(settings: dict, tls_dir: Path) -> TlsContext:
-    """Verify the broker against the uploaded CA (else the system's) and its hostname."""
+def tls_context(settings: dict, certificates: Certificates) -> TlsContext:
+    """Verify the broker against the chosen CA certificate (else the system's) and its
+    hostname; present the chosen client certificate, if any."""
     context = TlsContext(ssl.PROTOCOL_TLS_CLIENT)
-    ca = tls_dir / certificates.FILES["ca"]
-    if ca.exists():
-        _load("CA certificate", context.load_verify_locations, ca)
+    ca, client = settings["ca_certificate"], settings["client_certificate"]
+    if ca:
+        _load("CA certificate", ca, _trust, context, certificates.pem, ca)
     else:
         context.load_default_certs()
-    client_pem = tls_dir / certificates.FILES["client"]
-    if client_pem.exists():
-        _load("client certificate", context.load_cert_chain, client_pem)
+    if client:
+        _load("client certificate", client, _off_hub, certificates.load_chain, context, client)
     if settings["alpn"]:
         context.set_alpn_protocols([settings["alpn"]])
     return context
 
 
-def _load(what: str, load, path: Path) -> None:
-    """Load a stored PEM file; a damaged one is named in words, what OpenSSL said is logged."""
+def _trust(context: ssl.SSLContext, pem, cert_id: str) -> None:
+    """Trust the CA certificates stored under `cert_id` (and only them)."""
+    context.load_verify_locations(cadata=pem(cert_id))
+
+
+def _off_hub(function, *args) -> None:
+    """Run on the hub's threadpool: OpenSSL decrypting the client key and the disk take
+    10-20 ms, which the reader loop must not wait for."""
+    with off_hub():
+        gevent.get_hub().threadpool.apply(function, args)
+
+
+def _load(what: str, cert_id: str, load, *args) -> None:
+    """Load a certificate of the store with `load(*args)`; one that can't be used (its
+    key sealed by another device, damaged) is named in words, what OpenSSL said is logged."""
     try:
-        load(str(path))
-    except (OSError, ValueError) as error:
-        log.error("MQTT %s %s can't be loaded: %s", what, path, error)
+        load(*args)
+    except (OSError, ValueError, DoorctlError) as error:
+        log.error("MQTT %s %s can't be loaded: %s", what, cert_id, error)
         raise LinkError(
-            f"The stored {what} can't be used; upload it again on the MQTT page."
+            f"The {what} {cert_id} can't be used; import it again under System > "
+            "Certificates or choose another on the MQTT page."
         ) from None
 
 
-def build_client(settings: dict, tls_dir: Path, will: tuple | None) -> mqtt.Client:
+def build_client(settings: dict, certificates: Certificates, will: tuple | None) -> mqtt.Client:
     """A paho client configured from the MQTT client section; it does not connect."""
     v5 = settings["mqtt_version"] == "5"
     client = mqtt.Client(
@@ -101,7 +116,7 @@ def build_client(settings: dict, tls_dir: Path, will: tuple | None) -> mqtt.Clie
     client.connect_timeout = settings["timeout"]
     client.max_inflight_messages = MAX_INFLIGHT
     if settings["protocol"] in TLS:
-        client.tls_set_context(tls_context(settings, tls_dir))
+        client.tls_set_context(tls_context(settings, certificates))
     if settings["username"]:
         client.username_pw_set(settings["username"], settings["password"] or None)
     if will:
@@ -155,9 +170,9 @@ def _attempt(function) -> Exception | None:
 class Link:
     """One paho client and the plumbing that lets a greenlet drive it."""
 
-    def __init__(self, settings: dict, tls_dir: Path, will: tuple | None):
+    def __init__(self, settings: dict, certificates: Certificates, will: tuple | None):
         self.settings = settings
-        self.client = build_client(settings, tls_dir, will)
+        self.client = build_client(settings, certificates, will)
         self.tls = self.client._ssl_context
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)

@@ -32,10 +32,12 @@ from doorctl.core.eventlog import EventLog
 from doorctl.core.events import Event, EventBus
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store
-from doorctl.core.system.mqtt import discovery, inbound, messages
+from doorctl.core.system.certificates import Certificates
+from doorctl.core.system.mqtt import discovery, inbound, messages, tls
 from doorctl.core.system.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
 from doorctl.core.system.mqtt.inbound import DoorCommands
 from doorctl.core.system.mqtt.link import Link, LinkError
+from doorctl.core.system.mqtt.old_files import import_old_files
 from doorctl.core.system.mqtt.outbox import Outbox
 
 log = logging.getLogger(__name__)
@@ -64,13 +66,22 @@ class MqttService:
     """The device's MQTT client: start()/stop()/apply()/status() like every service."""
 
     def __init__(
-        self, settings: Settings, store: Store, bus: EventBus, device: DeviceInfo, data_dir: Path
+        self,
+        settings: Settings,
+        store: Store,
+        bus: EventBus,
+        device: DeviceInfo,
+        certificates: Certificates,
+        data_dir: Path,
     ):
         self.settings, self.store, self.bus, self.device = settings, store, bus, device
-        self.tls_dir = data_dir / "mqtt"
+        self.certificates = certificates
         settings.register(CLIENT, client_form(device.serial), secrets=("password",))
         settings.register(PUBLICATION, PublicationForm)
         settings.register(SUBSCRIPTIONS, SubscriptionsForm)
+        settings.check(CLIENT, lambda record: tls.check(certificates, record))
+        import_old_files(data_dir, certificates, settings, CLIENT, bus)
+        certificates.used_by("MQTT", lambda: tls.chosen(self.client))
         for section in (CLIENT, PUBLICATION, SUBSCRIPTIONS):
             settings.on_change(section, self.apply)
         self.door_commands: DoorCommands | None = None
@@ -169,7 +180,7 @@ class MqttService:
         if self._running and self.client["connect"]:
             will = messages.connect_message(self.client, "lwt")
             try:
-                self._link = Link(self.client, self.tls_dir, will)
+                self._link = Link(self.client, self.certificates, will)
             except LinkError as error:
                 self._set_state("error", str(error))
                 return
