@@ -236,7 +236,8 @@ class Handler(WSGIHandler):
 
 
 class Server(WSGIServer):
-    """gevent's WSGIServer with the request handler above and a cap per client address."""
+    """gevent's WSGIServer with the request handler above and a cap per client address,
+    counted from accept (before any TLS handshake) to close."""
 
     handler_class = Handler
     base_env = {**WSGIServer.base_env, "SERVER_SOFTWARE": "doorctl"}
@@ -248,41 +249,68 @@ class Server(WSGIServer):
         self.connections: collections.Counter[str] = collections.Counter()
 
     def handle(self, sock, address):
-        """Serve one connection, unless its address holds too many open already."""
-        host = address[0]
-        if self.connections[host] >= self.limits.connections_per_client:
-            self._refuse(sock, host)
+        """Serve one plain HTTP connection, counted toward its address's cap from accept."""
+        if not self._admit(sock, address[0], ANSWERS[503]):
             return
-        self.connections[host] += 1
+        try:
+            self._serve(sock, address)
+        finally:
+            self._release(address[0])
+
+    def wrap_socket_and_handle(self, client_socket, address):
+        """Serve one HTTPS connection, counted from accept: a client that stalls in the
+        TLS handshake holds its places as one that sends requests does. The handshake runs
+        within the request timeout; one that fails (an old protocol, a scanner) is one log
+        line, not a traceback."""
+        if not self._admit(client_socket, address[0], b""):  # no TLS yet to say 503 in
+            return None
+        try:
+            tls_socket = self._handshake(client_socket, address)
+            if tls_socket is None:
+                return None
+            with contextlib.closing(tls_socket):
+                return self._serve(tls_socket, address)
+        finally:
+            self._release(address[0])
+
+    def _handshake(self, client_socket, address):
+        """The TLS socket, or None when the handshake failed (the socket is closed)."""
+        client_socket.settimeout(self.limits.request_timeout)
+        try:
+            return self.wrap_socket(client_socket, **self.ssl_args)
+        except (OSError, ValueError) as exc:
+            log.info("TLS handshake with %s failed: %s", address[0], exc)
+            with contextlib.suppress(OSError):
+                client_socket.close()
+            return None
+
+    def _serve(self, sock, address) -> None:
+        """The connection's requests, the connected clients told of it."""
         sock.settimeout(self.limits.request_timeout)  # no read or write waits longer
         self.clients.opened(address, "https" if self.ssl_enabled else "http")
         try:
             super().handle(sock, address)
         finally:
             self.clients.closed(address)
-            self.connections[host] -= 1
-            if not self.connections[host]:
-                del self.connections[host]
 
-    def wrap_socket_and_handle(self, client_socket, address):
-        """The TLS handshake within the request timeout; one that fails (an old protocol,
-        a scanner) is one log line, not a traceback."""
-        client_socket.settimeout(self.limits.request_timeout)
-        try:
-            tls_socket = self.wrap_socket(client_socket, **self.ssl_args)
-        except (OSError, ValueError) as exc:
-            log.info("TLS handshake with %s failed: %s", address[0], exc)
-            with contextlib.suppress(OSError):
-                client_socket.close()
-            return None
-        with contextlib.closing(tls_socket):
-            return self.handle(tls_socket, address)
+    def _admit(self, sock, host: str, refusal: bytes) -> bool:
+        """Count a new connection for its address; refuse (and close) one over the cap."""
+        if self.connections[host] >= self.limits.connections_per_client:
+            self._refuse(sock, host, refusal)
+            return False
+        self.connections[host] += 1
+        return True
 
-    def _refuse(self, sock, host: str) -> None:
+    def _release(self, host: str) -> None:
+        self.connections[host] -= 1
+        if not self.connections[host]:
+            del self.connections[host]
+
+    def _refuse(self, sock, host: str, refusal: bytes) -> None:
         log.debug("connection from %s refused: too many open", host)
         sock.settimeout(1)
         with contextlib.suppress(OSError), contextlib.closing(sock):
-            sock.sendall(ANSWERS[503])
+            sock.sendall(refusal)
 
 
 def make_server(
