@@ -6,6 +6,7 @@ import json
 import socket
 import ssl
 import subprocess
+import time
 import warnings
 from contextlib import suppress
 from pathlib import Path
@@ -151,6 +152,43 @@ def test_a_failed_handshake_is_one_log_line_not_a_traceback(tmp_path):
     finally:
         server.stop()
     assert "TLS handshake with 127.0.0.1 failed" in server.stderr
+    assert "Traceback" not in server.stderr
+
+
+def tls_status(address, source: str = "127.0.0.1") -> str:
+    """A GET over TLS from `source` (the certificate unchecked): its status line, or
+    what went wrong before an answer came."""
+    context = ssl.create_default_context()
+    context.check_hostname, context.verify_mode = False, ssl.CERT_NONE
+    request = b"GET /setup HTTP/1.1\r\nHost: doorctl\r\nConnection: close\r\n\r\n"
+    try:
+        raw = socket.create_connection(address, timeout=5, source_address=(source, 0))
+        with raw, context.wrap_socket(raw, server_hostname="localhost") as tls:
+            tls.sendall(request)
+            return tls.recv(100).split(b"\r\n")[0].decode() or "closed"
+    except (OSError, ssl.SSLError) as error:
+        return type(error).__name__
+
+
+def test_connections_stalled_in_the_handshake_count_toward_the_cap(tmp_path):
+    limits = {"DOORCTL_CONNECTIONS_PER_CLIENT": "4", "DOORCTL_REQUEST_TIMEOUT": "30"}
+    server = start_served(tmp_path / "data", env=limits)
+    parts = urlsplit(server.https_url)
+    address = (parts.hostname, parts.port)
+    try:
+        assert tls_status(address) == "HTTP/1.1 200 OK"
+        stalled = [socket.create_connection(address, timeout=5) for _ in range(4)]
+        time.sleep(0.3)  # accepted, and each waits for a ClientHello that never comes
+        refused = tls_status(address)
+        other = tls_status(address, "127.0.0.2")
+        for connection in stalled:
+            connection.close()
+        after = [tls_status(address) for _ in range(20) if not time.sleep(0.1)]
+    finally:
+        server.stop()
+    assert refused != "HTTP/1.1 200 OK", "a fifth connection from the address is refused"
+    assert other == "HTTP/1.1 200 OK", "another address is served meanwhile"
+    assert after[-1] == "HTTP/1.1 200 OK", "the places come back when the stalled ones close"
     assert "Traceback" not in server.stderr
 
 

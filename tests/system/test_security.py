@@ -13,7 +13,7 @@ import urllib.request
 
 import gevent
 import pytest
-from support import CSRF, basic, csrf_token
+from support import CSRF, basic, csrf_token, make_user
 
 from doorctl.core.system.security import SECTION, blocking
 
@@ -382,3 +382,49 @@ def test_login_form_blocks_over_real_http(served):
     assert status == 429
     assert 25 <= int(retry_after) <= 30
     assert f"Too many failed logins from your address: try again in {retry_after} s." in page
+
+
+def change_own_password(client, old: str, token: str):
+    form = {"old_password": old, "password": "fresh one", "password_repeat": "fresh one"}
+    return client.post("/account/password", data={**form, "csrf_token": token})
+
+
+def test_guessing_the_current_password_on_the_page_gets_blocked(
+    client, root, doorctl, hashes, events, clock
+):
+    configure(doorctl, page_failures=3, device_failures=100, blocking_period=30)
+    viewer = make_user(doorctl, "viewer")
+    token = csrf_token(client)
+    client.post("/login", data={"username": viewer[0], "password": viewer[1], "csrf_token": token})
+    token = csrf_token(client, "/account/password")
+    wrong = [change_own_password(client, "guess", token).status_code for _ in range(3)]
+    assert wrong == [422] * 3
+    assert change_own_password(client, "guess", token).status_code == 429
+    refused = change_own_password(client, viewer[1], token)
+    assert refused.status_code == 429
+    assert 29 <= int(refused.headers["Retry-After"]) <= 30
+    assert "Too many failed logins from your address" in refused.get_data(as_text=True)
+    assert 'id="change-password"' in refused.get_data(as_text=True), "said on the page"
+    assert hashes[0] == 4  # the login, then three guesses; the blocked ones cost none
+    assert doorctl.users.authenticate(*viewer) is not None, "the password is unchanged"
+    failed = topics(events, blocking.FAILED_TOPIC)
+    assert [(e.source, e.data["method"]) for e in failed] == [
+        ({"user": viewer[0]}, "password change")
+    ] * 3
+
+
+def test_guessing_the_current_password_over_the_api_gets_blocked(client, root, doorctl, clock):
+    configure(doorctl, page_failures=3, device_failures=100, blocking_period=30)
+    viewer = make_user(doorctl, "viewer")
+    url, auth = "/api/v1/account/password", basic(*viewer)
+    guesses = [
+        client.put(url, json={"old_password": "guess", "password": "new"}, headers=auth)
+        for _ in range(3)
+    ]
+    assert [g.status_code for g in guesses] == [400] * 3
+    guess = client.put(url, json={"old_password": "guess", "password": "new"}, headers=auth)
+    assert guess.status_code == 429
+    right = client.put(url, json={"old_password": viewer[1], "password": "new"}, headers=auth)
+    assert right.status_code == 429
+    assert right.headers["Retry-After"] == "30"
+    assert doorctl.users.authenticate(*viewer) is not None, "the password is unchanged"

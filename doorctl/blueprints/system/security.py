@@ -1,7 +1,8 @@
 """System > Security (manual): brute-force blocking, IP address filter, connected clients.
 
-`admit` runs first for every request (the IP address filter); `authenticate` is how
-the login form and HTTP Basic check a password, so each failure counts toward a
+`admit` runs first for every request (the IP address filter); `authenticate` (and
+`change_own_password`, for the current password) is how the login form, HTTP Basic and
+a change of one's own password check a password, so each failure counts toward a
 block and a blocked address answers 429 with Retry-After, without a password hash.
 """
 
@@ -29,9 +30,26 @@ def admit():
 
 def authenticate(username: str, password: str, method: str) -> User | None:
     """Check a password from this request's address; raise Blocked while it is blocked."""
-    page = request.url_rule.rule if request.url_rule else request.path
     security = appliance().security
-    return security.authenticate(username, password, request.remote_addr, page, method)
+    return security.authenticate(username, password, request.remote_addr, _rule(), method)
+
+
+def change_own_password(username: str, old: object, password: object) -> User:
+    """A new password for `username`, the current one checked (and counted) as a login."""
+    security = appliance().security
+    return security.change_own_password(username, old, password, request.remote_addr, _rule())
+
+
+def _rule() -> str:
+    """The page, for the page-level count: the route's rule, or the path without one."""
+    return request.url_rule.rule if request.url_rule else request.path
+
+
+def with_retry_after(response, error: Blocked):
+    """The answer to a blocked client, with the seconds it has to wait."""
+    response = make_response(response)
+    response.headers["Retry-After"] = str(error.seconds)
+    return response
 
 
 @bp.after_app_request
@@ -54,9 +72,7 @@ def _blocked(error: Blocked):
         )
     else:
         response = error_answer(429, "Too many failed logins", error.message)
-    response = make_response(response)
-    response.headers["Retry-After"] = str(error.seconds)
-    return response
+    return with_retry_after(response, error)
 
 
 def _page(status: int = 200, form=None, **context):

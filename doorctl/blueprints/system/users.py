@@ -13,7 +13,9 @@ from doorctl.blueprints.common import (
     json_body,
     render,
 )
+from doorctl.blueprints.system.security import change_own_password, with_retry_after
 from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.system.security import Blocked
 from doorctl.core.system.users import (
     MAX_USERS,
     PASSWORD_RULE,
@@ -191,9 +193,11 @@ def password_change():
     form = request.form
     try:
         check_repeat(form.get("password", ""), form.get("password_repeat", ""))
-        user = appliance().users.change_own_password(
+        user = change_own_password(
             current_user.username, form.get("old_password", ""), form.get("password", "")
         )
+    except Blocked as error:  # said on the page itself, as the login page does
+        return with_retry_after(form_failed(_password_page, error, values={}), error)
     except DoorctlError as error:
         return form_failed(_password_page, error, values={})
     _keep_own_session(user)
@@ -206,7 +210,7 @@ def password_change():
 def api_password_change():
     """`{"old_password", "password"}`: the caller's own new password."""
     body = json_body()
-    user = appliance().users.change_own_password(
+    user = change_own_password(
         current_user.username, body.get("old_password"), body.get("password")
     )
     _keep_own_session(user)

@@ -139,12 +139,6 @@ class Users:
         self.store.write(_end_sessions, username)
         return self.get(username)
 
-    def change_own_password(self, username: str, old: str, password: str) -> User:
-        """A user's new password, given the current one; raise Invalid naming the field."""
-        if self._check_password(username, old if isinstance(old, str) else "") is None:
-            raise Invalid({"old_password": "The current password is wrong."})
-        return self.update(username, password=password)
-
     def set_root_password(self, password: str) -> User:
         """First access: create root as administrator; refused once any user exists."""
         _check({"password": password_error(password)})

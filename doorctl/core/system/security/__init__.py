@@ -2,8 +2,9 @@
 the connected clients (System > Network in the manual).
 
 One settings section serves both; `Security` holds what they need at run time and is
-the one way to check a password from the web (the login form, HTTP Basic, and any
-later way), so that every way is counted toward blocking.
+the one way to check a password from the web (the login form, HTTP Basic, the current
+password asked before a change of password, and any later way), so that every way is
+counted toward blocking.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from wtforms import Form
 from wtforms.validators import NumberRange, ValidationError
 
+from doorctl.core.errors import Invalid
 from doorctl.core.events import EventBus
 from doorctl.core.fields import Choice, Switch
 from doorctl.core.system.mqtt.forms import ListField, Present, StrictInteger
@@ -95,6 +97,16 @@ class Security:
         else:
             self.blocking.succeeded(attempt)
         return user
+
+    def change_own_password(
+        self, username: str, old: object, password: object, address: str, page: str
+    ) -> User:
+        """A user's new password, given the current one. The current one is checked as a
+        login is, so guessing it through this form counts toward a block like any login."""
+        old = old if isinstance(old, str) else ""
+        if self.authenticate(username, old, address, page, "password change") is None:
+            raise Invalid({"old_password": "The current password is wrong."})
+        return self.users.update(username, password=password)
 
     def start(self) -> None:
         """Nothing runs on its own: blocks end on their own timers."""
