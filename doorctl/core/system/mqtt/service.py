@@ -238,7 +238,10 @@ class MqttService:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LinkError(f"The broker did not answer within {self.client['timeout']} s.")
-            link.step(min(left, 1.0))
+            try:
+                link.step(min(left, 1.0))
+            except LinkError as error:
+                raise link.closed_before_connack(error) from error
         if self._connack.is_failure:
             raise LinkError(f"The broker refused the connection: {self._connack}.")
         self._on_connected(link)
