@@ -74,6 +74,7 @@ class Pki:
     cert: Path
     key: Path
     client: Path
+    ca_key: Path | None = None  # to issue more client certificates
 
     @classmethod
     def make(cls, directory: Path, hostnames=("localhost",)) -> Pki:
@@ -89,7 +90,9 @@ class Pki:
             directory / "server.pem",
             directory / "server.key",
             directory / "client.pem",
+            directory / "ca.key",
         )
+        pki.ca_key.write_bytes(_key_pem(ca_key))
         pki.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
         pki.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         pki.key.write_bytes(_key_pem(key))

@@ -8,6 +8,7 @@ after the handshake) and capped at TLS 1.2 (the handshake itself fails), and
 
 from __future__ import annotations
 
+import datetime
 import socket
 import ssl
 import subprocess
@@ -16,8 +17,10 @@ import time
 
 import pytest
 from brokers import Broker, Pki, _cert, _key_pem, free_port
-from cryptography.hazmat.primitives import serialization
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 from mqtt_helpers import wait_until
 
 from doorctl.core.system.mqtt import refusal
@@ -95,6 +98,47 @@ def stranger_certificate() -> str:
     ca_key, key = ec.generate_private_key(ec.SECP256R1()), ec.generate_private_key(ec.SECP256R1())
     cert = _cert("door 1", "another site's CA", key, ca_key, ca=False)
     return cert.public_bytes(serialization.Encoding.PEM).decode() + _key_pem(key).decode()
+
+
+def client_certificate(pki: Pki, expired: bool = False) -> str:
+    """A client certificate and key issued by the broker's CA, valid now or expired."""
+    ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), None)
+    key = ec.generate_private_key(ec.SECP256R1())
+    now = datetime.datetime.now(datetime.UTC)
+    day = datetime.timedelta(days=1)
+    start, end = (now - 30 * day, now - day) if expired else (now - day, now + day)
+    subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "door 1")])
+    issuer = x509.load_pem_x509_certificate(pki.ca.read_bytes()).subject
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(subject)
+        .issuer_name(issuer)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(start)
+        .not_valid_after(end)
+        .sign(ca_key, hashes.SHA256())
+    )
+    return cert.public_bytes(serialization.Encoding.PEM).decode() + _key_pem(key).decode()
+
+
+def test_a_client_certificate_from_the_ca_connects_and_an_expired_one_is_named(
+    admin_api, strict_broker, pki
+):
+    upload(admin_api, ca=pki.ca.read_text(), client=client_certificate(pki))
+    configure(
+        admin_api,
+        connect=True,
+        host="localhost",
+        protocol="ssl",
+        port=strict_broker.ports["ssl"],
+    )
+    wait_until(
+        lambda: admin_api.get("/api/v1/mqtt/status").json["state"] == "connected",
+        what="connected with the client certificate",
+    )
+    upload(admin_api, client=client_certificate(pki, expired=True))  # reconnects with it
+    assert error_reason(admin_api) == refusal.ALERTS["certificate expired"]
 
 
 def test_a_client_certificate_from_another_ca_is_named(admin_api, strict_broker, pki):
