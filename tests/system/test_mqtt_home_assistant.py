@@ -158,17 +158,29 @@ def test_states_wait_retained_for_a_home_assistant_that_restarts(mqtt, subscribe
     wait_until(lambda: current(watch)["door1_lock"] == b"LOCKED", what="locked")
 
 
-def test_the_birth_message_brings_configs_and_states_again(mqtt, broker, subscriber):
+@pytest.mark.parametrize(
+    ("discovery_prefix", "birth"),
+    [
+        ("homeassistant", BIRTH),
+        ("site/ha", "site/ha/status"),
+        ("site/ha", BIRTH),
+    ],
+)
+def test_the_birth_message_brings_configs_and_states_again(
+    mqtt, broker, subscriber, discovery_prefix, birth
+):
     """A broker that lost its retained messages gets them back when Home Assistant starts."""
-    subscriber(STATES, 4)
+    mqtt.settings.update("mqtt_publication", {"discovery_prefix": discovery_prefix})
     serial = mqtt.device.serial
-    lock_config = f"homeassistant/lock/doorctl_{serial}/door1_lock/config"
+    lock_config = f"{discovery_prefix}/lock/doorctl_{serial}/door1_lock/config"
+    subscriber(lock_config, 1)
+    subscriber(STATES, 4)
     publish(broker.port, lock_config, "", retain=True)
     for object_id in ("door1_lock", "door1_position", "door1_tamper", "door1_alarm"):
         publish(broker.port, f"{PREFIX}/state/{object_id}", "", retain=True)
     watch = subscriber("#")
-    publish(broker.port, BIRTH, "offline")
-    publish(broker.port, BIRTH, "online")
+    publish(broker.port, birth, "offline")
+    publish(broker.port, birth, "online")
     wait_until(lambda: watch.payloads(lock_config) and len(current_states(watch)) == 4)
     config = json.loads(watch.payloads(lock_config)[-1])
     assert config["state_topic"] == f"{PREFIX}/state/door1_lock"

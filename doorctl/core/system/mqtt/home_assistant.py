@@ -4,8 +4,10 @@ Home Assistant shows a door's real state right after it restarts only if the sta
 waiting for it: the entities' states are published retained, on every connect (a
 broker without persistence forgets retained messages when it restarts) and on every
 change. Home Assistant announces itself with its birth message (`online` on
-`<discovery prefix>/status` by default); doorctl answers with its configs and states
-again, for brokers that lost the retained ones while Home Assistant was away.
+`homeassistant/status` unless changed there); doorctl answers with its configs and
+states again, for brokers that lost the retained ones while Home Assistant was away.
+With another discovery prefix, `<discovery prefix>/status` is heard as well, the
+usual choice of whoever changes both.
 States are kept from the bus whatever the settings, so that turning discovery on
 publishes the state the door is in, not nothing until it changes.
 """
@@ -18,18 +20,19 @@ from doorctl.core.events import Event
 from doorctl.core.system.mqtt import discovery
 
 BIRTH_PAYLOAD = b"online"
+DEFAULT_BIRTH_TOPIC = "homeassistant/status"
 
 
-def birth_topic(publication: dict) -> str:
-    """Where Home Assistant's birth message arrives (its default for the discovery prefix)."""
-    return f"{publication['discovery_prefix']}/status"
+def birth_topics(publication: dict) -> list[str]:
+    """Where Home Assistant's birth message may arrive."""
+    return sorted({DEFAULT_BIRTH_TOPIC, f"{publication['discovery_prefix']}/status"})
 
 
 def is_birth(message: MQTTMessage, publication: dict) -> bool:
     """Home Assistant (re)started and wants the configs and states again."""
     return (
         publication["home_assistant"]
-        and message.topic == birth_topic(publication)
+        and message.topic in birth_topics(publication)
         and message.payload.strip() == BIRTH_PAYLOAD
     )
 

@@ -35,7 +35,7 @@ from doorctl.core.store import Store
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.mqtt import discovery, inbound, messages, tls
 from doorctl.core.system.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
-from doorctl.core.system.mqtt.home_assistant import HomeAssistant, birth_topic, is_birth
+from doorctl.core.system.mqtt.home_assistant import HomeAssistant, birth_topics, is_birth
 from doorctl.core.system.mqtt.inbound import DoorCommands
 from doorctl.core.system.mqtt.link import Link, LinkError
 from doorctl.core.system.mqtt.old_files import import_old_files
@@ -349,7 +349,7 @@ class MqttService:
         if self.subscriptions["door_commands"]:
             filters.append((messages.door_command_filter(self.client), 1))
         if self.publication["home_assistant"]:
-            filters.append((birth_topic(self.publication), 1))
+            filters += [(topic, 1) for topic in birth_topics(self.publication)]
         return filters
 
     def _subscribe(self) -> None:
