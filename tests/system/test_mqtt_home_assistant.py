@@ -18,12 +18,9 @@ PREFIX = "dc/ha"
 BIRTH = "homeassistant/status"
 STATES = f"{PREFIX}/state/#"
 
-# Home Assistant's documented configuration keys, as of the 2025.10 documentation:
-#   https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery  (device, origin)
-#   https://www.home-assistant.io/integrations/lock.mqtt/
-#   https://www.home-assistant.io/integrations/binary_sensor.mqtt/
-#   https://www.home-assistant.io/integrations/binary_sensor/#device-class
-# `object_id` is deprecated since 2025.10 (stops working in 2026.4), so it is left out.
+# Home Assistant's documented configuration keys (2025.10 and later; the pages are
+# named in test_every_entity_config_uses_documented_keys). `object_id` is deprecated
+# since 2025.10 (it stops working in 2026.4), so it is left out.
 COMMON = {
     "availability", "availability_mode", "availability_template", "availability_topic",
     "default_entity_id", "device", "enabled_by_default", "encoding", "entity_category",
@@ -118,7 +115,11 @@ def current(watch: Observer) -> dict[str, bytes]:
 
 
 def test_every_entity_config_uses_documented_keys(doorctl):
-    """Door and reader entities, checked against the documented keys (table above).
+    """Door and reader entities, checked against the keys Home Assistant documents:
+    https://www.home-assistant.io/integrations/mqtt/#mqtt-discovery (device, origin),
+    https://www.home-assistant.io/integrations/lock.mqtt/,
+    https://www.home-assistant.io/integrations/binary_sensor.mqtt/ and
+    https://www.home-assistant.io/integrations/binary_sensor/#device-class.
 
     Home Assistant's own schemas can't run here: its releases since 2024.4 need
     Python 3.12 or newer, and the last one for this Python (2024.3) predates
