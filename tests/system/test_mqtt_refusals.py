@@ -52,9 +52,14 @@ def configure(api, **settings) -> None:
     assert response.status_code == 200, response.json
 
 
-def upload(api, **pems) -> None:
-    response = api.put("/api/v1/mqtt/certificates", json=pems)
-    assert response.status_code == 200, response.json
+def choose(api, ca: str, client: str = "", client_id: str = "door-client") -> None:
+    """Put the broker's CA (and a client certificate) in the certificate store and have
+    the MQTT client use them."""
+    for cert_id, pem in (("broker-ca", ca), (client_id, client)):
+        if pem and api.get(f"/api/v1/certificates/{cert_id}").status_code == 404:
+            response = api.post("/api/v1/certificates", json={"id": cert_id, "data": pem})
+            assert response.status_code == 201, response.json
+    configure(api, ca_certificate="broker-ca", client_certificate=client_id if client else "")
 
 
 def error_reason(api) -> str:
@@ -80,14 +85,14 @@ def speaks_tls13(port: int, pki: Pki) -> bool:
 
 def test_a_broker_requiring_a_client_certificate_says_so(admin_api, strict_broker, pki):
     """TLS 1.3 used to read "The connection was lost: The connection was lost."."""
-    assert speaks_tls13(strict_broker.ports["ssl"], pki) is (strict_broker.tls == "1.3")
-    upload(admin_api, ca=pki.ca.read_text())
+    assert speaks_tls13(strict_broker.ports["mtls"], pki) is (strict_broker.tls == "1.3")
+    choose(admin_api, pki.ca.read_text())
     configure(
         admin_api,
         connect=True,
         host="localhost",
         protocol="ssl",
-        port=strict_broker.ports["ssl"],
+        port=strict_broker.ports["mtls"],
     )
     expected = {"1.3": refusal.CERTIFICATE_REQUIRED, "1.2": refusal.HANDSHAKE_REFUSED}
     assert error_reason(admin_api) == expected[strict_broker.tls]
@@ -100,13 +105,13 @@ def stranger_certificate() -> str:
     return cert.public_bytes(serialization.Encoding.PEM).decode() + _key_pem(key).decode()
 
 
-def client_certificate(pki: Pki, expired: bool = False) -> str:
-    """A client certificate and key issued by the broker's CA, valid now or expired."""
+def expired_certificate(pki: Pki) -> str:
+    """A client certificate and key the broker's CA issued, expired yesterday."""
     ca_key = serialization.load_pem_private_key(pki.ca_key.read_bytes(), None)
     key = ec.generate_private_key(ec.SECP256R1())
     now = datetime.datetime.now(datetime.UTC)
     day = datetime.timedelta(days=1)
-    start, end = (now - 30 * day, now - day) if expired else (now - day, now + day)
+    start, end = now - 30 * day, now - day
     subject = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "door 1")])
     issuer = x509.load_pem_x509_certificate(pki.ca.read_bytes()).subject
     cert = (
@@ -125,30 +130,30 @@ def client_certificate(pki: Pki, expired: bool = False) -> str:
 def test_a_client_certificate_from_the_ca_connects_and_an_expired_one_is_named(
     admin_api, strict_broker, pki
 ):
-    upload(admin_api, ca=pki.ca.read_text(), client=client_certificate(pki))
+    choose(admin_api, pki.ca.read_text(), pki.client.read_text())
     configure(
         admin_api,
         connect=True,
         host="localhost",
         protocol="ssl",
-        port=strict_broker.ports["ssl"],
+        port=strict_broker.ports["mtls"],
     )
     wait_until(
         lambda: admin_api.get("/api/v1/mqtt/status").json["state"] == "connected",
         what="connected with the client certificate",
     )
-    upload(admin_api, client=client_certificate(pki, expired=True))  # reconnects with it
+    choose(admin_api, pki.ca.read_text(), expired_certificate(pki), "door-expired")
     assert error_reason(admin_api) == refusal.ALERTS["certificate expired"]
 
 
 def test_a_client_certificate_from_another_ca_is_named(admin_api, strict_broker, pki):
-    upload(admin_api, ca=pki.ca.read_text(), client=stranger_certificate())
+    choose(admin_api, pki.ca.read_text(), stranger_certificate())
     configure(
         admin_api,
         connect=True,
         host="localhost",
         protocol="ssl",
-        port=strict_broker.ports["ssl"],
+        port=strict_broker.ports["mtls"],
     )
     assert error_reason(admin_api) == refusal.ALERTS["unknown ca"]
 
@@ -178,7 +183,7 @@ def alpn_front(pki):
 
 def test_a_refused_alpn_protocol_is_named(admin_api, alpn_front, pki):
     """Instead of OpenSSL's "tlsv1 alert no application protocol"."""
-    upload(admin_api, ca=pki.ca.read_text())
+    choose(admin_api, pki.ca.read_text())
     configure(
         admin_api,
         connect=True,
