@@ -21,11 +21,11 @@ import ssl
 LISTEN_SECONDS = 3.0
 ALERT = re.compile(r"\balert ([a-z ]+)")
 CERTIFICATE_REQUIRED = (
-    "The broker requires a client certificate, and none is set in the MQTT settings."
+    "The broker requires a client certificate, and none is chosen in the MQTT client settings."
 )
 HANDSHAKE_REFUSED = (
     "The broker refused the TLS handshake; it most likely requires a client certificate, "
-    "and none is set in the MQTT settings."
+    "and none is chosen in the MQTT client settings."
 )
 ALERTS = {
     "certificate required": CERTIFICATE_REQUIRED,
