@@ -74,6 +74,7 @@ class Pki:
     cert: Path
     key: Path
     client: Path
+    ca_key: Path | None = None  # to issue more client certificates
 
     @classmethod
     def make(cls, directory: Path, hostnames=("localhost",)) -> Pki:
@@ -89,7 +90,9 @@ class Pki:
             directory / "server.pem",
             directory / "server.key",
             directory / "client.pem",
+            directory / "ca.key",
         )
+        pki.ca_key.write_bytes(_key_pem(ca_key))
         pki.ca.write_bytes(ca.public_bytes(serialization.Encoding.PEM))
         pki.cert.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
         pki.key.write_bytes(_key_pem(key))
@@ -109,6 +112,7 @@ class Broker:
     pki: Pki | None = None
     users: dict[str, str] = field(default_factory=dict)
     acl: str = ""
+    tls12_only: bool = False  # OpenSSL's configuration caps the broker at TLS 1.2
     ports: dict[str, int] = field(default_factory=dict)
     process: subprocess.Popen | None = None
 
@@ -157,6 +161,17 @@ class Broker:
             subprocess.run([MOSQUITTO_PASSWD, *flags, str(path), user, password], check=True)
         return path
 
+    def _environment(self) -> dict | None:
+        """mosquitto 2.0's tls_version is only a minimum: cap it through OpenSSL's config."""
+        if not self.tls12_only:
+            return None
+        config = self.directory / "openssl.cnf"
+        config.write_text(
+            "openssl_conf = main\n[main]\nssl_conf = ssl\n[ssl]\nsystem_default = tls\n"
+            "[tls]\nMaxProtocol = TLSv1.2\n"
+        )
+        return {**os.environ, "OPENSSL_CONF": str(config)}
+
     @property
     def port(self) -> int:
         return self.ports["tcp"]
@@ -166,6 +181,7 @@ class Broker:
             [MOSQUITTO, "-c", str(self.config)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
+            env=self._environment(),
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:

@@ -208,7 +208,7 @@ def test_home_assistant_discovery_and_removal(mqtt, broker):
         wait_until(lambda: len(watch.messages) == 4, what="four configs")
         config = json.loads(watch.payloads(lock)[0])
         assert config["command_topic"] == f"{PREFIX}/door/1/command"
-        assert config["state_topic"] == f"{PREFIX}/event/Door/State/LockPhysicalState"
+        assert config["state_topic"] == f"{PREFIX}/state/door1_lock"
         assert config["availability_topic"] == f"{PREFIX}/connect"
         assert config["payload_open"] == "access"
         sensors = {m.topic.split("/")[3] for m in watch.messages if "binary_sensor" in m.topic}

@@ -33,6 +33,7 @@ from paho.mqtt.properties import Properties
 
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.certificates import Certificates
+from doorctl.core.system.mqtt import refusal
 from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
@@ -44,6 +45,10 @@ SESSION_EXPIRY = 7 * 86400
 
 class LinkError(Exception):
     """The connection failed or was lost; the message says why, in words."""
+
+
+class ConnectionLost(LinkError):
+    """The broker closed the connection (or the network lost it) without saying why."""
 
 
 class TlsContext(ssl.SSLContext):
@@ -137,9 +142,13 @@ def _v5(settings: dict) -> dict:
     return {"clean_start": settings["clean_session"], "properties": properties}
 
 
-def describe(error: BaseException, settings: dict) -> str:
+def describe(error: BaseException, settings: dict, client_certificate: bool = False) -> str:
     """Why opening the connection failed, as a person reads it on the status line."""
     where = f"{settings['host']}:{settings['port']}"
+    if isinstance(error, ssl.SSLError) and not isinstance(error, ssl.SSLCertVerificationError):
+        said = refusal.words(error, settings, client_certificate)
+        if said:
+            return said
     if isinstance(error, socket.gaierror):
         return f"Unknown host {settings['host']!r}: {error.strerror}."
     if isinstance(error, ConnectionRefusedError):
@@ -194,8 +203,25 @@ class Link:
             self.client._sock_close()
             if isinstance(self.tls, TlsContext):
                 self.tls.close_wrapped()
-            raise LinkError(describe(error, self.settings)) from error
+            raise LinkError(describe(error, self.settings, self._client_certificate)) from error
         self._check_alpn()
+
+    @property
+    def _client_certificate(self) -> bool:
+        return bool(self.settings["client_certificate"])
+
+    def closed_before_connack(self, error: LinkError) -> LinkError:
+        """The broker closed the connection before accepting it: a TLS broker is asked why."""
+        if not isinstance(error, ConnectionLost):
+            return error
+        said = None
+        if isinstance(self.tls, ssl.SSLContext):
+            args = (self.tls, self.settings, self._client_certificate)
+            if monkey.is_module_patched("socket"):
+                said = refusal.refusal(*args)
+            else:
+                said = gevent.get_hub().threadpool.apply(refusal.refusal, args)
+        return LinkError(said or "The broker closed the connection before accepting it.")
 
     def _check_alpn(self) -> None:
         """A broker that ignores the ALPN name would talk to the wrong service."""
@@ -231,7 +257,10 @@ class Link:
             rc = self.client.loop_write()
         if rc == mqtt.MQTT_ERR_SUCCESS:
             rc = self.client.loop_misc()
-        if rc != mqtt.MQTT_ERR_SUCCESS or self.client.socket() is None:
+        closed = rc == mqtt.MQTT_ERR_SUCCESS and self.client.socket() is None
+        if rc == mqtt.MQTT_ERR_CONN_LOST or closed:
+            raise ConnectionLost("The connection was lost.")
+        if rc != mqtt.MQTT_ERR_SUCCESS:
             raise LinkError(f"The connection was lost: {mqtt.error_string(rc)}")
 
     def _drain(self) -> None:

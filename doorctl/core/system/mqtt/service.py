@@ -35,6 +35,7 @@ from doorctl.core.store import Store
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.mqtt import discovery, inbound, messages, tls
 from doorctl.core.system.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
+from doorctl.core.system.mqtt.home_assistant import HomeAssistant, birth_topics, is_birth
 from doorctl.core.system.mqtt.inbound import DoorCommands
 from doorctl.core.system.mqtt.link import Link, LinkError
 from doorctl.core.system.mqtt.old_files import import_old_files
@@ -86,6 +87,7 @@ class MqttService:
             settings.on_change(section, self.apply)
         self.door_commands: DoorCommands | None = None
         self.entities: Callable[[], list[dict]] = discovery.default_entities
+        self.home_assistant = HomeAssistant()
         self.outbox = Outbox(store)
         self.outbox.on_written = self._rows_written
         self.states: dict[str, str] = {}
@@ -238,7 +240,10 @@ class MqttService:
             left = deadline - time.monotonic()
             if left <= 0:
                 raise LinkError(f"The broker did not answer within {self.client['timeout']} s.")
-            link.step(min(left, 1.0))
+            try:
+                link.step(min(left, 1.0))
+            except LinkError as error:
+                raise link.closed_before_connack(error) from error
         if self._connack.is_failure:
             raise LinkError(f"The broker refused the connection: {self._connack}.")
         self._on_connected(link)
@@ -316,6 +321,9 @@ class MqttService:
 
     def _on_message(self, client, userdata, message: MQTTMessage) -> None:
         self.counts["received"] += 1
+        if is_birth(message, self.publication):
+            self._publish_discovery(None)
+            return
         commands = messages.door_command_filter(self.client)
         if self.subscriptions["door_commands"] and topic_matches_sub(commands, message.topic):
             inbound.door_command(self.bus, self.door_commands, self.client, message)
@@ -340,6 +348,8 @@ class MqttService:
         ]
         if self.subscriptions["door_commands"]:
             filters.append((messages.door_command_filter(self.client), 1))
+        if self.publication["home_assistant"]:
+            filters += [(topic, 1) for topic in birth_topics(self.publication)]
         return filters
 
     def _subscribe(self) -> None:
@@ -364,6 +374,8 @@ class MqttService:
 
     def _on_event(self, event: Event) -> None:
         """Queue an event for publication when the conditions select it (never blocks)."""
+        if self.home_assistant.observe(event):
+            self._publish_state(event)
         if not self.client["connect"] or not messages.selected(event, self.publication):
             return
         topic = messages.event_topic(event.topic, self.client, self.publication)
@@ -386,20 +398,21 @@ class MqttService:
             self._link.wake()
 
     def _publish_discovery(self, old_publication: dict | None) -> None:
-        """Home Assistant discovery: retained configs when on, empty ones to remove."""
+        """Home Assistant discovery: retained configs and states when on, empty ones to remove."""
         was_on = bool(old_publication and old_publication["home_assistant"])
-        now_on = self.publication["home_assistant"]
-        if self._link is None or (not now_on and not was_on):
+        if self._link is None or not (was_on or self.publication["home_assistant"]):
             return
-        device = self.device.to_dict()
+        for topic, body in self.home_assistant.everything(
+            self.entities(), self.client, old_publication, self.publication, self.device.to_dict()
+        ):
+            self._link.client.publish(topic, body, 1, True)
+
+    def _publish_state(self, event: Event) -> None:
+        """A door's or reader's new state, retained, for Home Assistant."""
+        if not (self.publication["home_assistant"] and self.connected and self._link):
+            return
         entities = self.entities()
-        if was_on and (not now_on or old_publication != self.publication):
-            for topic, body in discovery.publications(
-                entities, self.client, old_publication, device, remove=True
-            ):
-                self._link.client.publish(topic, body, 1, True)
-        if now_on:
-            for topic, body in discovery.publications(
-                entities, self.client, self.publication, device
-            ):
-                self._link.client.publish(topic, body, 1, True)
+        for topic, body in self.home_assistant.changed(
+            event, entities, self.client, self.publication
+        ):
+            self._link.client.publish(topic, body, 1, True)
