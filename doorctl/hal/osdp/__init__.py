@@ -68,8 +68,8 @@ is not the expected ACK (in a secure channel: with the expected MAC) hands the
 bus back to the greenlet.
 
 Layout: ``codec`` (frames, CRC, FrameDecoder), ``messages`` (command builders
-and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``rekey`` (key rotation), ``reader``
-(per-reader state), ``sleeper`` (the greenlet's waits), ``idle`` (idle POLL
+and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``rekey`` (key
+rotation), ``reader`` (per-reader state), ``sleeper`` (the greenlet's waits), ``idle`` (idle POLL
 rounds in the hub), ``bus`` (the greenlet: life cycle, polling loop, replies) and
 the parts of ``OsdpBus`` kept apart: ``transport`` (frames on the serial line),
 ``commands`` (the per-reader command queue), ``transfer`` (file transfer) and

@@ -58,7 +58,8 @@ class KeyRotation:
             self._keys.put(reader.key_name(), key)
             self._emit(reader, "keyset", {"key_name": reader.key_name(), "by": "rotation"})
         elif reader.rotation is not None:
-            reader.rotation.reply = payload.get("reason") or kind
+            why = payload.get("reason")
+            reader.rotation.reply = f"{kind.upper()} ({why})" if why else kind.upper()
 
     def _key_proved(self, reader: Reader, handshake: Handshake) -> None:
         """A handshake that had two keys to choose from settles which one the reader has."""
@@ -72,8 +73,9 @@ class KeyRotation:
         if handshake.scbk == rotation.key:
             rotation.result.set({"ok": True})
         else:
-            refused = f" ({rotation.reply})" if rotation.reply else ""
-            rotation.result.set({"ok": False, "error": f"the reader kept its key{refused}"})
+            answer = f"it answered the KEYSET with {rotation.reply}" if rotation.reply else ""
+            error = answer or "it proved its old key at the next handshake"
+            rotation.result.set({"ok": False, "error": error})
 
     def _rotation_failed(self, reader: Reader, reason: str) -> None:
         """The secure channel could not be set up again: which key holds is still open."""
