@@ -66,7 +66,8 @@ def _failed_context(operation: str, reader_id: str | None) -> dict:
     the key: a password field is not filled in again)."""
     sent = {k: v for k, v in request.form.items() if k != KEY_FIELD}
     if operation == "update":
-        return {"editing": reader_id, "edited": sent}
+        # The add form stays closed: the values are the reader's being configured.
+        return {"editing": reader_id, "edited": sent, "values": None}
     return {"values": sent} if operation == "create" else {}
 
 
@@ -100,7 +101,7 @@ def rotate_key(reader_id: str):
     try:
         _readers().rotate_key(reader_id)
     except DoorctlError as error:
-        return _refused(error, editing=reader_id, edited=_readers().get(reader_id))
+        return _refused(error, editing=reader_id, edited=_readers().get(reader_id), values=None)
     flash(f"Reader {reader_id} has a new secure channel key.")
     return redirect(url_for("peripherals.page"), 303)
 
