@@ -212,3 +212,18 @@ def test_a_key_an_earlier_version_stored_in_clear_is_sealed_and_used(
     assert legacy.names() == [] and doorctl.readers.keys.get("front") == KEY
     assert [e.data for e in seen if e.topic.endswith("KeySet")] == [{"by": "upgrade"}]
     assert KEY.hex() not in (data_dir / "osdp-keys.json").read_text()
+
+
+def test_a_reader_refusing_the_new_key_keeps_its_own_and_the_administrator_is_told(
+    doorctl, admin_api, line, spawn, tmp_path, seen
+):
+    keyed_reader(spawn, tmp_path, refuse=["keyset"])
+    admin_api.post("/api/v1/readers", reader(line, secure_channel_key=KEY.hex()))
+    wait_until(lambda: secure(admin_api), what="required secure channel up")
+    refused = admin_api.post("/api/v1/readers/front/rotate-key", {})
+    assert refused.status_code == 409
+    assert "did not take the new key" in refused.json["error"] and "NAK" in refused.json["error"]
+    assert doorctl.readers.keys.get("front") == KEY
+    rotation = [e.data for e in seen if e.topic == "tns1:Device/Reader/KeyRotation"]
+    assert rotation == [{"state": "failed", "reason": "The reader kept its key."}]
+    assert wait_until(lambda: secure(admin_api), what="secure channel up with the old key")

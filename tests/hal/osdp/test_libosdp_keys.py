@@ -68,3 +68,19 @@ def test_after_a_lost_answer_the_handshake_keeps_the_key_the_reader_has(
     assert keys.alternative("front") is None
     reader.send(cmd="card", bits="0110")
     assert events.wait("card", 1)["bit_string"] == "0110"
+
+
+def test_a_reader_refusing_the_new_key_keeps_the_old_one(spawn_reader, make_bus, tmp_path):
+    keys = KeyStore(tmp_path / "keys")
+    keys.put("front", KEY)
+    (tmp_path / "scbk-1.hex").write_text(KEY.hex())
+    reader = spawn_reader({"address": 1, "serial": 0x92, "refuse": ["keyset"]})
+    bus, events = make_bus(ReaderConfig(1, secure_channel="required", key_name="front"))
+    events.wait("online", 1)
+    outcome = bus.rotate_key(1).get(timeout=5)
+    assert outcome["ok"] is False and "NAK" in outcome["error"], outcome
+    assert reader.expect(lambda e: e["event"] == "refused")["command"] == "keyset"
+    assert keys.get("front") == KEY and keys.alternative("front") is None
+    assert events.wait("key_proved", 1) == {"key_name": "front", "new": False}
+    reader.send(cmd="card", bits="1001")
+    assert events.wait("card", 1)["bit_string"] == "1001"
