@@ -227,3 +227,17 @@ def test_a_reader_refusing_the_new_key_keeps_its_own_and_the_administrator_is_to
     rotation = [e.data for e in seen if e.topic == "tns1:Device/Reader/KeyRotation"]
     assert rotation == [{"state": "failed", "reason": "The reader kept its key."}]
     assert wait_until(lambda: secure(admin_api), what="secure channel up with the old key")
+
+
+def test_the_alarm_ends_once_the_channel_has_stayed_up(
+    admin_api, line, spawn, tmp_path, seen, fast_watch
+):
+    first = keyed_reader(spawn, tmp_path)
+    admin_api.post("/api/v1/readers", reader(line, secure_channel_key=OTHER.hex()))
+    wait_until(lambda: alarm(admin_api), what="reader secure channel alarm")
+    first.kill()
+    keyed_reader(spawn, tmp_path, OTHER)  # the reader is given the stored key elsewhere
+    wait_until(lambda: secure(admin_api), timeout=15, what="up at the next attempt")
+    assert alarm(admin_api), "cleared only once the channel has stayed up"
+    wait_until(lambda: not alarm(admin_api), timeout=5, what="alarm cleared")
+    assert [e.data["failing"] for e in seen if e.topic == FAILURE] == [True, False]
