@@ -138,7 +138,7 @@ def test_the_document_is_valid_openapi_3_1(spec):
         ("/api/v1/access-rules", RULE_FIELDS),
         ("/api/v1/cardholders", HOLDER_FIELDS),
         ("/api/v1/schedules", tuple(f for f in SCHEDULE_FIELDS if f != "id")),
-        ("/api/v1/readers", READER_FIELDS),
+        ("/api/v1/readers", (*READER_FIELDS, "secure_channel_key")),
     ],
 )
 def test_a_resource_body_names_the_fields_its_store_takes(spec, path, fields):

@@ -8,6 +8,7 @@ and the errors a caller can meet besides the usual ones.
 
 from __future__ import annotations
 
+from doorctl.blueprints.access_control.peripherals import RECORD as READER
 from doorctl.blueprints.api_schemas import (
     ALARMS,
     BOARD,
@@ -115,6 +116,12 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("cardholders.api_groups", "GET"): {"answer": {"type": "array", "items": GROUP}},
     ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
+    ("peripherals.api_rotate_key", "POST"): {
+        "answer": READER,
+        "body": False,
+        "errors": ("409", "504"),
+        "answer_text": "The reader holds its new key; the answer shows when it was set.",
+    },
     ("setup.api", "POST"): {
         "status": "201",
         "body": {

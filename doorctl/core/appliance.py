@@ -123,7 +123,7 @@ class Appliance:
     def _readers_service(self, data_dir: Path) -> Readers:
         """The OSDP readers and the Wiegand reader (Peripherals), deciding through access."""
         self.readers = Readers(
-            self.store, self.bus, self.access, self.doors, data_dir, board=self.board
+            self.store, self.bus, self.access, self.doors, data_dir, self.sealer, board=self.board
         )
         return self.readers
 

@@ -58,6 +58,7 @@ def test_alarms_page_saves_switches(logged_in, doorctl):
         "casing_open": False,
         "external_tamper": True,
         "reader_tamper": False,
+        "reader_secure_channel": False,
     }
 
 

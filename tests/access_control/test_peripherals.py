@@ -51,3 +51,25 @@ def test_viewers_see_the_page_but_can_not_change_readers(client, doorctl, root):
     assert client.get("/api/v1/readers", headers=headers).status_code == 200
     refused = client.post("/api/v1/readers", json={"id": "x"}, headers=headers)
     assert refused.status_code == 403
+
+
+def test_a_key_entered_on_the_page_is_stored_and_never_shown_again(logged_in, doorctl):
+    line = Line()
+    key = "8b:ad:f0:0d:01:23:45:67:89:ab:cd:ef:fe:dc:ba:98"
+    try:
+        token = csrf_token(logged_in, "/peripherals")
+        form = {"csrf_token": token, "id": "front", "protocol": "osdp", "port": line.path}
+        form.update(address="1", secure_channel="required", secure_channel_key=key)
+        assert logged_in.post("/peripherals/readers", data=form).status_code == 303
+        assert doorctl.readers.keys.get("front") == bytes.fromhex(key.replace(":", ""))
+        page = logged_in.get("/peripherals").get_data(as_text=True)
+        assert "A key is set" in page and "8bad" not in page and "8b:ad" not in page
+        kept = {**form, "secure_channel_key": "", "direction": "exit"}
+        assert logged_in.post("/peripherals/readers/front", data=kept).status_code == 303
+        assert doorctl.readers.keys.get("front") == bytes.fromhex(key.replace(":", ""))
+        rotate = logged_in.post("/peripherals/readers/front/rotate-key", data={"csrf_token": token})
+        text = rotate.get_data(as_text=True)
+        assert rotate.status_code == 409 and "wait until it is up" in text
+    finally:
+        doorctl.readers.stop()
+        line.close()

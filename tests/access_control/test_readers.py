@@ -135,7 +135,10 @@ def test_secure_channel_install_then_required_after_a_restart(data_dir, line, sp
     doorctl.readers.add(reader(line, secure_channel="install"))
     command(child, "keyset")
     wait_until(
-        lambda: doorctl.readers.keys.names() and doorctl.readers.get("front")["sc"] == "up",
+        lambda: (
+            doorctl.readers.get("front")["secure_channel_key_set"]
+            and doorctl.readers.get("front")["sc"] == "up"
+        ),
         what="the reader's own key stored and the secure channel up with it",
     )
     doorctl.readers.update("front", {"secure_channel": "required"})

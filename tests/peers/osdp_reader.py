@@ -19,7 +19,8 @@ other addresses. Input lines: {"cmd": "card", "address": 1, "bits": "0101..",
 {"event": "file_done", "address": a, "sha256": hex, "size": n},
 {"event": "status", "address": a, "online": b, "sc": b},
 {"event": "counts", "frames": n} (commands the control panel has sent so far).
-A KEYSET is saved to DIR/scbk-<address>.hex and used as the key at next start.
+A KEYSET is saved to DIR/scbk-<address>.hex and used as the key at next start; a PD
+spec's "refuse": ["keyset", ...] makes the PD refuse those commands (libosdp NAKs them).
 """
 
 from __future__ import annotations
@@ -191,7 +192,7 @@ def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.Peri
     ]
     if spec.get("secure", True):
         caps.append((osdp.Capability.CommunicationSecurity, 1, 1))
-    handler = CommandHandler(address, key_file)
+    handler = CommandHandler(address, key_file, spec.get("refuse", ()))
     pd = osdp.PeripheralDevice(info, osdp.PDCapabilities(caps), osdp.LogLevel.Warning, handler)
     return pd
 
@@ -199,15 +200,19 @@ def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.Peri
 class CommandHandler:
     """Report every command the PD accepts; keep a KEYSET for the next start."""
 
-    def __init__(self, address: int, key_file: Path) -> None:
+    def __init__(self, address: int, key_file: Path, refuse=()) -> None:
         self.address = address
         self.key_file = key_file
+        self.refuse = set(refuse)
 
     def __call__(self, command: dict):
         fields = {k: v for k, v in command.items() if k != "command"}
         if "address" in fields:
             fields["new_address"] = fields.pop("address")
         name = COMMAND_NAMES.get(command.get("command"), str(command.get("command")))
+        if name in self.refuse:
+            emit(event="refused", address=self.address, command=name)
+            return -1, None
         if name == "keyset":
             self.key_file.write_text(bytes(command["data"]).hex())
         emit(event="command", address=self.address, command=name, **fields)

@@ -60,6 +60,6 @@ def api_get():
 
 @bp.route("/api/v1/alarms", methods=["PUT", "PATCH"])
 def api_update():
-    """`{"device_motion"?, "casing_open"?, "external_tamper"?}`: true or false each."""
+    """Turn alarms on or off: each named alarm true or false, the others stay."""
     appliance().settings.update(SECTION, json_body())
     return jsonify(appliance().alarms.status())

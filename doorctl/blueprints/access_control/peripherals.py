@@ -1,7 +1,9 @@
 """Peripherals (Access control): the readers, live, with add, configure, remove and upgrade.
 
 REST: /api/v1/readers (list, add), /api/v1/readers/<id> (get, configure, remove),
-/api/v1/readers/<id>/upgrade (POST a firmware file: 202; GET the progress).
+/api/v1/readers/<id>/upgrade (POST a firmware file: 202; GET the progress),
+/api/v1/readers/<id>/rotate-key (POST: the reader gets a new secure channel key).
+The secure channel key is write-only: a reader shows only when its key was set.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from doorctl.core.access_control.readers import (
     SECURE_CHANNEL_MODES,
     ReaderForm,
 )
+from doorctl.core.access_control.readers.form import KEY_FIELD, KEY_SET_FIELD
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.osdp.bus import BAUD_RATES
 
@@ -51,7 +54,7 @@ def _page(status: int = 200, **context):
 
 def form_body(form) -> dict:
     """A reader from the page's form; whole numbers stay text if they are not digits."""
-    body = {name: form[name].strip() for name in FIELDS if name in form}
+    body = {name: form[name].strip() for name in (*FIELDS, KEY_FIELD) if name in form}
     for name in WHOLE_FIELDS:
         if name in body:
             body[name] = form_number(body[name])
@@ -59,10 +62,13 @@ def form_body(form) -> dict:
 
 
 def _failed_context(operation: str, reader_id: str | None) -> dict:
-    """A refused change shows its reader's form open again with what was sent."""
+    """A refused change shows its reader's form open again with what was sent (never
+    the key: a password field is not filled in again)."""
+    sent = {k: v for k, v in request.form.items() if k != KEY_FIELD}
     if operation == "update":
-        return {"editing": reader_id, "edited": request.form}
-    return {"values": request.form} if operation == "create" else {}
+        # The add form stays closed: the values are the reader's being configured.
+        return {"editing": reader_id, "edited": sent, "values": None}
+    return {"values": sent} if operation == "create" else {}
 
 
 def _refused(error: DoorctlError, **context):
@@ -87,6 +93,23 @@ def upgrade():
         return _refused(error, upgrading=reader_id)
     flash(f"Upgrading reader {reader_id}.")
     return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/peripherals/readers/<reader_id>/rotate-key", methods=["POST"])
+def rotate_key(reader_id: str):
+    """Give the reader a new secure channel key; the page says how it went."""
+    try:
+        _readers().rotate_key(reader_id)
+    except DoorctlError as error:
+        return _refused(error, editing=reader_id, edited=_readers().get(reader_id), values=None)
+    flash(f"Reader {reader_id} has a new secure channel key.")
+    return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/api/v1/readers/<reader_id>/rotate-key", methods=["POST"])
+def api_rotate_key(reader_id: str):
+    """Give the reader a new random key in its secure channel; the reader once it holds it."""
+    return jsonify(_readers().rotate_key(reader_id))
 
 
 def _firmware() -> bytes:
@@ -138,10 +161,20 @@ LIVE = {
     "upgrade": {"type": ["object", "null"]},
 }
 BODY = form_schema(ReaderForm)
+BODY["properties"][KEY_FIELD]["writeOnly"] = True
+KEY_SET = {
+    **MAYBE_TEXT,
+    "format": "date-time",
+    "description": "When the secure channel key was set; null: none is stored.",
+}
 RECORD = {
     "type": "object",
-    "required": list(FIELDS),
-    "properties": {**BODY["properties"], **LIVE},
+    "required": [*FIELDS, KEY_SET_FIELD],
+    "properties": {
+        **{k: v for k, v in BODY["properties"].items() if k != KEY_FIELD},
+        **LIVE,
+        KEY_SET_FIELD: KEY_SET,
+    },
 }
 RESOURCE = Resource(
     name="reader",

@@ -3,7 +3,9 @@
 Each alarm that is on publishes `tns1:Device/Tamper` when it triggers and again when
 it clears. Turning an alarm off while it is triggered clears it, so a subscriber is
 never left with an alarm nobody will end. Reader tamper is the Wiegand reader's
-TAMPER pin or any OSDP reader reporting tamper (osdp_LSTATR).
+TAMPER pin or any OSDP reader reporting tamper (osdp_LSTATR). Reader secure channel is
+any OSDP reader in "required" mode whose secure channel can't be set up (wrong key,
+no secure answer, MAC failures): someone may have swapped or tampered with it.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Callable
 
 from wtforms import Form
 
+from doorctl.core.access_control.readers import SECURE_CHANNEL_FAILURE
 from doorctl.core.access_control.readers import TAMPER as OSDP_TAMPER
 from doorctl.core.events import EventBus, Listeners
 from doorctl.core.fields import Switch
@@ -24,12 +27,16 @@ SENSORS = {
     "casing_open": "casing_open",
     "external_tamper": "external_tamper",
     "reader_tamper": "reader_tamper",
+    "reader_secure_channel": None,
 }
+# Alarms the OSDP readers report themselves: no board input needed.
+READER_ALARMS = ("reader_secure_channel",)
 LABELS = {
     "device_motion": "Device motion",
     "casing_open": "Casing open",
     "external_tamper": "External tamper",
     "reader_tamper": "Reader tamper",
+    "reader_secure_channel": "Reader secure channel",
 }
 
 
@@ -42,6 +49,9 @@ class AlarmSettings(Form):
     # not in the manual's list: the Wiegand reader's TAMPER pin (reader connector,
     # pin 7) or an OSDP reader's own tamper report
     reader_tamper = Switch("Reader tamper", default=True)
+    # not in the manual's list: an OSDP reader in "required" mode that can't set up its
+    # secure channel
+    reader_secure_channel = Switch("Reader secure channel", default=True)
 
 
 class Alarms:
@@ -56,6 +66,8 @@ class Alarms:
         self._listeners = Listeners()
         # OSDP readers by id -> whether the reader reports tamper (osdp_LSTATR)
         self.tampered_readers: dict[str, bool] = {}
+        # OSDP readers by id -> whether their required secure channel is failing
+        self.failing_readers: dict[str, bool] = {}
         self.running = False
 
     def start(self) -> None:
@@ -65,6 +77,7 @@ class Alarms:
             if sensor is not None:
                 self._listeners.add(self.board.inputs[sensor].on_change(self._changed))
         self._listeners.add(self.bus.subscribe(self._reader_reported, OSDP_TAMPER))
+        self._listeners.add(self.bus.subscribe(self._reader_failing, SECURE_CHANNEL_FAILURE))
         self.running = True
         self._evaluate()
 
@@ -87,7 +100,7 @@ class Alarms:
                     "alarm": alarm,
                     "label": LABELS[alarm],
                     "enabled": self.settings[alarm],
-                    "sensor": self._sensor(alarm) is not None,
+                    "sensor": alarm in READER_ALARMS or self._sensor(alarm) is not None,
                     "triggered": self.triggered.get(alarm, False),
                 }
                 for alarm in SENSORS
@@ -106,12 +119,19 @@ class Alarms:
         self.tampered_readers[event.source["reader"]] = bool(event.data.get("tamper"))
         self._evaluate()
 
+    def _reader_failing(self, event) -> None:
+        """An OSDP reader's required secure channel failing counts as its alarm."""
+        self.failing_readers[event.source["reader"]] = bool(event.data.get("failing"))
+        self._evaluate()
+
     def _sensed(self, alarm: str) -> bool:
         """Whether the alarm's sensor (or, for reader tamper, any OSDP reader) says so."""
         sensor = self._sensor(alarm)
         sensed = bool(sensor and self._active_of(sensor))
         if alarm == "reader_tamper":
             sensed = sensed or any(self.tampered_readers.values())
+        if alarm == "reader_secure_channel":
+            sensed = any(self.failing_readers.values())
         return sensed
 
     def _evaluate(self) -> None:

@@ -22,7 +22,7 @@ Usage::
     bus.stop()
 
 Commands (``led``, ``buzzer``, ``text``, ``output``, ``status``, ``comset``,
-``file_transfer``) return a ``gevent.event.AsyncResult`` whose value is a dict
+``file_transfer``, ``rotate_key``) return a ``gevent.event.AsyncResult`` whose value is a dict
 with ``ok`` plus the decoded reply (``{"ok": False, "reply": "nak", "reason":
 ...}`` or ``{"ok": False, "error": "offline"}``). Never ``.get()`` it inside
 ``on_event``: the callback runs in the bus greenlet.
@@ -33,7 +33,10 @@ with ``ok`` plus the decoded reply (``{"ok": False, "reply": "nak", "reason":
 - ``offline``: {} or {"reason": "sc_failed"}; after 8 s without a valid reply.
   The bus keeps probing and the reader comes back by itself (``online``).
 - ``sc_up`` {"default_key": bool}, ``sc_down`` {"reason"}, ``sc_failed``
-  {"reason"}, ``keyset`` {"key_name"} (a new key was stored).
+  {"reason", "cause": "no_key" | "wrong_key" | "no_secure_answer" | "mac"},
+  ``keyset`` {"key_name", "by": "install" | "rotation"} (the reader acknowledged
+  a new key, now stored), ``key_proved`` {"key_name", "new": bool} (a handshake
+  settled which of two keys the reader has, after a rotation's answer was lost).
 - ``card``: {"reader", "format": "raw"|"wiegand"|"ascii", "bits", "data" (hex),
   "bit_string" ("0101..."), and "facility"/"number" for valid 26-bit H10301}.
 - ``keypad`` {"reader", "keys"} ("*" and "#" decoded), ``lstat`` {"tamper",
@@ -53,7 +56,11 @@ Secure channel per reader (``ReaderConfig.secure_channel``): ``"off"``;
 sends it a random key with KEYSET and stores it; ``"required"`` uses the stored
 key only and never polls in the clear: a failure is reported (``sc_failed``,
 state ``sc_failed``) and retried every few seconds. Keys are stored under the
-reader's ``key_name`` (default "<vendor oui>-<serial>" from osdp_ID).
+reader's ``key_name`` (default "<vendor oui>-<serial>" from osdp_ID) in a key
+store (``keystore`` says what it must do). ``rotate_key(address)`` gives a reader in
+a secure channel a new random key (``rekey``); the bus never re-keys a reader itself,
+and in "required" mode never falls back to SCBK-D. ``MAC_ERRORS`` replies failing
+their MAC within ``MAC_WINDOW`` fail a required secure channel (cause "mac").
 
 While every reader on a bus is idle (online, nothing queued), the POLL rounds
 run in hub callbacks (``idle``) and the greenlet sleeps; the first reply that
@@ -61,8 +68,8 @@ is not the expected ACK (in a secure channel: with the expected MAC) hands the
 bus back to the greenlet.
 
 Layout: ``codec`` (frames, CRC, FrameDecoder), ``messages`` (command builders
-and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``reader``
-(per-reader state), ``sleeper`` (the greenlet's waits), ``idle`` (idle POLL
+and reply parsers), ``secure`` (AES secure channel), ``keystore``, ``rekey`` (key
+rotation), ``reader`` (per-reader state), ``sleeper`` (the greenlet's waits), ``idle`` (idle POLL
 rounds in the hub), ``bus`` (the greenlet: life cycle, polling loop, replies) and
 the parts of ``OsdpBus`` kept apart: ``transport`` (frames on the serial line),
 ``commands`` (the per-reader command queue), ``transfer`` (file transfer) and

@@ -16,6 +16,7 @@ from .commands import Commands
 from .idle import Handback, IdlePoller, Line
 from .keystore import KeyStore
 from .reader import Inflight, Reader, ReaderConfig
+from .rekey import KeyRotation
 from .secure import SecureChannelError
 from .sleeper import Sleeper
 from .transfer import FileTransfers
@@ -36,7 +37,7 @@ PROBE_INTERVAL = 0.5
 REPORTS = ("card", "keypad", "lstat", "istat", "ostat", "mfgrep")
 
 
-class OsdpBus(Commands, FileTransfers, SecureChannelSetup, Transport):
+class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transport):
     """Control panel for the readers on one serial bus (see the package docstring)."""
 
     def __init__(
@@ -364,7 +365,7 @@ class OsdpBus(Commands, FileTransfers, SecureChannelSetup, Transport):
             reader.sc = "off" if mode == "off" else "unsupported"
             self._ready(reader)
         elif not capable:
-            self._sc_failed(reader, "reader has no secure channel")
+            self._sc_failed(reader, "reader has no secure channel", "no_secure_answer")
         else:
             reader.use_default_key = False
             reader.phase = "chlng"

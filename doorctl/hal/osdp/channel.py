@@ -6,8 +6,6 @@ import logging
 import os
 import time
 
-import gevent
-
 from . import messages as m
 from .reader import Inflight, Reader
 from .secure import Handshake, SecureChannelError
@@ -16,6 +14,10 @@ log = logging.getLogger(__name__)
 
 # After a failed handshake in "required" mode, try again this much later.
 SC_RETRY = 5.0
+# This many replies failing their MAC check within MAC_WINDOW seconds is a failed
+# secure channel, not a line glitch: a required reader then waits SC_RETRY.
+MAC_ERRORS = 3
+MAC_WINDOW = 60.0
 
 
 class SecureChannelSetup:
@@ -25,10 +27,11 @@ class SecureChannelSetup:
         """Open a secure channel with the stored key or, in install mode, SCBK-D."""
         key = self._keys.get(reader.key_name())
         if key is None and reader.config.secure_channel == "required":
-            self._sc_failed(reader, "no key stored for this reader; install it first")
+            self._sc_failed(reader, "no key stored for this reader; install it first", "no_key")
             return None
         default = key is None or reader.use_default_key
-        reader.handshake = Handshake(key or b"", default_key=default)
+        alternative = None if default else self._keys.alternative(reader.key_name())
+        reader.handshake = Handshake(key or b"", default_key=default, alternative=alternative)
         scb, code, data = reader.handshake.challenge()
         return self._send(reader, code, data, lambda k, p: self._on_ccrypt(reader, k, p), scb)
 
@@ -49,12 +52,12 @@ class SecureChannelSetup:
     def _on_ccrypt(self, reader: Reader, kind: str, payload: dict) -> None:
         """Check the PD's cryptogram and send our own straight away."""
         if kind != "ccrypt":
-            self._handshake_failed(reader, f"no CCRYPT ({kind})")
+            self._handshake_failed(reader, f"no CCRYPT ({kind})", "no_secure_answer")
             return
         try:
             scb, code, data = reader.handshake.answer(payload)
         except SecureChannelError as exc:
-            self._handshake_failed(reader, str(exc))
+            self._handshake_failed(reader, str(exc), exc.cause)
             return
         reader.phase = "scrypt"
         inflight = self._send(reader, code, data, lambda k, p: self._on_rmac_i(reader, k, p), scb)
@@ -64,13 +67,14 @@ class SecureChannelSetup:
         """The PD accepted our cryptogram: the secure channel is up."""
         try:
             if kind != "rmac_i":
-                raise SecureChannelError(f"no RMAC_I ({kind})")
+                raise SecureChannelError(f"no RMAC_I ({kind})", "no_secure_answer")
             reader.session = reader.handshake.finish(payload)
         except SecureChannelError as exc:
-            self._handshake_failed(reader, str(exc))
+            self._handshake_failed(reader, str(exc), exc.cause)
             return
         reader.sc = "up"
         default = reader.handshake.key_flag == 0
+        self._key_proved(reader, reader.handshake)
         self._emit(reader, "sc_up", {"default_key": default})
         if default:
             reader.phase = "keyset"
@@ -80,26 +84,26 @@ class SecureChannelSetup:
     def _on_keyset(self, reader: Reader, key: bytes, kind: str, payload: dict) -> None:
         """Keep the new key; the PD now drops the session, so set up a new one."""
         if kind != "ack":
-            self._sc_failed(reader, "KEYSET refused")
+            self._sc_failed(reader, "KEYSET refused", "no_secure_answer")
             return
-        # fsync on an SD card can take long: keep it off the hub.
-        gevent.get_hub().threadpool.apply(self._keys.put, (reader.key_name(), key))
-        self._emit(reader, "keyset", {"key_name": reader.key_name()})
+        self._keys.put(reader.key_name(), key)
+        self._emit(reader, "keyset", {"key_name": reader.key_name(), "by": "install"})
         reader.session = None
         reader.sc = "down"
         reader.use_default_key = False
         reader.phase = "chlng"
 
-    def _handshake_failed(self, reader: Reader, reason: str) -> None:
+    def _handshake_failed(self, reader: Reader, reason: str, cause: str) -> None:
         """Install mode falls back to SCBK-D once; otherwise the reader is reported."""
         mode = reader.config.secure_channel
         if mode == "install" and not reader.use_default_key:
             reader.use_default_key = True
             reader.phase = "chlng"
             return
-        self._sc_failed(reader, reason)
+        self._rotation_failed(reader, reason)
+        self._sc_failed(reader, reason, cause)
 
-    def _sc_failed(self, reader: Reader, reason: str) -> None:
+    def _sc_failed(self, reader: Reader, reason: str, cause: str) -> None:
         """Report that a required secure channel can't be had and stop polling."""
         already = reader.sc == "failed"
         reader.sc, reader.phase, reader.session = "failed", "sc_failed", None
@@ -111,10 +115,18 @@ class SecureChannelSetup:
         if not already:
             # Retries every SC_RETRY seconds; report the failure once, not each time.
             log.warning("osdp reader %d: secure channel failed: %s", reader.address, reason)
-            self._emit(reader, "sc_failed", {"reason": reason})
+            self._emit(reader, "sc_failed", {"reason": reason, "cause": cause})
 
     def _sc_lost(self, reader: Reader, reason: str) -> None:
-        """A reply failed its MAC: drop the session and re-establish it from SQN 0."""
+        """A reply failed its MAC: drop the session and re-establish it from SQN 0;
+        MAC_ERRORS of them in MAC_WINDOW fail a required secure channel."""
+        now = time.monotonic()
+        reader.mac_errors = [t for t in reader.mac_errors if now - t < MAC_WINDOW] + [now]
+        if len(reader.mac_errors) >= MAC_ERRORS and reader.config.secure_channel == "required":
+            reader.mac_errors.clear()
+            why = f"{MAC_ERRORS} replies failed their MAC check within {MAC_WINDOW:.0f} s"
+            self._sc_failed(reader, f"{why} ({reason})", "mac")
+            return
         log.warning("osdp reader %d: %s", reader.address, reason)
         self._emit(reader, "sc_down", {"reason": reason})
         reader.sc = "down"

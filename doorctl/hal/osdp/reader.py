@@ -63,6 +63,15 @@ class Transfer:
 
 
 @dataclass
+class Rotation:
+    """A new key on its way to the reader (KEYSET in the secure channel), and the answer."""
+
+    key: bytes
+    result: AsyncResult = field(default_factory=AsyncResult)
+    reply: str = ""
+
+
+@dataclass
 class Reader:
     """Everything the bus knows about one reader."""
 
@@ -83,6 +92,9 @@ class Reader:
     inflight: Inflight | None = None
     queue: deque = field(default_factory=deque)
     transfer: Transfer | None = None
+    rotation: Rotation | None = None
+    # When replies last failed their MAC check (secure channel), for counting them.
+    mac_errors: list = field(default_factory=list)
     # Plain POLL commands by SQN, built once (see OsdpBus._poll).
     polls: dict = field(default_factory=dict)
     # The osdp_ACK frames an idle reader answers them with (see idle.py).

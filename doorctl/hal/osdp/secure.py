@@ -34,7 +34,15 @@ SCS_15, SCS_16, SCS_17, SCS_18 = 0x15, 0x16, 0x17, 0x18
 
 
 class SecureChannelError(Exception):
-    """A handshake or message failed its cryptographic checks."""
+    """A handshake or message failed its cryptographic checks.
+
+    `cause` says why in one word for the controller: "wrong_key" (the reader proved
+    another key), "no_secure_answer" (it did not answer the handshake) or "mac" (a
+    MAC or cryptogram that should have matched did not)."""
+
+    def __init__(self, reason: str, cause: str = "mac") -> None:
+        super().__init__(reason)
+        self.cause = cause
 
 
 @functools.lru_cache(maxsize=32)
@@ -181,8 +189,18 @@ class Session:
 class Handshake:
     """The CP half of CHLNG/CCRYPT/SCRYPT/RMAC_I for one attempt."""
 
-    def __init__(self, scbk: bytes, *, default_key: bool, cp_random: bytes | None = None) -> None:
+    def __init__(
+        self,
+        scbk: bytes,
+        *,
+        default_key: bool,
+        cp_random: bytes | None = None,
+        alternative: bytes | None = None,
+    ) -> None:
         self.scbk = SCBK_D if default_key else scbk
+        # A second key the PD may hold: the one a KEYSET whose answer was lost offered it.
+        # The PD's cryptogram shows which of the two it has, in the same exchange.
+        self.candidates = (self.scbk,) if default_key or not alternative else (scbk, alternative)
         self.key_flag = 0 if default_key else 1
         self.cp_random = cp_random or os.urandom(8)
         self.keys: SessionKeys | None = None
@@ -194,11 +212,17 @@ class Handshake:
 
     def answer(self, ccrypt: dict) -> tuple[bytes, int, bytes]:
         """Check the PD's cryptogram and build osdp_SCRYPT; raise on a wrong key."""
-        self.keys = session_keys(self.scbk, self.cp_random)
         pd_random = ccrypt["pd_random"]
-        expected = pd_cryptogram(self.keys, self.cp_random, pd_random)
-        if not hmac.compare_digest(expected, ccrypt["cryptogram"]):
-            raise SecureChannelError("PD cryptogram mismatch: the reader has another key")
+        for scbk in self.candidates:
+            keys = session_keys(scbk, self.cp_random)
+            expected = pd_cryptogram(keys, self.cp_random, pd_random)
+            if hmac.compare_digest(expected, ccrypt["cryptogram"]):
+                self.scbk, self.keys = scbk, keys
+                break
+        else:
+            raise SecureChannelError(
+                "PD cryptogram mismatch: the reader has another key", "wrong_key"
+            )
         self.server_cryptogram = cp_cryptogram(self.keys, self.cp_random, pd_random)
         return bytes([3, SCS_13, self.key_flag]), *m.server_cryptogram(self.server_cryptogram)
 

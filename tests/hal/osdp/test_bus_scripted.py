@@ -12,7 +12,7 @@ import gevent.select
 import pytest
 from support_osdp import Line
 
-from doorctl.hal.osdp import ReaderConfig
+from doorctl.hal.osdp import KeyStore, ReaderConfig
 from doorctl.hal.osdp import messages as m
 from doorctl.hal.osdp.codec import FrameDecoder, encode_frame
 from doorctl.hal.osdp.secure import (
@@ -48,6 +48,9 @@ class ScriptedPD:
         self.silent: set[int] = set()
         self.keys = None
         self.scbk = SCBK_D
+        # "before" or "after" taking the key: the PD stops answering at a KEYSET.
+        self.vanish_at_keyset: str | None = None
+        self.refuse_chlng = False
         self.greenlet = gevent.spawn(self.serve)
 
     def serve(self) -> None:
@@ -61,11 +64,20 @@ class ScriptedPD:
                 self.received_at.append(time.monotonic())
                 if frame.address in self.silent:
                     continue
+                if frame.code == m.KEYSET and self.vanish_at_keyset:
+                    self.vanish(frame)
+                    continue
                 reply = self.answer(frame)
                 if self.drop_next:
                     self.drop_next -= 1
                 elif reply:
                     self.send(chunk if self.echo else b"", self.noise + reply)
+
+    def vanish(self, frame) -> None:
+        """Go silent at a KEYSET, having taken the new key or not: its answer is lost."""
+        if self.vanish_at_keyset == "after":
+            self.answer(frame)
+        self.silent.add(frame.address)
 
     def send(self, echo: bytes, reply: bytes) -> None:
         """Write the reply: after the CP's own bytes (an echoing adapter), in pieces."""
@@ -90,6 +102,8 @@ class ScriptedPD:
             return m.PDID, PDID
         if frame.code == m.CAP:
             return m.PDCAP, PDCAP
+        if frame.code == m.CHLNG and self.refuse_chlng:
+            return m.NAK, bytes([6])
         if frame.code == m.CHLNG:
             self.keys = session_keys(self.scbk if frame.scb[2] else SCBK_D, frame.data)
             pd_random = bytes(8)
@@ -293,3 +307,58 @@ def test_the_driver_enable_is_released_when_the_bus_stops_mid_command(scripted_p
         gevent.sleep(0)
         bus.stop()
         assert levels[-1] is False, "the RS-485 driver was left on"
+
+
+KEY = bytes(range(100, 116))
+
+
+def keyed(scripted_pd, tmp_path) -> KeyStore:
+    """The scripted PD arrives with its own key, which the store has as reader "r"."""
+    scripted_pd.scbk = KEY
+    keys = KeyStore(tmp_path / "keys")
+    keys.put("r", KEY)
+    return keys
+
+
+@pytest.mark.parametrize("taken", [True, False])
+def test_a_rotation_whose_answer_is_lost_is_settled_by_the_next_handshake(
+    scripted_pd, make_bus, tmp_path, taken
+):
+    keys = keyed(scripted_pd, tmp_path)
+    config = ReaderConfig(1, secure_channel="required", key_name="r")
+    bus, events = make_bus(config, offline_after=0.5)
+    events.wait("online", 1)
+    scripted_pd.vanish_at_keyset = "after" if taken else "before"
+    result = bus.rotate_key(1)
+    events.wait("offline", 1, timeout=3)
+    offered = keys.alternative("r")
+    assert offered not in (None, KEY) and keys.get("r") == KEY, "both kept while unknown"
+    scripted_pd.vanish_at_keyset = None
+    scripted_pd.silent.clear()
+    assert events.wait("key_proved", 1, timeout=5) == {"key_name": "r", "new": taken}
+    assert result.get(timeout=2)["ok"] is taken
+    assert keys.get("r") == (offered if taken else KEY) and keys.alternative("r") is None
+    assert scripted_pd.scbk == keys.get("r")
+    scripted_pd.card_pending = True
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+
+
+def test_replies_failing_their_mac_again_and_again_fail_a_required_channel(
+    scripted_pd, make_bus, tmp_path
+):
+    keyed(scripted_pd, tmp_path)
+    _, events = make_bus(ReaderConfig(1, "required", "r"), poll_interval=0.02)
+    events.wait("online", 1)
+    scripted_pd.tamper = m.ACK
+    failed = events.wait("sc_failed", 1, timeout=5)
+    assert failed["cause"] == "mac" and "3 replies failed their MAC" in failed["reason"]
+    assert len([e for e in events.seen if e[1] == "sc_down"]) == 2
+
+
+def test_a_reader_refusing_the_challenge_does_not_answer_in_secure_mode(
+    scripted_pd, make_bus, tmp_path
+):
+    keyed(scripted_pd, tmp_path)
+    scripted_pd.refuse_chlng = True
+    _, events = make_bus(ReaderConfig(1, "required", "r"))
+    assert events.wait("sc_failed", 1)["cause"] == "no_secure_answer"

@@ -9,9 +9,11 @@ state and is retried; it never stops the rest of the appliance.
 
 Layout: ``form`` (a reader's fields and their checks), ``topics`` (the events a reader
 publishes), ``bus`` (one port and its OSDP readers; which ports a reader may use),
-``service`` (``Readers``: the buses and each reader's live state) and the parts of
-``Readers`` kept apart: ``configuration`` (add, configure, remove; a bus's sharing
-rules; the writes to the store), ``osdp_events`` (what the readers report),
+``service`` (``Readers``: the buses and each reader's live state), ``keys`` (the
+readers' secure channel keys, sealed) and the parts of ``Readers`` kept apart:
+``configuration`` (add, configure, remove; a bus's sharing rules; the writes to the
+store), ``osdp_events`` (what the readers report), ``secure_channel`` (a required
+secure channel failing: the event and the alarm), ``rotation`` (a reader's new key),
 ``feedback`` (grant and deny at the reader) and ``upgrade`` (Upgrade readers).
 """
 
@@ -32,11 +34,13 @@ from .form import (
 from .service import Readers
 from .topics import (
     CARD_READ,
+    KEY_ROTATION,
     KEY_SET,
     ONLINE,
     PORT_ERROR,
     POWER,
     SECURE_CHANNEL,
+    SECURE_CHANNEL_FAILURE,
     TAMPER,
     UPGRADE,
 )
@@ -46,6 +50,7 @@ __all__ = [
     "CARD_READ",
     "DIRECTIONS",
     "FIELDS",
+    "KEY_ROTATION",
     "KEY_SET",
     "LIVE_DEFAULTS",
     "ONLINE",
@@ -54,6 +59,7 @@ __all__ = [
     "PROTOCOLS",
     "READERS_PER_BUS",
     "SECURE_CHANNEL",
+    "SECURE_CHANNEL_FAILURE",
     "SECURE_CHANNEL_MODES",
     "SHARED_FIELDS",
     "TAMPER",

@@ -11,11 +11,14 @@ from .bus import port_opens, port_problem
 from .form import (
     BUS_FIELDS,
     FIELDS,
+    KEY_FIELD,
+    KEY_SET_FIELD,
     LIVE_DEFAULTS,
     READERS_PER_BUS,
     SHARED_FIELDS,
     ReaderForm,
     defaults,
+    key_bytes,
 )
 from .topics import TAMPER
 
@@ -36,6 +39,7 @@ class ReaderConfiguration:
         """Add an OSDP reader; raise Invalid or Conflict naming the field."""
         _check_types(body)
         reader = self._validate({**defaults(), **body})
+        key = reader.pop(KEY_FIELD)
         if reader["protocol"] == "wiegand":
             raise Conflict(
                 "The Wiegand reader is the board's own; configure it instead.",
@@ -45,7 +49,7 @@ class ReaderConfiguration:
             raise Conflict(f"There is already a reader {reader['id']!r}.", {"id": "Taken."})
         self._check_bus(reader)
         self._check_port(reader)
-        self.store.write(_insert, reader)
+        self.store.write(_insert, reader, self._key_entry(reader, key))
         self._configured(reader, {reader["port"]})
         return self.get(reader["id"])
 
@@ -54,16 +58,18 @@ class ReaderConfiguration:
         current = self._config(reader_id)
         _check_types(changes)
         reader = self._validate({**current, **changes, "id": reader_id})
+        key = reader.pop(KEY_FIELD)
         if reader["protocol"] != current["protocol"]:
             raise Invalid({"protocol": "Remove the reader and add it again to change it."})
-        moved = any(reader[k] != current[k] for k in BUS_FIELDS)
+        # A new key is taken into use by a new handshake: the bus restarts as for a move.
+        moved = key is not None or any(reader[k] != current[k] for k in BUS_FIELDS)
         same_bus = reader["port"] == current["port"]
         if reader["protocol"] == "osdp" and moved:
             self._check_bus(reader, shared=not same_bus)
             if not same_bus:
                 self._check_port(reader)
         shared = reader["protocol"] == "osdp" and same_bus
-        self.store.write(_update, reader, shared)
+        self.store.write(_update, reader, shared, self._key_entry(reader, key))
         if shared:
             self._share(reader)
         self._configured(reader, {current["port"], reader["port"]} if moved else set())
@@ -84,6 +90,7 @@ class ReaderConfiguration:
         if self._status.get(reader_id, {}).get("tamper"):
             # A removed reader's tamper ends with it (the alarm must not outlive it).
             self._publish(TAMPER, reader_id, {"tamper": False}, property=True)
+        self._stop_failing(reader_id)
         del self._configs[reader_id]
         self.access.remove_reader(reader_id)
         self._status.pop(reader_id, None)
@@ -95,15 +102,21 @@ class ReaderConfiguration:
         self._add_to_access(reader)
         if ports:
             self._status.pop(reader["id"], None)
+            self._stop_failing(reader["id"])
             self._restart(ports)
 
     def _validate(self, body: dict) -> dict:
         """A clean reader record; raise Invalid naming each bad field."""
-        unknown = sorted(set(body) - set(FIELDS) - set(LIVE_DEFAULTS))
+        known = {*FIELDS, *LIVE_DEFAULTS, KEY_FIELD, KEY_SET_FIELD}
+        unknown = sorted(set(body) - known)
         if unknown:
             raise Invalid({name: "unknown field" for name in unknown})
-        form = ReaderForm(data={k: body.get(k) for k in FIELDS})
+        form = ReaderForm(
+            data={**{k: body.get(k) for k in FIELDS}, KEY_FIELD: body.get(KEY_FIELD, "")}
+        )
         errors = {} if form.validate() else first_errors(form)
+        if form.secure_channel_key.data and form.protocol.data != "osdp":
+            errors.setdefault(KEY_FIELD, "Only OSDP readers have a secure channel key.")
         if "door_id" not in errors and form.door_id.data not in self.doors:
             doors = ", ".join(map(str, sorted(self.doors)))
             errors["door_id"] = f"There is no such door; choose one of: {doors}."
@@ -114,7 +127,18 @@ class ReaderConfiguration:
             raise Invalid(errors)
         reader = {k: form.data[k] for k in FIELDS}
         reader["port"] = reader["port"].strip() if reader["protocol"] == "osdp" else ""
+        # Write-only: an empty key keeps the stored one.
+        reader[KEY_FIELD] = (
+            key_bytes(form.secure_channel_key.data) if form.secure_channel_key.data else None
+        )
         return reader
+
+    def _key_entry(self, reader: dict, key: bytes | None):
+        """The key store's part of a reader's change: the administrator's key, if any."""
+        if key is None:
+            return None
+        source = self._source(reader)
+        return lambda tx: self.keys.enter(tx, reader["id"], key, source)
 
     def _check_bus(self, reader: dict, shared: bool = True) -> None:
         """At most two readers on a bus, each at its own address; a reader joining a
@@ -149,15 +173,17 @@ class ReaderConfiguration:
 # --- writes: each runs in one transaction with its audit event (Store.write) -----------
 
 
-def _insert(tx: Transaction, reader: dict) -> None:
+def _insert(tx: Transaction, reader: dict, key_entry) -> None:
     tx.execute(
         f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES ({', '.join('?' * len(FIELDS))})",
         tuple(reader[k] for k in FIELDS),
     )
     audit(tx, KIND, "create", reader["id"])
+    if key_entry is not None:
+        key_entry(tx)
 
 
-def _update(tx: Transaction, reader: dict, shared: bool) -> None:
+def _update(tx: Transaction, reader: dict, shared: bool, key_entry) -> None:
     """Store a reader; with `shared`, the bus settings go to the other reader on its port."""
     assignments = ", ".join(f"{k} = ?" for k in FIELDS[1:])
     cursor = tx.execute(
@@ -173,6 +199,8 @@ def _update(tx: Transaction, reader: dict, shared: bool) -> None:
             (*(reader[k] for k in SHARED_FIELDS), reader["port"]),
         )
     audit(tx, KIND, "update", reader["id"])
+    if key_entry is not None:
+        key_entry(tx)
 
 
 def _delete(tx: Transaction, reader_id: str) -> None:

@@ -7,6 +7,7 @@ from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, Vali
 
 from doorctl.core.fields import Choice
 from doorctl.hal.osdp.bus import BAUD_RATES, POLL_INTERVAL
+from doorctl.hal.osdp.secure import SCBK_D
 
 PROTOCOLS = ("osdp", "wiegand")
 SECURE_CHANNEL_MODES = ("off", "install", "required")
@@ -23,6 +24,13 @@ FIELDS = (
     "direction",
 )
 BUS_FIELDS = ("port", "baud", "address", "secure_channel", "poll_interval")
+# Write-only: the reader's secure channel key goes to the key store, never back out;
+# a reader shows only when its key was set (KEY_SET_FIELD).
+KEY_FIELD = "secure_channel_key"
+KEY_SET_FIELD = "secure_channel_key_set"
+# 16 bytes as 32 hex digits; installers' tools print them in pairs, so a space, colon
+# or dash may separate the pairs.
+KEY_PATTERN = r"^$|^ *([0-9A-Fa-f]{2}[ :-]?){15}[0-9A-Fa-f]{2} *$"
 # Settings of the bus itself, which every reader on it must share.
 SHARED_FIELDS = {"baud": "baud rate", "poll_interval": "poll interval"}
 READERS_PER_BUS = 2
@@ -55,6 +63,38 @@ class Whole(IntegerField):
         self.data = value
 
 
+def key_bytes(text: str) -> bytes:
+    """A key as entered (hex, pairs maybe separated) as its 16 bytes; checked before."""
+    return bytes.fromhex("".join(ch for ch in text if ch not in " :-"))
+
+
+def key_problem(text: str) -> str | None:
+    """What is wrong with a key as entered, in words; None if it is a key."""
+    digits = "".join(ch for ch in text if ch not in " :-")
+    bad = sorted({ch for ch in digits if ch not in "0123456789abcdefABCDEF"})
+    if bad:
+        return f"Use hex digits only (0-9, a-f); {''.join(bad)!r} is not one."
+    if len(digits) != 32:
+        return f"A secure channel key is 16 bytes: 32 hex digits, not {len(digits)}."
+    if bytes.fromhex(digits) == SCBK_D:
+        return "That is OSDP's published install key (SCBK-D): give the reader's own key."
+    return None
+
+
+class SecureChannelKey(Regexp):
+    """The key field's check: its pattern for the API document, and a message per fault."""
+
+    def __init__(self):
+        super().__init__(KEY_PATTERN)
+
+    def __call__(self, form, field):
+        if not isinstance(field.data, str):
+            raise ValidationError("Must be text.")
+        problem = key_problem(field.data) if field.data else None
+        if problem:
+            raise ValidationError(problem)
+
+
 class ReaderForm(Form):
     """One reader, as the Peripherals page and the REST API give it."""
 
@@ -85,6 +125,13 @@ class ReaderForm(Form):
         default=round(POLL_INTERVAL * 1000),
         description="A card waits at most this long to be read; shorter costs more CPU.",
     )
+    secure_channel_key = StringField(
+        "Secure channel key",
+        [SecureChannelKey()],
+        default="",
+        description="The reader's own key (SCBK), 32 hex digits; write-only. "
+        "Empty keeps the stored key.",
+    )
     door_id = Whole("Door", default=1)
     direction = Choice("Direction", choices=[("entry", "Entry"), ("exit", "Exit")], default="entry")
 
@@ -101,4 +148,4 @@ class ReaderForm(Form):
 
 def defaults() -> dict:
     """A new reader's values before the request's."""
-    return {k: v for k, v in ReaderForm().data.items() if k != "id"}
+    return {k: v for k, v in ReaderForm().data.items() if k not in ("id", KEY_FIELD)}

@@ -9,7 +9,7 @@ from functools import cached_property, partial
 from doorctl.hal.osdp.messages import FILETRANSFER
 from doorctl.hal.wiegand import BadFrame, decode
 
-from .topics import CARD_READ, KEY_SET, ONLINE, POWER, SECURE_CHANNEL, TAMPER
+from .topics import CARD_READ, ONLINE, POWER, SECURE_CHANNEL, TAMPER
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +32,6 @@ class OsdpEvents:
         handlers = {
             "online": self._osdp_online,
             "offline": self._osdp_offline,
-            "keyset": self._osdp_keyset,
             "lstat": self._osdp_lstat,
             "nak": self._osdp_nak,
             "card": self._osdp_card,
@@ -51,10 +50,13 @@ class OsdpEvents:
         self._publish(ONLINE, reader_id, {"online": False, **data}, property=True)
 
     def _osdp_secure_channel(self, state: str, reader_id: str, data: dict) -> None:
+        """The channel's state; a failure of a required one is watched (secure_channel).
+        A key stored (keyset, key_proved) was logged by the key store itself."""
         self._publish(SECURE_CHANNEL, reader_id, {"state": state, **data}, property=True)
-
-    def _osdp_keyset(self, reader_id: str, data: dict) -> None:
-        self._publish(KEY_SET, reader_id, {"key_name": data.get("key_name")})
+        if state == "failed":
+            self._watch_failed(reader_id, data)
+        elif state == "up":
+            self._watch_up(reader_id)
 
     def _osdp_lstat(self, reader_id: str, data: dict) -> None:
         """Tamper and power from LSTAT, published when they change."""
@@ -102,8 +104,13 @@ class OsdpEvents:
             bus.status(address, "lstat")
 
     def _publish(self, topic: str, reader_id: str, data: dict, property: bool = False) -> None:
-        config = self._configs[reader_id]
-        source = {"reader": reader_id, "protocol": config["protocol"], "door": config["door_id"]}
+        source = self._source(self._configs[reader_id])
+        self.events.publish(topic, source, data, {"reader": reader_id}, property)
+
+    @staticmethod
+    def _source(config: dict) -> dict:
+        """A reader's events name it, its protocol and door, and where it is on its bus."""
+        source = {"reader": config["id"], "protocol": config["protocol"], "door": config["door_id"]}
         if config["protocol"] == "osdp":
             source.update(port=config["port"], address=config["address"])
-        self.events.publish(topic, source, data, {"reader": reader_id}, property)
+        return source

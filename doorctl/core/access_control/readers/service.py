@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 
 from doorctl.core.access_control.decisions import Reader
 from doorctl.core.errors import NotFound
 from doorctl.core.events import EventBus
+from doorctl.core.secrets import Sealer
 from doorctl.core.store import Store
 from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 from doorctl.hal.osdp.bus import OFFLINE_AFTER
@@ -15,24 +17,43 @@ from doorctl.hal.osdp.bus import OFFLINE_AFTER
 from .bus import ReaderBus
 from .configuration import ReaderConfiguration
 from .feedback import DecisionFeedback
-from .form import FIELDS, LIVE_DEFAULTS
+from .form import FIELDS, KEY_SET_FIELD, LIVE_DEFAULTS
+from .keys import ReaderKeys
 from .osdp_events import OsdpEvents
+from .rotation import KeyRotations
+from .secure_channel import SecureChannelWatch
 from .topics import DENIED_PREFIX, GRANTED_PREFIX, PORT_ERROR
 from .upgrade import ReaderUpgrades
 
 
-class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades):
+class Readers(
+    ReaderConfiguration,
+    OsdpEvents,
+    SecureChannelWatch,
+    KeyRotations,
+    DecisionFeedback,
+    ReaderUpgrades,
+):
     """The configured readers, their buses, and what they report."""
 
     def __init__(
-        self, store: Store, bus: EventBus, access, doors: dict, data_dir: Path, board=None
+        self,
+        store: Store,
+        bus: EventBus,
+        access,
+        doors: dict,
+        data_dir: Path,
+        sealer: Sealer,
+        board=None,
     ):
         self.store, self.events, self.access, self.doors = store, bus, access, doors
         self.board = board
-        self.keys = KeyStore(data_dir)
+        legacy = KeyStore(data_dir)
+        self.keys = ReaderKeys(store, sealer, legacy, self._source_of, self._identity_of)
         self.buses: dict[str, ReaderBus] = {}
         self._configs = {r["id"]: r for r in self._load()}
         self._status: dict[str, dict] = {}
+        self._failing: dict = {}
         self._upgrades: dict[str, dict] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self.running = False
@@ -87,7 +108,9 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
                 self.buses[port] = self._start_bus(port, configs)
 
     def _start_bus(self, port: str, configs: list[dict]) -> ReaderBus:
-        readers = [ReaderConfig(c["address"], c["secure_channel"]) for c in configs]
+        # Keys are the reader's by its id: one entered before the reader ever answered
+        # is there for it, and a replaced reader is tried with the key it should have.
+        readers = [ReaderConfig(c["address"], c["secure_channel"], c["id"]) for c in configs]
         by_address = {c["address"]: c["id"] for c in configs}
 
         def on_event(address: int, kind: str, data: dict) -> None:
@@ -129,7 +152,22 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
     def get(self, reader_id: str) -> dict:
         """One reader, configuration and live state; raise NotFound."""
         config = self._config(reader_id)
-        return {**config, **self.live(config)}
+        set_at = self.keys.set_at().get(reader_id)
+        when = (
+            datetime.fromtimestamp(set_at).astimezone().isoformat("T", "seconds")
+            if set_at
+            else None
+        )
+        return {**config, **self.live(config), KEY_SET_FIELD: when}
+
+    def _source_of(self, reader_id: str) -> dict:
+        """The source of a reader's events: the reader, its protocol, door and bus."""
+        return self._source(self._configs[reader_id])
+
+    def _identity_of(self, reader_id: str) -> str | None:
+        """The name earlier versions stored a reader's key under: "<vendor>-<serial>"."""
+        live = self.get(reader_id)
+        return f"{live['vendor']}-{live['serial']}" if live["vendor"] and live["serial"] else None
 
     def _config(self, reader_id: str) -> dict:
         try:
