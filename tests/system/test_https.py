@@ -23,7 +23,7 @@ from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system.certificates import Certificates
-from doorctl.core.system.https import DEVICE_CERTIFICATE, Https
+from doorctl.core.system.network.https import DEVICE_CERTIFICATE, Https
 
 TESTSSL_CHECKS = ("--protocols", "--std", "--pfs", "--server-preference", "--vulnerable")
 
