@@ -57,6 +57,7 @@ class Https:
         # the address source is injectable so a test can give the device new addresses
         self.addresses = addresses or device_addresses
         self.check_every = check_every
+        self.hostname: str | None = None  # the system's own, unless a test names one
         self._serving: list[Callable[[ssl.SSLContext], None]] = []
         self._names: list[str] = []
         self._watcher: gevent.Greenlet | None = None
@@ -75,12 +76,13 @@ class Https:
 
     def names(self, hostname: str | None = None) -> list[str]:
         """The names a browser may use for the device now."""
-        return device_names(hostname or socket.gethostname(), self.addresses())
+        return device_names(hostname or self.hostname or socket.gethostname(), self.addresses())
 
     def ensure_device_certificate(self, hostname: str | None = None) -> bool:
         """Make the device certificate, or a new one when the names it is for changed;
         True when a new one was made."""
-        hostname = hostname or socket.gethostname()
+        self.hostname = hostname or self.hostname
+        hostname = self.hostname or socket.gethostname()
         names = self._names = self.names(hostname)
         store = self.certificates
         if store.exists(DEVICE_CERTIFICATE) and _still_good(store, names):
