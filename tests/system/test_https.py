@@ -7,6 +7,7 @@ import json
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import warnings
 from contextlib import suppress
@@ -266,3 +267,21 @@ def test_the_chosen_certificate_is_served_at_once_and_cannot_be_deleted(tmp_path
         assert in_use.value.code == 409 and "HTTPS" in json.loads(in_use.value.read())["error"]
     finally:
         server.stop()
+
+
+def test_a_new_address_renews_the_served_certificate_at_run_time(tmp_path):
+    """In a network namespace of the test's own: the device gets a new address while it
+    runs, and HTTPS serves a certificate that names it without a restart."""
+    unshare = require("unshare", "util-linux")
+    require("ip", "iproute2")
+    peer = Path(__file__).resolve().parents[1] / "peers" / "netns_device.py"
+    result = subprocess.run(
+        [unshare, "-rn", sys.executable, str(peer), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert "10.77.0.1" not in seen["before"] and "127.0.0.1" in seen["before"]
+    assert "10.77.0.1" in seen["after"]
