@@ -152,10 +152,20 @@ def api_update():
     if not isinstance(privileged, bool):
         raise Invalid({"privileged_ports": "Must be true or false."})
     http_https = _http_https()
-    pending = http_https.change(http_https.validated(body, privileged))
+    try:
+        pending = http_https.change(http_https.validated(body, privileged))
+    except Invalid as error:
+        raise Invalid({k: _api_warning(v) for k, v in error.fields.items()}) from None
     if pending is None:
         return jsonify(http_https.in_force)
     return jsonify(_pending_answer(pending)), 202
+
+
+def _api_warning(message: str) -> str:
+    """The page's warning about ports 1-1023, as the API confirms it."""
+    if not message.endswith("confirm the warning to use it."):
+        return message
+    return message.replace("confirm the warning", 'send "privileged_ports": true')
 
 
 @bp.route(CONFIRM_API, methods=["POST"])

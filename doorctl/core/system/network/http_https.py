@@ -75,7 +75,7 @@ def privileged_errors(record: dict, current: dict) -> dict[str, str]:
         if port in PRIVILEGED and port not in (standard, current.get(name)):
             errors[name] = (
                 f"Port {port} is in the range 1-1023 that system services use: confirm "
-                'the warning to use it ("privileged_ports": true in the API).'
+                "the warning to use it."
             )
     return errors
 
