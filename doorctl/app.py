@@ -62,6 +62,13 @@ SECURITY_HEADERS = {
 class SessionCookie(SecureCookieSessionInterface):
     """The session cookie, marked Secure whenever the page came over HTTPS."""
 
+    def get_cookie_name(self, app) -> str:
+        """HTTPS keeps a cookie of its own (__Host-: Secure, this host only). A browser
+        never lets plain HTTP replace a Secure cookie, so one shared name would keep a
+        browser that used HTTPS from logging in over HTTP on the same host (after a
+        change to HTTP only); and a cookie set over HTTP never logs in over HTTPS."""
+        return "__Host-session" if request.is_secure else super().get_cookie_name(app)
+
     def get_cookie_secure(self, app) -> bool:
         """Secure over HTTPS, so the browser never sends the cookie over plain HTTP."""
         return request.is_secure or super().get_cookie_secure(app)
