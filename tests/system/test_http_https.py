@@ -16,6 +16,8 @@ from urllib.parse import urlsplit
 import pytest
 from support import ROOT_PASSWORD, basic, csrf_token, require, start_served
 
+from doorctl.core.errors import Invalid
+
 API = "/api/v1/network/http-https"
 REVERTED = "tns1:Device/Network/HttpHttps/Reverted"
 CONFIRM_SECONDS = 3
@@ -254,3 +256,34 @@ def test_confirming_through_the_old_protocol_is_refused(served):
     assert call(https + API + "/confirm", "POST")[0] == 200
     status, _, body = call(https + API, "PATCH", {"protocols": "both"})
     assert call(served.url + API + "/confirm", "POST")[0] == 200
+
+
+# --- confirm-or-revert, in the core ------------------------------------------------------
+
+
+def test_a_second_change_keeps_the_first_settings_to_come_back_to(doorctl, short_confirm):
+    http_https = doorctl.http_https
+    serving: list[dict] = []
+    http_https.on_change(serving.append)
+    first = http_https.in_force
+    http_https.change(http_https.validated({"http_port": 8081}))
+    pending = http_https.change(http_https.validated({"http_port": 8082}))
+    assert pending.old == first and pending.new["http_port"] == 8082
+    assert http_https.change(http_https.validated({"http_port": first["http_port"]})) is None
+    assert http_https.pending is None and http_https.in_force == first
+    assert [r["http_port"] for r in serving] == [8081, 8082, first["http_port"]]
+    assert doorctl.settings.get("https") == first  # nothing confirmed, nothing stored
+
+
+def test_a_listener_that_cannot_open_leaves_the_settings_in_force(doorctl, short_confirm):
+    http_https = doorctl.http_https
+    before = http_https.in_force
+
+    def refuse(record):
+        raise Invalid({"https_port": "Port 8443 can't be opened: in use."})
+
+    http_https.on_change(refuse)
+    with pytest.raises(Invalid) as refused:
+        http_https.change(http_https.validated({"https_port": 8443}))
+    assert refused.value.fields == {"https_port": "Port 8443 can't be opened: in use."}
+    assert http_https.in_force == before and http_https.pending is None
