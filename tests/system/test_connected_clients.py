@@ -86,7 +86,14 @@ def test_an_administrator_ends_one_session_and_its_cookie_stops_working(served, 
     assert listed["127.0.0.5"]["user"] == "ann" and session
     assert session != listed["127.0.0.6"]["session"]
     assert end(served, session, ("ann", "ann pw")) == 403  # not an administrator
+    stream = browsers("127.0.0.5")
+    stream.cookie = ann.cookie
+    stream.connection.request("GET", "/api/v1/events/stream", headers={"Cookie": ann.cookie})
+    watching = stream.connection.getresponse()
+    assert watching.status == 200
     assert end(served, session, ("root", ROOT_PASSWORD)) == 204
+    stream.connection.sock.settimeout(5)
+    assert SESSION_ENDED.encode() in watching.read()  # the stream tells it, then ends
     assert ann.get("/api/v1/device")[0] == 401
     assert ann.get("/status")[0] == 303  # to the login page
     assert other.get("/api/v1/device")[0] == 200  # the user's other session goes on
