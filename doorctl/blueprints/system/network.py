@@ -85,7 +85,7 @@ def save():
         asks = any("1-1023" in message for message in error.fields.values())
         return _page(422, form=form, errors=error.fields, privileged_warning=asks)
     if pending is None:
-        flash("HTTP and HTTPS settings saved.")
+        flash("HTTP and HTTPS serve the stored settings; nothing waits for a confirmation.")
         return redirect(url_for("network.page"), 303)
     address = new_address(pending.new) + url_for("network.confirm_page")
     moving = pending.to_dict(http_https.clock())
