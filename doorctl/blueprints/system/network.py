@@ -15,7 +15,11 @@ from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
-from doorctl.core.system.network.http_https import HttpHttpsSettings, Pending
+from doorctl.core.system.network.http_https import (
+    HttpHttpsSettings,
+    Pending,
+    privileged_errors,
+)
 
 MENU_ITEMS = [("System", "Network", "network.page")]
 bp = Blueprint("network", __name__)
@@ -82,7 +86,8 @@ def save():
     try:
         pending = http_https.change(http_https.check(form, privileged))
     except DoorctlError as error:
-        asks = any("1-1023" in message for message in error.fields.values())
+        warned = privileged_errors(form.data, http_https.in_force)
+        asks = any(error.fields.get(name) == text for name, text in warned.items())
         return _page(422, form=form, errors=error.fields, privileged_warning=asks)
     if pending is None:
         flash("HTTP and HTTPS serve the stored settings; nothing waits for a confirmation.")
