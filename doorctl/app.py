@@ -32,9 +32,11 @@ from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, mqtt, security, users
+from doorctl.blueprints.system import certificates, mqtt, network, security, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.system.network.http_https import CONFIRM_SECONDS
+from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 
 log = logging.getLogger(__name__)
 # The largest request body: a 100,000-cardholder CSV is about 8 MiB, reader firmware less.
@@ -59,6 +61,13 @@ SECURITY_HEADERS = {
 
 class SessionCookie(SecureCookieSessionInterface):
     """The session cookie, marked Secure whenever the page came over HTTPS."""
+
+    def get_cookie_name(self, app) -> str:
+        """HTTPS keeps a cookie of its own (__Host-: Secure, this host only). A browser
+        never lets plain HTTP replace a Secure cookie, so one shared name would keep a
+        browser that used HTTPS from logging in over HTTP on the same host (after a
+        change to HTTP only); and a cookie set over HTTP never logs in over HTTPS."""
+        return "__Host-session" if request.is_secure else super().get_cookie_name(app)
 
     def get_cookie_secure(self, app) -> bool:
         """Secure over HTTPS, so the browser never sends the cookie over plain HTTP."""
@@ -98,6 +107,7 @@ SECTIONS = (
     io_ports,
     simulator,
     users,
+    network,
     security,
     mqtt,
     certificates,
@@ -129,11 +139,15 @@ def create_app(config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
         READER_TEST_PORTS=False,
+        CONFIRM_SECONDS=CONFIRM_SECONDS,
+        NAMES_CHECK_SECONDS=NAMES_CHECK_SECONDS,
     )
     app.config.update(config or {})
     doorctl = Appliance(Path(app.config["DATA_DIR"]), app.config["HARDWARE"])
     app.extensions["doorctl"] = doorctl
     doorctl.readers.test_ports = bool(app.config["READER_TEST_PORTS"])
+    doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
+    doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
     app.secret_key = doorctl.secret_key
     app.session_interface = SessionCookie()
     app.after_request(security_headers)

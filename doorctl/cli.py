@@ -14,7 +14,11 @@ import gevent.event
 
 from doorctl import __version__
 from doorctl.app import create_app, default_data_dir
-from doorctl.server import Limits, freeze_startup_objects, make_server
+from doorctl.core.errors import Invalid
+from doorctl.core.system.network.http_https import CONFIRM_SECONDS
+from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
+from doorctl.listeners import Listeners
+from doorctl.server import Limits, freeze_startup_objects
 
 log = logging.getLogger("doorctl")
 HARDWARE = ("auto", "rpi", "sim")
@@ -43,13 +47,15 @@ def parser() -> argparse.ArgumentParser:
         "--port",
         type=int,
         default=int(_env("PORT", 80 if root else 8080)),
-        help="HTTP port, 0 for any free one (env DOORCTL_PORT)",
+        help="HTTP port at first start, 0 for any free one; once HTTP and HTTPS are saved "
+        "(System > Network) the stored ports apply (env DOORCTL_PORT)",
     )
     serve.add_argument(
         "--https-port",
         type=int,
         default=int(_env("HTTPS_PORT", 443 if root else 8443)),
-        help="HTTPS port, 0 for any free one (env DOORCTL_HTTPS_PORT)",
+        help="HTTPS port at first start, 0 for any free one; once HTTP and HTTPS are "
+        "saved (System > Network) the stored ports apply (env DOORCTL_HTTPS_PORT)",
     )
     serve.add_argument(
         "--hardware",
@@ -74,6 +80,20 @@ def parser() -> argparse.ArgumentParser:
         type=int,
         default=int(_env("CONNECTIONS_PER_CLIENT", Limits.connections_per_client)),
         help="open connections one client address may hold (env DOORCTL_CONNECTIONS_PER_CLIENT)",
+    )
+    serve.add_argument(
+        "--confirm-seconds",
+        type=float,
+        default=float(_env("CONFIRM_SECONDS", CONFIRM_SECONDS)),
+        help="seconds to confirm a change of HTTP and HTTPS from the new address before "
+        "the old settings come back (env DOORCTL_CONFIRM_SECONDS)",
+    )
+    serve.add_argument(
+        "--names-check-seconds",
+        type=float,
+        default=float(_env("NAMES_CHECK_SECONDS", NAMES_CHECK_SECONDS)),
+        help="how often the device's names and addresses are compared with its HTTPS "
+        "certificate's (env DOORCTL_NAMES_CHECK_SECONDS)",
     )
     serve.add_argument(
         "--reader-test-ports",
@@ -112,6 +132,8 @@ def serve(args: argparse.Namespace) -> int:
             "DATA_DIR": args.data_dir,
             "HARDWARE": hardware,
             "READER_TEST_PORTS": args.reader_test_ports,
+            "CONFIRM_SECONDS": args.confirm_seconds,
+            "NAMES_CHECK_SECONDS": args.names_check_seconds,
         }
     )
     doorctl = app.extensions["doorctl"]
@@ -120,34 +142,41 @@ def serve(args: argparse.Namespace) -> int:
         connections_per_client=args.connections_per_client,
         max_body=app.config["MAX_CONTENT_LENGTH"],
     )
-    servers = [make_server(app, args.host, args.port, limits)]
-    doorctl.https.ensure_device_certificate()
-    https = make_server(app, args.host, args.https_port, limits, doorctl.https.context())
-    doorctl.https.on_context(lambda context: setattr(https, "wrap_socket", context.wrap_socket))
-    servers.append(https)
-    for server in servers:
-        server.start()
+    listeners = serve_listeners(app, args, limits)
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
-    print(f"doorctl {__version__} serving on {urls(args.host, servers)}", flush=True)
+    print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
     stopping.wait()
     log.info("stopping")
-    for server in servers:
-        server.stop(timeout=3)
+    listeners.stop(timeout=3)
     doorctl.stop()
     return 0
 
 
-def urls(host: str, servers: list) -> str:
-    """The URLs to open: http:// and https:// with the ports the servers listen on."""
-    host = "localhost" if host in ("0.0.0.0", "::") else host
-    host = f"[{host}]" if ":" in host else host
-    return " and ".join(
-        f"{'https' if s.ssl_enabled else 'http'}://{host}:{s.server_port}/" for s in servers
-    )
+def serve_listeners(app, args: argparse.Namespace, limits: Limits) -> Listeners:
+    """Open HTTP and HTTPS as the stored settings say (the command line's ports until
+    they are saved), and change them when the settings change."""
+    doorctl = app.extensions["doorctl"]
+    doorctl.https.ensure_device_certificate()
+    listeners = Listeners(app, args.host, limits, doorctl.https.context)
+    http_https = doorctl.http_https
+    record = http_https.first_start(args.port, args.https_port)
+    try:
+        listeners.serve(record)
+    except Invalid as error:
+        log.error(
+            "stored HTTP and HTTPS settings can't be served (%s): using the command line's ports",
+            error.message,
+        )
+        listeners.serve(record | {"http_port": args.port, "https_port": args.https_port})
+    bound = {f"{scheme}_port": port for scheme, port in listeners.ports().items()}
+    http_https.serving(record | bound, first_start=bound)
+    http_https.on_change(listeners.serve)
+    doorctl.https.on_context(listeners.use_context)
+    return listeners
 
 
 def reset_outputs(args: argparse.Namespace) -> int:

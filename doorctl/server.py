@@ -24,7 +24,7 @@ from gevent.lock import BoundedSemaphore
 from gevent.pywsgi import Input, WSGIHandler, WSGIServer
 
 from doorctl.core import waiting
-from doorctl.core.system.security.clients import ConnectedClients
+from doorctl.core.system.network.clients import ConnectedClients
 
 log = logging.getLogger("doorctl.server")
 # Requests computing at once. The hub runs one greenlet at a time, so a reader poll
@@ -221,7 +221,8 @@ class Handler(WSGIHandler):
         """Tell the connected clients of the request, now that the app knows its user."""
         stream = any(k.lower() == "content-type" and "event-stream" in v for k, v in headers)
         user = self.environ.get("REMOTE_USER")
-        self.server.clients.request(self.client_address, user, stream)
+        session = self.environ.get("doorctl.session")
+        self.server.clients.request(self.client_address, user, stream, session)
         return super().start_response(status, headers, exc_info)
 
     def _read_body(self) -> None:

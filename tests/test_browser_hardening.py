@@ -14,7 +14,16 @@ INJECT = """() => {
   document.head.append(script);
   return window.ran === true;
 }"""
-PAGES = ("/status", "/doors", "/access/schedules", "/mqtt/client", "/users", "/simulator", "/help")
+PAGES = (
+    "/status",
+    "/doors",
+    "/access/schedules",
+    "/mqtt/client",
+    "/users",
+    "/network",
+    "/simulator",
+    "/help",
+)
 
 
 @pytest.fixture

@@ -50,9 +50,10 @@ from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.access_control.door import ACTIONS
 from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
-from doorctl.core.system.https import SECTION as HTTPS
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
+from doorctl.core.system.network.http_https import SECTION as HTTPS
+from doorctl.core.system.network.http_https import HttpHttpsSettings
 from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.users import ROLES
 from doorctl.core.system.users import SECTION as SESSIONS
@@ -73,7 +74,7 @@ SETTINGS = {
     "/api/v1/session-settings": (SESSIONS, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
     "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
-    "/api/v1/https": (HTTPS, True, {}),
+    "/api/v1/network/http-https": (HTTPS, True, {}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
@@ -90,6 +91,30 @@ CONNECTED_CLIENT = record(
         "last_request": {"type": ["number", "null"]},
         "event_streams": COUNT,
         "connections": COUNT,
+        "session": {
+            "type": ["string", "null"],
+            "description": "Ends with DELETE .../sessions/{id}.",
+        },
+    }
+)
+HTTP_HTTPS = form_schema(HttpHttpsSettings, partial=True)
+HTTP_HTTPS_CHANGE = {
+    **HTTP_HTTPS,
+    "properties": {
+        **HTTP_HTTPS["properties"],
+        "privileged_ports": {
+            **FLAG,
+            "description": "Allow a port in 1-1023 (other than 80 and 443), after the warning.",
+        },
+    },
+}
+PENDING_CHANGE = record(
+    {
+        "settings": form_schema(HttpHttpsSettings),
+        "address": {**TEXT, "description": "Where the pages are under the new settings."},
+        "deadline": {**NUMBER, "description": "Confirm before this time (epoch seconds)."},
+        "seconds": {**COUNT, "description": "Seconds left to confirm."},
+        "confirm": {**TEXT, "description": "POST here, through the new address, to keep it."},
     }
 )
 # (endpoint, method) -> what the document says besides the rule and the role
@@ -99,7 +124,20 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("doors.api_get", "GET"): {"answer": DOOR},
     ("io_ports.api_list", "GET"): {"answer": {"type": "array", "items": PORT_STATE}},
     ("alarms.api_get", "GET"): {"answer": ALARMS},
-    ("security.api_clients", "GET"): {"answer": {"type": "array", "items": CONNECTED_CLIENT}},
+    ("network.api_clients", "GET"): {"answer": {"type": "array", "items": CONNECTED_CLIENT}},
+    ("network.api_update", "PUT"): {
+        "status": "202",
+        "body": HTTP_HTTPS_CHANGE,
+        "answer": PENDING_CHANGE,
+        "answer_text": "Served now; kept only when confirmed in time (200 and the settings "
+        "when nothing changed).",
+        "example": {"protocols": "https"},
+    },
+    ("network.api_confirm", "POST"): {
+        "body": False,
+        "answer": form_schema(HttpHttpsSettings),
+        "errors": ("409",),
+    },
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("simulator.api_board", "GET"): {"answer": BOARD},

@@ -36,6 +36,7 @@ from doorctl.blueprints.common import (
     required_role,
 )
 from doorctl.blueprints.system import security
+from doorctl.core.system.network.sessions import new_session_id
 from doorctl.core.system.users import ROLES, User
 from doorctl.core.system.users import SECTION as SESSIONS
 
@@ -67,7 +68,11 @@ def _load_user(session_id: str) -> User | None:
     now = time.time()
     if now - session.get("seen", 0) > appliance().settings.get(SESSIONS)["idle_timeout"]:
         return None
+    if appliance().ended_sessions.ended(session.get("sid")):
+        return None  # an administrator ended it (System > Network > Connected clients)
     session["seen"] = now
+    session.setdefault("sid", new_session_id())
+    request.environ["doorctl.session"] = session["sid"]
     return appliance().users.of_session(session_id)
 
 
@@ -201,6 +206,8 @@ def log_in(user: User) -> None:
     """Start the user's session with a new CSRF token; put the login in the event log."""
     session.pop("csrf_token", None)
     session["seen"] = time.time()
+    session["sid"] = new_session_id()
+    request.environ["doorctl.session"] = session["sid"]
     login_user(user)
     appliance().bus.publish(
         "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}

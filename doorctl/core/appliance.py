@@ -21,9 +21,11 @@ from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system import security
 from doorctl.core.system.certificates import Certificates
-from doorctl.core.system.https import Https
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
+from doorctl.core.system.network.http_https import HttpHttps
+from doorctl.core.system.network.https import Https
+from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
 
@@ -40,9 +42,11 @@ class Appliance:
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
         self.certificates = Certificates(self.store, self.sealer, data_dir)
-        self.https = Https(self.certificates, self.settings)
+        self.https = Https(self.certificates)
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
+        self.http_https = HttpHttps(self.settings, self.https, self.bus)
         self.users = Users(self.store, self.bus)
+        self.ended_sessions = EndedSessions(self.store)
         self.settings.register(SESSIONS, SessionSettings)
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
@@ -62,6 +66,8 @@ class Appliance:
             *self._access_service(),
             self._readers_service(data_dir),
             self.mqtt,
+            self.https,
+            self.http_https,
         ]
         self.mqtt.door_commands = self.door_command
         self.mqtt.entities = self._entities

@@ -76,6 +76,7 @@ class Settings:
         self.secrets: dict[str, tuple[str, ...]] = {}
         self._listeners: dict[str, list[Listener]] = {}
         self._checks: dict[str, Check] = {}
+        self._defaults: dict[str, dict] = {}
 
     def register(self, section: str, form_class: type[Form], secrets: tuple = ()) -> None:
         """Make a section known, with the form that defines its fields and defaults.
@@ -106,7 +107,12 @@ class Settings:
 
     def defaults(self, section: str) -> dict:
         """The factory default record of a section."""
-        return self._form_class(section)().data
+        return {**self._form_class(section)().data, **self._defaults.get(section, {})}
+
+    def set_defaults(self, section: str, values: dict) -> None:
+        """Defaults known only at start (the ports the command line gives), in force
+        until the section is saved."""
+        self._defaults[section] = dict(values)
 
     def get(self, section: str) -> dict:
         """The stored record merged over the defaults (new fields get their default)."""
@@ -159,7 +165,12 @@ class Settings:
 
     def update(self, section: str, changes: dict) -> dict:
         """Validate `changes` over the stored record, store and announce it; raise Invalid."""
-        current = self.get(section)
+        return self.save(section, self.validated(section, changes))
+
+    def validated(self, section: str, changes: dict, over: dict | None = None) -> Form:
+        """The section's form with `changes` over `over` (the stored record), validated
+        with the section's checks; raise Invalid. Nothing is stored."""
+        current = self.get(section) if over is None else over
         unknown = sorted(set(changes) - set(current))
         if unknown:
             raise Invalid({name: "unknown setting" for name in unknown})
@@ -169,10 +180,12 @@ class Settings:
         if wrong:
             form.validate()
             raise Invalid({**first_errors(form), **wrong})
-        return self.save(section, form)
+        self.check_form(section, form)
+        return form
 
-    def save(self, section: str, form: Form) -> dict:
-        """Validate a filled form, store its record and tell the listeners; raise Invalid."""
+    def check_form(self, section: str, form: Form) -> dict:
+        """Validate a filled form and the section's checks; its record, or raise Invalid
+        (the form's fields then hold their messages)."""
         if not form.validate():
             raise Invalid(first_errors(form))
         record = form.data
@@ -181,6 +194,11 @@ class Settings:
             for name, message in problems.items():
                 form[name].errors = [message]
             raise Invalid(problems)
+        return record
+
+    def save(self, section: str, form: Form) -> dict:
+        """Validate a filled form, store its record and tell the listeners; raise Invalid."""
+        record = self.check_form(section, form)
         stored = self.get(section)
         changed = sorted(name for name, value in record.items() if stored.get(name) != value)
         self.store.write(

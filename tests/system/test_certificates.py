@@ -234,17 +234,3 @@ def test_a_signing_request_signed_by_a_ca_replaces_the_certificate(admin_api, op
     ca = admin_api.post(API, json={"id": "ca", "data": (tmp_path / "ca.pem").read_text()})
     assert ca.json["kind"] == "ca"
     assert admin_api.post(f"{API}/ca/signing-request", json=body).status_code == 400
-
-
-def test_the_page_chooses_the_https_certificate(logged_in, doorctl):
-    doorctl.certificates.create({"id": "mine", "self_signed": {"common_name": "x"}})
-    token = csrf_token(logged_in)
-    chosen = logged_in.post(
-        "/certificates/https", data={"csrf_token": token, "certificate": "mine"}
-    )
-    assert chosen.status_code == 303
-    assert doorctl.settings.get("https")["certificate"] == "mine"
-    refused = logged_in.post("/certificates/https", data={"csrf_token": token, "certificate": "x"})
-    assert refused.status_code == 422 and "no certificate x" in refused.get_data(as_text=True)
-    page = logged_in.get("/certificates").get_data(as_text=True)
-    assert '<option value="mine" selected>' in page and "In use by HTTPS" in page

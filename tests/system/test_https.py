@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import socket
 import ssl
 import subprocess
+import sys
 import time
 import warnings
 from contextlib import suppress
@@ -20,11 +22,11 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from support import ROOT_PASSWORD, require, start_served
 
 from doorctl.core.secrets import Sealer
-from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system.certificates import Certificates
-from doorctl.core.system.https import DEVICE_CERTIFICATE, Https
+from doorctl.core.system.network.https import DEVICE_CERTIFICATE, Https
 
+API = "/api/v1/network/http-https"
 TESTSSL_CHECKS = ("--protocols", "--std", "--pfs", "--server-preference", "--vulnerable")
 
 
@@ -222,7 +224,12 @@ def test_the_device_certificate_is_kept_and_renewed_when_the_names_change(tmp_pa
     store = Store(tmp_path)
     sealer = Sealer(secret_key(tmp_path))
     certificates = Certificates(store, sealer, tmp_path)
-    https = Https(certificates, Settings(store, sealer))
+    addresses = [ipaddress.ip_address("127.0.0.1")]
+    # an injectable address source stands in for the interfaces here; the served test
+    # in test_http_https.py changes real ones in a network namespace
+    https = Https(certificates, addresses=lambda: list(addresses))
+    served = []
+    https.on_context(served.append)
     https.ensure_device_certificate("door")
     first = certificates.get(DEVICE_CERTIFICATE)
     https.ensure_device_certificate("door")
@@ -231,6 +238,10 @@ def test_the_device_certificate_is_kept_and_renewed_when_the_names_change(tmp_pa
     renewed = certificates.get(DEVICE_CERTIFICATE)
     assert "gate.local" in renewed["alternative_names"] and renewed["used_by"] == ["HTTPS"]
     assert https.context().minimum_version == ssl.TLSVersion.TLSv1_2
+    assert not https.renew_if_names_changed() and served == []
+    addresses.append(ipaddress.ip_address("198.51.100.7"))
+    assert https.renew_if_names_changed() and len(served) == 1
+    assert "198.51.100.7" in certificates.get(DEVICE_CERTIFICATE)["alternative_names"]
     store.close()
 
 
@@ -242,9 +253,10 @@ def test_the_chosen_certificate_is_served_at_once_and_cannot_be_deleted(tmp_path
         spec = {"common_name": "chosen", "alternative_names": ["localhost"]}
         mine = server.call("POST", "/api/v1/certificates", {"id": "mine", "self_signed": spec})
         with pytest.raises(HTTPError) as refused:
-            server.call("PUT", "/api/v1/https", {"certificate": "nothing"})
+            server.call("PUT", API, {"certificate": "nothing"})
         assert "certificate" in json.loads(refused.value.read())["fields"]
-        assert server.call("PUT", "/api/v1/https", {"certificate": "mine"})["certificate"] == "mine"
+        changed = server.call("PUT", API, {"certificate": "mine"})
+        assert changed["settings"]["certificate"] == "mine"
         parts = urlsplit(server.https_url)
         served_pem = ssl.get_server_certificate((parts.hostname, parts.port))
         served_cert = x509.load_pem_x509_certificate(served_pem.encode())
@@ -255,3 +267,21 @@ def test_the_chosen_certificate_is_served_at_once_and_cannot_be_deleted(tmp_path
         assert in_use.value.code == 409 and "HTTPS" in json.loads(in_use.value.read())["error"]
     finally:
         server.stop()
+
+
+def test_a_new_address_renews_the_served_certificate_at_run_time(tmp_path):
+    """In a network namespace of the test's own: the device gets a new address while it
+    runs, and HTTPS serves a certificate that names it without a restart."""
+    unshare = require("unshare", "util-linux")
+    require("ip", "iproute2")
+    peer = Path(__file__).resolve().parents[1] / "peers" / "netns_device.py"
+    result = subprocess.run(
+        [unshare, "-rn", sys.executable, str(peer), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    assert "10.77.0.1" not in seen["before"] and "127.0.0.1" in seen["before"]
+    assert "10.77.0.1" in seen["after"]

@@ -324,7 +324,7 @@ def _open(served, source: str, path: str) -> http.client.HTTPConnection:
 
 
 def _clients(served) -> list[dict]:
-    url = served.url + "/api/v1/security/clients"
+    url = served.url + "/api/v1/network/clients"
     return json.loads(_basic_answer(url, basic("root", "pw"), "127.0.0.2")[1])
 
 
@@ -348,11 +348,6 @@ def test_connected_clients_over_real_http(served):
         time.sleep(0.1)
     assert "127.0.0.1" not in {c["address"] for c in _clients(served)}
     stream.close()
-
-
-def test_the_page_lists_connected_clients(logged_in):
-    page = logged_in.get("/security").get_data(as_text=True)
-    assert "Connected clients" in page
 
 
 def test_login_form_blocks_over_real_http(served):

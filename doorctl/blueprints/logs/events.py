@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterator
 from datetime import datetime
 
-from flask import Blueprint, Response, current_app, jsonify, render_template, request
+from flask import Blueprint, Response, current_app, jsonify, render_template, request, session
 
 from doorctl.blueprints.common import allow, appliance, render
 from doorctl.core.appliance import Appliance
@@ -98,6 +98,7 @@ def event_stream(prefixes: tuple, fmt: Callable[[Event], str]) -> Response:
     subscription = Subscription(doorctl.bus, prefixes)
     last = request.headers.get("Last-Event-ID", "")
     missed = _replay(doorctl, prefixes, whole_number(last))
+    session_id = session.get("sid")
 
     def generate() -> Iterator[str]:
         replayed = {event.id for event in missed}  # an import's event comes after higher ids
@@ -105,7 +106,8 @@ def event_stream(prefixes: tuple, fmt: Callable[[Event], str]) -> Response:
             yield "retry: 2000\n: doorctl events\n\n"
             for event in missed:
                 yield fmt(event)
-            while True:
+            # a session an administrator ends stops watching at its next event or keep-alive
+            while not doorctl.ended_sessions.ended(session_id):
                 event = subscription.get(KEEPALIVE_SECONDS)
                 if event is None:
                     yield ": keep-alive\n\n"

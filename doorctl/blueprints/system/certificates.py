@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import base64
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, jsonify, request
 
-from doorctl.blueprints.common import appliance, form_failed, json_body, render
+from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
-from doorctl.core.errors import Invalid
 from doorctl.core.system.certificates.body import ID, ID_RULE, MAX_DATA, MAX_NAMES
 from doorctl.core.system.certificates.x509s import MAX_DAYS
-from doorctl.core.system.https import SECTION as HTTPS
+from doorctl.core.system.network.http_https import SECTION as HTTPS
 
 MENU_ITEMS = [("System", "Certificates", "certificates.page")]
 bp = Blueprint("certificates", __name__)
@@ -174,26 +173,3 @@ register(bp, RESOURCE)
 def api_signing_request(cert_id: str):
     """A signing request for a certificate's key; put the CA's certificate back with PUT."""
     return jsonify(_certificates().signing_request(cert_id, json_body()))
-
-
-@bp.route("/api/v1/https")
-def api_https():
-    """HTTP and HTTPS: the certificate HTTPS serves."""
-    return jsonify(appliance().settings.get(HTTPS))
-
-
-@bp.route("/api/v1/https", methods=["PUT", "PATCH"])
-def api_https_update():
-    """Choose the certificate HTTPS serves; new connections get it at once."""
-    return jsonify(appliance().settings.update(HTTPS, json_body()))
-
-
-@bp.route("/certificates/https", methods=["POST"])
-def https():
-    """Choose the certificate HTTPS serves, from the page."""
-    try:
-        appliance().settings.update(HTTPS, {"certificate": request.form.get("certificate", "")})
-    except Invalid as error:
-        return form_failed(_page, error)
-    flash("HTTPS serves the chosen certificate from the next connection on.")
-    return redirect(url_for("certificates.page"), 303)

@@ -1,4 +1,4 @@
-"""System > Security (manual): brute-force blocking, IP address filter, connected clients.
+"""System > Security (manual): brute-force blocking and the IP address filter.
 
 `admit` runs first for every request (the IP address filter); `authenticate` (and
 `change_own_password`, for the current password) is how the login form, HTTP Basic and
@@ -81,7 +81,6 @@ def _page(status: int = 200, form=None, **context):
         status,
         form=form or appliance().settings.form(SECTION),
         blocked=appliance().security.status()["blocked"],
-        clients=appliance().security.clients.clients(),
         address=request.remote_addr,
         errors=context.pop("errors", {}),
         **context,
@@ -133,9 +132,3 @@ def api_update():
     ):
         _refuse_own_shutout(candidate)
     return jsonify(settings.update(SECTION, body))
-
-
-@bp.route("/api/v1/security/clients")
-def api_clients():
-    """Every client connected now: address, user, protocol, since, last request, streams."""
-    return jsonify(appliance().security.clients.clients())

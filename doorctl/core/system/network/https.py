@@ -2,8 +2,8 @@
 
 At first start the device makes its own server certificate (ECDSA P-256, self-signed)
 for its hostname, `<hostname>.local` and its addresses, keeps it in the certificate
-store, and makes a new one when those names change. TLS 1.2 and 1.3 only, with
-forward-secret AEAD cipher suites.
+store, and makes a new one when those names change (checked every minute while it
+runs). TLS 1.2 and 1.3 only, with forward-secret AEAD cipher suites.
 """
 
 from __future__ import annotations
@@ -22,17 +22,14 @@ import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
+import gevent
 from cryptography.hazmat.primitives import serialization
 from gevent import ssl as gevent_ssl
-from wtforms import Form, StringField
-from wtforms.validators import Length
 
-from doorctl.core.settings import Settings
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.certificates.x509s import alternative_names, self_signed
 
 log = logging.getLogger(__name__)
-SECTION = "https"
 DEVICE_CERTIFICATE = "device-https"
 # Browsers refuse server certificates valid longer than 398 days; a new one is made at
 # start when less than RENEW_DAYS are left.
@@ -41,56 +38,88 @@ RENEW_DAYS = 30
 # TLS 1.2 suites: ECDHE key exchange (forward secrecy) with AES-GCM or ChaCha20-Poly1305.
 TLS12_CIPHERS = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL:!SHA1:!SHA256:!SHA384"
 SIOCGIFADDR = 0x8915
-
-
-class HttpsSettings(Form):
-    """HTTP and HTTPS: the certificate HTTPS serves, chosen from the certificate store."""
-
-    certificate = StringField("Certificate", default=DEVICE_CERTIFICATE, validators=[Length(1, 64)])
+# How often the device's names and addresses are compared with the certificate's.
+NAMES_CHECK_SECONDS = 60.0
 
 
 class Https:
-    """Which certificate HTTPS serves, and the TLS context made from it."""
+    """The certificate HTTPS serves, its TLS context, and the device certificate kept
+    for the names the device has now."""
 
-    def __init__(self, certificates: Certificates, settings: Settings):
+    def __init__(
+        self,
+        certificates: Certificates,
+        addresses: Callable[[], list] | None = None,
+        check_every: float = NAMES_CHECK_SECONDS,
+    ):
         self.certificates = certificates
+        self.certificate_id = DEVICE_CERTIFICATE
+        # the address source is injectable so a test can give the device new addresses
+        self.addresses = addresses or device_addresses
+        self.check_every = check_every
+        self.hostname: str | None = None  # the system's own, unless a test names one
         self._serving: list[Callable[[ssl.SSLContext], None]] = []
-        settings.register(SECTION, HttpsSettings)
-        settings.check(SECTION, self._check)
-        settings.on_change(SECTION, self.apply)
-        self.certificate_id = settings.get(SECTION)["certificate"]
+        self._names: list[str] = []
+        self._watcher: gevent.Greenlet | None = None
         certificates.used_by("HTTPS", lambda: {self.certificate_id})
 
     def on_context(self, serve: Callable[[ssl.SSLContext], None]) -> None:
         """Call `serve(context)` when HTTPS is to serve another certificate."""
         self._serving.append(serve)
 
-    def apply(self, record: dict) -> None:
-        """Serve the chosen certificate from the next connection on, without a restart."""
-        self.certificate_id = record["certificate"]
+    def serve_certificate(self, cert_id: str) -> None:
+        """Serve this certificate from the next connection on, without a restart."""
+        self.certificate_id = cert_id
         context = self.context()
         for serve in self._serving:
             serve(context)
 
-    def _check(self, record: dict) -> dict[str, str]:
-        """The certificate must be in the store, with its private key."""
-        cert_id = record["certificate"]
-        if not self.certificates.exists(cert_id):
-            return {"certificate": f"There is no certificate {cert_id} in the store."}
-        if not self.certificates.get(cert_id)["private_key"]:
-            return {"certificate": "Choose a client/server certificate: a CA one has no key."}
-        return {}
+    def names(self, hostname: str | None = None) -> list[str]:
+        """The names a browser may use for the device now."""
+        return device_names(hostname or self.hostname or socket.gethostname(), self.addresses())
 
-    def ensure_device_certificate(self, hostname: str | None = None) -> None:
-        """Make the device certificate, or a new one when the names it is for changed."""
-        hostname = hostname or socket.gethostname()
-        names = device_names(hostname)
+    def ensure_device_certificate(self, hostname: str | None = None) -> bool:
+        """Make the device certificate, or a new one when the names it is for changed;
+        True when a new one was made."""
+        self.hostname = hostname or self.hostname
+        hostname = self.hostname or socket.gethostname()
+        names = self._names = self.names(hostname)
         store = self.certificates
         if store.exists(DEVICE_CERTIFICATE) and _still_good(store, names):
-            return
+            return False
         key, cert = self_signed(hostname, names, VALID_DAYS)
         store.put(DEVICE_CERTIFICATE, key, [cert])
         log.info("HTTPS certificate made for %s", ", ".join(names))
+        return True
+
+    def renew_if_names_changed(self) -> bool:
+        """A new device certificate when the device's names or addresses changed, served
+        at once if it is the one in use; True when one was made."""
+        if self.names() == self._names or not self.ensure_device_certificate():
+            return False
+        if self.certificate_id == DEVICE_CERTIFICATE:
+            self.serve_certificate(DEVICE_CERTIFICATE)
+        return True
+
+    def start(self) -> None:
+        """Watch the device's names: a cheap comparison every `check_every` seconds."""
+        if not self._names:
+            self._names = self.names()
+        self._watcher = gevent.spawn(self._watch)
+
+    def stop(self) -> None:
+        """Stop watching."""
+        if self._watcher is not None:
+            self._watcher.kill()
+            self._watcher = None
+
+    def _watch(self) -> None:
+        while True:
+            gevent.sleep(self.check_every)
+            try:
+                self.renew_if_names_changed()
+            except Exception:
+                log.exception("renewing the HTTPS certificate failed")
 
     def context(self) -> ssl.SSLContext:
         """A server TLS context with the chosen certificate (the device's own if the
@@ -144,10 +173,11 @@ def _private_write(path: Path, data: bytes) -> None:
         f.write(data)
 
 
-def device_names(hostname: str) -> list[str]:
+def device_names(hostname: str, addresses: list | None = None) -> list[str]:
     """The names a browser may use for the device: hostname, .local, addresses."""
     names = [hostname, f"{hostname}.local", "localhost"]
-    return list(dict.fromkeys(names + [str(a) for a in device_addresses()]))
+    found = device_addresses() if addresses is None else addresses
+    return list(dict.fromkeys(names + [str(a) for a in found]))
 
 
 def device_addresses() -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:

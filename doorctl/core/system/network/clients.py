@@ -1,9 +1,10 @@
 """Connected clients (manual: System > Network): who is connected to the web server now.
 
 The web server reports each connection as it opens and closes, and each request on
-it with the user the request logged in as (HTTP Basic or the session cookie). A
-client is the open connections of one address, user and protocol (a browser opens
-several); an event stream holds its connection open for as long as it is watched.
+it with the user the request logged in as (HTTP Basic or the session cookie) and the
+session its cookie names. A client is the open connections of one address, user,
+protocol and session (a browser opens several); an event stream holds its connection
+open for as long as it is watched.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ class Connection:
     last_request: float | None = None
     user: str | None = None
     streaming: bool = False
+    session: str | None = None
 
 
 class ConnectedClients:
@@ -40,12 +42,15 @@ class ConnectedClients:
         """The connection from `peer` is closed."""
         self._open.pop(peer, None)
 
-    def request(self, peer: tuple, user: str | None, stream: bool) -> None:
+    def request(
+        self, peer: tuple, user: str | None, stream: bool, session: str | None = None
+    ) -> None:
         """A request on the connection is answered (an event stream stays open)."""
         connection = self._open.get(peer)
         if connection is not None:
             connection.last_request = self._clock()
             connection.user = user or connection.user
+            connection.session = session or connection.session
             connection.streaming = stream
 
     def answered(self, peer: tuple) -> None:
@@ -56,10 +61,10 @@ class ConnectedClients:
 
     def clients(self) -> list[dict]:
         """Every client connected now: address, user, protocol, since, last request,
-        open event streams and connections, the longest-connected first."""
+        open event streams, connections and session, the longest-connected first."""
         groups: dict[tuple, dict] = {}
         for c in list(self._open.values()):
-            key = (c.address, c.user, c.protocol)
+            key = (c.address, c.user, c.protocol, c.session)
             group = groups.setdefault(key, _client(c))
             group["since"] = min(group["since"], c.since)
             if c.last_request and c.last_request > (group["last_request"] or 0):
@@ -78,4 +83,5 @@ def _client(c: Connection) -> dict:
         "last_request": c.last_request,
         "event_streams": 0,
         "connections": 0,
+        "session": c.session,
     }

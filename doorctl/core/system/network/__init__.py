@@ -1,0 +1,1 @@
+"""System > Network (manual): HTTP and HTTPS, and the connected clients."""
