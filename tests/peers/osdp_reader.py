@@ -19,7 +19,8 @@ other addresses. Input lines: {"cmd": "card", "address": 1, "bits": "0101..",
 {"event": "file_done", "address": a, "sha256": hex, "size": n},
 {"event": "status", "address": a, "online": b, "sc": b},
 {"event": "counts", "frames": n} (commands the control panel has sent so far).
-A KEYSET is saved to DIR/scbk-<address>.hex and used as the key at next start.
+A KEYSET is saved to DIR/scbk-<address>.hex and used as the key at next start; a PD
+spec's "refuse": ["keyset", ...] makes the PD refuse those commands (libosdp NAKs them).
 """
 
 from __future__ import annotations
@@ -166,8 +167,25 @@ class FileSink:
         return 0
 
 
+# What a PD can do unless its spec leaves some out: (function, compliance, items).
+CAPABILITIES = [
+    (osdp.Capability.OutputControl, 1, 2),
+    (osdp.Capability.ContactStatusMonitoring, 1, 4),
+    (osdp.Capability.LEDControl, 1, 1),
+    (osdp.Capability.AudibleControl, 1, 1),
+    (osdp.Capability.TextOutput, 1, 1),
+    (osdp.Capability.CheckCharacter, 1, 0),
+    (osdp.Capability.CardDataFormat, 1, 0),
+]
+
+
 def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.PeripheralDevice:
-    """One libosdp PD from a JSON spec: address, serial, secure, capabilities."""
+    """One libosdp PD from a JSON spec: address, serial, secure, without (capabilities).
+
+    libosdp answers a command for a function the PD lacks with NAK "unknown command
+    code", and a command its application refuses ("refuse") with NAK "unable to
+    process command record".
+    """
     address = spec["address"]
     key_file = directory / f"scbk-{address}.hex"
     scbk = bytes.fromhex(key_file.read_text()) if key_file.exists() else None
@@ -180,18 +198,12 @@ def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.Peri
         spec.get("firmware", 0x010203),
     )
     info = osdp.PDInfo(address, channel, scbk=scbk, flags=flags, id=pd_id)
-    caps = [
-        (osdp.Capability.OutputControl, 1, 2),
-        (osdp.Capability.ContactStatusMonitoring, 1, 4),
-        (osdp.Capability.LEDControl, 1, 1),
-        (osdp.Capability.AudibleControl, 1, 1),
-        (osdp.Capability.TextOutput, 1, 1),
-        (osdp.Capability.CheckCharacter, 1, 0),
-        (osdp.Capability.CardDataFormat, 1, 0),
-    ]
+    # "without": the functions this reader lacks, by libosdp's names ("AudibleControl").
+    left_out = {getattr(osdp.Capability, name) for name in spec.get("without", [])}
+    caps = [cap for cap in CAPABILITIES if cap[0] not in left_out]
     if spec.get("secure", True):
         caps.append((osdp.Capability.CommunicationSecurity, 1, 1))
-    handler = CommandHandler(address, key_file)
+    handler = CommandHandler(address, key_file, spec.get("refuse", ()))
     pd = osdp.PeripheralDevice(info, osdp.PDCapabilities(caps), osdp.LogLevel.Warning, handler)
     return pd
 
@@ -199,15 +211,19 @@ def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.Peri
 class CommandHandler:
     """Report every command the PD accepts; keep a KEYSET for the next start."""
 
-    def __init__(self, address: int, key_file: Path) -> None:
+    def __init__(self, address: int, key_file: Path, refuse=()) -> None:
         self.address = address
         self.key_file = key_file
+        self.refuse = set(refuse)
 
     def __call__(self, command: dict):
         fields = {k: v for k, v in command.items() if k != "command"}
         if "address" in fields:
             fields["new_address"] = fields.pop("address")
         name = COMMAND_NAMES.get(command.get("command"), str(command.get("command")))
+        if name in self.refuse:
+            emit(event="refused", address=self.address, command=name)
+            return -1, None
         if name == "keyset":
             self.key_file.write_text(bytes(command["data"]).hex())
         emit(event="command", address=self.address, command=name, **fields)

@@ -136,6 +136,20 @@ LIVE = {
     "error": {**MAYBE_TEXT, "description": "The port can't be opened; retried every 5 s."},
     "upgradable": {"type": "boolean"},
     "upgrade": {"type": ["object", "null"]},
+    "naks": {
+        "type": "object",
+        "description": "Commands the reader refused (osdp_NAK), by name (osdp_LED, "
+        "osdp_BUZ, ...): count, and the last error code with its words in the OSDP "
+        "specification.",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "code": {"type": "integer"},
+                "error": {"type": "string"},
+            },
+        },
+    },
 }
 BODY = form_schema(ReaderForm)
 RECORD = {

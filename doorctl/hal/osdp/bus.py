@@ -340,8 +340,8 @@ class OsdpBus(Commands, FileTransfers, SecureChannelSetup, Transport):
             self._emit(reader, "offline", {})
 
     def _on_nak(self, reader: Reader, inflight: Inflight, payload: dict) -> None:
-        """Report a NAK; a sequence or secure channel NAK means the link must restart."""
-        self._emit(reader, "nak", {"command": inflight.code, **payload})
+        """Count and report a NAK; a sequence or secure channel NAK restarts the link."""
+        self._emit(reader, "nak", reader.count_nak(inflight.code, payload))
         if payload["reason"] in ("sequence", "sc_condition") or inflight.code in (m.ID, m.CAP):
             if reader.session is not None:
                 self._emit(reader, "sc_down", {"reason": payload["reason"]})

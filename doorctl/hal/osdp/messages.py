@@ -47,6 +47,40 @@ BUSY = 0x79
 FTSTAT = 0x7A
 MFGREP = 0x90
 
+# The commands by their names in the OSDP specification (events and live fields).
+COMMAND_NAMES = {
+    POLL: "osdp_POLL",
+    ID: "osdp_ID",
+    CAP: "osdp_CAP",
+    LSTAT: "osdp_LSTAT",
+    ISTAT: "osdp_ISTAT",
+    OSTAT: "osdp_OSTAT",
+    OUT: "osdp_OUT",
+    LED: "osdp_LED",
+    BUZ: "osdp_BUZ",
+    TEXT: "osdp_TEXT",
+    COMSET: "osdp_COMSET",
+    KEYSET: "osdp_KEYSET",
+    CHLNG: "osdp_CHLNG",
+    SCRYPT: "osdp_SCRYPT",
+    FILETRANSFER: "osdp_FILETRANSFER",
+    MFG: "osdp_MFG",
+}
+
+# osdp_NAK error codes, as the specification words them (what a page shows).
+NAK_ERRORS = {
+    0: "No error",
+    1: "Message check character(s) error (bad checksum or CRC)",
+    2: "Command length error",
+    3: "Unknown command code: command not implemented by the PD",
+    4: "Unexpected sequence number detected in the header",
+    5: "This PD does not support the security block that was received",
+    6: "Encrypted communication is required to process this command",
+    7: "BIO_TYPE not supported",
+    8: "BIO_FORMAT not supported",
+    9: "Unable to process command record",
+}
+
 NAK_REASONS = {
     0: "none",
     1: "check",
@@ -213,6 +247,16 @@ def _ack(data: bytes) -> tuple[str, dict]:
 def _nak(data: bytes) -> tuple[str, dict]:
     reason = data[0] if data else 0
     return "nak", {"code": reason, "reason": NAK_REASONS.get(reason, "unknown")}
+
+
+def command_name(code: int) -> str:
+    """A command's name in the specification, e.g. osdp_LED; its code if it has none."""
+    return COMMAND_NAMES.get(code, f"command 0x{code:02X}")
+
+
+def nak_error(code: int) -> str:
+    """The specification's words for a NAK error code."""
+    return NAK_ERRORS.get(code, f"Error code {code} (not defined by OSDP 2.2)")
 
 
 def _pdid(data: bytes) -> tuple[str, dict]:

@@ -42,6 +42,7 @@ LIVE_DEFAULTS = {
     "error": None,
     "upgradable": False,
     "upgrade": None,
+    "naks": {},
 }
 
 

@@ -8,6 +8,7 @@ tns1:Device/Reader/CardRead        {"format", "bits", "card_format"}
 tns1:Device/Reader/KeySet          {"key_name"}  a new secure channel key was stored
 tns1:Device/Reader/PortError       {"port", "error"}  the bus's port failed to open
 tns1:Device/Reader/Upgrade         {"state": "running"|"done"|"failed", ...}
+tns1:Device/Reader/CommandRefused  {"command": "osdp_LED", "code", "error", "times"}  (NAK)
 """
 
 ONLINE = "tns1:Device/Reader/Online"
@@ -20,3 +21,4 @@ PORT_ERROR = "tns1:Device/Reader/PortError"
 UPGRADE = "tns1:Device/Reader/Upgrade"
 GRANTED_PREFIX = "tns1:AccessControl/AccessGranted/"
 DENIED_PREFIX = "tns1:AccessControl/Denied/"
+COMMAND_REFUSED = "tns1:Device/Reader/CommandRefused"
