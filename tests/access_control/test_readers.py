@@ -68,7 +68,7 @@ def test_reader_added_over_rest_goes_online_with_its_identity(admin_api, line, s
     assert added.status_code == 201, added.json
     assert added.json["protocol"] == "osdp" and added.json["direction"] == "entry"
     found = wait_until(lambda: online(admin_api, "front"), what="reader online")
-    assert (found["serial"], found["vendor"], found["model"]) == ("00001234", "c3b2a1", 7)
+    assert (found["serial"], found["vendor"], found["model"]) == ("00001234", "a1b2c3", 7)
     assert found["firmware"] == "3.2.1" and found["capabilities"]["reader_led_control"]
     assert found["sc"] == "off" and found["error"] is None
     topics = [(e.topic, e.source["reader"]) for e in events]

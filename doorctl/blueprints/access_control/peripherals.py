@@ -125,12 +125,31 @@ LIVE = {
     "online": {**MAYBE_FLAG, "description": "null for the Wiegand reader"},
     "state": {"type": "string"},
     "sc": {"enum": ["up", "down", "failed", "off", "unsupported", None]},
-    "vendor": {"description": "The OUI, hex"},
+    "vendor": {
+        "type": ["string", "null"],
+        "description": "The vendor code (IEEE OUI) as 6 hex digits in the OUI's usual "
+        "order: 00-CA-FE is 00cafe.",
+    },
     "model": {},
     "version": {},
     "serial": {},
     "firmware": {},
-    "capabilities": {"type": "object"},
+    "capabilities": {
+        "type": "object",
+        "description": "What the reader reported (osdp_PDCAP), by function: its code, "
+        "its name in the OSDP specification, compliance level and items as reported, and "
+        "a summary of what they mean.",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "function": {"type": "integer", "minimum": 1},
+                "name": {"type": "string", "examples": ["OSDP version"]},
+                "compliance": {"type": "integer"},
+                "items": {"type": "integer"},
+                "summary": {"type": "string", "examples": ["SIA OSDP 2.2"]},
+            },
+        },
+    },
     "tamper": MAYBE_FLAG,
     "power": {**MAYBE_FLAG, "description": "true: power failure"},
     "error": {**MAYBE_TEXT, "description": "The port can't be opened; retried every 5 s."},

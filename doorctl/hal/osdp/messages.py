@@ -11,6 +11,8 @@ import struct
 
 from doorctl.hal import wiegand
 
+from . import capabilities
+
 # Commands (CP -> PD)
 POLL = 0x60
 ID = 0x61
@@ -105,23 +107,6 @@ LED_COLORS = {
     "magenta": 5,
     "cyan": 6,
     "white": 7,
-}
-
-CAPABILITY_NAMES = {
-    1: "contact_status_monitoring",
-    2: "output_control",
-    3: "card_data_format",
-    4: "reader_led_control",
-    5: "reader_audible_output",
-    6: "reader_text_output",
-    7: "time_keeping",
-    8: "check_character_support",
-    9: "communication_security",
-    10: "receive_buffer_size",
-    11: "largest_combined_message_size",
-    12: "smart_card_support",
-    13: "readers",
-    14: "biometrics",
 }
 
 
@@ -260,13 +245,15 @@ def nak_error(code: int) -> str:
 
 
 def _pdid(data: bytes) -> tuple[str, dict]:
-    vendor = data[0:3]
+    # The vendor code (the IEEE OUI) comes least significant byte first, like every
+    # multi-byte field of OSDP: OUI 00-CA-FE arrives as FE CA 00.
+    vendor_code = int.from_bytes(data[0:3], "little")
     model, version = data[3], data[4]
     serial = struct.unpack_from("<I", data, 5)[0]
     firmware = f"{data[9]}.{data[10]}.{data[11]}"
     return "id", {
-        "vendor": vendor.hex(),
-        "vendor_code": int.from_bytes(vendor, "little"),
+        "vendor": f"{vendor_code:06x}",
+        "vendor_code": vendor_code,
         "model": model,
         "version": version,
         "serial": f"{serial:08x}",
@@ -277,8 +264,7 @@ def _pdid(data: bytes) -> tuple[str, dict]:
 def _pdcap(data: bytes) -> tuple[str, dict]:
     caps = {}
     for i in range(0, len(data) - 2, 3):
-        name = CAPABILITY_NAMES.get(data[i], f"function_{data[i]}")
-        caps[name] = {"compliance": data[i + 1], "items": data[i + 2]}
+        caps[capabilities.key(data[i])] = capabilities.describe(*data[i : i + 3])
     return "cap", caps
 
 

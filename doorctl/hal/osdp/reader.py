@@ -114,7 +114,10 @@ class Reader:
         """Name of this reader's key in the store: configured, else its identity."""
         if self.config.key_name:
             return self.config.key_name
-        return f"{self.identity.get('vendor', 'unknown')}-{self.identity.get('serial', '0')}"
+        # The vendor's bytes in wire order, as keys have always been stored under.
+        code = self.identity.get("vendor_code")
+        vendor = code.to_bytes(3, "little").hex() if code is not None else "unknown"
+        return f"{vendor}-{self.identity.get('serial', '0')}"
 
     def info(self) -> dict:
         """A copy of the live state for readers()."""
