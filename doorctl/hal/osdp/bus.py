@@ -10,6 +10,7 @@ import gevent
 import serial
 
 from . import messages as m
+from .capture import Capture
 from .channel import SecureChannelSetup
 from .codec import Frame, FrameDecoder, encode_frame
 from .commands import Commands
@@ -70,6 +71,8 @@ class OsdpBus(Commands, FileTransfers, SecureChannelSetup, Transport):
         self._idle: IdlePoller | None = None
         self._decoder = FrameDecoder()
         self._greenlet: gevent.Greenlet | None = None
+        # While set, every frame on the line is recorded (capture.py).
+        self.capture: Capture | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -117,6 +120,16 @@ class OsdpBus(Commands, FileTransfers, SecureChannelSetup, Transport):
         """Live information about every reader on the bus."""
         return [r.info() for r in self._readers.values()]
 
+    def record(self, capture: Capture | None) -> None:
+        """Record the line's frames into `capture` (None: stop recording).
+
+        The idle rounds in hub callbacks don't record, so while a capture runs the
+        greenlet polls every reader itself, at the same interval.
+        """
+        self.capture = capture
+        if capture is not None and self._idle:
+            self._idle.interrupt()
+
     # -- the polling loop --------------------------------------------------------
 
     def _run(self) -> None:
@@ -138,7 +151,7 @@ class OsdpBus(Commands, FileTransfers, SecureChannelSetup, Transport):
 
     def _all_idle(self) -> bool:
         """True when every reader only needs POLLs: the hub can run them (idle.py)."""
-        if self._idle is None or self._stale or not self._readers:
+        if self._idle is None or self._stale or not self._readers or self.capture:
             return False
         return all(
             r.online
