@@ -11,6 +11,7 @@ from __future__ import annotations
 from doorctl.blueprints.api_schemas import (
     ALARMS,
     BOARD,
+    CAPTURE,
     COUNT,
     CREDENTIAL,
     CREDENTIAL_RECORD,
@@ -115,6 +116,24 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("cardholders.api_groups", "GET"): {"answer": {"type": "array", "items": GROUP}},
     ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
+    ("peripherals.api_capture", "POST"): {
+        "status": "202",
+        "body": {
+            "type": "object",
+            "required": ["duration"],
+            "properties": {"duration": CAPTURE["properties"]["duration"]},
+        },
+        "example": {"duration": 60},
+        "answer": CAPTURE,
+        "errors": ("409",),
+    },
+    ("peripherals.api_capture_status", "GET"): {"answer": CAPTURE},
+    ("peripherals.api_capture_file", "GET"): {
+        "answer_type": "application/vnd.tcpdump.pcap",
+        "answer": {"type": "string", "format": "binary"},
+        "answer_text": "A pcap file, link type 162 (LINKTYPE_USER15) as libosdp's traces.",
+        "errors": ("409",),
+    },
     ("setup.api", "POST"): {
         "status": "201",
         "body": {

@@ -1,18 +1,30 @@
 """Peripherals (Access control): the readers, live, with add, configure, remove and upgrade.
 
 REST: /api/v1/readers (list, add), /api/v1/readers/<id> (get, configure, remove),
-/api/v1/readers/<id>/upgrade (POST a firmware file: 202; GET the progress).
+/api/v1/readers/<id>/upgrade (POST a firmware file: 202; GET the progress),
+/api/v1/readers/<id>/capture (POST {"duration"}: 202; GET the state; DELETE ends it)
+and /api/v1/readers/<id>/capture/file (the pcap), for the reader's bus.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from doorctl.blueprints.common import (
     allow,
     appliance,
     form_failed,
     form_number,
+    json_body,
     render,
 )
 from doorctl.blueprints.form_schema import form_schema
@@ -23,6 +35,7 @@ from doorctl.core.access_control.readers import (
     SECURE_CHANNEL_MODES,
     ReaderForm,
 )
+from doorctl.core.access_control.readers.capture import DURATIONS
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.osdp.bus import BAUD_RATES
 
@@ -44,6 +57,8 @@ def _page(status: int = 200, **context):
         bauds=BAUD_RATES,
         modes=SECURE_CHANNEL_MODES,
         directions=DIRECTIONS,
+        captures=_capture_rows(),
+        durations=DURATIONS,
         errors=context.pop("errors", {}),
         **context,
     )
@@ -117,6 +132,87 @@ api_upgrade.doorctl_upload = True  # auth lets multipart and octet-stream throug
 def api_upgrade_status(reader_id: str):
     """The progress of the reader's last upgrade."""
     return jsonify(_readers().upgrade_status(reader_id))
+
+
+# --- OSDP capture: a reader's bus recorded for a while, downloaded as a pcap file ------
+
+PCAP = "application/vnd.tcpdump.pcap"
+
+
+def _pcap_answer(reader_id: str):
+    name, data = _readers().capture_file(reader_id)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(data, 200, headers, mimetype=PCAP)
+
+
+@bp.route("/peripherals/capture", methods=["POST"])
+def capture():
+    """Start recording the chosen reader's bus for the chosen time."""
+    reader_id = request.form.get("reader", "")
+    try:
+        _readers().start_capture(reader_id, form_number(request.form.get("duration", "")))
+    except DoorctlError as error:
+        return _refused(error, capturing=reader_id, capture_values=request.form)
+    flash(f"Recording the bus of reader {reader_id}.")
+    return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/peripherals/capture/stop", methods=["POST"])
+def capture_stop():
+    """End a capture before its time."""
+    reader_id = request.form.get("reader", "")
+    try:
+        _readers().stop_capture(reader_id)
+    except DoorctlError as error:
+        return _refused(error)
+    flash("Capture stopped.")
+    return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/peripherals/captures")
+def captures():
+    """The captures' state (the section polls itself while one records)."""
+    return render_template("access_control/peripherals/_captures.html", captures=_capture_rows())
+
+
+@bp.route("/peripherals/capture/<reader_id>/file")
+def capture_file(reader_id: str):
+    """Download a finished capture."""
+    return _pcap_answer(reader_id)
+
+
+def _capture_rows() -> list[dict]:
+    """Each bus's last capture with a reader on it to name it by in links."""
+    readers = {r["port"]: r["id"] for r in _readers().list() if r["protocol"] == "osdp"}
+    rows = [{**c, "reader": readers.get(port)} for port, c in _readers().captures().items()]
+    return [row for row in rows if row["reader"]]
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture", methods=["POST"])
+def api_capture(reader_id: str):
+    """Record the reader's bus for `duration` seconds: 202 and the capture's state."""
+    status = _readers().start_capture(reader_id, json_body().get("duration"))
+    location = url_for("peripherals.api_capture_status", reader_id=reader_id)
+    return jsonify(status), 202, {"Location": location}
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture")
+def api_capture_status(reader_id: str):
+    """The state of the last capture of the reader's bus."""
+    return jsonify(_readers().capture_status(reader_id))
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture", methods=["DELETE"])
+def api_capture_stop(reader_id: str):
+    """End the capture of the reader's bus now; it can then be downloaded."""
+    _readers().stop_capture(reader_id)
+    return "", 204
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture/file")
+def api_capture_file(reader_id: str):
+    """The finished capture as a pcap file (LINKTYPE_USER15, libosdp's OSDP traces)."""
+    return _pcap_answer(reader_id)
 
 
 MAYBE_TEXT = {"type": ["string", "null"]}

@@ -13,6 +13,7 @@ from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 from doorctl.hal.osdp.bus import OFFLINE_AFTER
 
 from .bus import ReaderBus
+from .capture import BusCaptures
 from .configuration import ReaderConfiguration
 from .feedback import DecisionFeedback
 from .form import FIELDS, LIVE_DEFAULTS
@@ -21,7 +22,7 @@ from .topics import DENIED_PREFIX, GRANTED_PREFIX, PORT_ERROR
 from .upgrade import ReaderUpgrades
 
 
-class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades):
+class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades, BusCaptures):
     """The configured readers, their buses, and what they report."""
 
     def __init__(
@@ -36,6 +37,7 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
         self._upgrades: dict[str, dict] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self.running = False
+        self._captures: dict[str, dict] = {}
         # OSDP's 8 s before a silent reader counts as offline (shorter in tests).
         self.offline_after = OFFLINE_AFTER
         self.test_ports = False  # pseudo-terminals as ports (READER_TEST_PORTS)
@@ -57,6 +59,7 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
     def stop(self) -> None:
         """Stop every bus (readers go quiet; their state is kept in the store)."""
         self.running = False
+        self._end_captures()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -100,6 +103,8 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades)
         if self.board is not None and port == self.board.rs485_port:
             reader_bus.set_direction = self.board.rs485_direction
         reader_bus.on_error = lambda error: self._publish_port_error(port, configs, error)
+        record = self._captures.get(port, {})
+        reader_bus.capture = record["capture"] if record.get("state") == "recording" else None
         reader_bus.start()
         return reader_bus
 

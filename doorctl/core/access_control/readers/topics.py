@@ -9,6 +9,7 @@ tns1:Device/Reader/KeySet          {"key_name"}  a new secure channel key was st
 tns1:Device/Reader/PortError       {"port", "error"}  the bus's port failed to open
 tns1:Device/Reader/Upgrade         {"state": "running"|"done"|"failed", ...}
 tns1:Device/Reader/CommandRefused  {"command": "osdp_LED", "code", "error", "times"}  (NAK)
+tns1:Device/Reader/Capture         {"state": "recording", "duration"} / {"state": "done", "frames"}
 """
 
 ONLINE = "tns1:Device/Reader/Online"
@@ -22,3 +23,4 @@ UPGRADE = "tns1:Device/Reader/Upgrade"
 GRANTED_PREFIX = "tns1:AccessControl/AccessGranted/"
 DENIED_PREFIX = "tns1:AccessControl/Denied/"
 COMMAND_REFUSED = "tns1:Device/Reader/CommandRefused"
+CAPTURE = "tns1:Device/Reader/Capture"
