@@ -277,6 +277,8 @@ def test_the_connector_bus_drives_the_rs485_driver_enable_around_each_frame(
     levels = []
     doorctl.board.rs485_port = line.path
     doorctl.board.rs485_direction = levels.append
+    # The connector carries OSDP readers or the Wiegand reader, not both.
+    admin_api.patch("/api/v1/readers/wiegand", {"enabled": False})
     spawn({"address": 1, "secure": False})
     admin_api.post("/api/v1/readers", reader(line))
     wait_until(lambda: online(admin_api, "front"), what="reader online through DE switching")
@@ -398,8 +400,10 @@ def test_a_stored_port_that_is_no_serial_device_is_never_opened(data_dir, tmp_pa
     first = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
     store = first.extensions["doorctl"].store
     row = ("old", "osdp", f"spy:///dev/ttyAMA0?file={precious}", 115200, 1, "off", 15, 1, "entry")
+    columns, marks = ", ".join(FIELDS[: len(row)]), ", ".join("?" * len(row))
     store.execute(
-        f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+        f"INSERT INTO readers ({columns}) VALUES ({marks})",
+        row,
     )
     store.close()
     doorctl = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim"}).extensions["doorctl"]

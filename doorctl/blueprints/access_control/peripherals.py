@@ -70,6 +70,9 @@ def form_body(form) -> dict:
     for name in WHOLE_FIELDS:
         if name in body:
             body[name] = form_number(body[name])
+    if "enabled" in form:
+        # A hidden "off" before the checkbox: an unticked box still says so.
+        body["enabled"] = "on" in form.getlist("enabled")
     return body
 
 

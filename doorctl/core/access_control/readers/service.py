@@ -44,7 +44,7 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades,
 
     def _load(self) -> list[dict]:
         rows = self.store.execute(f"SELECT {', '.join(FIELDS)} FROM readers ORDER BY rowid")
-        return [dict(row) for row in rows]
+        return [{**row, "enabled": bool(row["enabled"])} for row in map(dict, rows)]
 
     # --- service ------------------------------------------------------------------------
 
@@ -68,7 +68,10 @@ class Readers(ReaderConfiguration, OsdpEvents, DecisionFeedback, ReaderUpgrades,
         self.buses.clear()
 
     def _add_to_access(self, config: dict) -> None:
-        """Access control decides at this reader for its door and direction."""
+        """Access control decides at this reader for its door and direction, while in use."""
+        if not config["enabled"]:
+            self.access.remove_reader(config["id"])
+            return
         self.access.add_reader(Reader(config["id"], config["door_id"], config["direction"]))
 
     def ports(self) -> dict[str, list[dict]]:
