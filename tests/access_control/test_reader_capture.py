@@ -105,3 +105,18 @@ def test_capture_from_the_page(doorctl, logged_in, front):
     assert 'id="capture-download-front"' in page and "every 2s" not in page
     download = logged_in.get("/peripherals/capture/front/file")
     assert download.status_code == 200 and download.data[:4] == bytes.fromhex("d4c3b2a1")
+
+
+def test_a_capture_goes_on_through_a_restart_of_its_bus(doorctl, admin_api, front):
+    reads = []
+    doorctl.bus.subscribe(reads.append, "tns1:Device/Reader/CardRead")
+    assert admin_api.post(URL, {"duration": 60}).status_code == 202
+    # A new poll interval restarts the bus (a new port object); the capture follows it.
+    assert admin_api.patch("/api/v1/readers/front", {"poll_interval": 40}).status_code == 200
+    wait_until(lambda: admin_api.get("/api/v1/readers/front").json["online"])
+    front.send(cmd="card", bits=CARD_BITS)
+    wait_until(lambda: reads, what="the card read after the restart")
+    assert admin_api.delete(URL).status_code == 204
+    found = frames(admin_api.get(f"{URL}/file").data)
+    assert [f for f in found if f.reply and f.code == m.RAW]
+    assert (False, m.ID) in [(f.reply, f.code) for f in found]  # the link starting again
