@@ -321,6 +321,7 @@ def stored_before_the_fix(data_dir) -> None:
         "INSERT INTO events (time, topic, source, data, key) VALUES (?, ?, ?, '{}', '{}')", event
     )
     store.execute("ALTER TABLE users DROP COLUMN sessions")  # added by 0009, after 7
+    store.execute("ALTER TABLE readers DROP COLUMN enabled")  # added by 0015
     store.execute("PRAGMA user_version = 7")
     store.close()
 

@@ -12,6 +12,7 @@ from doorctl.blueprints.access_control.peripherals import RECORD as READER
 from doorctl.blueprints.api_schemas import (
     ALARMS,
     BOARD,
+    CAPTURE,
     COUNT,
     CREDENTIAL,
     CREDENTIAL_RECORD,
@@ -159,6 +160,24 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": False,
         "errors": ("409", "504"),
         "answer_text": "The reader holds its new key; the answer shows when it was set.",
+    },
+    ("peripherals.api_capture", "POST"): {
+        "status": "202",
+        "body": {
+            "type": "object",
+            "required": ["duration"],
+            "properties": {"duration": CAPTURE["properties"]["duration"]},
+        },
+        "example": {"duration": 60},
+        "answer": CAPTURE,
+        "errors": ("409",),
+    },
+    ("peripherals.api_capture_status", "GET"): {"answer": CAPTURE},
+    ("peripherals.api_capture_file", "GET"): {
+        "answer_type": "application/vnd.tcpdump.pcap",
+        "answer": {"type": "string", "format": "binary"},
+        "answer_text": "A pcap file, link type 162 (LINKTYPE_USER15) as libosdp's traces.",
+        "errors": ("409",),
     },
     ("setup.api", "POST"): {
         "status": "201",

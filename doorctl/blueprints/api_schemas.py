@@ -154,3 +154,19 @@ COUNT = {"type": "integer", "minimum": 0}
 LIST = {"type": "array"}
 CSV_EXAMPLE = ",".join(COLUMNS) + "\n1,Ada Lovelace,true,,2026-12-31,false,,H10301,12,3456,,,true\n"
 FILE = {"type": "object", "properties": {"file": {"type": "string", "format": "binary"}}}
+CAPTURE = record(
+    {
+        "state": {"enum": ["recording", "done"]},
+        "port": TEXT,
+        "duration": {"type": "integer", "minimum": 10, "maximum": 600},
+        "started": {"type": "string", "format": "date-time"},
+        "ended": {"type": ["string", "null"], "format": "date-time"},
+        "frames": {"type": "integer", "minimum": 0},
+        "bytes": {"type": "integer", "minimum": 0, "description": "Size of the pcap file"},
+        "redacted": {
+            "type": "integer",
+            "minimum": 0,
+            "description": "KEYSET commands recorded with their key zeroed",
+        },
+    }
+)

@@ -59,3 +59,38 @@ def test_reader_goes_online_live_and_is_upgraded_from_the_page(page, server, lin
         expect(state).to_have_attribute("data-value", "online", timeout=LIVE)
     finally:
         child.kill()
+
+
+def test_a_capture_is_started_stopped_and_downloaded_from_the_page(page, server, line, tmp_path):
+    from pcap_osdp import frames
+    from playwright.sync_api import expect
+
+    from doorctl.hal.osdp import messages as m
+
+    child = ReaderProcess(line.master, [{"address": 1, "secure": False}], tmp_path, 0.005)
+    try:
+        page.goto(f"{server.url}/login?next=/peripherals")
+        page.fill("input[name=username]", "root")
+        page.fill("input[name=password]", ROOT_PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_url(f"{server.url}/peripherals")
+        expect(page.locator("#reader-front-state")).to_have_attribute(
+            "data-value", "online", timeout=LIVE
+        )
+        page.fill("#osdp-capture input[name=duration]", "30")
+        page.click("#capture-start")
+        state = page.locator("#capture-front-state")
+        expect(state).to_contain_text("Recording")
+        child.send(cmd="card", bits="1100110011")
+        page.wait_for_timeout(500)
+        page.click("#capture-stop-front")
+        expect(page.locator("#capture-download-front")).to_be_visible()
+        with page.expect_download() as download:
+            page.click("#capture-download-front")
+        saved = tmp_path / "capture.pcap"
+        download.value.save_as(saved)
+        assert download.value.suggested_filename.endswith(".pcap")
+        found = frames(saved.read_bytes())
+        assert any(f.reply and f.code == m.RAW for f in found)
+    finally:
+        child.kill()

@@ -205,7 +205,7 @@ def test_a_key_an_earlier_version_stored_in_clear_is_sealed_and_used(
     doorctl, admin_api, line, spawn, tmp_path, data_dir, seen
 ):
     legacy = KeyStore(data_dir)
-    legacy.put("c3b2a1-00000090", KEY)  # the reader's identity: vendor OUI, serial
+    legacy.put("c3b2a1-00000090", KEY)  # vendor bytes in wire order (OUI a1-b2-c3), serial
     keyed_reader(spawn, tmp_path)
     admin_api.post("/api/v1/readers", reader(line))
     wait_until(lambda: secure(admin_api), what="required secure channel up with the old key")

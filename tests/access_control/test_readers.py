@@ -68,7 +68,7 @@ def test_reader_added_over_rest_goes_online_with_its_identity(admin_api, line, s
     assert added.status_code == 201, added.json
     assert added.json["protocol"] == "osdp" and added.json["direction"] == "entry"
     found = wait_until(lambda: online(admin_api, "front"), what="reader online")
-    assert (found["serial"], found["vendor"], found["model"]) == ("00001234", "c3b2a1", 7)
+    assert (found["serial"], found["vendor"], found["model"]) == ("00001234", "a1b2c3", 7)
     assert found["firmware"] == "3.2.1" and found["capabilities"]["reader_led_control"]
     assert found["sc"] == "off" and found["error"] is None
     topics = [(e.topic, e.source["reader"]) for e in events]
@@ -280,6 +280,8 @@ def test_the_connector_bus_drives_the_rs485_driver_enable_around_each_frame(
     levels = []
     doorctl.board.rs485_port = line.path
     doorctl.board.rs485_direction = levels.append
+    # The connector carries OSDP readers or the Wiegand reader, not both.
+    admin_api.patch("/api/v1/readers/wiegand", {"enabled": False})
     spawn({"address": 1, "secure": False})
     admin_api.post("/api/v1/readers", reader(line))
     wait_until(lambda: online(admin_api, "front"), what="reader online through DE switching")
@@ -401,8 +403,10 @@ def test_a_stored_port_that_is_no_serial_device_is_never_opened(data_dir, tmp_pa
     first = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True})
     store = first.extensions["doorctl"].store
     row = ("old", "osdp", f"spy:///dev/ttyAMA0?file={precious}", 115200, 1, "off", 15, 1, "entry")
+    columns, marks = ", ".join(FIELDS[: len(row)]), ", ".join("?" * len(row))
     store.execute(
-        f"INSERT INTO readers ({', '.join(FIELDS)}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", row
+        f"INSERT INTO readers ({columns}) VALUES ({marks})",
+        row,
     )
     store.close()
     doorctl = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim"}).extensions["doorctl"]

@@ -167,8 +167,25 @@ class FileSink:
         return 0
 
 
+# What a PD can do unless its spec leaves some out: (function, compliance, items).
+CAPABILITIES = [
+    (osdp.Capability.OutputControl, 1, 2),
+    (osdp.Capability.ContactStatusMonitoring, 1, 4),
+    (osdp.Capability.LEDControl, 1, 1),
+    (osdp.Capability.AudibleControl, 1, 1),
+    (osdp.Capability.TextOutput, 1, 1),
+    (osdp.Capability.CheckCharacter, 1, 0),
+    (osdp.Capability.CardDataFormat, 1, 0),
+]
+
+
 def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.PeripheralDevice:
-    """One libosdp PD from a JSON spec: address, serial, secure, capabilities."""
+    """One libosdp PD from a JSON spec: address, serial, secure, without (capabilities).
+
+    libosdp answers a command for a function the PD lacks with NAK "unknown command
+    code", and a command its application refuses ("refuse") with NAK "unable to
+    process command record".
+    """
     address = spec["address"]
     key_file = directory / f"scbk-{address}.hex"
     scbk = bytes.fromhex(key_file.read_text()) if key_file.exists() else None
@@ -181,15 +198,9 @@ def make_pd(spec: dict, channel: SharedBusChannel, directory: Path) -> osdp.Peri
         spec.get("firmware", 0x010203),
     )
     info = osdp.PDInfo(address, channel, scbk=scbk, flags=flags, id=pd_id)
-    caps = [
-        (osdp.Capability.OutputControl, 1, 2),
-        (osdp.Capability.ContactStatusMonitoring, 1, 4),
-        (osdp.Capability.LEDControl, 1, 1),
-        (osdp.Capability.AudibleControl, 1, 1),
-        (osdp.Capability.TextOutput, 1, 1),
-        (osdp.Capability.CheckCharacter, 1, 0),
-        (osdp.Capability.CardDataFormat, 1, 0),
-    ]
+    # "without": the functions this reader lacks, by libosdp's names ("AudibleControl").
+    left_out = {getattr(osdp.Capability, name) for name in spec.get("without", [])}
+    caps = [cap for cap in CAPABILITIES if cap[0] not in left_out]
     if spec.get("secure", True):
         caps.append((osdp.Capability.CommunicationSecurity, 1, 1))
     handler = CommandHandler(address, key_file, spec.get("refuse", ()))

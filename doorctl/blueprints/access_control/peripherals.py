@@ -2,19 +2,31 @@
 
 REST: /api/v1/readers (list, add), /api/v1/readers/<id> (get, configure, remove),
 /api/v1/readers/<id>/upgrade (POST a firmware file: 202; GET the progress),
-/api/v1/readers/<id>/rotate-key (POST: the reader gets a new secure channel key).
+/api/v1/readers/<id>/rotate-key (POST: the reader gets a new secure channel key),
+/api/v1/readers/<id>/capture (POST {"duration"}: 202; GET the state; DELETE ends it)
+and /api/v1/readers/<id>/capture/file (the pcap), for the reader's bus.
 The secure channel key is write-only: a reader shows only when its key was set.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 
 from doorctl.blueprints.common import (
     allow,
     appliance,
     form_failed,
     form_number,
+    json_body,
     render,
 )
 from doorctl.blueprints.form_schema import form_schema
@@ -25,6 +37,7 @@ from doorctl.core.access_control.readers import (
     SECURE_CHANNEL_MODES,
     ReaderForm,
 )
+from doorctl.core.access_control.readers.capture import DURATIONS
 from doorctl.core.access_control.readers.form import KEY_FIELD, KEY_SET_FIELD
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.osdp.bus import BAUD_RATES
@@ -47,6 +60,8 @@ def _page(status: int = 200, **context):
         bauds=BAUD_RATES,
         modes=SECURE_CHANNEL_MODES,
         directions=DIRECTIONS,
+        captures=_capture_rows(),
+        durations=DURATIONS,
         errors=context.pop("errors", {}),
         **context,
     )
@@ -58,6 +73,9 @@ def form_body(form) -> dict:
     for name in WHOLE_FIELDS:
         if name in body:
             body[name] = form_number(body[name])
+    if "enabled" in form:
+        # A hidden "off" before the checkbox: an unticked box still says so.
+        body["enabled"] = "on" in form.getlist("enabled")
     return body
 
 
@@ -108,7 +126,7 @@ def rotate_key(reader_id: str):
 
 @bp.route("/api/v1/readers/<reader_id>/rotate-key", methods=["POST"])
 def api_rotate_key(reader_id: str):
-    """Give the reader a new random key in its secure channel; the reader once it holds it."""
+    """Give the reader a new random key in its secure channel; answer once it holds it."""
     return jsonify(_readers().rotate_key(reader_id))
 
 
@@ -142,23 +160,137 @@ def api_upgrade_status(reader_id: str):
     return jsonify(_readers().upgrade_status(reader_id))
 
 
+# --- OSDP capture: a reader's bus recorded for a while, downloaded as a pcap file ------
+
+PCAP = "application/vnd.tcpdump.pcap"
+
+
+def _pcap_answer(reader_id: str):
+    name, data = _readers().capture_file(reader_id)
+    headers = {"Content-Disposition": f'attachment; filename="{name}"'}
+    return Response(data, 200, headers, mimetype=PCAP)
+
+
+@bp.route("/peripherals/capture", methods=["POST"])
+def capture():
+    """Start recording the chosen reader's bus for the chosen time."""
+    reader_id = request.form.get("reader", "")
+    try:
+        _readers().start_capture(reader_id, form_number(request.form.get("duration", "")))
+    except DoorctlError as error:
+        return _refused(error, capturing=reader_id, capture_values=request.form)
+    flash(f"Recording the bus of reader {reader_id}.")
+    return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/peripherals/capture/stop", methods=["POST"])
+def capture_stop():
+    """End a capture before its time."""
+    reader_id = request.form.get("reader", "")
+    try:
+        _readers().stop_capture(reader_id)
+    except DoorctlError as error:
+        return _refused(error)
+    flash("Capture stopped.")
+    return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/peripherals/captures")
+def captures():
+    """The captures' state (the section polls itself while one records)."""
+    return render_template("access_control/peripherals/_captures.html", captures=_capture_rows())
+
+
+@bp.route("/peripherals/capture/<reader_id>/file")
+def capture_file(reader_id: str):
+    """Download a finished capture."""
+    return _pcap_answer(reader_id)
+
+
+def _capture_rows() -> list[dict]:
+    """Each bus's last capture with a reader on it to name it by in links."""
+    readers = {r["port"]: r["id"] for r in _readers().list() if r["protocol"] == "osdp"}
+    rows = [{**c, "reader": readers.get(port)} for port, c in _readers().captures().items()]
+    return [row for row in rows if row["reader"]]
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture", methods=["POST"])
+def api_capture(reader_id: str):
+    """Record the reader's bus for `duration` seconds: 202 and the capture's state."""
+    status = _readers().start_capture(reader_id, json_body().get("duration"))
+    location = url_for("peripherals.api_capture_status", reader_id=reader_id)
+    return jsonify(status), 202, {"Location": location}
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture")
+def api_capture_status(reader_id: str):
+    """The state of the last capture of the reader's bus."""
+    return jsonify(_readers().capture_status(reader_id))
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture", methods=["DELETE"])
+def api_capture_stop(reader_id: str):
+    """End the capture of the reader's bus now; it can then be downloaded."""
+    _readers().stop_capture(reader_id)
+    return "", 204
+
+
+@bp.route("/api/v1/readers/<reader_id>/capture/file")
+def api_capture_file(reader_id: str):
+    """The finished capture as a pcap file (LINKTYPE_USER15, libosdp's OSDP traces)."""
+    return _pcap_answer(reader_id)
+
+
 MAYBE_TEXT = {"type": ["string", "null"]}
 MAYBE_FLAG = {"type": ["boolean", "null"]}
 LIVE = {
     "online": {**MAYBE_FLAG, "description": "null for the Wiegand reader"},
     "state": {"type": "string"},
     "sc": {"enum": ["up", "down", "failed", "off", "unsupported", None]},
-    "vendor": {"description": "The OUI, hex"},
+    "vendor": {
+        "type": ["string", "null"],
+        "description": "The vendor code (IEEE OUI) as 6 hex digits in the OUI's usual "
+        "order: 00-CA-FE is 00cafe.",
+    },
     "model": {},
     "version": {},
     "serial": {},
     "firmware": {},
-    "capabilities": {"type": "object"},
+    "capabilities": {
+        "type": "object",
+        "description": "What the reader reported (osdp_PDCAP), by function: its code, "
+        "its name in the OSDP specification, compliance level and items as reported, and "
+        "a summary of what they mean.",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "function": {"type": "integer", "minimum": 1},
+                "name": {"type": "string", "examples": ["OSDP version"]},
+                "compliance": {"type": "integer"},
+                "items": {"type": "integer"},
+                "summary": {"type": "string", "examples": ["SIA OSDP 2.2"]},
+            },
+        },
+    },
     "tamper": MAYBE_FLAG,
     "power": {**MAYBE_FLAG, "description": "true: power failure"},
     "error": {**MAYBE_TEXT, "description": "The port can't be opened; retried every 5 s."},
     "upgradable": {"type": "boolean"},
     "upgrade": {"type": ["object", "null"]},
+    "naks": {
+        "type": "object",
+        "description": "Commands the reader refused (osdp_NAK), by name (osdp_LED, "
+        "osdp_BUZ, ...): count, and the last error code with its words in the OSDP "
+        "specification.",
+        "additionalProperties": {
+            "type": "object",
+            "properties": {
+                "count": {"type": "integer"},
+                "code": {"type": "integer"},
+                "error": {"type": "string"},
+            },
+        },
+    },
 }
 BODY = form_schema(ReaderForm)
 BODY["properties"][KEY_FIELD]["writeOnly"] = True

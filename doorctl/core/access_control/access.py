@@ -263,6 +263,8 @@ class WiegandReader:
         self.access.cancel_pin_entry(WIEGAND.id)
 
     def _read(self, result) -> None:
+        if WIEGAND.id not in self.access.readers:
+            return  # out of use: the reader connector carries OSDP readers
         try:
             self.access.present(WIEGAND.id, result)
         except Exception:

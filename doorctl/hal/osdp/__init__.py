@@ -41,15 +41,17 @@ with ``ok`` plus the decoded reply (``{"ok": False, "reply": "nak", "reason":
   "bit_string" ("0101..."), and "facility"/"number" for valid 26-bit H10301}.
 - ``keypad`` {"reader", "keys"} ("*" and "#" decoded), ``lstat`` {"tamper",
   "power"}, ``istat`` {"inputs"}, ``ostat`` {"outputs"}, ``mfgrep``
-  {"vendor_code", "data" (hex)}, ``nak`` {"command", "code", "reason"},
+  {"vendor_code", "data" (hex)}, ``nak`` {"command" (code), "name" ("osdp_LED"),
+  "code", "reason", "error" (the specification's words for the code)},
   ``com`` {"address", "baud"} after a successful COMSET.
 
 ``readers()`` returns one dict per reader: address, online, state (link
 phase: start, cap, chlng, keyset, ready, sc_failed), sc (off, up, down,
 failed, unsupported), secure_channel, vendor (OUI hex), vendor_code, model,
 version, serial (hex), firmware ("major.minor.build"), capabilities (name ->
-{"compliance", "items"}), tamper/power once known, and transfer {"sent",
-"total"} while a file is being sent.
+{"compliance", "items"}), tamper/power once known, naks (command name ->
+{"count", "code", "error"}: the commands the reader refused, and the last reason)
+and transfer {"sent", "total"} while a file is being sent.
 
 Secure channel per reader (``ReaderConfig.secure_channel``): ``"off"``;
 ``"install"`` uses the stored key or, if the reader has none, SCBK-D and then

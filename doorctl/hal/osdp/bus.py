@@ -10,6 +10,7 @@ import gevent
 import serial
 
 from . import messages as m
+from .capture import Capture
 from .channel import SecureChannelSetup
 from .codec import Frame, FrameDecoder, encode_frame
 from .commands import Commands
@@ -71,6 +72,8 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
         self._idle: IdlePoller | None = None
         self._decoder = FrameDecoder()
         self._greenlet: gevent.Greenlet | None = None
+        # While set, every frame on the line is recorded (capture.py).
+        self.capture: Capture | None = None
 
     # -- lifecycle -------------------------------------------------------------
 
@@ -118,6 +121,16 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
         """Live information about every reader on the bus."""
         return [r.info() for r in self._readers.values()]
 
+    def record(self, capture: Capture | None) -> None:
+        """Record the line's frames into `capture` (None: stop recording).
+
+        The idle rounds in hub callbacks don't record, so while a capture runs the
+        greenlet polls every reader itself, at the same interval.
+        """
+        self.capture = capture
+        if capture is not None and self._idle:
+            self._idle.interrupt()
+
     # -- the polling loop --------------------------------------------------------
 
     def _run(self) -> None:
@@ -139,7 +152,7 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
 
     def _all_idle(self) -> bool:
         """True when every reader only needs POLLs: the hub can run them (idle.py)."""
-        if self._idle is None or self._stale or not self._readers:
+        if self._idle is None or self._stale or not self._readers or self.capture:
             return False
         return all(
             r.online
@@ -341,8 +354,8 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
             self._emit(reader, "offline", {})
 
     def _on_nak(self, reader: Reader, inflight: Inflight, payload: dict) -> None:
-        """Report a NAK; a sequence or secure channel NAK means the link must restart."""
-        self._emit(reader, "nak", {"command": inflight.code, **payload})
+        """Count and report a NAK; a sequence or secure channel NAK restarts the link."""
+        self._emit(reader, "nak", reader.count_nak(inflight.code, payload))
         if payload["reason"] in ("sequence", "sc_condition") or inflight.code in (m.ID, m.CAP):
             if reader.session is not None:
                 self._emit(reader, "sc_down", {"reason": payload["reason"]})

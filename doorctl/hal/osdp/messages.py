@@ -11,6 +11,8 @@ import struct
 
 from doorctl.hal import wiegand
 
+from . import capabilities
+
 # Commands (CP -> PD)
 POLL = 0x60
 ID = 0x61
@@ -47,6 +49,40 @@ BUSY = 0x79
 FTSTAT = 0x7A
 MFGREP = 0x90
 
+# The commands by their names in the OSDP specification (events and live fields).
+COMMAND_NAMES = {
+    POLL: "osdp_POLL",
+    ID: "osdp_ID",
+    CAP: "osdp_CAP",
+    LSTAT: "osdp_LSTAT",
+    ISTAT: "osdp_ISTAT",
+    OSTAT: "osdp_OSTAT",
+    OUT: "osdp_OUT",
+    LED: "osdp_LED",
+    BUZ: "osdp_BUZ",
+    TEXT: "osdp_TEXT",
+    COMSET: "osdp_COMSET",
+    KEYSET: "osdp_KEYSET",
+    CHLNG: "osdp_CHLNG",
+    SCRYPT: "osdp_SCRYPT",
+    FILETRANSFER: "osdp_FILETRANSFER",
+    MFG: "osdp_MFG",
+}
+
+# osdp_NAK error codes, as the specification words them (what a page shows).
+NAK_ERRORS = {
+    0: "No error",
+    1: "Message check character(s) error (bad checksum or CRC)",
+    2: "Command length error",
+    3: "Unknown command code: command not implemented by the PD",
+    4: "Unexpected sequence number detected in the header",
+    5: "This PD does not support the security block that was received",
+    6: "Encrypted communication is required to process this command",
+    7: "BIO_TYPE not supported",
+    8: "BIO_FORMAT not supported",
+    9: "Unable to process command record",
+}
+
 NAK_REASONS = {
     0: "none",
     1: "check",
@@ -71,23 +107,6 @@ LED_COLORS = {
     "magenta": 5,
     "cyan": 6,
     "white": 7,
-}
-
-CAPABILITY_NAMES = {
-    1: "contact_status_monitoring",
-    2: "output_control",
-    3: "card_data_format",
-    4: "reader_led_control",
-    5: "reader_audible_output",
-    6: "reader_text_output",
-    7: "time_keeping",
-    8: "check_character_support",
-    9: "communication_security",
-    10: "receive_buffer_size",
-    11: "largest_combined_message_size",
-    12: "smart_card_support",
-    13: "readers",
-    14: "biometrics",
 }
 
 
@@ -215,14 +234,26 @@ def _nak(data: bytes) -> tuple[str, dict]:
     return "nak", {"code": reason, "reason": NAK_REASONS.get(reason, "unknown")}
 
 
+def command_name(code: int) -> str:
+    """A command's name in the specification, e.g. osdp_LED; its code if it has none."""
+    return COMMAND_NAMES.get(code, f"command 0x{code:02X}")
+
+
+def nak_error(code: int) -> str:
+    """The specification's words for a NAK error code."""
+    return NAK_ERRORS.get(code, f"Error code {code} (not defined by OSDP 2.2)")
+
+
 def _pdid(data: bytes) -> tuple[str, dict]:
-    vendor = data[0:3]
+    # The vendor code (the IEEE OUI) comes least significant byte first, like every
+    # multi-byte field of OSDP: OUI 00-CA-FE arrives as FE CA 00.
+    vendor_code = int.from_bytes(data[0:3], "little")
     model, version = data[3], data[4]
     serial = struct.unpack_from("<I", data, 5)[0]
     firmware = f"{data[9]}.{data[10]}.{data[11]}"
     return "id", {
-        "vendor": vendor.hex(),
-        "vendor_code": int.from_bytes(vendor, "little"),
+        "vendor": f"{vendor_code:06x}",
+        "vendor_code": vendor_code,
         "model": model,
         "version": version,
         "serial": f"{serial:08x}",
@@ -233,8 +264,7 @@ def _pdid(data: bytes) -> tuple[str, dict]:
 def _pdcap(data: bytes) -> tuple[str, dict]:
     caps = {}
     for i in range(0, len(data) - 2, 3):
-        name = CAPABILITY_NAMES.get(data[i], f"function_{data[i]}")
-        caps[name] = {"compliance": data[i + 1], "items": data[i + 2]}
+        caps[capabilities.key(data[i])] = capabilities.describe(*data[i : i + 3])
     return "cap", caps
 
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from gevent.event import AsyncResult
 
+from . import messages as m
 from .secure import Handshake, Session
 
 SC_MODES = ("off", "install", "required")
@@ -89,6 +90,8 @@ class Reader:
     identity: dict = field(default_factory=dict)
     capabilities: dict = field(default_factory=dict)
     status: dict = field(default_factory=dict)
+    # Commands the reader answered with NAK: name -> {"count", "code", "error"}.
+    naks: dict = field(default_factory=dict)
     inflight: Inflight | None = None
     queue: deque = field(default_factory=deque)
     transfer: Transfer | None = None
@@ -112,11 +115,21 @@ class Reader:
         self.phase, self.sqn = "start", 0
         self.session = self.handshake = self.inflight = None
 
+    def count_nak(self, code: int, payload: dict) -> dict:
+        """Count a NAK to a command; the record keeps the last reason."""
+        name = m.command_name(code)
+        nak = self.naks.setdefault(name, {"count": 0})
+        nak.update(count=nak["count"] + 1, code=payload["code"], error=m.nak_error(payload["code"]))
+        return {"command": code, "name": name, **payload, "error": nak["error"]}
+
     def key_name(self) -> str:
         """Name of this reader's key in the store: configured, else its identity."""
         if self.config.key_name:
             return self.config.key_name
-        return f"{self.identity.get('vendor', 'unknown')}-{self.identity.get('serial', '0')}"
+        # The vendor's bytes in wire order, as keys have always been stored under.
+        code = self.identity.get("vendor_code")
+        vendor = code.to_bytes(3, "little").hex() if code is not None else "unknown"
+        return f"{vendor}-{self.identity.get('serial', '0')}"
 
     def info(self) -> dict:
         """A copy of the live state for readers()."""
@@ -125,6 +138,7 @@ class Reader:
         info.update(self.identity)
         info["capabilities"] = dict(self.capabilities)
         info.update(self.status)
+        info["naks"] = {name: dict(nak) for name, nak in self.naks.items()}
         if self.transfer:
             info["transfer"] = {"sent": self.transfer.offset, "total": len(self.transfer.data)}
         return info

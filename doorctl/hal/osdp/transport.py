@@ -75,6 +75,13 @@ class Transport:
         return inflight.frame[1] & 0x7F
 
     def _read(self) -> bytes:
+        """Whatever the port has now; recorded while a capture runs."""
+        data = self._read_port()
+        if data and self.capture is not None:
+            self.capture.received(data)
+        return data
+
+    def _read_port(self) -> bytes:
         """Whatever the port has now (it is open with timeout=0, so never blocks)."""
         try:
             if self._fd is None:
@@ -112,6 +119,8 @@ class Transport:
 
     def _write(self, data: bytes) -> bool:
         """Transmit a frame, driving the RS-485 driver enable around it if we must."""
+        if self.capture is not None:
+            self.capture.sent(data)
         if self._set_direction:
             self._set_direction(True)
         try:

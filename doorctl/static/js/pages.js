@@ -9,6 +9,26 @@
     });
   }
 
+  // Peripherals: the live readers table is swapped every second; the capabilities a
+  // user opened stay open across the swaps.
+  const openCapabilities = new Set();
+  document.addEventListener(
+    "toggle",
+    (event) => {
+      const details = event.target;
+      if (!details.matches || !details.matches("details.capabilities")) return;
+      if (details.open) openCapabilities.add(details.id);
+      else openCapabilities.delete(details.id);
+    },
+    true,
+  );
+  function reopenCapabilities(root) {
+    root.querySelectorAll("details.capabilities").forEach((details) => {
+      if (openCapabilities.has(details.id)) details.open = true;
+    });
+  }
+  document.addEventListener("htmx:load", (event) => reopenCapabilities(event.detail.elt));
+
   // MQTT client: a new protocol brings its default port (unless one was typed) and
   // shows the TLS settings (ALPN, certificates) only for the protocols over TLS.
   function protocolChanged(select) {

@@ -15,8 +15,9 @@ def test_id_and_capabilities(spawn_reader, make_bus):
     online = events.wait("online", 1)
     assert online["serial"] == "00001234"
     assert online["firmware"] == "1.2.3"
-    assert (online["vendor"], online["model"], online["version"]) == ("c3b2a1", 7, 2)
-    assert online["capabilities"]["output_control"] == {"compliance": 1, "items": 2}
+    assert (online["vendor"], online["model"], online["version"]) == ("a1b2c3", 7, 2)
+    output = online["capabilities"]["output_control"]
+    assert (output["compliance"], output["items"], output["name"]) == (1, 2, "Output control")
     assert bus.readers()[0]["online"] is True
 
 

@@ -13,6 +13,7 @@ import serial
 
 from doorctl.hal.osdp import OsdpBus, ReaderConfig
 from doorctl.hal.osdp.bus import OFFLINE_AFTER, POLL_INTERVAL
+from doorctl.hal.osdp.capture import Capture
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,7 @@ class ReaderBus:
         self.on_error: Callable[[str], None] = lambda error: None
         self._retry: gevent.Greenlet | None = None
         self.test_ports = False
+        self.capture: Capture | None = None
 
     def start(self) -> None:
         """Open the port and poll; on failure keep the error and try again later."""
@@ -58,6 +60,7 @@ class ReaderBus:
             bus.start()
         except (serial.SerialException, OSError, ValueError) as exc:
             return self._failed(f"The port {self.port} can't be opened: {why_not(exc)}")
+        bus.record(self.capture)
         self.bus, self.error = bus, None
         return True
 
@@ -83,6 +86,12 @@ class ReaderBus:
         if self.bus is not None:
             self.bus.stop()
             self.bus = None
+
+    def record(self, capture: Capture | None) -> None:
+        """Record the bus's frames into `capture` (None: stop), now and after a reopen."""
+        self.capture = capture
+        if self.bus is not None:
+            self.bus.record(capture)
 
     def live(self) -> dict[int, dict]:
         """Live information by reader address."""

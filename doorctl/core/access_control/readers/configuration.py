@@ -16,6 +16,7 @@ from .form import (
     LIVE_DEFAULTS,
     READERS_PER_BUS,
     SHARED_FIELDS,
+    WIEGAND_ID,
     ReaderForm,
     defaults,
     key_bytes,
@@ -48,6 +49,7 @@ class ReaderConfiguration:
         if reader["id"] in self._configs:
             raise Conflict(f"There is already a reader {reader['id']!r}.", {"id": "Taken."})
         self._check_bus(reader)
+        self._check_connector(reader)
         self._check_port(reader)
         self.store.write(_insert, reader, self._key_entry(reader, key))
         self._configured(reader, {reader["port"]})
@@ -61,6 +63,7 @@ class ReaderConfiguration:
         key = reader.pop(KEY_FIELD)
         if reader["protocol"] != current["protocol"]:
             raise Invalid({"protocol": "Remove the reader and add it again to change it."})
+        self._check_connector(reader, current)
         # A new key is taken into use by a new handshake: the bus restarts as for a move.
         moved = key is not None or any(reader[k] != current[k] for k in BUS_FIELDS)
         same_bus = reader["port"] == current["port"]
@@ -159,6 +162,35 @@ class ReaderConfiguration:
                 raise Conflict(
                     f"The bus {reader['port']} has a {name} of {others[0][field]}.",
                     {field: f"The readers on one bus share its {name} ({others[0][field]})."},
+                )
+
+    def _check_connector(self, reader: dict, current: dict | None = None) -> None:
+        """The reader connector carries OSDP readers or the Wiegand reader, never both:
+        a change that would put both on it is refused (raise Conflict naming the field)."""
+        connector = self.board.rs485_port if self.board is not None else ""
+        if not connector:
+            return
+        if reader["protocol"] == "osdp":
+            joins = reader["port"] == connector and (current or {}).get("port") != connector
+            if joins and self._configs.get(WIEGAND_ID, {}).get("enabled"):
+                raise Conflict(
+                    f"The reader connector ({connector}) carries the Wiegand reader.",
+                    {
+                        "port": f"{connector} is the reader connector, which carries the Wiegand "
+                        "reader; it carries one or the other. Take the Wiegand reader out of use "
+                        "first, or use another port."
+                    },
+                )
+        elif reader["enabled"] and not current["enabled"]:
+            on_connector = [c["id"] for c in self.ports().get(connector, [])]
+            if on_connector:
+                raise Conflict(
+                    f"The reader connector ({connector}) carries OSDP readers.",
+                    {
+                        "enabled": f"The reader connector ({connector}) carries the OSDP "
+                        f"readers {', '.join(on_connector)}; it carries one or the other. Remove "
+                        "them or move them to another port first."
+                    },
                 )
 
     def _check_port(self, reader: dict) -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from wtforms import Form, IntegerField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, ValidationError
 
-from doorctl.core.fields import Choice
+from doorctl.core.fields import Choice, Switch
 from doorctl.hal.osdp.bus import BAUD_RATES, POLL_INTERVAL
 from doorctl.hal.osdp.secure import SCBK_D
 
@@ -22,6 +22,7 @@ FIELDS = (
     "poll_interval",
     "door_id",
     "direction",
+    "enabled",
 )
 BUS_FIELDS = ("port", "baud", "address", "secure_channel", "poll_interval")
 # Write-only: the reader's secure channel key goes to the key store, never back out;
@@ -50,6 +51,7 @@ LIVE_DEFAULTS = {
     "error": None,
     "upgradable": False,
     "upgrade": None,
+    "naks": {},
 }
 
 
@@ -134,10 +136,22 @@ class ReaderForm(Form):
     )
     door_id = Whole("Door", default=1)
     direction = Choice("Direction", choices=[("entry", "Entry"), ("exit", "Exit")], default="entry")
+    enabled = Switch(
+        "In use",
+        default=True,
+        description="The Wiegand reader can be taken out of use, so that the reader "
+        "connector carries OSDP readers; an OSDP reader is in use while it is configured.",
+    )
 
     def validate_baud(self, field):
         if field.data not in BAUD_RATES:
             raise ValidationError(f"Choose one of: {', '.join(map(str, BAUD_RATES))}.")
+
+    def validate_enabled(self, field):
+        if self.protocol.data == "osdp" and field.data is False:
+            raise ValidationError(
+                "An OSDP reader is in use while it is configured; remove it instead."
+            )
 
     def validate_port(self, field):
         if not isinstance(field.data, str):

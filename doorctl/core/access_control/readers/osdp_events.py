@@ -9,6 +9,7 @@ from functools import cached_property, partial
 from doorctl.hal.osdp.messages import FILETRANSFER
 from doorctl.hal.wiegand import BadFrame, decode
 
+from .refused import RefusedCommands
 from .topics import CARD_READ, ONLINE, POWER, SECURE_CHANNEL, TAMPER
 
 log = logging.getLogger(__name__)
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 SECURE_CHANNEL_STATES = {"sc_up": "up", "sc_down": "down", "sc_failed": "failed"}
 
 
-class OsdpEvents:
+class OsdpEvents(RefusedCommands):
     """Readers' OSDP bus events, each published with the reader as its source."""
 
     def _on_osdp(self, reader_id: str | None, kind: str, data: dict) -> None:
@@ -67,8 +68,10 @@ class OsdpEvents:
                 self._publish(topic, reader_id, {field: data[name]}, property=True)
 
     def _osdp_nak(self, reader_id: str, data: dict) -> None:
+        """A refused file ends upgrades; other refused commands are published (refused)."""
         if data.get("command") == FILETRANSFER:
             self._refused_file_transfer(reader_id)
+        self._refused(reader_id, data)
 
     def _osdp_card(self, reader_id: str, data: dict) -> None:
         """A card: an event naming reader and format, then the access decision."""

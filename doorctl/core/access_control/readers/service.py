@@ -15,6 +15,7 @@ from doorctl.hal.osdp import KeyStore, OsdpBus, ReaderConfig
 from doorctl.hal.osdp.bus import OFFLINE_AFTER
 
 from .bus import ReaderBus
+from .capture import BusCaptures
 from .configuration import ReaderConfiguration
 from .feedback import DecisionFeedback
 from .form import FIELDS, KEY_SET_FIELD, LIVE_DEFAULTS
@@ -33,6 +34,7 @@ class Readers(
     KeyRotations,
     DecisionFeedback,
     ReaderUpgrades,
+    BusCaptures,
 ):
     """The configured readers, their buses, and what they report."""
 
@@ -57,13 +59,14 @@ class Readers(
         self._upgrades: dict[str, dict] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self.running = False
+        self._captures: dict[str, dict] = {}
         # OSDP's 8 s before a silent reader counts as offline (shorter in tests).
         self.offline_after = OFFLINE_AFTER
         self.test_ports = False  # pseudo-terminals as ports (READER_TEST_PORTS)
 
     def _load(self) -> list[dict]:
         rows = self.store.execute(f"SELECT {', '.join(FIELDS)} FROM readers ORDER BY rowid")
-        return [dict(row) for row in rows]
+        return [{**row, "enabled": bool(row["enabled"])} for row in map(dict, rows)]
 
     # --- service ------------------------------------------------------------------------
 
@@ -78,6 +81,7 @@ class Readers(
     def stop(self) -> None:
         """Stop every bus (readers go quiet; their state is kept in the store)."""
         self.running = False
+        self._end_captures()
         if self._unsubscribe is not None:
             self._unsubscribe()
             self._unsubscribe = None
@@ -86,7 +90,10 @@ class Readers(
         self.buses.clear()
 
     def _add_to_access(self, config: dict) -> None:
-        """Access control decides at this reader for its door and direction."""
+        """Access control decides at this reader for its door and direction, while in use."""
+        if not config["enabled"]:
+            self.access.remove_reader(config["id"])
+            return
         self.access.add_reader(Reader(config["id"], config["door_id"], config["direction"]))
 
     def ports(self) -> dict[str, list[dict]]:
@@ -123,6 +130,8 @@ class Readers(
         if self.board is not None and port == self.board.rs485_port:
             reader_bus.set_direction = self.board.rs485_direction
         reader_bus.on_error = lambda error: self._publish_port_error(port, configs, error)
+        record = self._captures.get(port, {})
+        reader_bus.capture = record["capture"] if record.get("state") == "recording" else None
         reader_bus.start()
         return reader_bus
 
@@ -165,9 +174,12 @@ class Readers(
         return self._source(self._configs[reader_id])
 
     def _identity_of(self, reader_id: str) -> str | None:
-        """The name earlier versions stored a reader's key under: "<vendor>-<serial>"."""
+        """The name earlier versions stored a reader's key under: "<vendor>-<serial>",
+        the vendor's bytes in wire order (the live field shows the OUI's usual order)."""
         live = self.get(reader_id)
-        return f"{live['vendor']}-{live['serial']}" if live["vendor"] and live["serial"] else None
+        if not (live["vendor"] and live["serial"]):
+            return None
+        return f"{bytes.fromhex(live['vendor'])[::-1].hex()}-{live['serial']}"
 
     def _config(self, reader_id: str) -> dict:
         try:

@@ -15,6 +15,8 @@ tns1:Device/Reader/KeyRotation     {"state": "failed"|"unknown", "reason"}  a ro
                                    that did not (or not yet) give the reader its new key
 tns1:Device/Reader/PortError       {"port", "error"}  the bus's port failed to open
 tns1:Device/Reader/Upgrade         {"state": "running"|"done"|"failed", ...}
+tns1:Device/Reader/CommandRefused  {"command": "osdp_LED", "code", "error", "times"}  (NAK)
+tns1:Device/Reader/Capture         {"state": "recording", "duration"} / {"state": "done", "frames"}
 """
 
 ONLINE = "tns1:Device/Reader/Online"
@@ -29,3 +31,5 @@ PORT_ERROR = "tns1:Device/Reader/PortError"
 UPGRADE = "tns1:Device/Reader/Upgrade"
 GRANTED_PREFIX = "tns1:AccessControl/AccessGranted/"
 DENIED_PREFIX = "tns1:AccessControl/Denied/"
+COMMAND_REFUSED = "tns1:Device/Reader/CommandRefused"
+CAPTURE = "tns1:Device/Reader/Capture"
