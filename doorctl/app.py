@@ -35,6 +35,7 @@ from doorctl.blueprints.status import status
 from doorctl.blueprints.system import certificates, mqtt, security, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.json_answers import JSONAnswers
 
 log = logging.getLogger(__name__)
 # The largest request body: a 100,000-cardholder CSV is about 8 MiB, reader firmware less.
@@ -119,6 +120,7 @@ def default_data_dir() -> Path:
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: appliance, extensions, blueprints and error pages."""
     app = Flask(__name__)
+    app.json = JSONAnswers(app)
     app.url_map.converters["int"] = RecordId
     app.config.from_mapping(
         DATA_DIR=str(default_data_dir()),

@@ -15,6 +15,7 @@ import contextlib
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager
 
+from gevent.hub import get_hub
 from gevent.local import local
 
 StepOut = Callable[[], AbstractContextManager]
@@ -46,3 +47,12 @@ def serving(step_out: StepOut) -> Iterator[None]:
         yield
     finally:
         _current.step_out = previous
+
+
+def computed(function: Callable, *args):
+    """`function(*args)` on the hub's threadpool: for CPU-bound work that uses nothing of
+    gevent (encoding a long answer, formatting rows). Done on the hub, it would stall
+    reader polling for its whole length; on a thread, the hub takes the GIL back after
+    one switch interval (`sys.getswitchinterval()`) whenever a timer or input is due."""
+    with off_hub():
+        return get_hub().threadpool.apply(function, args)
