@@ -40,6 +40,7 @@ import gevent.event  # noqa: E402
 from bench_hub import PASSWORD, web_client  # noqa: E402
 from flask import Flask  # noqa: E402
 from gevent import subprocess  # noqa: E402
+from reader_loop import BENCH_LIMITS  # noqa: E402
 from support_osdp import Line, ReaderProcess  # noqa: E402
 
 from doorctl.app import create_app  # noqa: E402
@@ -135,7 +136,7 @@ def latencies_with_busy_web(app: Flask, child: ReaderProcess, web_clients: int):
     """Card to relay while `web_clients` browser-like clients use the real server;
     (Reads, web rounds)."""
     doorctl = app.extensions["doorctl"]
-    server = make_server(app, "127.0.0.1", 0)
+    server = make_server(app, "127.0.0.1", 0, BENCH_LIMITS)
     server.start()
     url = f"http://127.0.0.1:{server.server_port}"
     stop, counts = gevent.event.Event(), {"rounds": 0}
