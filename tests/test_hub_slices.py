@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 
 import gevent
+import pytest
 
 from doorctl.core.waiting import SLICE, computed, in_slices
 
@@ -42,3 +43,9 @@ def test_a_page_is_whole_when_rendered_in_slices(logged_in):
     assert page.status_code == 200
     assert page.get_data(as_text=True).rstrip().endswith("</html>")
     assert page.content_length == len(page.get_data())
+
+
+def test_an_error_on_the_threadpool_is_raised_to_the_caller_only(capsys):
+    with pytest.raises(ZeroDivisionError):
+        computed(divmod, 1, 0)
+    assert "Traceback" not in capsys.readouterr().err

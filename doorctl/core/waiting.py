@@ -57,7 +57,17 @@ def computed(function: Callable, *args):
     reader polling for its whole length; on a thread, the hub takes the GIL back after
     one switch interval (`sys.getswitchinterval()`) whenever a timer or input is due."""
     with off_hub():
-        return get_hub().threadpool.apply(function, args)
+        done, result = get_hub().threadpool.apply(_captured, (function, args))
+    if not done:
+        raise result  # here, where the caller handles it; the threadpool would print it
+    return result
+
+
+def _captured(function: Callable, args: tuple) -> tuple[bool, object]:
+    try:
+        return True, function(*args)
+    except Exception as exc:
+        return False, exc
 
 
 # A greenlet that has computed this long lets due timers and input run before going on.
