@@ -37,6 +37,7 @@ from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
+from doorctl.json_answers import JSONAnswers
 
 log = logging.getLogger(__name__)
 # The largest request body: a 100,000-cardholder CSV is about 8 MiB, reader firmware less.
@@ -129,6 +130,7 @@ def default_data_dir() -> Path:
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: appliance, extensions, blueprints and error pages."""
     app = Flask(__name__)
+    app.json = JSONAnswers(app)
     app.url_map.converters["int"] = RecordId
     app.config.from_mapping(
         DATA_DIR=str(default_data_dir()),

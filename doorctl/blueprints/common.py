@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, jsonify, make_response, render_template, request
+from flask import current_app, jsonify, make_response, request, stream_template
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.inbound import json_object, whole_number
+from doorctl.core.waiting import in_slices
 
 ROLE_ATTRIBUTE = "doorctl_role"
 # Parsing and checking JSON runs on the hub: a body this size takes a few milliseconds.
@@ -55,7 +56,10 @@ def render(template: str, status: int = 200, **context):
     htmx = getattr(request, "htmx", None)
     partial = htmx and htmx.target == "main" and not htmx.history_restore_request
     layout = "_partial.html" if partial else "base.html"
-    response = make_response(render_template(template, layout=layout, **context), status)
+    # Rendered in slices: a long page (the Cardholders page is 80 KiB) would otherwise
+    # keep a due reader poll waiting for the whole of it.
+    page = "".join(in_slices(stream_template(template, layout=layout, **context)))
+    response = make_response(page, status)
     response.vary.add("HX-Request")
     return response
 

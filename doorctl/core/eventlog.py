@@ -64,6 +64,7 @@ class EventLog:
         self._reader = DiskReader(store.path)
         bus.subscribe(self.record)
         store.writer = self.write
+        store.reader = self._reader.call
 
     def apply(self, settings: dict) -> None:
         """New event log settings: the retention applies from the next write."""
@@ -127,12 +128,14 @@ class EventLog:
             if value is not None:
                 where.append(clause)
                 params.append(value)
-        rows = self.select(
+        # The rows become events on the reading thread too: decoding a thousand rows'
+        # JSON is CPU work that would otherwise stall the hub.
+        events = self._reader.call(
+            _fetch_events,
             f"SELECT * FROM events WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?",
             (*params, limit + 1),
         )
-        events = [_row_to_event(r) for r in rows[:limit]]
-        return events, (events[-1].id if len(rows) > limit else None)
+        return events[:limit], (events[limit - 1].id if len(events) > limit else None)
 
     def select(self, sql: str, params: tuple = ()) -> list[sqlite3.Row]:
         """Read the log on a thread of its own: a filter that scans a long log must
@@ -215,6 +218,10 @@ def last_id(store: Store) -> int:
 
 def _fetch_all(conn: sqlite3.Connection, sql: str, params: tuple) -> list[sqlite3.Row]:
     return conn.execute(sql, params).fetchall()
+
+
+def _fetch_events(conn: sqlite3.Connection, sql: str, params: tuple) -> list[Event]:
+    return [_row_to_event(r) for r in conn.execute(sql, params)]
 
 
 def _like_prefix(prefix: str) -> str:

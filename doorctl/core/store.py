@@ -165,10 +165,16 @@ class Store:
         self.conn = connect(self.path)
         self.version = migrate(self.conn)
         self.writer: Callable = self._write_here
+        self.reader: Callable = self._read_here
 
     def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         """Run one statement in autocommit mode (reads)."""
         return self.conn.execute(sql, params)
+
+    def read(self, query: Callable, *args):
+        """`query(conn, *args)` for a read that may scan many rows (a search, a page far
+        in): the event log runs it on its reading thread, so the hub never waits for it."""
+        return self.reader(query, *args)
 
     def write(self, change: Change, *args, after=None):
         """Run `change(tx, *args)` as one transaction with the events it logs; its result.
@@ -181,6 +187,9 @@ class Store:
     def close(self) -> None:
         """Close the connection (the WAL is checkpointed by SQLite)."""
         self.conn.close()
+
+    def _read_here(self, query: Callable, *args):
+        return query(self.conn, *args)
 
     def _write_here(self, change: Change, *args, after=None):
         """A store on its own (no event log): write on this connection, number events

@@ -12,9 +12,12 @@ serves a request, how to give its place back and take one again. Outside a reque
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Callable, Iterator
+import time
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import AbstractContextManager
 
+import gevent
+from gevent.hub import get_hub
 from gevent.local import local
 
 StepOut = Callable[[], AbstractContextManager]
@@ -46,3 +49,45 @@ def serving(step_out: StepOut) -> Iterator[None]:
         yield
     finally:
         _current.step_out = previous
+
+
+def computed(function: Callable, *args):
+    """`function(*args)` on the hub's threadpool: for CPU-bound work that uses nothing of
+    gevent (encoding a long answer, formatting rows). Done on the hub, it would stall
+    reader polling for its whole length; on a thread, the hub takes the GIL back after
+    one switch interval (`sys.getswitchinterval()`) whenever a timer or input is due."""
+    with off_hub():
+        done, result = get_hub().threadpool.apply(_captured, (function, args))
+    if not done:
+        raise result  # here, where the caller handles it; the threadpool would print it
+    return result
+
+
+def _captured(function: Callable, args: tuple) -> tuple[bool, object]:
+    try:
+        return True, function(*args)
+    except Exception as exc:
+        return False, exc
+
+
+# A greenlet that has computed this long lets due timers and input run before going on.
+SLICE = 0.002
+
+
+def pause() -> None:
+    """Let the hub run what is due (a reader poll's timer, input) and come back.
+
+    `gevent.sleep(0)` is not enough: it resumes the caller in the same turn of the
+    event loop, before any timer that has fallen due meanwhile. A timer of our own
+    queues us behind the ones already due."""
+    gevent.sleep(0.0001)
+
+
+def in_slices(items: Iterable) -> Iterator:
+    """The items of `items`, with a pause() whenever making them took SLICE seconds."""
+    start = time.perf_counter()
+    for item in items:
+        yield item
+        if time.perf_counter() - start > SLICE:
+            pause()
+            start = time.perf_counter()

@@ -13,6 +13,7 @@ import json
 import sqlite3
 import sys
 
+import gevent
 import pytest
 from support import csrf_token
 
@@ -218,3 +219,25 @@ def test_an_imported_event_counts_towards_the_log_retention(admin_api, doorctl):
     doorctl.bus.publish("tns1:Test/Filler", data={"n": "last"})
     doorctl.event_log.flush()
     assert doorctl.store.execute("SELECT count(*) FROM events").fetchone()[0] == 1000
+
+
+def test_the_export_lets_a_due_timer_run_between_pieces(admin_api, doorctl):
+    """A reader poll that falls due while a long export is sent runs before the next
+    piece is made, not after the whole file."""
+    conn = doorctl.store.conn
+    conn.execute("BEGIN")
+    conn.executemany(
+        "INSERT INTO cardholders (name) VALUES (?)", ((f"P {n}",) for n in range(5000))
+    )
+    conn.execute("COMMIT")
+    answer = admin_api.client.get(
+        "/api/v1/cardholders/export", headers=admin_api.headers, buffered=False
+    )
+    pieces, order = iter(answer.response), []
+    next(pieces)  # the header line
+    gevent.spawn_later(0, order.append, "timer")  # due at once, as a late reader poll is
+    for _ in pieces:
+        order.append("piece")
+    answer.close()
+    assert order.count("piece") >= 3
+    assert order.index("timer") == 0

@@ -8,6 +8,12 @@ threadpool), API calls with HTTP Basic, pages, event queries and settings writes
 A third run has REST clients that only write: each creates a cardholder and changes
 the door settings 8 times a second (every write commits to disk with its audit event).
 It prints the ticker's worst and p99 lateness next to an idle run.
+
+The ticker runs where a reader poll loop could (BENCH_WHERE, default all four): a
+greenlet on the hub (as the OSDP bus does), the same on a timer of libev's highest
+priority, an OS thread of its own (gevent's
+original threading, so that it needs the GIL only briefly), or a process of its own;
+each with 8 and 50 web clients (BENCH_CLIENTS).
 """
 
 from gevent import monkey
@@ -16,6 +22,7 @@ monkey.patch_all()
 
 import http.cookiejar  # noqa: E402
 import json  # noqa: E402
+import os  # noqa: E402
 import sys  # noqa: E402
 import tempfile  # noqa: E402
 import time  # noqa: E402
@@ -30,7 +37,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from reader_loop import BASIC, PASSWORD, lateness_rows, served, ticking  # noqa: E402
 
 SECONDS = 10
-CLIENTS = 8
+CLIENTS = 8  # the writing clients
+WEB_CLIENTS = tuple(int(n) for n in os.environ.get("BENCH_CLIENTS", "8,50").split(","))
+WHERE = tuple(os.environ.get("BENCH_WHERE", "hub,priority,thread,process").split(","))
 WRITE_ROUNDS = 8  # per writing client and second: 128 writes/s with CLIENTS = 8
 
 
@@ -75,10 +84,10 @@ def writer_client(url: str, stop: gevent.event.Event, counts: dict) -> None:
         gevent.sleep(max(0, next_at - time.monotonic()))
 
 
-def measure(url: str, clients: int, client=web_client) -> tuple[list[float], int]:
-    """Ticker lateness over SECONDS with `clients` busy clients."""
+def measure(url: str, clients: int, client=web_client, where="hub") -> tuple[list[float], int]:
+    """Ticker lateness over SECONDS with `clients` busy clients, the ticker `where`."""
     stop, counts = gevent.event.Event(), {"rounds": 0}
-    with ticking() as lateness:
+    with ticking(where, SECONDS) as lateness:
         workers = [gevent.spawn(client, url, stop, counts) for _ in range(clients)]
         gevent.sleep(SECONDS)
         stop.set()
@@ -87,24 +96,24 @@ def measure(url: str, clients: int, client=web_client) -> tuple[list[float], int
 
 
 def main() -> None:
+    results = []
     with served(Path(tempfile.mkdtemp())) as (url, _):
-        idle, _ = measure(url, 0)
-        busy, rounds = measure(url, CLIENTS)
+        for where in WHERE:
+            idle, _ = measure(url, 0, where=where)
+            results.append((f"{where}: idle", idle, None))
+            for clients in WEB_CLIENTS:
+                busy, rounds = measure(url, clients, where=where)
+                results.append((f"{where}: busy ({clients} clients)", busy, rounds))
         writes, written = measure(url, CLIENTS, writer_client)
-    print(f"{'measure':54} {'figure':>9} {'target':>9} {'ratio':>7}")
-    for name, values in (
-        ("idle", idle),
-        (f"busy ({CLIENTS} clients, {rounds} rounds)", busy),
-        (f"writes ({CLIENTS} clients, {written} rounds)", writes),
-    ):
-        lateness_rows(name, values, width=54)
+    print(f"{'measure':62} {'figure':>9} {'target':>9} {'ratio':>7}")
+    for name, values, rounds in results:
+        lateness_rows(name, values, width=62)
+        if rounds is not None:
+            print(f"{'  web rounds per second':62} {rounds / SECONDS:9.1f}")
+    lateness_rows(f"hub: writes ({CLIENTS} clients, {written} rounds)", writes, width=62)
     print(
-        f"web rounds per second while measured: {rounds / SECONDS:.1f} "
-        "(each: login, 4 pages, an event query, a settings write)"
-    )
-    print(
-        f"write rounds per second while measured: {written / SECONDS:.1f} "
-        "(each: a cardholder created, a settings write)"
+        "web round: login, 4 pages, an event query, a settings write; "
+        f"write round: a cardholder created, a settings write; {written / SECONDS:.1f}/s"
     )
 
 

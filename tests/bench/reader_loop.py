@@ -9,18 +9,23 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
 import gevent
 import gevent.event
+from gevent import monkey, subprocess
+from gevent.hub import Waiter, get_hub
 
 from doorctl.app import create_app
-from doorctl.server import freeze_startup_objects, make_server
+from doorctl.server import Limits, freeze_startup_objects, make_server
 
 TICK = 0.010  # a reader poll loop's cadence
-TARGET_WORST_MS = 20.0  # a reader poll is never this late
+TARGET_WORST_MS = 20.0
+# Every benchmark client comes from 127.0.0.1; in the field they are many addresses.
+BENCH_LIMITS = Limits(connections_per_client=1000)  # a reader poll is never this late
 PASSWORD = "bench password"
 BASIC = {"Authorization": "Basic " + base64.b64encode(f"root:{PASSWORD}".encode()).decode()}
 
@@ -33,11 +38,61 @@ def ticker(lateness: list[float], stop: gevent.event.Event) -> None:
         lateness.append((time.perf_counter() - start - TICK) * 1000)
 
 
+def priority_ticker(lateness: list[float], stop: gevent.event.Event) -> None:
+    """The hub ticker on a timer of libev's highest priority: when it is due with web
+    work in the same turn of the loop, it runs first."""
+    hub = get_hub()
+    while not stop.is_set():
+        start = time.perf_counter()
+        waiter, timer = Waiter(hub), hub.loop.timer(TICK)
+        timer.priority = 2  # EV_MAXPRI
+        timer.start(waiter.switch, None)
+        waiter.get()
+        timer.close()
+        lateness.append((time.perf_counter() - start - TICK) * 1000)
+
+
+def thread_ticker(lateness: list[float], stop: gevent.event.Event) -> None:
+    """The same loop on an OS thread of its own (the unpatched sleep): it needs the GIL
+    only to record, and gets it within one switch interval of asking."""
+    sleep = monkey.get_original("time", "sleep")
+    while not stop.is_set():
+        start = time.perf_counter()
+        sleep(TICK)
+        lateness.append((time.perf_counter() - start - TICK) * 1000)
+
+
+PROCESS_TICKER = f"""
+import sys, time
+lateness, end = [], time.perf_counter() + float(sys.argv[1])
+while time.perf_counter() < end:
+    start = time.perf_counter()
+    time.sleep({TICK})
+    lateness.append((time.perf_counter() - start - {TICK}) * 1000)
+print(" ".join(f"{{x:.3f}}" for x in lateness))
+"""
+
+
 @contextlib.contextmanager
-def ticking() -> Iterator[list[float]]:
-    """The ticker's lateness in ms while the block runs."""
+def ticking(where: str = "hub", seconds: float = 0.0) -> Iterator[list[float]]:
+    """The ticker's lateness in ms while the block runs: a greenlet on the hub (on a
+    timer of the highest priority for "priority"), an OS thread, or a process of its
+    own (which runs for `seconds`)."""
     stop, lateness = gevent.event.Event(), []
-    tick = gevent.spawn(ticker, lateness, stop)
+    if where == "process":
+        child = subprocess.Popen(
+            [sys.executable, "-c", PROCESS_TICKER, str(seconds)], stdout=subprocess.PIPE
+        )
+        yield lateness
+        lateness += [float(x) for x in child.communicate()[0].split()]
+        return
+    if where == "thread":
+        start_thread = monkey.get_original("_thread", "start_new_thread")
+        start_thread(thread_ticker, (lateness, stop))
+        yield lateness
+        stop.set()
+        return
+    tick = gevent.spawn(priority_ticker if where == "priority" else ticker, lateness, stop)
     try:
         yield lateness
     finally:
@@ -73,7 +128,7 @@ def served(data_dir: Path) -> Iterator[tuple[str, int]]:
     doorctl.users.set_root_password(PASSWORD)
     doorctl.start()
     freeze_startup_objects()
-    server = make_server(app, "127.0.0.1", 0)
+    server = make_server(app, "127.0.0.1", 0, BENCH_LIMITS)
     server.start()
     try:
         yield f"http://127.0.0.1:{server.server_port}", server.server_port

@@ -5,6 +5,7 @@ from __future__ import annotations
 import gevent
 
 from doorctl.core.access_control.credentials import card_key
+from doorctl.core.store import connect
 
 
 def grant_and_deny(doorctl):
@@ -48,3 +49,31 @@ def test_live_rows_stream_sends_new_decisions(doorctl, logged_in):
     row = next(c for c in chunks if c)
     assert "event: row" in row and "Granted" in row and "Ann" in row
     response.close()
+
+
+def test_access_log_filters_find_their_events_by_index(doorctl, viewer_api, monkeypatch):
+    """A filter by cardholder or door walks an index, not every event's JSON: on a long
+    log a cardholder with no events would otherwise read the whole log."""
+    import doorctl.core.diskwriter as diskwriter
+
+    statements = []
+
+    def traced(path):
+        conn = connect(path)
+        conn.set_trace_callback(statements.append)
+        return conn
+
+    monkeypatch.setattr(diskwriter, "connect", traced)
+    doorctl.event_log.stop()  # the reading thread opens a traced connection when started
+    doorctl.event_log.start()
+    holder = grant_and_deny(doorctl)
+    plans = {}
+    for query in (f"cardholder_id={holder['id']}", "door_id=1", "cardholder_id=7&door_id=1"):
+        statements.clear()
+        assert viewer_api.get(f"/api/v1/access-log?{query}").status_code == 200
+        select = next(s for s in statements if s.startswith("SELECT * FROM events"))
+        plan = doorctl.store.execute("EXPLAIN QUERY PLAN " + select).fetchall()
+        plans[query] = " ".join(row["detail"] for row in plan)
+    assert "USING INDEX events_cardholder" in plans[f"cardholder_id={holder['id']}"]
+    assert "USING INDEX events_door" in plans["door_id=1"]
+    assert "USING INDEX events_cardholder" in plans["cardholder_id=7&door_id=1"]

@@ -5,7 +5,6 @@ Operators and Administrators manage cardholders and credentials.
 
 from __future__ import annotations
 
-import gevent
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
 
 from doorctl.blueprints.api_schemas import PAGING
@@ -30,6 +29,7 @@ from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.inbound import whole_number
 from doorctl.core.store import connect
+from doorctl.core.waiting import computed
 
 MENU_ITEMS = [("Access control", "Cardholders", "cardholders.page")]
 bp = Blueprint("cardholders", __name__)
@@ -289,11 +289,14 @@ def api_export():
     conn = connect(appliance().store.path)
 
     def generate():
+        # Each piece is read and formatted on a thread: a 100,000-row export is
+        # seconds of SQLite and CSV work that would otherwise stall reader polling.
+        rows = export_rows(conn)
         try:
-            for chunk in export_rows(conn):
-                yield chunk
-                gevent.sleep(0)
+            while (piece := computed(next, rows, None)) is not None:
+                yield piece
         finally:
+            rows.close()
             conn.close()
 
     headers = {"Content-Disposition": "attachment; filename=cardholders.csv"}

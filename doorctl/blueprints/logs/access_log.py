@@ -73,4 +73,6 @@ def rows_stream():
 def api_list():
     """Access decisions newest first: `{"events": [...], "next": cursor}`."""
     events, cursor = _query(parse_int("limit", request.args.get("limit"), 100, 1, 1000))
-    return jsonify(events=[e.to_dict() for e in events], next=cursor)
+    # Events are dataclasses: the JSON provider turns them into objects as it encodes,
+    # on a thread when there are many (json_answers.py).
+    return jsonify(events=events, next=cursor)

@@ -74,7 +74,9 @@ def api_list():
     log = appliance().event_log
     log.flush()
     events, cursor = log.query(**query_filters())
-    return jsonify(events=[e.to_dict() for e in events], next=cursor)
+    # Events are dataclasses: the JSON provider turns them into objects as it encodes,
+    # on a thread when there are many (json_answers.py).
+    return jsonify(events=events, next=cursor)
 
 
 def _sse(event: Event, payload: str, name: str | None = None) -> str:

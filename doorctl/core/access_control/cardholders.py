@@ -130,18 +130,10 @@ class Cardholders:
         return self._to_dict(row)
 
     def search(self, text: str = "", offset: int = 0, limit: int = 50) -> tuple[list[dict], int]:
-        """Cardholders whose name contains `text`, by name, one page; and the total."""
+        """Cardholders whose name contains `text`, by name, one page; and the total (on
+        the store's reading thread: counting 100,000 names would stall the hub)."""
         pattern = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        where = "name LIKE ? ESCAPE '\\'"
-        total = self.store.execute(
-            f"SELECT count(*) FROM cardholders WHERE {where}", (pattern,)
-        ).fetchone()[0]
-        rows = self.store.execute(
-            f"SELECT * FROM cardholders WHERE {where} ORDER BY name COLLATE NOCASE, id "
-            "LIMIT ? OFFSET ?",
-            (pattern, limit, offset),
-        ).fetchall()
-        return [self._to_dict(r) for r in rows], total
+        return self.store.read(_search, pattern, offset, limit)
 
     def create(self, body: dict) -> dict:
         """Add a cardholder; raise Invalid."""
@@ -158,20 +150,7 @@ class Cardholders:
         self.store.write(_delete, cardholder_id)
 
     def _to_dict(self, row: sqlite3.Row) -> dict:
-        groups = self.store.execute(
-            "SELECT group_id FROM group_members WHERE cardholder_id = ? ORDER BY group_id",
-            (row["id"],),
-        )
-        return {
-            "id": row["id"],
-            "name": row["name"],
-            "enabled": bool(row["enabled"]),
-            "valid_from": row["valid_from"],
-            "valid_until": row["valid_until"],
-            "long_access": bool(row["long_access"]),
-            "notes": row["notes"],
-            "group_ids": [g[0] for g in groups],
-        }
+        return _record(self.store.conn, row)
 
     # --- groups ---------------------------------------------------------------------------
 
@@ -257,3 +236,33 @@ def _delete_group(tx: Transaction, group_id: int) -> None:
     if not tx.execute("DELETE FROM cardholder_groups WHERE id = ?", (group_id,)).rowcount:
         raise NotFound(f"There is no group with id {group_id}.")
     audit(tx, GROUP_KIND, "delete", group_id)
+
+
+def _search(conn: sqlite3.Connection, pattern: str, offset: int, limit: int):
+    where = "name LIKE ? ESCAPE '\\'"
+    count = f"SELECT count(*) FROM cardholders WHERE {where}"
+    total = conn.execute(count, (pattern,)).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT * FROM cardholders WHERE {where} ORDER BY name COLLATE NOCASE, id "
+        "LIMIT ? OFFSET ?",
+        (pattern, limit, offset),
+    ).fetchall()
+    return [_record(conn, r) for r in rows], total
+
+
+def _record(conn: sqlite3.Connection, row: sqlite3.Row) -> dict:
+    """A cardholder's row as the API shows it, with its groups."""
+    groups = conn.execute(
+        "SELECT group_id FROM group_members WHERE cardholder_id = ? ORDER BY group_id",
+        (row["id"],),
+    )
+    return {
+        "id": row["id"],
+        "name": row["name"],
+        "enabled": bool(row["enabled"]),
+        "valid_from": row["valid_from"],
+        "valid_until": row["valid_until"],
+        "long_access": bool(row["long_access"]),
+        "notes": row["notes"],
+        "group_ids": [g[0] for g in groups],
+    }

@@ -154,11 +154,8 @@ class Credentials:
         return [to_dict(r) for r in rows]
 
     def list(self, offset: int = 0, limit: int = 100) -> list[dict]:
-        """All credentials by id, one page."""
-        rows = self.store.execute(
-            "SELECT * FROM credentials ORDER BY id LIMIT ? OFFSET ?", (limit, offset)
-        )
-        return [to_dict(r) for r in rows]
+        """All credentials by id, one page (on the store's reading thread)."""
+        return self.store.read(_page, offset, limit)
 
     def create(self, body: dict) -> dict:
         """Add a credential; raise Invalid, NotFound (cardholder) or Conflict (duplicate)."""
@@ -270,3 +267,8 @@ def to_dict(row: sqlite3.Row) -> dict:
         "pin": None,
         "has_pin": row["pin_hash"] is not None,
     }
+
+
+def _page(conn: sqlite3.Connection, offset: int, limit: int) -> list[dict]:
+    rows = conn.execute("SELECT * FROM credentials ORDER BY id LIMIT ? OFFSET ?", (limit, offset))
+    return [to_dict(r) for r in rows]

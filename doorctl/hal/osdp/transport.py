@@ -60,10 +60,14 @@ class Transport:
                     if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
                         return frame
             remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                return None
-            self._wait_readable(remaining)
+            if remaining > 0:
+                self._wait_readable(remaining)
             data = self._read()
+            # Past the deadline, what the port holds still counts: the hub may have been
+            # late (busy elsewhere), not the reader, and a reply dropped here is a card
+            # lost, since the input is cleared before the next command.
+            if not data and time.monotonic() >= deadline:
+                return None
 
     def _wire_time(self, length: int) -> float:
         """Seconds `length` bytes take on the line: 10 bits each (start, 8 data, stop)."""

@@ -43,6 +43,8 @@ class ScriptedPD:
         self.pieces = False
         self.drop_next = 0
         self.card_pending = False
+        # Seconds the hub is blocked right after the card goes out (a long render).
+        self.stall_after_card = 0.0
         self.tamper = False
         self.addresses = {1}
         self.silent: set[int] = set()
@@ -72,6 +74,13 @@ class ScriptedPD:
                     self.drop_next -= 1
                 elif reply:
                     self.send(chunk if self.echo else b"", self.noise + reply)
+                    self.stall_if_card(reply)
+
+    def stall_if_card(self, reply: bytes) -> None:
+        """Block the whole hub (time.sleep is not patched here) once a card is sent."""
+        if self.stall_after_card and reply[5] == m.RAW:
+            time.sleep(self.stall_after_card)
+            self.stall_after_card = 0.0
 
     def vanish(self, frame) -> None:
         """Go silent at a KEYSET, having taken the new key or not: its answer is lost."""
@@ -165,6 +174,15 @@ def test_lost_reply_is_retried_with_the_same_bytes(scripted_pd, make_bus):
     assert repeats, "the unanswered command was not resent unchanged"
     assert scripted_pd.received[0].sqn == 0
     assert bus.readers()[0]["online"] is True
+
+
+def test_a_card_is_read_when_the_hub_was_busy_past_the_reply_timeout(scripted_pd, make_bus):
+    """The reply came in time; the hub, busy elsewhere, read it late: the card counts."""
+    _, events = make_bus(ReaderConfig(1), reply_timeout=0.05)
+    events.wait("online", 1)
+    scripted_pd.stall_after_card = 0.2
+    scripted_pd.card_pending = True
+    assert events.wait("card", 1)["bit_string"] == "10100101"
 
 
 def test_forged_mac_never_yields_a_card(scripted_pd, make_bus):

@@ -28,6 +28,7 @@ from gevent import ssl as gevent_ssl
 
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.certificates.x509s import alternative_names, self_signed
+from doorctl.core.system.network.handshakes import HandshakeOffHub
 
 log = logging.getLogger(__name__)
 DEVICE_CERTIFICATE = "device-https"
@@ -140,6 +141,7 @@ def _still_good(store: Certificates, names: list[str]) -> bool:
 def server_context(certificates: Certificates, cert_id: str) -> ssl.SSLContext:
     """TLS 1.2 and 1.3 only, modern suites, the certificate's chain and key loaded."""
     context = gevent_ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.sslsocket_class = HandshakeOffHub  # a handshake must not stall reader polling
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     context.maximum_version = ssl.TLSVersion.TLSv1_3
     context.set_ciphers(TLS12_CIPHERS)
