@@ -172,7 +172,8 @@ ROUTES: dict[tuple[str, str], dict] = {
         "answer": CAPTURE,
         "errors": ("409",),
     },
-    ("peripherals.api_capture_status", "GET"): {"answer": CAPTURE},
+    ("peripherals.api_capture_status", "GET"): {"answer": CAPTURE, "errors": ("409",)},
+    ("peripherals.api_capture_stop", "DELETE"): {"errors": ("409",)},
     ("peripherals.api_capture_file", "GET"): {
         "answer_type": "application/vnd.tcpdump.pcap",
         "answer": {"type": "string", "format": "binary"},
