@@ -31,6 +31,20 @@
     });
   }
 
+  // A table that a page did not put in a .table-wrap gets one, so a wide table scrolls
+  // inside its card and never widens the page.
+  function wrapTables(root) {
+    root.querySelectorAll("#main table").forEach((table) => {
+      if (table.parentElement.closest(".table-wrap, .table-scroll")) return;
+      const wrap = document.createElement("div");
+      wrap.className = "table-wrap";
+      table.before(wrap);
+      wrap.append(table);
+    });
+  }
+  document.addEventListener("htmx:load", (event) => wrapTables(event.detail.elt.parentElement || document));
+  document.addEventListener("DOMContentLoaded", () => wrapTables(document));
+
   // Toasts: dismissed by their button; an HX-Trigger {"doorctl:toast": {"message", "tone"}}
   // from the server adds one.
   document.addEventListener("click", function (event) {
