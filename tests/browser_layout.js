@@ -59,10 +59,16 @@
     if (box.rect.left < -1 || box.rect.right > doc.clientWidth + 1) return "the window's edge";
     for (const a of ancestors(box.el)) {
       const style = getComputedStyle(a);
-      const hides = ["hidden", "clip"].includes(style.overflowX) || ["hidden", "clip"].includes(style.overflowY);
-      if (!hides) continue;
-      if (!inside(box.rect, a.getBoundingClientRect())) return describe(a);
-      if (a === box.el && a.scrollWidth > a.clientWidth + 1) return describe(a);
+      const hidesX = ["hidden", "clip"].includes(style.overflowX);
+      const hidesY = ["hidden", "clip"].includes(style.overflowY);
+      if (!hidesX && !hidesY) continue;
+      const outer = a.getBoundingClientRect();
+      // A glyph box a little taller than a tight line height is not a cut.
+      const slack = box.rect.height / 3;
+      const cutX = hidesX && (box.rect.left < outer.left - 1 || box.rect.right > outer.right + 1);
+      const cutY = hidesY && (box.rect.top < outer.top - slack || box.rect.bottom > outer.bottom + slack);
+      if (cutX || cutY) return describe(a);
+      if (hidesX && a === box.el && a.scrollWidth > a.clientWidth + 1) return describe(a);
     }
     return null;
   }
