@@ -76,7 +76,8 @@ def visitor_contexts(browser):
 def new_page(browser, size: tuple[int, int], session=None):
     """A page in a browser context of its own at `size`, with `session`'s cookies."""
     width, height = size
-    context = browser.new_context(viewport={"width": width, "height": height}, storage_state=session)
+    viewport = {"width": width, "height": height}
+    context = browser.new_context(viewport=viewport, storage_state=session)
     # Generous: the machine may be busy with other tests; a slow answer is not a layout fault.
     context.set_default_timeout(30_000)
     return context.new_page()
