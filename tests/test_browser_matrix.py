@@ -118,8 +118,8 @@ def check(page, url: str, name: str, size: str):
         page.evaluate("theme => { document.documentElement.dataset.theme = theme; }", theme)
         faults += [f"{theme}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
         SHOTS.mkdir(parents=True, exist_ok=True)
-        shot = SHOTS / f"{name}-{size}-{theme}.jpeg"
-        page.screenshot(path=shot, full_page=True, type="jpeg", quality=80, animations="disabled")
+        shot = SHOTS / f"{name}-{size}-{theme}.png"
+        page.screenshot(path=shot, full_page=True, animations="disabled")
         if size == AXE_SIZE:
             faults += [f"{theme}: {v}" for v in serious_violations(page)]
     assert faults == [], f"{name} at {SIZES[size]}: {faults}"
