@@ -78,3 +78,13 @@ def test_static_assets_are_served_locally(client):
     ):
         with client.get(path) as response:
             assert response.status_code == 200
+
+
+def test_doors_card_shows_each_state_once_as_a_chip(logged_in):
+    card = logged_in.get("/doors/card").get_data(as_text=True)
+    for state, word in (("locked", "Locked"), ("closed", "Closed")):
+        assert f'data-state="{state}"' in card
+        assert f"<span>{word}</span>" in card
+    # The mode says Locked; the lock's own state is not repeated beside it.
+    assert card.count('data-state="locked"') == 1
+    assert "lucide-sprite.svg#lock" in card
