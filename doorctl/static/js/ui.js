@@ -42,8 +42,22 @@
       wrap.append(table);
     });
   }
-  document.addEventListener("htmx:load", (event) => wrapTables(event.detail.elt.parentElement || document));
-  document.addEventListener("DOMContentLoaded", () => wrapTables(document));
+  // A table wider than its card can be scrolled from the keyboard too.
+  function focusableWhenWide() {
+    document.querySelectorAll(".table-wrap, .table-scroll").forEach((wrap) => {
+      if (wrap.scrollWidth > wrap.clientWidth) wrap.tabIndex = 0;
+      else wrap.removeAttribute("tabindex");
+    });
+  }
+  document.addEventListener("htmx:load", (event) => {
+    wrapTables(event.detail.elt.parentElement || document);
+    focusableWhenWide();
+  });
+  document.addEventListener("DOMContentLoaded", () => {
+    wrapTables(document);
+    focusableWhenWide();
+  });
+  window.addEventListener("resize", focusableWhenWide);
 
   // Toasts: dismissed by their button; an HX-Trigger {"doorctl:toast": {"message", "tone"}}
   // from the server adds one.
