@@ -119,7 +119,7 @@ def check(page, url: str, name: str, size: str):
         faults += [f"{theme}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
         SHOTS.mkdir(parents=True, exist_ok=True)
         shot = SHOTS / f"{name}-{size}-{theme}.png"
-        page.screenshot(path=shot, full_page=True, animations="disabled")
+        page.screenshot(path=shot, full_page=True)
         if size == AXE_SIZE:
             faults += [f"{theme}: {v}" for v in serious_violations(page)]
     assert faults == [], f"{name} at {SIZES[size]}: {faults}"

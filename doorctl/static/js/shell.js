@@ -54,11 +54,15 @@
     document.querySelectorAll("details.user-menu[open]").forEach((d) => d.removeAttribute("open"));
   }
 
-  // After navigating: the drawer and the user menu close, the button tells the truth.
-  document.addEventListener("htmx:beforeRequest", function () {
+  // After navigating (the page's body or #main swapped, not a panel refreshing itself)
+  // the drawer and the user menu close, and the button tells the truth.
+  function navigated(event) {
+    const target = event.detail.target;
+    return target === document.body || target.id === "main";
+  }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (!navigated(event)) return;
     root.classList.remove("menu-open");
-  });
-  document.addEventListener("htmx:afterSwap", function () {
     closeUserMenus();
     showExpanded();
   });
