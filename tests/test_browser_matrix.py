@@ -46,6 +46,12 @@ AXE_SIZE = "desktop"
 
 # Loaded, and every panel that loads itself (hx-trigger="load") has come in.
 SETTLED = "window.htmx && !document.querySelector('.htmx-request, [hx-trigger=load]')"
+# The theme as the theme button sets it, then the colour transitions run to their end
+# (axe would otherwise judge the contrast of a colour halfway).
+SWITCH_THEME = """theme => {
+  document.documentElement.dataset.theme = theme;
+  return Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null)));
+}"""
 LAYOUT_PROBLEMS = (Path(__file__).parent / "browser_layout.js").read_text()
 
 
@@ -115,7 +121,7 @@ def check(page, url: str, name: str, size: str):
     page.wait_for_function(SETTLED, polling=50)
     faults = []
     for theme in THEMES:
-        page.evaluate("theme => { document.documentElement.dataset.theme = theme; }", theme)
+        page.evaluate(SWITCH_THEME, theme)
         faults += [f"{theme}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
         SHOTS.mkdir(parents=True, exist_ok=True)
         shot = SHOTS / f"{name}-{size}-{theme}.png"
