@@ -45,7 +45,7 @@ SHOTS = Path(os.environ.get("DOORCTL_SCREENSHOTS") or REPO / "test-artifacts" / 
 AXE_SIZE = "desktop"
 
 # Loaded, and every panel that loads itself (hx-trigger="load") has come in.
-SETTLED = "window.htmx && !document.querySelector('.htmx-request, [hx-trigger=load]')"
+SETTLED = "() => window.htmx && !document.querySelector('.htmx-request, [hx-trigger=load]')"
 # The theme as the theme button sets it, then the colour transitions run to their end
 # (axe would otherwise judge the contrast of a colour halfway).
 SWITCH_THEME = """theme => {
