@@ -14,11 +14,11 @@ def set_root_password(page, url):
     expect(page.locator("#plain-http-warning")).to_be_visible()
     page.fill("input[name=password]", "root pass 1")
     page.fill("input[name=password_repeat]", "root pass 2")
-    page.click("button:text('Add user')")
-    expect(page.locator("#repeat-error")).to_have_text("The passwords don't match.")
+    page.click("button:text('Set password')")
+    expect(page.locator("#password_repeat-error")).to_have_text("The passwords don't match.")
     page.fill("input[name=password]", "root pass 1")
     page.fill("input[name=password_repeat]", "root pass 1")
-    page.click("button:text('Add user')")
+    page.click("button:text('Set password')")
     expect(page).to_have_url(url + "/status")
     expect(page.locator("#device-info")).to_contain_text("Simulated board")
 
@@ -84,3 +84,59 @@ def test_first_login_users_theme_history_and_logout(served, page):
     expect(page).to_have_url(url + "/users")
     expect(page.locator("h1")).to_have_text("Not allowed")
     expect(page.locator("#menu")).not_to_contain_text("Users")
+
+
+def test_phone_drawer_user_menu_and_confirmation_dialog(served, browser):
+    """At 360 px the menu is a drawer, closed until opened; the user menu is in reach;
+    a delete asks in the page's own dialog, naming what goes, and Cancel keeps it."""
+    context = browser.new_context(viewport={"width": 360, "height": 740})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    url = served.url
+    served.call(
+        "POST", "/api/v1/setup", {"password": "root pass 1", "password_repeat": "root pass 1"}, None
+    )
+    served.call(
+        "POST",
+        "/api/v1/users",
+        {"username": "guard", "password": "guard pass", "role": "viewer"},
+        ("root", "root pass 1"),
+    )
+    page.goto(url + "/login")
+    page.fill("input[name=username]", "root")
+    page.fill("input[name=password]", "root pass 1")
+    page.click("button:text('Log in')")
+    expect(page).to_have_url(url + "/status")
+
+    expect(page.locator("#menu")).to_be_hidden()
+    expect(page.locator("#menu-toggle")).to_have_attribute("aria-expanded", "false")
+    page.click("#user-menu")
+    expect(page.locator(".user-menu-body")).to_contain_text("Administrator")
+    page.keyboard.press("Escape")
+
+    page.click("#menu-toggle")
+    expect(page.locator("#menu")).to_be_visible()
+    expect(page.locator("#menu-toggle")).to_have_attribute("aria-expanded", "true")
+    # The Doors card refreshes itself every 2 s; that is no reason to close the drawer.
+    with page.expect_response("**/doors/card"):
+        pass
+    expect(page.locator("#menu")).to_be_visible()
+    page.click("#menu a:text('Users')")
+    expect(page).to_have_url(url + "/users")
+    expect(page.locator("#menu")).to_be_hidden()
+
+    row = page.locator("tr[data-user=guard]")
+    row.locator("summary").click()
+    row.locator("button:text('Delete user')").click()
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog).to_contain_text("Delete the user guard?")
+    expect(page.locator("#confirm-ok")).to_have_text("Delete user")
+    page.click("#confirm-cancel")
+    expect(dialog).to_be_hidden()
+    expect(row).to_be_visible()
+
+    row.locator("button:text('Delete user')").click()
+    page.click("#confirm-ok")
+    expect(page.locator("tr[data-user=guard]")).to_have_count(0)
+    context.close()

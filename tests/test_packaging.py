@@ -39,6 +39,9 @@ def test_wheel_holds_templates_static_migrations_and_the_console_script(tmp_path
         "doorctl/static/vendor/htmx.LICENSE",
         "doorctl/static/vendor/pico.classless.min.css",
         "doorctl/static/css/doorctl.css",
+        "doorctl/static/css/components.css",
+        "doorctl/static/vendor/lucide-sprite.svg",
+        "doorctl/templates/ui/macros.html",
         "doorctl/core/migrations/0001_foundation.sql",
     ):
         assert needed in names, needed

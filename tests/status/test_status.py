@@ -54,10 +54,11 @@ def test_shell_has_menu_help_theme_and_user_menu(logged_in):
         'href="/help"',
         'id="user-menu"',
         "Access control",
-        "Maintenance",
         'id="user-role">Administrator',
     ):
         assert needle in page
+    # A heading without entries is left out (Maintenance has no pages yet).
+    assert "<h2>Maintenance</h2>" not in page
 
 
 def test_unknown_page_and_api_path_answer_404_without_traceback(logged_in, admin_api):
@@ -72,6 +73,18 @@ def test_static_assets_are_served_locally(client):
         "/static/vendor/htmx.min.js",
         "/static/vendor/pico.classless.min.css",
         "/static/vendor/htmx.LICENSE",
+        "/static/vendor/lucide-sprite.svg",
+        "/static/vendor/lucide.LICENSE",
     ):
         with client.get(path) as response:
             assert response.status_code == 200
+
+
+def test_doors_card_shows_each_state_once_as_a_chip(logged_in):
+    card = logged_in.get("/doors/card").get_data(as_text=True)
+    for state, word in (("locked", "Locked"), ("closed", "Closed")):
+        assert f'data-state="{state}"' in card
+        assert f"<span>{word}</span>" in card
+    # The mode says Locked; the lock's own state is not repeated beside it.
+    assert card.count('data-state="locked"') == 1
+    assert "lucide-sprite.svg#lock" in card

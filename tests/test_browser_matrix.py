@@ -1,0 +1,160 @@
+"""Every covered page at phone, tablet, desktop and wide sizes, in light and dark.
+
+One served appliance and one Chromium for the whole matrix, one browser context per
+size. Each page is checked the way a person would notice a broken layout: it scrolls
+sideways, two texts sit on top of each other, or a text is cut off by its box; axe-core
+checks it for serious and critical accessibility faults. Every screenshot is written to
+$DOORCTL_SCREENSHOTS (else test-artifacts/screenshots) for a person to look at.
+"""
+
+import os
+from pathlib import Path
+
+import pytest
+from axe_playwright_python.sync_playwright import Axe
+from support import REPO, ROOT_PASSWORD, start_served
+
+pytestmark = pytest.mark.browser
+
+SIZES = {"phone": (360, 740), "tablet": (768, 1024), "desktop": (1280, 800), "wide": (1920, 1080)}
+THEMES = ("light", "dark")
+# Every page of the menu, the user menu and Help.
+PAGES = (
+    "/status",
+    "/doors",
+    "/access/cardholders",
+    "/access/schedules",
+    "/access/rules",
+    "/alarms",
+    "/peripherals",
+    "/users",
+    "/network",
+    "/security",
+    "/certificates",
+    "/mqtt/client",
+    "/mqtt/publication",
+    "/mqtt/subscriptions",
+    "/io",
+    "/simulator",
+    "/logs/events",
+    "/logs/access",
+    "/account/password",
+    "/help",
+)
+SHOTS = Path(os.environ.get("DOORCTL_SCREENSHOTS") or REPO / "test-artifacts" / "screenshots")
+# axe once per page and theme, at the size where most content shows.
+AXE_SIZE = "desktop"
+
+# Loaded, and every panel that loads itself (hx-trigger="load") has come in.
+SETTLED = "() => window.htmx && !document.querySelector('.htmx-request, [hx-trigger=load]')"
+# The theme as the theme button sets it, then the colour transitions run to their end
+# (axe would otherwise judge the contrast of a colour halfway).
+SWITCH_THEME = """theme => {
+  document.documentElement.dataset.theme = theme;
+  return Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null)));
+}"""
+LAYOUT_PROBLEMS = (Path(__file__).parent / "browser_layout.js").read_text()
+
+
+@pytest.fixture(scope="module")
+def appliance(tmp_path_factory):
+    """The served appliance, its root password not yet set (the setup page comes first)."""
+    # Eight browser contexts (a person has one) keep up to six connections each from
+    # 127.0.0.1; the cap per client address would refuse the stylesheets of the last.
+    limit = {"DOORCTL_CONNECTIONS_PER_CLIENT": "256"}
+    server = start_served(tmp_path_factory.mktemp("matrix") / "data", env=limit)
+    server.root_set = False
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def admin_contexts(browser, appliance):
+    """One logged-in browser context per size, shared by all pages and themes."""
+    if not appliance.root_set:
+        body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+        appliance.call("POST", "/api/v1/setup", body, auth=None)
+        appliance.root_set = True
+    first = browser.new_context()
+    page = first.new_page()
+    page.goto(appliance.url + "/login")
+    page.fill("input[name=username]", "root")
+    page.fill("input[name=password]", ROOT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/status")
+    # One login (a slow password hash) for all sizes: the contexts share its session.
+    session = first.storage_state()
+    first.close()
+    contexts = {name: new_page(browser, size, session) for name, size in SIZES.items()}
+    yield contexts
+    for page in contexts.values():
+        page.context.close()
+
+
+@pytest.fixture(scope="module")
+def visitor_contexts(browser):
+    """One browser context per size without a session (setup and login)."""
+    pages = {name: new_page(browser, size) for name, size in SIZES.items()}
+    yield pages
+    for page in pages.values():
+        page.context.close()
+
+
+def new_page(browser, size: tuple[int, int], session=None):
+    """A page in a browser context of its own at `size`, with `session`'s cookies."""
+    width, height = size
+    viewport = {"width": width, "height": height}
+    context = browser.new_context(viewport=viewport, storage_state=session)
+    # Generous: the machine may be busy with other tests; a slow answer is not a layout fault.
+    context.set_default_timeout(30_000)
+    return context.new_page()
+
+
+def check(page, url: str, name: str, size: str):
+    """Load `url`; in each theme assert the layout holds and axe finds nothing serious.
+
+    The page loads once, in the light theme; dark is switched on in place as the theme
+    button does, which halves the page loads of the matrix.
+    """
+    page.bring_to_front()  # the shared browser keeps a page per size; the front one renders
+    response = page.goto(url)
+    assert response.ok, f"{url}: {response.status}"
+    page.wait_for_function(SETTLED, polling=50)
+    faults = []
+    for theme in THEMES:
+        page.evaluate(SWITCH_THEME, theme)
+        faults += [f"{theme}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shot = SHOTS / f"{name}-{size}-{theme}.png"
+        page.screenshot(path=shot, full_page=True)
+        if size == AXE_SIZE:
+            faults += [f"{theme}: {v}" for v in serious_violations(page)]
+    assert faults == [], f"{name} at {SIZES[size]}: {faults}"
+
+
+def serious_violations(page) -> list[str]:
+    """axe-core's violations of impact serious or critical, with their first nodes."""
+    violations = Axe().run(page).response["violations"]
+    return [
+        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
+        for v in violations
+        if v["impact"] in ("serious", "critical")
+    ]
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_setup_page(appliance, visitor_contexts, size):
+    assert not appliance.root_set, "the setup page is only shown before the root password is set"
+    check(visitor_contexts[size], appliance.url + "/setup", "setup", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+def test_login_page(appliance, admin_contexts, visitor_contexts, size):
+    check(visitor_contexts[size], appliance.url + "/login", "login", size)
+
+
+@pytest.mark.parametrize("size", SIZES)
+@pytest.mark.parametrize("path", PAGES)
+def test_page(appliance, admin_contexts, path, size):
+    name = path.strip("/").replace("/", "-")
+    check(admin_contexts[size], appliance.url + path, name, size)
