@@ -13,17 +13,13 @@ import datetime
 import fcntl
 import ipaddress
 import logging
-import os
-import secrets
 import socket
 import ssl
 import struct
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import gevent
-from cryptography.hazmat.primitives import serialization
 from gevent import ssl as gevent_ssl
 
 from doorctl.core.system.certificates import Certificates
@@ -147,32 +143,8 @@ def server_context(certificates: Certificates, cert_id: str) -> ssl.SSLContext:
     context.set_ciphers(TLS12_CIPHERS)
     context.options |= ssl.OP_NO_COMPRESSION | ssl.OP_CIPHER_SERVER_PREFERENCE
     context.options |= ssl.OP_NO_RENEGOTIATION | ssl.OP_SINGLE_ECDH_USE
-    _load_chain(context, certificates, cert_id)
+    certificates.load_chain(context, cert_id)
     return context
-
-
-def _load_chain(context: ssl.SSLContext, certificates: Certificates, cert_id: str) -> None:
-    """Load chain and key through files that live only for the call; the key in them is
-    encrypted with a one-time password, so it is never on disk in clear."""
-    password = secrets.token_bytes(32).hex()
-    encryption = serialization.BestAvailableEncryption(password.encode())
-    key = certificates.private_key(cert_id).private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, encryption
-    )
-    chain = b"".join(
-        c.public_bytes(serialization.Encoding.PEM) for c in certificates.chain(cert_id)
-    )
-    with tempfile.TemporaryDirectory(dir=certificates.keys_dir) as scratch:
-        chain_path, key_path = Path(scratch, "chain.pem"), Path(scratch, "key.pem")
-        chain_path.write_bytes(chain)
-        _private_write(key_path, key)
-        context.load_cert_chain(chain_path, key_path, password)
-
-
-def _private_write(path: Path, data: bytes) -> None:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
 
 
 def device_names(hostname: str, addresses: list | None = None) -> list[str]:
