@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import urllib.request
@@ -160,3 +161,18 @@ def start_served(data_dir: Path, *extra: str, env: dict | None = None) -> Served
         raise RuntimeError(f"doorctl serve did not start: {line!r} {process.stderr.read()}")
     https = re.search(r"(https://\S+)/", line)
     return Served(process, match.group(1), data_dir, https_url=https.group(1) if https else "")
+
+
+def start_set_up(data_dir: Path, *extra: str) -> Served:
+    """The real appliance, its root password set (ROOT_PASSWORD)."""
+    server = start_served(data_dir, *extra)
+    body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+    server.call("POST", "/api/v1/setup", body, auth=None)
+    return server
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]

@@ -3,12 +3,9 @@ confirmed and kept; unconfirmed, the old address comes back by itself."""
 
 from __future__ import annotations
 
-import socket
-from contextlib import closing
-
 import pytest
 from playwright.sync_api import expect
-from support import ROOT_PASSWORD, start_served
+from support import ROOT_PASSWORD, free_port, start_served, start_set_up
 
 pytestmark = pytest.mark.browser
 CONFIRM_SECONDS = 6
@@ -17,17 +14,9 @@ CONFIRM_SECONDS = 6
 @pytest.fixture
 def quick(tmp_path):
     """An appliance that waits a few seconds for a confirmation."""
-    server = start_served(tmp_path / "data", "--confirm-seconds", str(CONFIRM_SECONDS))
-    body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
-    server.call("POST", "/api/v1/setup", body, auth=None)
+    server = start_set_up(tmp_path / "data", "--confirm-seconds", str(CONFIRM_SECONDS))
     yield server
     server.stop()
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def log_in(page, url: str) -> None:

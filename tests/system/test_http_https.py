@@ -14,7 +14,15 @@ from urllib.error import HTTPError, URLError
 from urllib.parse import urlsplit
 
 import pytest
-from support import ROOT_PASSWORD, basic, csrf_token, require, start_served
+from support import (
+    ROOT_PASSWORD,
+    basic,
+    csrf_token,
+    free_port,
+    require,
+    start_served,
+    start_set_up,
+)
 
 from doorctl.core.errors import Invalid
 
@@ -42,19 +50,10 @@ def short_confirm(app):
 def served(tmp_path_factory):
     """One appliance for the module, confirming within a few seconds; each test leaves
     it as it found it (reverted or confirmed back)."""
-    server = start_served(
-        tmp_path_factory.mktemp("http-https") / "data", "--confirm-seconds", str(CONFIRM_SECONDS)
-    )
-    body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
-    server.call("POST", "/api/v1/setup", body, auth=None)
+    data = tmp_path_factory.mktemp("http-https") / "data"
+    server = start_set_up(data, "--confirm-seconds", str(CONFIRM_SECONDS))
     yield server
     server.stop()
-
-
-def free_port() -> int:
-    with closing(socket.socket()) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def call(url: str, method: str = "GET", body=None) -> tuple[int, dict, bytes]:
