@@ -24,8 +24,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gevent
-from paho.mqtt.client import MQTTMessage, topic_matches_sub
-from paho.mqtt.subscribeoptions import SubscribeOptions
 
 from doorctl.core.device import DeviceInfo
 from doorctl.core.eventlog import EventLog
@@ -33,13 +31,14 @@ from doorctl.core.events import Event, EventBus
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store
 from doorctl.core.system.certificates import Certificates
-from doorctl.core.system.mqtt import discovery, inbound, messages, tls
+from doorctl.core.system.mqtt import discovery, messages, tls
 from doorctl.core.system.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
-from doorctl.core.system.mqtt.home_assistant import HomeAssistant, birth_topics, is_birth
+from doorctl.core.system.mqtt.home_assistant import HomeAssistant
 from doorctl.core.system.mqtt.inbound import DoorCommands
 from doorctl.core.system.mqtt.link import Link, LinkError
 from doorctl.core.system.mqtt.old_files import import_old_files
 from doorctl.core.system.mqtt.outbox import Outbox
+from doorctl.core.system.mqtt.subscribing import Subscribing
 
 log = logging.getLogger(__name__)
 
@@ -63,7 +62,7 @@ KNOWN_TOPICS = (
 )
 
 
-class MqttService:
+class MqttService(Subscribing):
     """The device's MQTT client: start()/stop()/apply()/status() like every service."""
 
     def __init__(
@@ -311,64 +310,6 @@ class MqttService:
             self.outbox.ack(row_id)
             self._need_rows = True
         self.counts["published"] += 1
-
-    def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
-        pending_mid, filters = self._pending_subscribe
-        if mid == pending_mid:
-            self.subscribed = [
-                f for f, rc in zip(filters, reason_codes, strict=False) if not rc.is_failure
-            ]
-
-    def _on_message(self, client, userdata, message: MQTTMessage) -> None:
-        self.counts["received"] += 1
-        if is_birth(message, self.publication):
-            self._publish_discovery(None)
-            return
-        commands = messages.door_command_filter(self.client)
-        if self.subscriptions["door_commands"] and topic_matches_sub(commands, message.topic):
-            inbound.door_command(self.bus, self.door_commands, self.client, message)
-            return
-        for subscription in self.subscriptions["subscriptions"]:
-            mqtt_filter = messages.subscription_filter(subscription, self.client)
-            if topic_matches_sub(mqtt_filter, message.topic):
-                stateful = subscription["type"] == "stateful"
-                if stateful:
-                    self.states[message.topic] = messages.message_text(message.payload)
-                inbound.subscription_event(
-                    self.bus, mqtt_filter, self.client["client_id"], stateful, message
-                )
-                return
-
-    # subscriptions and door commands
-
-    def _filters(self) -> list[tuple[str, int]]:
-        filters = [
-            (messages.subscription_filter(s, self.client), s["qos"])
-            for s in self.subscriptions["subscriptions"]
-        ]
-        if self.subscriptions["door_commands"]:
-            filters.append((messages.door_command_filter(self.client), 1))
-        if self.publication["home_assistant"]:
-            filters += [(topic, 1) for topic in birth_topics(self.publication)]
-        return filters
-
-    def _subscribe(self) -> None:
-        """Subscribe to every filter (again: a clean session forgets them), drop removed ones."""
-        filters = self._filters()
-        client = self._link.client
-        gone = sorted(set(self.subscribed) - {f for f, _ in filters})
-        if gone:
-            client.unsubscribe(gone)
-            self.subscribed = [f for f in self.subscribed if f not in gone]
-        if not filters:
-            return
-        if self.client["mqtt_version"] == "5":
-            _, mid = client.subscribe(
-                [(f, SubscribeOptions(qos=q, noLocal=True)) for f, q in filters]
-            )
-        else:
-            _, mid = client.subscribe(filters)
-        self._pending_subscribe = (mid, [f for f, _ in filters])
 
     # publication
 
