@@ -12,12 +12,12 @@ import contextlib
 import itertools
 import json
 import logging
-import socket
 from collections.abc import Callable
 
 import gevent
 import gevent.event
 import gevent.lock
+from gevent import socket
 
 from doorctl.core import errors
 
@@ -75,8 +75,9 @@ class Link:
         self._closing = True
         with contextlib.suppress(OSError):  # already gone
             self.sock.shutdown(socket.SHUT_RDWR)
-        self.sock.close()
         self._reader.kill()
+        self._file.close()
+        self.sock.close()
         self._fail_waiting()
 
     def _read(self) -> None:

@@ -10,10 +10,10 @@ every output back to its normal state, and exits.
 from __future__ import annotations
 
 import logging
-import socket
 from pathlib import Path
 
 import gevent
+from gevent import socket
 
 from doorctl.core.engine.link import Link
 

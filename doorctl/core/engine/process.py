@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import contextlib
 import logging
-import socket
 import sys
 from pathlib import Path
 
 import gevent
 import gevent.event
-from gevent import subprocess
+from gevent import socket, subprocess
 
 from doorctl.core.board import reset_outputs
 from doorctl.core.engine.link import Link, LinkClosed
