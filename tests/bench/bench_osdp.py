@@ -249,7 +249,7 @@ def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...], secure: bool,
         if secure:
             doorctl.readers.update("r1", {"poll_interval": 15, "secure_channel": "install"})
             doorctl.readers.update("r2", {"secure_channel": "install"})
-            wait_for(lambda: all(r["sc"] == "up" for r in doorctl.readers.list()[1:]))
+            wait_for(lambda: all(r["sc"] == "up" for r in doorctl.readers.list()[1:]), 30)
             costs["every 15 ms, secure channel"] = polling(child, engine_cpu(doorctl))
     finally:
         doorctl.stop()

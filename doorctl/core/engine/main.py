@@ -10,6 +10,7 @@ every output back to its normal state, and exits.
 from __future__ import annotations
 
 import logging
+import os
 from pathlib import Path
 
 import gevent
@@ -18,12 +19,16 @@ from gevent import socket
 from doorctl.core.engine.link import Link
 
 log = logging.getLogger(__name__)
+# Ahead of the web process (and anything else on the Pi) for the CPU: a card must
+# not wait for a page render in another process either. Needs root or CAP_SYS_NICE.
+ENGINE_NICE = -10
 
 
 def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) -> int:
     """Run the engine's services until the web process closes the link."""
     from doorctl.core.appliance import Appliance
 
+    take_priority()
     engine = Appliance(data_dir, hardware, role="engine")
     engine.readers.test_ports = reader_test_ports
     targets = engine.engine_targets()
@@ -36,6 +41,14 @@ def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) ->
     engine.stop()
     engine.store.close()
     return 0
+
+
+def take_priority() -> None:
+    """Run ahead of the web process; without the right to, say so and run as is."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, ENGINE_NICE)
+    except OSError as error:
+        log.warning("the engine runs at normal priority (%s)", error.strerror)
 
 
 def _serve(link: Link, targets: dict, message: dict) -> None:
