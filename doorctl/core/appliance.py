@@ -224,7 +224,12 @@ class Appliance:
         self.running = True
         if self.role != "web":
             self.board_service.ready()
-        log.info("doorctl started on the %s board, data in %s", self.device.hardware, self.data_dir)
+        log.info(
+            "doorctl (%s) started on the %s board, data in %s",
+            self.role,
+            self.device.hardware,
+            self.data_dir,
+        )
 
     def stop(self) -> None:
         """Stop the services in reverse order; outputs go back to their normal state."""

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from pathlib import Path
 
 import gevent
+import gevent.event
 from gevent import socket
 
 from doorctl.core.engine.link import Link
@@ -36,11 +38,21 @@ def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) ->
     engine.bus.subscribe(lambda event: link.send({"event": event.to_dict()}))
     engine.start()
     link.send({"ready": True})
-    link.closed.wait()
-    log.info("the web process closed the engine link: stopping")
+    until_stopped(link)
     engine.stop()
     engine.store.close()
     return 0
+
+
+def until_stopped(link: Link) -> None:
+    """Wait for the web process to close the link, or for SIGTERM or SIGINT (systemd
+    and Ctrl-C signal every process of the service at once)."""
+    stopping = gevent.event.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, stopping.set)
+    link.closed.rawlink(lambda _: stopping.set())
+    stopping.wait()
+    log.info("the door engine stops: outputs to their normal state")
 
 
 def take_priority() -> None:
