@@ -8,6 +8,7 @@ import signal
 from pathlib import Path
 
 import pytest
+from support import ROOT_PASSWORD, start_served
 from support_osdp import reader_processes, wait_until
 
 from doorctl.app import create_app
@@ -106,3 +107,13 @@ def test_an_osdp_card_opens_the_door_from_the_engine(doorctl, admin_api, line, t
         wait_until(lambda: granted(events), what="access granted")
         assert granted(events)[0].source == {"door": 1, "reader": "front", "direction": "entry"}
         assert child.expect(lambda e: e.get("command") == "led")["on_color"] == 2  # green
+
+
+def test_serve_with_the_engine_process_answers_and_stops_both(tmp_path):
+    server = start_served(tmp_path / "data", "--engine-process")
+    body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+    server.call("POST", "/api/v1/setup", body, auth=None)
+    assert server.call("GET", "/api/v1/doors/1")["lock"] == "locked"
+    assert server.call("POST", "/api/v1/doors/1/unlock", {})["relay"] is True
+    assert server.stop(signal.SIGTERM) == 0
+    assert "(engine) started" in server.stderr and "the door engine stops" in server.stderr
