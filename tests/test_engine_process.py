@@ -117,3 +117,11 @@ def test_serve_with_the_engine_process_answers_and_stops_both(tmp_path):
     assert server.call("POST", "/api/v1/doors/1/unlock", {})["relay"] is True
     assert server.stop(signal.SIGTERM) == 0
     assert "(engine) started" in server.stderr and "the door engine stops" in server.stderr
+
+
+def test_every_page_answers_with_the_engine_apart(app, logged_in):
+    skipped = ("/login", "/logout", "/setup")
+    rules = [r.rule for r in app.url_map.iter_rules() if "GET" in r.methods and not r.arguments]
+    pages = [p for p in rules if not p.startswith("/api/") and "stream" not in p]
+    answers = {page: logged_in.get(page).status_code for page in pages if page not in skipped}
+    assert {page: code for page, code in answers.items() if code not in (200, 302)} == {}

@@ -16,7 +16,7 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
 from doorctl.core.engine.process import EngineProcess
-from doorctl.core.engine.proxy import Remote, RemoteWithSettings
+from doorctl.core.engine.proxy import Remote, RemoteSimulator, RemoteWithSettings
 from doorctl.core.engine.writes import EngineWrites
 from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
@@ -120,8 +120,9 @@ class Appliance:
         self.io_ports = RemoteWithSettings(
             call, "io_ports", lambda: self.settings.get(io_ports.SECTION)
         )
-        for name in ("alarms", "board_service", "simulator", "readers"):
+        for name in ("alarms", "board_service", "readers"):
             setattr(self, name, Remote(call, name))
+        self.simulator = RemoteSimulator(call, "simulator")
         self.access = access.AccessControl(
             self.store, self.bus, self.doors, self.secret_key, self.settings.get(access.SECTION)
         )

@@ -40,3 +40,15 @@ class RemoteWithSettings(Remote):
     def settings(self) -> dict:
         """The section's record, as the engine's service holds it after apply()."""
         return self._settings()
+
+
+class RemoteSimulator(Remote):
+    """The simulator panel's controls; its last reads and presses as attributes."""
+
+    @property
+    def reads(self) -> list:
+        return self._call(self._target, "recent")["reads"]
+
+    @property
+    def presses(self) -> list:
+        return self._call(self._target, "recent")["presses"]
