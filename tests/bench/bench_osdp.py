@@ -234,7 +234,9 @@ def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...], secure: bool,
     if `secure`, at 15 ms in a secure channel."""
     line = Line()
     pds = [{"address": 1}, {"address": 2}]
-    child = ReaderProcess(line.master, pds, work, 0.001, timeout=CHILD_LIFETIME)
+    keys = work / f"readers-{baud}-{placement}"  # readers keyed in one run keep that key
+    keys.mkdir()
+    child = ReaderProcess(line.master, pds, keys, 0.001, timeout=CHILD_LIFETIME)
     app = app_with_two_readers(work / f"data-{baud}-{placement}", line, baud, placement)
     doorctl = app.extensions["doorctl"]
     costs = {}
