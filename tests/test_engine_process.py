@@ -8,14 +8,17 @@ import signal
 from pathlib import Path
 
 import pytest
+from pcap_osdp import frames
 from support import ROOT_PASSWORD, start_served
 from support_osdp import reader_processes, wait_until
 
 from doorctl.app import create_app
+from doorctl.hal.osdp import messages
 from doorctl.hal.wiegand import encode_card
 
 CARD = {"format": "H10301", "facility": 12, "number": 345}
 GRANTED = "tns1:AccessControl/AccessGranted/Credential"
+CAPTURE = "/api/v1/readers/front/capture"
 
 
 @pytest.fixture
@@ -103,10 +106,18 @@ def test_an_osdp_card_opens_the_door_from_the_engine(doorctl, admin_api, line, t
         reader = {"id": "front", "port": line.path, "baud": 115200, "address": 1}
         assert admin_api.post("/api/v1/readers", reader).status_code == 201
         wait_until(lambda: admin_api.get("/api/v1/readers/front").json["online"])
+        assert admin_api.post(CAPTURE, {"duration": 60}).status_code == 202
         child.send(cmd="card", bits=encode_card("H10301", 12, 345))
         wait_until(lambda: granted(events), what="access granted")
         assert granted(events)[0].source == {"door": 1, "reader": "front", "direction": "entry"}
         assert child.expect(lambda e: e.get("command") == "led")["on_color"] == 2  # green
+        assert admin_api.delete(CAPTURE).status_code == 204
+    pcap = admin_api.get(f"{CAPTURE}/file")
+    assert pcap.status_code == 200 and pcap.mimetype == "application/vnd.tcpdump.pcap"
+    raws = [f for f in frames(pcap.data) if f.reply and f.code == messages.RAW]
+    assert [messages.parse_reply(messages.RAW, f.data)[1]["bit_string"] for f in raws] == [
+        encode_card("H10301", 12, 345)
+    ]
 
 
 def test_serve_with_the_engine_process_answers_and_stops_both(tmp_path):

@@ -8,6 +8,7 @@ a proxied call raises the same error the service itself raises.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import itertools
 import json
@@ -23,6 +24,7 @@ from doorctl.core import errors
 
 log = logging.getLogger(__name__)
 CALL_TIMEOUT = 30.0
+BYTES = "__bytes__"
 
 
 class LinkClosed(ConnectionError):
@@ -83,7 +85,7 @@ class Link:
     def _read(self) -> None:
         try:
             for line in self._file:
-                self._dispatch(json.loads(line))
+                self._dispatch(json.loads(line, object_hook=_unplain))
         except (OSError, ValueError) as error:
             if not self._closing:
                 log.warning("engine link broken: %s", error)
@@ -110,10 +112,20 @@ class Link:
 
 
 def _plain(value):
-    """Sets and other iterables as lists; anything else by its text."""
+    """Bytes (a capture file) as base64 in a marked object, sets as lists; anything
+    else by its text."""
+    if isinstance(value, bytes):
+        return {BYTES: base64.b64encode(value).decode()}
     if isinstance(value, set | frozenset | tuple):
         return list(value)
     return str(value)
+
+
+def _unplain(data: dict):
+    """What _plain marked, back to bytes."""
+    if len(data) == 1 and BYTES in data:
+        return base64.b64decode(data[BYTES])
+    return data
 
 
 def encode_error(error: Exception) -> dict:
