@@ -141,13 +141,18 @@ def create_app(config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
         READER_TEST_PORTS=False,
+        ENGINE_PROCESS=False,
         CONFIRM_SECONDS=CONFIRM_SECONDS,
         NAMES_CHECK_SECONDS=NAMES_CHECK_SECONDS,
     )
     app.config.update(config or {})
-    doorctl = Appliance(Path(app.config["DATA_DIR"]), app.config["HARDWARE"])
+    doorctl = Appliance(
+        Path(app.config["DATA_DIR"]),
+        app.config["HARDWARE"],
+        role="web" if app.config["ENGINE_PROCESS"] else "whole",
+        reader_test_ports=bool(app.config["READER_TEST_PORTS"]),
+    )
     app.extensions["doorctl"] = doorctl
-    doorctl.readers.test_ports = bool(app.config["READER_TEST_PORTS"])
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
     app.secret_key = doorctl.secret_key

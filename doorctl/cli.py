@@ -102,6 +102,19 @@ def parser() -> argparse.ArgumentParser:
         help="also accept pseudo-terminals (/dev/pts/N) as reader ports, for tests and "
         "demos (env DOORCTL_READER_TEST_PORTS=1)",
     )
+    serve.add_argument(
+        "--engine-process",
+        action="store_true",
+        default=_env("ENGINE_PROCESS", "") == "1",
+        help="run the readers, the door engine and access decisions in a process of "
+        "their own, so that a busy web interface never delays a card "
+        "(env DOORCTL_ENGINE_PROCESS=1)",
+    )
+    engine = sub.add_parser(
+        "engine", help="the door engine process; `doorctl serve --engine-process` starts it"
+    )
+    engine.add_argument("--link-fd", type=int, required=True, help="the web process's socket")
+    engine.add_argument("--reader-test-ports", action="store_true", help="as for serve")
     reset = sub.add_parser(
         "reset-outputs",
         help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
@@ -109,7 +122,10 @@ def parser() -> argparse.ArgumentParser:
     )
     for option in ("--data-dir", "--hardware", "--log-level"):
         action = next(a for a in serve._actions if option in a.option_strings)
-        reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
+        for command in (reset, engine):
+            command.add_argument(
+                option, default=action.default, choices=action.choices, help=action.help
+            )
     return p
 
 
@@ -134,6 +150,7 @@ def serve(args: argparse.Namespace) -> int:
             "READER_TEST_PORTS": args.reader_test_ports,
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
+            "ENGINE_PROCESS": args.engine_process,
         }
     )
     doorctl = app.extensions["doorctl"]
@@ -199,4 +216,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "reset-outputs":
         return reset_outputs(args)
+    if args.command == "engine":
+        from doorctl.core.engine.main import run
+
+        return run(Path(args.data_dir), args.hardware, args.link_fd, args.reader_test_ports)
     return serve(args)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -29,8 +30,10 @@ def data_dir(tmp_path: Path) -> Path:
 
 @pytest.fixture
 def app(data_dir: Path):
-    """The app with its services started, on the simulated board."""
+    """The app with its services started, on the simulated board (with
+    DOORCTL_TEST_ENGINE_PROCESS=1, its engine in a process of its own)."""
     config = {"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True}
+    config["ENGINE_PROCESS"] = os.environ.get("DOORCTL_TEST_ENGINE_PROCESS") == "1"
     app = create_app({**config, "READER_TEST_PORTS": True})  # ptys as the RS-485 line
     doorctl = app.extensions["doorctl"]
     doorctl.start()

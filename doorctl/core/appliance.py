@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from functools import partial
 from pathlib import Path
 
 from doorctl.core import eventlog
@@ -10,12 +11,17 @@ from doorctl.core.access_control import access, alarms, door, door_settings
 from doorctl.core.access_control.door_modes import DoorModes
 from doorctl.core.access_control.readers import Readers
 from doorctl.core.access_control.scheduled_unlock import ScheduledUnlock
+from doorctl.core.access_control.schedules import KIND as SCHEDULE
 from doorctl.core.accessories import io_ports
 from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
+from doorctl.core.engine.process import EngineProcess
+from doorctl.core.engine.proxy import Remote, RemoteSimulator, RemoteWithSettings
+from doorctl.core.engine.writes import EngineWrites
 from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
+from doorctl.core.logs import audit
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
@@ -32,10 +38,27 @@ from doorctl.core.system.users import SessionSettings, Users
 log = logging.getLogger(__name__)
 
 
-class Appliance:
-    """Store, settings, users, event bus and services; start() runs the services."""
+# The settings sections whose services run in the engine process.
+ENGINE_SECTIONS = (door_settings.SECTION, io_ports.SECTION, alarms.SECTION, access.SECTION)
 
-    def __init__(self, data_dir: Path, hardware: str = "sim", serial: str | None = None):
+
+class Appliance:
+    """Store, settings, users, event bus and services; start() runs the services.
+
+    role "whole" runs everything in this process; "web" runs the web's part and
+    starts the engine process, whose services it reaches through stand-ins; "engine"
+    is that process: the board, readers, door and decisions (core/engine/).
+    """
+
+    def __init__(
+        self,
+        data_dir: Path,
+        hardware: str = "sim",
+        serial: str | None = None,
+        role: str = "whole",
+        reader_test_ports: bool = False,
+    ):
+        self.role = role
         self.data_dir = data_dir
         self.store = Store(data_dir)
         self.secret_key = secret_key(data_dir)
@@ -51,27 +74,84 @@ class Appliance:
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)
-        self.event_log = EventLog(self.store, self.bus)
-        self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
+        if role == "engine":
+            self.store.writer = EngineWrites(self.store, self.bus)
+        else:
+            self.event_log = EventLog(self.store, self.bus)
+            self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.device = DeviceInfo(hardware, serial)
         self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
-        lock_type = self.settings.get(door_settings.SECTION)["lock_type"]
-        self.board = open_appliance_board(data_dir, hardware, lock_type)
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, data_dir
         )
-        self.services: list = [
-            self.event_log,
-            *self._door_services(),
-            *self._access_service(),
-            self._readers_service(data_dir),
-            self.mqtt,
-            self.https,
-            self.http_https,
-        ]
+        if role == "web":
+            engine = self._engine_stand_ins(hardware, reader_test_ports)
+        else:
+            engine = self._engine_services(hardware)
+            self.readers.test_ports = reader_test_ports
+        if role == "engine":
+            self.services = engine
+        else:
+            self.services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
         self.mqtt.door_commands = self.door_command
         self.mqtt.entities = self._entities
         self.running = False
+
+    def _engine_services(self, hardware: str) -> list:
+        """The board, doors, readers and decisions, running in this process."""
+        lock_type = self.settings.get(door_settings.SECTION)["lock_type"]
+        self.board = open_appliance_board(self.data_dir, hardware, lock_type)
+        door_services = self._door_services()
+        return [*door_services, *self._access_service(), self._readers_service(self.data_dir)]
+
+    def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
+        """The engine process, and stand-ins for its services under their usual names;
+        a saved engine section is re-read and applied there."""
+        self.engine = EngineProcess(self.data_dir, hardware, self.bus, reader_test_ports)
+        call = self.engine.call
+        for section, form in (
+            (io_ports.SECTION, io_ports.IoPortSettings),
+            (alarms.SECTION, alarms.AlarmSettings),
+            (access.SECTION, access.AccessSettings),
+        ):
+            self.settings.register(section, form)
+        door_record = lambda: self.settings.get(door_settings.SECTION)  # noqa: E731
+        self.doors = {1: RemoteWithSettings(call, "door", door_record, id=1)}
+        self.io_ports = RemoteWithSettings(
+            call, "io_ports", lambda: self.settings.get(io_ports.SECTION)
+        )
+        for name in ("alarms", "board_service", "readers"):
+            setattr(self, name, Remote(call, name))
+        self.simulator = RemoteSimulator(call, "simulator")
+        self.access = access.AccessControl(
+            self.store, self.bus, self.doors, self.secret_key, self.settings.get(access.SECTION)
+        )
+        # checks only (a door's schedule exists, a schedule in use is kept): the engine's runs
+        self.scheduled_unlock = ScheduledUnlock(
+            self.doors, self.access.schedules, lambda: self.access.tz
+        )
+        self.settings.check(door_settings.SECTION, self.scheduled_unlock.check)
+        for section in ENGINE_SECTIONS:
+            self.settings.on_change(section, partial(self.engine.apply, section))
+        self.bus.subscribe(self._schedules_changed, f"{audit.PREFIX}{SCHEDULE}/")
+        return [self.engine]
+
+    def _schedules_changed(self, event) -> None:
+        """The engine decides with its own copy of the schedules: it reads them again."""
+        self.engine.tell("schedules", "forget")
+
+    def engine_targets(self) -> dict:
+        """The services the web process calls by name in the engine process."""
+        return {
+            "door": self.doors[1],
+            "io_ports": self.io_ports,
+            "alarms": self.alarms,
+            "board_service": self.board_service,
+            "simulator": self.simulator,
+            "readers": self.readers,
+            "settings": self.settings,
+            "schedules": self.access.schedules,
+        }
 
     def _door_services(self) -> list:
         """The board, I/O ports, the door and the alarms, wired to their settings."""
@@ -143,8 +223,14 @@ class Appliance:
         for service in self.services:
             service.start()
         self.running = True
-        self.board_service.ready()
-        log.info("doorctl started on the %s board, data in %s", self.device.hardware, self.data_dir)
+        if self.role != "web":
+            self.board_service.ready()
+        log.info(
+            "doorctl (%s) started on the %s board, data in %s",
+            self.role,
+            self.device.hardware,
+            self.data_dir,
+        )
 
     def stop(self) -> None:
         """Stop the services in reverse order; outputs go back to their normal state."""

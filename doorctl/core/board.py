@@ -104,6 +104,10 @@ class Simulator:
             board.wiegand.on_read(self._read)
             board.button.on_press(self.presses.appendleft)
 
+    def recent(self) -> dict:
+        """The last reader frames and control button presses, newest first."""
+        return {"reads": list(self.reads), "presses": list(self.presses)}
+
     def available(self) -> bool:
         """Only the simulated board can be driven from the web."""
         return self.board.kind == "sim"

@@ -89,6 +89,14 @@ class EventBus:
             if callback != skip and topic_matches(event.topic, prefixes):
                 self._deliver(callback, event)
 
+    def relay(self, happened: dict) -> Event:
+        """Number and deliver an event that happened in the engine process, keeping
+        the time it happened there (one numbering for the whole appliance)."""
+        fields = {k: happened[k] for k in ("topic", "source", "data", "key", "property")}
+        event = Event(next(self._ids), happened["time"], **fields)
+        self.deliver(event)
+        return event
+
     @staticmethod
     def _deliver(callback: Subscriber, event: Event) -> None:
         try:

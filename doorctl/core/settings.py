@@ -210,6 +210,11 @@ class Settings:
         )
         return record
 
+    def changed(self, section: str) -> None:
+        """The section was saved by the other process (web or engine): hand the
+        stored record to this process's listeners."""
+        self._apply(section, self.get(section))
+
     def _apply(self, section: str, record: dict) -> None:
         """Hand a stored record to the section's listeners."""
         for listener in self._listeners.get(section, []):

@@ -90,10 +90,11 @@ def secret_key(data_dir: Path) -> bytes:
 class Transaction:
     """The connection of one write transaction, and the events it commits with it."""
 
-    def __init__(self, conn: sqlite3.Connection, new_event: NewEvent):
+    def __init__(self, conn: sqlite3.Connection, new_event: NewEvent, log_events: bool = True):
         self.conn = conn
         self.events: list[Event] = []
         self._new_event = new_event
+        self._log_events = log_events
 
     def execute(self, sql: str, params: tuple | dict = ()) -> sqlite3.Cursor:
         """Run one statement inside the transaction."""
@@ -108,18 +109,22 @@ class Transaction:
     ) -> Event:
         """Log an event in this transaction: it is on disk exactly when the change is."""
         event = self._new_event(topic, source, data, key)
-        self.conn.execute(INSERT_EVENT, event_row(event))
+        if self._log_events:
+            self.conn.execute(INSERT_EVENT, event_row(event))
         self.events.append(event)
         return event
 
 
-def transact(conn, new_event: NewEvent, change: Change, args: tuple, first=None) -> tuple:
+def transact(
+    conn, new_event: NewEvent, change: Change, args: tuple, first=None, log_events=True
+) -> tuple:
     """Run `change(tx, *args)` in BEGIN IMMEDIATE .. COMMIT; return its result and events.
 
     `first(conn)` writes in the same transaction and is committed even when the change
-    fails: the event log puts its queued events there (a group commit).
+    fails: the event log puts its queued events there (a group commit). Without
+    `log_events` the events are only returned (the engine process's: the web logs them).
     """
-    tx = Transaction(conn, new_event)
+    tx = Transaction(conn, new_event, log_events)
     conn.execute("BEGIN IMMEDIATE")
     try:
         if first is not None:

@@ -11,6 +11,13 @@ at most half of libosdp's). Card to relay is measured again while 8 and then 50
 browser-like clients use the web server (BENCH_WEB_CLIENTS); a card that never opens
 the door is counted lost. BENCH_QUICK=1 runs 115200 baud and the 15 ms interval only.
 
+Each figure is taken for both placements of the readers and the door engine, one
+after the other in the same run (BENCH_PLACEMENTS): "whole" (one process, as
+`doorctl serve` runs by default) and "engine" (`doorctl serve --engine-process`: the
+readers, door and decisions in a child process). With the engine apart, the relay is
+timed by the relay event's own time, stamped in the engine as the relay moves, and
+the polling CPU is the engine process's.
+
 The line is a pseudo-terminal, which ignores the baud rate: bytes arrive at once. So
 the 9600 and 115200 rows differ only by doorctl's own baud-dependent waits; the wire
 floor column (poll + card reply, 10 bits a byte) is computed, not measured. The
@@ -61,9 +68,13 @@ WEB_CLIENTS = tuple(int(n) for n in os.environ.get("BENCH_WEB_CLIENTS", "8,50").
 QUICK = os.environ.get("BENCH_QUICK") == "1"
 # A card whose relay has not moved this long after the reader sent it is lost.
 LOST_AFTER = 2.0
+# How much later than the relay the web process may hear of it (engine placement).
+NEWS_SLACK = 8.0
 ACCESS_TIME = 0.1
 # The reader harness ends itself after this long; a doorctl run takes about two minutes.
 CHILD_LIFETIME = 900
+PLACEMENTS = tuple(os.environ.get("BENCH_PLACEMENTS", "whole,engine").split(","))
+RELAY_TOPIC = "tns1:Device/Trigger/Relay"
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -77,9 +88,10 @@ def wire_floor_ms(baud: int) -> float:
     return (POLL_BYTES + CARD_REPLY_BYTES) * 10 / baud * 1000
 
 
-def app_with_two_readers(data_dir: Path, line: Line, baud: int) -> Flask:
+def app_with_two_readers(data_dir: Path, line: Line, baud: int, placement: str) -> Flask:
     """The web app of a started appliance with Ann's card and two readers on the line."""
-    app = create_app({"DATA_DIR": str(data_dir), "HARDWARE": "sim", "READER_TEST_PORTS": True})
+    config = {"DATA_DIR": str(data_dir), "HARDWARE": "sim", "READER_TEST_PORTS": True}
+    app = create_app({**config, "ENGINE_PROCESS": placement == "engine"})
     doorctl = app.extensions["doorctl"]
     doorctl.users.set_root_password(PASSWORD)
     doorctl.settings.update("door", {"access_time": ACCESS_TIME})
@@ -110,22 +122,50 @@ class Reads:
     lost: int
 
 
+class RelayWatch:
+    """When the relay energised, and whether it is energised now, in either placement:
+    the board's own callback in one process, the relay event's time from the engine."""
+
+    def __init__(self, doorctl: Appliance):
+        self.energised: list[float] = []
+        self.active = False
+        if doorctl.role == "web":
+            self.clock = time.time  # the event's time is the engine's wall clock
+            doorctl.bus.subscribe(self._event, RELAY_TOPIC)
+        else:
+            self.clock = time.monotonic
+            doorctl.board.outputs["relay"].on_change(self._changed)
+
+    def _changed(self, name: str, active: bool) -> None:
+        self.active = active
+        if active:
+            self.energised.append(time.monotonic())
+
+    def _event(self, event) -> None:
+        if event.source.get("port") == "relay":
+            self.active = event.data["circuit"] == "closed"
+            if self.active:
+                self.energised.append(event.time)
+
+
 def doorctl_latencies(doorctl: Appliance, child: ReaderProcess) -> Reads:
     """Card submitted at the reader to relay energised, in ms, READS times; a card that
     has not energised the relay LOST_AFTER seconds after it was sent is counted lost."""
-    relay = doorctl.board.outputs["relay"]
-    energised: list[float] = []
-    relay.on_change(lambda name, active: active and energised.append(time.monotonic()))
+    relay = RelayWatch(doorctl)
+    energised = relay.energised
     reads = Reads([], 0)
     for n in range(READS):
-        wait_for(lambda: not relay.read())
+        wait_for(lambda: not relay.active)
         gevent.sleep(0.005 + (n % 7) * 0.003)  # spread the reads over the poll cycle
         before = len(energised)
-        sent = time.monotonic()
+        sent = relay.clock()
         child.send(cmd="card", address=1 + n % 2, bits=CARD_BITS)
-        try:
-            wait_for(lambda b=before: len(energised) > b, LOST_AFTER)
+        try:  # the relay's own time decides; its news may reach a busy web process late
+            wait_for(lambda b=before: len(energised) > b, LOST_AFTER + NEWS_SLACK)
         except gevent.Timeout:
+            reads.lost += 1
+            continue
+        if energised[before] - sent > LOST_AFTER:
             reads.lost += 1
             continue
         reads.latencies.append((energised[before] - sent) * 1000)
@@ -166,6 +206,13 @@ class Polling:
         return self.cpu_per_minute / 60 / self.polls_per_second * 1e6
 
 
+def engine_cpu(doorctl: Appliance):
+    """The CPU seconds of the process that polls: this one, or the engine process."""
+    if doorctl.role == "web":
+        return lambda: process_cpu(doorctl.engine.child.pid)
+    return own_cpu
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -187,13 +234,15 @@ def polling(child: ReaderProcess, cpu_seconds) -> Polling:
     return Polling(cpu * 60 / elapsed, frames / elapsed)
 
 
-def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...], secure: bool):
+def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...], secure: bool, placement: str):
     """doorctl's latencies at `baud`; its idle polling at each poll interval (ms) and,
     if `secure`, at 15 ms in a secure channel."""
     line = Line()
     pds = [{"address": 1}, {"address": 2}]
-    child = ReaderProcess(line.master, pds, work, 0.001, timeout=CHILD_LIFETIME)
-    app = app_with_two_readers(work / f"data-{baud}", line, baud)
+    keys = work / f"readers-{baud}-{placement}"  # readers keyed in one run keep that key
+    keys.mkdir()
+    child = ReaderProcess(line.master, pds, keys, 0.001, timeout=CHILD_LIFETIME)
+    app = app_with_two_readers(work / f"data-{baud}-{placement}", line, baud, placement)
     doorctl = app.extensions["doorctl"]
     costs = {}
     try:
@@ -203,12 +252,12 @@ def run_doorctl(baud: int, work: Path, intervals: tuple[int, ...], secure: bool)
         for interval in intervals:
             doorctl.readers.update("r1", {"poll_interval": interval})  # r2 shares the bus
             wait_for(lambda: all(r["online"] for r in doorctl.readers.list()[1:]))
-            costs[f"every {interval} ms"] = polling(child, own_cpu)
+            costs[f"every {interval} ms"] = polling(child, engine_cpu(doorctl))
         if secure:
             doorctl.readers.update("r1", {"poll_interval": 15, "secure_channel": "install"})
             doorctl.readers.update("r2", {"secure_channel": "install"})
-            wait_for(lambda: all(r["sc"] == "up" for r in doorctl.readers.list()[1:]))
-            costs["every 15 ms, secure channel"] = polling(child, own_cpu)
+            wait_for(lambda: all(r["sc"] == "up" for r in doorctl.readers.list()[1:]), 30)
+            costs["every 15 ms, secure channel"] = polling(child, engine_cpu(doorctl))
     finally:
         doorctl.stop()
         doorctl.store.close()
@@ -371,6 +420,11 @@ def polling_rows(name: str, cost: Polling, reference: Polling | None) -> list[tu
     ]
 
 
+def placed(placement: str, rows: list[tuple]) -> list[tuple]:
+    """Rows named with the placement they were measured in."""
+    return [(f"[{placement}] {row[0]}", *row[1:]) for row in rows]
+
+
 def runs() -> tuple:
     """(baud, poll intervals in ms, whether with the secure channel and the busy web)."""
     if QUICK:
@@ -384,13 +438,15 @@ def main() -> None:
         work = Path(tmp)
         reference = libosdp_cp_polling(work)
         for baud, intervals, secure in runs():
-            reads, busy, costs = run_doorctl(baud, work, intervals, secure)
-            rows += latency_rows(baud, reads, [] if QUICK else run_libosdp_cp(baud, work))
-            for web_clients, (busy_reads, rounds) in busy.items():
-                rows += busy_rows(baud, web_clients, busy_reads, rounds)
-            for how, cost in costs.items():
-                name = f"{baud} baud: doorctl polling 2 readers {how}"
-                rows += polling_rows(name, cost, reference)
+            cp = [] if QUICK else run_libosdp_cp(baud, work)
+            for placement in PLACEMENTS:
+                reads, busy, costs = run_doorctl(baud, work, intervals, secure, placement)
+                rows += placed(placement, latency_rows(baud, reads, cp))
+                for web_clients, (busy_reads, rounds) in busy.items():
+                    rows += placed(placement, busy_rows(baud, web_clients, busy_reads, rounds))
+                for how, cost in costs.items():
+                    name = f"{baud} baud: doorctl polling 2 readers {how}"
+                    rows += placed(placement, polling_rows(name, cost, reference))
         rows += polling_rows("libosdp CP polling 2 readers at its defaults", reference, None)
     print(f"{READS} card reads per run; the pty ignores the baud rate (wire floor computed)")
     print(table(rows))

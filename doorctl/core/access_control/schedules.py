@@ -204,6 +204,10 @@ class Schedules:
             self._cache = {r["id"]: _from_row(r) for r in rows}
         return self._cache
 
+    def forget(self) -> None:
+        """Read the schedules again at the next use: another process changed them."""
+        self._cache = None
+
     def get(self, schedule_id: int) -> Schedule:
         """One schedule; raise NotFound."""
         try:

@@ -1,0 +1,80 @@
+"""The engine process itself (`doorctl engine`, started by `doorctl serve`).
+
+It opens the board and the store (its own SQLite connection; WAL lets the web
+process write meanwhile), runs the readers, the door engine and the access
+decisions, sends every event up the link, and answers the web's calls. When the
+link closes (the web process stopped or died) it stops its services, which puts
+every output back to its normal state, and exits.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+from pathlib import Path
+
+import gevent
+import gevent.event
+from gevent import socket
+
+from doorctl.core.engine.link import Link
+
+log = logging.getLogger(__name__)
+# Ahead of the web process (and anything else on the Pi) for the CPU: a card must
+# not wait for a page render in another process either. Needs root or CAP_SYS_NICE.
+ENGINE_NICE = -10
+
+
+def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) -> int:
+    """Run the engine's services until the web process closes the link."""
+    from doorctl.core.appliance import Appliance
+
+    take_priority()
+    engine = Appliance(data_dir, hardware, role="engine")
+    engine.readers.test_ports = reader_test_ports
+    targets = engine.engine_targets()
+    link = Link(socket.socket(fileno=link_fd), lambda message: _serve(link, targets, message))
+    engine.bus.subscribe(lambda event: link.send({"event": event.to_dict()}))
+    engine.start()
+    link.send({"ready": True})
+    until_stopped(link)
+    engine.stop()
+    engine.store.close()
+    return 0
+
+
+def until_stopped(link: Link) -> None:
+    """Wait for the web process to close the link, or for SIGTERM or SIGINT (systemd
+    and Ctrl-C signal every process of the service at once)."""
+    stopping = gevent.event.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        gevent.signal_handler(signum, stopping.set)
+    link.closed.rawlink(lambda _: stopping.set())
+    stopping.wait()
+    log.info("the door engine stops: outputs to their normal state")
+
+
+def take_priority() -> None:
+    """Run ahead of the web process; without the right to, say so and run as is."""
+    try:
+        os.setpriority(os.PRIO_PROCESS, 0, ENGINE_NICE)
+    except OSError as error:
+        log.warning("the engine runs at normal priority (%s)", error.strerror)
+
+
+def _serve(link: Link, targets: dict, message: dict) -> None:
+    """Answer one call in its own greenlet: a slow one (a simulated card being
+    pulsed) must not hold up the calls behind it."""
+    if "call" not in message:
+        return
+    target = targets.get(message["target"])
+    method = getattr(target, message["method"], None) if target is not None else None
+    if method is None or message["method"].startswith("_"):
+        link.reply(message["call"], lambda: _unknown(message))
+        return
+    gevent.spawn(link.reply, message["call"], lambda: method(*message["args"]))
+
+
+def _unknown(message: dict):
+    raise AttributeError(f"the engine has no {message['target']}.{message['method']}")
