@@ -28,6 +28,26 @@ def _env(name: str, default):
     return os.environ.get(f"DOORCTL_{name}", default)
 
 
+def _option(command, flag: str, default, text: str, **kwargs) -> None:
+    """Add `--flag`, whose default the environment variable DOORCTL_FLAG may change;
+    the value has the default's type, and a flag that is off by default is a switch."""
+    name = flag.lstrip("-").upper().replace("-", "_")
+    if default is False:
+        on = _env(name, "") == "1"
+        command.add_argument(
+            flag, action="store_true", default=on, help=f"{text} (env DOORCTL_{name}=1)"
+        )
+        return
+    kind = type(default)
+    command.add_argument(
+        flag,
+        type=kind,
+        default=kind(_env(name, default)),
+        help=f"{text} (env DOORCTL_{name})",
+        **kwargs,
+    )
+
+
 def parser() -> argparse.ArgumentParser:
     """The options of `doorctl`, each with its DOORCTL_* environment variable."""
     root = os.geteuid() == 0
@@ -35,80 +55,60 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--version", action="version", version=f"doorctl {__version__}")
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the appliance (web interface, API, services)")
-    serve.add_argument(
-        "--data-dir",
-        default=_env("DATA_DIR", str(default_data_dir())),
-        help="settings, database and keys (env DOORCTL_DATA_DIR)",
-    )
-    serve.add_argument(
-        "--host", default=_env("HOST", "0.0.0.0"), help="address to listen on (env DOORCTL_HOST)"
-    )
-    serve.add_argument(
+    _option(serve, "--data-dir", str(default_data_dir()), "settings, database and keys")
+    _option(serve, "--host", "0.0.0.0", "address to listen on")
+    stored = "once HTTP and HTTPS are saved (System > Network) the stored ports apply"
+    _option(
+        serve,
         "--port",
-        type=int,
-        default=int(_env("PORT", 80 if root else 8080)),
-        help="HTTP port at first start, 0 for any free one; once HTTP and HTTPS are saved "
-        "(System > Network) the stored ports apply (env DOORCTL_PORT)",
+        80 if root else 8080,
+        f"HTTP port at first start, 0 for any free one; {stored}",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--https-port",
-        type=int,
-        default=int(_env("HTTPS_PORT", 443 if root else 8443)),
-        help="HTTPS port at first start, 0 for any free one; once HTTP and HTTPS are "
-        "saved (System > Network) the stored ports apply (env DOORCTL_HTTPS_PORT)",
+        443 if root else 8443,
+        f"HTTPS port at first start, 0 for any free one; {stored}",
     )
-    serve.add_argument(
-        "--hardware",
-        choices=HARDWARE,
-        default=_env("HARDWARE", "auto"),
-        help="board backend: rpi, sim, or auto (env DOORCTL_HARDWARE)",
-    )
-    serve.add_argument(
-        "--log-level",
-        default=_env("LOG_LEVEL", "INFO"),
-        help="DEBUG, INFO, WARNING (env DOORCTL_LOG_LEVEL)",
-    )
-    serve.add_argument(
+    _option(serve, "--hardware", "auto", "board backend: rpi, sim, or auto", choices=HARDWARE)
+    _option(serve, "--log-level", "INFO", "DEBUG, INFO, WARNING")
+    _option(
+        serve,
         "--request-timeout",
-        type=float,
-        default=float(_env("REQUEST_TIMEOUT", Limits.request_timeout)),
-        help="seconds a client may take to send a request's head, and each 64 KiB of "
-        "its body (env DOORCTL_REQUEST_TIMEOUT)",
+        Limits.request_timeout,
+        "seconds a client may take to send a request's head, and each 64 KiB of its body",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--connections-per-client",
-        type=int,
-        default=int(_env("CONNECTIONS_PER_CLIENT", Limits.connections_per_client)),
-        help="open connections one client address may hold (env DOORCTL_CONNECTIONS_PER_CLIENT)",
+        Limits.connections_per_client,
+        "open connections one client address may hold",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--confirm-seconds",
-        type=float,
-        default=float(_env("CONFIRM_SECONDS", CONFIRM_SECONDS)),
-        help="seconds to confirm a change of HTTP and HTTPS from the new address before "
-        "the old settings come back (env DOORCTL_CONFIRM_SECONDS)",
+        float(CONFIRM_SECONDS),
+        "seconds to confirm a change of HTTP and HTTPS from the new address before the old "
+        "settings come back",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--names-check-seconds",
-        type=float,
-        default=float(_env("NAMES_CHECK_SECONDS", NAMES_CHECK_SECONDS)),
-        help="how often the device's names and addresses are compared with its HTTPS "
-        "certificate's (env DOORCTL_NAMES_CHECK_SECONDS)",
+        float(NAMES_CHECK_SECONDS),
+        "how often the device's names and addresses are compared with its HTTPS certificate's",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--reader-test-ports",
-        action="store_true",
-        default=_env("READER_TEST_PORTS", "") == "1",
-        help="also accept pseudo-terminals (/dev/pts/N) as reader ports, for tests and "
-        "demos (env DOORCTL_READER_TEST_PORTS=1)",
+        False,
+        "also accept pseudo-terminals (/dev/pts/N) as reader ports, for tests and demos",
     )
-    serve.add_argument(
+    _option(
+        serve,
         "--engine-process",
-        action="store_true",
-        default=_env("ENGINE_PROCESS", "") == "1",
-        help="run the readers, the door engine and access decisions in a process of "
-        "their own, so that a busy web interface never delays a card "
-        "(env DOORCTL_ENGINE_PROCESS=1)",
+        False,
+        "run the readers, the door engine and access decisions in a process of their own, "
+        "so that a busy web interface never delays a card",
     )
     engine = sub.add_parser(
         "engine", help="the door engine process; `doorctl serve --engine-process` starts it"
