@@ -137,3 +137,12 @@ def line():
     pty = Line()
     yield pty
     pty.close()
+
+
+@pytest.fixture
+def spawn(line, tmp_path):
+    """Start a libosdp reader child (one or two PDs) on the line; killed at teardown."""
+    from support_osdp import reader_processes
+
+    with reader_processes(line.master, tmp_path, 0.005) as start:
+        yield start

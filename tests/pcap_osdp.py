@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import shutil
 import struct
 import subprocess
 from pathlib import Path
 
-from support import missing
+from support import require
 
 from doorctl.hal.osdp.codec import FrameDecoder
 
@@ -44,9 +43,7 @@ DISSECTOR = Path(__file__).resolve().parent / "peers" / "osdp_dissector_check.lu
 
 def tshark_frames(path) -> list[tuple[int, bool, int]]:
     """(address, reply, code) of every frame as tshark's OSDP dissector reads the file."""
-    tshark = shutil.which("tshark")
-    if tshark is None:
-        missing("tshark is missing (scripts/test installs it with apt-get)")
+    tshark = require("tshark", "tshark")
     fields = ("osdpcheck.address", "osdpcheck.reply", "osdpcheck.code")
     args = [tshark, "-X", f"lua_script:{DISSECTOR}", "-r", str(path), "-T", "fields"]
     args += [arg for field in fields for arg in ("-e", field)]

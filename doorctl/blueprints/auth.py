@@ -38,7 +38,6 @@ from doorctl.blueprints.common import (
 from doorctl.blueprints.system import security
 from doorctl.core.system.network.sessions import new_session_id
 from doorctl.core.system.users import ROLES, User
-from doorctl.core.system.users import SECTION as SESSIONS
 
 bp = Blueprint("auth", __name__)
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
@@ -61,12 +60,13 @@ def init_app(app) -> None:
 def _load_user(session_id: str) -> User | None:
     """The session's user while its generation is current and it was used lately.
 
-    HTTP Basic credentials sent along take precedence over the cookie.
+    HTTP Basic credentials sent along take precedence over the cookie: flask-login
+    then asks the request loader, which checks them (once).
     """
     if _basic_header(request):
-        return _basic_auth_user(request)
+        return None
     now = time.time()
-    if now - session.get("seen", 0) > appliance().settings.get(SESSIONS)["idle_timeout"]:
+    if now - session.get("seen", 0) > appliance().users.idle_timeout:
         return None
     if appliance().ended_sessions.ended(session.get("sid")):
         return None  # an administrator ended it (System > Network > Connected clients)

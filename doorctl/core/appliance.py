@@ -70,7 +70,7 @@ class Appliance:
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
-        self.settings.register(SESSIONS, SessionSettings)
+        self._section(SESSIONS, SessionSettings, self.users)
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)

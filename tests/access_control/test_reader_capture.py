@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import gevent
 import pytest
 from pcap_osdp import frames
 from support import basic, csrf_token, make_user
-from support_osdp import reader_processes, wait_until
+from support_osdp import wait_until
 
 from doorctl.core.access_control.readers import capture as capture_module
 from doorctl.core.access_control.readers.topics import CAPTURE
@@ -16,12 +15,6 @@ from doorctl.hal.wiegand import encode_card
 pytestmark = pytest.mark.peer
 CARD_BITS = encode_card("H10301", 12, 345)
 URL = "/api/v1/readers/front/capture"
-
-
-@pytest.fixture
-def spawn(line, tmp_path):
-    with reader_processes(line.master, tmp_path, 0.005) as start:
-        yield start
 
 
 @pytest.fixture
@@ -64,8 +57,7 @@ def test_a_capture_ends_by_itself_after_its_time(doorctl, admin_api, front, monk
     monkeypatch.setattr(capture_module, "DURATIONS", (1, 600))
     assert admin_api.post(URL, {"duration": 1}).status_code == 202
     assert admin_api.post(URL, {"duration": 1}).status_code == 409  # one at a time per bus
-    gevent.sleep(1.3)
-    assert admin_api.get(URL).json["state"] == "done"
+    wait_until(lambda: admin_api.get(URL).json["state"] == "done", what="capture ended")
     assert admin_api.get(f"{URL}/file").status_code == 200
 
 

@@ -3,15 +3,9 @@
 from __future__ import annotations
 
 import pytest
-from support_osdp import reader_processes, wait_until
+from support_osdp import wait_until
 
 pytestmark = pytest.mark.peer
-
-
-@pytest.fixture
-def spawn(line, tmp_path):
-    with reader_processes(line.master, tmp_path, 0.005) as start:
-        yield start
 
 
 def test_vendor_oui_and_capabilities_by_their_names(admin_api, logged_in, line, spawn):

@@ -6,7 +6,7 @@ import json
 import logging
 
 import pytest
-from support_osdp import reader_processes, wait_until
+from support_osdp import wait_until
 
 from doorctl.hal.osdp import KeyStore
 from doorctl.hal.wiegand import encode_card
@@ -16,12 +16,6 @@ KEY = bytes.fromhex("8badf00d0123456789abcdeffedcba98")
 OTHER = bytes.fromhex("00112233445566778899aabbccddeeff")
 CARD_BITS = encode_card("H10301", 12, 345)
 FAILURE = "tns1:Device/Reader/SecureChannelFailure"
-
-
-@pytest.fixture
-def spawn(line, tmp_path):
-    with reader_processes(line.master, tmp_path, 0.005) as start:
-        yield start
 
 
 @pytest.fixture

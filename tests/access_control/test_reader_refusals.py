@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from support_osdp import reader_processes, wait_until
+from support_osdp import wait_until
 
 from doorctl.core.access_control.readers import refused
 from doorctl.core.access_control.readers.topics import COMMAND_REFUSED
@@ -13,12 +13,6 @@ pytestmark = pytest.mark.peer
 CARD_BITS = encode_card("H10301", 12, 345)
 # No buzzer, and its application refuses LED commands (libosdp NAKs both).
 REFUSING = {"address": 1, "secure": False, "without": ["AudibleControl"], "refuse": ["led"]}
-
-
-@pytest.fixture
-def spawn(line, tmp_path):
-    with reader_processes(line.master, tmp_path, 0.005) as start:
-        yield start
 
 
 def ann(doorctl, card):

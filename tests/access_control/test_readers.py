@@ -9,7 +9,7 @@ import socket
 
 import gevent
 import pytest
-from support_osdp import Line, reader_processes, wait_until
+from support_osdp import Line, wait_until
 
 from doorctl.app import create_app
 from doorctl.core.access_control.readers import FIELDS
@@ -21,13 +21,6 @@ CARD = {"format": "H10301", "facility": 12, "number": 345}
 CARD_BITS = encode_card("H10301", 12, 345)
 UNKNOWN_BITS = encode_card("H10301", 12, 999)
 PTYS = {"READER_TEST_PORTS": True}  # the line is a pseudo-terminal
-
-
-@pytest.fixture
-def spawn(line, tmp_path):
-    """Start a libosdp reader child (one or two PDs) on the line; killed at teardown."""
-    with reader_processes(line.master, tmp_path, 0.005) as start:
-        yield start
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from doorctl.core.errors import Conflict, Forbidden, Invalid, NotFound
 from doorctl.core.events import EventBus
 from doorctl.core.fields import seconds
 from doorctl.core.store import Store, Transaction
+from doorctl.core.waiting import off_hub
 
 ROOT = "root"
 MAX_USERS = 100
@@ -104,6 +105,10 @@ class Users:
         self._verified: dict[bytes, float] = {}
         self._verified_key = secrets.token_bytes(32)
         self._dummy_hash = generate_password_hash("not a password")
+
+    def apply(self, sessions: dict) -> None:
+        """Keep the sessions' idle timeout at hand: every request with a cookie asks."""
+        self.idle_timeout = sessions["idle_timeout"]
 
     def count(self) -> int:
         """How many users exist; 0 means the root password is not set yet."""
@@ -194,12 +199,11 @@ class Users:
 
     def authenticate(self, username: str, password: str) -> User | None:
         """The user when the password is right; the same work is done for unknown names."""
-        token = self._token(username, password)
-        if self._verified.get(token, 0) > time.monotonic():
+        if self.remembered(username, password):
             return self.get(username)
         user = self._check_password(username, password)
         if user is not None:
-            self._verified[token] = time.monotonic() + VERIFIED_SECONDS
+            self._verified[self._token(username, password)] = time.monotonic() + VERIFIED_SECONDS
         return user
 
     def _check_password(self, username: str, password: str) -> User | None:
@@ -214,7 +218,8 @@ class Users:
         """Run a slow hash on the hashing thread; greenlets keep running meanwhile."""
         if self._pool is None:
             self._pool = ThreadPool(1)
-        return self._pool.apply(function, args)
+        with off_hub():  # the hash is a request's longest wait: no place held meanwhile
+            return self._pool.apply(function, args)
 
     def _insert(self, username: str, password: str, role: str) -> User:
         """Hash off the hub, then check the rules again and insert in one transaction."""

@@ -293,7 +293,8 @@ def test_a_silent_reader_costs_the_other_one_no_more_than_a_reply_timeout(script
     frames = list(zip(scripted_pd.received[start:], scripted_pd.received_at[start:], strict=True))
     unanswered = next(at for frame, at in frames if frame.address == 1)
     after = next(at for frame, at in frames if frame.address == 2 and at > unanswered)
-    assert after - unanswered < 0.3, f"reader 2 waited {after - unanswered:.3f} s"
+    # An interval later would be 1 s; half of it leaves a loaded machine its headroom.
+    assert after - unanswered < 0.5, f"reader 2 waited {after - unanswered:.3f} s"
 
 
 @pytest.mark.parametrize("driver_enable", [False, True])
