@@ -428,3 +428,13 @@ def test_guessing_the_current_password_over_the_api_gets_blocked(client, root, d
     assert right.status_code == 429
     assert right.headers["Retry-After"] == "30"
     assert doorctl.users.authenticate(*viewer) is not None, "the password is unchanged"
+
+
+def test_a_wrong_basic_password_sent_with_a_session_cookie_counts_once(
+    logged_in, doorctl, hashes, events, clock
+):
+    """Basic credentials take precedence over the cookie, and are checked once."""
+    before = hashes[0]
+    assert logged_in.get("/api/v1/device", headers=WRONG).status_code == 401
+    assert hashes[0] - before == 1
+    assert len(topics(events, blocking.FAILED_TOPIC)) == 1
