@@ -31,6 +31,7 @@ from doorctl.core.system.certificates.body import (
     check_import,
     check_self_signed,
 )
+from doorctl.core.waiting import computed
 
 KIND = "Certificate"
 KINDS = ("client_server", "ca")
@@ -153,9 +154,14 @@ class Certificates:
         return self._row(cert_id)["pem"]
 
     def load_chain(self, context: ssl.SSLContext, cert_id: str) -> None:
-        """Load the certificate, its chain and key into a TLS context. OpenSSL reads them
-        only from files: these live for the call, the key in them encrypted with a
-        one-time password, so it is never on disk in clear."""
+        """Load the certificate, its chain and key into a TLS context, on the threadpool:
+        unsealing, encrypting and the disk take 10-20 ms that reader polling must not
+        wait for (HTTPS and MQTT both load this way)."""
+        computed(self._load_chain, context, cert_id)
+
+    def _load_chain(self, context: ssl.SSLContext, cert_id: str) -> None:
+        """OpenSSL reads chain and key only from files: these live for the call, the key
+        in them encrypted with a one-time password, so it is never on disk in clear."""
         password = secrets.token_bytes(32).hex()
         encryption = serialization.BestAvailableEncryption(password.encode())
         key = self.private_key(cert_id).private_bytes(

@@ -34,7 +34,6 @@ from paho.mqtt.properties import Properties
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.mqtt import refusal
-from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
 WEBSOCKET = ("ws", "wss")
@@ -76,7 +75,7 @@ def tls_context(settings: dict, certificates: Certificates) -> TlsContext:
     else:
         context.load_default_certs()
     if client:
-        _load("client certificate", client, _off_hub, certificates.load_chain, context, client)
+        _load("client certificate", client, certificates.load_chain, context, client)
     if settings["alpn"]:
         context.set_alpn_protocols([settings["alpn"]])
     return context
@@ -85,13 +84,6 @@ def tls_context(settings: dict, certificates: Certificates) -> TlsContext:
 def _trust(context: ssl.SSLContext, pem, cert_id: str) -> None:
     """Trust the CA certificates stored under `cert_id` (and only them)."""
     context.load_verify_locations(cadata=pem(cert_id))
-
-
-def _off_hub(function, *args) -> None:
-    """Run on the hub's threadpool: OpenSSL decrypting the client key and the disk take
-    10-20 ms, which the reader loop must not wait for."""
-    with off_hub():
-        gevent.get_hub().threadpool.apply(function, args)
 
 
 def _load(what: str, cert_id: str, load, *args) -> None:
