@@ -34,7 +34,9 @@ class Capture:
     """The frames of one bus while it records; `pcap()` gives the file."""
 
     def __init__(self, clock=time.time, max_bytes: int = MAX_BYTES) -> None:
-        self.records: list[tuple[float, bytes]] = []
+        # The pcap records as they come: a download is then one copy, not 10^5 packs.
+        self._records = bytearray()
+        self.frames = 0
         self.size = PCAP_HEADER  # of the file so far
         self.dropped = 0
         self.redacted = 0
@@ -57,7 +59,8 @@ class Capture:
         if self.size + RECORD_HEADER + len(frame) > self._max:
             self.dropped += 1
             return
-        self.records.append((self._clock(), frame))
+        self._records += record(self._clock(), frame)
+        self.frames += 1
         self.size += RECORD_HEADER + len(frame)
 
     def _redacted(self, frame: Frame) -> bytes:
@@ -70,7 +73,7 @@ class Capture:
     def pcap(self) -> bytes:
         """The capture as a pcap file."""
         header = struct.pack("<IHHiIII", PCAP_MAGIC, 2, 4, 0, 0, SNAPLEN, LINKTYPE)
-        return header + b"".join(record(at, frame) for at, frame in self.records)
+        return header + self._records
 
 
 def raw(frame: Frame) -> bytes:

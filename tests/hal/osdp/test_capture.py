@@ -90,4 +90,4 @@ def test_a_full_capture_drops_what_does_not_fit():
     capture = Capture(max_bytes=24 + 3 * (16 + 8))
     for _ in range(5):
         capture.sent(encode_frame(1, 1, m.POLL))
-    assert (len(capture.records), capture.dropped) == (3, 2)
+    assert (capture.frames, capture.dropped) == (3, 2)

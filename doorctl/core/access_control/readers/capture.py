@@ -31,7 +31,7 @@ def _when(at: float | None) -> str | None:
 def _status(record: dict) -> dict:
     """What a capture record shows: its state, times in UTC, frames and size so far."""
     capture: Capture = record["capture"]
-    status = {**record, "frames": len(capture.records), "bytes": capture.size}
+    status = {**record, "frames": capture.frames, "bytes": capture.size}
     status.update(redacted=capture.redacted, started=_when(record["started"]))
     status["ended"] = _when(record["ended"])
     return {k: status[k] for k in STATUS_FIELDS}
@@ -113,7 +113,7 @@ class BusCaptures:
         record = self._captures[port]
         record.update(state="done", ended=time.time())
         self._attach_capture(port)
-        data = {"state": "done", "frames": len(record["capture"].records)}
+        data = {"state": "done", "frames": record["capture"].frames}
         if record["reader"] in self._configs:
             self._publish(CAPTURE, record["reader"], data)
 
