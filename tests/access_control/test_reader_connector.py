@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support import csrf_token
 from support_osdp import Line
@@ -80,3 +82,13 @@ def test_the_page_names_the_connector_next_to_the_field(doorctl, logged_in, conn
     assert logged_in.post("/peripherals/readers/wiegand", data=off).status_code == 303
     assert doorctl.readers.get("wiegand")["enabled"] is False
     assert "Not in use" in logged_in.get("/peripherals/readers").get_data(as_text=True)
+
+
+def test_a_refused_wiegand_save_shows_the_box_as_it_was_sent(logged_in, line):
+    token = csrf_token(logged_in, "/peripherals")
+    off = {"csrf_token": token, "door_id": "1", "direction": "sideways", "enabled": "off"}
+    answer = logged_in.post("/peripherals/readers/wiegand", data=off)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422 and 'data-field="direction"' in page
+    box = re.search(r'<input type="checkbox" role="switch" name="enabled"[^>]*>', page).group()
+    assert "checked" not in box

@@ -82,7 +82,7 @@ def form_body(form) -> dict:
 def _failed_context(operation: str, reader_id: str | None) -> dict:
     """A refused change shows its reader's form open again with what was sent (never
     the key: a password field is not filled in again)."""
-    sent = {k: v for k, v in request.form.items() if k != KEY_FIELD}
+    sent = {k: v for k, v in form_body(request.form).items() if k != KEY_FIELD}
     if operation == "update":
         # The add form stays closed: the values are the reader's being configured.
         return {"editing": reader_id, "edited": sent, "values": None}
