@@ -41,3 +41,10 @@ class Forbidden(DoorctlError):
     """The rule protects this record (root cannot be deleted) or the role is too low."""
 
     status = 403
+
+
+class NoAnswer(DoorctlError):
+    """A device did not answer in time (a reader asked to take a new key); what it did
+    is settled later."""
+
+    status = 504

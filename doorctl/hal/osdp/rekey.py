@@ -36,8 +36,19 @@ class KeyRotation:
             result.set({"ok": False, "error": "no secure channel is up with this reader"})
             return result
         key = os.urandom(16)
-        self._keys.propose(reader.key_name(), key)
+        # Taken before the proposal is stored (a write that yields): a second rotation
+        # asked for meanwhile finds this one under way.
         reader.rotation = Rotation(key, result)
+        try:
+            self._keys.propose(reader.key_name(), key)
+        except Exception:
+            reader.rotation = None
+            raise
+        if reader.session is None or reader.phase != "ready":
+            # Never sent: the reader holds its old key, which the next handshake proves.
+            reader.rotation = None
+            result.set({"ok": False, "error": "no secure channel is up with this reader"})
+            return result
         reader.phase = "rekey"
         self._due_now(reader)
         return result

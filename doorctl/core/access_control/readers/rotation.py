@@ -10,19 +10,13 @@ from __future__ import annotations
 
 import gevent
 
-from doorctl.core.errors import Conflict, DoorctlError
+from doorctl.core.errors import Conflict, NoAnswer
 
 from .topics import KEY_ROTATION
 
 # A KEYSET and the handshake after it take a few exchanges; a reader that stops
 # answering is given up after OSDP's 8 s, so this is the answer's longest wait.
 ROTATE_WAIT = 10.0
-
-
-class NoAnswer(DoorctlError):
-    """The reader did not answer in time; which key it holds is settled later."""
-
-    status = 504
 
 
 class KeyRotations:
