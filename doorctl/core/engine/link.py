@@ -56,11 +56,15 @@ class Link:
 
     def call(self, target: str, method: str, *args, timeout: float = CALL_TIMEOUT):
         """Run `target.method(*args)` on the other side and return its result."""
+        if self.closed.is_set():
+            raise LinkClosed("the link is closed")
         number = next(self._ids)
         waiting = self._waiting[number] = gevent.event.AsyncResult()
         try:
             self.send({"call": number, "target": target, "method": method, "args": args})
             return waiting.get(timeout=timeout)
+        except gevent.Timeout:  # a hung engine is a closed link to the caller, not a crash
+            raise LinkClosed(f"no answer to {target}.{method} in {timeout} s") from None
         finally:
             self._waiting.pop(number, None)
 

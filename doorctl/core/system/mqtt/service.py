@@ -316,7 +316,9 @@ class MqttService(Subscribing):
     def _on_event(self, event: Event) -> None:
         """Queue an event for publication when the conditions select it (never blocks)."""
         if self.home_assistant.observe(event):
-            self._publish_state(event)
+            # Its own greenlet: the entities may be asked of the engine process, whose
+            # events arrive on the very greenlet that would wait for the answer.
+            gevent.spawn(self._publish_state, event)
         if not self.client["connect"] or not messages.selected(event, self.publication):
             return
         topic = messages.event_topic(event.topic, self.client, self.publication)
