@@ -438,3 +438,12 @@ def test_a_wrong_basic_password_sent_with_a_session_cookie_counts_once(
     assert logged_in.get("/api/v1/device", headers=WRONG).status_code == 401
     assert hashes[0] - before == 1
     assert len(topics(events, blocking.FAILED_TOPIC)) == 1
+
+
+def test_flood_windows_of_many_addresses_do_not_pile_up(client, root, doorctl, clock, monkeypatch):
+    monkeypatch.setattr(blocking, "MAX_ADDRESSES", 3)
+    configure(doorctl, blocking=False)
+    for n in range(8):
+        clock[0] += blocking.FLOOD_SECONDS + 1  # each address's window has ended
+        client.get("/api/v1/device", headers=WRONG, environ_base={"REMOTE_ADDR": f"10.0.0.{n}"})
+    assert len(doorctl.security.blocking._floods) <= 4

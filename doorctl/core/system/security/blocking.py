@@ -61,7 +61,7 @@ class Blocking:
         self._clock = clock
         self._recent: dict[tuple[str, str | None], deque[float]] = {}
         self.blocked: dict[str, float] = {}  # address -> when its block ends
-        self._floods: dict[str, list] = {}  # address -> [window end, events, summarised]
+        self._floods: dict[str, list] = {}  # address -> [window end, failure events]
 
     def apply(self, settings: dict) -> None:
         """New limits; turning blocking off ends every block now."""
@@ -146,8 +146,18 @@ class Blocking:
         now = self._clock()
         flood = self._floods.get(address)
         if flood is None or flood[0] <= now:
+            self._forget_floods(now)
             flood = self._floods[address] = [now + FLOOD_SECONDS, 0]
         return flood
+
+    def _forget_floods(self, now: float) -> None:
+        """Drop ended windows that need no summary (a flood's summary drops its own),
+        when there are too many: many addresses must not grow them for ever."""
+        if len(self._floods) <= MAX_ADDRESSES:
+            return
+        for address, (end, count) in list(self._floods.items()):
+            if end <= now and count <= FLOOD_EVENTS:
+                del self._floods[address]
 
     def _summarise(self, address: str, method: str) -> None:
         """One event for the failures of a flood that had none of their own."""
