@@ -1,10 +1,7 @@
 // The REST API viewer of the Help page: Swagger UI (vendored) over the device's own
 // OpenAPI document. No validator URL: the appliance often has no internet, and the
 // document must never leave it.
-// The theme is the one the shell remembered, else the system's.
-const dark = window.matchMedia("(prefers-color-scheme: dark)").matches;
-document.documentElement.dataset.theme =
-  localStorage.getItem("doorctl.theme") || (dark ? "dark" : "light");
+// The theme comes from theme.js, loaded first, as on every page.
 window.addEventListener("DOMContentLoaded", () => {
   const element = document.getElementById("api-viewer");
   window.SwaggerUIBundle({
