@@ -176,3 +176,14 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return probe.getsockname()[1]
+
+
+def log_in(page, url: str, username: str = "root", password: str = ROOT_PASSWORD, to="/status"):
+    """Log in on the login page in a browser; it lands on `to`."""
+    from playwright.sync_api import expect
+
+    page.goto(url + ("/login" if to == "/status" else f"/login?next={to}"))
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", password)
+    page.press("input[name=password]", "Enter")
+    expect(page).to_have_url(url + to)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from support import ROOT_PASSWORD, free_port, start_served, start_set_up
+from support import ROOT_PASSWORD, free_port, log_in, start_served, start_set_up
 
 pytestmark = pytest.mark.browser
 CONFIRM_SECONDS = 6
@@ -19,21 +19,13 @@ def quick(tmp_path):
     server.stop()
 
 
-def log_in(page, url: str) -> None:
-    page.goto(url + "/login?next=/network")
-    page.fill("input[name=username]", "root")
-    page.fill("input[name=password]", ROOT_PASSWORD)
-    page.press("input[name=password]", "Enter")
-    expect(page).to_have_url(url + "/network")
-
-
 def change_http_port(page, port: int) -> None:
     page.fill("input[name=http_port]", str(port))
     page.click("#http-https button[type=submit]")
 
 
 def test_the_page_moves_to_the_new_port_and_the_change_is_confirmed_there(quick, page):
-    log_in(page, quick.url)
+    log_in(page, quick.url, to="/network")
     expect(page.locator("#confirm-note")).to_contain_text(f"within {CONFIRM_SECONDS} seconds")
     port = free_port()
     change_http_port(page, port)
@@ -46,7 +38,7 @@ def test_the_page_moves_to_the_new_port_and_the_change_is_confirmed_there(quick,
 
 
 def test_an_unconfirmed_change_comes_back_by_itself(quick, page):
-    log_in(page, quick.url)
+    log_in(page, quick.url, to="/network")
     change_http_port(page, free_port())
     expect(page.locator("#confirm-change")).to_be_visible()
     expect(page.locator("#pending-change strong")).not_to_have_text(f"{CONFIRM_SECONDS} s")
@@ -68,7 +60,7 @@ def test_from_https_to_http_only_the_browser_logs_in_at_the_new_address(tmp_path
         body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
         server.call("POST", "/api/v1/setup", body, auth=None)
         page = context.new_page()
-        log_in(page, server.https_url)
+        log_in(page, server.https_url, to="/network")
         page.select_option("select[name=protocols]", "http")
         page.click("#http-https button[type=submit]")
         expect(page).to_have_url(server.url + "/login?next=/network/confirm")

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from playwright.sync_api import expect
-from support import ROOT_PASSWORD
+from support import ROOT_PASSWORD, log_in
 
 pytestmark = pytest.mark.browser
 STRONG = "correct-Horse-battery-9"
@@ -17,14 +17,6 @@ def watch_policy(page) -> list[str]:
     blocked: list[str] = []
     page.on("console", lambda m: "Content Security Policy" in m.text and blocked.append(m.text))
     return blocked
-
-
-def log_in(page, url: str, username: str, password: str) -> None:
-    page.goto(url + "/login")
-    page.fill("input[name=username]", username)
-    page.fill("input[name=password]", password)
-    page.press("input[name=password]", "Enter")
-    expect(page).to_have_url(url + "/status")
 
 
 def expect_hints(field, hint, cases) -> None:
