@@ -17,7 +17,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from doorctl.blueprints import auth, help, openapi, setup
+from doorctl.blueprints import auth, help, language, openapi, setup
 from doorctl.blueprints.access_control import (
     access_rules,
     alarms,
@@ -159,6 +159,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)
+    language.init_app(app)
     auth.init_app(app)
     for section in SECTIONS:
         app.register_blueprint(section.bp)

@@ -1,0 +1,44 @@
+"""Language (manual: "Change the language"): which catalogue a page is rendered in.
+
+Flask-Babel carries the gettext catalogues and formats dates and numbers per locale;
+this module only chooses the locale: the signed-in user's own language when one is
+kept with the user, else the best match for the browser's Accept-Language, else English.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+from flask_babel import Babel, get_locale
+from flask_login import current_user
+
+# The languages with a complete catalogue, by their code, named in their own language.
+LANGUAGES = {"en": "English", "de": "Deutsch", "sv": "Svenska"}
+DEFAULT = "en"
+
+
+def select_locale() -> str:
+    """The user's language if they chose one, else the browser's best, else English."""
+    chosen = getattr(current_user, "language", None)
+    if chosen in LANGUAGES:
+        return chosen
+    return browser_language(request.accept_languages) or DEFAULT
+
+
+def browser_language(accepted) -> str | None:
+    """The browser's most preferred language we have, by its primary subtag.
+
+    Werkzeug's best_match prefers any exact match over a regional one, so
+    "sv-SE, de;q=0.5" would give German; a person who asks for Swedish first wants it.
+    """
+    for tag, _quality in accepted:
+        primary = tag.replace("_", "-").split("-")[0].lower()
+        if primary in LANGUAGES:
+            return primary
+    return None
+
+
+def init_app(app: Flask) -> None:
+    """Install the catalogues (doorctl/translations), `_` and `ngettext` in templates,
+    and get_locale() for <html lang> and locale-aware formatting."""
+    Babel(app, locale_selector=select_locale, default_translation_directories="translations")
+    app.jinja_env.globals["get_locale"] = get_locale
