@@ -17,7 +17,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from doorctl.blueprints import auth, help, language, openapi, setup
+from doorctl.blueprints import auth, help, language, live, openapi, setup
 from doorctl.blueprints.access_control import (
     access_rules,
     alarms,
@@ -115,6 +115,7 @@ SECTIONS = (
     events,
     access_log,
     help,
+    live,
     openapi,
 )
 
