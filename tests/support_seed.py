@@ -29,6 +29,10 @@ SCHEDULES = (
     },
     {"name": "Weekend", "intervals": [{"days": ["sat", "sun"], "start": "09:00", "end": "13:00"}]},
 )
+USERS = (
+    {"username": "guard", "password": "guard password 1", "role": "viewer"},
+    {"username": "doris", "password": "operator password 1", "role": "operator"},
+)
 READER = {"id": "front", "baud": 115200, "address": 1, "poll_interval": 50}
 # Events: toggles of an input with no door (each one a DigitalInput event), and cards.
 INPUT_TOGGLES = 150
@@ -118,6 +122,8 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     if reader_port:
         s.call("POST", "/api/v1/readers", {**READER, "port": reader_port})
         wait_until(lambda: s.call("GET", "/api/v1/readers/front")["online"], 20, "reader online")
+    for user in USERS:
+        s.call("POST", "/api/v1/users", user)
     make_events(s)
     return {"cardholders": ids, "schedules": schedules, "groups": groups}
 
