@@ -203,3 +203,10 @@ def test_door_settings_page_saves_and_redirects(logged_in, doorctl):
         True,
     )
     assert stored["first_person_in"] is False  # an unticked switch is off
+
+
+def test_door_settings_show_seconds_as_typed(logged_in, admin_api):
+    admin_api.put("/api/v1/doors/1/settings", json={"access_time": 7, "long_access_time": 20.5})
+    page = logged_in.get("/doors/1/settings").get_data(as_text=True)
+    assert re.search(r'name="access_time"[^>]*value="7"', page)
+    assert re.search(r'name="long_access_time"[^>]*value="20.5"', page)
