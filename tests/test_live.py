@@ -65,3 +65,20 @@ def test_unknown_panel_and_roles(app, logged_in, doorctl):
     assert names == ["doors"]  # the simulator is for administrators only
     response.close()
     assert app.test_client().get("/live?panel=doors").status_code == 303  # to the login
+
+
+def test_the_readers_panel_fills_the_peripherals_section(logged_in):
+    """The Peripherals page keeps its live section; the stream sends what goes inside."""
+    page = logged_in.get("/peripherals").get_data(as_text=True)
+    assert 'sse-connect="/live?panel=readers"' in page and "every 1s" not in page
+    response = logged_in.get("/live?panel=readers", buffered=False)
+    name, html = next(messages(response))
+    assert name == "readers" and 'id="readers"' in html and "<section" not in html
+    response.close()
+
+
+def test_no_page_polls_its_live_panels(logged_in):
+    for path in ("/status", "/doors", "/alarms", "/io", "/simulator", "/peripherals"):
+        page = logged_in.get(path).get_data(as_text=True)
+        assert 'hx-trigger="every' not in page, path
+        assert 'hx-ext="sse"' in page, path
