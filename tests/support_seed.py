@@ -54,12 +54,12 @@ LAST_NAMES = ("Smith", "Lindqvist", "Müller", "Okafor", "Rossi", "Sato")
 
 def cardholders_csv() -> str:
     """60 cardholders, one card each (H10301, facility 12), every fifth with a PIN too."""
-    lines = ["ref,name,card_format,card_facility,card_number,pin"]
+    lines = ["ref,name,long_access,card_format,card_facility,card_number,pin"]
     for n in range(CARDHOLDERS):
         name = f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[n % len(LAST_NAMES)]} {n + 1}"
-        lines.append(f"h{n},{name},H10301,12,{1000 + n},")
+        lines.append(f"h{n},{name},{int(n % 10 == 9)},H10301,12,{1000 + n},")
         if n % 5 == 0:
-            lines.append(f"h{n},{name},,,,{4000 + n}")
+            lines.append(f"h{n},{name},{int(n % 10 == 9)},,,,{4000 + n}")
     return "\n".join(lines) + "\n"
 
 
