@@ -33,7 +33,7 @@ def test_panels_come_at_once_then_on_each_change(logged_in, doorctl):
     response.close()
 
 
-def test_a_change_of_another_panel_sends_nothing(logged_in, doorctl, board):
+def test_a_change_of_another_panel_sends_nothing(logged_in, doorctl):
     response = logged_in.get("/live?panel=doors&panel=alarms", buffered=False)
     chunks = iter(response.response)
     next(chunks)  # the panels as they are
