@@ -40,11 +40,21 @@ IO = ("tns1:Device/Trigger/", "tns1:Device/IO/")
 
 @dataclass(frozen=True)
 class Panel:
-    """A live panel: the topics that change it, the role that may see it, its HTML."""
+    """A live panel: the topics that change it, the role that may see it, its HTML, and
+    whether this device has it at all (the simulator only on the simulated board)."""
 
     topics: tuple[str, ...]
     render: Callable[[], str]
     role: str = "viewer"
+    shown: Callable[[], bool] = lambda: True
+
+
+def readers_html() -> str:
+    """The Peripherals page's readers table, inside its live section (which stays)."""
+    html = render_template(
+        "access_control/peripherals/_readers.html", readers=appliance().readers.list()
+    )
+    return html[html.index(">", html.index("<section")) + 1 : html.rindex("</section>")]
 
 
 PANELS = {
@@ -55,17 +65,14 @@ PANELS = {
     "device": Panel((), status.device_html),
     "alarms": Panel((TAMPER, READER), alarms.table_html),
     "io": Panel(IO, io_ports.table_html, "operator"),
-    "simulator": Panel((*IO, DOOR, READER, TAMPER), simulator.board_html, "administrator"),
-    "readers": Panel((READER,), lambda: readers_html()),
+    "simulator": Panel(
+        (*IO, DOOR, READER, TAMPER),
+        simulator.board_html,
+        "administrator",
+        lambda: appliance().simulator.available(),
+    ),
+    "readers": Panel((READER,), readers_html),
 }
-
-
-def readers_html() -> str:
-    """The Peripherals page's readers table, inside its live section (which stays)."""
-    html = render_template(
-        "access_control/peripherals/_readers.html", readers=appliance().readers.list()
-    )
-    return html[html.index(">", html.index("<section")) + 1 : html.rindex("</section>")]
 
 
 def message(name: str, html: str) -> str:
@@ -82,7 +89,9 @@ def _requested() -> dict[str, Panel]:
     unknown = [n for n in names if n not in PANELS]
     if unknown:
         raise NotFound(_("There is no live panel %(name)s.", name=unknown[0]))
-    return {n: PANELS[n] for n in names if current_user.has_role(PANELS[n].role)}
+    return {
+        n: PANELS[n] for n in names if current_user.has_role(PANELS[n].role) and PANELS[n].shown()
+    }
 
 
 class Pusher:
