@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import io
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from support import basic, start_served
-from support_osdp import Line, reader_processes, require_libosdp, wait_until
+from support_osdp import Line, ReaderProcess, require_libosdp, wait_until
 
 CARDHOLDERS = 60
 DOOR = {"name": "Front door", "access_time": 7, "long_access_time": 20}
@@ -34,6 +33,7 @@ USERS = (
     {"username": "doris", "password": "operator password 1", "role": "operator"},
 )
 READER = {"id": "front", "baud": 115200, "address": 1, "poll_interval": 50}
+READER_LIFE = 1800.0
 # Events: toggles of an input with no door (each one a DigitalInput event), and cards.
 INPUT_TOGGLES = 150
 CARDS_PRESENTED = 20
@@ -149,11 +149,14 @@ def seeded_appliance(data_dir: Path, password: str, env: dict | None = None) -> 
     require_libosdp()
     line = Line()
     server = start_served(data_dir, "--reader-test-ports", env=env)
+    reader = None
     try:
-        with reader_processes(line.master, data_dir.parent, 0.02) as spawn:
-            spawn({"address": READER["address"], "secure": False})
-            yield server, lambda: seed(server, password, line.path)
+        # The peer lives as long as the whole browser run (its own limit is a safety net).
+        pd = {"address": READER["address"], "secure": False}
+        reader = ReaderProcess(line.master, [pd], data_dir.parent, 0.02, timeout=READER_LIFE)
+        yield server, lambda: seed(server, password, line.path)
     finally:
+        if reader is not None:
+            reader.kill()
         server.stop()
         line.close()
-        time.sleep(0)
