@@ -17,7 +17,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from doorctl.blueprints import auth, help, language, openapi, setup
+from doorctl.blueprints import auth, help, language, live, openapi, setup
 from doorctl.blueprints.access_control import (
     access_rules,
     alarms,
@@ -115,6 +115,7 @@ SECTIONS = (
     events,
     access_log,
     help,
+    live,
     openapi,
 )
 
@@ -130,6 +131,7 @@ def default_data_dir() -> Path:
 def create_app(config: dict | None = None) -> Flask:
     """Build the app: appliance, extensions, blueprints and error pages."""
     app = Flask(__name__)
+    app.get_send_file_max_age = static_max_age
     app.json = JSONAnswers(app)
     app.url_map.converters["int"] = RecordId
     app.config.from_mapping(
@@ -170,6 +172,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(localtime)
     app.add_template_filter(isotime)
     return app
+
+
+def static_max_age(filename: str | None) -> int | None:
+    """A day in the browser's cache for vendored files (pinned, changed only by an upgrade):
+    live panels swap icons in, and each <use> of the sprite would otherwise ask again."""
+    return 86400 if filename and filename.startswith("vendor/") else None
 
 
 def localtime(epoch: float) -> str:

@@ -24,15 +24,17 @@ def collect(modules) -> list[tuple[str, str, str]]:
 
 
 def menu_for() -> list[dict]:
-    """The menu sections with the items the current user may open."""
+    """The menu sections with the items the current user may open; a section with none
+    is left out, so no heading stands over an empty list."""
     items = current_app.extensions["doorctl.menu"]
-    return [
+    sections = [
         {
             "title": section,
             "items": [_item(t, e) for s, t, e in items if s == section and _visible(e)],
         }
         for section in SECTIONS
     ]
+    return [section for section in sections if section["items"]]
 
 
 def _visible(endpoint: str) -> bool:

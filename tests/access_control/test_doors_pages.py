@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from doorctl.core.access_control.door_settings import DoorSettings
@@ -121,17 +123,27 @@ def test_doors_page_for_viewer_and_operator(client, doorctl, root):
         client.post("/logout", data={"csrf_token": token})
 
 
-def test_doors_page_action_swaps_the_card(logged_in, board):
+def test_doors_page_action_swaps_the_card_and_says_what_happened(logged_in, board):
+    import json
+
     from support import csrf_token
 
     token = csrf_token(logged_in, "/doors")
     headers = {"HX-Request": "true", "X-CSRFToken": token}
-    card = logged_in.post("/doors/1/unlock", headers=headers).get_data(as_text=True)
-    assert 'data-value="unlocked"' in card and "Unlock: done." in card
-    logged_in.post("/doors/1/lockdown", headers=headers)
-    card = logged_in.post("/doors/1/access", headers=headers).get_data(as_text=True)
-    assert "locked down" in card
-    status = logged_in.get("/doors/card").get_data(as_text=True)
+    answer = logged_in.post("/doors/1/unlock", headers=headers)
+    toast = json.loads(answer.headers["HX-Trigger"])["doorctl:toast"]
+    assert 'data-value="unlocked"' in answer.get_data(as_text=True)
+    assert toast == {"message": "Door 1: unlocked until another action.", "tone": "ok"}
+    card = logged_in.post("/doors/1/lockdown", headers=headers).get_data(as_text=True)
+    # Locked down: the actions it would refuse are disabled, and the card says why.
+    for action in ("access", "lock", "unlock", "block", "lockopen"):
+        assert re.search(rf'id="door-1-action-{action}" class="[^"]*"\s*disabled', card), action
+    assert not re.search(r'id="door-1-action-release" class="[^"]*"\s*disabled', card)
+    assert 'id="door-1-refusal"' in card and "Return to normal" in card
+    refused = logged_in.post("/doors/1/access", headers=headers)
+    toast = json.loads(refused.headers["HX-Trigger"])["doorctl:toast"]
+    assert toast["tone"] == "danger" and "locked down" in toast["message"]
+    status = logged_in.get("/status").get_data(as_text=True)
     assert "Locked down" in status
 
 
@@ -191,3 +203,10 @@ def test_door_settings_page_saves_and_redirects(logged_in, doorctl):
         True,
     )
     assert stored["first_person_in"] is False  # an unticked switch is off
+
+
+def test_door_settings_show_seconds_as_typed(logged_in, admin_api):
+    admin_api.put("/api/v1/doors/1/settings", json={"access_time": 7, "long_access_time": 20.5})
+    page = logged_in.get("/doors/1/settings").get_data(as_text=True)
+    assert re.search(r'name="access_time"[^>]*value="7"', page)
+    assert re.search(r'name="long_access_time"[^>]*value="20.5"', page)

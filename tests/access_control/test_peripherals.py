@@ -6,11 +6,11 @@ from support import basic, csrf_token, make_user
 from support_osdp import Line
 
 
-def test_page_lists_the_wiegand_reader_and_polls_itself(logged_in):
+def test_page_lists_the_wiegand_reader_and_stays_live(logged_in):
     page = logged_in.get("/peripherals").get_data(as_text=True)
-    assert 'id="reader-wiegand"' in page and 'hx-trigger="every 1s"' in page
+    assert 'id="reader-wiegand"' in page and 'sse-swap="readers"' in page
     live = logged_in.get("/peripherals/readers").get_data(as_text=True)
-    assert 'hx-target="this"' in live
+    assert 'id="readers-live"' in live
 
 
 def test_add_configure_and_remove_a_reader_from_the_page(logged_in, doorctl):

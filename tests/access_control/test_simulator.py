@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from support import csrf_token
 
@@ -94,9 +96,34 @@ def test_simulator_panel_page_and_menu(logged_in):
     token = csrf_token(logged_in, "/simulator")
     headers = {"HX-Request": "true", "X-CSRFToken": token}
     panel = logged_in.post("/simulator/door", data={"position": "open"}, headers=headers)
-    assert 'id="sim-door-position">open<' in panel.get_data(as_text=True)
+    html = panel.get_data(as_text=True)
+    assert "Door opened." in html and 'id="sim-door-position" data-value="open"' in html
     bad = logged_in.post("/simulator/keys", data={"keys": "x"}, headers=headers)
     assert "Type digits" in bad.get_data(as_text=True)
+
+
+def simulator_says(client, headers, **form) -> str:
+    """The result line the Simulator shows after presenting a card."""
+    html = client.post("/simulator/card", data=form, headers=headers).get_data(as_text=True)
+    return re.search(r'class="toast-message">([^<]*)<', html).group(1)
+
+
+def test_simulator_says_what_the_controller_decided(logged_in, admin_api):
+    token = csrf_token(logged_in, "/simulator")
+    headers = {"HX-Request": "true", "X-CSRFToken": token}
+    admin_api.put("/api/v1/doors/1/settings", json={"name": "Front door", "access_time": 7})
+    holder = admin_api.post("/api/v1/cardholders", json={"name": "Alice Smith"}).json
+    card = {"format": "H10301", "facility": 12, "number": 3456}
+    admin_api.post("/api/v1/credentials", json={"cardholder_id": holder["id"], "card": card})
+    rule = {"name": "Alice", "cardholder_ids": [holder["id"]], "door_id": 1}
+    admin_api.post("/api/v1/access-rules", json=rule)
+    granted = simulator_says(logged_in, headers, format="H10301", facility="12", card="3456")
+    assert granted == "Granted: Alice Smith, Front door unlocked for 7 s."
+    unknown = simulator_says(logged_in, headers, format="H10301", facility="12", card="1234")
+    assert unknown == "Refused: unknown card 1234 (facility 12)."
+    admin_api.post("/api/v1/doors/1/block")
+    blocked = simulator_says(logged_in, headers, format="H10301", facility="12", card="3456")
+    assert blocked == "Refused: Alice Smith, the door is blocked."
 
 
 def test_simulator_is_404_on_real_hardware(doorctl, admin_api, logged_in):

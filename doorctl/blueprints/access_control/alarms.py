@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.access_control.alarms import SECTION
@@ -29,13 +30,18 @@ def page():
     return _page()
 
 
-@bp.route("/alarms/state")
-@allow("viewer")
-def state():
-    """The alarms table alone, for its live refresh."""
+def table_html() -> str:
+    """The alarms table, for the page's live panel."""
     return render_template(
         "access_control/alarms/_alarms.html", alarms=appliance().alarms.status()["alarms"]
     )
+
+
+@bp.route("/alarms/state")
+@allow("viewer")
+def state():
+    """The alarms table alone."""
+    return table_html()
 
 
 @bp.route("/alarms", methods=["POST"])
@@ -47,7 +53,7 @@ def save():
         settings.update(SECTION, changes)
     except Invalid as error:
         return _page(422, errors=error.fields, message=error.message)
-    flash("Alarm settings saved.")
+    flash(_("Alarm settings saved."))
     return redirect(url_for("alarms.page"), 303)
 
 

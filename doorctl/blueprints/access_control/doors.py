@@ -2,26 +2,62 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.access_control.door import Door
-from doorctl.core.access_control.door_modes import ACTIONS
+from doorctl.core.access_control.door_modes import ACTIONS, LOCKED_DOWN, LOCKED_OPEN
 from doorctl.core.access_control.door_settings import SECTION
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 
 MENU_ITEMS = [("Access control", "Doors", "doors.page")]
 bp = Blueprint("doors", __name__)
 ACTION_LABELS = {
-    "access": "Access",
-    "lock": "Lock",
-    "unlock": "Unlock",
-    "block": "Block",
-    "lockdown": "Lock down",
-    "lockopen": "Lock open",
-    "release": "Return to normal",
+    "access": lazy_gettext("Access"),
+    "lock": lazy_gettext("Lock"),
+    "unlock": lazy_gettext("Unlock"),
+    "block": lazy_gettext("Block"),
+    "lockdown": lazy_gettext("Lock down"),
+    "lockopen": lazy_gettext("Lock open"),
+    "release": lazy_gettext("Return to normal"),
 }
+# What each action did, for its toast.
+ACTION_DONE = {
+    "access": lazy_gettext("%(door)s: unlocked for the access time."),
+    "lock": lazy_gettext("%(door)s: locked."),
+    "unlock": lazy_gettext("%(door)s: unlocked until another action."),
+    "block": lazy_gettext("%(door)s: blocked; cards are refused, REX still lets people out."),
+    "lockdown": lazy_gettext("%(door)s: locked down."),
+    "lockopen": lazy_gettext("%(door)s: locked open."),
+    "release": lazy_gettext("%(door)s: back to normal."),
+}
+# The actions the door refuses in an override (door.py's _refuse_during_override).
+REFUSED = {
+    LOCKED_DOWN: ("access", "lock", "unlock", "block", "lockdown", "lockopen"),
+    LOCKED_OPEN: ("lock", "unlock", "block", "lockopen"),
+}
+REFUSED_WHY = {
+    LOCKED_DOWN: lazy_gettext(
+        "Locked down: cards, REX and every action but Return to normal are refused "
+        "until the door is returned to normal."
+    ),
+    LOCKED_OPEN: lazy_gettext(
+        "Locked open: Lock, Unlock and Block are refused until the door is returned to normal."
+    ),
+}
+
+
+@bp.app_template_filter("seconds")
+def seconds(value) -> str:
+    """A time in seconds as a person writes it: 7, not 7.0; 2.5 stays."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
 
 
 def find_door(door_id: int) -> Door:
@@ -38,34 +74,45 @@ def _source() -> dict:
     return {"by": "operator", "user": current_user.username}
 
 
-def _card(door: Door, message: str = "", status: int = 200):
-    html = render_template(
-        "access_control/doors/_door.html", door=door.status(), labels=ACTION_LABELS, message=message
-    )
-    return html, status
+def view(door: Door) -> dict:
+    """The door's state with what its page shows: the actions it refuses now, and why."""
+    state = door.status()
+    state["refused"] = REFUSED.get(state["mode"], ())
+    state["refused_why"] = REFUSED_WHY.get(state["mode"], "")
+    state["access_time"] = door.settings["access_time"]
+    return state
+
+
+def _context() -> dict:
+    return {"labels": ACTION_LABELS, "doors": [view(d) for d in appliance().doors.values()]}
+
+
+def cards_html() -> str:
+    """Every door's card, for the Doors page's live panel."""
+    return render_template("access_control/doors/_cards.html", **_context())
+
+
+def _card(door: Door, toast: str, tone: str = "ok"):
+    """One door's card, with a toast saying what the action did or why it was refused."""
+    html = render_template("access_control/doors/_door.html", door=view(door), labels=ACTION_LABELS)
+    trigger = {"doorctl:toast": {"message": toast, "tone": tone}}
+    return html, 200, {"HX-Trigger": json.dumps(trigger)}
 
 
 @bp.route("/doors")
 @allow("viewer")
 def page():
     """The Doors page: each door's live state and, for operators, its actions."""
-    doors = [d.status() for d in appliance().doors.values()]
-    return render("access_control/doors/page.html", doors=doors, labels=ACTION_LABELS)
+    return render("access_control/doors/page.html", **_context())
 
 
 @bp.route("/doors/<int:door_id>/state")
 @allow("viewer")
 def state(door_id: int):
-    """One door's card alone, for its live refresh."""
-    return _card(find_door(door_id))
-
-
-@bp.route("/doors/card")
-@allow("viewer")
-def status_card():
-    """The Doors card of the Status page."""
-    doors = [d.status() for d in appliance().doors.values()]
-    return render_template("access_control/doors/_status_card.html", doors=doors)
+    """One door's card alone."""
+    return render_template(
+        "access_control/doors/_door.html", door=view(find_door(door_id)), labels=ACTION_LABELS
+    )
 
 
 @bp.route("/doors/<int:door_id>/<action>", methods=["POST"])
@@ -78,9 +125,9 @@ def act(door_id: int, action: str):
     except DoorctlError as error:
         if not request.headers.get("HX-Request"):
             raise
-        return _card(door, error.message, 200)
+        return _card(door, error.message, "danger")
     if request.headers.get("HX-Request"):
-        return _card(door, f"{ACTION_LABELS.get(action, action)}: done.")
+        return _card(door, ACTION_DONE[action] % {"door": door.settings["name"]})
     return redirect(url_for("doors.page"), 303)
 
 
@@ -107,7 +154,7 @@ def settings_page(door_id: int):
             schedules=schedules,
             message=error,
         )
-    flash("Door settings saved.")
+    flash(_("Door settings saved."))
     return redirect(url_for("doors.settings_page", door_id=door_id), 303)
 
 

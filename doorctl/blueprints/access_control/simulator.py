@@ -7,10 +7,13 @@ assembler; inputs change exactly as wiring would change them.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import gettext as _
 
+from doorctl.blueprints.access_control.simulator_result import TOPICS, decided, told
 from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.core.board import Simulator
 from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.events import Subscription
 from doorctl.hal.wiegand import CARD_FORMATS
 
 MENU_ITEMS = [("Accessories", "Simulator", "simulator.page")]
@@ -41,17 +44,22 @@ def _number(text: str | None, name: str) -> float:
         raise Invalid({name: "Must be a number."}) from None
 
 
-def _panel(message: str = "", error: bool = False, status: int = 200):
-    """The live part of the panel: inputs, outputs, last reader frames."""
+def board_html() -> str:
+    """The board's live state: door, outputs, inputs, what the reader received."""
     sim = simulator()
-    html = render_template(
+    return render_template(
         "access_control/simulator/_board.html",
         board=sim.snapshot(),
         reads=list(sim.reads),
         presses=list(sim.presses),
         door=appliance().doors[1].status(),
-        message=message,
-        error=error,
+    )
+
+
+def _panel(message: str, tone: str = "ok", status: int = 200):
+    """What a control did, as a result line, with the board as it is now (out of band)."""
+    html = render_template(
+        "access_control/simulator/_result.html", message=message, tone=tone, board=board_html()
     )
     return html, status
 
@@ -61,7 +69,10 @@ def page():
     """The simulator panel."""
     simulator()
     return render(
-        "access_control/simulator/page.html", formats=(*CARD_FORMATS, "raw"), tampers=TAMPERS
+        "access_control/simulator/page.html",
+        formats=(*CARD_FORMATS, "raw"),
+        tampers=TAMPERS,
+        board=board_html(),
     )
 
 
@@ -70,8 +81,8 @@ page.doorctl_shown = lambda: appliance().simulator.available()  # the menu shows
 
 @bp.route("/simulator/board")
 def board():
-    """The board's live state, for the panel's refresh."""
-    return _panel()
+    """The board's live state alone."""
+    return board_html()
 
 
 @bp.route("/simulator/<action>", methods=["POST"])
@@ -92,12 +103,23 @@ def act(action: str):
         "button": lambda: sim.press_button(_number(form.get("seconds"), "seconds")),
     }
     if action not in controls:
-        raise Invalid({"action": f"Choose one of: {', '.join(controls)}."})
+        raise Invalid({"action": _("Choose one of: %(actions)s.", actions=", ".join(controls))})
+    # Listen before the pulses go out: the decision may come before the answer does.
+    heard = Subscription(appliance().bus, TOPICS)
     try:
         controls[action]()
+        if action in ("card", "keys"):
+            return _panel(*decided(heard, action, form))
     except DoorctlError as error:
-        return _panel(error.message, error=True)
-    return _panel("Done.")
+        return _panel(_("Refused by the simulator: %(why)s", why=_why(error)), "danger")
+    finally:
+        heard.close()
+    return _panel(told(action, form))
+
+
+def _why(error: DoorctlError) -> str:
+    """An error's message, or its fields' messages when it names fields."""
+    return " ".join(error.fields.values()) if getattr(error, "fields", None) else error.message
 
 
 def _ohms(form) -> float | str:

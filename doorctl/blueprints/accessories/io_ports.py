@@ -61,11 +61,16 @@ def page():
     return _page()
 
 
+def table_html() -> str:
+    """The ports table, for the page's live panel."""
+    return render_template("accessories/io_ports/_ports.html", ports=appliance().io_ports.ports())
+
+
 @bp.route("/io/ports")
 @allow("operator")
 def table():
-    """The ports table alone, for its live refresh."""
-    return render_template("accessories/io_ports/_ports.html", ports=appliance().io_ports.ports())
+    """The ports table alone."""
+    return table_html()
 
 
 @bp.route("/io/ports/<port>", methods=["POST"])
@@ -99,7 +104,7 @@ def activate(port: str):
         appliance().io_ports.activate(port, request.form.get("active") == "1")
     except DoorctlError as error:
         return _page(409, message=error.message, failed=True)
-    return render_template("accessories/io_ports/_ports.html", ports=appliance().io_ports.ports())
+    return table_html()
 
 
 @bp.route("/api/v1/io/ports")

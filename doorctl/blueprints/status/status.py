@@ -1,4 +1,9 @@
-"""Status (manual: "Status"): Device info now; later sections add their cards."""
+"""Status (manual: "Status"): the dashboard an installer reads at a glance.
+
+Each door's state in one line of large chips, then what needs attention (alarms),
+the readers' links and the device info. The page's panels are live: live.py pushes
+each one again when its state changes.
+"""
 
 from __future__ import annotations
 
@@ -17,18 +22,74 @@ def index():
     return redirect(url_for("status.page"))
 
 
+def _doors() -> list[dict]:
+    from doorctl.blueprints.access_control.doors import view
+
+    return [view(door) for door in appliance().doors.values()]
+
+
+def _alarms() -> list[dict]:
+    """What needs attention now: each door's alarms and each triggered device alarm."""
+    found = [
+        {"state": alarm, "where": door["name"]} for door in _doors() for alarm in door["alarms"]
+    ]
+    for alarm in appliance().alarms.status()["alarms"]:
+        if alarm["triggered"] and alarm["enabled"]:
+            found.append({"state": "alarm", "word": alarm["label"], "where": None})
+    return found
+
+
+def _readers() -> list[dict]:
+    """Each reader in use, with the state its chip shows."""
+    readers = []
+    for reader in appliance().readers.list():
+        if reader["protocol"] == "wiegand":
+            state = "wiegand" if reader["enabled"] else None
+        else:
+            state = "error" if reader["error"] else ("online" if reader["online"] else "offline")
+        if state:
+            readers.append({**reader, "state": state})
+    return readers
+
+
+def doors_html() -> str:
+    """The doors panel of the Status page."""
+    return render_template("status/_doors.html", doors=_doors())
+
+
+def alarms_html() -> str:
+    """The attention panel of the Status page."""
+    return render_template("status/_alarms.html", alarms=_alarms())
+
+
+def readers_html() -> str:
+    """The readers panel of the Status page."""
+    return render_template("status/_readers.html", readers=_readers())
+
+
+def device_html() -> str:
+    """The Device info card."""
+    return render_template("status/_device.html", info=appliance().device.to_dict())
+
+
 @bp.route("/status")
 @allow("viewer")
 def page():
-    """The Status page with the Device info card."""
-    return render("status/page.html", info=appliance().device.to_dict())
+    """The Status page: doors, alarms, readers and device info, kept live."""
+    return render(
+        "status/page.html",
+        doors=_doors(),
+        alarms=_alarms(),
+        readers=_readers(),
+        info=appliance().device.to_dict(),
+    )
 
 
 @bp.route("/status/device")
 @allow("viewer")
 def device_card():
-    """The Device info card alone, for its periodic refresh."""
-    return render_template("status/_device.html", info=appliance().device.to_dict())
+    """The Device info card alone."""
+    return device_html()
 
 
 @bp.route("/api/v1/device")

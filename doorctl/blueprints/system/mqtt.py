@@ -158,7 +158,7 @@ def subscription_delete(number: int):
 @bp.route("/mqtt/status")
 @allow("viewer")
 def status_line():
-    """The status line alone, for its 2 s refresh."""
+    """The status line alone, for its 2 s refresh ("Not configured" before a host is set)."""
     return render_template("system/mqtt/_status.html", status_info=_service().status())
 
 

@@ -15,5 +15,10 @@ window.addEventListener("DOMContentLoaded", () => {
       request.headers["X-CSRFToken"] = element.dataset.csrfToken;
       return request;
     },
+    // Swagger UI's server list has no label of its own; a screen reader names it.
+    onComplete: () => {
+      const servers = document.getElementById("servers");
+      if (servers) servers.setAttribute("aria-label", "Server");
+    },
   });
 });

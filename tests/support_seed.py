@@ -1,0 +1,162 @@
+"""A served appliance seeded as an installer leaves it, for the browser tests.
+
+A named door, 60 cardholders with cards (a few with PINs) in two groups, schedules,
+access rules, an OSDP reader online (the libosdp test peer in a child process on a
+pseudo-terminal) and a few hundred events. Pages then show what they show in use: long
+tables, live readers, a full event log. Any test that serves the appliance can use it
+(the browser matrix does, in every language).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from collections.abc import Iterator
+from pathlib import Path
+
+from support import basic, start_served
+from support_osdp import Line, ReaderProcess, require_libosdp, wait_until
+
+CARDHOLDERS = 60
+DOOR = {"name": "Front door", "access_time": 7, "long_access_time": 20}
+SCHEDULES = (
+    {
+        "name": "Office hours",
+        "intervals": [
+            {"days": ["mon", "tue", "wed", "thu", "fri"], "start": "07:00", "end": "18:30"}
+        ],
+    },
+    {"name": "Weekend", "intervals": [{"days": ["sat", "sun"], "start": "09:00", "end": "13:00"}]},
+)
+USERS = (
+    {"username": "guard", "password": "guard password 1", "role": "viewer"},
+    {"username": "doris", "password": "operator password 1", "role": "operator"},
+)
+READER = {"id": "front", "baud": 115200, "address": 1, "poll_interval": 50}
+READER_LIFE = 1800.0
+# Events: toggles of an input with no door (each one a DigitalInput event), and cards.
+INPUT_TOGGLES = 150
+CARDS_PRESENTED = 20
+FIRST_NAMES = (
+    "Alice",
+    "Bruno",
+    "Chiara",
+    "Dmitri",
+    "Elin",
+    "Farid",
+    "Greta",
+    "Hugo",
+    "Ines",
+    "Jonas",
+)
+LAST_NAMES = ("Smith", "Lindqvist", "Müller", "Okafor", "Rossi", "Sato")
+
+
+def cardholders_csv() -> str:
+    """60 cardholders, one card each (H10301, facility 12), every fifth with a PIN too."""
+    lines = ["ref,name,long_access,card_format,card_facility,card_number,pin"]
+    for n in range(CARDHOLDERS):
+        name = f"{FIRST_NAMES[n % len(FIRST_NAMES)]} {LAST_NAMES[n % len(LAST_NAMES)]} {n + 1}"
+        lines.append(f"h{n},{name},{int(n % 10 == 9)},H10301,12,{1000 + n},")
+        if n % 5 == 0:
+            lines.append(f"h{n},{name},{int(n % 10 == 9)},,,,{4000 + n}")
+    return "\n".join(lines) + "\n"
+
+
+class Seeder:
+    """REST calls as root to one served appliance."""
+
+    def __init__(self, server, password: str):
+        self.server = server
+        self.auth = ("root", password)
+
+    def call(self, method: str, path: str, body=None):
+        """A JSON call; the JSON answer."""
+        return self.server.call(method, path, body, auth=self.auth)
+
+    def upload_csv(self, text: str) -> dict:
+        """The cardholders' CSV, imported in one call."""
+        import json
+        import urllib.request
+
+        headers = {"Content-Type": "text/csv", **basic(*self.auth)}
+        request = urllib.request.Request(
+            self.server.url + "/api/v1/cardholders/import", text.encode(), headers, method="POST"
+        )
+        with urllib.request.urlopen(request, timeout=60) as answer:
+            return json.load(io.TextIOWrapper(answer, "utf-8"))
+
+
+def seed(server, password: str, reader_port: str | None) -> dict:
+    """Seed `server` (root's password set); the reader on `reader_port` when given."""
+    s = Seeder(server, password)
+    s.call("PUT", "/api/v1/doors/1/settings", DOOR)
+    s.upload_csv(cardholders_csv())
+    holders = s.call("GET", "/api/v1/cardholders?limit=100")
+    ids = [h["id"] for h in (holders["cardholders"] if isinstance(holders, dict) else holders)]
+    groups = [
+        s.call("POST", "/api/v1/cardholder-groups", {"name": n}) for n in ("Staff", "Cleaning")
+    ]
+    schedules = [s.call("POST", "/api/v1/schedules", body) for body in SCHEDULES]
+    rules = (
+        {"name": "Staff at any time", "cardholder_ids": ids[:20]},
+        {
+            "name": "Staff in office hours",
+            "cardholder_ids": ids[20:40],
+            "schedule_id": schedules[0]["id"],
+        },
+        {
+            "name": "Cleaning at weekends",
+            "group_ids": [groups[1]["id"]],
+            "schedule_id": schedules[1]["id"],
+            "direction": "entry",
+        },
+        {
+            "name": "Managers with card and PIN",
+            "cardholder_ids": ids[40:],
+            "authentication": "card+pin",
+        },
+    )
+    for rule in rules:
+        s.call("POST", "/api/v1/access-rules", {"door_id": 1, **rule})
+    if reader_port:
+        s.call("POST", "/api/v1/readers", {**READER, "port": reader_port})
+        wait_until(lambda: s.call("GET", "/api/v1/readers/front")["online"], 20, "reader online")
+    for user in USERS:
+        s.call("POST", "/api/v1/users", user)
+    make_events(s)
+    return {"cardholders": ids, "schedules": schedules, "groups": groups}
+
+
+def make_events(s: Seeder) -> None:
+    """A few hundred events: an auxiliary input toggled, and known and unknown cards."""
+    for n in range(INPUT_TOGGLES):
+        s.call("POST", "/api/v1/sim/inputs/aux3", {"active": n % 2 == 0})
+    for n in range(CARDS_PRESENTED):
+        card = 1000 + n if n % 2 == 0 else 9000 + n
+        s.call("POST", "/api/v1/sim/wiegand", {"format": "H10301", "facility": 12, "card": card})
+    s.call("POST", "/api/v1/doors/1/release")
+    s.call("GET", "/api/v1/events?limit=1")  # the log flushed
+
+
+@contextlib.contextmanager
+def seeded_appliance(data_dir: Path, password: str, env: dict | None = None) -> Iterator:
+    """A served appliance, its root password not yet set, with its reader peer ready.
+
+    Yields (server, seed): call seed() once root's password is set (the setup page is
+    meant to be seen first). The reader child and the server stop at the end.
+    """
+    require_libosdp()
+    line = Line()
+    server = start_served(data_dir, "--reader-test-ports", env=env)
+    reader = None
+    try:
+        # The peer lives as long as the whole browser run (its own limit is a safety net).
+        pd = {"address": READER["address"], "secure": False}
+        reader = ReaderProcess(line.master, [pd], data_dir.parent, 0.02, timeout=READER_LIFE)
+        yield server, lambda: seed(server, password, line.path)
+    finally:
+        if reader is not None:
+            reader.kill()
+        server.stop()
+        line.close()
