@@ -11,8 +11,12 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from babel.dates import format_datetime
+from babel.units import format_unit
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
@@ -173,8 +177,10 @@ def create_app(config: dict | None = None) -> Flask:
 
 
 def localtime(epoch: float) -> str:
-    """An event time in the device's time zone, to the second."""
-    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+    """An event time in the device's time zone, to the second, written the way the
+    page's language writes dates and times (manual: "Date and time")."""
+    moment = datetime.fromtimestamp(epoch).astimezone()
+    return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=get_locale())
 
 
 def isotime(epoch: float) -> str:
@@ -182,15 +188,22 @@ def isotime(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
 
 
+# The units of a duration, largest first, as CLDR names them.
+DURATION_UNITS = ((86400, "duration-day"), (3600, "duration-hour"), (60, "duration-minute"))
+
+
 def duration(seconds: float) -> str:
-    """Seconds as the '3 d 4 h 5 min' a person reads at a glance."""
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "min")]
-    text = " ".join(f"{n} {unit}" for n, unit in parts if n)
-    return text or f"{secs} s"
+    """Seconds as the '3 days 4 hr 5 min' a person reads at a glance, in the page's
+    language; under a minute, the seconds."""
+    rest = int(seconds)
+    parts = []
+    for size, unit in DURATION_UNITS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(format_unit(count, unit, length="short", locale=get_locale()))
+    return " ".join(parts) or format_unit(
+        rest, "duration-second", length="short", locale=get_locale()
+    )
 
 
 def _register_errors(app: Flask) -> None:
@@ -198,12 +211,12 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(DoorctlError)
     def doorctl_error(error: DoorctlError):
-        return error_answer(error.status, "Error", error.message, error.fields)
+        return error_answer(error.status, _("Error"), error.message, error.fields)
 
     @app.errorhandler(OverflowError)
     def too_large(error: OverflowError):
-        message = "A number in the request is too large (at most 9223372036854775807)."
-        return error_answer(400, "Number too large", message)
+        message = _("A number in the request is too large (at most %(most)d).", most=MAX_RECORD_ID)
+        return error_answer(400, _("Number too large"), message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
@@ -212,5 +225,5 @@ def _register_errors(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unexpected error")
-        message = "Something went wrong on the device; the event is in the system log."
-        return error_answer(500, "Internal error", message)
+        message = _("Something went wrong on the device; the event is in the system log.")
+        return error_answer(500, _("Internal error"), message)

@@ -11,7 +11,8 @@ from flask import Flask, request
 from flask_babel import Babel, get_locale
 from flask_login import current_user
 
-# The languages with a complete catalogue, by their code, named in their own language.
+# The languages with a complete catalogue, by their code, named in their own language
+# (the codes are those a user may keep: doorctl.core.system.users.LANGUAGES).
 LANGUAGES = {"en": "English", "de": "Deutsch", "sv": "Svenska"}
 DEFAULT = "en"
 
@@ -37,8 +38,16 @@ def browser_language(accepted) -> str | None:
     return None
 
 
+def marked(message: str) -> str:
+    """N_("...") in a template: a string for the catalogue, translated where it is shown
+    (e.g. words kept in a table at an imported template's top level)."""
+    return message
+
+
 def init_app(app: Flask) -> None:
     """Install the catalogues (doorctl/translations), `_` and `ngettext` in templates,
     and get_locale() for <html lang> and locale-aware formatting."""
     Babel(app, locale_selector=select_locale, default_translation_directories="translations")
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["N_"] = marked

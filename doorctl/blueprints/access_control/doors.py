@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
@@ -11,7 +12,7 @@ from doorctl.core.access_control.door_modes import ACTIONS
 from doorctl.core.access_control.door_settings import SECTION
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 
-MENU_ITEMS = [("Access control", "Doors", "doors.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Doors"), "doors.page")]
 bp = Blueprint("doors", __name__)
 ACTION_LABELS = {
     "access": "Access",

@@ -7,13 +7,14 @@ assembler; inputs change exactly as wiring would change them.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.core.board import Simulator
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.wiegand import CARD_FORMATS
 
-MENU_ITEMS = [("Accessories", "Simulator", "simulator.page")]
+MENU_ITEMS = [("Accessories", lazy_gettext("Simulator"), "simulator.page")]
 bp = Blueprint("simulator", __name__)
 TAMPERS = ("casing_open", "external_tamper", "reader_tamper", "external_alarm", "aux3", "aux4")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from flask import Blueprint, jsonify, request
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
@@ -12,7 +13,7 @@ from doorctl.core.system.certificates.body import ID, ID_RULE, MAX_DATA, MAX_NAM
 from doorctl.core.system.certificates.x509s import MAX_DAYS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
 
-MENU_ITEMS = [("System", "Certificates", "certificates.page")]
+MENU_ITEMS = [("System", lazy_gettext("Certificates"), "certificates.page")]
 bp = Blueprint("certificates", __name__)
 
 

@@ -7,6 +7,7 @@ line refreshes every 2 s. The REST API uses the same field names in snake_case.
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
@@ -19,7 +20,7 @@ from doorctl.core.system.mqtt.forms import (
 )
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 
-MENU_ITEMS = [("System", "MQTT", "mqtt.page")]
+MENU_ITEMS = [("System", lazy_gettext("MQTT"), "mqtt.page")]
 bp = Blueprint("mqtt", __name__)
 TABS = (("client", "MQTT client"), ("publication", "MQTT publication"))
 TABS += (("subscriptions", "MQTT subscriptions"),)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, request, session, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, json_body, render
@@ -21,7 +22,7 @@ from doorctl.core.system.network.http_https import (
     privileged_errors,
 )
 
-MENU_ITEMS = [("System", "Network", "network.page")]
+MENU_ITEMS = [("System", lazy_gettext("Network"), "network.page")]
 bp = Blueprint("network", __name__)
 CONFIRM_API = "/api/v1/network/http-https/confirm"
 

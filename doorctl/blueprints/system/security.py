@@ -9,6 +9,7 @@ block and a blocked address answers 429 with Retry-After, without a password has
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, jsonify, make_response, redirect, request, url_for
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, error_answer, is_api, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
@@ -16,7 +17,7 @@ from doorctl.core.system.security import SECTION, Blocked
 from doorctl.core.system.security.ip_filter import own_address_error
 from doorctl.core.system.users import User
 
-MENU_ITEMS = [("System", "Security", "security.page")]
+MENU_ITEMS = [("System", lazy_gettext("Security"), "security.page")]
 bp = Blueprint("security", __name__)
 
 
