@@ -7,9 +7,8 @@ kept with the user, else the best match for the browser's Accept-Language, else 
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, request
 from flask_babel import Babel, get_locale
-from flask_login import current_user
 
 # The languages with a complete catalogue, by their code, named in their own language
 # (the codes are those a user may keep: doorctl.core.system.users.LANGUAGES).
@@ -18,8 +17,13 @@ DEFAULT = "en"
 
 
 def select_locale() -> str:
-    """The user's language if they chose one, else the browser's best, else English."""
-    chosen = getattr(current_user, "language", None)
+    """The user's language if they chose one, else the browser's best, else English.
+
+    Only a user already loaded counts: loading one here (HTTP Basic is checked as it
+    loads) could itself need a message, and so the locale, again. Every page that
+    needs a login has loaded its user before it renders.
+    """
+    chosen = getattr(g.get("_login_user"), "language", None)
     if chosen in LANGUAGES:
         return chosen
     return browser_language(request.accept_languages) or DEFAULT

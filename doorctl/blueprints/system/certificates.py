@@ -164,7 +164,10 @@ RESOURCE = Resource(
         path="/certificates",
         render=_page,
         form_body=_form_body,
-        messages={"create": "Certificate {id} added.", "delete": "Certificate deleted."},
+        messages={
+            "create": lazy_gettext("Certificate {id} added."),
+            "delete": lazy_gettext("Certificate deleted."),
+        },
     ),
 )
 register(bp, RESOURCE)
