@@ -77,7 +77,7 @@ DATA = {
     "as base64.",
 }
 PASSWORD = {"type": "string", "maxLength": 1024, "description": "Opens an encrypted key."}
-ID_SCHEMA = {"type": "string", "pattern": ID.pattern, "description": ID_RULE}
+ID_SCHEMA = {"type": "string", "pattern": ID.pattern, "description": str(ID_RULE)}
 BODY = {
     "type": "object",
     "required": ["id"],
