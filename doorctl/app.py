@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 
 from babel.dates import format_datetime
+from babel.numbers import format_decimal
 from babel.units import format_unit
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
@@ -173,6 +174,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(duration)
     app.add_template_filter(localtime)
     app.add_template_filter(isotime)
+    app.add_template_filter(number)
     return app
 
 
@@ -186,6 +188,11 @@ def localtime(epoch: float) -> str:
 def isotime(epoch: float) -> str:
     """An event time as ISO 8601 with its UTC offset, for machines and <time>."""
     return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
+
+
+def number(value: float) -> str:
+    """A count or measure written the page's way (12,345 in English, 12.345 in German)."""
+    return format_decimal(value, locale=get_locale())
 
 
 # The units of a duration, largest first, as CLDR names them.
