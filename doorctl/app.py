@@ -16,7 +16,7 @@ from babel.numbers import format_decimal
 from babel.units import format_unit
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
-from flask_babel import get_locale
+from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
@@ -100,6 +100,18 @@ class RecordId(IntegerConverter):
             raise NotFound(f"No record has an id above {MAX_RECORD_ID}.")
         return number
 
+
+# Werkzeug's titles and messages of the errors a person meets, in the page's language
+# (a view's own message is kept).
+HTTP_ERRORS = {
+    400: (lazy_gettext("Bad request"), lazy_gettext("The request could not be understood.")),
+    404: (lazy_gettext("Page not found"), lazy_gettext("There is no page at this address.")),
+    405: (
+        lazy_gettext("Method not allowed"),
+        lazy_gettext("This address does not take this kind of request."),
+    ),
+    413: (lazy_gettext("Too large"), lazy_gettext("The request is larger than the device takes.")),
+}
 
 SECTIONS = (
     setup,
@@ -227,7 +239,9 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return error_answer(error.code, error.name, error.description)
+        title, said = HTTP_ERRORS.get(error.code, (error.name, None))
+        own = error.description != type(error).description  # a message of ours
+        return error_answer(error.code, title, error.description if own or not said else said)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
