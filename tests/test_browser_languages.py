@@ -120,3 +120,14 @@ def test_the_user_menu_changes_the_language(browser, appliance):
     finally:
         context.close()
         appliance.call("PUT", f"/api/v1/users/{SWEDISH_USER[0]}", {"language": "sv"})
+
+
+def test_the_password_strength_hint_speaks_the_language(pages, appliance):
+    page = pages["sv"]
+    page.goto(appliance.url + "/account/password")
+    page.fill("input[name=password]", "letmein")
+    hint = page.locator(".strength")
+    assert hint.inner_text() == "Styrka: svagt, ett vanligt lösenord."
+    page.fill("input[name=password]", "Xk#9pL2!vQ7z")
+    assert hint.get_attribute("data-strength") == "strong"
+    assert hint.inner_text() == "Styrka: starkt, 12 tecken av 4 sorter."
