@@ -7,7 +7,7 @@ kept with the user, else the best match for the browser's Accept-Language, else 
 
 from __future__ import annotations
 
-from flask import Flask, g, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale
 
 # The languages with a complete catalogue, by their code, named in their own language
@@ -23,6 +23,8 @@ def select_locale() -> str:
     loads) could itself need a message, and so the locale, again. Every page that
     needs a login has loaded its user before it renders.
     """
+    if not has_request_context():  # e.g. an event stream's rows, rendered as they come
+        return DEFAULT
     chosen = getattr(g.get("_login_user"), "language", None)
     if chosen in LANGUAGES:
         return chosen
