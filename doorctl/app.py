@@ -11,8 +11,13 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+from babel.dates import format_datetime
+from babel.numbers import format_decimal
+from babel.units import format_unit
 from flask import Flask, request
 from flask.sessions import SecureCookieSessionInterface
+from flask_babel import get_locale, lazy_gettext
+from flask_babel import gettext as _
 from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
@@ -96,6 +101,18 @@ class RecordId(IntegerConverter):
         return number
 
 
+# Werkzeug's titles and messages of the errors a person meets, in the page's language
+# (a view's own message is kept).
+HTTP_ERRORS = {
+    400: (lazy_gettext("Bad request"), lazy_gettext("The request could not be understood.")),
+    404: (lazy_gettext("Page not found"), lazy_gettext("There is no page at this address.")),
+    405: (
+        lazy_gettext("Method not allowed"),
+        lazy_gettext("This address does not take this kind of request."),
+    ),
+    413: (lazy_gettext("Too large"), lazy_gettext("The request is larger than the device takes.")),
+}
+
 SECTIONS = (
     setup,
     status,
@@ -171,6 +188,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(duration)
     app.add_template_filter(localtime)
     app.add_template_filter(isotime)
+    app.add_template_filter(number)
     return app
 
 
@@ -181,8 +199,10 @@ def static_max_age(filename: str | None) -> int | None:
 
 
 def localtime(epoch: float) -> str:
-    """An event time in the device's time zone, to the second."""
-    return datetime.fromtimestamp(epoch).strftime("%Y-%m-%d %H:%M:%S")
+    """An event time in the device's time zone, to the second, written the way the
+    page's language writes dates and times (manual: "Date and time")."""
+    moment = datetime.fromtimestamp(epoch).astimezone()
+    return format_datetime(moment, "medium", tzinfo=moment.tzinfo, locale=get_locale())
 
 
 def isotime(epoch: float) -> str:
@@ -190,15 +210,27 @@ def isotime(epoch: float) -> str:
     return datetime.fromtimestamp(epoch).astimezone().isoformat(timespec="milliseconds")
 
 
+def number(value: float) -> str:
+    """A count or measure written the page's way (12,345 in English, 12.345 in German)."""
+    return format_decimal(value, locale=get_locale())
+
+
+# The units of a duration, largest first, as CLDR names them.
+DURATION_UNITS = ((86400, "duration-day"), (3600, "duration-hour"), (60, "duration-minute"))
+
+
 def duration(seconds: float) -> str:
-    """Seconds as the '3 d 4 h 5 min' a person reads at a glance."""
-    seconds = int(seconds)
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    parts = [(days, "d"), (hours, "h"), (minutes, "min")]
-    text = " ".join(f"{n} {unit}" for n, unit in parts if n)
-    return text or f"{secs} s"
+    """Seconds as the '3 days 4 hr 5 min' a person reads at a glance, in the page's
+    language; under a minute, the seconds."""
+    rest = int(seconds)
+    parts = []
+    for size, unit in DURATION_UNITS:
+        count, rest = divmod(rest, size)
+        if count:
+            parts.append(format_unit(count, unit, length="short", locale=get_locale()))
+    return " ".join(parts) or format_unit(
+        rest, "duration-second", length="short", locale=get_locale()
+    )
 
 
 def _register_errors(app: Flask) -> None:
@@ -206,19 +238,21 @@ def _register_errors(app: Flask) -> None:
 
     @app.errorhandler(DoorctlError)
     def doorctl_error(error: DoorctlError):
-        return error_answer(error.status, "Error", error.message, error.fields)
+        return error_answer(error.status, _("Error"), error.message, error.fields)
 
     @app.errorhandler(OverflowError)
     def too_large(error: OverflowError):
-        message = "A number in the request is too large (at most 9223372036854775807)."
-        return error_answer(400, "Number too large", message)
+        message = _("A number in the request is too large (at most %(most)d).", most=MAX_RECORD_ID)
+        return error_answer(400, _("Number too large"), message)
 
     @app.errorhandler(HTTPException)
     def http_error(error: HTTPException):
-        return error_answer(error.code, error.name, error.description)
+        title, said = HTTP_ERRORS.get(error.code, (error.name, None))
+        own = error.description != type(error).description  # a message of ours
+        return error_answer(error.code, title, error.description if own or not said else said)
 
     @app.errorhandler(Exception)
     def unexpected(error: Exception):
         log.exception("unexpected error")
-        message = "Something went wrong on the device; the event is in the system log."
-        return error_answer(500, "Internal error", message)
+        message = _("Something went wrong on the device; the event is in the system log.")
+        return error_answer(500, _("Internal error"), message)

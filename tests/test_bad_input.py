@@ -322,6 +322,7 @@ def stored_before_the_fix(data_dir) -> None:
     )
     store.execute("ALTER TABLE users DROP COLUMN sessions")  # added by 0009, after 7
     store.execute("ALTER TABLE readers DROP COLUMN enabled")  # added by 0015
+    store.execute("ALTER TABLE users DROP COLUMN language")  # added by 0016
     store.execute("PRAGMA user_version = 7")
     store.close()
 

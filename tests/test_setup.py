@@ -33,7 +33,7 @@ def test_setup_form_sets_root_and_logs_in(client, doorctl):
     )
     assert response.status_code == 303
     assert [u.to_dict() for u in doorctl.users.list()] == [
-        {"username": "root", "role": "administrator"}
+        {"username": "root", "role": "administrator", "language": None}
     ]
     assert client.get("/status").status_code == 200
     assert client.get("/setup").headers["Location"] == "/login"
@@ -62,7 +62,7 @@ def test_setup_api(client, doorctl):
     assert "at most 64" in bad.json["fields"]["password"]
     ok = client.post("/api/v1/setup", json={"password": "pw", "password_repeat": "pw"})
     assert ok.status_code == 201
-    assert ok.json == {"username": "root", "role": "administrator"}
+    assert ok.json == {"username": "root", "role": "administrator", "language": None}
     again = client.post("/api/v1/setup", json={"password": "pw2", "password_repeat": "pw2"})
     assert again.status_code == 409
     assert "already set" in again.json["error"]

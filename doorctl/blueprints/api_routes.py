@@ -24,6 +24,7 @@ from doorctl.blueprints.api_schemas import (
     FLAG,
     GROUP,
     ID,
+    LANGUAGE,
     LIST,
     LOG_QUERY,
     MQTT_STATUS,
@@ -198,14 +199,22 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {
             "type": "object",
             "required": ["username", "password", "role"],
-            "properties": {"username": TEXT, "password": TEXT, "role": {"enum": list(ROLES)}},
+            "properties": {
+                "username": TEXT,
+                "password": TEXT,
+                "role": {"enum": list(ROLES)},
+                "language": LANGUAGE,
+            },
         },
         "answer": USER,
         "errors": ("409",),
         "example": {"username": "guard", "password": "s3cret pass", "role": "operator"},
     },
     ("users.api_update", "PUT"): {
-        "body": {"type": "object", "properties": {"password": TEXT, "role": {"enum": list(ROLES)}}},
+        "body": {
+            "type": "object",
+            "properties": {"password": TEXT, "role": {"enum": list(ROLES)}, "language": LANGUAGE},
+        },
         "answer": USER,
         "example": {"role": "viewer"},
     },

@@ -9,7 +9,7 @@ from __future__ import annotations
 from doorctl.core.access_control.cardholder_csv import COLUMNS
 from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.accessories.io_ports import PORT_NAMES
-from doorctl.core.system.users import ROLES
+from doorctl.core.system.users import LANGUAGES, ROLES
 
 TOPIC = {"type": "string", "description": "An event topic; a trailing / takes all below."}
 TEXT = {"type": "string"}
@@ -19,10 +19,12 @@ INSTANT = {
     "type": "string",
     "description": "ISO 8601 (2026-12-31T17:00) or epoch seconds.",
 }
+# A user's language of the web interface; null or "": the browser's preferred language.
+LANGUAGE = {"enum": [*LANGUAGES, "", None]}
 USER = {
     "type": "object",
     "required": ["username", "role"],
-    "properties": {"username": TEXT, "role": {"enum": list(ROLES)}},
+    "properties": {"username": TEXT, "role": {"enum": list(ROLES)}, "language": LANGUAGE},
 }
 EVENTS = {
     "type": "object",

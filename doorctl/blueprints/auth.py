@@ -23,6 +23,8 @@ from flask import (
     session,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import LoginManager, current_user, login_user, logout_user
 from flask_wtf.csrf import CSRFError, CSRFProtect
 
@@ -122,11 +124,12 @@ def _check_csrf():
         _csrf().protect()
         return None
     if _cross_site():
-        message = "Refused: the request came from a page of another site."
+        message = _("Refused: the request came from a page of another site.")
         return jsonify(error=message, fields={}), 403
     not_json = request.mimetype in FORM_TYPES or (request.content_length and not request.is_json)
     if not_json and not _upload_allowed():
-        return jsonify(error="Send JSON with Content-Type: application/json.", fields={}), 415
+        message = _("Send JSON with Content-Type: application/json.")
+        return jsonify(error=message, fields={}), 415
     if current_user.is_authenticated and not g.get("doorctl_basic"):
         _csrf().protect()  # a session cookie: the page's X-CSRFToken header
     return None
@@ -165,7 +168,7 @@ def _upload_allowed() -> bool:
 
 def _to_setup():
     if is_api():
-        message = (
+        message = _(
             "The root password is not set. Set it on the page /setup "
             "or with POST /api/v1/setup {password, password_repeat}."
         )
@@ -175,15 +178,17 @@ def _to_setup():
 
 def _to_login():
     if is_api():
-        response = jsonify(error="Log in: send HTTP Basic credentials.", fields={})
+        response = jsonify(error=_("Log in: send HTTP Basic credentials."), fields={})
         response.headers["WWW-Authenticate"] = 'Basic realm="doorctl"'
         return response, 401
     return _redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
 
 
 def _forbidden(role: str):
-    message = f"This needs the {role} role; you are {current_user.role}."
-    return error_answer(403, "Not allowed", message)
+    message = _(
+        "This needs the %(role)s role; you are %(yours)s.", role=role, yours=current_user.role
+    )
+    return error_answer(403, _("Not allowed"), message)
 
 
 def _redirect(location: str):
@@ -196,10 +201,10 @@ def _redirect(location: str):
 
 
 def _csrf_error(error: CSRFError):
-    message = "The form's security token is missing or stale. Reload the page and try again."
+    message = _("The form's security token is missing or stale. Reload the page and try again.")
     if is_api():
-        message = "Send the page's X-CSRFToken header with the session, or use HTTP Basic."
-    return error_answer(400, "Form expired", message)
+        message = _("Send the page's X-CSRFToken header with the session, or use HTTP Basic.")
+    return error_answer(400, _("Form expired"), message)
 
 
 def log_in(user: User) -> None:
@@ -231,7 +236,7 @@ def login():
     username = request.form.get("username", "")
     user = security.authenticate(username, request.form.get("password", ""), "form")
     if user is None:
-        error = "The username or the password is wrong."
+        error = _("The username or the password is wrong.")
         return render(
             "auth/login.html",
             401,
@@ -251,10 +256,18 @@ def logout():
         appliance().users.end_sessions(current_user.username)
     logout_user()
     session.pop("csrf_token", None)
-    flash("You are logged out.")
+    flash(_("You are logged out."))
     return redirect(url_for("auth.login"), 303)
+
+
+# The roles as the pages name them, in the page's language.
+ROLE_NAMES = {
+    "viewer": lazy_gettext("Viewer"),
+    "operator": lazy_gettext("Operator"),
+    "administrator": lazy_gettext("Administrator"),
+}
 
 
 @bp.app_context_processor
 def _roles():
-    return {"ROLES": ROLES}
+    return {"ROLES": ROLES, "ROLE_NAMES": ROLE_NAMES}

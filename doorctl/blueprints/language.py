@@ -7,18 +7,25 @@ kept with the user, else the best match for the browser's Accept-Language, else 
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, g, has_request_context, request
 from flask_babel import Babel, get_locale
-from flask_login import current_user
 
-# The languages with a complete catalogue, by their code, named in their own language.
+# The languages with a complete catalogue, by their code, named in their own language
+# (the codes are those a user may keep: doorctl.core.system.users.LANGUAGES).
 LANGUAGES = {"en": "English", "de": "Deutsch", "sv": "Svenska"}
 DEFAULT = "en"
 
 
 def select_locale() -> str:
-    """The user's language if they chose one, else the browser's best, else English."""
-    chosen = getattr(current_user, "language", None)
+    """The user's language if they chose one, else the browser's best, else English.
+
+    Only a user already loaded counts: loading one here (HTTP Basic is checked as it
+    loads) could itself need a message, and so the locale, again. Every page that
+    needs a login has loaded its user before it renders.
+    """
+    if not has_request_context():  # e.g. an event stream's rows, rendered as they come
+        return DEFAULT
+    chosen = getattr(g.get("_login_user"), "language", None)
     if chosen in LANGUAGES:
         return chosen
     return browser_language(request.accept_languages) or DEFAULT
@@ -37,8 +44,16 @@ def browser_language(accepted) -> str | None:
     return None
 
 
+def marked(message: str) -> str:
+    """N_("...") in a template: a string for the catalogue, translated where it is shown
+    (e.g. words kept in a table at an imported template's top level)."""
+    return message
+
+
 def init_app(app: Flask) -> None:
     """Install the catalogues (doorctl/translations), `_` and `ngettext` in templates,
     and get_locale() for <html lang> and locale-aware formatting."""
     Babel(app, locale_selector=select_locale, default_translation_directories="translations")
     app.jinja_env.globals["get_locale"] = get_locale
+    app.jinja_env.globals["LANGUAGES"] = LANGUAGES
+    app.jinja_env.globals["N_"] = marked

@@ -1,17 +1,28 @@
 """The main menu: the manual's sections, each item shown to the roles that may open it.
 
 Each blueprint module lists its own entries as MENU_ITEMS = [(section, title,
-endpoint)], so adding a page never means editing a shared table.
+endpoint)], so adding a page never means editing a shared table. The section is the
+English key; the title is a lazy_gettext string, rendered in the page's language.
 """
 
 from __future__ import annotations
 
 from flask import current_app, request, url_for
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import required_role
 
 SECTIONS = ("Status", "Access control", "System", "Accessories", "Logs", "Maintenance")
+# The sections' headings in the page's language (MENU_ITEMS name them in English).
+SECTION_TITLES = {
+    "Status": lazy_gettext("Status"),
+    "Access control": lazy_gettext("Access control"),
+    "System": lazy_gettext("System"),
+    "Accessories": lazy_gettext("Accessories"),
+    "Logs": lazy_gettext("Logs"),
+    "Maintenance": lazy_gettext("Maintenance"),
+}
 
 
 def collect(modules) -> list[tuple[str, str, str]]:
@@ -29,7 +40,7 @@ def menu_for() -> list[dict]:
     items = current_app.extensions["doorctl.menu"]
     sections = [
         {
-            "title": section,
+            "title": SECTION_TITLES[section],
             "items": [_item(t, e) for s, t, e in items if s == section and _visible(e)],
         }
         for section in SECTIONS

@@ -134,6 +134,6 @@ def test_a_user_changes_their_own_password_over_the_api(client, doorctl, root):
     done = client.put(
         url, json={"old_password": viewer[1], "password": "new"}, headers=basic(*viewer)
     )
-    assert done.json == {"username": viewer[0], "role": "viewer"}
+    assert done.json == {"username": viewer[0], "role": "viewer", "language": None}
     assert client.get("/api/v1/device", headers=basic(viewer[0], "new")).status_code == 200
     assert doorctl.users.authenticate("root", ROOT_PASSWORD) is not None

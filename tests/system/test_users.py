@@ -1,5 +1,7 @@
 """Users (manual: "Users"): the rules of the page and of /api/v1/users."""
 
+import re
+
 import pytest
 from support import csrf_token
 
@@ -12,13 +14,13 @@ def test_add_list_update_delete_over_rest(admin_api, doorctl):
         "/api/v1/users", json={"username": "guard", "password": "pw 1", "role": "operator"}
     )
     assert created.status_code == 201
-    assert created.json == {"username": "guard", "role": "operator"}
+    assert created.json == {"username": "guard", "role": "operator", "language": None}
     assert admin_api.get("/api/v1/users").json == [
-        {"username": "root", "role": "administrator"},
-        {"username": "guard", "role": "operator"},
+        {"username": "root", "role": "administrator", "language": None},
+        {"username": "guard", "role": "operator", "language": None},
     ]
     updated = admin_api.put("/api/v1/users/guard", json={"role": "viewer", "password": "new"})
-    assert updated.json == {"username": "guard", "role": "viewer"}
+    assert updated.json == {"username": "guard", "role": "viewer", "language": None}
     assert doorctl.users.authenticate("guard", "new")
     assert not doorctl.users.authenticate("guard", "pw 1")
     assert admin_api.delete("/api/v1/users/guard").status_code == 204
@@ -142,7 +144,9 @@ def test_users_page_reports_mismatched_retype_under_the_field(logged_in, doorctl
     response = logged_in.post("/users", data={**form, "csrf_token": token})
     page = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert 'data-field="password_repeat">The passwords don&#39;t match.' in page
+    add_form = page[page.index('id="add-user"') :]
+    retype = re.search(r'data-field="password_repeat">.*?</div>', add_form, re.S).group(0)
+    assert "The passwords don&#39;t match." in retype
     assert 'value="guard"' in page
     assert doorctl.users.count() == 1
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import (
     appliance,
@@ -13,7 +14,7 @@ from doorctl.blueprints.common import (
 from doorctl.blueprints.resource import WRITES, Page, Resource, register
 from doorctl.core.access_control.access_rules import AUTHENTICATIONS, DIRECTIONS, FIELDS, NAME_MAX
 
-MENU_ITEMS = [("Access control", "Access rules", "access_rules.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Access rules"), "access_rules.page")]
 bp = Blueprint("access_rules", __name__)
 PICK_LIMIT = 500
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.access_control.alarms import SECTION
 from doorctl.core.errors import Invalid
 
-MENU_ITEMS = [("Access control", "Alarms", "alarms.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Alarms"), "alarms.page")]
 bp = Blueprint("alarms", __name__)
 
 

@@ -6,6 +6,7 @@ Operators and Administrators manage cardholders and credentials.
 from __future__ import annotations
 
 from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.api_schemas import PAGING
 from doorctl.blueprints.common import (
@@ -31,7 +32,7 @@ from doorctl.core.inbound import whole_number
 from doorctl.core.store import connect
 from doorctl.core.waiting import computed
 
-MENU_ITEMS = [("Access control", "Cardholders", "cardholders.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Cardholders"), "cardholders.page")]
 bp = Blueprint("cardholders", __name__)
 PAGE_SIZE = 25
 

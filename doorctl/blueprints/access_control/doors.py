@@ -15,7 +15,7 @@ from doorctl.core.access_control.door_modes import ACTIONS, LOCKED_DOWN, LOCKED_
 from doorctl.core.access_control.door_settings import SECTION
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 
-MENU_ITEMS = [("Access control", "Doors", "doors.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Doors"), "doors.page")]
 bp = Blueprint("doors", __name__)
 ACTION_LABELS = {
     "access": lazy_gettext("Access"),

@@ -20,6 +20,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import (
     allow,
@@ -42,7 +43,7 @@ from doorctl.core.access_control.readers.form import KEY_FIELD, KEY_SET_FIELD
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.hal.osdp.bus import BAUD_RATES
 
-MENU_ITEMS = [("Access control", "Peripherals", "peripherals.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Peripherals"), "peripherals.page")]
 bp = Blueprint("peripherals", __name__)
 WHOLE_FIELDS = ("baud", "address", "poll_interval", "door_id")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, render
 from doorctl.blueprints.resource import WRITES, Page, Resource, register
@@ -17,7 +18,7 @@ from doorctl.core.access_control.schedules import (
 from doorctl.core.errors import Invalid
 from doorctl.core.inbound import parse
 
-MENU_ITEMS = [("Access control", "Schedules", "schedules.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Schedules"), "schedules.page")]
 bp = Blueprint("schedules", __name__)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from flask import Blueprint, jsonify, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.access_control.simulator_result import TOPICS, decided, told
 from doorctl.blueprints.common import appliance, json_body, render
@@ -16,7 +17,7 @@ from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.events import Subscription
 from doorctl.hal.wiegand import CARD_FORMATS
 
-MENU_ITEMS = [("Accessories", "Simulator", "simulator.page")]
+MENU_ITEMS = [("Accessories", lazy_gettext("Simulator"), "simulator.page")]
 bp = Blueprint("simulator", __name__)
 TAMPERS = ("casing_open", "external_tamper", "reader_tamper", "external_alarm", "aux3", "aux4")
 

@@ -7,12 +7,13 @@ settings, after which every output goes back to its normal position.
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.accessories.io_ports import CIRCUITS, SECTION, WIRING_LABELS
 from doorctl.core.errors import DoorctlError, Invalid
 
-MENU_ITEMS = [("Accessories", "I/O ports", "io_ports.page")]
+MENU_ITEMS = [("Accessories", lazy_gettext("I/O ports"), "io_ports.page")]
 bp = Blueprint("io_ports", __name__)
 
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, render
 from doorctl.blueprints.logs.events import _sse, event_stream, parse_int, parse_time
 from doorctl.core.errors import Invalid
 from doorctl.core.logs import access_log
 
-MENU_ITEMS = [("Logs", "Access log", "access_log.page")]
+MENU_ITEMS = [("Logs", lazy_gettext("Access log"), "access_log.page")]
 bp = Blueprint("access_log", __name__)
 
 

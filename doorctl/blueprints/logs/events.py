@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 from flask import Blueprint, Response, current_app, jsonify, render_template, request, session
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, render
 from doorctl.core.appliance import Appliance
@@ -19,7 +20,7 @@ from doorctl.core.errors import Invalid
 from doorctl.core.events import Event, Subscription
 from doorctl.core.inbound import whole_number
 
-MENU_ITEMS = [("Logs", "Event log", "events.page")]
+MENU_ITEMS = [("Logs", lazy_gettext("Event log"), "events.page")]
 bp = Blueprint("events", __name__)
 KEEPALIVE_SECONDS = 15
 REPLAY_LIMIT = 500

@@ -8,10 +8,11 @@ each one again when its state changes.
 from __future__ import annotations
 
 from flask import Blueprint, jsonify, redirect, render_template, url_for
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, render
 
-MENU_ITEMS = [("Status", "Status", "status.page")]
+MENU_ITEMS = [("Status", lazy_gettext("Status"), "status.page")]
 bp = Blueprint("status", __name__)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 
 from flask import Blueprint, jsonify, request
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
@@ -12,7 +13,7 @@ from doorctl.core.system.certificates.body import ID, ID_RULE, MAX_DATA, MAX_NAM
 from doorctl.core.system.certificates.x509s import MAX_DAYS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
 
-MENU_ITEMS = [("System", "Certificates", "certificates.page")]
+MENU_ITEMS = [("System", lazy_gettext("Certificates"), "certificates.page")]
 bp = Blueprint("certificates", __name__)
 
 
@@ -76,7 +77,7 @@ DATA = {
     "as base64.",
 }
 PASSWORD = {"type": "string", "maxLength": 1024, "description": "Opens an encrypted key."}
-ID_SCHEMA = {"type": "string", "pattern": ID.pattern, "description": ID_RULE}
+ID_SCHEMA = {"type": "string", "pattern": ID.pattern, "description": str(ID_RULE)}
 BODY = {
     "type": "object",
     "required": ["id"],
@@ -163,7 +164,10 @@ RESOURCE = Resource(
         path="/certificates",
         render=_page,
         form_body=_form_body,
-        messages={"create": "Certificate {id} added.", "delete": "Certificate deleted."},
+        messages={
+            "create": lazy_gettext("Certificate {id} added."),
+            "delete": lazy_gettext("Certificate deleted."),
+        },
     ),
 )
 register(bp, RESOURCE)

@@ -7,6 +7,8 @@ line refreshes every 2 s. The REST API uses the same field names in snake_case.
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
@@ -19,10 +21,10 @@ from doorctl.core.system.mqtt.forms import (
 )
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 
-MENU_ITEMS = [("System", "MQTT", "mqtt.page")]
+MENU_ITEMS = [("System", lazy_gettext("MQTT"), "mqtt.page")]
 bp = Blueprint("mqtt", __name__)
-TABS = (("client", "MQTT client"), ("publication", "MQTT publication"))
-TABS += (("subscriptions", "MQTT subscriptions"),)
+TABS = (("client", lazy_gettext("MQTT client")), ("publication", lazy_gettext("MQTT publication")))
+TABS += (("subscriptions", lazy_gettext("MQTT subscriptions")),)
 SECTIONS = {"client": CLIENT, "publication": PUBLICATION, "subscriptions": SUBSCRIPTIONS}
 
 
@@ -66,7 +68,7 @@ def _saved(tab: str, form):
         appliance().settings.save(SECTIONS[tab], form)
     except DoorctlError as error:
         return _tab(tab, 422, form=form, errors=error.fields, message=error.message)
-    flash("Saved.")
+    flash(_("Saved."))
     return redirect(url_for(f"mqtt.{tab}"), 303)
 
 
@@ -119,7 +121,7 @@ def subscriptions_save():
         settings.update(SUBSCRIPTIONS, changes)
     except DoorctlError as error:
         return _tab("subscriptions", 422, errors=error.fields)
-    flash("Saved.")
+    flash(_("Saved."))
     return redirect(url_for("mqtt.subscriptions"), 303)
 
 
@@ -141,7 +143,7 @@ def subscription_add():
         settings.update(SUBSCRIPTIONS, {"subscriptions": [*current, item]})
     except DoorctlError as error:
         return _tab("subscriptions", 422, errors=error.fields, add=item)
-    flash(f"Subscription {item['filter']} added.")
+    flash(_("Subscription %(filter)s added.", filter=item["filter"]))
     return redirect(url_for("mqtt.subscriptions"), 303)
 
 

@@ -11,17 +11,20 @@ from __future__ import annotations
 from urllib.parse import urlsplit
 
 from flask import Blueprint, flash, jsonify, redirect, request, session, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 from doorctl.core.system.network.http_https import (
+    CONFIRM_WARNING,
     HttpHttpsSettings,
     Pending,
     privileged_errors,
 )
 
-MENU_ITEMS = [("System", "Network", "network.page")]
+MENU_ITEMS = [("System", lazy_gettext("Network"), "network.page")]
 bp = Blueprint("network", __name__)
 CONFIRM_API = "/api/v1/network/http-https/confirm"
 
@@ -90,7 +93,7 @@ def save():
         asks = any(error.fields.get(name) == text for name, text in warned.items())
         return _page(422, form=form, errors=error.fields, privileged_warning=asks)
     if pending is None:
-        flash("HTTP and HTTPS serve the stored settings; nothing waits for a confirmation.")
+        flash(_("HTTP and HTTPS serve the stored settings; nothing waits for a confirmation."))
         return redirect(url_for("network.page"), 303)
     address = new_address(pending.new) + url_for("network.confirm_page")
     moving = pending.to_dict(http_https.clock())
@@ -116,7 +119,7 @@ def confirm():
     except DoorctlError as error:
         flash(error.message)
         return redirect(url_for("network.confirm_page"), 303)
-    flash("The new HTTP and HTTPS settings are kept.")
+    flash(_("The new HTTP and HTTPS settings are kept."))
     return redirect(url_for("network.page"), 303)
 
 
@@ -128,7 +131,7 @@ def end_session():
     except DoorctlError as error:
         flash(error.message)
         return redirect(url_for("network.page"), 303)
-    flash("The session is ended: its browser has to log in again.")
+    flash(_("The session is ended: its browser has to log in again."))
     return redirect(url_for("network.page"), 303)
 
 
@@ -137,7 +140,7 @@ def _end(session_id: str) -> None:
     clients = {c["session"]: c for c in appliance().security.clients.clients() if c["session"]}
     client = clients.get(session_id)
     if client is None:
-        raise NotFound("No connected client has this session (it may have ended already).")
+        raise NotFound(_("No connected client has this session (it may have ended already)."))
     user, address = current_user.username, request.remote_addr
     appliance().ended_sessions.end(session_id, client["user"], user, address)
 
@@ -155,7 +158,7 @@ def api_update():
     body = json_body()
     privileged = body.pop("privileged_ports", False)
     if not isinstance(privileged, bool):
-        raise Invalid({"privileged_ports": "Must be true or false."})
+        raise Invalid({"privileged_ports": _("Must be true or false.")})
     http_https = _http_https()
     try:
         pending = http_https.change(http_https.validated(body, privileged))
@@ -168,9 +171,7 @@ def api_update():
 
 def _api_warning(message: str) -> str:
     """The page's warning about ports 1-1023, as the API confirms it."""
-    if not message.endswith("confirm the warning to use it."):
-        return message
-    return message.replace("confirm the warning", 'send "privileged_ports": true')
+    return message.replace(str(CONFIRM_WARNING), _('send "privileged_ports": true to use it'))
 
 
 @bp.route(CONFIRM_API, methods=["POST"])

@@ -9,6 +9,8 @@ block and a blocked address answers 429 with Retry-After, without a password has
 from __future__ import annotations
 
 from flask import Blueprint, flash, g, jsonify, make_response, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, error_answer, is_api, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
@@ -16,7 +18,7 @@ from doorctl.core.system.security import SECTION, Blocked
 from doorctl.core.system.security.ip_filter import own_address_error
 from doorctl.core.system.users import User
 
-MENU_ITEMS = [("System", "Security", "security.page")]
+MENU_ITEMS = [("System", lazy_gettext("Security"), "security.page")]
 bp = Blueprint("security", __name__)
 
 
@@ -24,8 +26,8 @@ def admit():
     """Refuse, before anything else, a client the IP address filter keeps out."""
     if appliance().security.admits(request.remote_addr):
         return None
-    message = "Your address is not allowed to reach this device (IP address filter)."
-    return error_answer(403, "Not allowed", message)
+    message = _("Your address is not allowed to reach this device (IP address filter).")
+    return error_answer(403, _("Not allowed"), message)
 
 
 def authenticate(username: str, password: str, method: str) -> User | None:
@@ -71,7 +73,7 @@ def _blocked(error: Blocked):
             "auth/login.html", 429, error=error.message, username=username, next=next_page
         )
     else:
-        response = error_answer(429, "Too many failed logins", error.message)
+        response = error_answer(429, _("Too many failed logins"), error.message)
     return with_retry_after(response, error)
 
 
@@ -111,7 +113,7 @@ def save():
         settings.save(SECTION, form)
     except DoorctlError as error:
         return _page(422, form=form, errors=error.fields, message=error.message)
-    flash("Security settings saved.")
+    flash(_("Security settings saved."))
     return redirect(url_for("security.page"), 303)
 
 

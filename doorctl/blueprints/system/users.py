@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from flask_login import current_user, login_user
 
+from doorctl.blueprints.auth import safe_next
 from doorctl.blueprints.common import (
     allow,
     appliance,
@@ -13,6 +16,7 @@ from doorctl.blueprints.common import (
     json_body,
     render,
 )
+from doorctl.blueprints.language import LANGUAGES
 from doorctl.blueprints.system.security import change_own_password, with_retry_after
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.system.security import Blocked
@@ -26,7 +30,7 @@ from doorctl.core.system.users import (
     User,
 )
 
-MENU_ITEMS = [("System", "Users", "users.page")]
+MENU_ITEMS = [("System", lazy_gettext("Users"), "users.page")]
 bp = Blueprint("users", __name__)
 
 
@@ -37,6 +41,7 @@ def _page(status: int = 200, **context):
         users=appliance().users.list(),
         root=ROOT,
         max_users=MAX_USERS,
+        languages=LANGUAGES,
         username_rule=USERNAME_RULE,
         password_rule=PASSWORD_RULE,
         sessions=context.pop("sessions", appliance().settings.get(SECTION)),
@@ -69,11 +74,14 @@ def add():
     try:
         check_repeat(form.get("password", ""), form.get("password_repeat", ""))
         user = appliance().users.create(
-            form.get("username", ""), form.get("password", ""), form.get("role", "")
+            form.get("username", ""),
+            form.get("password", ""),
+            form.get("role", ""),
+            form.get("language") or None,
         )
     except DoorctlError as error:
         return _failed(error, "add")
-    flash(f"User {user.username} added.")
+    flash(_("User %(name)s added.", name=user.username))
     return redirect(url_for("users.page"), 303)
 
 
@@ -85,11 +93,16 @@ def update(username: str):
     try:
         if password is not None:
             check_repeat(password, form.get("password_repeat", ""))
-        user = appliance().users.update(username, password=password, role=form.get("role") or None)
+        user = appliance().users.update(
+            username,
+            password=password,
+            role=form.get("role") or None,
+            language=form.get("language"),
+        )
     except DoorctlError as error:
         return _failed(error, f"update-{username}")
     _keep_own_session(user)
-    flash(f"User {username} updated.")
+    flash(_("User %(name)s updated.", name=username))
     return redirect(url_for("users.page"), 303)
 
 
@@ -100,7 +113,7 @@ def delete(username: str):
         appliance().users.delete(username)
     except DoorctlError as error:
         return _failed(error, f"update-{username}")
-    flash(f"User {username} deleted.")
+    flash(_("User %(name)s deleted.", name=username))
     return redirect(url_for("users.page"), 303)
 
 
@@ -112,9 +125,11 @@ def api_list():
 
 @bp.route("/api/v1/users", methods=["POST"])
 def api_create():
-    """Create a user from `{"username", "password", "role"}`."""
+    """Create a user from `{"username", "password", "role", "language"?}`."""
     body = json_body()
-    user = appliance().users.create(body.get("username"), body.get("password"), body.get("role"))
+    user = appliance().users.create(
+        body.get("username"), body.get("password"), body.get("role"), body.get("language")
+    )
     return jsonify(user.to_dict()), 201
 
 
@@ -126,14 +141,16 @@ def api_get(username: str):
 
 @bp.route("/api/v1/users/<username>", methods=["PUT", "PATCH"])
 def api_update(username: str):
-    """Change password and/or role: `{"password"?, "role"?}`."""
+    """Change password, role and/or language: `{"password"?, "role"?, "language"?}`
+    (a language of null or "": follow the browser)."""
     body = json_body()
-    unknown = sorted(set(body) - {"username", "password", "role"})
+    unknown = sorted(set(body) - {"username", "password", "role", "language"})
     if unknown:
-        raise Invalid({name: "unknown field" for name in unknown})
+        raise Invalid({name: _("unknown field") for name in unknown})
     if body.get("username", username) != username:
-        raise Invalid({"username": "A user can't be renamed; add a new one instead."})
-    user = appliance().users.update(username, body.get("password"), body.get("role"))
+        raise Invalid({"username": _("A user can't be renamed; add a new one instead.")})
+    language = "" if "language" in body and body["language"] is None else body.get("language")
+    user = appliance().users.update(username, body.get("password"), body.get("role"), language)
     _keep_own_session(user)
     return jsonify(user.to_dict())
 
@@ -153,7 +170,7 @@ def sessions_save():
         appliance().settings.save(SECTION, form)
     except Invalid as error:
         return _page(422, form_id="sessions", errors=error.fields, sessions=request.form)
-    flash("Session settings saved.")
+    flash(_("Session settings saved."))
     return redirect(url_for("users.page"), 303)
 
 
@@ -201,7 +218,7 @@ def password_change():
     except DoorctlError as error:
         return form_failed(_password_page, error, values={})
     _keep_own_session(user)
-    flash("Your password is changed. Your other sessions have ended.")
+    flash(_("Your password is changed. Your other sessions have ended."))
     return redirect(url_for("users.password_page"), 303)
 
 
@@ -215,3 +232,14 @@ def api_password_change():
     )
     _keep_own_session(user)
     return jsonify(user.to_dict())
+
+
+@bp.route("/account/language", methods=["POST"])
+@allow("viewer")
+def language_change():
+    """The user menu's language: yours, kept with your user; empty follows the browser."""
+    try:
+        appliance().users.update(current_user.username, language=request.form.get("language", ""))
+    except DoorctlError as error:
+        flash(error.fields.get("language") or error.message)
+    return redirect(safe_next(request.form.get("next")), 303)

@@ -17,6 +17,8 @@ import secrets
 import time
 from dataclasses import dataclass
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from gevent.threadpool import ThreadPool
 from werkzeug.security import check_password_hash, generate_password_hash
 from wtforms import Form
@@ -31,18 +33,20 @@ ROOT = "root"
 MAX_USERS = 100
 ROLES = ("viewer", "operator", "administrator")
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
-USERNAME_RULE = "1 to 32 characters: letters A-Z and a-z, digits 0-9, and . _ -"
-PASSWORD_RULE = "1 to 64 printable ASCII characters (codes 32 to 126)"
+USERNAME_RULE = lazy_gettext("1 to 32 characters: letters A-Z and a-z, digits 0-9, and . _ -")
+PASSWORD_RULE = lazy_gettext("1 to 64 printable ASCII characters (codes 32 to 126)")
 PASSWORD_MAX = 64
 VERIFIED_SECONDS = 60
 SECTION = "sessions"
-USER_COLUMNS = "username, role, sessions"
+USER_COLUMNS = "username, role, sessions, language"
+# The languages of the web interface, by code (blueprints/language.py names them).
+LANGUAGES = ("en", "de", "sv")
 
 
 class SessionSettings(Form):
     """How long a logged-in browser may stay idle before its session ends."""
 
-    idle_timeout = seconds("Idle timeout", 1800, 60, 86400)
+    idle_timeout = seconds(lazy_gettext("Idle timeout"), 1800, 60, 86400)
 
 
 @dataclass(frozen=True)
@@ -52,6 +56,7 @@ class User:
     username: str
     role: str
     sessions: int = 0  # the generation of this user's sessions (see end_sessions)
+    language: str | None = None  # None: the browser's preferred language
 
     is_authenticated = True
     is_active = True
@@ -67,31 +72,45 @@ class User:
 
     def to_dict(self) -> dict:
         """The user as the REST API shows it (never the password)."""
-        return {"username": self.username, "role": self.role}
+        return {"username": self.username, "role": self.role, "language": self.language}
 
 
 def password_error(password: object) -> str | None:
     """Why a password is not allowed, or None when it is."""
     if not isinstance(password, str) or not password:
-        return f"Enter a password: {PASSWORD_RULE}."
+        return _("Enter a password: %(rule)s.", rule=PASSWORD_RULE)
     if len(password) > PASSWORD_MAX:
-        return f"The password is {len(password)} characters long; at most {PASSWORD_MAX}."
+        return _(
+            "The password is %(length)d characters long; at most %(most)d.",
+            length=len(password),
+            most=PASSWORD_MAX,
+        )
     if any(not 32 <= ord(c) <= 126 for c in password):
-        return f"The password has a character that is not allowed: {PASSWORD_RULE}."
+        return _("The password has a character that is not allowed: %(rule)s.", rule=PASSWORD_RULE)
     return None
 
 
 def username_error(username: object) -> str | None:
     """Why a username is not allowed, or None when it is."""
     if not isinstance(username, str) or not USERNAME.match(username):
-        return f"Usernames are {USERNAME_RULE}."
+        return _("Usernames are %(rule)s.", rule=USERNAME_RULE)
     return None
 
 
 def role_error(role: object) -> str | None:
     """Why a role is not one of the three, or None."""
     if role not in ROLES:
-        return "Choose administrator, operator or viewer."
+        return _("Choose administrator, operator or viewer.")
+    return None
+
+
+def language_error(language: object) -> str | None:
+    """Why a language is not one the interface has, or None (None and "": the browser's)."""
+    if language not in (None, "", *LANGUAGES):
+        return _(
+            "Choose one of: %(languages)s, or empty to follow the browser.",
+            languages=", ".join(LANGUAGES),
+        )
     return None
 
 
@@ -127,7 +146,7 @@ class Users:
             f"SELECT {USER_COLUMNS} FROM users WHERE username = ?", (username,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"There is no user named {username!r}.")
+            raise NotFound(_("There is no user named %(name)s.", name=repr(username)))
         return User(*row)
 
     def of_session(self, session_id: str) -> User | None:
@@ -148,36 +167,49 @@ class Users:
         """First access: create root as administrator; refused once any user exists."""
         _check({"password": password_error(password)})
         if self.count():
-            raise Conflict("The root password is already set. Log in to change it.")
+            raise Conflict(_("The root password is already set. Log in to change it."))
         return self._insert(ROOT, password, "administrator")
 
-    def create(self, username: str, password: str, role: str) -> User:
+    def create(self, username: str, password: str, role: str, language: str | None = None):
         """Add a user; raise Invalid for bad fields, Conflict for a duplicate or the limit."""
         _check(
             {
                 "username": username_error(username),
                 "password": password_error(password),
                 "role": role_error(role),
+                "language": language_error(language),
             }
         )
         _check_room(self.store.conn, username)
-        return self._insert(username, password, role)
+        return self._insert(username, password, role, language or None)
 
-    def update(self, username: str, password: str | None = None, role: str | None = None):
-        """Change a user's password and/or role; root keeps the administrator role."""
+    def update(
+        self,
+        username: str,
+        password: str | None = None,
+        role: str | None = None,
+        language: str | None = None,
+    ):
+        """Change a user's password, role and/or language (None: unchanged; a language
+        of "": follow the browser); root keeps the administrator role."""
         user = self.get(username)
         _check(
             {
                 "password": password_error(password) if password is not None else None,
                 "role": role_error(role) if role is not None else None,
+                "language": language_error(language),
             }
         )
         if username == ROOT and role not in (None, "administrator"):
-            raise Forbidden("root is always an administrator.", {"role": "root cannot be demoted"})
+            message = _("root is always an administrator.")
+            raise Forbidden(message, {"role": _("root cannot be demoted.")})
         hashed = None if password is None else self._off_hub(generate_password_hash, password)
-        changed = [name for name, value in (("password", password), ("role", role)) if value]
+        given = (("password", password), ("role", role), ("language", language))
+        changed = [name for name, value in given if value is not None]
         ends_sessions = hashed is not None or (role or user.role) != user.role
-        self.store.write(_update, username, hashed, role or user.role, changed, ends_sessions)
+        kept = user.language if language is None else (language or None)
+        change = _Change(hashed, role or user.role, kept, changed, ends_sessions)
+        self.store.write(_update, username, change)
         self._verified.clear()
         return self.get(user.username)
 
@@ -185,7 +217,7 @@ class Users:
         """Remove a user; root cannot be removed."""
         self.get(username)
         if username == ROOT:
-            raise Forbidden("You can't delete the root user.")
+            raise Forbidden(_("You can't delete the root user."))
         self.store.write(_delete, username)
         self._verified.clear()
 
@@ -221,11 +253,11 @@ class Users:
         with off_hub():  # the hash is a request's longest wait: no place held meanwhile
             return self._pool.apply(function, args)
 
-    def _insert(self, username: str, password: str, role: str) -> User:
+    def _insert(self, username: str, password: str, role: str, language=None) -> User:
         """Hash off the hub, then check the rules again and insert in one transaction."""
         hashed = self._off_hub(generate_password_hash, password)
-        self.store.write(_insert, username, hashed, role)
-        return User(username, role)
+        self.store.write(_insert, username, hashed, role, language)
+        return User(username, role, language=language)
 
 
 # --- writes: each runs in one transaction with its event (Store.write) -----------------
@@ -235,32 +267,44 @@ def _check_room(conn, username: str) -> None:
     """Refuse a user beyond the limit, a duplicate name, or root added twice."""
     count = conn.execute("SELECT count(*) FROM users").fetchone()[0]
     if username == ROOT and count:
-        raise Conflict("The root password is already set. Log in to change it.")
+        raise Conflict(_("The root password is already set. Log in to change it."))
     if count >= MAX_USERS:
-        raise Conflict(f"You can add up to {MAX_USERS} users, root included.")
+        raise Conflict(_("You can add up to %(most)d users, root included.", most=MAX_USERS))
     if conn.execute("SELECT 1 FROM users WHERE username = ?", (username,)).fetchone():
-        message = f"A user named {username!r} exists already."
+        message = _("A user named %(name)s exists already.", name=repr(username))
         raise Conflict(message, {"username": message})
 
 
-def _insert(tx: Transaction, username: str, hashed: str, role: str) -> None:
+def _insert(tx: Transaction, username: str, hashed: str, role: str, language) -> None:
     _check_room(tx, username)
     tx.execute(
-        "INSERT INTO users (username, password_hash, role, created) VALUES (?, ?, ?, ?)",
-        (username, hashed, role, time.time()),
+        "INSERT INTO users (username, password_hash, role, language, created)"
+        " VALUES (?, ?, ?, ?, ?)",
+        (username, hashed, role, language, time.time()),
     )
     _event(tx, "Added", username, {"role": role})
 
 
-def _update(tx: Transaction, username: str, hashed, role: str, changed, ends_sessions) -> None:
+@dataclass(frozen=True)
+class _Change:
+    """What an update writes: the new hash (None: kept), role and language."""
+
+    hashed: str | None
+    role: str
+    language: str | None
+    changed: list
+    ends_sessions: bool
+
+
+def _update(tx: Transaction, username: str, change: _Change) -> None:
     cursor = tx.execute(
         "UPDATE users SET password_hash = coalesce(?, password_hash), role = ?,"
-        " sessions = sessions + ? WHERE username = ?",
-        (hashed, role, int(ends_sessions), username),
+        " language = ?, sessions = sessions + ? WHERE username = ?",
+        (change.hashed, change.role, change.language, int(change.ends_sessions), username),
     )
     if not cursor.rowcount:
-        raise NotFound(f"There is no user named {username!r}.")
-    _event(tx, "Updated", username, {"changed": changed, "role": role})
+        raise NotFound(_("There is no user named %(name)s.", name=repr(username)))
+    _event(tx, "Updated", username, {"changed": change.changed, "role": change.role})
 
 
 def _end_sessions(tx: Transaction, username: str) -> None:
@@ -270,7 +314,7 @@ def _end_sessions(tx: Transaction, username: str) -> None:
 
 def _delete(tx: Transaction, username: str) -> None:
     if not tx.execute("DELETE FROM users WHERE username = ?", (username,)).rowcount:
-        raise NotFound(f"There is no user named {username!r}.")
+        raise NotFound(_("There is no user named %(name)s.", name=repr(username)))
     _event(tx, "Deleted", username, {})
 
 

@@ -51,22 +51,28 @@
     return password.length * Math.log2(pool);
   }
 
+  // The hint's words in the page's language (templates/ui/_password_words.html), with
+  // {name} filled in.
+  function say(key, values = {}) {
+    const words = document.getElementById("password-words");
+    const text = (words && words.dataset[key]) || key;
+    return text.replace(/\{(\w+)\}/g, (_, name) => values[name] ?? "");
+  }
+
   // [level, reason] for a password: level weak, fair or strong.
   function estimate(password, username) {
     const lower = password.toLowerCase();
-    if (COMMON.has(lower) || COMMON.has(core(password))) return ["weak", "a common password"];
-    if (username.length >= 3 && lower.includes(username.toLowerCase())) return ["weak", "it contains the username"];
-    if (isRun(lower)) return ["weak", "a repeated character or a sequence"];
-    const length = `${password.length} character${password.length === 1 ? "" : "s"}`;
-    if (password.length < 8) return ["weak", `short (${length}; 12 or more is better)`];
+    if (COMMON.has(lower) || COMMON.has(core(password))) return ["weak", say("common")];
+    if (username.length >= 3 && lower.includes(username.toLowerCase())) return ["weak", say("username")];
+    if (isRun(lower)) return ["weak", say("run")];
+    const n = password.length;
+    const length = say(n === 1 ? "character" : "characters", { n });
+    if (n < 8) return ["weak", say("short", { length })];
     const kinds = KINDS.filter(([kind]) => kind.test(password)).length;
     const strength = bits(password);
-    if (strength < 40) return ["weak", `short for ${kinds === 1 ? "one kind" : "its kinds"} of characters`];
-    if (strength < 60) {
-      const how = password.length < 12 ? "longer" : "mixed letters, digits and signs";
-      return ["fair", `${length}; ${how} would be stronger`];
-    }
-    return ["strong", `${length} of ${kinds} kind${kinds === 1 ? "" : "s"}`];
+    if (strength < 40) return ["weak", say(kinds === 1 ? "shortOneKind" : "shortKinds")];
+    if (strength < 60) return ["fair", say(n < 12 ? "longer" : "mixed", { length })];
+    return ["strong", say(kinds === 1 ? "kind" : "kinds", { length, kinds })];
   }
 
   function usernameOf(input) {
@@ -81,7 +87,7 @@
     if (!input.value) return;
     const [level, reason] = estimate(input.value, usernameOf(input));
     hint.dataset.strength = level;
-    hint.textContent = `Strength: ${level}, ${reason}.`;
+    hint.textContent = say("hint", { level: say(level), reason });
   }
 
   document.addEventListener("input", (event) => {

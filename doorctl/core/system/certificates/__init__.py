@@ -19,6 +19,7 @@ from pathlib import Path
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
+from flask_babel import gettext as _
 
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.logs.audit import audit
@@ -87,7 +88,9 @@ class Certificates:
         if key is not None:
             x509s.check_pair(key, certs[0])
         if self.exists(cert_id):
-            raise Conflict(f"A certificate {cert_id} exists.", {"id": "Already in use."})
+            raise Conflict(
+                _("A certificate %(id)s exists.", id=cert_id), {"id": _("Already in use.")}
+            )
         kind = "client_server" if key is not None else "ca"
         if key is not None:
             self._write_key(cert_id, key)
@@ -109,10 +112,12 @@ class Certificates:
         """Replace a certificate by a new one for the same key (a renewed or signed one)."""
         row = self._row(cert_id)
         if set(body) - {"data", "password"}:
-            raise Invalid(dict.fromkeys(sorted(set(body) - {"data", "password"}), "unknown field"))
+            raise Invalid(
+                dict.fromkeys(sorted(set(body) - {"data", "password"}), _("unknown field"))
+            )
         key, certs = x509s.read(**check_import(body))
         if key is not None:
-            raise Invalid({"data": "Give the certificate only; the stored key stays."})
+            raise Invalid({"data": _("Give the certificate only; the stored key stays.")})
         if row["kind"] == "client_server":
             x509s.check_pair(self.private_key(cert_id), certs[0])
         self.store.write(_replace, cert_id, x509s.pem_chain(certs))
@@ -121,7 +126,7 @@ class Certificates:
     def signing_request(self, cert_id: str, body: dict) -> dict:
         """A signing request for a certificate's key; the CA's answer comes back by update."""
         if self._row(cert_id)["kind"] != "client_server":
-            raise Invalid({"id": "A CA certificate has no private key to sign a request."})
+            raise Invalid({"id": _("A CA certificate has no private key to sign a request.")})
         unknown = sorted(set(body) - {"common_name", "alternative_names"})
         if unknown:
             raise Invalid(dict.fromkeys(unknown, "unknown field"))
@@ -135,7 +140,13 @@ class Certificates:
         users = self.users_of(cert_id)
         if users:
             who = ", ".join(users)
-            raise Conflict(f"The certificate {cert_id} is in use by {who}; choose another first.")
+            raise Conflict(
+                _(
+                    "The certificate %(id)s is in use by %(who)s; choose another first.",
+                    id=cert_id,
+                    who=who,
+                )
+            )
         self.store.write(_delete, cert_id)
         self._key_path(cert_id).unlink(missing_ok=True)
 
@@ -195,7 +206,7 @@ class Certificates:
         row = self.store.execute("SELECT * FROM certificates WHERE id = ?", (cert_id,))
         found = row.fetchone()
         if found is None:
-            raise NotFound(f"There is no certificate {cert_id!r}.")
+            raise NotFound(_("There is no certificate %(id)s.", id=repr(cert_id)))
         return found
 
     def _record(self, row) -> dict:

@@ -12,11 +12,13 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed448, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from doorctl.core.errors import Invalid
 
 MAX_DAYS = 3650
-FORMATS = "PEM text, or DER or PKCS#12 as base64"
+FORMATS = lazy_gettext("PEM text, or DER or PKCS#12 as base64")
 
 
 def self_signed(common_name: str, names: list[str], days: int):
@@ -70,7 +72,9 @@ def read(data: str, password: str) -> tuple[object | None, list[x509.Certificate
     try:
         raw = base64.b64decode(data, validate=True)
     except (binascii.Error, ValueError):
-        raise Invalid({"data": f"Not a certificate: give {FORMATS}."}) from None
+        raise Invalid(
+            {"data": _("Not a certificate: give %(formats)s.", formats=FORMATS)}
+        ) from None
     try:
         return None, [x509.load_der_x509_certificate(raw)]
     except ValueError:
@@ -82,7 +86,7 @@ def _pem(raw: bytes, secret: bytes | None):
     try:
         certs = x509.load_pem_x509_certificates(raw)
     except ValueError:
-        raise Invalid({"data": "No PEM certificate: paste each block whole."}) from None
+        raise Invalid({"data": _("No PEM certificate: paste each block whole.")}) from None
     if b"PRIVATE KEY-----" not in raw:
         return None, certs
     return _key(lambda: serialization.load_pem_private_key(raw, secret)), certs
@@ -93,7 +97,7 @@ def _pkcs12(raw: bytes, secret: bytes | None):
     loaded = _key(lambda: pkcs12.load_key_and_certificates(raw, secret))
     key, cert, extra = loaded
     if cert is None:
-        raise Invalid({"data": "The PKCS#12 file holds no certificate."})
+        raise Invalid({"data": _("The PKCS#12 file holds no certificate.")})
     return key, [cert, *extra]
 
 
@@ -104,8 +108,10 @@ def _key(load):
     except (ValueError, TypeError) as error:
         text = str(error).lower()
         if "password" in text or "decrypt" in text or "encrypted" in text:
-            raise Invalid({"password": "The password does not open the private key."}) from None
-        raise Invalid({"data": f"Not a certificate or key: give {FORMATS}."}) from None
+            raise Invalid({"password": _("The password does not open the private key.")}) from None
+        raise Invalid(
+            {"data": _("Not a certificate or key: give %(formats)s.", formats=FORMATS)}
+        ) from None
 
 
 def check_pair(key, cert: x509.Certificate) -> None:
@@ -115,7 +121,7 @@ def check_pair(key, cert: x509.Certificate) -> None:
     if key.public_key().public_bytes(encoding, mine) != cert.public_key().public_bytes(
         encoding, mine
     ):
-        raise Invalid({"data": "The private key does not belong to the certificate."})
+        raise Invalid({"data": _("The private key does not belong to the certificate.")})
 
 
 def describe(cert: x509.Certificate) -> dict:

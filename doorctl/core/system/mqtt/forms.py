@@ -5,6 +5,8 @@ API and the store.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, Field, Form, IntegerField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
@@ -13,18 +15,21 @@ from doorctl.core.fields import Switch, Text
 
 PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
 PROTOCOL_NAMES = {
-    "tcp": "MQTT over TCP",
-    "ssl": "MQTT over SSL",
-    "ws": "MQTT over WebSocket",
-    "wss": "MQTT over WebSocket Secure",
+    "tcp": lazy_gettext("MQTT over TCP"),
+    "ssl": lazy_gettext("MQTT over SSL"),
+    "ws": lazy_gettext("MQTT over WebSocket"),
+    "wss": lazy_gettext("MQTT over WebSocket Secure"),
 }
 QOS = [SelectChoice(0, "0"), SelectChoice(1, "1"), SelectChoice(2, "2")]
 RETAIN = [
-    SelectChoice("none", "None"),
-    SelectChoice("property", "Property (stateful events)"),
-    SelectChoice("all", "All"),
+    SelectChoice("none", lazy_gettext("None")),
+    SelectChoice("property", lazy_gettext("Property (stateful events)")),
+    SelectChoice("all", lazy_gettext("All")),
 ]
-SUBSCRIPTION_TYPES = [SelectChoice("stateless", "Stateless"), SelectChoice("stateful", "Stateful")]
+SUBSCRIPTION_TYPES = [
+    SelectChoice("stateless", lazy_gettext("Stateless")),
+    SelectChoice("stateful", lazy_gettext("Stateful")),
+]
 VERSIONS = [SelectChoice("3.1.1", "MQTT 3.1.1"), SelectChoice("5", "MQTT 5")]
 MAX_TOPIC = 256
 MAX_SUBSCRIPTIONS = 32
@@ -33,17 +38,17 @@ MAX_SUBSCRIPTIONS = 32
 def topic_error(topic: str, wildcards: bool) -> str | None:
     """Why `topic` is not a valid MQTT topic (or filter, with wildcards), else None."""
     if not topic:
-        return "Enter a topic."
+        return _("Enter a topic.")
     if len(topic) > MAX_TOPIC or "\x00" in topic:
-        return f"At most {MAX_TOPIC} characters, no NUL."
+        return _("At most %(most)d characters, no NUL.", most=MAX_TOPIC)
     if not wildcards and ("#" in topic or "+" in topic):
-        return "Wildcards + and # are not allowed here."
+        return _("Wildcards + and # are not allowed here.")
     levels = topic.split("/")
     for i, level in enumerate(levels):
         if "#" in level and (level != "#" or i != len(levels) - 1):
-            return "# must be a whole level and the last one, as in a/b/#."
+            return _("# must be a whole level and the last one, as in a/b/#.")
         if "+" in level and level != "+":
-            return "+ must be a whole level, as in a/+/c."
+            return _("+ must be a whole level, as in a/+/c.")
     return None
 
 
@@ -53,7 +58,9 @@ class Present:
     def __call__(self, form: Form, field: Field) -> None:
         if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
             field.errors[:] = []
-            raise StopValidation(field.process_errors[0] if field.process_errors else "Required.")
+            raise StopValidation(
+                field.process_errors[0] if field.process_errors else _("This field is required.")
+            )
 
 
 class TopicRule:
@@ -65,7 +72,7 @@ class TopicRule:
 
     def __call__(self, form: Form, field: Field) -> None:
         if not isinstance(field.data, str | None):
-            raise StopValidation("Must be text.")
+            raise StopValidation(_("Must be text."))
         if not field.data and not self.required:
             return
         error = topic_error(field.data or "", self.wildcards)
@@ -79,7 +86,7 @@ class StrictInteger(IntegerField):
     def process_data(self, value) -> None:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             self.data = None
-            self.process_errors.append("Must be a whole number.")
+            self.process_errors.append(_("Must be a whole number."))
             return
         super().process_data(value)
 
@@ -87,12 +94,13 @@ class StrictInteger(IntegerField):
 class QosField(SelectField):
     """QoS 0, 1 or 2."""
 
-    def __init__(self, label: str = "QoS", default: int = 0, **kw):
+    def __init__(self, label=None, default: int = 0, **kw):
+        label = label or lazy_gettext("QoS")
         super().__init__(label, choices=QOS, coerce=_qos, default=default, **kw)
 
     def pre_validate(self, form: Form) -> None:
         if self.data not in (0, 1, 2):
-            raise ValidationError("QoS must be 0, 1 or 2.")
+            raise ValidationError(_("QoS must be 0, 1 or 2."))
 
 
 def _qos(value) -> int | None:
@@ -123,19 +131,23 @@ class ListField(Field):
 
     def pre_validate(self, form: Form) -> None:
         if not isinstance(self.data, list):
-            raise ValidationError("Must be a list.")
+            raise ValidationError(_("Must be a list."))
 
 
-def message_fields(prefix: str, payload: str, label: str) -> dict:
+def message_fields(prefix: str, payload: str, send_label) -> dict:
     """The fields of the connect message or the Last Will and Testament message."""
     return {
-        f"{prefix}_send": BooleanField(f"{label}: send message", default=True),
-        f"{prefix}_use_default": BooleanField("Use default", default=True),
+        f"{prefix}_send": BooleanField(send_label, default=True),
+        f"{prefix}_use_default": BooleanField(lazy_gettext("Use default"), default=True),
         f"{prefix}_topic": StringField(
-            "Topic", default="", validators=[TopicRule(wildcards=False, required=False)]
+            lazy_gettext("Topic"),
+            default="",
+            validators=[TopicRule(wildcards=False, required=False)],
         ),
-        f"{prefix}_payload": StringField("Payload", default=payload, validators=[Length(0, 4096)]),
-        f"{prefix}_retain": BooleanField("Retain", default=True),
+        f"{prefix}_payload": StringField(
+            lazy_gettext("Payload"), default=payload, validators=[Length(0, 4096)]
+        ),
+        f"{prefix}_retain": BooleanField(lazy_gettext("Retain"), default=True),
         f"{prefix}_qos": QosField(default=1),
     }
 
@@ -143,31 +155,39 @@ def message_fields(prefix: str, payload: str, label: str) -> dict:
 class ClientBase(Form):
     """MQTT client: the broker, the session and the connect and LWT messages."""
 
-    connect = BooleanField("Connect", default=False)
-    host = StringField("Broker host", default="", validators=[Length(0, 253)])
+    connect = BooleanField(lazy_gettext("Connect"), default=False)
+    host = StringField(lazy_gettext("Broker host"), default="", validators=[Length(0, 253)])
     protocol = SelectField(
-        "Protocol", choices=[SelectChoice(k, v) for k, v in PROTOCOL_NAMES.items()], default="tcp"
+        lazy_gettext("Protocol"),
+        choices=[SelectChoice(k, v) for k, v in PROTOCOL_NAMES.items()],
+        default="tcp",
     )
-    port = StrictInteger("Port", default=1883, validators=[Present(), NumberRange(1, 65535)])
-    alpn = StringField("ALPN protocol", default="", validators=[Length(0, 255)])
-    username = StringField("Username", default="", validators=[Length(0, 255)])
-    password = StringField("Password", default="", validators=[Length(0, 255)])
-    clean_session = BooleanField("Clean session", default=True)
+    port = StrictInteger(
+        lazy_gettext("Port"), default=1883, validators=[Present(), NumberRange(1, 65535)]
+    )
+    alpn = StringField(lazy_gettext("ALPN protocol"), default="", validators=[Length(0, 255)])
+    username = StringField(lazy_gettext("Username"), default="", validators=[Length(0, 255)])
+    password = StringField(lazy_gettext("Password"), default="", validators=[Length(0, 255)])
+    clean_session = BooleanField(lazy_gettext("Clean session"), default=True)
     keep_alive = StrictInteger(
-        "Keep alive interval (s)", default=60, validators=[Present(), NumberRange(0, 65535)]
+        lazy_gettext("Keep alive interval (s)"),
+        default=60,
+        validators=[Present(), NumberRange(0, 65535)],
     )
-    timeout = StrictInteger("Timeout (s)", default=60, validators=[Present(), NumberRange(1, 600)])
-    reconnect = BooleanField("Reconnect automatically", default=True)
-    mqtt_version = SelectField("MQTT version", choices=VERSIONS, default="3.1.1")
+    timeout = StrictInteger(
+        lazy_gettext("Timeout (s)"), default=60, validators=[Present(), NumberRange(1, 600)]
+    )
+    reconnect = BooleanField(lazy_gettext("Reconnect automatically"), default=True)
+    mqtt_version = SelectField(lazy_gettext("MQTT version"), choices=VERSIONS, default="3.1.1")
     ca_certificate = Text(
-        "CA certificate",
+        lazy_gettext("CA certificate"),
         default="",
         validators=[Length(0, 64)],
         description="Id of a CA certificate in the certificate store that the broker's "
         "certificate must chain to; empty: the system's CAs.",
     )
     client_certificate = Text(
-        "Client certificate",
+        lazy_gettext("Client certificate"),
         default="",
         validators=[Length(0, 64)],
         description="Id of a client/server certificate (with its private key) in the "
@@ -176,24 +196,30 @@ class ClientBase(Form):
 
     def validate_host(self, field: Field) -> None:
         if self.connect.data and not field.data.strip():
-            raise ValidationError("Enter the broker's hostname or IP address to connect.")
+            raise ValidationError(_("Enter the broker's hostname or IP address to connect."))
         if any(c.isspace() for c in field.data):
-            raise ValidationError("A hostname has no spaces.")
+            raise ValidationError(_("A hostname has no spaces."))
 
 
 def client_form(serial: str) -> type[Form]:
     """The MQTT client section, with the defaults derived from the serial number."""
     fields = {
         "client_id": StringField(
-            "Client ID", default=f"doorctl-{serial}", validators=[Present(), Length(1, 128)]
+            lazy_gettext("Client ID"),
+            default=f"doorctl-{serial}",
+            validators=[Present(), Length(1, 128)],
         ),
         "topic_prefix": StringField(
-            "Device topic prefix",
+            lazy_gettext("Device topic prefix"),
             default=f"doorctl/{serial}",
             validators=[Present(), TopicRule(wildcards=False)],
         ),
-        **message_fields("connect_message", "connected", "Connect message"),
-        **message_fields("lwt", "disconnected", "Last Will and Testament"),
+        **message_fields(
+            "connect_message", "connected", lazy_gettext("Connect message: send message")
+        ),
+        **message_fields(
+            "lwt", "disconnected", lazy_gettext("Last Will and Testament: send message")
+        ),
     }
     return type("MqttClientForm", (ClientBase,), fields)
 
@@ -201,62 +227,79 @@ def client_form(serial: str) -> type[Form]:
 class PublicationForm(Form):
     """MQTT publication: which events go out, on which topics, how."""
 
-    conditions = ListField("Conditions (event topics; none means all)")
-    use_default_prefix = BooleanField("Use default topic prefix", default=True)
+    conditions = ListField(lazy_gettext("Conditions (event topics; none means all)"))
+    use_default_prefix = BooleanField(lazy_gettext("Use default topic prefix"), default=True)
     custom_prefix = StringField(
-        "Custom topic prefix", default="", validators=[TopicRule(wildcards=False, required=False)]
+        lazy_gettext("Custom topic prefix"),
+        default="",
+        validators=[TopicRule(wildcards=False, required=False)],
     )
-    include_topic_name = BooleanField("Include topic name", default=True)
-    include_namespaces = BooleanField("Include topic namespaces", default=False)
-    include_serial = BooleanField("Include serial number", default=True)
-    retain = SelectField("Retain", choices=RETAIN, default="none")
+    include_topic_name = BooleanField(lazy_gettext("Include topic name"), default=True)
+    include_namespaces = BooleanField(lazy_gettext("Include topic namespaces"), default=False)
+    include_serial = BooleanField(lazy_gettext("Include serial number"), default=True)
+    retain = SelectField(lazy_gettext("Retain"), choices=RETAIN, default="none")
     qos = QosField(default=1)
     queue_limit = StrictInteger(
-        "Store and forward: messages kept while offline",
+        lazy_gettext("Store and forward: messages kept while offline"),
         default=10000,
         validators=[Present(), NumberRange(100, 100000)],
     )
-    home_assistant = BooleanField("Home Assistant discovery", default=False)
+    home_assistant = BooleanField(lazy_gettext("Home Assistant discovery"), default=False)
     discovery_prefix = StringField(
-        "Discovery prefix", default="homeassistant", validators=[TopicRule(wildcards=False)]
+        lazy_gettext("Discovery prefix"),
+        default="homeassistant",
+        validators=[TopicRule(wildcards=False)],
     )
 
     def validate_conditions(self, field: Field) -> None:
         for number, topic in enumerate(field.data, 1):
             if not isinstance(topic, str) or not topic or len(topic) > MAX_TOPIC:
-                raise ValidationError(f"Condition {number}: enter an event topic.")
+                raise ValidationError(
+                    _("Condition %(number)d: enter an event topic.", number=number)
+                )
             if any(c.isspace() for c in topic):
-                raise ValidationError(f"Condition {number}: an event topic has no spaces.")
+                raise ValidationError(
+                    _("Condition %(number)d: an event topic has no spaces.", number=number)
+                )
 
     def validate_custom_prefix(self, field: Field) -> None:
         if not self.use_default_prefix.data and not field.data:
-            raise ValidationError("Enter a topic prefix or use the default one.")
+            raise ValidationError(_("Enter a topic prefix or use the default one."))
 
 
 class SubscriptionForm(Form):
     """One subscription: filter, device prefix, type and QoS."""
 
-    filter = Text("Subscription filter", validators=[TopicRule(wildcards=True)])
-    use_prefix = Switch("Use device topic prefix", default=False)
-    type = SelectField("Subscription type", choices=SUBSCRIPTION_TYPES, default="stateless")
+    filter = Text(lazy_gettext("Subscription filter"), validators=[TopicRule(wildcards=True)])
+    use_prefix = Switch(lazy_gettext("Use device topic prefix"), default=False)
+    type = SelectField(
+        lazy_gettext("Subscription type"), choices=SUBSCRIPTION_TYPES, default="stateless"
+    )
     qos = QosField(default=0)
 
 
 class SubscriptionsForm(Form):
     """MQTT subscriptions, and the remote door commands (off by default)."""
 
-    subscriptions = ListField("Subscriptions")
-    door_commands = BooleanField("Remote door commands", default=False)
+    subscriptions = ListField(lazy_gettext("Subscriptions"))
+    door_commands = BooleanField(lazy_gettext("Remote door commands"), default=False)
 
     def validate_subscriptions(self, field: Field) -> None:
         if len(field.data) > MAX_SUBSCRIPTIONS:
-            raise ValidationError(f"At most {MAX_SUBSCRIPTIONS} subscriptions.")
+            raise ValidationError(_("At most %(most)d subscriptions.", most=MAX_SUBSCRIPTIONS))
         cleaned = []
         for number, item in enumerate(field.data, 1):
             form = SubscriptionForm(data=item if isinstance(item, dict) else {})
             if not isinstance(item, dict) or not form.validate():
-                name, messages = next(iter(form.errors.items()), ("filter", ["Not an object."]))
-                raise ValidationError(f"Subscription {number}, {name}: {messages[0]}")
+                name, messages = next(iter(form.errors.items()), ("filter", [_("Not an object.")]))
+                raise ValidationError(
+                    _(
+                        "Subscription %(number)d, %(field)s: %(message)s",
+                        number=number,
+                        field=name,
+                        message=messages[0],
+                    )
+                )
             cleaned.append(form.data)
         field.data = cleaned
 

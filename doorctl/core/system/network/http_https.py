@@ -18,6 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import gevent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from wtforms import Form, StringField
 from wtforms.validators import Length, NumberRange, ValidationError
 
@@ -32,8 +34,10 @@ log = logging.getLogger(__name__)
 # The section keeps the name it had when it held only the certificate, so a stored
 # choice of certificate carries over.
 SECTION = "https"
-PROTOCOLS = (("both", "HTTP and HTTPS"), ("http", "HTTP"), ("https", "HTTPS"))
+PROTOCOLS = (("both", lazy_gettext("HTTP and HTTPS")), ("http", "HTTP"), ("https", "HTTPS"))
 CONFIRM_SECONDS = 60.0
+# How the page confirms a port in 1-1023 (the API says how it does, in its place).
+CONFIRM_WARNING = lazy_gettext("confirm the warning to use it")
 STANDARD_PORTS = {"http_port": 80, "https_port": 443}
 PRIVILEGED = range(1, 1024)
 REVERTED_TOPIC = "tns1:Device/Network/HttpHttps/Reverted"
@@ -41,7 +45,10 @@ CONFIRMED_TOPIC = "tns1:Device/Network/HttpHttps/Confirmed"
 
 
 def _port(label: str, default: int) -> StrictInteger:
-    message = f"Enter {default} or a port from 1024 to 65535 (1 to 1023 after a warning)."
+    message = lazy_gettext(
+        "Enter %(default)d or a port from 1024 to 65535 (1 to 1023 after a warning).",
+        default=default,
+    )
     return StrictInteger(
         label, default=default, validators=[Present(), NumberRange(1, 65535, message)]
     )
@@ -50,15 +57,17 @@ def _port(label: str, default: int) -> StrictInteger:
 class HttpHttpsSettings(Form):
     """HTTP and HTTPS: allow access through HTTP, HTTPS or both; ports; certificate."""
 
-    protocols = Choice("Allow access through", choices=PROTOCOLS, default="both")
-    http_port = _port("HTTP port", 80)
-    https_port = _port("HTTPS port", 443)
-    certificate = StringField("Certificate", default=DEVICE_CERTIFICATE, validators=[Length(1, 64)])
+    protocols = Choice(lazy_gettext("Allow access through"), choices=PROTOCOLS, default="both")
+    http_port = _port(lazy_gettext("HTTP port"), 80)
+    https_port = _port(lazy_gettext("HTTPS port"), 443)
+    certificate = StringField(
+        lazy_gettext("Certificate"), default=DEVICE_CERTIFICATE, validators=[Length(1, 64)]
+    )
 
     def validate_https_port(self, field) -> None:
         """HTTP and HTTPS can't share a port."""
         if field.data is not None and field.data == self.http_port.data:
-            raise ValidationError("The HTTPS port must differ from the HTTP port.")
+            raise ValidationError(_("The HTTPS port must differ from the HTTP port."))
 
 
 def serves(record: dict, scheme: str, port: int) -> bool:
@@ -73,9 +82,10 @@ def privileged_errors(record: dict, current: dict) -> dict[str, str]:
     for name, standard in STANDARD_PORTS.items():
         port = record[name]
         if port in PRIVILEGED and port not in (standard, current.get(name)):
-            errors[name] = (
-                f"Port {port} is in the range 1-1023 that system services use: confirm "
-                "the warning to use it."
+            errors[name] = _(
+                "Port %(port)d is in the range 1-1023 that system services use: %(how)s.",
+                port=port,
+                how=CONFIRM_WARNING,
             )
     return errors
 
@@ -147,9 +157,9 @@ class HttpHttps:
         cert_id = record["certificate"]
         store = self.https.certificates
         if not store.exists(cert_id):
-            return {"certificate": f"There is no certificate {cert_id} in the store."}
+            return {"certificate": _("There is no certificate %(id)s in the store.", id=cert_id)}
         if not store.get(cert_id)["private_key"]:
-            return {"certificate": "Choose a client/server certificate: a CA one has no key."}
+            return {"certificate": _("Choose a client/server certificate: a CA one has no key.")}
         return {}
 
     def validated(self, changes: dict, privileged: bool = False) -> dict:
@@ -187,9 +197,9 @@ class HttpHttps:
         change waits or the confirmation did not come through the new settings."""
         pending = self.pending
         if pending is None:
-            raise Conflict("No change of HTTP and HTTPS waits for a confirmation.")
+            raise Conflict(_("No change of HTTP and HTTPS waits for a confirmation."))
         if not serves(pending.new, scheme, port):
-            raise Conflict("Confirm from the new address, so that it is known to work.")
+            raise Conflict(_("Confirm from the new address, so that it is known to work."))
         self.settings.save(SECTION, HttpHttpsSettings(data=pending.new))
         self._cancel()
         self.bus.publish(CONFIRMED_TOPIC, {}, {"settings": _summary(pending.new)})

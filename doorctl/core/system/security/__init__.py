@@ -9,6 +9,8 @@ counted toward blocking.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from wtforms import Form
 from wtforms.validators import NumberRange, ValidationError
 
@@ -22,13 +24,13 @@ from doorctl.core.system.security.blocking import Blocked, Blocking
 from doorctl.core.system.users import User, Users
 
 SECTION = "security"
-POLICIES = (("allow", "Allow"), ("deny", "Deny"))
+POLICIES = (("allow", lazy_gettext("Allow")), ("deny", lazy_gettext("Deny")))
 HOLD_SECONDS = 1.0
 __all__ = ["SECTION", "Blocked", "Security", "SecuritySettings"]
 
 
 def _count(label: str, default: int, high: int) -> StrictInteger:
-    message = f"Enter 1 to {high}."
+    message = lazy_gettext("Enter 1 to %(most)d.", most=high)
     return StrictInteger(
         label, default=default, validators=[Present(), NumberRange(1, high, message)]
     )
@@ -37,18 +39,20 @@ def _count(label: str, default: int, high: int) -> StrictInteger:
 class SecuritySettings(Form):
     """Prevent brute-force attacks and the IP address filter."""
 
-    blocking = Switch("Blocking", default=True)
-    blocking_period = _count("Blocking period (s)", 30, 86400)
-    page_failures = _count("Failures allowed per second, page level", 3, 1000)
-    device_failures = _count("Failures allowed per second, device level", 10, 1000)
-    use_filter = Switch("Use filter", default=False)
-    policy = Choice("Policy", choices=POLICIES, default="allow")
-    addresses = ListField("Addresses")
+    blocking = Switch(lazy_gettext("Blocking"), default=True)
+    blocking_period = _count(lazy_gettext("Blocking period (s)"), 30, 86400)
+    page_failures = _count(lazy_gettext("Failures allowed per second, page level"), 3, 1000)
+    device_failures = _count(lazy_gettext("Failures allowed per second, device level"), 10, 1000)
+    use_filter = Switch(lazy_gettext("Use filter"), default=False)
+    policy = Choice(lazy_gettext("Policy"), choices=POLICIES, default="allow")
+    addresses = ListField(lazy_gettext("Addresses"))
 
     def validate_addresses(self, field) -> None:
         """Each entry an address or a CIDR range; at most MAX_ENTRIES of them."""
         if len(field.data) > ip_filter.MAX_ENTRIES:
-            raise ValidationError(f"Enter at most {ip_filter.MAX_ENTRIES} addresses.")
+            raise ValidationError(
+                _("Enter at most %(most)d addresses.", most=ip_filter.MAX_ENTRIES)
+            )
         for entry in field.data:
             problem = ip_filter.entry_error(entry)
             if problem:
@@ -105,7 +109,7 @@ class Security:
         login is, so guessing it through this form counts toward a block like any login."""
         old = old if isinstance(old, str) else ""
         if self.authenticate(username, old, address, page, "password change") is None:
-            raise Invalid({"old_password": "The current password is wrong."})
+            raise Invalid({"old_password": _("The current password is wrong.")})
         return self.users.update(username, password=password)
 
     def start(self) -> None:

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import gevent
+from flask_babel import gettext as _
 
 from doorctl.core.errors import DoorctlError
 from doorctl.core.events import EventBus
@@ -38,7 +39,10 @@ class Blocked(DoorctlError):
     status = 429
 
     def __init__(self, seconds: int):
-        message = f"Too many failed logins from your address: try again in {seconds} s."
+        message = _(
+            "Too many failed logins from your address: try again in %(seconds)d s.",
+            seconds=seconds,
+        )
         super().__init__(message)
         self.seconds = seconds
 

@@ -9,9 +9,14 @@ from __future__ import annotations
 
 import ipaddress
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 MAX_ENTRIES = 256
-RULE = "an address (192.0.2.10, 2001:db8::1) or a CIDR range (192.0.2.0/24, 2001:db8::/32)"
+RULE = lazy_gettext(
+    "an address (192.0.2.10, 2001:db8::1) or a CIDR range (192.0.2.0/24, 2001:db8::/32)"
+)
 
 
 def entry_error(entry: object) -> str | None:
@@ -19,7 +24,7 @@ def entry_error(entry: object) -> str | None:
     try:
         ipaddress.ip_network(str(entry).strip(), strict=False)
     except ValueError:
-        return f"{str(entry)[:64]!r} is not {RULE}."
+        return _("%(entry)s is not %(rule)s.", entry=repr(str(entry)[:64]), rule=RULE)
     return None
 
 
@@ -53,8 +58,16 @@ def own_address_error(record: dict, client: str | None) -> str | None:
     """The message refusing a filter that would shut out the address making the change."""
     if admits(record["use_filter"], record["policy"], networks(record["addresses"]), client):
         return None
-    verb = "allow" if record["policy"] == "allow" else "stop denying"
-    return (
-        f"This filter would shut out your own address {client}: "
-        f"{verb} {client} here before you save, or you lose access to the device."
-    )
+    if record["policy"] == "allow":
+        message = _(
+            "This filter would shut out your own address %(client)s: allow %(client)s "
+            "here before you save, or you lose access to the device.",
+            client=client,
+        )
+    else:
+        message = _(
+            "This filter would shut out your own address %(client)s: stop denying "
+            "%(client)s here before you save, or you lose access to the device.",
+            client=client,
+        )
+    return message
