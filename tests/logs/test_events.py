@@ -63,7 +63,7 @@ def test_events_api_filters_and_pages(doorctl, viewer_api):
 def test_events_api_rejects_bad_filters_by_name(viewer_api):
     bad_time = viewer_api.get("/api/v1/events?since=yesterday")
     assert bad_time.status_code == 400
-    assert "ISO 8601" in bad_time.json["fields"]["since"]
+    assert "“yesterday” is not a date and time" in bad_time.json["fields"]["since"]
     assert "limit" in viewer_api.get("/api/v1/events?limit=0").json["fields"]
 
 
@@ -144,8 +144,8 @@ def test_a_stream_opened_during_an_import_still_sends_its_event(doorctl, viewer_
 def test_logs_page_lists_events(doorctl, logged_in):
     doorctl.bus.publish("tns1:Door/State/DoorMode", data={"mode": "locked"})
     page = logged_in.get("/logs/events?topic=tns1:Door/").get_data(as_text=True)
-    assert "tns1:Door/State/DoorMode" in page
-    assert "mode=locked" in page
+    assert "tns1:Door/State/DoorMode" in page  # in the row's details
+    assert "mode=locked" not in page
     assert 'sse-connect="/logs/events/stream?topic=tns1:Door/"' in page
 
 
