@@ -136,7 +136,7 @@ def _page(status: int = 200, form=None, errors: dict | None = None):
         args=request.args,
         filter_errors=filter_errors,
         kinds=KINDS,
-        live=filters["before"] is None and filters["until"] is None,
+        live=not filter_errors and filters["before"] is None and filters["until"] is None,
         stream_args=_stream_args(filters),
         form=form or appliance().settings.form(SECTION),
         errors=errors or {},
