@@ -43,7 +43,8 @@ class EventCount(IntegerField):
             self.data = int(text) if text.isascii() and text.isdigit() else text or None
 
     def process_data(self, value):
-        self.data = value
+        whole_float = isinstance(value, float) and value.is_integer()
+        self.data = int(value) if whole_float else value
 
     def pre_validate(self, form):
         number = self.data
