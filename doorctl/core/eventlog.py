@@ -13,9 +13,8 @@ import json
 import sqlite3
 from collections import deque
 
-from flask_babel import format_number
+from flask_babel import format_number, lazy_gettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from wtforms import Form, IntegerField
 from wtforms.validators import NumberRange, StopValidation
 
@@ -64,10 +63,10 @@ class EventLogSettings(Form):
     """Event log settings (Administrator): how many events the log keeps."""
 
     retention = EventCount(
-        _l("Events kept"),
+        lazy_gettext("Events kept"),
         [NumberRange(LEAST_KEPT, MOST_KEPT)],
         default=DEFAULT_RETENTION,
-        description=_l("When the log holds more, the oldest events are removed."),
+        description=lazy_gettext("When the log holds more, the oldest events are removed."),
     )
 
 

@@ -157,6 +157,7 @@ def test_logs_page_stream_sends_each_event_as_a_row(doorctl, logged_in):
     message = next(chunks)
     message = message.decode() if isinstance(message, bytes) else message
     assert message.startswith(f"id: {event.id}\nevent: row\ndata: ")
+    assert '<summary class="sentence">Door 1 locked</summary>' in message  # as on the page
     assert "tns1:Door/State/DoorMode" in message
     response.close()
 

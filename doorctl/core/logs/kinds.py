@@ -7,19 +7,19 @@ prefixes; the REST API takes the same names as `kind`, and `topic` for any prefi
 
 from __future__ import annotations
 
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext
 
 # name -> (what the filter shows, the topic prefixes it takes)
 KINDS = {
-    "access": (_l("Access decisions"), ("tns1:AccessControl/",)),
-    "doors": (_l("Doors"), ("tns1:Door/",)),
-    "readers": (_l("Readers"), ("tns1:Device/Reader/",)),
-    "io": (_l("Inputs and outputs"), ("tns1:Device/Trigger/", "tns1:Device/IO/")),
-    "alarms": (_l("Tamper alarms"), ("tns1:Device/Tamper",)),
-    "users": (_l("Users and logins"), ("tns1:Device/User/", "tns1:Device/Security/")),
-    "configuration": (_l("Configuration changes"), ("tns1:Configuration/",)),
-    "network": (_l("Network"), ("tns1:Device/Network/",)),
-    "mqtt": (_l("MQTT messages"), ("tns1:MQTT/",)),
+    "access": (lazy_gettext("Access decisions"), ("tns1:AccessControl/",)),
+    "doors": (lazy_gettext("Doors"), ("tns1:Door/",)),
+    "readers": (lazy_gettext("Readers"), ("tns1:Device/Reader/",)),
+    "io": (lazy_gettext("Inputs and outputs"), ("tns1:Device/Trigger/", "tns1:Device/IO/")),
+    "alarms": (lazy_gettext("Tamper alarms"), ("tns1:Device/Tamper",)),
+    "users": (lazy_gettext("Users and logins"), ("tns1:Device/User/", "tns1:Device/Security/")),
+    "configuration": (lazy_gettext("Configuration changes"), ("tns1:Configuration/",)),
+    "network": (lazy_gettext("Network"), ("tns1:Device/Network/",)),
+    "mqtt": (lazy_gettext("MQTT messages"), ("tns1:MQTT/",)),
 }
 
 

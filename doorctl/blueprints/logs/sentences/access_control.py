@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import lazy_gettext, ngettext
 
 from doorctl.blueprints.logs.sentences import Context, capital, door_name, says, text
 from doorctl.core.access_control import access, alarms
@@ -13,19 +12,19 @@ from doorctl.core.events import Event
 
 # Why a decision refused, as the chip and the sentence say it after "Refused: ".
 REASONS = {
-    "unknown_credential": _l("unknown credential"),
-    "disabled": _l("credential or cardholder disabled"),
-    "not_yet_valid": _l("cardholder not valid yet"),
-    "expired": _l("cardholder's validity ended"),
-    "no_access_rule": _l("no access rule for this reader"),
-    "outside_schedule": _l("outside schedule"),
-    "wrong_pin": _l("wrong PIN"),
-    "pin_timeout": _l("no PIN entered in time"),
-    "no_pin": _l("the card has no PIN"),
-    "door_blocked": _l("door blocked"),
-    "door_locked_down": _l("door locked down"),
+    "unknown_credential": lazy_gettext("unknown credential"),
+    "disabled": lazy_gettext("credential or cardholder disabled"),
+    "not_yet_valid": lazy_gettext("cardholder not valid yet"),
+    "expired": lazy_gettext("cardholder's validity ended"),
+    "no_access_rule": lazy_gettext("no access rule for this reader"),
+    "outside_schedule": lazy_gettext("outside schedule"),
+    "wrong_pin": lazy_gettext("wrong PIN"),
+    "pin_timeout": lazy_gettext("no PIN entered in time"),
+    "no_pin": lazy_gettext("the card has no PIN"),
+    "door_blocked": lazy_gettext("door blocked"),
+    "door_locked_down": lazy_gettext("door locked down"),
 }
-DIRECTIONS = {"entry": _l("entry"), "exit": _l("exit")}
+DIRECTIONS = {"entry": lazy_gettext("entry"), "exit": lazy_gettext("exit")}
 
 
 def card_text(card: dict | None) -> str:
@@ -118,22 +117,22 @@ def _bad_frame(event: Event, context: Context) -> str:
 # --- doors ---------------------------------------------------------------------------
 
 MODES = {
-    "locked": _l("locked"),
-    "unlocked": _l("unlocked"),
-    "accessed": _l("unlocked for one access"),
-    "blocked": _l("blocked"),
-    "locked_down": _l("locked down"),
-    "locked_open": _l("locked open"),
+    "locked": lazy_gettext("locked"),
+    "unlocked": lazy_gettext("unlocked"),
+    "accessed": lazy_gettext("unlocked for one access"),
+    "blocked": lazy_gettext("blocked"),
+    "locked_down": lazy_gettext("locked down"),
+    "locked_open": lazy_gettext("locked open"),
 }
 # What set a mode, when no person did.
 CAUSES = {
-    "start": _l("at start"),
-    "restored after restart": _l("as it was before the restart"),
-    "settings": _l("after a change of its settings"),
-    "schedule": _l("by its schedule"),
-    "io_settings": _l("after a change of the I/O ports"),
-    "door_closed": _l("after the door closed"),
-    "access_time": _l("after the access time"),
+    "start": lazy_gettext("at start"),
+    "restored after restart": lazy_gettext("as it was before the restart"),
+    "settings": lazy_gettext("after a change of its settings"),
+    "schedule": lazy_gettext("by its schedule"),
+    "io_settings": lazy_gettext("after a change of the I/O ports"),
+    "door_closed": lazy_gettext("after the door closed"),
+    "access_time": lazy_gettext("after the access time"),
 }
 
 
@@ -204,11 +203,11 @@ def _door_tamper(event: Event, context: Context) -> str:
 # --- tamper alarms (Alarms page) -----------------------------------------------------
 
 ALARMS = {
-    "device_motion": _l("Device motion"),
-    "casing_open": _l("Casing open"),
-    "external_tamper": _l("External tamper"),
-    "reader_tamper": _l("Reader tamper"),
-    "reader_secure_channel": _l("Reader secure channel"),
+    "device_motion": lazy_gettext("Device motion"),
+    "casing_open": lazy_gettext("Casing open"),
+    "external_tamper": lazy_gettext("External tamper"),
+    "reader_tamper": lazy_gettext("Reader tamper"),
+    "reader_secure_channel": lazy_gettext("Reader secure channel"),
 }
 
 
@@ -285,10 +284,10 @@ def _card_read(event: Event, context: Context) -> str:
 
 
 KEY_SOURCES = {
-    "install": _l("at installation"),
-    "rotation": _l("by a key change"),
-    "administrator": _l("by an administrator"),
-    "upgrade": _l("from an earlier version"),
+    "install": lazy_gettext("at installation"),
+    "rotation": lazy_gettext("by a key change"),
+    "administrator": lazy_gettext("by an administrator"),
+    "upgrade": lazy_gettext("from an earlier version"),
 }
 
 

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.logs.sentences import Context, says, text
 from doorctl.core.events import Event
 
-CIRCUITS = {"open": _l("open circuit"), "closed": _l("closed circuit")}
+CIRCUITS = {"open": lazy_gettext("open circuit"), "closed": lazy_gettext("closed circuit")}
 
 
 def _port(event: Event) -> str:

@@ -4,8 +4,7 @@ trail of configuration changes."""
 from __future__ import annotations
 
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
-from flask_babel import ngettext
+from flask_babel import lazy_gettext, ngettext
 
 from doorctl.blueprints.logs.sentences import Context, door_name, says, text
 from doorctl.core.access_control import access_rules, cardholders, credentials, schedules
@@ -18,8 +17,12 @@ from doorctl.core.system.mqtt import messages, old_files
 from doorctl.core.system.network import http_https, sessions
 from doorctl.core.system.security import blocking
 
-ROLES = {"viewer": _l("viewer"), "operator": _l("operator"), "administrator": _l("administrator")}
-USER_CHANGES = {"password": _l("password"), "role": _l("role")}
+ROLES = {
+    "viewer": lazy_gettext("viewer"),
+    "operator": lazy_gettext("operator"),
+    "administrator": lazy_gettext("administrator"),
+}
+USER_CHANGES = {"password": lazy_gettext("password"), "role": lazy_gettext("role")}
 
 
 def _user(event: Event) -> str:
@@ -140,10 +143,10 @@ def _mqtt_state(event: Event, context: Context) -> str:
 
 
 RESULTS = {
-    "accepted": _l("done"),
-    "requested": _l("passed on"),
-    "rejected": _l("refused"),
-    "ignored": _l("ignored"),
+    "accepted": lazy_gettext("done"),
+    "requested": lazy_gettext("passed on"),
+    "rejected": lazy_gettext("refused"),
+    "ignored": lazy_gettext("ignored"),
 }
 
 
@@ -168,26 +171,26 @@ def _door_command(event: Event, context: Context) -> str:
 # --- configuration changes (the audit trail) ------------------------------------------
 
 RECORDS = {
-    cardholders.KIND: _l("Cardholder"),
-    cardholders.GROUP_KIND: _l("Cardholder group"),
-    credentials.KIND: _l("Credential"),
-    schedules.KIND: _l("Schedule"),
-    access_rules.KIND: _l("Access rule"),
-    readers.KIND: _l("Reader"),
-    certificates.KIND: _l("Certificate"),
+    cardholders.KIND: lazy_gettext("Cardholder"),
+    cardholders.GROUP_KIND: lazy_gettext("Cardholder group"),
+    credentials.KIND: lazy_gettext("Credential"),
+    schedules.KIND: lazy_gettext("Schedule"),
+    access_rules.KIND: lazy_gettext("Access rule"),
+    readers.KIND: lazy_gettext("Reader"),
+    certificates.KIND: lazy_gettext("Certificate"),
 }
 SECTIONS = {
-    "access": _l("Access control"),
-    "alarms": _l("Alarms"),
-    "door": _l("Door"),
-    "io_ports": _l("I/O ports"),
-    "event_log": _l("Event log"),
-    "sessions": _l("Sessions"),
-    "mqtt_client": _l("MQTT client"),
-    "mqtt_publication": _l("MQTT publication"),
-    "mqtt_subscriptions": _l("MQTT subscriptions"),
-    "https": _l("HTTP and HTTPS"),
-    "security": _l("Security"),
+    "access": lazy_gettext("Access control"),
+    "alarms": lazy_gettext("Alarms"),
+    "door": lazy_gettext("Door"),
+    "io_ports": lazy_gettext("I/O ports"),
+    "event_log": lazy_gettext("Event log"),
+    "sessions": lazy_gettext("Sessions"),
+    "mqtt_client": lazy_gettext("MQTT client"),
+    "mqtt_publication": lazy_gettext("MQTT publication"),
+    "mqtt_subscriptions": lazy_gettext("MQTT subscriptions"),
+    "https": lazy_gettext("HTTP and HTTPS"),
+    "security": lazy_gettext("Security"),
 }
 
 
