@@ -151,13 +151,14 @@ def test_logs_page_lists_events(doorctl, logged_in):
 
 def test_logs_page_stream_sends_each_event_as_a_row(doorctl, logged_in):
     response = logged_in.get("/logs/events/stream?topic=tns1:Door/", buffered=False)
-    event = doorctl.bus.publish("tns1:Door/State/DoorMode", data={"mode": "locked"})
+    source = {"door": 1, "name": "Front"}
+    event = doorctl.bus.publish("tns1:Door/State/DoorMode", source, {"mode": "locked"})
     chunks = iter(response.response)
     next(chunks)  # the retry and comment lines
     message = next(chunks)
     message = message.decode() if isinstance(message, bytes) else message
     assert message.startswith(f"id: {event.id}\nevent: row\ndata: ")
-    assert '<summary class="sentence">Door 1 locked</summary>' in message  # as on the page
+    assert '<summary class="sentence">Door Front locked</summary>' in message  # as on the page
     assert "tns1:Door/State/DoorMode" in message
     response.close()
 
