@@ -52,6 +52,8 @@ from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.access_control.door import ACTIONS
 from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
+from doorctl.core.eventlog import SECTION as EVENT_LOG
+from doorctl.core.logs.kinds import KINDS
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
@@ -78,6 +80,7 @@ SETTINGS = {
     "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
     "/api/v1/network/http-https": (HTTPS, True, {}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
+    "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
         True,
@@ -250,7 +253,11 @@ ROUTES: dict[tuple[str, str], dict] = {
         },
     },
     ("events.api_list", "GET"): {
-        "query": [query("topic", TEXT, "Topic prefix; repeatable."), *LOG_QUERY],
+        "query": [
+            query("kind", {"enum": list(KINDS)}, "A kind of event (the Event log's Kind filter)."),
+            query("topic", TEXT, "Topic prefix; repeatable."),
+            *LOG_QUERY,
+        ],
         "answer": EVENTS,
     },
     ("events.api_stream", "GET"): {
@@ -261,6 +268,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("access_log.api_list", "GET"): {
         "query": [
+            query("cardholder", TEXT, "A cardholder's name (any case); 400 when nobody has it."),
             query("cardholder_id", ID),
             query("door_id", ID),
             query("result", {"enum": ["granted", "denied"]}),

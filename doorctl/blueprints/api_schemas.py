@@ -17,7 +17,8 @@ FLAG = {"type": "boolean"}
 ID = {"type": "integer", "minimum": 1}
 INSTANT = {
     "type": "string",
-    "description": "ISO 8601 (2026-12-31T17:00) or epoch seconds.",
+    "description": "ISO 8601 (2026-12-31T17:00, the device's time without an offset) "
+    "or epoch seconds.",
 }
 # A user's language of the web interface; null or "": the browser's preferred language.
 LANGUAGE = {"enum": [*LANGUAGES, "", None]}

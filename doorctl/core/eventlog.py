@@ -13,8 +13,10 @@ import json
 import sqlite3
 from collections import deque
 
+from flask_babel import format_number, lazy_gettext
+from flask_babel import gettext as _
 from wtforms import Form, IntegerField
-from wtforms.validators import DataRequired, NumberRange
+from wtforms.validators import NumberRange, StopValidation
 
 from doorctl.core.diskwriter import DiskReader, DiskWriter
 from doorctl.core.events import Event, EventBus
@@ -28,13 +30,43 @@ SECTION = "event_log"
 KEEP_FIRST = INSERT_EVENT.replace("INSERT", "INSERT OR IGNORE")
 
 
+LEAST_KEPT, MOST_KEPT = 1000, 10_000_000
+
+
+class EventCount(IntegerField):
+    """A number of events: a JSON whole number, or digits typed in the page's form."""
+
+    def process_formdata(self, valuelist):
+        if valuelist:
+            text = valuelist[0].strip().replace(",", "").replace(" ", "")
+            self.data = int(text) if text.isascii() and text.isdigit() else text or None
+
+    def process_data(self, value):
+        whole_float = isinstance(value, float) and value.is_integer()
+        self.data = int(value) if whole_float else value
+
+    def pre_validate(self, form):
+        number = self.data
+        whole = isinstance(number, int) and not isinstance(number, bool)
+        if not whole or not LEAST_KEPT <= number <= MOST_KEPT:
+            raise StopValidation(
+                _(
+                    "%(label)s: enter a whole number from %(least)s to %(most)s.",
+                    label=self.label.text,
+                    least=format_number(LEAST_KEPT),
+                    most=format_number(MOST_KEPT),
+                )
+            )
+
+
 class EventLogSettings(Form):
     """Event log settings (Administrator): how many events the log keeps."""
 
-    retention = IntegerField(
-        "Events kept (the oldest are removed)",
-        [DataRequired(), NumberRange(1000, 10_000_000, "Keep 1000 to 10000000 events.")],
+    retention = EventCount(
+        lazy_gettext("Events kept"),
+        [NumberRange(LEAST_KEPT, MOST_KEPT)],
         default=DEFAULT_RETENTION,
+        description=lazy_gettext("When the log holds more, the oldest events are removed."),
     )
 
 
@@ -118,7 +150,8 @@ class EventLog:
         match: tuple[tuple[str, object], ...] = (),
     ) -> tuple[list[Event], int | None]:
         """Events newest first, filtered by topic prefix, time, id and `match` (more SQL
-        conditions with their values, None skips one); and the next page's cursor."""
+        conditions with their value, or a tuple of values; None skips one); and the
+        next page's cursor."""
         where, params = ["1"], []
         if prefixes:
             where.append("(" + " OR ".join("topic LIKE ? ESCAPE '\\'" for _ in prefixes) + ")")
@@ -127,7 +160,7 @@ class EventLog:
         for clause, value in (*clauses, *match):
             if value is not None:
                 where.append(clause)
-                params.append(value)
+                params += value if isinstance(value, tuple) else [value]
         # The rows become events on the reading thread too: decoding a thousand rows'
         # JSON is CPU work that would otherwise stall the hub.
         events = self._reader.call(

@@ -1,79 +1,86 @@
-"""Access log (Logs): granted and denied decisions, filtered and paged, new rows live."""
+"""Access log (Logs): granted and refused decisions, filtered and paged, new rows live.
+
+The cardholder filter takes a name, with suggestions from the cardholders as one
+types (`/logs/access/names`); the REST API takes the name or the cardholder's id.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template, request, url_for
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, render
-from doorctl.blueprints.logs.events import _sse, event_stream, parse_int, parse_time
-from doorctl.core.errors import Invalid
+from doorctl.blueprints.logs.events import _sse, event_stream, refuse
+from doorctl.blueprints.logs.filters import access_filters
+from doorctl.blueprints.logs.rows import door_names, live_rows, row_helpers
 from doorctl.core.logs import access_log
 
 MENU_ITEMS = [("Logs", lazy_gettext("Access log"), "access_log.page")]
 bp = Blueprint("access_log", __name__)
+PAGE_ROWS = 50
 
 
-def filters() -> dict:
-    """The access log's filters from the URL; raise Invalid naming a bad one."""
-    args = request.args
-    result = args.get("result") or None
-    if result not in (None, "granted", "denied"):
-        raise Invalid({"result": "Choose granted or denied."})
-    return {
-        "cardholder_id": parse_int("cardholder_id", args.get("cardholder_id"), None, 1, 2**62),
-        "door_id": parse_int("door_id", args.get("door_id"), None, 1, 2**31),
-        "result": result,
-        "since": parse_time("since", args.get("since")),
-        "until": parse_time("until", args.get("until")),
-    }
+def _filters(limit: int):
+    store = appliance().store
+    named = lambda name: access_log.cardholders_named(store, name)  # noqa: E731
+    return access_filters(request.args, appliance().access.tz, named, limit)
 
 
-def _query(limit: int):
+def _query(filters: dict):
     appliance().event_log.flush()
-    before = parse_int("before", request.args.get("before"), None, 1, 2**62)
-    return access_log.query(appliance().event_log, filters(), before, limit)
+    return access_log.query(appliance().event_log, filters, filters["before"], filters["limit"])
 
 
 @bp.route("/logs/access")
 @allow("viewer")
 def page():
-    """Logs > Access log."""
-    events, cursor = _query(parse_int("limit", request.args.get("limit"), 50, 1, 500))
+    """Logs > Access log: who was let in or refused where, filtered and paged."""
+    filters, errors = _filters(PAGE_ROWS)
+    events, cursor = _query(filters)
     return render(
         "logs/access_log/page.html",
+        400 if errors else 200,
         events=events,
         next=cursor,
         args=request.args,
-        doors={d.id: d.settings["name"] for d in appliance().doors.values()},
-        live=not request.args.get("before") and not request.args.get("until"),
+        filter_errors=errors,
+        doors=door_names(),
+        live=not errors and filters["before"] is None and filters["until"] is None,
         log_url=url_for("access_log.page"),
+        **row_helpers(),
     )
+
+
+@bp.route("/logs/access/names")
+@allow("viewer")
+def names():
+    """The cardholder names that start with what was typed, as a datalist's options."""
+    typed = request.args.get("cardholder", "")[:64]
+    found = access_log.suggestions(appliance().store, typed)
+    return render_template("logs/access_log/_names.html", names=found)
 
 
 @bp.route("/logs/access/stream")
 @allow("viewer")
 def rows_stream():
     """New access log rows as SSE for the page, filtered like the page."""
-    wanted = filters()
-    app = current_app._get_current_object()
-    log_url = url_for("access_log.page")  # rows render outside the request
+    wanted, errors = _filters(PAGE_ROWS)
+    refuse(errors)
+    row = live_rows("logs/access_log/_row.html", log_url=url_for("access_log.page"))
 
-    def row(event) -> str:
-        if not access_log.matches(event, wanted):
-            return ""
-        with app.app_context():
-            html = render_template("logs/access_log/_row.html", event=event, log_url=log_url)
-        return _sse(event, html, "row")
+    def message(event) -> str:
+        return _sse(event, row(event), "row") if access_log.matches(event, wanted) else ""
 
-    return event_stream((access_log.PREFIX,), row)
+    return event_stream((access_log.PREFIX,), message)
 
 
 @bp.route("/api/v1/access-log")
 @allow("viewer")
 def api_list():
     """Access decisions newest first: `{"events": [...], "next": cursor}`."""
-    events, cursor = _query(parse_int("limit", request.args.get("limit"), 100, 1, 1000))
+    filters, errors = _filters(100)
+    refuse(errors)
+    events, cursor = _query(filters)
     # Events are dataclasses: the JSON provider turns them into objects as it encodes,
     # on a thread when there are many (json_answers.py).
     return jsonify(events=events, next=cursor)
