@@ -1,7 +1,7 @@
 """One JSON-lines link over a Unix socket: events one way, requests and replies both.
 
 A message is one JSON object on one line: {"event": {...}}, {"call": n, "target",
-"method", "args"}, or {"reply": n, "result"} / {"reply": n, "error": {...}}. Errors
+"method", "args", "kwargs"?}, or {"reply": n, "result"} / {"reply": n, "error": {...}}. Errors
 that the web shows (Invalid, NotFound, Conflict) cross the link with their fields, so
 a proxied call raises the same error the service itself raises.
 """
@@ -54,14 +54,15 @@ class Link:
             except OSError as error:
                 raise LinkClosed(str(error)) from None
 
-    def call(self, target: str, method: str, *args, timeout: float = CALL_TIMEOUT):
-        """Run `target.method(*args)` on the other side and return its result."""
+    def call(self, target: str, method: str, *args, timeout: float = CALL_TIMEOUT, **kwargs):
+        """Run `target.method(*args, **kwargs)` on the other side and return its result."""
         if self.closed.is_set():
             raise LinkClosed("the link is closed")
         number = next(self._ids)
         waiting = self._waiting[number] = gevent.event.AsyncResult()
         try:
-            self.send({"call": number, "target": target, "method": method, "args": args})
+            message = {"call": number, "target": target, "method": method, "args": args}
+            self.send(message | ({"kwargs": kwargs} if kwargs else {}))
             return waiting.get(timeout=timeout)
         except gevent.Timeout:  # a hung engine is a closed link to the caller, not a crash
             raise LinkClosed(f"no answer to {target}.{method} in {timeout} s") from None

@@ -2,9 +2,9 @@
 
 It opens the board and the store (its own SQLite connection; WAL lets the web
 process write meanwhile), runs the readers, the door engine and the access
-decisions, sends every event up the link, and answers the web's calls. When the
-link closes (the web process stopped or died) it stops its services, which puts
-every output back to its normal state, and exits.
+decisions, sends every event up the link (sender.py: never waiting for the web),
+and answers the web's calls. When the link closes (the web process stopped or died)
+it stops its services, which puts every output back to its normal state, and exits.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ import gevent.event
 from gevent import socket
 
 from doorctl.core.engine.link import Link
+from doorctl.core.engine.sender import EventSender
 
 log = logging.getLogger(__name__)
 # Ahead of the web process (and anything else on the Pi) for the CPU: a card must
@@ -35,11 +36,15 @@ def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) ->
     engine.readers.test_ports = reader_test_ports
     targets = engine.engine_targets()
     link = Link(socket.socket(fileno=link_fd), lambda message: _serve(link, targets, message))
-    engine.bus.subscribe(lambda event: link.send({"event": event.to_dict()}))
+    sender = EventSender(link)
+    targets["engine"] = sender
+    engine.bus.subscribe(sender.put)
+    sender.start()
     engine.start()
-    link.send({"ready": True})
+    sender.send_in_order({"ready": True})  # after the events of the start
     until_stopped(link)
     engine.stop()
+    sender.stop()
     engine.store.close()
     return 0
 
@@ -73,7 +78,8 @@ def _serve(link: Link, targets: dict, message: dict) -> None:
     if method is None or message["method"].startswith("_"):
         link.reply(message["call"], lambda: _unknown(message))
         return
-    gevent.spawn(link.reply, message["call"], lambda: method(*message["args"]))
+    args, kwargs = message["args"], message.get("kwargs", {})
+    gevent.spawn(link.reply, message["call"], lambda: method(*args, **kwargs))
 
 
 def _unknown(message: dict):
