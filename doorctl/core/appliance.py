@@ -64,9 +64,28 @@ class Appliance:
         self.secret_key = secret_key(data_dir)
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
-        self.certificates = Certificates(self.store, self.sealer, data_dir)
-        self.https = Https(self.certificates)
+        self.device = DeviceInfo(hardware, serial)
+        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
+        if role == "engine":
+            self.services = self._engine_role(hardware)
+        else:
+            self.services = self._web_role(hardware, reader_test_ports)
+        self.running = False
+
+    def _engine_role(self, hardware: str) -> list:
+        """The engine process: its services, and the store writes it makes (readers,
+        keys) on a disk writer's thread; no users, event log, MQTT or HTTPS."""
+        self.bus = EventBus()
+        self.writes = EngineWrites(self.store, self.bus)
+        self.store.writer = self.writes
+        return [self.writes, *self._engine_services(hardware)]
+
+    def _web_role(self, hardware: str, reader_test_ports: bool) -> list:
+        """Users, sessions, security, the event log, MQTT and HTTPS, with the engine's
+        services here ("whole") or in the engine process ("web")."""
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
+        self.certificates = Certificates(self.store, self.sealer, self.data_dir)
+        self.https = Https(self.certificates)
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
@@ -74,28 +93,19 @@ class Appliance:
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)
-        if role == "engine":
-            self.store.writer = EngineWrites(self.store, self.bus)
-        else:
-            self.event_log = EventLog(self.store, self.bus)
-            self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
-        self.device = DeviceInfo(hardware, serial)
-        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
+        self.event_log = EventLog(self.store, self.bus)
+        self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.mqtt = MqttService(
-            self.settings, self.store, self.bus, self.device, self.certificates, data_dir
+            self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
-        if role == "web":
+        self.mqtt.door_commands = self.door_command
+        self.mqtt.entities = self._entities
+        if self.role == "web":
             engine = self._engine_stand_ins(hardware, reader_test_ports)
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        if role == "engine":
-            self.services = engine
-        else:
-            self.services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
-        self.mqtt.door_commands = self.door_command
-        self.mqtt.entities = self._entities
-        self.running = False
+        return [self.event_log, *engine, self.mqtt, self.https, self.http_https]
 
     def _engine_services(self, hardware: str) -> list:
         """The board, doors, readers and decisions, running in this process."""
@@ -184,6 +194,13 @@ class Appliance:
         if door is None:
             raise NotFound(f"There is no door {door_id!r}.")
         door.command(action, source)
+
+    def door_engine(self) -> dict:
+        """Where the door engine runs, whether it runs, and why it last ended (Status)."""
+        if self.role == "web":
+            return {"apart": True, **self.engine.status()}
+        state = "running" if self.running else "starting"
+        return {"apart": False, "running": self.running, "state": state, "restarts": 0}
 
     def _section(self, section: str, form, service) -> None:
         """Register a settings section and hand its stored record to the service."""
