@@ -21,18 +21,24 @@ def index():
 @allow("viewer")
 def page():
     """The Status page with the Device info card."""
-    return render("status/page.html", info=appliance().device.to_dict())
+    return render("status/page.html", info=_info())
 
 
 @bp.route("/status/device")
 @allow("viewer")
 def device_card():
     """The Device info card alone, for its periodic refresh."""
-    return render_template("status/_device.html", info=appliance().device.to_dict())
+    return render_template("status/_device.html", info=_info())
 
 
 @bp.route("/api/v1/device")
 @allow("viewer")
 def api_device():
-    """Device info as JSON."""
-    return jsonify(appliance().device.to_dict())
+    """Device info as JSON, with the door engine's state."""
+    return jsonify(_info())
+
+
+def _info() -> dict:
+    """Device info, and the door engine's state: a restarting engine shows here."""
+    doorctl = appliance()
+    return {**doorctl.device.to_dict(), "door_engine": doorctl.door_engine()}
