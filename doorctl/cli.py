@@ -1,4 +1,5 @@
-"""The `doorctl` command line: `doorctl serve` runs the appliance in one gevent process."""
+"""The `doorctl` command line: `doorctl serve` runs the appliance (the web process and
+its engine process)."""
 
 from __future__ import annotations
 
@@ -105,14 +106,13 @@ def parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
-        "--engine-process",
+        "--engine-in-process",
         False,
-        "run the readers, the door engine and access decisions in a process of their own, "
-        "so that a busy web interface never delays a card",
+        "run the readers, the door engine and access decisions in the web's process, for "
+        "debugging; by default they run in a process of their own, so that a busy web "
+        "interface never delays a card",
     )
-    engine = sub.add_parser(
-        "engine", help="the door engine process; `doorctl serve --engine-process` starts it"
-    )
+    engine = sub.add_parser("engine", help="the door engine process; `doorctl serve` starts it")
     engine.add_argument("--link-fd", type=int, required=True, help="the web process's socket")
     engine.add_argument("--reader-test-ports", action="store_true", help="as for serve")
     reset = sub.add_parser(
@@ -150,7 +150,7 @@ def serve(args: argparse.Namespace) -> int:
             "READER_TEST_PORTS": args.reader_test_ports,
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
-            "ENGINE_PROCESS": args.engine_process,
+            "ENGINE_PROCESS": not args.engine_in_process,
         }
     )
     doorctl = app.extensions["doorctl"]
