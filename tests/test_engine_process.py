@@ -172,6 +172,8 @@ def test_a_restart_is_logged_with_its_cause_and_shown_while_it_lasts(
         "killed by signal SIGKILL",
     )
     assert "Restarting (killed by signal SIGKILL)" in logged_in.get("/status/device").text
+    assert logged_in.get("/status").status_code == 200  # its menu asks nothing of the engine
+    assert logged_in.get("/doors").status_code == 503
     wait_until(lambda: doorctl.engine.status()["running"], timeout=30, what="engine back")
     card = logged_in.get("/status/device").text
     assert "Running; restarted 1 time, last killed by signal SIGKILL" in card

@@ -132,7 +132,7 @@ class Appliance:
         )
         for name in ("alarms", "board_service", "readers"):
             setattr(self, name, Remote(call, name))
-        self.simulator = RemoteSimulator(call, "simulator")
+        self.simulator = RemoteSimulator(call, "simulator", hardware)
         self.access = access.AccessControl(
             self.store, self.bus, self.doors, self.secret_key, self.settings.get(access.SECTION)
         )
