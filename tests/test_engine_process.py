@@ -20,8 +20,8 @@ from support import ROOT_PASSWORD, start_served
 from support_osdp import reader_processes, wait_until
 
 from doorctl.app import create_app
-from doorctl.core.appliance import Appliance
 from doorctl.core.engine.link import Link
+from doorctl.core.engine.parts import Engine
 from doorctl.core.engine.process import TOPIC as ENGINE
 from doorctl.core.engine.sender import EVENTS_LOST, EventSender
 from doorctl.core.events import Event
@@ -187,7 +187,7 @@ def test_a_restart_is_logged_with_its_cause_and_shown_while_it_lasts(
 
 def test_the_engine_builds_only_its_own_services(data_dir):
     """No users, event log, MQTT (its outbox) or HTTPS in the engine: the web has them."""
-    engine = Appliance(data_dir, "sim", role="engine")
+    engine = Engine(data_dir, "sim")
     try:
         for web_only in ("users", "event_log", "mqtt", "https", "certificates", "security"):
             assert not hasattr(engine, web_only), web_only

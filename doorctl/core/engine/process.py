@@ -141,6 +141,7 @@ class EngineProcess:
     def _command(self, fd: int) -> list[str]:
         command = [sys.executable, "-m", "doorctl", "engine", "--data-dir", str(self.data_dir)]
         command += ["--hardware", self.hardware, "--link-fd", str(fd)]
+        command += ["--log-level", logging.getLevelName(logging.getLogger().getEffectiveLevel())]
         return command + (["--reader-test-ports"] if self.reader_test_ports else [])
 
     def _message(self, message: dict) -> None:
