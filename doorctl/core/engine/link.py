@@ -3,7 +3,8 @@
 A message is one JSON object on one line: {"event": {...}}, {"call": n, "target",
 "method", "args", "kwargs"?}, or {"reply": n, "result"} / {"reply": n, "error": {...}}. Errors
 that the web shows (Invalid, NotFound, Conflict) cross the link with their fields, so
-a proxied call raises the same error the service itself raises.
+a proxied call raises the same error the service itself raises (a kind of a service's
+own, such as a door mode that could not be stored, keeps its message and status).
 """
 
 from __future__ import annotations
@@ -136,7 +137,8 @@ def _unplain(data: dict):
 def encode_error(error: Exception) -> dict:
     """An error as data: the web's own errors keep their class and fields."""
     if isinstance(error, errors.DoorctlError):
-        return {"kind": type(error).__name__, "message": error.message, "fields": error.fields}
+        kind, status = type(error).__name__, error.status
+        return {"kind": kind, "message": error.message, "fields": error.fields, "status": status}
     log.exception("engine call failed")
     return {"kind": "Error", "message": "The door engine could not do this; see the system log."}
 
@@ -148,4 +150,8 @@ def decode_error(data: dict) -> Exception:
     kind = getattr(errors, data["kind"], None)
     if isinstance(kind, type) and issubclass(kind, errors.DoorctlError):
         return kind(data["message"], data.get("fields"))
+    if "status" in data:  # a service's own kind (a door mode not stored: 503)
+        error = errors.DoorctlError(data["message"], data.get("fields"))
+        error.status = data["status"]
+        return error
     return RuntimeError(data["message"])
