@@ -99,6 +99,7 @@ def test_simulator_panel_page_and_menu(logged_in):
     assert "Type digits" in bad.get_data(as_text=True)
 
 
+@pytest.mark.engine_in_process  # it reaches into the engine's own objects
 def test_simulator_is_404_on_real_hardware(doorctl, admin_api, logged_in):
     doorctl.board.kind = "rpi"  # what the rpi backend reports; its pins cannot run here
     try:
