@@ -95,6 +95,8 @@ def app_with_two_readers(data_dir: Path, line: Line, baud: int, placement: str) 
     doorctl = app.extensions["doorctl"]
     doorctl.users.set_root_password(PASSWORD)
     doorctl.settings.update("door", {"access_time": ACCESS_TIME})
+    # Dozens of clients log in from one address many times a second: not an attack.
+    doorctl.settings.update("security", {"blocking": False})
     doorctl.start()
     freeze_startup_objects()
     access = doorctl.access
