@@ -160,7 +160,7 @@ def create_app(config: dict | None = None) -> Flask:
         JSON_SORT_KEYS=False,
         MAX_CONTENT_LENGTH=MAX_UPLOAD,
         READER_TEST_PORTS=False,
-        ENGINE_PROCESS=False,
+        ENGINE_PROCESS=True,
         CONFIRM_SECONDS=CONFIRM_SECONDS,
         NAMES_CHECK_SECONDS=NAMES_CHECK_SECONDS,
     )

@@ -1,4 +1,5 @@
-"""The `doorctl` command line: `doorctl serve` runs the appliance in one gevent process."""
+"""The `doorctl` command line: `doorctl serve` runs the appliance (the web process and
+its engine process)."""
 
 from __future__ import annotations
 
@@ -105,16 +106,12 @@ def parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
-        "--engine-process",
+        "--engine-in-process",
         False,
-        "run the readers, the door engine and access decisions in a process of their own, "
-        "so that a busy web interface never delays a card",
+        "run the readers, the door engine and access decisions in the web's process, for "
+        "debugging; by default they run in a process of their own, so that a busy web "
+        "interface never delays a card",
     )
-    engine = sub.add_parser(
-        "engine", help="the door engine process; `doorctl serve --engine-process` starts it"
-    )
-    engine.add_argument("--link-fd", type=int, required=True, help="the web process's socket")
-    engine.add_argument("--reader-test-ports", action="store_true", help="as for serve")
     reset = sub.add_parser(
         "reset-outputs",
         help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
@@ -122,10 +119,7 @@ def parser() -> argparse.ArgumentParser:
     )
     for option in ("--data-dir", "--hardware", "--log-level"):
         action = next(a for a in serve._actions if option in a.option_strings)
-        for command in (reset, engine):
-            command.add_argument(
-                option, default=action.default, choices=action.choices, help=action.help
-            )
+        reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
     return p
 
 
@@ -150,7 +144,7 @@ def serve(args: argparse.Namespace) -> int:
             "READER_TEST_PORTS": args.reader_test_ports,
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
-            "ENGINE_PROCESS": args.engine_process,
+            "ENGINE_PROCESS": not args.engine_in_process,
         }
     )
     doorctl = app.extensions["doorctl"]
@@ -216,8 +210,4 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "reset-outputs":
         return reset_outputs(args)
-    if args.command == "engine":
-        from doorctl.core.engine.main import run
-
-        return run(Path(args.data_dir), args.hardware, args.link_fd, args.reader_test_ports)
     return serve(args)

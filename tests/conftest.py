@@ -28,12 +28,24 @@ def data_dir(tmp_path: Path) -> Path:
     return tmp_path / "data"
 
 
+def engine_apart(request) -> bool:
+    """The engine runs in a process of its own, as `doorctl serve` runs it, unless the
+    test is marked engine_in_process or DOORCTL_TEST_ENGINE_IN_PROCESS=1 asks for one
+    process (for debugging). A test that asks for the `board` fixture drives the board's
+    pins in memory, so its engine runs in its process."""
+    if "board" in request.fixturenames:
+        return False
+    if request.node.get_closest_marker("engine_in_process") is not None:
+        return False
+    return os.environ.get("DOORCTL_TEST_ENGINE_IN_PROCESS") != "1"
+
+
 @pytest.fixture
-def app(data_dir: Path):
-    """The app with its services started, on the simulated board (with
-    DOORCTL_TEST_ENGINE_PROCESS=1, its engine in a process of its own)."""
+def app(data_dir: Path, request):
+    """The app with its services started, on the simulated board, its engine in a
+    process of its own (see engine_apart)."""
     config = {"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True}
-    config["ENGINE_PROCESS"] = os.environ.get("DOORCTL_TEST_ENGINE_PROCESS") == "1"
+    config["ENGINE_PROCESS"] = engine_apart(request)
     app = create_app({**config, "READER_TEST_PORTS": True})  # ptys as the RS-485 line
     doorctl = app.extensions["doorctl"]
     doorctl.start()
@@ -124,7 +136,8 @@ def page(browser):
 
 @pytest.fixture
 def board(doorctl):
-    """The appliance's simulated board (set inputs, inject cards, read outputs)."""
+    """The appliance's simulated board (set inputs, inject cards, read outputs); the
+    app of a test that uses it runs its engine in the test's process."""
     return doorctl.board
 
 

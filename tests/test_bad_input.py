@@ -334,6 +334,7 @@ def test_lone_surrogates_stored_before_are_repaired(tmp_path):
     doorctl = app.extensions["doorctl"]
     doorctl.users.set_root_password(ROOT_PASSWORD)
     api = ApiClient(app.test_client(), basic("root", ROOT_PASSWORD))
+    doorctl.start()  # the door's pages ask the engine process
     try:
         token = csrf_token(api.client)
         form = {"username": "root", "password": ROOT_PASSWORD, "csrf_token": token}
@@ -346,6 +347,7 @@ def test_lone_surrogates_stored_before_are_repaired(tmp_path):
         inputs = api.get("/api/v1/events", query_string={"topic": "tns1:Device/Trigger"})
         assert inputs.json["events"][0]["source"] == {"port": "\ufffd"}
     finally:
+        doorctl.stop()
         doorctl.store.close()
 
 

@@ -79,7 +79,25 @@ DEVICE = record(
         "started": NUMBER,
         "uptime_seconds": NUMBER,
         "system_uptime_seconds": MAYBE_NUMBER,
-    }
+    },
+    {
+        "door_engine": record(
+            {
+                "apart": FLAG,
+                "running": FLAG,
+                "state": {"enum": ["starting", "running", "restarting"]},
+                "restarts": {"type": "integer", "minimum": 0},
+            },
+            {
+                "pid": {"type": ["integer", "null"]},
+                "last_end": {
+                    "type": ["object", "null"],
+                    "description": "When and why the engine process last ended "
+                    '(cause: "exit code 1", "killed by signal SIGKILL").',
+                },
+            },
+        )
+    },
 )
 DOOR = record(
     {

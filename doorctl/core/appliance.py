@@ -7,17 +7,14 @@ from functools import partial
 from pathlib import Path
 
 from doorctl.core import eventlog
-from doorctl.core.access_control import access, alarms, door, door_settings
-from doorctl.core.access_control.door_modes import DoorModes
-from doorctl.core.access_control.readers import Readers
+from doorctl.core.access_control import access, alarms, door_settings
 from doorctl.core.access_control.scheduled_unlock import ScheduledUnlock
 from doorctl.core.access_control.schedules import KIND as SCHEDULE
 from doorctl.core.accessories import io_ports
-from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
+from doorctl.core.engine.parts import EngineParts
 from doorctl.core.engine.process import EngineProcess
 from doorctl.core.engine.proxy import Remote, RemoteSimulator, RemoteWithSettings
-from doorctl.core.engine.writes import EngineWrites
 from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
@@ -42,12 +39,12 @@ log = logging.getLogger(__name__)
 ENGINE_SECTIONS = (door_settings.SECTION, io_ports.SECTION, alarms.SECTION, access.SECTION)
 
 
-class Appliance:
+class Appliance(EngineParts):
     """Store, settings, users, event bus and services; start() runs the services.
 
-    role "whole" runs everything in this process; "web" runs the web's part and
-    starts the engine process, whose services it reaches through stand-ins; "engine"
-    is that process: the board, readers, door and decisions (core/engine/).
+    role "web" runs the web's part and starts the engine process (core/engine/parts.py
+    builds that process's appliance), whose services it reaches through stand-ins;
+    "whole" runs everything in this process (`doorctl serve --engine-in-process`).
     """
 
     def __init__(
@@ -64,9 +61,17 @@ class Appliance:
         self.secret_key = secret_key(data_dir)
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
-        self.certificates = Certificates(self.store, self.sealer, data_dir)
-        self.https = Https(self.certificates)
+        self.device = DeviceInfo(hardware, serial)
+        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
+        self.services = self._web_role(hardware, reader_test_ports)
+        self.running = False
+
+    def _web_role(self, hardware: str, reader_test_ports: bool) -> list:
+        """Users, sessions, security, the event log, MQTT and HTTPS, with the engine's
+        services here ("whole") or in the engine process ("web")."""
         self.bus = EventBus(first_id=eventlog.last_id(self.store) + 1)
+        self.certificates = Certificates(self.store, self.sealer, self.data_dir)
+        self.https = Https(self.certificates)
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
@@ -74,35 +79,19 @@ class Appliance:
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)
-        if role == "engine":
-            self.store.writer = EngineWrites(self.store, self.bus)
-        else:
-            self.event_log = EventLog(self.store, self.bus)
-            self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
-        self.device = DeviceInfo(hardware, serial)
-        self.settings.register(door_settings.SECTION, door_settings.DoorSettings)
+        self.event_log = EventLog(self.store, self.bus)
+        self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.mqtt = MqttService(
-            self.settings, self.store, self.bus, self.device, self.certificates, data_dir
+            self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
-        if role == "web":
+        self.mqtt.door_commands = self.door_command
+        self.mqtt.entities = self._entities
+        if self.role == "web":
             engine = self._engine_stand_ins(hardware, reader_test_ports)
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        if role == "engine":
-            self.services = engine
-        else:
-            self.services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
-        self.mqtt.door_commands = self.door_command
-        self.mqtt.entities = self._entities
-        self.running = False
-
-    def _engine_services(self, hardware: str) -> list:
-        """The board, doors, readers and decisions, running in this process."""
-        lock_type = self.settings.get(door_settings.SECTION)["lock_type"]
-        self.board = open_appliance_board(self.data_dir, hardware, lock_type)
-        door_services = self._door_services()
-        return [*door_services, *self._access_service(), self._readers_service(self.data_dir)]
+        return [self.event_log, *engine, self.mqtt, self.https, self.http_https]
 
     def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
         """The engine process, and stand-ins for its services under their usual names;
@@ -122,10 +111,11 @@ class Appliance:
         )
         for name in ("alarms", "board_service", "readers"):
             setattr(self, name, Remote(call, name))
-        self.simulator = RemoteSimulator(call, "simulator")
+        self.simulator = RemoteSimulator(call, "simulator", hardware)
         self.access = access.AccessControl(
             self.store, self.bus, self.doors, self.secret_key, self.settings.get(access.SECTION)
         )
+        self.settings.on_change(access.SECTION, self.access.apply)  # the web's checks' time zone
         # checks only (a door's schedule exists, a schedule in use is kept): the engine's runs
         self.scheduled_unlock = ScheduledUnlock(
             self.doors, self.access.schedules, lambda: self.access.tz
@@ -140,44 +130,6 @@ class Appliance:
         """The engine decides with its own copy of the schedules: it reads them again."""
         self.engine.tell("schedules", "forget")
 
-    def engine_targets(self) -> dict:
-        """The services the web process calls by name in the engine process."""
-        return {
-            "door": self.doors[1],
-            "io_ports": self.io_ports,
-            "alarms": self.alarms,
-            "board_service": self.board_service,
-            "simulator": self.simulator,
-            "readers": self.readers,
-            "settings": self.settings,
-            "schedules": self.access.schedules,
-        }
-
-    def _door_services(self) -> list:
-        """The board, I/O ports, the door and the alarms, wired to their settings."""
-        self.settings.register(io_ports.SECTION, io_ports.IoPortSettings)
-        self.settings.register(alarms.SECTION, alarms.AlarmSettings)
-        self.door_modes = DoorModes(self.store)
-        door_record = self.settings.get(door_settings.SECTION)
-        the_door = door.Door(1, self.board, self.bus, door_record, self.door_modes)
-        self.doors = {the_door.id: the_door}
-        self.io_ports = io_ports.IoPorts(
-            self.board, self.bus, self.settings.get(io_ports.SECTION), lambda: the_door.settings
-        )
-        self.alarms = alarms.Alarms(
-            self.board, self.bus, self.settings.get(alarms.SECTION), self.io_ports.is_active
-        )
-        self.board_service = BoardService(self.board, lambda: the_door.settings)
-        self.simulator = Simulator(self.board, lambda: the_door.settings)
-        self.io_ports.after_reset(lambda: the_door.running and the_door.reset_outputs())
-        for section, service in (
-            (door_settings.SECTION, the_door),
-            (io_ports.SECTION, self.io_ports),
-            (alarms.SECTION, self.alarms),
-        ):
-            self.settings.on_change(section, service.apply)
-        return [self.board_service, self.io_ports, self.door_modes, the_door, self.alarms]
-
     def door_command(self, door_id: str, action: str, source: dict) -> None:
         """Run a door action named from outside (MQTT); raise NotFound or Invalid."""
         door = self.doors.get(int(door_id)) if str(door_id).isdigit() else None
@@ -185,58 +137,20 @@ class Appliance:
             raise NotFound(f"There is no door {door_id!r}.")
         door.command(action, source)
 
+    def door_engine(self) -> dict:
+        """Where the door engine runs, whether it runs, and why it last ended (Status)."""
+        if self.role == "web":
+            return {"apart": True, **self.engine.status()}
+        state = "running" if self.running else "starting"
+        return {"apart": False, "running": self.running, "state": state, "restarts": 0}
+
     def _section(self, section: str, form, service) -> None:
         """Register a settings section and hand its stored record to the service."""
         self.settings.register(section, form)
         service.apply(self.settings.get(section))
         self.settings.on_change(section, service.apply)
 
-    def _access_service(self):
-        """Access control over the doors; the Wiegand reader is door 1's entry reader."""
-        self.settings.register(access.SECTION, access.AccessSettings)
-        settings = self.settings.get(access.SECTION)
-        self.access = access.AccessControl(
-            self.store, self.bus, self.doors, self.secret_key, settings
-        )
-        self.settings.on_change(access.SECTION, self.access.apply)
-        self.scheduled_unlock = ScheduledUnlock(
-            self.doors, self.access.schedules, lambda: self.access.tz
-        )
-        self.settings.check(door_settings.SECTION, self.scheduled_unlock.check)
-        # the door's restored scheduled unlock is checked before any reader is heard
-        return [self.scheduled_unlock, access.WiegandReader(self.board, self.access)]
-
-    def _readers_service(self, data_dir: Path) -> Readers:
-        """The OSDP readers and the Wiegand reader (Peripherals), deciding through access."""
-        self.readers = Readers(
-            self.store, self.bus, self.access, self.doors, data_dir, self.sealer, board=self.board
-        )
-        return self.readers
-
     def _entities(self) -> list[dict]:
         """Home Assistant entities: each door's, and each OSDP reader's online state."""
         osdp = [r["id"] for r in self.readers.list() if r["protocol"] == "osdp"]
         return [e for d in self.doors for e in default_entities(d)] + reader_entities(osdp)
-
-    def start(self) -> None:
-        """Start every service in order (greenlets; nothing here blocks)."""
-        for service in self.services:
-            service.start()
-        self.running = True
-        if self.role != "web":
-            self.board_service.ready()
-        log.info(
-            "doorctl (%s) started on the %s board, data in %s",
-            self.role,
-            self.device.hardware,
-            self.data_dir,
-        )
-
-    def stop(self) -> None:
-        """Stop the services in reverse order; outputs go back to their normal state."""
-        for service in reversed(self.services):
-            try:
-                service.stop()
-            except Exception:
-                log.exception("stopping %r failed", service)
-        self.running = False

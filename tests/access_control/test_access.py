@@ -13,6 +13,10 @@ from doorctl.core.access_control.access_rules import RULES_FOR
 from doorctl.core.access_control.credentials import card_key
 from doorctl.core.access_control.decisions import BY_CARD, BY_PIN
 
+# The decisions themselves, with a fixed clock: the access control that decides is the
+# one in the test's process (tests/test_engine_process.py decides across the processes).
+pytestmark = pytest.mark.engine_in_process
+
 TZ = ZoneInfo("Europe/Stockholm")
 NOON = datetime(2026, 6, 10, 12, 0, tzinfo=TZ).timestamp()  # a Wednesday
 CARD = card_key("H10301", 12, 345)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from support import basic, csrf_token, make_user
 from support_osdp import Line
 
@@ -53,6 +54,7 @@ def test_viewers_see_the_page_but_can_not_change_readers(client, doorctl, root):
     assert refused.status_code == 403
 
 
+@pytest.mark.engine_in_process  # it reaches into the engine's own objects
 def test_a_key_entered_on_the_page_is_stored_and_never_shown_again(logged_in, doorctl):
     line = Line()
     key = "8b:ad:f0:0d:01:23:45:67:89:ab:cd:ef:fe:dc:ba:98"

@@ -53,6 +53,7 @@ def test_a_capture_during_a_card_read_holds_that_exchange(doorctl, admin_api, li
     assert events[0].source["reader"] == "front" and events[1].data["frames"] == status["frames"]
 
 
+@pytest.mark.engine_in_process  # it reaches into the engine's own objects
 def test_a_capture_ends_by_itself_after_its_time(doorctl, admin_api, front, monkeypatch):
     monkeypatch.setattr(capture_module, "DURATIONS", (1, 600))
     assert admin_api.post(URL, {"duration": 1}).status_code == 202

@@ -13,6 +13,10 @@ from doorctl.hal.wiegand import encode_card
 CARD_BITS = encode_card("H10301", 12, 345)
 
 
+# The board's reader connector is set on the in-memory board.
+pytestmark = pytest.mark.engine_in_process
+
+
 @pytest.fixture
 def connector(doorctl, line):
     """The board's reader connector is the pty's RS-485 line."""

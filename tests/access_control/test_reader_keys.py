@@ -11,7 +11,8 @@ from support_osdp import wait_until
 from doorctl.hal.osdp import KeyStore
 from doorctl.hal.wiegand import encode_card
 
-pytestmark = pytest.mark.peer
+# The key store and the failing watch's hold time are the readers' own (in-process) objects.
+pytestmark = [pytest.mark.peer, pytest.mark.engine_in_process]
 KEY = bytes.fromhex("8badf00d0123456789abcdeffedcba98")
 OTHER = bytes.fromhex("00112233445566778899aabbccddeeff")
 CARD_BITS = encode_card("H10301", 12, 345)

@@ -9,7 +9,8 @@ from doorctl.core.access_control.readers import refused
 from doorctl.core.access_control.readers.topics import COMMAND_REFUSED
 from doorctl.hal.wiegand import encode_card
 
-pytestmark = pytest.mark.peer
+# The tests reach the OSDP bus object itself.
+pytestmark = [pytest.mark.peer, pytest.mark.engine_in_process]
 CARD_BITS = encode_card("H10301", 12, 345)
 # No buzzer, and its application refuses LED commands (libosdp NAKs both).
 REFUSING = {"address": 1, "secure": False, "without": ["AudibleControl"], "refuse": ["led"]}

@@ -16,6 +16,8 @@ TZ = ZoneInfo("Europe/Stockholm")
 MONDAY_9 = datetime(2026, 6, 8, 9, 0, tzinfo=TZ).timestamp()
 MONDAY_18 = datetime(2026, 6, 8, 18, 0, tzinfo=TZ).timestamp()
 OFFICE = {"name": "Office", "intervals": [{"days": ["mon"], "start": "08:00", "end": "17:00"}]}
+# The scheduled unlock runs on a fixed clock set in the test's process.
+pytestmark = pytest.mark.engine_in_process
 
 
 @pytest.fixture

@@ -126,6 +126,7 @@ def test_simulator_says_what_the_controller_decided(logged_in, admin_api):
     assert blocked == "Refused: Alice Smith, the door is blocked."
 
 
+@pytest.mark.engine_in_process  # it reaches into the engine's own objects
 def test_simulator_is_404_on_real_hardware(doorctl, admin_api, logged_in):
     doorctl.board.kind = "rpi"  # what the rpi backend reports; its pins cannot run here
     try:

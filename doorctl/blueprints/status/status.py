@@ -70,7 +70,7 @@ def readers_html() -> str:
 
 def device_html() -> str:
     """The Device info card."""
-    return render_template("status/_device.html", info=appliance().device.to_dict())
+    return render_template("status/_device.html", info=_info())
 
 
 @bp.route("/status")
@@ -82,7 +82,7 @@ def page():
         doors=_doors(),
         alarms=_alarms(),
         readers=_readers(),
-        info=appliance().device.to_dict(),
+        info=_info(),
     )
 
 
@@ -96,5 +96,11 @@ def device_card():
 @bp.route("/api/v1/device")
 @allow("viewer")
 def api_device():
-    """Device info as JSON."""
-    return jsonify(appliance().device.to_dict())
+    """Device info as JSON, with the door engine's state."""
+    return jsonify(_info())
+
+
+def _info() -> dict:
+    """Device info, and the door engine's state: a restarting engine shows here."""
+    doorctl = appliance()
+    return {**doorctl.device.to_dict(), "door_engine": doorctl.door_engine()}

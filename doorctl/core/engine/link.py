@@ -1,9 +1,10 @@
 """One JSON-lines link over a Unix socket: events one way, requests and replies both.
 
 A message is one JSON object on one line: {"event": {...}}, {"call": n, "target",
-"method", "args"}, or {"reply": n, "result"} / {"reply": n, "error": {...}}. Errors
+"method", "args", "kwargs"?}, or {"reply": n, "result"} / {"reply": n, "error": {...}}. Errors
 that the web shows (Invalid, NotFound, Conflict) cross the link with their fields, so
-a proxied call raises the same error the service itself raises.
+a proxied call raises the same error the service itself raises (a kind of a service's
+own, such as a door mode that could not be stored, keeps its message and status).
 """
 
 from __future__ import annotations
@@ -54,14 +55,15 @@ class Link:
             except OSError as error:
                 raise LinkClosed(str(error)) from None
 
-    def call(self, target: str, method: str, *args, timeout: float = CALL_TIMEOUT):
-        """Run `target.method(*args)` on the other side and return its result."""
+    def call(self, target: str, method: str, *args, timeout: float = CALL_TIMEOUT, **kwargs):
+        """Run `target.method(*args, **kwargs)` on the other side and return its result."""
         if self.closed.is_set():
             raise LinkClosed("the link is closed")
         number = next(self._ids)
         waiting = self._waiting[number] = gevent.event.AsyncResult()
         try:
-            self.send({"call": number, "target": target, "method": method, "args": args})
+            message = {"call": number, "target": target, "method": method, "args": args}
+            self.send(message | ({"kwargs": kwargs} if kwargs else {}))
             return waiting.get(timeout=timeout)
         except gevent.Timeout:  # a hung engine is a closed link to the caller, not a crash
             raise LinkClosed(f"no answer to {target}.{method} in {timeout} s") from None
@@ -135,7 +137,8 @@ def _unplain(data: dict):
 def encode_error(error: Exception) -> dict:
     """An error as data: the web's own errors keep their class and fields."""
     if isinstance(error, errors.DoorctlError):
-        return {"kind": type(error).__name__, "message": error.message, "fields": error.fields}
+        kind, status = type(error).__name__, error.status
+        return {"kind": kind, "message": error.message, "fields": error.fields, "status": status}
     log.exception("engine call failed")
     return {"kind": "Error", "message": "The door engine could not do this; see the system log."}
 
@@ -147,4 +150,8 @@ def decode_error(data: dict) -> Exception:
     kind = getattr(errors, data["kind"], None)
     if isinstance(kind, type) and issubclass(kind, errors.DoorctlError):
         return kind(data["message"], data.get("fields"))
+    if "status" in data:  # a service's own kind (a door mode not stored: 503)
+        error = errors.DoorctlError(data["message"], data.get("fields"))
+        error.status = data["status"]
+        return error
     return RuntimeError(data["message"])

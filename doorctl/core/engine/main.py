@@ -2,16 +2,18 @@
 
 It opens the board and the store (its own SQLite connection; WAL lets the web
 process write meanwhile), runs the readers, the door engine and the access
-decisions, sends every event up the link, and answers the web's calls. When the
-link closes (the web process stopped or died) it stops its services, which puts
-every output back to its normal state, and exits.
+decisions, sends every event up the link (sender.py: never waiting for the web),
+and answers the web's calls. When the link closes (the web process stopped or died)
+it stops its services, which puts every output back to its normal state, and exits.
 """
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import signal
+import sys
 from pathlib import Path
 
 import gevent
@@ -19,6 +21,8 @@ import gevent.event
 from gevent import socket
 
 from doorctl.core.engine.link import Link
+from doorctl.core.engine.parts import Engine
+from doorctl.core.engine.sender import EventSender
 
 log = logging.getLogger(__name__)
 # Ahead of the web process (and anything else on the Pi) for the CPU: a card must
@@ -26,20 +30,44 @@ log = logging.getLogger(__name__)
 ENGINE_NICE = -10
 
 
+def main(argv: list[str]) -> int:
+    """`doorctl engine`: parse its options and run. Reached from doorctl's entry point
+    without the web's modules (Flask, the pages), so that the engine starts quickly."""
+    args = parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    return run(Path(args.data_dir), args.hardware, args.link_fd, args.reader_test_ports)
+
+
+def parser() -> argparse.ArgumentParser:
+    """The options `doorctl serve` starts the engine with."""
+    p = argparse.ArgumentParser(prog="doorctl engine", description="The door engine process.")
+    p.add_argument("--data-dir", required=True, help="settings, database and keys")
+    p.add_argument("--hardware", required=True, choices=("rpi", "sim"), help="board backend")
+    p.add_argument("--link-fd", type=int, required=True, help="the web process's socket")
+    p.add_argument("--reader-test-ports", action="store_true", help="as for serve")
+    p.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING")
+    return p
+
+
 def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) -> int:
     """Run the engine's services until the web process closes the link."""
-    from doorctl.core.appliance import Appliance
-
     take_priority()
-    engine = Appliance(data_dir, hardware, role="engine")
-    engine.readers.test_ports = reader_test_ports
+    engine = Engine(data_dir, hardware, reader_test_ports)
     targets = engine.engine_targets()
     link = Link(socket.socket(fileno=link_fd), lambda message: _serve(link, targets, message))
-    engine.bus.subscribe(lambda event: link.send({"event": event.to_dict()}))
+    sender = EventSender(link)
+    targets["engine"] = sender
+    engine.bus.subscribe(sender.put)
+    sender.start()
     engine.start()
-    link.send({"ready": True})
+    sender.send_in_order({"ready": True})  # after the events of the start
     until_stopped(link)
     engine.stop()
+    sender.stop()
     engine.store.close()
     return 0
 
@@ -73,7 +101,8 @@ def _serve(link: Link, targets: dict, message: dict) -> None:
     if method is None or message["method"].startswith("_"):
         link.reply(message["call"], lambda: _unknown(message))
         return
-    gevent.spawn(link.reply, message["call"], lambda: method(*message["args"]))
+    args, kwargs = message["args"], message.get("kwargs", {})
+    gevent.spawn(link.reply, message["call"], lambda: method(*args, **kwargs))
 
 
 def _unknown(message: dict):

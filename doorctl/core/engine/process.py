@@ -2,14 +2,18 @@
 
 If the engine dies, the outputs it drove go back to their normal state first (what
 `doorctl reset-outputs` does after the whole service dies), then a new engine starts;
-meanwhile calls to it fail with Unavailable and the status says so.
+meanwhile calls to it fail with Unavailable. Each end and each return is an event
+(tns1:Device/DoorEngine, a property: state restarting with the cause, then running)
+and the status, which the Status page shows, says so until it runs again.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import signal
 import sys
+import time
 from pathlib import Path
 
 import gevent
@@ -22,6 +26,7 @@ from doorctl.core.errors import DoorctlError
 from doorctl.core.events import EventBus
 
 log = logging.getLogger(__name__)
+TOPIC = "tns1:Device/DoorEngine"
 START_TIMEOUT = 30.0
 RESTART_DELAY = 1.0
 STOP_TIMEOUT = 5.0
@@ -44,6 +49,7 @@ class EngineProcess:
         self.link: Link | None = None
         self.child: subprocess.Popen | None = None
         self.restarts = 0
+        self.last_end: dict | None = None
         self.running = False
         self._ready = gevent.event.Event()
         self._watcher: gevent.Greenlet | None = None
@@ -75,13 +81,13 @@ class EngineProcess:
         if self._ready.is_set():
             self.call("settings", "changed", section)
 
-    def call(self, target: str, method: str, *args):
+    def call(self, target: str, method: str, *args, **kwargs):
         """Run a method of an engine service; Unavailable while the engine is down."""
         link = self.link
         if link is None or not self._ready.is_set():
             raise Unavailable("The door engine is restarting; try again in a moment.")
         try:
-            return link.call(target, method, *args)
+            return link.call(target, method, *args, **kwargs)
         except LinkClosed:
             raise Unavailable("The door engine is restarting; try again in a moment.") from None
 
@@ -96,9 +102,18 @@ class EngineProcess:
             self.call(target, method, *args)
 
     def status(self) -> dict:
-        """Whether the engine runs, its process id and how often it was restarted."""
+        """Whether the engine runs, its process id, how often it was restarted and why
+        it last ended."""
         pid = self.child.pid if self.child is not None else None
-        return {"running": self._ready.is_set(), "pid": pid, "restarts": self.restarts}
+        running = self._ready.is_set()
+        state = "running" if running else "restarting" if self.restarts else "starting"
+        return {
+            "running": running,
+            "state": state,
+            "pid": pid,
+            "restarts": self.restarts,
+            "last_end": self.last_end,
+        }
 
     def _watch(self) -> None:
         while self.running:
@@ -107,7 +122,9 @@ class EngineProcess:
             if not self.running:
                 return
             self.restarts += 1
-            log.error("the engine process ended (exit %s): outputs reset, restarting", code)
+            self.last_end = {"time": time.time(), "cause": end_cause(code), "exit_status": code}
+            log.error("the engine process ended (%s): outputs reset, restarting", end_cause(code))
+            self.bus.publish(TOPIC, {}, {"state": "restarting", **self.last_end}, {}, True)
             self._reset_outputs()
             gevent.sleep(RESTART_DELAY)
 
@@ -124,6 +141,7 @@ class EngineProcess:
     def _command(self, fd: int) -> list[str]:
         command = [sys.executable, "-m", "doorctl", "engine", "--data-dir", str(self.data_dir)]
         command += ["--hardware", self.hardware, "--link-fd", str(fd)]
+        command += ["--log-level", logging.getLevelName(logging.getLogger().getEffectiveLevel())]
         return command + (["--reader-test-ports"] if self.reader_test_ports else [])
 
     def _message(self, message: dict) -> None:
@@ -131,6 +149,10 @@ class EngineProcess:
             self.bus.relay(message["event"])
         elif message.get("ready"):
             self._ready.set()
+            if self.restarts:
+                self.bus.publish(
+                    TOPIC, {}, {"state": "running", "restarts": self.restarts}, {}, True
+                )
 
     def _reset_outputs(self) -> None:
         """Outputs safe on a real board; the simulated board died with the engine."""
@@ -140,3 +162,14 @@ class EngineProcess:
             reset_outputs(self.data_dir, self.hardware)
         except Exception:
             log.exception("resetting the outputs after the engine died failed")
+
+
+def end_cause(code: int) -> str:
+    """How a process ended, as a person reads it: "killed by signal SIGKILL" or "exit
+    code 1" (a negative return code is the signal that ended it)."""
+    if code < 0:
+        try:
+            return f"killed by signal {signal.Signals(-code).name}"
+        except ValueError:
+            return f"killed by signal {-code}"
+    return f"exit code {code}"

@@ -45,6 +45,14 @@ class RemoteWithSettings(Remote):
 class RemoteSimulator(Remote):
     """The simulator panel's controls; its last reads and presses as attributes."""
 
+    def __init__(self, call: Callable, target: str, hardware: str):
+        super().__init__(call, target)
+        self._hardware = hardware
+
+    def available(self) -> bool:
+        """Known here, not asked: every page's menu asks, also while the engine restarts."""
+        return self._hardware == "sim"
+
     @property
     def reads(self) -> list:
         return self._call(self._target, "recent")["reads"]
