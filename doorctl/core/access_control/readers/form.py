@@ -40,6 +40,7 @@ LIVE_DEFAULTS = {
     "online": False,
     "state": "stopped",
     "sc": "off",
+    "sc_cause": None,
     "vendor": None,
     "model": None,
     "version": None,
@@ -163,3 +164,9 @@ class ReaderForm(Form):
 def defaults() -> dict:
     """A new reader's values before the request's."""
     return {k: v for k, v in ReaderForm().data.items() if k not in ("id", KEY_FIELD)}
+
+
+def summary(errors: dict[str, str]) -> str:
+    """Every field's message after its label, as the page shows it ("Baud rate: ...")."""
+    labels = {name: str(field.label.text) for name, field in ReaderForm()._fields.items()}
+    return " ".join(f"{labels.get(name, name)}: {message}" for name, message in errors.items())

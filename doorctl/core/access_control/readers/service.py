@@ -16,6 +16,7 @@ from doorctl.hal.osdp.bus import OFFLINE_AFTER
 
 from .bus import ReaderBus
 from .capture import BusCaptures
+from .clearing import KeyClearing
 from .configuration import ReaderConfiguration
 from .feedback import DecisionFeedback
 from .form import FIELDS, KEY_SET_FIELD, LIVE_DEFAULTS
@@ -32,6 +33,7 @@ class Readers(
     OsdpEvents,
     SecureChannelWatch,
     KeyRotations,
+    KeyClearing,
     DecisionFeedback,
     ReaderUpgrades,
     BusCaptures,

@@ -11,6 +11,7 @@ tns1:Device/Reader/Power           {"power_failure": bool}  (OSDP LSTAT)
 tns1:Device/Reader/CardRead        {"format", "bits", "card_format"}
 tns1:Device/Reader/KeySet          {"by": "install"|"rotation"|"administrator"|"upgrade",
                                     "confirmed_by"?}  a secure channel key was stored
+tns1:Device/Reader/KeyCleared      {"by": "administrator"}  the stored key was cleared
 tns1:Device/Reader/KeyRotation     {"state": "failed"|"unknown", "reason"}  a rotation
                                    that did not (or not yet) give the reader its new key
 tns1:Device/Reader/PortError       {"port", "error"}  the bus's port failed to open
@@ -27,6 +28,7 @@ CARD_READ = "tns1:Device/Reader/CardRead"
 SECURE_CHANNEL_FAILURE = "tns1:Device/Reader/SecureChannelFailure"
 KEY_SET = "tns1:Device/Reader/KeySet"
 KEY_ROTATION = "tns1:Device/Reader/KeyRotation"
+KEY_CLEARED = "tns1:Device/Reader/KeyCleared"
 PORT_ERROR = "tns1:Device/Reader/PortError"
 UPGRADE = "tns1:Device/Reader/Upgrade"
 GRANTED_PREFIX = "tns1:AccessControl/AccessGranted/"
