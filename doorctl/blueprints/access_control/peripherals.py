@@ -3,6 +3,7 @@
 REST: /api/v1/readers (list, add), /api/v1/readers/<id> (get, configure, remove),
 /api/v1/readers/<id>/upgrade (POST a firmware file: 202; GET the progress),
 /api/v1/readers/<id>/rotate-key (POST: the reader gets a new secure channel key),
+/api/v1/readers/<id>/secure-channel-key (DELETE: the stored key is cleared),
 /api/v1/readers/<id>/capture (POST {"duration"}: 202; GET the state; DELETE ends it)
 and /api/v1/readers/<id>/capture/file (the pcap), for the reader's bus.
 The secure channel key is write-only: a reader shows only when its key was set.
@@ -20,6 +21,8 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import (
     allow,
@@ -128,6 +131,25 @@ def rotate_key(reader_id: str):
 def api_rotate_key(reader_id: str):
     """Give the reader a new random key in its secure channel; answer once it holds it."""
     return jsonify(_readers().rotate_key(reader_id))
+
+
+@bp.route("/peripherals/readers/<reader_id>/clear-key", methods=["POST"])
+def clear_key(reader_id: str):
+    """Clear the reader's stored secure channel key (the page asks first)."""
+    try:
+        _readers().clear_key(reader_id)
+    except DoorctlError as error:
+        return _refused(error, editing=reader_id, edited=_readers().get(reader_id), values=None)
+    flash(_("The secure channel key of reader %(reader)s was cleared.", reader=reader_id))
+    return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/api/v1/readers/<reader_id>/secure-channel-key", methods=["DELETE"])
+def api_clear_key(reader_id: str):
+    """Clear the reader's stored secure channel key (and one a rotation offered it);
+    its bus restarts. The key itself is write-only: it is set with the reader's fields."""
+    _readers().clear_key(reader_id)
+    return "", 204
 
 
 def _firmware() -> bytes:
@@ -247,6 +269,12 @@ LIVE = {
     "online": {**MAYBE_FLAG, "description": "null for the Wiegand reader"},
     "state": {"type": "string"},
     "sc": {"enum": ["up", "down", "failed", "off", "unsupported", None]},
+    "sc_cause": {
+        "enum": ["no_key", "wrong_key", "no_secure_answer", "mac", None],
+        "description": "Why the secure channel failed, while sc is failed: no key stored, "
+        "the reader has another key, the reader does not answer in secure mode, or its "
+        "replies fail their MAC check.",
+    },
     "vendor": {
         "type": ["string", "null"],
         "description": "The vendor code (IEEE OUI) as 6 hex digits in the OUI's usual "
