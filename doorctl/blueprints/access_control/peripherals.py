@@ -54,18 +54,30 @@ def _readers():
     return appliance().readers
 
 
+# The fields the page's forms show with their own errors; a refusal naming another
+# (or none) is told above the forms.
+SHOWN_FIELDS = {*FIELDS, KEY_FIELD, "file", "duration", "reader"} - {"protocol"}
+
+
+def _doors() -> dict:
+    return {d.id: d.settings["name"] for d in appliance().doors.values()}
+
+
 def _page(status: int = 200, **context):
+    errors = context.pop("errors", {})
+    if errors and set(errors) <= SHOWN_FIELDS:
+        context["message"] = None  # each error is shown once, next to its field
     return render(
         "access_control/peripherals/page.html",
         status,
         readers=_readers().list(),
-        doors={d.id: d.settings["name"] for d in appliance().doors.values()},
+        doors=_doors(),
         bauds=BAUD_RATES,
         modes=SECURE_CHANNEL_MODES,
         directions=DIRECTIONS,
         captures=_capture_rows(),
         durations=DURATIONS,
-        errors=context.pop("errors", {}),
+        errors=errors,
         **context,
     )
 
@@ -101,7 +113,9 @@ def _refused(error: DoorctlError, **context):
 @allow("viewer")
 def live():
     """The live readers table (the page polls it)."""
-    return render_template("access_control/peripherals/_readers.html", readers=_readers().list())
+    return render_template(
+        "access_control/peripherals/_readers.html", readers=_readers().list(), doors=_doors()
+    )
 
 
 @bp.route("/peripherals/upgrade", methods=["POST"])
@@ -112,7 +126,7 @@ def upgrade():
         _readers().upgrade(reader_id, _firmware())
     except DoorctlError as error:
         return _refused(error, upgrading=reader_id)
-    flash(f"Upgrading reader {reader_id}.")
+    flash(_("Upgrading reader %(reader)s.", reader=reader_id))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -123,7 +137,7 @@ def rotate_key(reader_id: str):
         _readers().rotate_key(reader_id)
     except DoorctlError as error:
         return _refused(error, editing=reader_id, edited=_readers().get(reader_id), values=None)
-    flash(f"Reader {reader_id} has a new secure channel key.")
+    flash(_("Reader %(reader)s has a new secure channel key.", reader=reader_id))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -146,8 +160,10 @@ def clear_key(reader_id: str):
 
 @bp.route("/api/v1/readers/<reader_id>/secure-channel-key", methods=["DELETE"])
 def api_clear_key(reader_id: str):
-    """Clear the reader's stored secure channel key (and one a rotation offered it);
-    its bus restarts. The key itself is write-only: it is set with the reader's fields."""
+    """Clear the reader's stored secure channel key; its bus restarts without it.
+
+    A key a rotation offered the reader goes too. Keys are write-only: a new one is
+    set with the reader's fields (secure_channel_key)."""
     _readers().clear_key(reader_id)
     return "", 204
 
@@ -157,11 +173,11 @@ def _firmware() -> bytes:
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise Invalid({"file": "Choose a firmware file."})
+            raise Invalid({"file": _("Choose a firmware file.")})
         return upload.read()
     if request.mimetype == "application/octet-stream":
         return request.get_data()
-    raise DoorctlError("Send the file as multipart/form-data or application/octet-stream.")
+    raise DoorctlError(_("Send the file as multipart/form-data or application/octet-stream."))
 
 
 @bp.route("/api/v1/readers/<reader_id>/upgrade", methods=["POST"])
@@ -201,7 +217,7 @@ def capture():
         _readers().start_capture(reader_id, form_number(request.form.get("duration", "")))
     except DoorctlError as error:
         return _refused(error, capturing=reader_id, capture_values=request.form)
-    flash(f"Recording the bus of reader {reader_id}.")
+    flash(_("Recording the bus of reader %(reader)s.", reader=reader_id))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -213,7 +229,7 @@ def capture_stop():
         _readers().stop_capture(reader_id)
     except DoorctlError as error:
         return _refused(error)
-    flash("Capture stopped.")
+    flash(_("Capture stopped."))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -366,9 +382,9 @@ RESOURCE = Resource(
         render=_page,
         form_body=form_body,
         messages={
-            "create": "Reader added.",
-            "update": "Reader {reader_id} saved.",
-            "delete": "Reader {reader_id} removed.",
+            "create": lazy_gettext("Reader {id} added."),
+            "update": lazy_gettext("Reader {reader_id} saved."),
+            "delete": lazy_gettext("Reader {reader_id} removed."),
         },
         operations=("list", "create", "update", "delete"),
         forms="/peripherals/readers",

@@ -58,6 +58,7 @@ class Readers(
         self._configs = {r["id"]: r for r in self._load()}
         self._status: dict[str, dict] = {}
         self._failing: dict = {}
+        self._flaps: dict = {}
         self._upgrades: dict[str, dict] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self.running = False

@@ -3,7 +3,9 @@
 Online, SecureChannel, SecureChannelFailure, Tamper and Power are property events.
 
 tns1:Device/Reader/Online          {"online", "reason"?, identity when online}
-tns1:Device/Reader/SecureChannel   {"state": "up"|"down"|"failed", "reason"?, "cause"?}
+tns1:Device/Reader/SecureChannel   {"state": "up"|"down"|"failed", "reason"?, "cause"?,
+                                    "changes"?}  changes: a summary of that many changes
+                                   held back while the channel flapped (flapping)
 tns1:Device/Reader/SecureChannelFailure  {"failing", "cause"?, "reason"?}  a required
                                    secure channel can't be set up (the alarm follows it)
 tns1:Device/Reader/Tamper          {"tamper": bool}         (OSDP LSTAT)
