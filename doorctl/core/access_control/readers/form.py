@@ -188,6 +188,8 @@ def defaults() -> dict:
 
 
 def summary(errors: dict[str, str]) -> str:
-    """Every field's message after its label, as the page shows it ("Baud rate: ...")."""
+    """Every field's message after its label, as the page shows it ("Baud rate: ..."),
+    in the form's order."""
     labels = {name: str(field.label.text) for name, field in ReaderForm()._fields.items()}
-    return " ".join(f"{labels.get(name, name)}: {message}" for name, message in errors.items())
+    order = [*(name for name in labels if name in errors), *(n for n in errors if n not in labels)]
+    return " ".join(f"{labels.get(name, name)}: {errors[name]}" for name in order)
