@@ -33,8 +33,9 @@ class Transport:
         """Write a command and wait up to the reply timeout for its reply."""
         self._decoder.reset()
         if self._stale:
-            # A late reply to the command that timed out may still come in.
-            self._clear_input()
+            late = self._late_reply(inflight)
+            if late is not None:
+                return late
         if not self._write(inflight.frame):
             return None
         # Without a DE pin the write returns while the UART is still sending.
@@ -45,7 +46,26 @@ class Transport:
         """The reply to a command already sent (`data`: what came of it so far)."""
         frame = self._await_reply(inflight, deadline, data)
         self._stale = frame is None
+        self._timed_out = inflight if frame is None else None
         return frame
+
+    def _late_reply(self, inflight: Inflight) -> Frame | None:
+        """The reply to the command that timed out, if it came since and this is that
+        command again; else None, and the late input is dropped.
+
+        A retry is the same bytes with the same SQN, so the late reply answers it. Dropped,
+        it was a card lost: the reader sent it once, and libosdp (against the
+        specification) answers the repeated SQN with a NAK, not with its last reply."""
+        timed_out, self._timed_out = self._timed_out, None
+        data = self._read() if inflight is timed_out else b""
+        self._clear_input()
+        address = self._inflight_address(inflight)
+        for frame in self._decoder.feed(data):
+            if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
+                self._decoder.reset()
+                return frame
+        self._decoder.reset()
+        return None
 
     def _await_reply(self, inflight: Inflight, deadline: float, data: bytes) -> Frame | None:
         """Read until the reply to `inflight` arrives or the deadline passes."""

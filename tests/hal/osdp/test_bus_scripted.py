@@ -45,6 +45,8 @@ class ScriptedPD:
         self.card_pending = False
         # Seconds the hub is blocked right after the card goes out (a long render).
         self.stall_after_card = 0.0
+        # While this returns False, a card reply is held back (a reader late to answer).
+        self.hold_card = lambda: False
         self.tamper = False
         self.addresses = {1}
         self.silent: set[int] = set()
@@ -73,6 +75,8 @@ class ScriptedPD:
                 if self.drop_next:
                     self.drop_next -= 1
                 elif reply:
+                    while reply[5] == m.RAW and self.hold_card():
+                        gevent.sleep(0)
                     self.send(chunk if self.echo else b"", self.noise + reply)
                     self.stall_if_card(reply)
 
@@ -181,6 +185,18 @@ def test_a_card_is_read_when_the_hub_was_busy_past_the_reply_timeout(scripted_pd
     _, events = make_bus(ReaderConfig(1), reply_timeout=0.05)
     events.wait("online", 1)
     scripted_pd.stall_after_card = 0.2
+    scripted_pd.card_pending = True
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+
+
+def test_a_card_that_comes_after_the_reply_timeout_is_not_lost(scripted_pd, make_bus):
+    """The reader answered late: after the bus gave up on the POLL, before it sent the
+    POLL again. The retry is the same command (same bytes, same SQN), so that late reply
+    answers it; dropping it as stale input lost the card, since libosdp answers a
+    repeated SQN with NAK, not its last reply."""
+    bus, events = make_bus(ReaderConfig(1), reply_timeout=0.05)
+    events.wait("online", 1)
+    scripted_pd.hold_card = lambda: not bus._stale  # until the bus has given up on it
     scripted_pd.card_pending = True
     assert events.wait("card", 1)["bit_string"] == "10100101"
 
