@@ -120,10 +120,14 @@ def wait_for(check, timeout: float = 10.0) -> None:
 
 @dataclass
 class Reads:
-    """Card to relay in ms for each card that opened the door, and the cards lost."""
+    """Card to relay in ms for each card that opened the door in time, the cards that
+    opened it later than LOST_AFTER (late), and the cards that never did (lost)."""
 
     latencies: list[float]
     lost: int
+    late: int = 0
+    # POLLs the readers answered with NAK (libosdp's answer to a repeated SQN, a retry).
+    poll_naks: int = 0
 
 
 class RelayWatch:
@@ -154,9 +158,12 @@ class RelayWatch:
 
 def doorctl_latencies(doorctl: Appliance, child: ReaderProcess) -> Reads:
     """Card submitted at the reader to relay energised, in ms, READS times; a card that
-    has not energised the relay LOST_AFTER seconds after it was sent is counted lost."""
+    energised the relay more than LOST_AFTER seconds after it was sent is late, one that
+    never did (within LOST_AFTER + NEWS_SLACK) is lost: the two have different causes
+    (a slow machine, a card dropped)."""
     relay = RelayWatch(doorctl)
     energised = relay.energised
+    naks_before = poll_naks(doorctl)
     reads = Reads([], 0)
     for n in range(READS):
         wait_for(lambda: not relay.active)
@@ -170,10 +177,16 @@ def doorctl_latencies(doorctl: Appliance, child: ReaderProcess) -> Reads:
             reads.lost += 1
             continue
         if energised[before] - sent > LOST_AFTER:
-            reads.lost += 1
+            reads.late += 1
             continue
         reads.latencies.append((energised[before] - sent) * 1000)
+    reads.poll_naks = poll_naks(doorctl) - naks_before
     return reads
+
+
+def poll_naks(doorctl: Appliance) -> int:
+    """How many POLLs the readers have answered with NAK so far."""
+    return sum(r["naks"].get("osdp_POLL", {}).get("count", 0) for r in doorctl.readers.list())
 
 
 def latencies_with_busy_web(app: Flask, child: ReaderProcess, web_clients: int):
@@ -376,6 +389,8 @@ def latency_rows(baud: int, reads: Reads, cp: list[float]) -> list[tuple]:
         (f"{baud} baud: doorctl card -> relay p50", f"{p50:.2f} ms", "-", "-"),
         (f"{baud} baud: doorctl card -> relay p99", f"{p99:.2f} ms", target, ratio),
         (f"{baud} baud: doorctl cards lost", f"{reads.lost} of {READS}", "0", "-"),
+        (f"{baud} baud: doorctl cards late (> {LOST_AFTER:g} s)", f"{reads.late}", "0", "-"),
+        (f"{baud} baud: POLLs answered with NAK (retries)", f"{reads.poll_naks}", "-", "-"),
     ]
     if not cp:
         return rows
@@ -410,6 +425,8 @@ def busy_rows(baud: int, web_clients: int, reads: Reads, rounds: int) -> list[tu
             f"{p99 / P99_TARGET_MS:.2f}",
         ),
         (f"{name}: doorctl cards lost", f"{reads.lost} of {READS}", "0", "-"),
+        (f"{name}: doorctl cards late (> {LOST_AFTER:g} s)", f"{reads.late}", "0", "-"),
+        (f"{name}: POLLs answered with NAK (retries)", f"{reads.poll_naks}", "-", "-"),
     ]
 
 

@@ -10,6 +10,8 @@ reader still on its install key gets a new one.
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+
 from doorctl.core.errors import Conflict
 from doorctl.core.logs.audit import audit
 from doorctl.core.store import Transaction
@@ -24,7 +26,7 @@ class KeyClearing:
         """Forget the reader's stored key; the reader as it is then. Raise Conflict."""
         config = self._config(reader_id)
         if config["protocol"] != "osdp":
-            raise Conflict("Only OSDP readers have a secure channel key.")
+            raise Conflict(_("Only OSDP readers have a secure channel key."))
         source = self._source(config)
         cleared = self.store.write(self._clear_in, reader_id, source)
         if cleared:

@@ -136,7 +136,7 @@ class ReaderConfiguration:
         """Remove an OSDP reader; the other reader on its bus is polled again at once."""
         config = self._config(reader_id)
         if config["protocol"] == "wiegand":
-            raise Conflict("The Wiegand reader is the board's own and can't be removed.")
+            raise Conflict(_("The Wiegand reader is the board's own and can't be removed."))
         self.store.write(_delete, reader_id)
         if self._status.get(reader_id, {}).get("tamper"):
             # A removed reader's tamper ends with it (the alarm must not outlive it).
@@ -191,22 +191,25 @@ class ReaderConfiguration:
         """At most two readers on a bus, each at its own address; a reader joining a
         bus (`shared`) must have the bus's baud rate and poll interval."""
         others = [c for c in self.ports().get(reader["port"], []) if c["id"] != reader["id"]]
+        port = reader["port"]
         if len(others) >= READERS_PER_BUS:
             raise Conflict(
-                f"The bus {reader['port']} has {READERS_PER_BUS} readers already.",
-                {"port": f"A bus takes at most {READERS_PER_BUS} OSDP readers (multi-drop)."},
+                _("The bus %(port)s has %(num)d readers already.", port=port, num=len(others)),
+                {"port": _("A bus takes at most %(num)d OSDP readers.", num=READERS_PER_BUS)},
             )
         if any(c["address"] == reader["address"] for c in others):
             raise Conflict(
-                f"Another reader on {reader['port']} has address {reader['address']}.",
-                {"address": "Each reader on a bus needs its own address."},
+                _("Another reader on %(port)s has this address.", port=port),
+                {"address": _("Each reader on a bus needs its own address.")},
             )
-        for field, name in SHARED_FIELDS.items():
+        shared_values = {
+            "baud": _("The readers on one bus share its baud rate (%(value)s)."),
+            "poll_interval": _("The readers on one bus share its poll interval (%(value)s ms)."),
+        }
+        for field, message in shared_values.items():
             if shared and others and others[0][field] != reader[field]:
-                raise Conflict(
-                    f"The bus {reader['port']} has a {name} of {others[0][field]}.",
-                    {field: f"The readers on one bus share its {name} ({others[0][field]})."},
-                )
+                text = message % {"value": others[0][field]}
+                raise Conflict(text, {field: text})
 
     def _check_connector(self, reader: dict, current: dict | None = None) -> None:
         """The reader connector carries OSDP readers or the Wiegand reader, never both:
@@ -218,22 +221,32 @@ class ReaderConfiguration:
             joins = reader["port"] == connector and (current or {}).get("port") != connector
             if joins and self._configs.get(WIEGAND_ID, {}).get("enabled"):
                 raise Conflict(
-                    f"The reader connector ({connector}) carries the Wiegand reader.",
+                    _(
+                        "The reader connector (%(port)s) carries the Wiegand reader.",
+                        port=connector,
+                    ),
                     {
-                        "port": f"{connector} is the reader connector, which carries the Wiegand "
-                        "reader; it carries one or the other. Take the Wiegand reader out of use "
-                        "first, or use another port."
+                        "port": _(
+                            "%(port)s is the reader connector, which carries the Wiegand "
+                            "reader; it carries one or the other. Take the Wiegand reader out "
+                            "of use first, or use another port.",
+                            port=connector,
+                        )
                     },
                 )
         elif reader["enabled"] and not current["enabled"]:
             on_connector = [c["id"] for c in self.ports().get(connector, [])]
             if on_connector:
                 raise Conflict(
-                    f"The reader connector ({connector}) carries OSDP readers.",
+                    _("The reader connector (%(port)s) carries OSDP readers.", port=connector),
                     {
-                        "enabled": f"The reader connector ({connector}) carries the OSDP "
-                        f"readers {', '.join(on_connector)}; it carries one or the other. Remove "
-                        "them or move them to another port first."
+                        "enabled": _(
+                            "The reader connector (%(port)s) carries the OSDP readers %(readers)s; "
+                            "it carries one or the other. Remove them or move them to another port "
+                            "first.",
+                            port=connector,
+                            readers=", ".join(on_connector),
+                        )
                     },
                 )
 
