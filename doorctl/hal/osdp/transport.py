@@ -57,14 +57,22 @@ class Transport:
         it was a card lost: the reader sent it once, and libosdp (against the
         specification) answers the repeated SQN with a NAK, not with its last reply."""
         timed_out, self._timed_out = self._timed_out, None
-        data = self._read() if inflight is timed_out else b""
-        self._clear_input()
+        if inflight is not timed_out:
+            self._clear_input()
+            return None
+        # Drained, not flushed: a flush could drop a reply that lands just after the read.
+        self._stale, data = False, b""
+        for _ in range(16):  # what is there now; a noisy line does not keep us here
+            chunk = self._read()
+            if not chunk:
+                break
+            data += chunk
         address = self._inflight_address(inflight)
-        for frame in self._decoder.feed(data):
-            if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
-                self._decoder.reset()
-                return frame
+        frames = self._decoder.feed(data)
         self._decoder.reset()
+        for frame in frames:
+            if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
+                return frame
         return None
 
     def _await_reply(self, inflight: Inflight, deadline: float, data: bytes) -> Frame | None:
