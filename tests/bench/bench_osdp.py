@@ -51,6 +51,7 @@ from reader_loop import BENCH_LIMITS  # noqa: E402
 from support_osdp import Line, ReaderProcess  # noqa: E402
 
 from doorctl.app import create_app  # noqa: E402
+from doorctl.core.access_control.readers import CARD_READ  # noqa: E402
 from doorctl.core.appliance import Appliance  # noqa: E402
 from doorctl.core.system.security import SECTION as SECURITY  # noqa: E402
 from doorctl.hal.wiegand import encode_card  # noqa: E402
@@ -165,16 +166,26 @@ def doorctl_latencies(doorctl: Appliance, child: ReaderProcess) -> Reads:
     energised = relay.energised
     naks_before = poll_naks(doorctl)
     reads = Reads([], 0)
+    heard: list = []  # what the controller made of each card: its read, its decision
+    doorctl.bus.subscribe(heard.append, CARD_READ, "tns1:AccessControl/")
     for n in range(READS):
         wait_for(lambda: not relay.active)
         gevent.sleep(0.005 + (n % 7) * 0.003)  # spread the reads over the poll cycle
         before = len(energised)
         sent = relay.clock()
+        heard.clear()
+        while not child.lines.empty():
+            child.lines.get()
         child.send(cmd="card", address=1 + n % 2, bits=CARD_BITS)
         try:  # the relay's own time decides; its news may reach a busy web process late
             wait_for(lambda b=before: len(energised) > b, LOST_AFTER + NEWS_SLACK)
         except gevent.Timeout:
             reads.lost += 1
+            said = [(e.topic.rsplit("/", 2)[-2:], e.source.get("reader")) for e in heard]
+            print(
+                f"card {n} at reader r{1 + n % 2} lost; the controller heard: {said}",
+                file=sys.stderr,
+            )
             continue
         if energised[before] - sent > LOST_AFTER:
             reads.late += 1

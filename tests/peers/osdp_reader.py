@@ -18,7 +18,8 @@ other addresses. Input lines: {"cmd": "card", "address": 1, "bits": "0101..",
 {"event": "ready"}, {"event": "command", "address": a, "command": name, ...},
 {"event": "file_done", "address": a, "sha256": hex, "size": n},
 {"event": "status", "address": a, "online": b, "sc": b},
-{"event": "counts", "frames": n} (commands the control panel has sent so far).
+{"event": "counts", "frames": n} (commands the control panel has sent so far),
+{"event": "card_sent", "address": a} (a card reply went out on the bus).
 A KEYSET is saved to DIR/scbk-<address>.hex and used as the key at next start; a PD
 spec's "refuse": ["keyset", ...] makes the PD refuse those commands (libosdp NAKs them);
 "plain_only": true makes it a reader set up for plain OSDP that claims a secure channel
@@ -89,6 +90,17 @@ def first_frame_size(rx: bytearray) -> int:
     return max(1, rx[2] | rx[3] << 8)
 
 
+RAW = 0x50
+
+
+def reply_code(frame: bytes) -> int | None:
+    """The reply code of a whole frame (after its security block, if it has one)."""
+    if len(frame) < 7 or frame[0] != SOM:
+        return None
+    at = 5 + (frame[5] if frame[4] & 0x08 else 0)
+    return frame[at] if at < len(frame) else None
+
+
 class SharedBusChannel(osdp.Channel):
     """One PD's view of the shared bus: its own copy of every received byte."""
 
@@ -131,7 +143,10 @@ class SharedBusChannel(osdp.Channel):
         return True
 
     def write(self, buf: bytes) -> int:
-        """Write the whole reply; the pty takes it at once unless it is full."""
+        """Write the whole reply; the pty takes it at once unless it is full. A card
+        reply (osdp_RAW) is told as {"event": "card_sent"}, to tell a lost card's side."""
+        if reply_code(buf) == RAW:
+            emit(event="card_sent", address=buf[1] & 0x7F)
         with self.write_lock:
             view = memoryview(bytes(buf))
             while view:
