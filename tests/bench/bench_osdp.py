@@ -182,10 +182,9 @@ def doorctl_latencies(doorctl: Appliance, child: ReaderProcess) -> Reads:
         except gevent.Timeout:
             reads.lost += 1
             said = [(e.topic.rsplit("/", 2)[-2:], e.source.get("reader")) for e in heard]
-            print(
-                f"card {n} at reader r{1 + n % 2} lost; the controller heard: {said}",
-                file=sys.stderr,
-            )
+            lines = [child.lines.get() for _ in range(child.lines.qsize())]
+            sent = [line for line in lines if line.get("event") == "card_sent"]
+            print(f"card {n} at r{1 + n % 2} lost: the reader sent {sent}; doorctl heard {said}")
             continue
         if energised[before] - sent > LOST_AFTER:
             reads.late += 1
