@@ -68,8 +68,8 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
         self._port: serial.SerialBase | None = None
         self._fd: int | None = None
         self._stale = False
-        # The command whose reply did not come in time (its late reply may still count).
-        self._timed_out: Inflight | None = None
+        # Replies that came after their command timed out, by address, for its retry.
+        self._late_frames: dict[int, Frame] = {}
         self._sleeper: Sleeper | None = None
         self._idle: IdlePoller | None = None
         self._decoder = FrameDecoder()

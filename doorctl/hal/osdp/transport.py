@@ -33,9 +33,10 @@ class Transport:
         """Write a command and wait up to the reply timeout for its reply."""
         self._decoder.reset()
         if self._stale:
-            late = self._late_reply(inflight)
-            if late is not None:
-                return late
+            self._drain_late()
+        late = self._late_frames.pop(self._inflight_address(inflight), None)
+        if late is not None and late.sqn == inflight.sqn:
+            return late
         if not self._write(inflight.frame):
             return None
         # Without a DE pin the write returns while the UART is still sending.
@@ -46,34 +47,33 @@ class Transport:
         """The reply to a command already sent (`data`: what came of it so far)."""
         frame = self._await_reply(inflight, deadline, data)
         self._stale = frame is None
-        self._timed_out = inflight if frame is None else None
         return frame
 
-    def _late_reply(self, inflight: Inflight) -> Frame | None:
-        """The reply to the command that timed out, if it came since and this is that
-        command again; else None, and the late input is dropped.
+    def _drain_late(self) -> None:
+        """Take what came in after a command timed out: a late reply is kept for its
+        reader's retry, the rest is dropped.
 
-        A retry is the same bytes with the same SQN, so the late reply answers it. Dropped,
-        it was a card lost: the reader sent it once, and libosdp (against the
-        specification) answers the repeated SQN with a NAK, not with its last reply."""
-        timed_out, self._timed_out = self._timed_out, None
-        if inflight is not timed_out:
-            self._clear_input()
-            return None
-        # Drained, not flushed: a flush could drop a reply that lands just after the read.
+        Drained, not flushed, as a flush could drop a reply landing just after a read."""
         self._stale, data = False, b""
         for _ in range(16):  # what is there now; a noisy line does not keep us here
             chunk = self._read()
             if not chunk:
                 break
             data += chunk
-        address = self._inflight_address(inflight)
-        frames = self._decoder.feed(data)
+        self._keep_late(self._decoder.feed(data))
         self._decoder.reset()
+
+    def _keep_late(self, frames: list[Frame]) -> None:
+        """Keep each reply a reader sent too late for its command, which is still waiting
+        to be sent again: the retry is the same bytes with the same SQN, so the late
+        reply answers it. Dropped, it was a card lost: the reader sent it once, and
+        libosdp (against the specification) answers the repeated SQN with a NAK, not
+        with its last reply. It may come in while the bus waits on another reader."""
         for frame in frames:
-            if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
-                return frame
-        return None
+            reader = self._readers.get(frame.address)
+            inflight = reader.inflight if reader is not None else None
+            if frame.reply and inflight is not None and inflight.sqn == frame.sqn:
+                self._late_frames[frame.address] = frame
 
     def _await_reply(self, inflight: Inflight, deadline: float, data: bytes) -> Frame | None:
         """Read until the reply to `inflight` arrives or the deadline passes."""
@@ -83,10 +83,12 @@ class Transport:
                 # A long reply at a low baud rate may take longer than the
                 # timeout to arrive: keep listening while bytes keep coming.
                 deadline = max(deadline, time.monotonic() + self._wire_time(32))
-                for frame in self._decoder.feed(data):
+                frames = self._decoder.feed(data)
+                for frame in frames:
                     # Own echo (no reply bit), other readers and stale replies are not ours.
                     if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
                         return frame
+                self._keep_late([f for f in frames if f.address != address])
             remaining = deadline - time.monotonic()
             if remaining > 0:
                 self._wait_readable(remaining)
