@@ -10,7 +10,8 @@ defaults; polls are counted at the readers, so both get a CPU cost per poll (tar
 at most half of libosdp's). Card to relay is measured again while 8 and then 50
 browser-like clients use the web server (BENCH_WEB_CLIENTS); a card that never opens
 the door is counted lost (and told with whether the reader sent it and what doorctl made
-of it), one that opens it after 2 s late. BENCH_QUICK=1 runs 115200 baud and the 15 ms interval only.
+of it), one that opens it after 2 s late. BENCH_QUICK=1 runs 115200 baud and the 15 ms
+interval only.
 
 Each figure is taken for both placements of the readers and the door engine, one
 after the other in the same run (BENCH_PLACEMENTS): "whole" (one process, as
