@@ -1,7 +1,8 @@
 // What a person would see as broken, as a list of sentences (empty when the page holds):
 // the page scrolls sideways, two visible texts overlap, or a text is cut off by a box
 // that hides its overflow or by the edge of the window. Text scrolled out of view inside
-// a scrolling box (a wide table in its card) is neither.
+// a scrolling box (a wide table in its card) is neither, nor is text kept for screen
+// readers only (in a 1 px box, as a stacked table's column names).
 () => {
   const problems = [];
   const doc = document.documentElement;
@@ -28,7 +29,7 @@
     while (walker.nextNode()) {
       const node = walker.currentNode;
       const el = node.parentElement;
-      if (!node.textContent.trim() || el.closest(".skip-link")) continue;
+      if (!node.textContent.trim() || el.closest(".skip-link") || forReadersOnly(el)) continue;
       if (!el.checkVisibility({ opacityProperty: true, visibilityProperty: true })) continue;
       const range = document.createRange();
       range.selectNodeContents(node);
@@ -39,6 +40,13 @@
       }
     }
     return found;
+  }
+
+  function forReadersOnly(el) {
+    return ancestors(el).some((a) => {
+      const rect = a.getBoundingClientRect();
+      return rect.width <= 1 && rect.height <= 1 && getComputedStyle(a).overflow === "hidden";
+    });
   }
 
   function ancestors(el) {

@@ -165,6 +165,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "errors": ("409", "504"),
         "answer_text": "The reader holds its new key; the answer shows when it was set.",
     },
+    ("peripherals.api_clear_key", "DELETE"): {"errors": ("409",)},
     ("peripherals.api_capture", "POST"): {
         "status": "202",
         "body": {

@@ -19,11 +19,11 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import gevent
-from flask import Blueprint, Response, render_template, request, session, stream_with_context
+from flask import Blueprint, Response, request, session, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
-from doorctl.blueprints.access_control import alarms, doors, simulator
+from doorctl.blueprints.access_control import alarms, doors, peripherals, simulator
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import allow, appliance
 from doorctl.blueprints.status import status
@@ -51,9 +51,7 @@ class Panel:
 
 def readers_html() -> str:
     """The Peripherals page's readers table, inside its live section (which stays)."""
-    html = render_template(
-        "access_control/peripherals/_readers.html", readers=appliance().readers.list()
-    )
+    html = peripherals.readers_html()
     return html[html.index(">", html.index("<section")) + 1 : html.rindex("</section>")]
 
 

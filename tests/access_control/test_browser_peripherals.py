@@ -94,3 +94,28 @@ def test_a_capture_is_started_stopped_and_downloaded_from_the_page(page, server,
         assert any(f.reply and f.code == m.RAW for f in found)
     finally:
         child.kill()
+
+
+def test_a_stored_key_is_cleared_after_a_confirmation_naming_the_reader(page, server):
+    from playwright.sync_api import expect
+
+    key = {"secure_channel": "required", "secure_channel_key": "8badf00d" * 4}
+    server.call("PATCH", "/api/v1/readers/front", key)
+    page.goto(f"{server.url}/login?next=/peripherals")
+    page.fill("input[name=username]", "root")
+    page.fill("input[name=password]", ROOT_PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server.url}/peripherals")
+    page.click("#configure-front summary")
+    page.click("#clear-key-front")
+    dialog = page.locator("#confirm-dialog")
+    expect(dialog).to_be_visible()
+    expect(dialog.locator("#confirm-message")).to_contain_text("reader front")
+    page.click("#confirm-cancel")
+    assert server.call("GET", "/api/v1/readers/front")["secure_channel_key_set"]
+    page.click("#clear-key-front")
+    expect(page.locator("#confirm-ok")).to_have_text("Clear key")
+    page.click("#confirm-ok")
+    expect(page.locator(".toast")).to_contain_text("The secure channel key of reader front")
+    assert server.call("GET", "/api/v1/readers/front")["secure_channel_key_set"] is None
+    expect(page.locator("#clear-key-front")).to_have_count(0)

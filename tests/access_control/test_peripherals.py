@@ -40,11 +40,33 @@ def test_bad_input_comes_back_per_field(logged_in):
     form = {"csrf_token": token, "id": "x", "protocol": "osdp", "port": "/dev/doorctl-none"}
     answer = logged_in.post("/peripherals/readers", data={**form, "baud": "1200", "address": "1"})
     page = answer.get_data(as_text=True)
-    assert answer.status_code == 422 and 'data-field="baud"' in page
+    assert answer.status_code == 422 and 'data-error="baud"' in page
     answer = logged_in.post("/peripherals/readers", data={**form, "poll_interval": "2"})
     page = answer.get_data(as_text=True)
-    assert answer.status_code == 422 and 'data-field="poll_interval"' in page
+    assert answer.status_code == 422 and 'data-error="poll_interval"' in page
     assert 'value="2"' in page
+
+
+def test_every_error_is_shown_once_next_to_its_field(logged_in, admin_api):
+    """Bad baud, address, interval, key and a port that is not a serial device: all at once,
+    each under its own field, none joined into a summary above the form."""
+    token = csrf_token(logged_in, "/peripherals")
+    form = {"csrf_token": token, "id": "x", "protocol": "osdp", "port": "/etc/passwd"}
+    form.update(baud="1200", address="300", poll_interval="2", secure_channel_key="12ab")
+    answer = logged_in.post("/peripherals/readers", data=form)
+    page = answer.get_data(as_text=True)
+    assert answer.status_code == 422
+    for name in ("port", "baud", "address", "poll_interval", "secure_channel_key"):
+        assert page.count(f'data-error="{name}"') == 1, name
+    assert "Use 10 to 1000 ms." in page and page.count("Use 10 to 1000 ms.") == 1
+    assert "; " not in page.split('id="add-reader"')[0].split("<main")[-1]
+    assert 'id="peripherals-error"' not in page
+    api = admin_api.post("/api/v1/readers", {"id": "x", "port": "/etc/passwd", "baud": 1200})
+    assert set(api.json["fields"]) == {"port", "baud"}
+    assert (
+        api.json["error"].startswith("Port (serial device): ")
+        and "Baud rate: " in api.json["error"]
+    )
 
 
 def test_viewers_see_the_page_but_can_not_change_readers(client, doorctl, root):

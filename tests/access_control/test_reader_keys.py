@@ -236,3 +236,60 @@ def test_the_alarm_ends_once_the_channel_has_stayed_up(
     assert alarm(admin_api), "cleared only once the channel has stayed up"
     wait_until(lambda: not alarm(admin_api), timeout=5, what="alarm cleared")
     assert [e.data["failing"] for e in seen if e.topic == FAILURE] == [True, False]
+
+
+def test_a_reader_not_in_secure_mode_is_named_so_not_offline(
+    admin_api, line, spawn, seen, logged_in
+):
+    spawn({"address": 1, "serial": 0x91, "plain_only": True})
+    admin_api.post("/api/v1/readers", reader(line, secure_channel_key=KEY.hex()))
+    wait_until(lambda: alarm(admin_api), what="reader secure channel alarm")
+    failure = next(e for e in seen if e.topic == FAILURE)
+    assert failure.data["cause"] == "no_secure_answer"
+    assert failure.data["reason"] == "The reader does not answer in secure mode."
+    found = admin_api.get("/api/v1/readers/front").json
+    assert (found["sc"], found["sc_cause"]) == ("failed", "no_secure_answer")
+    page = logged_in.get("/peripherals").get_data(as_text=True)
+    assert "Not answering in secure mode" in page
+    assert not [e for e in seen if e.topic.endswith("/Online") and not e.data["online"]]
+
+
+def test_an_administrator_clears_a_stored_key_and_the_audit_log_says_so(
+    doorctl, admin_api, viewer_api, line, spawn, tmp_path, seen, logged_in
+):
+    keyed_reader(spawn, tmp_path)
+    admin_api.post("/api/v1/readers", reader(line, secure_channel_key=KEY.hex()))
+    wait_until(lambda: secure(admin_api), what="required secure channel up")
+    assert viewer_api.delete("/api/v1/readers/front/secure-channel-key").status_code == 403
+    cleared = admin_api.delete("/api/v1/readers/front/secure-channel-key")
+    assert cleared.status_code == 204
+    found = admin_api.get("/api/v1/readers/front").json
+    assert found["secure_channel_key_set"] is None and "secure_channel_key" not in found
+    # The session with the old key ends: the required reader now fails for want of a key.
+    wait_until(lambda: alarm(admin_api), what="no key: the alarm")
+    causes = [e.data.get("cause") for e in seen if e.topic == FAILURE]
+    assert causes[-1] == "no_key"
+    assert [e.data for e in seen if e.topic.endswith("/KeyCleared")] == [{"by": "administrator"}]
+    changed = [e.data for e in seen if e.topic == "tns1:Configuration/Reader/Changed"]
+    assert changed[-1]["action"] == "clear_key"
+    wiegand = admin_api.delete("/api/v1/readers/wiegand/secure-channel-key")
+    assert wiegand.status_code == 409 and "Only OSDP readers" in wiegand.json["error"]
+    assert admin_api.delete("/api/v1/readers/nope/secure-channel-key").status_code == 404
+
+
+def test_the_page_clears_a_key_after_asking_with_the_reader_named(
+    doorctl, admin_api, line, logged_in
+):
+    from support import csrf_token
+
+    admin_api.post("/api/v1/readers", reader(line, secure_channel_key=KEY.hex()))
+    page = logged_in.get("/peripherals").get_data(as_text=True)
+    assert 'hx-confirm="Clear the secure channel key of reader front?' in page
+    token = csrf_token(logged_in, "/peripherals")
+    done = logged_in.post("/peripherals/readers/front/clear-key", data={"csrf_token": token})
+    assert done.status_code == 303
+    shown = logged_in.get("/peripherals").get_data(as_text=True)
+    assert "The secure channel key of reader front was cleared." in shown
+    assert "No key is stored." in shown
+    assert admin_api.get("/api/v1/readers/front").json["secure_channel_key_set"] is None
+    assert 'id="clear-key-front"' not in shown

@@ -75,5 +75,5 @@ def test_the_page_shows_what_a_reader_refused(doorctl, logged_in, admin_api, lin
     doorctl.readers.buses[line.path].bus.buzzer(1).get(timeout=2)
     html = logged_in.get("/peripherals/readers").get_data(as_text=True)
     assert 'data-command="osdp_BUZ"' in html
-    expected = "osdp_BUZ ×1, last: Unknown command code: command not implemented by the PD"
-    assert "Refused commands (osdp_NAK):" in html and expected in html
+    expected = "osdp_BUZ: 1 NAK, last: Unknown command code: command not implemented by the PD"
+    assert "Refused commands:" in html and expected in html

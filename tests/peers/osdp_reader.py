@@ -18,9 +18,12 @@ other addresses. Input lines: {"cmd": "card", "address": 1, "bits": "0101..",
 {"event": "ready"}, {"event": "command", "address": a, "command": name, ...},
 {"event": "file_done", "address": a, "sha256": hex, "size": n},
 {"event": "status", "address": a, "online": b, "sc": b},
-{"event": "counts", "frames": n} (commands the control panel has sent so far).
+{"event": "counts", "frames": n} (commands the control panel has sent so far),
+{"event": "card_sent", "address": a} (a card reply went out on the bus).
 A KEYSET is saved to DIR/scbk-<address>.hex and used as the key at next start; a PD
-spec's "refuse": ["keyset", ...] makes the PD refuse those commands (libosdp NAKs them).
+spec's "refuse": ["keyset", ...] makes the PD refuse those commands (libosdp NAKs them);
+"plain_only": true makes it a reader set up for plain OSDP that claims a secure channel
+but never sees a secure frame (CHLNG and the rest go unanswered).
 """
 
 from __future__ import annotations
@@ -87,12 +90,24 @@ def first_frame_size(rx: bytearray) -> int:
     return max(1, rx[2] | rx[3] << 8)
 
 
+RAW = 0x50
+
+
+def reply_code(frame: bytes) -> int | None:
+    """The reply code of a whole frame (after its security block, if it has one)."""
+    if len(frame) < 7 or frame[0] != SOM:
+        return None
+    at = 5 + (frame[5] if frame[4] & 0x08 else 0)
+    return frame[at] if at < len(frame) else None
+
+
 class SharedBusChannel(osdp.Channel):
     """One PD's view of the shared bus: its own copy of every received byte."""
 
-    def __init__(self, fd: int, write_lock: threading.Lock) -> None:
+    def __init__(self, fd: int, write_lock: threading.Lock, plain_only: bool = False) -> None:
         super().__init__()
         self.fd = fd
+        self.plain_only = plain_only
         self.write_lock = write_lock
         self.rx = bytearray()
         self.frame_left = 0
@@ -106,6 +121,8 @@ class SharedBusChannel(osdp.Channel):
     def read(self, max_bytes: int) -> bytes:
         """Non-blocking read of what has arrived for this PD, never past one frame."""
         with self.rx_lock:
+            if not self.frame_left and self.plain_only and self._secure_frame_pending():
+                return b""
             if not self.frame_left:
                 self.frame_left = first_frame_size(self.rx)
             size = min(max_bytes, self.frame_left, len(self.rx))
@@ -114,8 +131,22 @@ class SharedBusChannel(osdp.Channel):
             self.frame_left -= size
         return data
 
+    def _secure_frame_pending(self) -> bool:
+        """Drop a whole frame with a security block; True while one is not yet whole."""
+        if len(self.rx) < 5 or self.rx[0] != SOM:
+            return len(self.rx) < 5 and self.rx[:1] == bytes([SOM])
+        if not self.rx[4] & 0x08:
+            return False
+        size = first_frame_size(self.rx)
+        if size <= len(self.rx):
+            del self.rx[:size]
+        return True
+
     def write(self, buf: bytes) -> int:
-        """Write the whole reply; the pty takes it at once unless it is full."""
+        """Write the whole reply; the pty takes it at once unless it is full. A card
+        reply (osdp_RAW) is told as {"event": "card_sent"}, to tell a lost card's side."""
+        if reply_code(buf) == RAW:
+            emit(event="card_sent", address=buf[1] & 0x7F)
         with self.write_lock:
             view = memoryview(bytes(buf))
             while view:
@@ -319,7 +350,7 @@ def serve(args: argparse.Namespace) -> None:
     os.set_blocking(args.fd, False)
     write_lock, lock, stop = threading.Lock(), threading.Lock(), threading.Event()
     specs = [json.loads(s) for s in args.pd]
-    channels = [SharedBusChannel(args.fd, write_lock) for _ in specs]
+    channels = [SharedBusChannel(args.fd, write_lock, s.get("plain_only", False)) for s in specs]
     pds = {s["address"]: make_pd(s, c, directory) for s, c in zip(specs, channels, strict=True)}
     for address, pd in pds.items():
         pd.ctx.register_file_ops(0, FileSink(address, directory).ops())

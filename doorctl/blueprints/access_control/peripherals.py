@@ -3,6 +3,7 @@
 REST: /api/v1/readers (list, add), /api/v1/readers/<id> (get, configure, remove),
 /api/v1/readers/<id>/upgrade (POST a firmware file: 202; GET the progress),
 /api/v1/readers/<id>/rotate-key (POST: the reader gets a new secure channel key),
+/api/v1/readers/<id>/secure-channel-key (DELETE: the stored key is cleared),
 /api/v1/readers/<id>/capture (POST {"duration"}: 202; GET the state; DELETE ends it)
 and /api/v1/readers/<id>/capture/file (the pcap), for the reader's bus.
 The secure channel key is write-only: a reader shows only when its key was set.
@@ -20,6 +21,7 @@ from flask import (
     request,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import (
@@ -52,18 +54,30 @@ def _readers():
     return appliance().readers
 
 
+# The fields the page's forms show with their own errors; a refusal naming another
+# (or none) is told above the forms.
+SHOWN_FIELDS = {*FIELDS, KEY_FIELD, "file", "duration", "reader"} - {"protocol"}
+
+
+def _doors() -> dict:
+    return {d.id: d.settings["name"] for d in appliance().doors.values()}
+
+
 def _page(status: int = 200, **context):
+    errors = context.pop("errors", {})
+    if errors and set(errors) <= SHOWN_FIELDS:
+        context["message"] = None  # each error is shown once, next to its field
     return render(
         "access_control/peripherals/page.html",
         status,
         readers=_readers().list(),
-        doors={d.id: d.settings["name"] for d in appliance().doors.values()},
+        doors=_doors(),
         bauds=BAUD_RATES,
         modes=SECURE_CHANNEL_MODES,
         directions=DIRECTIONS,
         captures=_capture_rows(),
         durations=DURATIONS,
-        errors=context.pop("errors", {}),
+        errors=errors,
         **context,
     )
 
@@ -98,8 +112,15 @@ def _refused(error: DoorctlError, **context):
 @bp.route("/peripherals/readers")
 @allow("viewer")
 def live():
-    """The live readers table (the page polls it)."""
-    return render_template("access_control/peripherals/_readers.html", readers=_readers().list())
+    """The readers table alone (the page has it pushed by live.py)."""
+    return readers_html()
+
+
+def readers_html() -> str:
+    """The readers' live section: each reader's state, identity and refusals."""
+    return render_template(
+        "access_control/peripherals/_readers.html", readers=_readers().list(), doors=_doors()
+    )
 
 
 @bp.route("/peripherals/upgrade", methods=["POST"])
@@ -110,7 +131,7 @@ def upgrade():
         _readers().upgrade(reader_id, _firmware())
     except DoorctlError as error:
         return _refused(error, upgrading=reader_id)
-    flash(f"Upgrading reader {reader_id}.")
+    flash(_("Upgrading reader %(reader)s.", reader=reader_id))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -121,7 +142,7 @@ def rotate_key(reader_id: str):
         _readers().rotate_key(reader_id)
     except DoorctlError as error:
         return _refused(error, editing=reader_id, edited=_readers().get(reader_id), values=None)
-    flash(f"Reader {reader_id} has a new secure channel key.")
+    flash(_("Reader %(reader)s has a new secure channel key.", reader=reader_id))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -131,16 +152,37 @@ def api_rotate_key(reader_id: str):
     return jsonify(_readers().rotate_key(reader_id))
 
 
+@bp.route("/peripherals/readers/<reader_id>/clear-key", methods=["POST"])
+def clear_key(reader_id: str):
+    """Clear the reader's stored secure channel key (the page asks first)."""
+    try:
+        _readers().clear_key(reader_id)
+    except DoorctlError as error:
+        return _refused(error, editing=reader_id, edited=_readers().get(reader_id), values=None)
+    flash(_("The secure channel key of reader %(reader)s was cleared.", reader=reader_id))
+    return redirect(url_for("peripherals.page"), 303)
+
+
+@bp.route("/api/v1/readers/<reader_id>/secure-channel-key", methods=["DELETE"])
+def api_clear_key(reader_id: str):
+    """Clear the reader's stored secure channel key; its bus restarts without it.
+
+    A key a rotation offered the reader goes too. Keys are write-only: a new one is
+    set with the reader's fields (secure_channel_key)."""
+    _readers().clear_key(reader_id)
+    return "", 204
+
+
 def _firmware() -> bytes:
     """The firmware of an upgrade request: a multipart `file`, or the raw body."""
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
-            raise Invalid({"file": "Choose a firmware file."})
+            raise Invalid({"file": _("Choose a firmware file.")})
         return upload.read()
     if request.mimetype == "application/octet-stream":
         return request.get_data()
-    raise DoorctlError("Send the file as multipart/form-data or application/octet-stream.")
+    raise DoorctlError(_("Send the file as multipart/form-data or application/octet-stream."))
 
 
 @bp.route("/api/v1/readers/<reader_id>/upgrade", methods=["POST"])
@@ -180,7 +222,7 @@ def capture():
         _readers().start_capture(reader_id, form_number(request.form.get("duration", "")))
     except DoorctlError as error:
         return _refused(error, capturing=reader_id, capture_values=request.form)
-    flash(f"Recording the bus of reader {reader_id}.")
+    flash(_("Recording the bus of reader %(reader)s.", reader=reader_id))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -192,7 +234,7 @@ def capture_stop():
         _readers().stop_capture(reader_id)
     except DoorctlError as error:
         return _refused(error)
-    flash("Capture stopped.")
+    flash(_("Capture stopped."))
     return redirect(url_for("peripherals.page"), 303)
 
 
@@ -248,6 +290,12 @@ LIVE = {
     "online": {**MAYBE_FLAG, "description": "null for the Wiegand reader"},
     "state": {"type": "string"},
     "sc": {"enum": ["up", "down", "failed", "off", "unsupported", None]},
+    "sc_cause": {
+        "enum": ["no_key", "wrong_key", "no_secure_answer", "mac", None],
+        "description": "Why the secure channel failed, while sc is failed: no key stored, "
+        "the reader has another key, the reader does not answer in secure mode, or its "
+        "replies fail their MAC check.",
+    },
     "vendor": {
         "type": ["string", "null"],
         "description": "The vendor code (IEEE OUI) as 6 hex digits in the OUI's usual "
@@ -339,9 +387,9 @@ RESOURCE = Resource(
         render=_page,
         form_body=form_body,
         messages={
-            "create": "Reader added.",
-            "update": "Reader {reader_id} saved.",
-            "delete": "Reader {reader_id} removed.",
+            "create": lazy_gettext("Reader {id} added."),
+            "update": lazy_gettext("Reader {reader_id} saved."),
+            "delete": lazy_gettext("Reader {reader_id} removed."),
         },
         operations=("list", "create", "update", "delete"),
         forms="/peripherals/readers",

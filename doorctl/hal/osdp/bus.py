@@ -68,6 +68,8 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
         self._port: serial.SerialBase | None = None
         self._fd: int | None = None
         self._stale = False
+        # Replies that came after their command timed out, by address, for its retry.
+        self._late_frames: dict[int, Frame] = {}
         self._sleeper: Sleeper | None = None
         self._idle: IdlePoller | None = None
         self._decoder = FrameDecoder()
@@ -310,6 +312,7 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
             # BUSY: the PD did not take the command; resend it unchanged.
             return
         reader.inflight, reader.last_reply = None, time.monotonic()
+        reader.unanswered = 0
         reader.next_sqn()
         self._report(reader, kind, payload)
         if kind == "nak":
@@ -335,6 +338,8 @@ class OsdpBus(Commands, FileTransfers, KeyRotation, SecureChannelSetup, Transpor
     def _no_reply(self, reader: Reader) -> None:
         """Retry next visit with the same bytes; give up on the reader after 8 s."""
         now = time.monotonic()
+        if self._handshake_unanswered(reader):
+            return
         if now - reader.last_reply >= self.offline_after:
             self._went_offline(reader)
         if not reader.online:

@@ -18,6 +18,11 @@ SC_RETRY = 5.0
 # secure channel, not a line glitch: a required reader then waits SC_RETRY.
 MAC_ERRORS = 3
 MAC_WINDOW = 60.0
+# A reader that answers osdp_ID and osdp_CAP but lets this many handshake commands in
+# a row go unanswered is not in secure mode (a reader set up for plain OSDP ignores
+# CHLNG): that is its failure, not "offline" 8 s later.
+HANDSHAKE_TRIES = 3
+NO_SECURE_ANSWER = "the reader does not answer in secure mode"
 
 
 class SecureChannelSetup:
@@ -103,10 +108,24 @@ class SecureChannelSetup:
         self._rotation_failed(reader, reason)
         self._sc_failed(reader, reason, cause)
 
+    def _handshake_unanswered(self, reader: Reader) -> bool:
+        """A CHLNG or SCRYPT without any answer: after HANDSHAKE_TRIES of them the
+        handshake has failed (True: the bus has dealt with the silence)."""
+        if reader.phase not in ("chlng", "scrypt"):
+            return False
+        reader.unanswered += 1
+        if reader.unanswered < HANDSHAKE_TRIES:
+            return False
+        reader.unanswered, reader.inflight = 0, None
+        self._handshake_failed(reader, NO_SECURE_ANSWER, "no_secure_answer")
+        return True
+
     def _sc_failed(self, reader: Reader, reason: str, cause: str) -> None:
         """Report that a required secure channel can't be had and stop polling."""
-        already = reader.sc == "failed"
+        # A new cause (a key entered, and now no answer) is reported as well.
+        already = reader.sc == "failed" and reader.sc_cause == cause
         reader.sc, reader.phase, reader.session = "failed", "sc_failed", None
+        reader.sc_cause = cause
         reader.next_try = time.monotonic() + SC_RETRY
         if reader.online:
             reader.online = False

@@ -87,6 +87,10 @@ class Reader:
     handshake: Handshake | None = None
     use_default_key: bool = False
     sc: str = "off"
+    # Why a secure channel failed ("wrong_key", "no_secure_answer", ...), while it is failed.
+    sc_cause: str | None = None
+    # Handshake commands (CHLNG, SCRYPT) in a row that got no answer at all.
+    unanswered: int = 0
     identity: dict = field(default_factory=dict)
     capabilities: dict = field(default_factory=dict)
     status: dict = field(default_factory=dict)
@@ -135,6 +139,7 @@ class Reader:
         """A copy of the live state for readers()."""
         info = {"address": self.address, "online": self.online, "state": self.phase}
         info.update({"sc": self.sc, "secure_channel": self.config.secure_channel})
+        info["sc_cause"] = self.sc_cause if self.sc == "failed" else None
         info.update(self.identity)
         info["capabilities"] = dict(self.capabilities)
         info.update(self.status)

@@ -33,8 +33,10 @@ class Transport:
         """Write a command and wait up to the reply timeout for its reply."""
         self._decoder.reset()
         if self._stale:
-            # A late reply to the command that timed out may still come in.
-            self._clear_input()
+            self._drain_late()
+        late = self._late_frames.pop(self._inflight_address(inflight), None)
+        if late is not None and late.sqn == inflight.sqn:
+            return late
         if not self._write(inflight.frame):
             return None
         # Without a DE pin the write returns while the UART is still sending.
@@ -47,6 +49,32 @@ class Transport:
         self._stale = frame is None
         return frame
 
+    def _drain_late(self) -> None:
+        """Take what came in after a command timed out: a late reply is kept for its
+        reader's retry, the rest is dropped.
+
+        Drained, not flushed, as a flush could drop a reply landing just after a read."""
+        self._stale, data = False, b""
+        for _ in range(16):  # what is there now; a noisy line does not keep us here
+            chunk = self._read()
+            if not chunk:
+                break
+            data += chunk
+        self._keep_late(self._decoder.feed(data))
+        self._decoder.reset()
+
+    def _keep_late(self, frames: list[Frame]) -> None:
+        """Keep each reply a reader sent too late for its command, which is still waiting
+        to be sent again: the retry is the same bytes with the same SQN, so the late
+        reply answers it. Dropped, it was a card lost: the reader sent it once, and
+        libosdp (against the specification) answers the repeated SQN with a NAK, not
+        with its last reply. It may come in while the bus waits on another reader."""
+        for frame in frames:
+            reader = self._readers.get(frame.address)
+            inflight = reader.inflight if reader is not None else None
+            if frame.reply and inflight is not None and inflight.sqn == frame.sqn:
+                self._late_frames[frame.address] = frame
+
     def _await_reply(self, inflight: Inflight, deadline: float, data: bytes) -> Frame | None:
         """Read until the reply to `inflight` arrives or the deadline passes."""
         address = self._inflight_address(inflight)
@@ -55,10 +83,12 @@ class Transport:
                 # A long reply at a low baud rate may take longer than the
                 # timeout to arrive: keep listening while bytes keep coming.
                 deadline = max(deadline, time.monotonic() + self._wire_time(32))
-                for frame in self._decoder.feed(data):
+                frames = self._decoder.feed(data)
+                for frame in frames:
                     # Own echo (no reply bit), other readers and stale replies are not ours.
                     if frame.reply and frame.address == address and frame.sqn == inflight.sqn:
                         return frame
+                self._keep_late([f for f in frames if f.address != address])
             remaining = deadline - time.monotonic()
             if remaining > 0:
                 self._wait_readable(remaining)

@@ -185,6 +185,55 @@ def test_a_card_is_read_when_the_hub_was_busy_past_the_reply_timeout(scripted_pd
     assert events.wait("card", 1)["bit_string"] == "10100101"
 
 
+def late_card(pd: ScriptedPD, bus, when: str, address: int = 1) -> None:
+    """The reader's answer to its next POLL, a card, comes late: the POLL goes
+    unanswered, and the card lands just after the bus gave up on it ("gap": before the
+    retry) or while the bus waits on reader 2 ("other")."""
+    pd.drop_next = 1
+    original_no_reply, original_write = bus._no_reply, bus._write
+    late = {}
+
+    def no_reply(reader):
+        bus._no_reply = original_no_reply
+        late["card"] = encode_frame(address, reader.inflight.sqn, m.RAW, CARD, reply=True)
+        if when == "gap":
+            os.write(pd.fd, late.pop("card"))
+        original_no_reply(reader)
+
+    def write(frame: bytes) -> bool:
+        written = original_write(frame)
+        if late.get("card") and frame[1] == 2:
+            os.write(pd.fd, late.pop("card"))
+            bus._write = original_write
+        return written
+
+    bus._no_reply, bus._write = no_reply, write
+
+
+def test_a_card_that_comes_after_the_reply_timeout_is_not_lost(scripted_pd, make_bus):
+    """The retry is the same command (same bytes, same SQN), so the late reply answers
+    it; dropped as stale input, its card was lost, since libosdp answers a repeated SQN
+    with NAK rather than its last reply."""
+    bus, events = make_bus(ReaderConfig(1), reply_timeout=0.05)
+    events.wait("online", 1)
+    gevent.sleep(0.05)
+    late_card(scripted_pd, bus, "gap")
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+
+
+def test_a_late_card_that_comes_in_while_the_other_reader_is_asked_is_not_lost(
+    scripted_pd, make_bus
+):
+    """It is kept for the retry of the reader that sent it, not skipped as not ours."""
+    scripted_pd.addresses = {1, 2}
+    bus, events = make_bus(ReaderConfig(1), ReaderConfig(2), reply_timeout=0.05)
+    events.wait("online", 1)
+    events.wait("online", 2)
+    gevent.sleep(0.05)
+    late_card(scripted_pd, bus, "other")
+    assert events.wait("card", 1)["bit_string"] == "10100101"
+
+
 def test_forged_mac_never_yields_a_card(scripted_pd, make_bus):
     _, events = make_bus(ReaderConfig(1, secure_channel="install"))
     events.wait("online", 1)

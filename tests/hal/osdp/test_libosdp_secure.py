@@ -99,3 +99,21 @@ def test_idle_polls_keep_both_mac_chains_in_step(spawn_reader, make_bus):
         reader.send(cmd="card", address=address, bits=bits)
         assert events.wait("card", address)["bit_string"] == bits
     assert not [e for e in events.seen if e[1] in ("sc_down", "offline")]
+
+
+def test_a_reader_that_never_answers_in_secure_mode_says_so_not_offline(
+    spawn_reader, make_bus, tmp_path
+):
+    """A reader set up for plain OSDP answers osdp_ID and osdp_CAP but ignores CHLNG."""
+    KeyStore(tmp_path / "keys").put("front", bytes(range(16)))
+    spawn_reader({"address": 1, "serial": 0x7C, "plain_only": True})
+    bus, events = make_bus(ReaderConfig(1, secure_channel="required", key_name="front"))
+    failed = events.wait("sc_failed", 1, timeout=6)
+    assert failed["cause"] == "no_secure_answer" and "secure mode" in failed["reason"]
+    info = bus.readers()[0]
+    assert (info["sc"], info["sc_cause"]) == ("failed", "no_secure_answer")
+    # Retried every few seconds, told once, and never "offline" meanwhile.
+    gevent.sleep(7)
+    assert bus.readers()[0]["sc_cause"] == "no_secure_answer"
+    kinds = [kind for _, kind, _ in events.seen]
+    assert kinds.count("sc_failed") == 1 and "offline" not in kinds

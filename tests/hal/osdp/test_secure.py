@@ -171,3 +171,29 @@ def test_keystore_round_trip_and_mode(tmp_path):
     assert store.get("r1") is None
     with pytest.raises(ValueError):
         store.put("r2", b"short")
+
+
+def test_the_short_path_of_poll_and_ack_gives_the_bytes_of_the_general_one():
+    """seal_poll and expected_ack take a cached header and one AES block; mac() over the
+    frames as encode_frame builds them must give the same bytes."""
+    from doorctl.hal.osdp.secure import SCS_15, SCS_16, Session
+
+    def general(address, sqn, code, iv, reply):
+        scb, macs = bytes([2, SCS_16 if reply else SCS_15]), []
+
+        def chained(message):
+            macs.append(mac(keys, iv, message))
+            return macs[0]
+
+        return encode_frame(address, sqn, code, reply=reply, scb=scb, mac=chained), macs[0]
+
+    keys = session_keys(bytes(range(16)), CP_RANDOM)
+    fast, r_mac = Session(keys, bytes(range(16, 32))), bytes(range(16, 32))
+    for n in range(12):
+        address, sqn = n % 3, 1 + n % 3
+        poll, c_mac = general(address, sqn, m.POLL, r_mac, reply=False)
+        assert fast.seal(address, sqn, m.POLL) == poll
+        ack, r_mac = general(address, sqn, m.ACK, c_mac, reply=True)
+        assert fast.expected_ack(address, sqn) == ack
+        fast.ack_received()
+        assert fast.r_mac == r_mac

@@ -13,7 +13,8 @@ publishes), ``bus`` (one port and its OSDP readers; which ports a reader may use
 readers' secure channel keys, sealed) and the parts of ``Readers`` kept apart:
 ``configuration`` (add, configure, remove; a bus's sharing rules; the writes to the
 store), ``osdp_events`` (what the readers report), ``secure_channel`` (a required
-secure channel failing: the event and the alarm), ``rotation`` (a reader's new key),
+secure channel failing: the event and the alarm), ``flapping`` (its up and down told
+sparingly), ``rotation`` (a reader's new key), ``clearing`` (a stored key cleared),
 ``feedback`` (grant and deny at the reader) and ``upgrade`` (Upgrade readers).
 """
 
@@ -34,6 +35,7 @@ from .form import (
 from .service import Readers
 from .topics import (
     CARD_READ,
+    KEY_CLEARED,
     KEY_ROTATION,
     KEY_SET,
     ONLINE,
@@ -50,6 +52,7 @@ __all__ = [
     "CARD_READ",
     "DIRECTIONS",
     "FIELDS",
+    "KEY_CLEARED",
     "KEY_ROTATION",
     "KEY_SET",
     "LIVE_DEFAULTS",

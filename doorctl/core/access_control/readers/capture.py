@@ -14,6 +14,7 @@ import time
 from datetime import UTC, datetime
 
 import gevent
+from flask_babel import gettext as _
 
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.hal.osdp.capture import Capture
@@ -41,7 +42,13 @@ def check_duration(duration) -> int:
     """The capture's duration in whole seconds; raise Invalid naming the field."""
     low, high = DURATIONS
     if isinstance(duration, bool) or not isinstance(duration, int) or not low <= duration <= high:
-        raise Invalid({"duration": f"Use a whole number of seconds from {low} to {high}."})
+        raise Invalid(
+            {
+                "duration": _(
+                    "Use a whole number of seconds from %(low)d to %(high)d.", low=low, high=high
+                )
+            }
+        )
     return duration
 
 
@@ -53,9 +60,13 @@ class BusCaptures:
         port = self._capture_port(reader_id)
         duration = check_duration(duration)
         if self._captures.get(port, {}).get("state") == "recording":
-            raise Conflict(f"The bus {port} is being recorded already; stop that capture first.")
+            raise Conflict(
+                _("The bus %(port)s is being recorded already; stop that capture first.", port=port)
+            )
         if self._open_bus(port) is None:
-            raise Conflict(f"The bus {port} is not open, so there is nothing to record.")
+            raise Conflict(
+                _("The bus %(port)s is not open, so there is nothing to record.", port=port)
+            )
         record = {"state": "recording", "port": port, "duration": duration}
         record.update(capture=Capture(), started=time.time(), ended=None, reader=reader_id)
         record["timer"] = gevent.spawn_later(duration, self._capture_ended, port)
@@ -81,7 +92,7 @@ class BusCaptures:
         """The file name and pcap of a finished capture; raise Conflict while it records."""
         record = self._capture(self._capture_port(reader_id))
         if record["state"] == "recording":
-            raise Conflict("The capture is still recording; stop it or wait for its end.")
+            raise Conflict(_("The capture is still recording; stop it or wait for its end."))
         stamp = datetime.fromtimestamp(record["started"], UTC).strftime("%Y%m%dT%H%M%SZ")
         name = record["port"].rsplit("/", 1)[-1]
         return f"osdp-{name}-{stamp}.pcap", record["capture"].pcap()
@@ -93,13 +104,13 @@ class BusCaptures:
     def _capture_port(self, reader_id: str) -> str:
         config = self._config(reader_id)
         if config["protocol"] != "osdp":
-            raise Conflict("Only an OSDP reader's bus can be recorded.")
+            raise Conflict(_("Only an OSDP reader's bus can be recorded."))
         return config["port"]
 
     def _capture(self, port: str) -> dict:
         record = self._captures.get(port)
         if record is None:
-            raise NotFound(f"The bus {port} has not been recorded since the start.")
+            raise NotFound(_("The bus %(port)s has not been recorded since the start.", port=port))
         return record
 
     def _attach_capture(self, port: str) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from wtforms import Form, IntegerField, StringField
 from wtforms.validators import DataRequired, NumberRange, Optional, Regexp, ValidationError
 
@@ -40,6 +42,7 @@ LIVE_DEFAULTS = {
     "online": False,
     "state": "stopped",
     "sc": "off",
+    "sc_cause": None,
     "vendor": None,
     "model": None,
     "version": None,
@@ -61,7 +64,7 @@ class Whole(IntegerField):
     def process_data(self, value):
         if isinstance(value, bool) or not isinstance(value, int | None):
             self.data = None
-            raise ValueError("Enter a whole number.")
+            raise ValueError(_("Enter a whole number."))
         self.data = value
 
 
@@ -75,11 +78,11 @@ def key_problem(text: str) -> str | None:
     digits = "".join(ch for ch in text if ch not in " :-")
     bad = sorted({ch for ch in digits if ch not in "0123456789abcdefABCDEF"})
     if bad:
-        return f"Use hex digits only (0-9, a-f); {''.join(bad)!r} is not one."
+        return _("Use hex digits only (0-9, a-f); %(bad)s is not one.", bad=repr("".join(bad)))
     if len(digits) != 32:
-        return f"A secure channel key is 16 bytes: 32 hex digits, not {len(digits)}."
+        return _("A secure channel key is 16 bytes: 32 hex digits, not %(num)d.", num=len(digits))
     if bytes.fromhex(digits) == SCBK_D:
-        return "That is OSDP's published install key (SCBK-D): give the reader's own key."
+        return _("That is OSDP's published install key (SCBK-D): give the reader's own key.")
     return None
 
 
@@ -91,7 +94,7 @@ class SecureChannelKey(Regexp):
 
     def __call__(self, form, field):
         if not isinstance(field.data, str):
-            raise ValidationError("Must be text.")
+            raise ValidationError(_("Must be text."))
         problem = key_problem(field.data) if field.data else None
         if problem:
             raise ValidationError(problem)
@@ -101,65 +104,92 @@ class ReaderForm(Form):
     """One reader, as the Peripherals page and the REST API give it."""
 
     id = StringField(
-        "Reader id",
+        lazy_gettext("Reader id"),
         [
             DataRequired(),
             Regexp(
                 r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$",
-                message="Use 1 to 32 letters, digits, - and _, starting with a letter or digit.",
+                message=lazy_gettext(
+                    "Use 1 to 32 letters, digits, - and _, starting with a letter or digit."
+                ),
             ),
         ],
     )
     protocol = Choice(
-        "Protocol", choices=[("osdp", "OSDP"), ("wiegand", "Wiegand")], default="osdp"
+        lazy_gettext("Protocol"), choices=[("osdp", "OSDP"), ("wiegand", "Wiegand")], default="osdp"
     )
-    port = StringField("Port (serial device)", [Optional()], default="")
-    baud = Whole("Baud rate", default=115200)
-    address = Whole("Address", [NumberRange(0, 126, "Use 0 to 126.")], default=0)
+    port = StringField(lazy_gettext("Port (serial device)"), [Optional()], default="")
+    baud = Whole(lazy_gettext("Baud rate"), default=115200)
+    address = Whole(
+        lazy_gettext("Address"), [NumberRange(0, 126, lazy_gettext("Use 0 to 126."))], default=0
+    )
     secure_channel = Choice(
-        "Secure channel",
-        choices=[("off", "Off"), ("install", "Install mode"), ("required", "Required")],
+        lazy_gettext("Secure channel"),
+        choices=[
+            ("off", lazy_gettext("Off")),
+            ("install", lazy_gettext("Install mode")),
+            ("required", lazy_gettext("Required")),
+        ],
         default="off",
     )
     poll_interval = Whole(
-        "Poll interval (ms)",
-        [NumberRange(10, 1000, "Use 10 to 1000 ms.")],
+        lazy_gettext("Poll interval (ms)"),
+        [NumberRange(10, 1000, lazy_gettext("Use 10 to 1000 ms."))],
         default=round(POLL_INTERVAL * 1000),
-        description="A card waits at most this long to be read; shorter costs more CPU.",
+        description=lazy_gettext(
+            "A card waits at most this long to be read; shorter costs more CPU."
+        ),
     )
     secure_channel_key = StringField(
-        "Secure channel key",
+        lazy_gettext("Secure channel key"),
         [SecureChannelKey()],
         default="",
-        description="The reader's own key (SCBK), 32 hex digits; write-only. "
-        "Empty keeps the stored key.",
+        description=lazy_gettext(
+            "The reader's own key (SCBK), 32 hex digits; write-only. Empty keeps the stored key."
+        ),
     )
-    door_id = Whole("Door", default=1)
-    direction = Choice("Direction", choices=[("entry", "Entry"), ("exit", "Exit")], default="entry")
+    door_id = Whole(lazy_gettext("Door"), default=1)
+    direction = Choice(
+        lazy_gettext("Direction"),
+        choices=[("entry", lazy_gettext("Entry")), ("exit", lazy_gettext("Exit"))],
+        default="entry",
+    )
     enabled = Switch(
-        "In use",
+        lazy_gettext("In use"),
         default=True,
-        description="The Wiegand reader can be taken out of use, so that the reader "
-        "connector carries OSDP readers; an OSDP reader is in use while it is configured.",
+        description=lazy_gettext(
+            "The Wiegand reader can be taken out of use, so that the reader connector carries "
+            "OSDP readers; an OSDP reader is in use while it is configured."
+        ),
     )
 
     def validate_baud(self, field):
         if field.data not in BAUD_RATES:
-            raise ValidationError(f"Choose one of: {', '.join(map(str, BAUD_RATES))}.")
+            raise ValidationError(
+                _("Choose one of: %(bauds)s.", bauds=", ".join(map(str, BAUD_RATES)))
+            )
 
     def validate_enabled(self, field):
         if self.protocol.data == "osdp" and field.data is False:
             raise ValidationError(
-                "An OSDP reader is in use while it is configured; remove it instead."
+                _("An OSDP reader is in use while it is configured; remove it instead.")
             )
 
     def validate_port(self, field):
         if not isinstance(field.data, str):
-            raise ValidationError("Must be text.")
+            raise ValidationError(_("Must be text."))
         if self.protocol.data == "osdp" and not field.data.strip():
-            raise ValidationError("Give the serial port of the RS-485 bus, e.g. /dev/ttyAMA0.")
+            raise ValidationError(_("Give the serial port of the RS-485 bus, e.g. /dev/ttyAMA0."))
 
 
 def defaults() -> dict:
     """A new reader's values before the request's."""
     return {k: v for k, v in ReaderForm().data.items() if k not in ("id", KEY_FIELD)}
+
+
+def summary(errors: dict[str, str]) -> str:
+    """Every field's message after its label, as the page shows it ("Baud rate: ..."),
+    in the form's order."""
+    labels = {name: str(field.label.text) for name, field in ReaderForm()._fields.items()}
+    order = [*(name for name in labels if name in errors), *(n for n in errors if n not in labels)]
+    return " ".join(f"{labels.get(name, name)}: {errors[name]}" for name in order)

@@ -23,7 +23,7 @@ from doorctl.core.secrets import Sealer, Unsealable
 from doorctl.core.store import Store, Transaction
 from doorctl.hal.osdp import KeyStore
 
-from .topics import KEY_ROTATION, KEY_SET
+from .topics import KEY_CLEARED, KEY_ROTATION, KEY_SET
 
 log = logging.getLogger(__name__)
 UPSERT = "INSERT INTO reader_keys (reader_id) VALUES (?) ON CONFLICT (reader_id) DO NOTHING"
@@ -78,6 +78,21 @@ class ReaderKeys:
         """An administrator's key for the reader, stored in the transaction of the change."""
         sealed = self._seal(reader_id, "key", key)
         _store_key(tx, reader_id, sealed, source, {"by": "administrator"})
+
+    def clear(self, tx: Transaction, reader_id: str, source: dict) -> bool:
+        """Forget the reader's key (and one offered to it) in the transaction of the
+        change, logged as KeyCleared; False when none was stored."""
+        cursor = tx.execute("DELETE FROM reader_keys WHERE reader_id = ?", (reader_id,))
+        if not cursor.rowcount:
+            return False
+        tx.event(KEY_CLEARED, source, {"by": "administrator"}, {"reader": reader_id})
+        return True
+
+    def forget_legacy(self, reader_id: str) -> None:
+        """Remove a key an earlier version kept for the reader, so it is not taken over."""
+        name = self.identity_of(reader_id) if self.legacy.path.exists() else None
+        if name:
+            self.legacy.delete(name)
 
     def set_at(self) -> dict[str, float]:
         """When each reader that has a key got it (never the keys themselves)."""

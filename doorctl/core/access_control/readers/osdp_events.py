@@ -9,8 +9,9 @@ from functools import cached_property, partial
 from doorctl.hal.osdp.messages import FILETRANSFER
 from doorctl.hal.wiegand import BadFrame, decode
 
+from .flapping import SecureChannelFlaps
 from .refused import RefusedCommands
-from .topics import CARD_READ, ONLINE, POWER, SECURE_CHANNEL, TAMPER
+from .topics import CARD_READ, ONLINE, POWER, TAMPER
 
 log = logging.getLogger(__name__)
 
@@ -18,7 +19,7 @@ log = logging.getLogger(__name__)
 SECURE_CHANNEL_STATES = {"sc_up": "up", "sc_down": "down", "sc_failed": "failed"}
 
 
-class OsdpEvents(RefusedCommands):
+class OsdpEvents(RefusedCommands, SecureChannelFlaps):
     """Readers' OSDP bus events, each published with the reader as its source."""
 
     def _on_osdp(self, reader_id: str | None, kind: str, data: dict) -> None:
@@ -51,9 +52,10 @@ class OsdpEvents(RefusedCommands):
         self._publish(ONLINE, reader_id, {"online": False, **data}, property=True)
 
     def _osdp_secure_channel(self, state: str, reader_id: str, data: dict) -> None:
-        """The channel's state; a failure of a required one is watched (secure_channel).
-        A key stored (keyset, key_proved) was logged by the key store itself."""
-        self._publish(SECURE_CHANNEL, reader_id, {"state": state, **data}, property=True)
+        """The channel's state (flapping summarised); a failure of a required one is
+        watched (secure_channel). A key stored (keyset, key_proved) was logged by the key
+        store itself."""
+        self._secure_channel_changed(reader_id, state, data)
         if state == "failed":
             self._watch_failed(reader_id, data)
         elif state == "up":

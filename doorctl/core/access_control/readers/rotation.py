@@ -9,6 +9,7 @@ who may rotate, and the answer the administrator waits for.
 from __future__ import annotations
 
 import gevent
+from flask_babel import gettext as _
 
 from doorctl.core.errors import Conflict, NoAnswer
 
@@ -28,10 +29,10 @@ class KeyRotations:
         """Give an OSDP reader a new key; the reader as it is then. Raise Conflict or NoAnswer."""
         reader = self.get(reader_id)
         if reader["protocol"] != "osdp":
-            raise Conflict("Only OSDP readers have a secure channel key.")
+            raise Conflict(_("Only OSDP readers have a secure channel key."))
         on_bus = self._osdp_reader(reader_id)
         if reader["sc"] != "up" or on_bus is None:
-            raise Conflict("A key is changed inside the secure channel: wait until it is up.")
+            raise Conflict(_("A key is changed inside the secure channel: wait until it is up."))
         bus, address = on_bus
         try:
             outcome = bus.rotate_key(address).get(timeout=self.rotate_wait)
@@ -41,15 +42,24 @@ class KeyRotations:
             self._no_answer(reader_id)
         if not outcome["ok"]:
             raise Conflict(
-                f"The reader did not take the new key and keeps its own: {outcome['error']}."
+                _(
+                    "The reader did not take the new key and keeps its own: %(error)s.",
+                    error=outcome["error"],
+                )
             )
         return self.get(reader_id)
 
     def _no_answer(self, reader_id: str) -> None:
-        """Say so, in an event and to the administrator: the next handshake decides."""
+        """Say so, in an event (the log's words) and to the administrator (in their
+        language): the next handshake decides."""
         message = (
             "The reader did not confirm the new key. doorctl keeps both keys and uses "
             "the one the reader proves at its next secure channel setup."
         )
         self._publish(KEY_ROTATION, reader_id, {"state": "unknown", "reason": message})
-        raise NoAnswer(message)
+        raise NoAnswer(
+            _(
+                "The reader did not confirm the new key. doorctl keeps both keys and uses "
+                "the one the reader proves at its next secure channel setup."
+            )
+        )

@@ -16,6 +16,7 @@ from doorctl.hal.osdp.bus import OFFLINE_AFTER
 
 from .bus import ReaderBus
 from .capture import BusCaptures
+from .clearing import KeyClearing
 from .configuration import ReaderConfiguration
 from .feedback import DecisionFeedback
 from .form import FIELDS, KEY_SET_FIELD, LIVE_DEFAULTS
@@ -32,6 +33,7 @@ class Readers(
     OsdpEvents,
     SecureChannelWatch,
     KeyRotations,
+    KeyClearing,
     DecisionFeedback,
     ReaderUpgrades,
     BusCaptures,
@@ -56,6 +58,7 @@ class Readers(
         self._configs = {r["id"]: r for r in self._load()}
         self._status: dict[str, dict] = {}
         self._failing: dict = {}
+        self._flaps: dict = {}
         self._upgrades: dict[str, dict] = {}
         self._unsubscribe: Callable[[], None] | None = None
         self.running = False

@@ -6,6 +6,7 @@ import hashlib
 import time
 
 import gevent
+from flask_babel import gettext as _
 
 from doorctl.core.errors import Conflict, Invalid, NotFound
 
@@ -19,13 +20,13 @@ class ReaderUpgrades:
         """Send a firmware file to an online reader that supports file transfer; raise Conflict."""
         reader = self.get(reader_id)
         if reader["protocol"] != "osdp":
-            raise Conflict("Only OSDP readers can be upgraded.")
+            raise Conflict(_("Only OSDP readers can be upgraded."))
         if not firmware:
-            raise Invalid({"file": "The file is empty."})
+            raise Invalid({"file": _("The file is empty.")})
         if (reader["upgrade"] or {}).get("state") == "running":
-            raise Conflict("An upgrade of this reader is already running.")
+            raise Conflict(_("An upgrade of this reader is already running."))
         if not reader["upgradable"]:
-            raise Conflict("Only online readers that support file transfer can be upgraded.")
+            raise Conflict(_("Only online readers that support file transfer can be upgraded."))
         progress = {"state": "running", "sent": 0, "total": len(firmware), "error": None}
         progress["sha256"] = hashlib.sha256(firmware).hexdigest()
         progress["started"] = time.time()
@@ -43,7 +44,9 @@ class ReaderUpgrades:
         self._config(reader_id)
         progress = self._upgrades.get(reader_id)
         if progress is None:
-            raise NotFound(f"The reader {reader_id!r} has not been upgraded since the start.")
+            raise NotFound(
+                _("The reader %(reader)s has not been upgraded since the start.", reader=reader_id)
+            )
         return dict(progress)
 
     def _upgrade_ended(self, reader_id: str, progress: dict, result) -> None:
