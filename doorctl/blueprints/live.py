@@ -27,6 +27,7 @@ from doorctl.blueprints.access_control import alarms, doors, peripherals, simula
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import allow, appliance
 from doorctl.blueprints.status import status
+from doorctl.core.engine.process import Unavailable
 from doorctl.core.errors import Invalid, NotFound
 from doorctl.core.events import Subscription, topic_matches
 
@@ -35,6 +36,8 @@ REFRESH_SECONDS = 10
 # Events of one change (a door's mode, lock and relay) come within a few milliseconds.
 COALESCE_SECONDS = 0.05
 DOOR, READER, TAMPER = "tns1:Door/", "tns1:Device/Reader/", "tns1:Device/Tamper"
+# The engine restarting or running again changes every panel that shows its state.
+ENGINE = "tns1:Device/DoorEngine"
 IO = ("tns1:Device/Trigger/", "tns1:Device/IO/")
 
 
@@ -56,11 +59,11 @@ def readers_html() -> str:
 
 
 PANELS = {
-    "doors": Panel((DOOR,), doors.cards_html),
-    "door-summary": Panel((DOOR,), status.doors_html),
-    "alarm-summary": Panel((TAMPER, READER, DOOR), status.alarms_html),
-    "reader-summary": Panel((READER,), status.readers_html),
-    "device": Panel((), status.device_html),
+    "doors": Panel((DOOR, ENGINE), doors.cards_html),
+    "door-summary": Panel((DOOR, ENGINE), status.doors_html),
+    "alarm-summary": Panel((TAMPER, READER, DOOR, ENGINE), status.alarms_html),
+    "reader-summary": Panel((READER, ENGINE), status.readers_html),
+    "device": Panel((ENGINE,), status.device_html),
     "alarms": Panel((TAMPER, READER), alarms.table_html),
     "io": Panel(IO, io_ports.table_html, "operator"),
     "simulator": Panel(
@@ -103,7 +106,10 @@ class Pusher:
         """The messages for those of `names` whose HTML differs from what was sent."""
         out = []
         for name in names:
-            html = self.panels[name].render()
+            try:
+                html = self.panels[name].render()
+            except Unavailable:  # the engine restarts: the panel shows its last state
+                continue
             if self.sent.get(name) != html:
                 self.sent[name] = html
                 out.append(message(name, html))

@@ -11,6 +11,7 @@ from flask import Blueprint, jsonify, redirect, render_template, url_for
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, render
+from doorctl.core.engine.process import Unavailable
 
 MENU_ITEMS = [("Status", lazy_gettext("Status"), "status.page")]
 bp = Blueprint("status", __name__)
@@ -23,27 +24,42 @@ def index():
     return redirect(url_for("status.page"))
 
 
-def _doors() -> list[dict]:
+def _doors() -> list[dict] | None:
+    """Each door's view, or None while the door engine restarts (it holds their state)."""
     from doorctl.blueprints.access_control.doors import view
 
-    return [view(door) for door in appliance().doors.values()]
+    try:
+        return [view(door) for door in appliance().doors.values()]
+    except Unavailable:
+        return None
 
 
-def _alarms() -> list[dict]:
-    """What needs attention now: each door's alarms and each triggered device alarm."""
+def _alarms() -> list[dict] | None:
+    """What needs attention now: each door's alarms and each triggered device alarm;
+    None while the engine restarts (it watches the inputs)."""
+    try:
+        device_alarms = appliance().alarms.status()["alarms"]
+    except Unavailable:
+        return None
     found = [
-        {"state": alarm, "where": door["name"]} for door in _doors() for alarm in door["alarms"]
+        {"state": alarm, "where": door["name"]}
+        for door in _doors() or ()
+        for alarm in door["alarms"]
     ]
-    for alarm in appliance().alarms.status()["alarms"]:
+    for alarm in device_alarms:
         if alarm["triggered"] and alarm["enabled"]:
             found.append({"state": "alarm", "word": alarm["label"], "where": None})
     return found
 
 
-def _readers() -> list[dict]:
-    """Each reader in use, with the state its chip shows."""
+def _readers() -> list[dict] | None:
+    """Each reader in use, with the state its chip shows; None while the engine restarts."""
+    try:
+        listed = appliance().readers.list()
+    except Unavailable:
+        return None
     readers = []
-    for reader in appliance().readers.list():
+    for reader in listed:
         if reader["protocol"] == "wiegand":
             state = "wiegand" if reader["enabled"] else None
         else:
