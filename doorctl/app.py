@@ -20,9 +20,11 @@ from werkzeug.routing import IntegerConverter
 from doorctl.blueprints import auth, help, language, openapi, setup
 from doorctl.blueprints.access_control import (
     access_rules,
+    access_settings,
     alarms,
     cardholders,
     doors,
+    groups,
     peripherals,
     schedules,
     simulator,
@@ -101,8 +103,10 @@ SECTIONS = (
     status,
     doors,
     cardholders,
+    groups,
     schedules,
     access_rules,
+    access_settings,
     alarms,
     peripherals,
     io_ports,

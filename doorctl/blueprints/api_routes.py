@@ -22,7 +22,6 @@ from doorctl.blueprints.api_schemas import (
     EVENTS,
     FILE,
     FLAG,
-    GROUP,
     ID,
     LIST,
     LOG_QUERY,
@@ -45,7 +44,7 @@ from doorctl.blueprints.system.certificates import (
     SIGNING_REQUEST_ANSWER,
 )
 from doorctl.blueprints.system.certificates import UPDATE as CERTIFICATE_UPDATE
-from doorctl.core.access_control import alarms, door_settings
+from doorctl.core.access_control import access, alarms, door_settings
 from doorctl.core.access_control.cardholder_import import ENCODINGS
 from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.access_control.door import ACTIONS
@@ -71,6 +70,7 @@ INTRODUCTION = (
 SETTINGS = {
     "/api/v1/doors/{door_id}/settings": (door_settings.SECTION, True, {}),
     "/api/v1/alarms": (alarms.SECTION, False, {}),
+    "/api/v1/access-settings": (access.SECTION, True, {}),
     "/api/v1/io/settings": (io_ports.SECTION, True, {}),
     "/api/v1/session-settings": (SESSIONS, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
@@ -152,7 +152,6 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "properties": {"seconds": NUMBER}},
         "example": {"seconds": 0.5},
     },
-    ("cardholders.api_groups", "GET"): {"answer": {"type": "array", "items": GROUP}},
     ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
     ("peripherals.api_rotate_key", "POST"): {
@@ -307,13 +306,6 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": CREDENTIAL,
         "example": {"enabled": False},
         "answer": CREDENTIAL_RECORD,
-        "errors": ("409",),
-    },
-    ("cardholders.api_create_group", "POST"): {
-        "status": "201",
-        "example": {"name": "Staff"},
-        "answer": GROUP,
-        "body": {"type": "object", "required": ["name"], "properties": {"name": TEXT}},
         "errors": ("409",),
     },
     ("peripherals.api_upgrade", "POST"): {

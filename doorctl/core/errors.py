@@ -70,11 +70,6 @@ class Invalid(DoorctlError):
         super().__init__(message or summary(fields, labels or {}), fields)
         self.labels = dict(labels or {})
 
-    def merged(self, other: Invalid) -> Invalid:
-        """One error holding this one's fields and another's: a form's every error at once."""
-        labels = {**self.labels, **other.labels}
-        return Invalid({**self.fields, **other.fields}, labels=labels)
-
 
 def unknown_fields(body: Mapping, known) -> dict[str, str]:
     """A message for each field of a request that the record doesn't have."""

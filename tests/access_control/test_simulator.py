@@ -75,7 +75,7 @@ def test_button_and_bad_input(admin_api, doorctl):
     assert admin_api.post("/api/v1/sim/button", json={"seconds": 2}).status_code == 200
     assert list(doorctl.simulator.presses) == [2]
     bad = admin_api.post("/api/v1/sim/button", json={"seconds": "long"})
-    assert bad.json["fields"] == {"seconds": "Enter a number of seconds, for example 7 or 7.5."}
+    assert bad.json["fields"] == {"seconds": "Enter a number of seconds."}
     assert admin_api.post("/api/v1/sim/inputs/nowhere", json={"active": True}).status_code == 404
     bad = admin_api.post("/api/v1/sim/inputs/rex", json={"active": "yes"})
     assert bad.json["fields"] == {"active": "Must be true or false."}
