@@ -385,3 +385,36 @@ def test_a_json_body_over_256_kib_is_refused_before_it_is_parsed(admin_api):
     assert response.status_code == 413
     assert "at most 256 KiB" in response.json["error"]
     assert admin_api.get("/api/v1/mqtt/publication").json == before
+
+
+def test_a_settings_section_tells_its_cross_field_rule_with_a_bad_value(doorctl):
+    from wtforms import Form
+
+    from doorctl.core.fields import Text, seconds
+
+    class Shift(Form):
+        start = Text("Start", default="08:00")
+        end = Text("End", default="17:00")
+        grace = seconds("Grace", 5, 1, 60)
+
+    doorctl.settings.register("shift", Shift)
+    late = {"end": "Must be after Start."}
+    doorctl.settings.check("shift", lambda r: late if r["end"] <= r["start"] else {})
+    with pytest.raises(Invalid) as refused:
+        doorctl.settings.update("shift", {"end": "07:00", "grace": 100})
+    assert refused.value.fields == {
+        "grace": "Enter 1 to 60 seconds.",
+        "end": "Must be after Start.",
+    }
+    assert refused.value.message == "Grace: Enter 1 to 60 seconds. End: Must be after Start."
+    assert doorctl.settings.get("shift")["end"] == "17:00"
+
+
+@pytest.mark.parametrize("value", [{}, [], 1, None])
+def test_an_access_rule_choice_of_the_wrong_type_names_the_field(admin_api, value):
+    holder = admin_api.post("/api/v1/cardholders", {"name": "Ann"}).json
+    for name in ("direction", "authentication"):
+        body = {"cardholder_ids": [holder["id"]], name: value}
+        response = admin_api.post("/api/v1/access-rules", body)
+        assert response.status_code == 400
+        assert response.json["fields"][name].startswith("Choose one of: ")

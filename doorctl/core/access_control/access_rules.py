@@ -81,7 +81,7 @@ def _optional_id(body: dict, name: str, errors: dict) -> int | None:
 
 def _choice(value, words: dict, name: str, errors: dict) -> None:
     """A value that must be one of `words`; the message names them as the page does."""
-    if value not in words:
+    if not isinstance(value, str) or value not in words:
         names = ", ".join(str(w) for w in words.values())
         errors[name] = _("Choose one of: %(choices)s.", choices=names)
 
