@@ -71,8 +71,8 @@ class Choice(SelectField):
 
     def pre_validate(self, form):
         if self.data not in self.values():
-            names = ", ".join(str(choice.label) for choice in self.choices)
-            raise ValidationError(_("Choose one of: %(choices)s.", choices=names))
+            values = ", ".join(self.values())
+            raise ValidationError(_("Choose one of: %(choices)s.", choices=values))
 
 
 class Text(StringField):

@@ -52,7 +52,7 @@ def test_rules_read_in_words_and_are_edited_in_place(logged_in, doorctl, office)
     )
     assert refused.status_code == 422
     assert field_errors(refused.get_data(as_text=True)) == {
-        f"rule-{rule_id}-authentication": "Choose one of: Card, PIN, Card and PIN.",
+        f"rule-{rule_id}-authentication": "Choose one of: card, pin, card+pin.",
         f"rule-{rule_id}-cardholder_ids": "Choose at least one cardholder or group.",
     }
     assert doorctl.access.rules.get(rule_id) == office["rule"]

@@ -80,10 +80,10 @@ def _optional_id(body: dict, name: str, errors: dict) -> int | None:
 
 
 def _choice(value, words: dict, name: str, errors: dict) -> None:
-    """A value that must be one of `words`; the message names them as the page does."""
+    """A value that must be one of `words`' keys (a page offers them in a list, so a
+    wrong one comes from the API, which sends the values)."""
     if not isinstance(value, str) or value not in words:
-        names = ", ".join(str(w) for w in words.values())
-        errors[name] = _("Choose one of: %(choices)s.", choices=names)
+        errors[name] = _("Choose one of: %(choices)s.", choices=", ".join(words))
 
 
 def validate(body: dict, door_ids: set[int]) -> dict:
