@@ -234,3 +234,15 @@ def test_access_settings_page_and_api(logged_in, admin_api, doorctl):
 def test_the_menu_leads_to_groups_and_access_settings(logged_in):
     menu = logged_in.get("/status").get_data(as_text=True)
     assert 'href="/access/groups"' in menu and 'href="/access/settings"' in menu
+
+
+def test_the_cardholder_forms_send_the_switches_by_their_names(logged_in, doorctl):
+    doorctl.access.cardholders.create({"name": "Ann", "long_access": True})
+    page = logged_in.get("/access/cardholders").get_data(as_text=True)
+    switches = re.findall(r'role="switch" id="([^"]+)" name="([^"]+)"( checked)?', page)
+    assert switches == [
+        ("holder-1-enabled", "enabled", " checked"),
+        ("holder-1-long_access", "long_access", " checked"),
+        ("enabled", "enabled", " checked"),
+        ("long_access", "long_access", ""),
+    ]
