@@ -9,6 +9,7 @@ import pytest
 from support import csrf_token
 
 HTMX = {"HX-Request": "true"}
+VALIDITY = "Enter a date (2026-12-31) or a date and time (2026-12-31T17:00), or leave empty."
 # A field's message as ui.field shows it: after its icon, in the field's own block.
 FIELD = re.compile(
     r'data-field="([^"]+)">(?:(?!data-field=).)*?role="alert">(?:<svg.*?</svg>)?(.*?)</small>',
@@ -238,11 +239,41 @@ def test_the_menu_leads_to_groups_and_access_settings(logged_in):
 
 def test_the_cardholder_forms_send_the_switches_by_their_names(logged_in, doorctl):
     doorctl.access.cardholders.create({"name": "Ann", "long_access": True})
+    switches = re.compile(r'role="switch" id="([^"]+)" name="([^"]+)"( checked)?')
     page = logged_in.get("/access/cardholders").get_data(as_text=True)
-    switches = re.findall(r'role="switch" id="([^"]+)" name="([^"]+)"( checked)?', page)
-    assert switches == [
-        ("holder-1-enabled", "enabled", " checked"),
-        ("holder-1-long_access", "long_access", " checked"),
+    assert switches.findall(page) == [
         ("enabled", "enabled", " checked"),
         ("long_access", "long_access", ""),
     ]
+    editor = logged_in.get("/access/cardholders/1/edit").get_data(as_text=True)
+    assert switches.findall(editor) == [
+        ("holder-1-enabled", "enabled", " checked"),
+        ("holder-1-long_access", "long_access", " checked"),
+    ]
+
+
+def test_a_cardholder_is_edited_in_place_and_keeps_what_was_typed(logged_in, doorctl):
+    ann = doorctl.access.cardholders.create({"name": "Ann"})
+    staff = doorctl.access.cardholders.create_group({"name": "Staff"})
+    night = doorctl.access.cardholders.create_group({"name": "Night"})
+    token = csrf_token(logged_in, "/access/cardholders")
+    form = {
+        "csrf_token": token,
+        "name": "Ann Berg",
+        "enabled": "on",
+        "group_ids": [str(night["id"])],
+    }
+    url = f"/access/cardholders/{ann['id']}"
+    refused = logged_in.post(url, data={**form, "valid_from": "soon"}, headers=HTMX)
+    assert refused.status_code == 422
+    html = refused.get_data(as_text=True)
+    assert field_errors(html) == {f"holder-{ann['id']}-valid_from": str(VALIDITY)}
+    assert f'value="{night["id"]}" checked' in html and f'value="{staff["id"]}" checked' not in html
+    saved = logged_in.post(url, data=form, headers=HTMX)
+    assert saved.status_code == 200 and "Ann Berg" in saved.get_data(as_text=True)
+    stored = doorctl.access.cardholders.get(ann["id"])
+    assert (stored["name"], stored["enabled"], stored["group_ids"]) == (
+        "Ann Berg",
+        True,
+        [night["id"]],
+    )

@@ -5,7 +5,16 @@ Operators and Administrators manage cardholders and credentials.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext, ngettext
 
@@ -50,6 +59,18 @@ def _access():
     return appliance().access
 
 
+def _shared() -> dict:
+    """What a cardholder's row and its form need besides the cardholder."""
+    return {
+        "groups": _access().cardholders.groups(),
+        "formats": FORMATS,
+        "pin_rule": PIN_RULE,
+        "labels": {**LABELS, **CREDENTIAL_LABELS},
+        "describe": describe_card,
+        "holder_values": holder_body,
+    }
+
+
 def _page(status: int = 200, **context):
     args = request.args
     text = args.get("q", "")
@@ -61,18 +82,38 @@ def _page(status: int = 200, **context):
         status,
         holders=holders,
         credentials=credentials,
-        groups=_access().cardholders.groups(),
         total=total,
         q=text,
         page=number,
         pages=max(1, -(-total // PAGE_SIZE)),
-        formats=FORMATS,
         encodings=ENCODINGS,
-        pin_rule=PIN_RULE,
-        labels={**LABELS, **CREDENTIAL_LABELS},
-        describe=lambda card: describe_card(card),
         errors=context.pop("errors", {}),
+        **_shared(),
         **context,
+    )
+
+
+def _row(cardholder_id: int) -> str:
+    """One cardholder's row: name, state, validity and credentials in words."""
+    holder = _access().cardholders.get(cardholder_id)
+    credentials = {cardholder_id: _access().credentials.of(cardholder_id)}
+    template = "access_control/cardholders/_row.html"
+    return render_template(template, h=holder, credentials=credentials, **_shared())
+
+
+def _editor(cardholder_id: int, errors: dict, values=None, message: str = "") -> str:
+    """One cardholder's forms in place of the row: the cardholder, a new credential."""
+    holder = _access().cardholders.get(cardholder_id)
+    credentials = {cardholder_id: _access().credentials.of(cardholder_id)}
+    form_id = f"holder-{cardholder_id}" if values is not None else ""
+    return render_template(
+        "access_control/cardholders/_editor.html",
+        h=holder,
+        credentials=credentials,
+        errors=errors,
+        values=values or {},
+        form_id=form_id,
+        **_shared(),
     )
 
 
@@ -312,6 +353,8 @@ RESOURCE = Resource(
         operations=("list", "update", "delete"),
         failed_context=lambda operation, key: {"form_id": f"holder-{key}"},
         done=lambda message: _done(message),
+        row=_row,
+        editor=_editor,
     ),
 )
 register(bp, RESOURCE)
