@@ -25,6 +25,8 @@ PAGES = (
     "/access/cardholders",
     "/access/schedules",
     "/access/rules",
+    "/access/groups",
+    "/access/settings",
     "/alarms",
     "/peripherals",
     "/users",
