@@ -152,7 +152,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "properties": {"seconds": NUMBER}},
         "example": {"seconds": 0.5},
     },
-    ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
+    ("credentials.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
     ("peripherals.api_rotate_key", "POST"): {
         "answer": READER,
@@ -288,11 +288,11 @@ ROUTES: dict[tuple[str, str], dict] = {
         "example": {"format": "H10301", "facility": 12, "card": 3456},
     },
     ("cardholders.api_export", "GET"): {"answer_type": "text/csv", "answer": TEXT},
-    ("cardholders.api_credentials", "GET"): {
+    ("credentials.api_credentials", "GET"): {
         "query": [query("cardholder_id", ID), *PAGING],
         "answer": {"type": "array", "items": CREDENTIAL_RECORD},
     },
-    ("cardholders.api_create_credential", "POST"): {
+    ("credentials.api_create_credential", "POST"): {
         "status": "201",
         "answer": CREDENTIAL_RECORD,
         "body": CREDENTIAL,
@@ -302,7 +302,7 @@ ROUTES: dict[tuple[str, str], dict] = {
             "card": {"format": "H10301", "facility": 12, "number": 3456},
         },
     },
-    ("cardholders.api_update_credential", "PUT"): {
+    ("credentials.api_update_credential", "PUT"): {
         "body": CREDENTIAL,
         "example": {"enabled": False},
         "answer": CREDENTIAL_RECORD,

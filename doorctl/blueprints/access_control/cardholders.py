@@ -24,7 +24,6 @@ from doorctl.blueprints.common import (
     appliance,
     form_failed,
     form_ids,
-    json_body,
     query_number,
     render,
 )
@@ -43,7 +42,12 @@ from doorctl.core.access_control.cardholders import (
     VALIDITY_RULE,
     validate,
 )
-from doorctl.core.access_control.credentials import FORMATS, PIN_RULE, card_and_pin, describe
+from doorctl.core.access_control.credentials import (
+    FORMATS,
+    PIN_RULE,
+    card_and_pin,
+    describe_card,
+)
 from doorctl.core.access_control.credentials import LABELS as CREDENTIAL_LABELS
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.inbound import whole_number
@@ -133,17 +137,6 @@ def holder_body(form) -> dict:
         "notes": form.get("notes", ""),
         "group_ids": form_ids(form, "group_ids"),
     }
-
-
-def describe_card(card: dict | None) -> str:
-    """A credential's card as a person reads it ("H10301 12:345")."""
-    if card is None:
-        return ""
-    key = ":".join(
-        str(card.get(k) if card.get(k) is not None else "")
-        for k in ("format", "bits" if card["format"] == "raw" else "facility", "number")
-    )
-    return describe(key)
 
 
 def credential_body(form, cardholder_id: int, errors: dict | None = None) -> dict:
@@ -403,45 +396,3 @@ def api_export():
 
     headers = {"Content-Disposition": "attachment; filename=cardholders.csv"}
     return Response(generate(), mimetype="text/csv", headers=headers)
-
-
-@bp.route("/api/v1/credentials")
-@allow("operator")
-def api_credentials():
-    """Credentials by id, `?cardholder_id=` for one cardholder's, `?offset=&limit=` pages."""
-    args = request.args
-    if args.get("cardholder_id"):
-        holder = query_number("cardholder_id", args["cardholder_id"], None, 1, 2**62)
-        return jsonify(_access().credentials.of(holder))
-    offset = query_number("offset", args.get("offset"), 0, 0, 10**9)
-    limit = query_number("limit", args.get("limit"), 100, 1, 1000)
-    return jsonify(_access().credentials.list(offset, limit))
-
-
-@bp.route("/api/v1/credentials", methods=["POST"])
-@allow("operator")
-def api_create_credential():
-    """Add `{"cardholder_id", "card": {...} | null, "pin": "..." | null, "enabled"}`."""
-    return jsonify(_access().credentials.create(json_body())), 201
-
-
-@bp.route("/api/v1/credentials/<int:credential_id>")
-@allow("operator")
-def api_get_credential(credential_id: int):
-    """One credential (never its PIN)."""
-    return jsonify(_access().credentials.get(credential_id))
-
-
-@bp.route("/api/v1/credentials/<int:credential_id>", methods=["PUT", "PATCH"])
-@allow("operator")
-def api_update_credential(credential_id: int):
-    """Change enabled, card or PIN."""
-    return jsonify(_access().credentials.update(credential_id, json_body()))
-
-
-@bp.route("/api/v1/credentials/<int:credential_id>", methods=["DELETE"])
-@allow("operator")
-def api_delete_credential(credential_id: int):
-    """Delete a credential."""
-    _access().credentials.delete(credential_id)
-    return "", 204

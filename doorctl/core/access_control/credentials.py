@@ -70,6 +70,14 @@ def describe(key: str) -> str:
     return f"{card['format']} {facility}{card['number']}"
 
 
+def describe_card(card: dict | None) -> str:
+    """A card in its JSON shape as a person reads it ("H10301 12:345"); '' for none."""
+    if card is None:
+        return ""
+    middle = card.get("bits") if card["format"] == "raw" else card.get("facility")
+    return describe(card_key(card["format"], middle, card["number"], card.get("bits")))
+
+
 class PinHasher:
     """Keyed hashes of PINs with the device secret (fast enough for an index lookup)."""
 
