@@ -86,7 +86,7 @@ def test_schedule_with_an_unknown_field_is_refused(admin_api):
     body = {"name": "S", "spans": [{"days": ["mon"], "start": "08:00", "end": "17:00"}]}
     response = admin_api.post("/api/v1/schedules", body)
     assert response.status_code == 400
-    assert response.json["fields"]["spans"] == "unknown field"
+    assert response.json["fields"]["spans"].startswith("There is no such field; the fields are")
     assert admin_api.get("/api/v1/schedules").json == []
 
 
@@ -231,7 +231,7 @@ def test_access_rule_name_must_be_text(admin_api, name):
         "/api/v1/access-rules", {"name": name, "cardholder_ids": [holder["id"]]}
     )
     assert response.status_code == 400
-    assert response.json["fields"]["name"] == "Text of up to 64 characters."
+    assert response.json["fields"]["name"] == "Use text of up to 64 characters."
     assert admin_api.get("/api/v1/access-rules").json == []
 
 
@@ -244,13 +244,14 @@ def test_a_door_command_nested_deeply_is_ignored():
     assert door_command(b'{"action": "unlock"}') == "unlock"
 
 
-def test_schedule_page_refuses_deeply_nested_intervals(logged_in):
+def test_schedule_page_refuses_odd_interval_text_by_its_field(logged_in):
     token = csrf_token(logged_in, "/access/schedules")
-    for extra in (DEEP, "5", '"\\ud800"'):
-        form = {"name": "S", "more_intervals": extra, "csrf_token": token}
-        response = logged_in.post("/access/schedules", data=form)
+    for text in (DEEP, "5", "²:00", "1" * 5000):
+        form = {"name": "S", "interval-0-days": "mon", "interval-0-start": text}
+        response = logged_in.post("/access/schedules", data={**form, "csrf_token": token})
         assert response.status_code == 422
-    assert "Work hours" not in logged_in.get("/access/schedules").get_data(as_text=True)
+        assert "Enter a time as HH:MM, from 00:00 to 24:00." in response.get_data(as_text=True)
+    assert logged_in.get("/api/v1/schedules").json == []
 
 
 NOT_ASCII_DIGITS = ["²", "٣", "1" * 5000]
@@ -287,7 +288,7 @@ def test_an_event_stream_resumes_from_any_last_event_id(admin_api, value):
     ("path", "form", "message"),
     [
         ("/access/rules", {"door_id": "%s"}, "Choose a door: 1."),
-        ("/access/rules", {"door_id": "1", "schedule_id": "%s"}, "Give an id, or null."),
+        ("/access/rules", {"door_id": "1", "schedule_id": "%s"}, "Choose a schedule from the"),
         ("/peripherals/readers", {"protocol": "osdp", "id": "r1", "address": "%s"}, "address"),
         ("/access/cardholders", {"card_format": "H10301", "card_number": "%s"}, "whole number"),
     ],
@@ -387,3 +388,36 @@ def test_a_json_body_over_256_kib_is_refused_before_it_is_parsed(admin_api):
     assert response.status_code == 413
     assert "at most 256 KiB" in response.json["error"]
     assert admin_api.get("/api/v1/mqtt/publication").json == before
+
+
+def test_a_settings_section_tells_its_cross_field_rule_with_a_bad_value(doorctl):
+    from wtforms import Form
+
+    from doorctl.core.fields import Text, seconds
+
+    class Shift(Form):
+        start = Text("Start", default="08:00")
+        end = Text("End", default="17:00")
+        grace = seconds("Grace", 5, 1, 60)
+
+    doorctl.settings.register("shift", Shift)
+    late = {"end": "Must be after Start."}
+    doorctl.settings.check("shift", lambda r: late if r["end"] <= r["start"] else {})
+    with pytest.raises(Invalid) as refused:
+        doorctl.settings.update("shift", {"end": "07:00", "grace": 100})
+    assert refused.value.fields == {
+        "grace": "Enter 1 to 60 seconds.",
+        "end": "Must be after Start.",
+    }
+    assert refused.value.message == "Grace: Enter 1 to 60 seconds. End: Must be after Start."
+    assert doorctl.settings.get("shift")["end"] == "17:00"
+
+
+@pytest.mark.parametrize("value", [{}, [], 1, None])
+def test_an_access_rule_choice_of_the_wrong_type_names_the_field(admin_api, value):
+    holder = admin_api.post("/api/v1/cardholders", {"name": "Ann"}).json
+    for name in ("direction", "authentication"):
+        body = {"cardholder_ids": [holder["id"]], name: value}
+        response = admin_api.post("/api/v1/access-rules", body)
+        assert response.status_code == 400
+        assert response.json["fields"][name].startswith("Choose one of: ")

@@ -29,6 +29,8 @@ PAGES = (
     "/access/cardholders",
     "/access/schedules",
     "/access/rules",
+    "/access/groups",
+    "/access/settings",
     "/alarms",
     "/peripherals",
     "/users",

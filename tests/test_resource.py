@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 
 import pytest
 from flask import Blueprint, jsonify
@@ -67,6 +68,63 @@ def notes(app) -> Notes:
     register(bp, resource)
     app.register_blueprint(bp)
     return store
+
+
+@pytest.fixture
+def notes_in_place(app) -> Notes:
+    """Notes whose page edits each one in place of its row."""
+    store = Notes()
+    store.save(next(store.ids), {"text": "Gate B"})
+    bp = Blueprint("notes_in_place", __name__)
+    resource = Resource(
+        name="note",
+        plural="notes",
+        api="/api/v1/placed-notes",
+        key="note_id",
+        converter="int",
+        record={"type": "object"},
+        body={"type": "object"},
+        roles={"list": "viewer", "read": "viewer", **dict.fromkeys(WRITES, "operator")},
+        store={
+            "list": lambda: list(store.records.values()),
+            "read": store.get,
+            "create": lambda body: store.save(next(store.ids), body),
+            "update": lambda note_id, body: store.save(note_id, {**store.get(note_id), **body}),
+            "delete": store.delete,
+        },
+        page=Page(
+            path="/placed-notes",
+            render=lambda status=200, **context: ("page", status),
+            form_body=lambda form: {"text": form.get("text", "")},
+            messages={"update": "Note {text} saved."},
+            operations=("list", "update"),
+            row=lambda note_id: f"<tr>{store.get(note_id)['text']}</tr>",
+            editor=lambda note_id, errors, values, message="": f"<form>{errors}</form>",
+        ),
+    )
+    register(bp, resource)
+    app.register_blueprint(bp)
+    return store
+
+
+def test_a_record_is_edited_in_place_of_its_row(notes_in_place, logged_in):
+    token = csrf_token(logged_in, "/users")
+    htmx = {"HX-Request": "true"}
+    assert logged_in.get("/placed-notes/1/edit").get_data(as_text=True) == "<form>{}</form>"
+    assert logged_in.get("/placed-notes/1/row").get_data(as_text=True) == "<tr>Gate B</tr>"
+    refused = logged_in.post(
+        "/placed-notes/1", data={"text": "", "csrf_token": token}, headers=htmx
+    )
+    assert refused.status_code == 422
+    assert refused.get_data(as_text=True) == "<form>{'text': 'Write some text.'}</form>"
+    saved = logged_in.post(
+        "/placed-notes/1", data={"text": "Gate C", "csrf_token": token}, headers=htmx
+    )
+    assert (saved.status_code, saved.get_data(as_text=True)) == (200, "<tr>Gate C</tr>")
+    toast = {"doorctl:toast": {"message": "Note Gate C saved.", "tone": "ok"}}
+    assert json.loads(saved.headers["HX-Trigger"]) == toast
+    plain = logged_in.post("/placed-notes/1", data={"text": "Gate D", "csrf_token": token})
+    assert (plain.status_code, notes_in_place.get(1)["text"]) == (303, "Gate D")
 
 
 def test_the_declaration_gives_the_rest_routes_with_their_roles(client, doorctl, root, notes):

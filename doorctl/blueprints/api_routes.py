@@ -22,7 +22,6 @@ from doorctl.blueprints.api_schemas import (
     EVENTS,
     FILE,
     FLAG,
-    GROUP,
     ID,
     LANGUAGE,
     LIST,
@@ -46,7 +45,7 @@ from doorctl.blueprints.system.certificates import (
     SIGNING_REQUEST_ANSWER,
 )
 from doorctl.blueprints.system.certificates import UPDATE as CERTIFICATE_UPDATE
-from doorctl.core.access_control import alarms, door_settings
+from doorctl.core.access_control import access, alarms, door_settings
 from doorctl.core.access_control.cardholder_import import ENCODINGS
 from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.access_control.door import ACTIONS
@@ -74,6 +73,7 @@ INTRODUCTION = (
 SETTINGS = {
     "/api/v1/doors/{door_id}/settings": (door_settings.SECTION, True, {}),
     "/api/v1/alarms": (alarms.SECTION, False, {}),
+    "/api/v1/access-settings": (access.SECTION, True, {}),
     "/api/v1/io/settings": (io_ports.SECTION, True, {}),
     "/api/v1/session-settings": (SESSIONS, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
@@ -156,8 +156,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "properties": {"seconds": NUMBER}},
         "example": {"seconds": 0.5},
     },
-    ("cardholders.api_groups", "GET"): {"answer": {"type": "array", "items": GROUP}},
-    ("cardholders.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
+    ("credentials.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
     ("peripherals.api_rotate_key", "POST"): {
         "answer": READER,
@@ -307,11 +306,11 @@ ROUTES: dict[tuple[str, str], dict] = {
         "example": {"format": "H10301", "facility": 12, "card": 3456},
     },
     ("cardholders.api_export", "GET"): {"answer_type": "text/csv", "answer": TEXT},
-    ("cardholders.api_credentials", "GET"): {
+    ("credentials.api_credentials", "GET"): {
         "query": [query("cardholder_id", ID), *PAGING],
         "answer": {"type": "array", "items": CREDENTIAL_RECORD},
     },
-    ("cardholders.api_create_credential", "POST"): {
+    ("credentials.api_create_credential", "POST"): {
         "status": "201",
         "answer": CREDENTIAL_RECORD,
         "body": CREDENTIAL,
@@ -321,17 +320,10 @@ ROUTES: dict[tuple[str, str], dict] = {
             "card": {"format": "H10301", "facility": 12, "number": 3456},
         },
     },
-    ("cardholders.api_update_credential", "PUT"): {
+    ("credentials.api_update_credential", "PUT"): {
         "body": CREDENTIAL,
         "example": {"enabled": False},
         "answer": CREDENTIAL_RECORD,
-        "errors": ("409",),
-    },
-    ("cardholders.api_create_group", "POST"): {
-        "status": "201",
-        "example": {"name": "Staff"},
-        "answer": GROUP,
-        "body": {"type": "object", "required": ["name"], "properties": {"name": TEXT}},
         "errors": ("409",),
     },
     ("peripherals.api_upgrade", "POST"): {

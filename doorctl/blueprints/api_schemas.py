@@ -148,7 +148,6 @@ UPGRADE = record(
     {"state": {"enum": ["running", "done", "failed"]}},
     {"sent": {"type": "integer"}, "total": {"type": "integer"}, "sha256": TEXT},
 )
-GROUP = record({"id": ID, "name": TEXT, "members": {"type": "integer", "minimum": 0}})
 CREDENTIAL_RECORD = record(
     {"id": ID, "cardholder_id": ID, "enabled": FLAG, "card": CARD, "pin": {"type": "null"}},
     {"has_pin": FLAG},

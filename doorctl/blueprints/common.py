@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import current_app, jsonify, make_response, request, stream_template
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from doorctl.core.appliance import Appliance
-from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.errors import DoorctlError, Invalid, label_of
 from doorctl.core.inbound import json_object, whole_number
 from doorctl.core.waiting import in_slices
 
@@ -17,6 +18,8 @@ ROLE_ATTRIBUTE = "doorctl_role"
 # Parsing and checking JSON runs on the hub: a body this size takes a few milliseconds.
 MAX_JSON = 256 * 1024
 PUBLIC = "public"
+# Above this a limit is no limit a person would type: "1 or more" says it.
+REALISTIC = 10**9
 
 
 def appliance() -> Appliance:
@@ -75,6 +78,16 @@ def form_failed(page: Callable, error: DoorctlError, **context):
     return page(status, errors=error.fields, message=error.message, **context)
 
 
+def field_errors(errors: dict[str, str], labels: dict, prefix: str) -> list[str]:
+    """The messages of the list items under a field ("intervals[0].start"), each after
+    its label ("Interval 1: start: ..."), for the one place on the page that holds them."""
+    return [
+        f"{label_of(key, labels)}: {message}"
+        for key, message in errors.items()
+        if key.startswith(prefix + "[")
+    ]
+
+
 def error_answer(status: int, title: str, message: str, fields: dict | None = None):
     """An error as the caller reads it: the API's `{"error", "fields"}`, else the error page."""
     if is_api():
@@ -85,9 +98,10 @@ def error_answer(status: int, title: str, message: str, fields: dict | None = No
 def json_body() -> dict:
     """The request's JSON object, nested within limits and all text; raise a clear error."""
     if not request.is_json:
-        raise DoorctlError("Send a JSON object with Content-Type: application/json.")
+        raise DoorctlError(_("Send a JSON object with Content-Type: application/json."))
     if (request.content_length or 0) > MAX_JSON:
-        raise RequestEntityTooLarge(f"A JSON body is at most {MAX_JSON // 1024} KiB.")
+        limit = _("A JSON body is at most %(size)d KiB.", size=MAX_JSON // 1024)
+        raise RequestEntityTooLarge(limit)
     return json_object(request.get_data(cache=True))
 
 
@@ -96,11 +110,29 @@ def field(body: dict | MultiDict, name: str, kind: type = str, required: bool = 
     value = body.get(name)
     if value is None or value == "":
         if required:
-            raise Invalid({name: "This field is required."})
+            raise Invalid({name: _("This field is required.")})
         return None
     if not isinstance(value, kind):
-        raise Invalid({name: f"Must be a {kind.__name__}."})
+        raise Invalid({name: _("Must be a %(kind)s.", kind=kind.__name__)})
     return value
+
+
+def query_number(name: str, text: str | None, default: int | None, low: int, high: int):
+    """A whole-number query parameter within limits; raise Invalid naming it, with a
+    range a person would type ("1 or more", not "1 to 4611686018427387904")."""
+    if text in (None, ""):
+        return default
+    number = whole_number(text)
+    if number is None or not low <= number <= high:
+        raise Invalid({name: number_rule(low, high)})
+    return number
+
+
+def number_rule(low: int, high: int) -> str:
+    """What a whole number may be, in words."""
+    if high >= REALISTIC:
+        return _("Enter a whole number of %(low)d or more.", low=low)
+    return _("Enter a whole number from %(low)d to %(high)d.", low=low, high=high)
 
 
 def form_number(text: str):
@@ -117,4 +149,4 @@ def form_ids(form: MultiDict, name: str) -> list[int]:
 def check_repeat(password, repeat) -> None:
     """The retyped password must be the password; raise Invalid naming password_repeat."""
     if password != repeat:
-        raise Invalid({"password_repeat": "The passwords don't match."})
+        raise Invalid({"password_repeat": _("The passwords don't match.")})

@@ -34,8 +34,8 @@ ERROR = {
         },
     },
     "example": {
-        "error": "name: Use 1 to 64 characters.",
-        "fields": {"name": "Use 1 to 64 characters."},
+        "error": "Name: Enter 1 to 64 characters.",
+        "fields": {"name": "Enter 1 to 64 characters."},
     },
 }
 ERRORS = {

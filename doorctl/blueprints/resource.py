@@ -9,11 +9,12 @@ same declaration, so the page, the API and the document can't disagree.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, flash, jsonify, make_response, redirect, request, url_for
 
 from doorctl.blueprints.common import allow, form_failed, json_body
 from doorctl.core.errors import DoorctlError
@@ -27,6 +28,8 @@ PAGE_SUMMARIES = {
     "create": "Add {a} {r.name} from the page.",
     "update": "Change {a} {r.name} from the page.",
     "delete": "Delete {a} {r.name} from the page.",
+    "edit": "The form that edits {a} {r.name} in place of its row.",
+    "row": "One {r.name}'s row of the page (what Cancel brings back).",
 }
 # operation -> (on one record, HTTP methods)
 API_RULES = {
@@ -52,6 +55,10 @@ class Page:
     forms: str | None = None
     update_body: Callable[[Any, Any], dict] | None = None
     endpoints: dict[str, str] = field(default_factory=dict)
+    # Editing in place: row(key) is a record's row, editor(key, errors, values) its
+    # form; htmx swaps one for the other and a saved form answers the new row.
+    row: Callable[[Any], str] | None = None
+    editor: Callable[..., str] | None = None
 
 
 @dataclass(frozen=True)
@@ -166,11 +173,44 @@ def _page_routes(bp: Blueprint, resource: Resource, page: Page) -> None:
     }
     names = {**PAGE_ENDPOINTS, **page.endpoints}
     views = _page_views(bp, resource, page)
-    for operation in page.operations:
+    operations = list(page.operations)
+    if page.row is not None and page.editor is not None:
+        rules |= {"edit": (f"{item}/edit", "GET"), "row": (f"{item}/row", "GET")}
+        names |= {"edit": "edit", "row": "row"}
+        views |= _in_place_views(page)
+        operations += ["edit", "row"]
+    for operation in operations:
         rule, method = rules[operation]
-        view = allow(resource.roles[operation])(views[operation])
+        role = resource.roles["update" if operation in ("edit", "row") else operation]
+        view = allow(role)(views[operation])
         view.__doc__ = PAGE_SUMMARIES[operation].format(r=resource, a=_article(resource))
         bp.add_url_rule(rule, names[operation], view, methods=[method])
+
+
+def _in_place_views(page: Page) -> dict[str, Callable]:
+    """A record's form in place of its row, and its row again (Cancel)."""
+
+    def edit(**key):
+        (value,) = key.values()
+        return page.editor(value, {}, None)
+
+    def row(**key):
+        (value,) = key.values()
+        return page.row(value)
+
+    return {"edit": edit, "row": row}
+
+
+def _in_place_answer(page: Page, key, message: str, error: DoorctlError | None):
+    """What an htmx save in place gets: the saved row and a toast, or the form again
+    with every field's message (422)."""
+    if error is not None:
+        status = 422 if error.status == 400 else error.status
+        return page.editor(key, error.fields, request.form, error.message), status
+    response = make_response(page.row(key))
+    toast = {"doorctl:toast": {"message": message, "tone": "ok"}}
+    response.headers["HX-Trigger"] = json.dumps(toast)
+    return response
 
 
 def _page_views(bp: Blueprint, resource: Resource, page: Page) -> dict[str, Callable]:
@@ -180,11 +220,15 @@ def _page_views(bp: Blueprint, resource: Resource, page: Page) -> dict[str, Call
     body = page.update_body or (lambda form, _: page.form_body(form))
 
     def run(operation: str, key, change: Callable[[], dict | None]):
+        in_place = operation == "update" and page.row is not None and _htmx()
         try:
             record = change() or {}
         except DoorctlError as error:
+            if in_place:
+                return _in_place_answer(page, key, "", error)
             return form_failed(page.render, error, **page.failed_context(operation, key))
-        return done(page.messages[operation].format(**{resource.key: key, **record}))
+        message = page.messages[operation].format(**{resource.key: key, **record})
+        return _in_place_answer(page, key, message, None) if in_place else done(message)
 
     def show():
         return page.render()
@@ -201,6 +245,13 @@ def _page_views(bp: Blueprint, resource: Resource, page: Page) -> dict[str, Call
         return run("delete", value, lambda: store["delete"](value))
 
     return {"list": show, "create": add, "update": update, "delete": delete}
+
+
+def _htmx() -> bool:
+    """True for a form htmx sent in place of a row (not a boosted form, which wants
+    the page)."""
+    headers = request.headers
+    return headers.get("HX-Request") == "true" and headers.get("HX-Boosted") != "true"
 
 
 def _done(blueprint: str, message: str):

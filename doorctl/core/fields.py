@@ -8,8 +8,14 @@ errors.
 
 from __future__ import annotations
 
+import math
+
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from wtforms import BooleanField, FloatField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, ValidationError
+
+SECONDS_RULE = lazy_gettext("Enter a number of seconds, for example 7 or 7.5.")
 
 
 class Seconds(FloatField):
@@ -18,8 +24,28 @@ class Seconds(FloatField):
     def process_data(self, value):
         if isinstance(value, bool) or not isinstance(value, int | float | None):
             self.data = None
-            raise ValueError("Enter a number of seconds.")
+            raise ValueError(str(SECONDS_RULE))
         self.data = None if value is None else float(value)
+
+    def process_formdata(self, valuelist):
+        """Form text as seconds: '7', '7.5' or '7,5'; anything else says what to type."""
+        if not valuelist:
+            return
+        text = valuelist[0].strip().replace(",", ".")
+        try:
+            number = float(text)
+        except ValueError:
+            number = math.nan
+        if not math.isfinite(number):
+            self.data = None
+            raise ValueError(str(SECONDS_RULE))
+        self.data = number
+
+    def _value(self):
+        """'7', not '7.0': a whole number of seconds shows as a person types it."""
+        if self.raw_data:
+            return self.raw_data[0]
+        return "" if self.data is None else f"{self.data:g}"
 
 
 class Switch(BooleanField):
@@ -28,7 +54,7 @@ class Switch(BooleanField):
     def process_data(self, value):
         if not isinstance(value, bool):
             self.data = False
-            raise ValueError("Must be true or false.")
+            raise ValueError(_("Must be true or false."))
         self.data = value
 
 
@@ -45,7 +71,8 @@ class Choice(SelectField):
 
     def pre_validate(self, form):
         if self.data not in self.values():
-            raise ValidationError(f"Choose one of: {', '.join(self.values())}.")
+            values = ", ".join(self.values())
+            raise ValidationError(_("Choose one of: %(choices)s.", choices=values))
 
 
 class Text(StringField):
@@ -54,7 +81,7 @@ class Text(StringField):
     def process_data(self, value):
         if not isinstance(value, str | None):
             self.data = ""
-            raise ValueError("Must be text.")
+            raise ValueError(_("Must be text."))
         self.data = value
 
 
@@ -63,13 +90,15 @@ class Name(StringField):
 
     def __init__(self, label=None, validators=None, **kwargs):
         super().__init__(
-            label, [Length(1, 32, "Use 1 to 32 characters."), *(validators or [])], **kwargs
+            label,
+            [Length(1, 32, lazy_gettext("Use 1 to 32 characters.")), *(validators or [])],
+            **kwargs,
         )
 
     def process_data(self, value):
         if not isinstance(value, str | None):
             self.data = ""
-            raise ValueError("Must be text.")
+            raise ValueError(_("Must be text."))
         self.data = (value or "").strip()
 
     def process_formdata(self, valuelist):
@@ -83,20 +112,22 @@ class OptionalId(StringField):
     def process_data(self, value):
         if value is not None and (isinstance(value, bool) or not isinstance(value, int)):
             self.data = None
-            raise ValueError("Must be the id of a record (a whole number) or null.")
+            raise ValueError(_("Must be the id of a record (a whole number) or null."))
         self.data = value
 
     def process_formdata(self, valuelist):
         text = valuelist[0].strip() if valuelist else ""
         if text and not text.isdigit():
-            raise ValueError("Must be the id of a record (a whole number) or empty.")
+            raise ValueError(_("Choose one from the list, or none."))
         self.data = int(text) if text else None
 
     def _value(self):
         return "" if self.data is None else str(self.data)
 
 
-def seconds(label: str, default: float, low: float, high: float) -> Seconds:
+def seconds(label, default: float, low: float, high: float, description="") -> Seconds:
     """A Seconds field with its allowed range."""
-    message = f"Enter {low:g} to {high:g} seconds."
-    return Seconds(label, [NumberRange(low, high, message)], default=default)
+    message = lazy_gettext("Enter %(low)s to %(high)s seconds.", low=f"{low:g}", high=f"{high:g}")
+    return Seconds(
+        label, [NumberRange(low, high, message)], default=default, description=description
+    )

@@ -12,6 +12,7 @@ import logging
 import math
 from collections.abc import Callable
 
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from wtforms import Form
 
@@ -44,17 +45,17 @@ def type_errors(defaults: dict, values: dict) -> dict[str, str]:
 
 def _type_error(default, value) -> str | None:
     if isinstance(default, bool):
-        return None if isinstance(value, bool) else "Must be true or false."
+        return None if isinstance(value, bool) else _("Must be true or false.")
     if isinstance(default, int | float):
         number = isinstance(value, int | float) and not isinstance(value, bool)
         if not number or not math.isfinite(value):
-            return "Must be a number."
+            return _("Must be a number.")
         fraction = isinstance(default, int) and isinstance(value, float)
-        return "Must be a whole number." if fraction and not value.is_integer() else None
+        return _("Must be a whole number.") if fraction and not value.is_integer() else None
     for kind, message in (
-        (str, "Must be text."),
-        (list, "Must be a list."),
-        (dict, "Must be an object."),
+        (str, _("Must be text.")),
+        (list, _("Must be a list.")),
+        (dict, _("Must be an object.")),
     ):
         if isinstance(default, kind):
             return None if isinstance(value, kind) else message
@@ -63,7 +64,12 @@ def _type_error(default, value) -> str | None:
 
 def first_errors(form: Form) -> dict[str, str]:
     """The first message of each field that failed, keyed by field name."""
-    return {name: messages[0] for name, messages in form.errors.items() if messages}
+    return {name: str(messages[0]) for name, messages in form.errors.items() if messages}
+
+
+def labels(form: Form) -> dict[str, str]:
+    """Each field's label as the page shows it, by field name."""
+    return {field.name: str(field.label.text) for field in form}
 
 
 class Settings:
@@ -173,28 +179,39 @@ class Settings:
         current = self.get(section) if over is None else over
         unknown = sorted(set(changes) - set(current))
         if unknown:
-            raise Invalid({name: "unknown setting" for name in unknown})
+            message = _("There is no such setting; the settings are: %(names)s.")
+            names = ", ".join(sorted(current))
+            raise Invalid(dict.fromkeys(unknown, message % {"names": names}))
         wrong = type_errors(self.defaults(section), changes)
         good = {k: v for k, v in changes.items() if k not in wrong}
         form = self._form_class(section)(data={**current, **good})
         if wrong:
             form.validate()
-            raise Invalid({**first_errors(form), **wrong})
-        self.check_form(section, form)
+            raise Invalid({**first_errors(form), **wrong}, labels=labels(form))
+        self.check_form(section, form, current)
         return form
 
-    def check_form(self, section: str, form: Form) -> dict:
-        """Validate a filled form and the section's checks; its record, or raise Invalid
-        (the form's fields then hold their messages)."""
-        if not form.validate():
-            raise Invalid(first_errors(form))
-        record = form.data
-        problems = self._checks.get(section, lambda _: {})(record)
-        if problems:
-            for name, message in problems.items():
-                form[name].errors = [message]
-            raise Invalid(problems)
-        return record
+    def check_form(self, section: str, form: Form, over: dict | None = None) -> dict:
+        """Validate a filled form and the section's checks, all at once; its record, or
+        raise Invalid naming every bad field (the form's fields then hold their messages).
+
+        The checks see the good fields over the stored record, so a rule across fields
+        is told along with a bad value in another field, not after it is fixed.
+        """
+        valid = form.validate()
+        bad = first_errors(form)
+        stored = self.get(section) if over is None else over
+        record = {**stored, **{k: v for k, v in form.data.items() if k not in bad}}
+        problems = {
+            name: str(message)
+            for name, message in self._checks.get(section, lambda _: {})(record).items()
+            if name not in bad
+        }
+        for name, message in problems.items():
+            form[name].errors = [message]
+        if not valid or problems:
+            raise Invalid({**bad, **problems}, labels=labels(form))
+        return form.data
 
     def save(self, section: str, form: Form) -> dict:
         """Validate a filled form, store its record and tell the listeners; raise Invalid."""

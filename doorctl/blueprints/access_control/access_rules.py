@@ -1,18 +1,25 @@
-"""Access rules (Access control): who may open which door, when and how (Administrator)."""
+"""Access rules (Access control): who may open which door, when and how (Administrator).
+
+Each rule is a row of the page, edited in its place: Edit swaps the row for its form
+(htmx), Save answers the row again or the form with every field's message.
+"""
 
 from __future__ import annotations
 
-from flask import Blueprint
+from flask import Blueprint, render_template
 from flask_babel import lazy_gettext
 
-from doorctl.blueprints.common import (
-    appliance,
-    form_ids,
-    form_number,
-    render,
-)
+from doorctl.blueprints.common import appliance, form_ids, form_number, render
 from doorctl.blueprints.resource import WRITES, Page, Resource, register
-from doorctl.core.access_control.access_rules import AUTHENTICATIONS, DIRECTIONS, FIELDS, NAME_MAX
+from doorctl.core.access_control.access_rules import (
+    AUTHENTICATION_WORDS,
+    AUTHENTICATIONS,
+    DIRECTION_WORDS,
+    DIRECTIONS,
+    FIELDS,
+    LABELS,
+    NAME_MAX,
+)
 
 MENU_ITEMS = [("Access control", lazy_gettext("Access rules"), "access_rules.page")]
 bp = Blueprint("access_rules", __name__)
@@ -23,22 +30,59 @@ def _rules():
     return appliance().access.rules
 
 
-def _page(status: int = 200, **context):
+def choices() -> dict:
+    """What a rule can name, by id: cardholders, groups, schedules and doors; and the
+    words for its directions and authentications."""
     access = appliance().access
     holders, _ = access.cardholders.search("", 0, PICK_LIMIT)
+    return {
+        "holders": {h["id"]: h["name"] for h in holders},
+        "groups": {g["id"]: g["name"] for g in access.cardholders.groups()},
+        "schedules": {s.id: s.name for s in access.schedules.all().values()},
+        "doors": {d.id: d.settings["name"] for d in appliance().doors.values()},
+        "directions": DIRECTION_WORDS,
+        "authentications": AUTHENTICATION_WORDS,
+        "labels": LABELS,
+    }
+
+
+def _page(status: int = 200, **context):
     return render(
         "access_control/access_rules/page.html",
         status,
         rules=_rules().list(),
-        holders={h["id"]: h["name"] for h in holders},
-        groups={g["id"]: g["name"] for g in access.cardholders.groups()},
-        schedules={s.id: s.name for s in access.schedules.all().values()},
-        doors={d.id: d.settings["name"] for d in appliance().doors.values()},
-        directions=DIRECTIONS,
-        authentications=AUTHENTICATIONS,
         errors=context.pop("errors", {}),
+        rule_values=rule_values,
+        **choices(),
         **context,
     )
+
+
+def _row(rule_id: int) -> str:
+    """One rule's row, in words."""
+    template = "access_control/access_rules/_row.html"
+    return render_template(template, rule=_rules().get(rule_id), **choices())
+
+
+def _editor(rule_id: int, errors: dict, values=None, message: str = "") -> str:
+    """One rule's form in place of its row: the stored rule, or the values sent."""
+    rule = _rules().get(rule_id)
+    shown = rule_values(values) if values is not None else rule
+    template = "access_control/access_rules/_editor.html"
+    return render_template(template, rule=rule, v=shown, errors=errors, **choices())
+
+
+def rule_values(form) -> dict:
+    """The values a rule's form sent, as the form shows them again."""
+    return {
+        "name": form.get("name", ""),
+        "cardholder_ids": form_ids(form, "cardholder_ids"),
+        "group_ids": form_ids(form, "group_ids"),
+        "door_id": form_number(form.get("door_id") or ""),
+        "direction": form.get("direction", ""),
+        "schedule_id": form_number(form.get("schedule_id") or "") or None,
+        "authentication": form.get("authentication", ""),
+    }
 
 
 def rule_body(form) -> dict:
@@ -100,7 +144,15 @@ RESOURCE = Resource(
         path="/access/rules",
         render=_page,
         form_body=rule_body,
-        messages={"create": "Access rule added.", "delete": "Access rule deleted."},
+        messages={
+            "create": lazy_gettext("Access rule added."),
+            "update": lazy_gettext("Access rule saved."),
+            "delete": lazy_gettext("Access rule deleted."),
+        },
+        operations=("list", "create", "update", "delete"),
+        failed_context=lambda operation, key: {"form_id": operation},
+        row=_row,
+        editor=_editor,
     ),
 )
 register(bp, RESOURCE)

@@ -5,8 +5,18 @@ Operators and Administrators manage cardholders and credentials.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
-from flask_babel import lazy_gettext
+from flask import (
+    Blueprint,
+    Response,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext, ngettext
 
 from doorctl.blueprints.api_schemas import PAGING
 from doorctl.blueprints.common import (
@@ -14,10 +24,9 @@ from doorctl.blueprints.common import (
     appliance,
     form_failed,
     form_ids,
-    json_body,
+    query_number,
     render,
 )
-from doorctl.blueprints.logs.events import parse_int
 from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
 from doorctl.core.access_control.cardholder_csv import export_rows
 from doorctl.core.access_control.cardholder_import import (
@@ -25,8 +34,21 @@ from doorctl.core.access_control.cardholder_import import (
     encoding_named,
     import_csv,
 )
-from doorctl.core.access_control.cardholders import FIELDS, NAME_MAX, NOTES_MAX, VALIDITY_RULE
-from doorctl.core.access_control.credentials import FORMATS, PIN_RULE
+from doorctl.core.access_control.cardholders import (
+    FIELDS,
+    LABELS,
+    NAME_MAX,
+    NOTES_MAX,
+    VALIDITY_RULE,
+    validate,
+)
+from doorctl.core.access_control.credentials import (
+    FORMATS,
+    PIN_RULE,
+    card_and_pin,
+    describe_card,
+)
+from doorctl.core.access_control.credentials import LABELS as CREDENTIAL_LABELS
 from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.inbound import whole_number
 from doorctl.core.store import connect
@@ -41,10 +63,22 @@ def _access():
     return appliance().access
 
 
+def _shared() -> dict:
+    """What a cardholder's row and its form need besides the cardholder."""
+    return {
+        "groups": _access().cardholders.groups(),
+        "formats": FORMATS,
+        "pin_rule": PIN_RULE,
+        "labels": {**LABELS, **CREDENTIAL_LABELS},
+        "describe": describe_card,
+        "holder_values": holder_body,
+    }
+
+
 def _page(status: int = 200, **context):
     args = request.args
     text = args.get("q", "")
-    number = parse_int("page", args.get("page"), 1, 1, 10**9)
+    number = query_number("page", args.get("page"), 1, 1, 10**9)
     holders, total = _access().cardholders.search(text, (number - 1) * PAGE_SIZE, PAGE_SIZE)
     credentials = {h["id"]: _access().credentials.of(h["id"]) for h in holders}
     return render(
@@ -52,16 +86,38 @@ def _page(status: int = 200, **context):
         status,
         holders=holders,
         credentials=credentials,
-        groups=_access().cardholders.groups(),
         total=total,
         q=text,
         page=number,
         pages=max(1, -(-total // PAGE_SIZE)),
-        formats=FORMATS,
         encodings=ENCODINGS,
-        pin_rule=PIN_RULE,
         errors=context.pop("errors", {}),
+        **_shared(),
         **context,
+    )
+
+
+def _row(cardholder_id: int) -> str:
+    """One cardholder's row: name, state, validity and credentials in words."""
+    holder = _access().cardholders.get(cardholder_id)
+    credentials = {cardholder_id: _access().credentials.of(cardholder_id)}
+    template = "access_control/cardholders/_row.html"
+    return render_template(template, h=holder, credentials=credentials, **_shared())
+
+
+def _editor(cardholder_id: int, errors: dict, values=None, message: str = "") -> str:
+    """One cardholder's forms in place of the row: the cardholder, a new credential."""
+    holder = _access().cardholders.get(cardholder_id)
+    credentials = {cardholder_id: _access().credentials.of(cardholder_id)}
+    form_id = f"holder-{cardholder_id}" if values is not None else ""
+    return render_template(
+        "access_control/cardholders/_editor.html",
+        h=holder,
+        credentials=credentials,
+        errors=errors,
+        values=values or {},
+        form_id=form_id,
+        **_shared(),
     )
 
 
@@ -83,8 +139,10 @@ def holder_body(form) -> dict:
     }
 
 
-def credential_body(form, cardholder_id: int) -> dict:
-    """A credential from the page's form: a card, a PIN, or both."""
+def credential_body(form, cardholder_id: int, errors: dict | None = None) -> dict:
+    """A credential from the page's form: a card, a PIN, or both. A number that is not
+    one is told in `errors` (raised when none is given), next to the others."""
+    found: dict[str, str] = {}
     card = None
     if form.get("card_format"):
         card = {"format": form["card_format"]}
@@ -92,8 +150,29 @@ def credential_body(form, cardholder_id: int) -> dict:
             text = form.get(f"card_{name}", "").strip()
             card[name] = whole_number(text)
             if text and card[name] is None:
-                raise Invalid({f"card.{name}": "Must be a whole number, 0 or more."})
+                found[f"card.{name}"] = _("Enter a whole number, 0 or more.")
+                card[name] = 0
+    if errors is not None:
+        errors.update(found)
+    elif found:
+        raise Invalid(found, labels=CREDENTIAL_LABELS)
     return {"cardholder_id": cardholder_id, "card": card, "pin": form.get("pin") or None}
+
+
+def _check_whole_form(form) -> None:
+    """The cardholder and the first credential checked together: every field's message
+    at once, before either is added."""
+    errors: dict[str, str] = {}
+    try:
+        validate(holder_body(form))
+    except Invalid as error:
+        errors.update(error.fields)
+    if form.get("card_format") or form.get("pin"):
+        found: dict[str, str] = {}
+        card_and_pin(credential_body(form, 0, found), found)
+        errors.update({k: v for k, v in found.items() if k not in errors})
+    if errors:
+        raise Invalid(errors, labels={**LABELS, **CREDENTIAL_LABELS})
 
 
 def _done(message: str):
@@ -106,6 +185,7 @@ def _done(message: str):
 def add():
     """Add cardholder, optionally with a first card and PIN."""
     try:
+        _check_whole_form(request.form)
         holder = _access().cardholders.create(holder_body(request.form))
     except DoorctlError as error:
         return _failed(error, "add")
@@ -115,7 +195,7 @@ def add():
         except DoorctlError as error:
             _access().cardholders.delete(holder["id"])
             return _failed(error, "add")
-    return _done(f"Cardholder {holder['name']} added.")
+    return _done(_("Cardholder %(name)s added.", name=holder["name"]))
 
 
 @bp.route("/access/cardholders/<int:cardholder_id>/credentials", methods=["POST"])
@@ -126,7 +206,7 @@ def add_credential(cardholder_id: int):
         _access().credentials.create(credential_body(request.form, cardholder_id))
     except DoorctlError as error:
         return _failed(error, f"credential-{cardholder_id}")
-    return _done("Credential added.")
+    return _done(_("Credential added."))
 
 
 @bp.route("/access/credentials/<int:credential_id>/delete", methods=["POST"])
@@ -134,7 +214,7 @@ def add_credential(cardholder_id: int):
 def delete_credential(credential_id: int):
     """Delete a credential."""
     _access().credentials.delete(credential_id)
-    return _done("Credential deleted.")
+    return _done(_("Credential deleted."))
 
 
 @bp.route("/access/cardholders/import", methods=["POST"])
@@ -144,7 +224,7 @@ def import_page():
     upload = request.files.get("file")
     try:
         if upload is None:
-            raise Invalid({"file": "Choose a CSV file."})
+            raise Invalid({"file": _("Choose a CSV file.")})
         result = run_import(upload.stream, encoding_named(request.form.get("encoding")))
     except DoorctlError as error:
         return _failed(error, "import")
@@ -153,9 +233,17 @@ def import_page():
             422,
             import_errors=result.errors,
             form_id="import",
-            message=f"{result.error_count} bad rows; nothing was imported.",
+            message=ngettext(
+                "%(num)d bad row; nothing was imported.",
+                "%(num)d bad rows; nothing was imported.",
+                result.error_count,
+            ),
         )
-    return _done(f"Imported {result.cardholders} cardholders, {result.credentials} credentials.")
+    holders = ngettext("%(num)d cardholder", "%(num)d cardholders", result.cardholders)
+    credentials = ngettext("%(num)d credential", "%(num)d credentials", result.credentials)
+    return _done(
+        _("Imported %(holders)s and %(credentials)s.", holders=holders, credentials=credentials)
+    )
 
 
 def run_import(source, encoding: str):
@@ -170,8 +258,8 @@ def run_import(source, encoding: str):
 def _search() -> dict:
     """Cardholders by name: `?q=` searches names, `?offset=&limit=` pages."""
     args = request.args
-    offset = parse_int("offset", args.get("offset"), 0, 0, 10**9)
-    limit = parse_int("limit", args.get("limit"), 100, 1, 1000)
+    offset = query_number("offset", args.get("offset"), 0, 0, 10**9)
+    limit = query_number("limit", args.get("limit"), 100, 1, 1000)
     holders, total = _access().cardholders.search(args.get("q", ""), offset, limit)
     return {"cardholders": holders, "total": total}
 
@@ -182,7 +270,7 @@ def _with_credentials(cardholder_id: int) -> dict:
     return {**holder, "credentials": _access().credentials.of(cardholder_id)}
 
 
-MAYBE_MOMENT = {"type": ["string", "null"], "description": VALIDITY_RULE}
+MAYBE_MOMENT = {"type": ["string", "null"], "description": str(VALIDITY_RULE)}
 ID_LIST = {"type": "array", "items": {"type": "integer", "minimum": 1}}
 BODY = {
     "type": "object",
@@ -252,12 +340,14 @@ RESOURCE = Resource(
         render=_page,
         form_body=holder_body,
         messages={
-            "update": "Cardholder {name} updated.",
-            "delete": "Cardholder deleted.",
+            "update": lazy_gettext("Cardholder {name} saved."),
+            "delete": lazy_gettext("Cardholder deleted."),
         },
         operations=("list", "update", "delete"),
         failed_context=lambda operation, key: {"form_id": f"holder-{key}"},
         done=lambda message: _done(message),
+        row=_row,
+        editor=_editor,
     ),
 )
 register(bp, RESOURCE)
@@ -272,7 +362,11 @@ def api_import():
     result = run_import(upload.stream if upload is not None else request.stream, encoding)
     if result.error_count:
         body = {
-            "error": f"{result.error_count} bad rows; nothing was imported.",
+            "error": ngettext(
+                "%(num)d bad row; nothing was imported.",
+                "%(num)d bad rows; nothing was imported.",
+                result.error_count,
+            ),
             "fields": {},
             **result.to_dict(),
         }
@@ -302,67 +396,3 @@ def api_export():
 
     headers = {"Content-Disposition": "attachment; filename=cardholders.csv"}
     return Response(generate(), mimetype="text/csv", headers=headers)
-
-
-@bp.route("/api/v1/credentials")
-@allow("operator")
-def api_credentials():
-    """Credentials by id, `?cardholder_id=` for one cardholder's, `?offset=&limit=` pages."""
-    args = request.args
-    if args.get("cardholder_id"):
-        holder = parse_int("cardholder_id", args["cardholder_id"], None, 1, 2**62)
-        return jsonify(_access().credentials.of(holder))
-    offset = parse_int("offset", args.get("offset"), 0, 0, 10**9)
-    limit = parse_int("limit", args.get("limit"), 100, 1, 1000)
-    return jsonify(_access().credentials.list(offset, limit))
-
-
-@bp.route("/api/v1/credentials", methods=["POST"])
-@allow("operator")
-def api_create_credential():
-    """Add `{"cardholder_id", "card": {...} | null, "pin": "..." | null, "enabled"}`."""
-    return jsonify(_access().credentials.create(json_body())), 201
-
-
-@bp.route("/api/v1/credentials/<int:credential_id>")
-@allow("operator")
-def api_get_credential(credential_id: int):
-    """One credential (never its PIN)."""
-    return jsonify(_access().credentials.get(credential_id))
-
-
-@bp.route("/api/v1/credentials/<int:credential_id>", methods=["PUT", "PATCH"])
-@allow("operator")
-def api_update_credential(credential_id: int):
-    """Change enabled, card or PIN."""
-    return jsonify(_access().credentials.update(credential_id, json_body()))
-
-
-@bp.route("/api/v1/credentials/<int:credential_id>", methods=["DELETE"])
-@allow("operator")
-def api_delete_credential(credential_id: int):
-    """Delete a credential."""
-    _access().credentials.delete(credential_id)
-    return "", 204
-
-
-@bp.route("/api/v1/cardholder-groups")
-@allow("operator")
-def api_groups():
-    """Every cardholder group with its member count."""
-    return jsonify(_access().cardholders.groups())
-
-
-@bp.route("/api/v1/cardholder-groups", methods=["POST"])
-@allow("operator")
-def api_create_group():
-    """Add a group: `{"name"}`."""
-    return jsonify(_access().cardholders.create_group(json_body().get("name"))), 201
-
-
-@bp.route("/api/v1/cardholder-groups/<int:group_id>", methods=["DELETE"])
-@allow("operator")
-def api_delete_group(group_id: int):
-    """Delete a group."""
-    _access().cardholders.delete_group(group_id)
-    return "", 204

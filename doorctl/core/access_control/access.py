@@ -17,6 +17,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import gevent
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 from wtforms import Form, StringField
 from wtforms.validators import ValidationError
 
@@ -66,12 +68,30 @@ def _zone(name: str) -> ZoneInfo | None:
 class AccessSettings(Form):
     """Access control settings (Administrator): time zone of schedules, PIN entry."""
 
-    time_zone = StringField("Time zone (empty: the system's)", default="")
-    pin_timeout = seconds("PIN entry timeout", 10, 1, 120)
+    time_zone = StringField(
+        lazy_gettext("Time zone"),
+        default="",
+        description=lazy_gettext(
+            "The zone that schedules' times are in, such as Europe/Stockholm. "
+            "Empty: the system's time zone."
+        ),
+    )
+    pin_timeout = seconds(
+        lazy_gettext("PIN entry timeout"),
+        10,
+        1,
+        120,
+        lazy_gettext(
+            "Seconds a reader waits for the PIN after a card whose rule asks for one, "
+            "and for the next key while a PIN is typed."
+        ),
+    )
 
     def validate_time_zone(self, field):
         if not isinstance(field.data, str) or (field.data and not _zone(field.data)):
-            raise ValidationError("Give a time zone name such as Europe/Stockholm, or leave empty.")
+            raise ValidationError(
+                _("Enter a time zone name such as Europe/Stockholm, or leave empty.")
+            )
 
 
 class PinEntry:

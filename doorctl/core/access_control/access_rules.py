@@ -7,17 +7,39 @@ asks for: card only, PIN only, or card + PIN.
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass
 
-from doorctl.core.access_control.cardholders import id_list
-from doorctl.core.errors import Invalid, NotFound
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from doorctl.core.access_control.cardholders import id_list, missing_ids
+from doorctl.core.errors import Invalid, NotFound, unknown_fields
 from doorctl.core.logs.audit import audit
 from doorctl.core.store import Store, Transaction
 
 KIND = "AccessRule"
 AUTHENTICATIONS = ("card", "pin", "card+pin")
 DIRECTIONS = ("entry", "exit", "both")
+# Each value as the page says it.
+AUTHENTICATION_WORDS = {
+    "card": lazy_gettext("Card"),
+    "pin": lazy_gettext("PIN"),
+    "card+pin": lazy_gettext("Card and PIN"),
+}
+DIRECTION_WORDS = {
+    "entry": lazy_gettext("Entry reader"),
+    "exit": lazy_gettext("Exit reader"),
+    "both": lazy_gettext("Entry and exit readers"),
+}
+LABELS = {
+    "name": lazy_gettext("Name"),
+    "cardholder_ids": lazy_gettext("Cardholders"),
+    "group_ids": lazy_gettext("Groups"),
+    "door_id": lazy_gettext("Door"),
+    "direction": lazy_gettext("Reader"),
+    "schedule_id": lazy_gettext("Schedule"),
+    "authentication": lazy_gettext("Authentication"),
+}
 NAME_MAX = 64
 FIELDS = (
     "name",
@@ -52,14 +74,21 @@ class Applicable:
 def _optional_id(body: dict, name: str, errors: dict) -> int | None:
     value = body.get(name)
     if value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        errors[name] = "Give an id, or null."
+        errors[name] = _("Choose a schedule from the list, or Always.")
         return None
     return value
 
 
+def _choice(value, words: dict, name: str, errors: dict) -> None:
+    """A value that must be one of `words`' keys (a page offers them in a list, so a
+    wrong one comes from the API, which sends the values)."""
+    if not isinstance(value, str) or value not in words:
+        errors[name] = _("Choose one of: %(choices)s.", choices=", ".join(words))
+
+
 def validate(body: dict, door_ids: set[int]) -> dict:
-    """A clean rule from a request; raise Invalid naming each bad field."""
-    errors = {name: "unknown field" for name in sorted(set(body) - set(FIELDS) - {"id"})}
+    """A clean rule from a request; raise Invalid naming each bad field, all at once."""
+    errors = unknown_fields(body, (*FIELDS, "id"))
     rule = {
         "name": body.get("name", ""),
         "cardholder_ids": id_list(body, "cardholder_ids", errors),
@@ -72,18 +101,18 @@ def validate(body: dict, door_ids: set[int]) -> dict:
     if rule["name"] is None:
         rule["name"] = ""
     if not isinstance(rule["name"], str) or len(rule["name"]) > NAME_MAX:
-        errors["name"] = f"Text of up to {NAME_MAX} characters."
+        errors["name"] = _("Use text of up to %(max)d characters.", max=NAME_MAX)
     door_id = rule["door_id"]
     if isinstance(door_id, bool) or not isinstance(door_id, int) or door_id not in door_ids:
-        errors["door_id"] = f"Choose a door: {', '.join(map(str, sorted(door_ids)))}."
-    if rule["direction"] not in DIRECTIONS:
-        errors["direction"] = f"Choose one of: {', '.join(DIRECTIONS)}."
-    if rule["authentication"] not in AUTHENTICATIONS:
-        errors["authentication"] = f"Choose one of: {', '.join(AUTHENTICATIONS)}."
-    if not errors and not rule["cardholder_ids"] and not rule["group_ids"]:
-        errors["cardholder_ids"] = "Give at least one cardholder or group."
+        known = ", ".join(map(str, sorted(door_ids)))
+        errors["door_id"] = _("Choose a door: %(doors)s.", doors=known)
+    _choice(rule["direction"], DIRECTION_WORDS, "direction", errors)
+    _choice(rule["authentication"], AUTHENTICATION_WORDS, "authentication", errors)
+    lists_given = "cardholder_ids" not in errors and "group_ids" not in errors
+    if lists_given and not rule["cardholder_ids"] and not rule["group_ids"]:
+        errors["cardholder_ids"] = _("Choose at least one cardholder or group.")
     if errors:
-        raise Invalid(errors)
+        raise Invalid(errors, labels=LABELS)
     return rule
 
 
@@ -110,7 +139,7 @@ class AccessRules:
         """One rule as the REST API shows it; raise NotFound."""
         row = self.store.execute("SELECT * FROM access_rules WHERE id = ?", (rule_id,)).fetchone()
         if row is None:
-            raise NotFound(f"There is no access rule with id {rule_id}.")
+            raise NotFound(_("There is no access rule with id %(id)d.", id=rule_id))
         return {
             "id": row["id"],
             "name": row["name"],
@@ -168,14 +197,14 @@ def _update(tx: Transaction, rule_id: int, rule: dict) -> None:
         {**rule, "id": rule_id},
     )
     if not cursor.rowcount:
-        raise NotFound(f"There is no access rule with id {rule_id}.")
+        raise NotFound(_("There is no access rule with id %(id)d.", id=rule_id))
     _set_members(tx, rule_id, rule)
     audit(tx, KIND, "update", rule_id)
 
 
 def _delete(tx: Transaction, rule_id: int) -> None:
     if not tx.execute("DELETE FROM access_rules WHERE id = ?", (rule_id,)).rowcount:
-        raise NotFound(f"There is no access rule with id {rule_id}.")
+        raise NotFound(_("There is no access rule with id %(id)d.", id=rule_id))
     audit(tx, KIND, "delete", rule_id)
 
 
@@ -185,20 +214,24 @@ def _check_schedule(tx: Transaction, rule: dict) -> None:
         return
     found = tx.execute("SELECT 1 FROM schedules WHERE id = ?", (schedule_id,))
     if found.fetchone() is None:
-        raise Invalid({"schedule_id": f"There is no schedule with id {schedule_id}."})
+        message = _(
+            "There is no schedule with id %(id)d; choose one from the list.", id=schedule_id
+        )
+        raise Invalid({"schedule_id": message}, labels=LABELS)
 
 
 def _set_members(tx: Transaction, rule_id: int, rule: dict) -> None:
     """Replace the rule's cardholders and groups; unknown ids are named in the error."""
-    for table, column, key, what in (
-        ("rule_cardholders", "cardholder_id", "cardholder_ids", "cardholder"),
-        ("rule_groups", "group_id", "group_ids", "group"),
+    for table, column, key, source in (
+        ("rule_cardholders", "cardholder_id", "cardholder_ids", "cardholders"),
+        ("rule_groups", "group_id", "group_ids", "cardholder_groups"),
     ):
+        missing = missing_ids(tx, source, rule[key])
+        if missing:
+            message = _("There is none with id %(ids)s; choose from the list.", ids=missing)
+            raise Invalid({key: message}, labels=LABELS)
         tx.execute(f"DELETE FROM {table} WHERE rule_id = ?", (rule_id,))
-        try:
-            tx.executemany(
-                f"INSERT INTO {table} (rule_id, {column}) VALUES (?, ?)",
-                [(rule_id, i) for i in rule[key]],
-            )
-        except sqlite3.IntegrityError:
-            raise Invalid({key: f"Give ids of existing {what}s."}) from None
+        tx.executemany(
+            f"INSERT INTO {table} (rule_id, {column}) VALUES (?, ?)",
+            [(rule_id, i) for i in rule[key]],
+        )

@@ -14,16 +14,29 @@ import hmac
 import re
 import sqlite3
 
-from doorctl.core.errors import Conflict, Invalid, NotFound
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from doorctl.core.errors import Conflict, Invalid, NotFound, unknown_fields
 from doorctl.core.logs.audit import audit
 from doorctl.core.store import Store, Transaction
 from doorctl.hal.wiegand import CARD_FORMATS, CardRead, encode_card
 
 FORMATS = (*CARD_FORMATS, "raw")
 PIN = re.compile(r"^[0-9]{4,12}$")
-PIN_RULE = "A PIN is 4 to 12 digits."
+PIN_RULE = lazy_gettext("Enter 4 to 12 digits.")
 KIND = "Credential"
 FIELDS = ("cardholder_id", "enabled", "card", "pin")
+LABELS = {
+    "cardholder_id": lazy_gettext("Cardholder"),
+    "enabled": lazy_gettext("Enabled"),
+    "card": lazy_gettext("Card"),
+    "card.format": lazy_gettext("Card format"),
+    "card.facility": lazy_gettext("Facility"),
+    "card.number": lazy_gettext("Card number"),
+    "card.bits": lazy_gettext("Bits"),
+    "pin": lazy_gettext("PIN"),
+}
 
 
 def card_key(format: str, facility: int | None, number: int, bits: int | None = None) -> str:
@@ -57,6 +70,14 @@ def describe(key: str) -> str:
     return f"{card['format']} {facility}{card['number']}"
 
 
+def describe_card(card: dict | None) -> str:
+    """A card in its JSON shape as a person reads it ("H10301 12:345"); '' for none."""
+    if card is None:
+        return ""
+    middle = card.get("bits") if card["format"] == "raw" else card.get("facility")
+    return describe(card_key(card["format"], middle, card["number"], card.get("bits")))
+
+
 class PinHasher:
     """Keyed hashes of PINs with the device secret (fast enough for an index lookup)."""
 
@@ -86,18 +107,18 @@ def parse_card(card: object, errors: dict, where: str = "card") -> str | None:
     if card is None:
         return None
     if not isinstance(card, dict):
-        errors[where] = "Give the card as an object with format, facility and number."
+        errors[where] = _("Give the card as an object with format, facility and number.")
         return None
     format, facility = card.get("format"), card.get("facility")
     number, bits = card.get("number"), card.get("bits") or 0
     if format not in FORMATS:
-        errors[f"{where}.format"] = f"Choose one of: {', '.join(FORMATS)}."
+        errors[f"{where}.format"] = _("Choose one of: %(formats)s.", formats=", ".join(FORMATS))
         return None
     for name, value in (("facility", facility), ("number", number), ("bits", bits)):
         if value is not None and (not _int(value) or value < 0):
-            errors[f"{where}.{name}"] = "Must be a whole number, 0 or more."
+            errors[f"{where}.{name}"] = _("Enter a whole number, 0 or more.")
     if f"{where}.number" not in errors and number is None:
-        errors[f"{where}.number"] = "Give the card number."
+        errors[f"{where}.number"] = _("Enter the card number.")
     if any(k.startswith(where + ".") for k in errors):
         return None
     return _encodable(format, facility, number, bits, errors, where)
@@ -122,9 +143,23 @@ def parse_pin(pin: object, errors: dict) -> str | None:
     if pin in (None, ""):
         return None
     if not isinstance(pin, str) or not PIN.match(pin):
-        errors["pin"] = PIN_RULE
+        errors["pin"] = str(PIN_RULE)
         return None
     return pin
+
+
+def card_and_pin(body: dict, errors: dict, keep=None) -> tuple[str | None, str | None, bool]:
+    """A credential's card key, PIN and enabled from a request, each bad one in `errors`:
+    the cardholder's page checks them along with the cardholder, before either is added."""
+    enabled = body.get("enabled", True)
+    if not isinstance(enabled, bool):
+        errors["enabled"] = _("Must be true or false.")
+    key = parse_card(body.get("card"), errors)
+    pin = parse_pin(body.get("pin"), errors)
+    given = "card" in body and body["card"] is not None or body.get("pin") not in (None, "")
+    if not given and not (keep and keep[1]):
+        errors["card"] = _("Give a card, a PIN, or both.")
+    return key, pin, enabled
 
 
 class Credentials:
@@ -143,7 +178,7 @@ class Credentials:
             "SELECT * FROM credentials WHERE id = ?", (credential_id,)
         ).fetchone()
         if row is None:
-            raise NotFound(f"There is no credential with id {credential_id}.")
+            raise NotFound(_("There is no credential with id %(id)d.", id=credential_id))
         return row
 
     def of(self, cardholder_id: int) -> list[dict]:
@@ -178,19 +213,13 @@ class Credentials:
 
     def row(self, body: dict, keep: tuple[str | None, str | None] | None = None) -> dict:
         """The stored row of a credential from a request; raise Invalid naming each field."""
-        errors: dict[str, str] = {name: "unknown field" for name in set(body) - set(FIELDS)}
+        errors = unknown_fields(body, FIELDS)
         holder = body.get("cardholder_id")
         if not _int(holder):
-            errors["cardholder_id"] = "Give the id of the cardholder."
-        enabled = body.get("enabled", True)
-        if not isinstance(enabled, bool):
-            errors["enabled"] = "Must be true or false."
-        key = parse_card(body.get("card"), errors)
-        pin = parse_pin(body.get("pin"), errors)
-        if not errors and key is None and pin is None and not (keep and keep[1]):
-            errors["card"] = "Give a card, a PIN, or both."
+            errors["cardholder_id"] = _("Give the id of the cardholder.")
+        key, pin, enabled = card_and_pin(body, errors, keep)
         if errors:
-            raise Invalid(errors)
+            raise Invalid(errors, labels=LABELS)
         self._holder_exists(holder)
         pin_hash = self._pin_hash(key, pin, keep)
         return {"cardholder_id": holder, "enabled": enabled, "card": key, "pin_hash": pin_hash}
@@ -202,13 +231,15 @@ class Credentials:
         if keep is None or keep[1] is None:
             return None
         if key != keep[0]:
-            raise Invalid({"pin": "Give the PIN again: it is stored bound to the card."})
+            message = _("Enter the PIN again: it is stored bound to the card.")
+            raise Invalid({"pin": message}, labels=LABELS)
         return keep[1]
 
     def _holder_exists(self, cardholder_id: int) -> None:
         row = self.store.execute("SELECT 1 FROM cardholders WHERE id = ?", (cardholder_id,))
         if row.fetchone() is None:
-            raise Invalid({"cardholder_id": f"There is no cardholder with id {cardholder_id}."})
+            message = _("There is no cardholder with id %(id)d.", id=cardholder_id)
+            raise Invalid({"cardholder_id": message}, labels=LABELS)
 
 
 INSERT = (
@@ -225,21 +256,22 @@ def _write(tx: Transaction, sql: str, row: dict, action: str) -> int:
     """Insert or update a credential with its audit event; the id it has."""
     found = tx.execute("SELECT 1 FROM cardholders WHERE id = ?", (row["cardholder_id"],))
     if found.fetchone() is None:
-        raise Invalid({"cardholder_id": f"There is no cardholder with id {row['cardholder_id']}."})
+        message = _("There is no cardholder with id %(id)d.", id=row["cardholder_id"])
+        raise Invalid({"cardholder_id": message}, labels=LABELS)
     try:
         cursor = tx.execute(sql, row)
     except sqlite3.IntegrityError:
         raise _duplicate(tx, row) from None
     credential_id = row.get("id", cursor.lastrowid)
     if not cursor.rowcount:
-        raise NotFound(f"There is no credential with id {credential_id}.")
+        raise NotFound(_("There is no credential with id %(id)d.", id=credential_id))
     audit(tx, KIND, action, credential_id)
     return credential_id
 
 
 def _delete(tx: Transaction, credential_id: int) -> None:
     if not tx.execute("DELETE FROM credentials WHERE id = ?", (credential_id,)).rowcount:
-        raise NotFound(f"There is no credential with id {credential_id}.")
+        raise NotFound(_("There is no credential with id %(id)d.", id=credential_id))
     audit(tx, KIND, "delete", credential_id)
 
 
@@ -251,9 +283,13 @@ def _duplicate(tx: Transaction, row: dict) -> Conflict:
             "WHERE c.card = ?",
             (row["card"],),
         ).fetchone()
-        message = f"The card {describe(row['card'])} belongs to {owner[0]} already."
+        message = _(
+            "The card %(card)s belongs to %(name)s already.",
+            card=describe(row["card"]),
+            name=owner[0],
+        )
         return Conflict(message, {"card": message})
-    message = "That PIN is already a PIN-only credential of another cardholder; choose another."
+    message = _("That PIN is already a PIN-only credential of another cardholder; choose another.")
     return Conflict(message, {"pin": message})
 
 

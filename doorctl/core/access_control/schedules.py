@@ -18,14 +18,37 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from doorctl.core.errors import Conflict, Invalid, NotFound
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from doorctl.core.errors import Conflict, Invalid, NotFound, unknown_fields
 from doorctl.core.logs.audit import audit
 from doorctl.core.store import Store, Transaction
 
 KIND = "Schedule"
 DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 TIME = re.compile(r"^([01]\d|2[0-3]):([0-5]\d)$|^24:00$")
-TIME_RULE = "Use HH:MM from 00:00 to 24:00."
+TIME_RULE = lazy_gettext("Enter a time as HH:MM, from 00:00 to 24:00.")
+DAY_WORDS = {
+    "mon": lazy_gettext("Mon"),
+    "tue": lazy_gettext("Tue"),
+    "wed": lazy_gettext("Wed"),
+    "thu": lazy_gettext("Thu"),
+    "fri": lazy_gettext("Fri"),
+    "sat": lazy_gettext("Sat"),
+    "sun": lazy_gettext("Sun"),
+}
+LABELS = {
+    "name": lazy_gettext("Name"),
+    "intervals": lazy_gettext("Intervals"),
+    "intervals[]": lazy_gettext("Interval %(number)d"),
+    "exceptions": lazy_gettext("Holidays"),
+    "exceptions[]": lazy_gettext("Holiday %(number)d"),
+    "start": lazy_gettext("start"),
+    "end": lazy_gettext("end"),
+    "days": lazy_gettext("days"),
+    "date": lazy_gettext("date"),
+}
 NAME_MAX = 64
 MAX_INTERVALS = 100
 MAX_EXCEPTIONS = 400
@@ -104,19 +127,19 @@ def _span(interval: dict) -> Span:
 def _times(item: object, where: str, errors: dict) -> dict | None:
     """An interval's start and end, checked; errors keyed like 'intervals[0].start'."""
     if not isinstance(item, dict):
-        errors[where] = "Each interval is an object with start and end."
+        errors[where] = _("Give the interval as an object with start and end.")
         return None
     clean = {}
     for name in ("start", "end"):
         value = item.get(name)
         if not isinstance(value, str) or not TIME.match(value):
-            errors[f"{where}.{name}"] = TIME_RULE
+            errors[f"{where}.{name}"] = str(TIME_RULE)
         else:
             clean[name] = value
     if len(clean) == 2 and clean["start"] == clean["end"]:
-        errors[f"{where}.end"] = "The end must differ from the start."
+        errors[f"{where}.end"] = _("Enter an end that differs from the start.")
     if len(clean) == 2 and clean["start"] == "24:00":
-        errors[f"{where}.start"] = "An interval can't start at 24:00; use 00:00."
+        errors[f"{where}.start"] = _("An interval can't start at 24:00; enter 00:00.")
     return clean
 
 
@@ -126,7 +149,7 @@ def _weekly(item: object, where: str, errors: dict) -> dict | None:
         return None
     days = item.get("days")
     if not isinstance(days, list) or not days or any(d not in DAYS for d in days):
-        errors[f"{where}.days"] = f"Give one or more of: {', '.join(DAYS)}."
+        errors[f"{where}.days"] = _("Choose one or more days.")
     else:
         clean = {"days": [d for d in DAYS if d in days], **clean}
     return clean
@@ -135,19 +158,19 @@ def _weekly(item: object, where: str, errors: dict) -> dict | None:
 def _exception(item: object, where: str, errors: dict) -> dict | None:
     """A dated exception: {"date", "name"?, "intervals"?: [{"start", "end"}]}."""
     if not isinstance(item, dict):
-        errors[where] = "Each exception is an object with a date."
+        errors[where] = _("Give the holiday as an object with a date.")
         return None
     try:
         day = date.fromisoformat(item.get("date") or "").isoformat()
     except (TypeError, ValueError):
-        errors[f"{where}.date"] = "Use a date as YYYY-MM-DD."
+        errors[f"{where}.date"] = _("Enter a date as YYYY-MM-DD, for example 2026-12-25.")
         day = None
     name = item.get("name") or ""
     if not isinstance(name, str) or len(name) > NAME_MAX:
-        errors[f"{where}.name"] = f"Use text of up to {NAME_MAX} characters."
+        errors[f"{where}.name"] = _("Use text of up to %(max)d characters.", max=NAME_MAX)
     spans = item.get("intervals") or []
     if not isinstance(spans, list):
-        errors[f"{where}.intervals"] = "Give a list of intervals (empty: closed all day)."
+        errors[f"{where}.intervals"] = _("Give a list of intervals (empty: closed all day).")
         spans = []
     clean_spans = [_times(s, f"{where}.intervals[{i}]", errors) for i, s in enumerate(spans)]
     return {"date": day, "name": name, "intervals": clean_spans}
@@ -156,10 +179,10 @@ def _exception(item: object, where: str, errors: dict) -> dict | None:
 def _list(body: dict, name: str, limit: int, errors: dict) -> list:
     value = body.get(name, [])
     if not isinstance(value, list):
-        errors[name] = "Give a list."
+        errors[name] = _("Give a list.")
         return []
     if len(value) > limit:
-        errors[name] = f"At most {limit} entries."
+        errors[name] = _("Give at most %(max)d.", max=limit)
     return value
 
 
@@ -168,21 +191,19 @@ SCHEDULE_FIELDS = ("id", "name", "intervals", "exceptions")
 
 def validate(body: dict) -> tuple[str, list[dict], list[dict]]:
     """Name, intervals and exceptions from a request; raise Invalid naming each bad field."""
-    errors: dict[str, str] = {
-        field: "unknown field" for field in body if field not in SCHEDULE_FIELDS
-    }
+    errors = unknown_fields(body, SCHEDULE_FIELDS)
     name = body.get("name")
     if not isinstance(name, str) or not 1 <= len(name.strip()) <= NAME_MAX:
-        errors["name"] = f"Use 1 to {NAME_MAX} characters."
+        errors["name"] = _("Enter 1 to %(max)d characters.", max=NAME_MAX)
     raw = _list(body, "intervals", MAX_INTERVALS, errors)
     intervals = [_weekly(item, f"intervals[{i}]", errors) for i, item in enumerate(raw)]
     raw = _list(body, "exceptions", MAX_EXCEPTIONS, errors)
     exceptions = [_exception(item, f"exceptions[{i}]", errors) for i, item in enumerate(raw)]
     dates = [e["date"] for e in exceptions if e and e["date"]]
     if len(dates) != len(set(dates)):
-        errors["exceptions"] = "Each date can have only one exception."
+        errors["exceptions"] = _("Give each date once.")
     if errors:
-        raise Invalid(errors)
+        raise Invalid(errors, labels=LABELS)
     return name.strip(), intervals, sorted(exceptions, key=lambda e: e["date"])
 
 
@@ -213,7 +234,7 @@ class Schedules:
         try:
             return self.all()[schedule_id]
         except KeyError:
-            raise NotFound(f"There is no schedule with id {schedule_id}.") from None
+            raise NotFound(_("There is no schedule with id %(id)d.", id=schedule_id)) from None
 
     def create(self, body: dict) -> Schedule:
         """Add a schedule; raise Invalid or Conflict (duplicate name)."""
@@ -235,7 +256,10 @@ class Schedules:
         for uses in self.users:
             reason = uses(schedule_id)
             if reason:
-                raise Conflict(f"The schedule {schedule.name!r} is in use: {reason}")
+                message = _(
+                    "The schedule %(name)s is in use: %(reason)s", name=schedule.name, reason=reason
+                )
+                raise Conflict(message)
         self._write(_delete, schedule_id, schedule.name)
 
     def _write(self, change, *args):
@@ -255,11 +279,11 @@ def _write(tx: Transaction, sql: str, params: tuple, name: str, action: str) -> 
     try:
         cursor = tx.execute(sql, params)
     except sqlite3.IntegrityError:
-        message = f"A schedule named {name!r} exists already."
+        message = _("A schedule named %(name)s exists already; choose another name.", name=name)
         raise Conflict(message, {"name": message}) from None
     schedule_id = params[3] if action == "update" else cursor.lastrowid
     if not cursor.rowcount:
-        raise NotFound(f"There is no schedule with id {schedule_id}.")
+        raise NotFound(_("There is no schedule with id %(id)d.", id=schedule_id))
     audit(tx, KIND, action, schedule_id)
     return schedule_id
 
@@ -268,11 +292,10 @@ def _delete(tx: Transaction, schedule_id: int, name: str) -> None:
     try:
         cursor = tx.execute("DELETE FROM schedules WHERE id = ?", (schedule_id,))
     except sqlite3.IntegrityError:
-        raise Conflict(
-            f"The schedule {name!r} is used by an access rule; change the rule first."
-        ) from None
+        message = _("The schedule %(name)s is used by an access rule; change the rule first.")
+        raise Conflict(message % {"name": name}) from None
     if not cursor.rowcount:
-        raise NotFound(f"There is no schedule with id {schedule_id}.")
+        raise NotFound(_("There is no schedule with id %(id)d.", id=schedule_id))
     audit(tx, KIND, "delete", schedule_id)
 
 
