@@ -33,17 +33,6 @@ REPLAY_LIMIT = 500
 PAGE_ROWS = 100
 
 
-def parse_int(name: str, text: str | None, default: int | None, low: int, high: int):
-    """A whole-number query parameter within limits; raise Invalid naming it (the
-    other pages' paging uses it too)."""
-    if text in (None, ""):
-        return default
-    number = whole_number(text)
-    if number is None or not low <= number <= high:
-        raise Invalid({name: f"Must be a whole number from {low} to {high}."})
-    return number
-
-
 def refuse(errors: Errors) -> None:
     """The API's answer to bad filters: 400 with each one's message."""
     if errors:

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from doorctl.blueprints.common import number_rule
 from doorctl.core.inbound import whole_number
 from doorctl.core.logs import kinds
 
@@ -75,9 +76,7 @@ def parse_int(args: MultiDict, name: str, label: str, errors: Errors, default=No
         return default
     number = whole_number(text)
     if number is None or not 1 <= number <= high:
-        errors[name] = _(
-            "%(label)s: must be a whole number from 1 to %(high)s.", label=label, high=high
-        )
+        errors[name] = _("%(label)s: %(rule)s", label=label, rule=number_rule(1, high))
         return default
     return number
 

@@ -71,6 +71,7 @@ ICONS = {
     "configuration": "settings",
     "network": "wifi",
     "mqtt": "cpu",
+    "engine": "activity",
 }
 
 

@@ -20,6 +20,7 @@ KINDS = {
     "configuration": (lazy_gettext("Configuration changes"), ("tns1:Configuration/",)),
     "network": (lazy_gettext("Network"), ("tns1:Device/Network/",)),
     "mqtt": (lazy_gettext("MQTT messages"), ("tns1:MQTT/",)),
+    "engine": (lazy_gettext("Door engine"), ("tns1:Device/DoorEngine",)),
 }
 
 

@@ -301,6 +301,11 @@ def _key_set(event: Event, context: Context) -> str:
     )
 
 
+@says(topics.KEY_CLEARED)
+def _key_cleared(event: Event, context: Context) -> str:
+    return _("The secure channel key of reader %(reader)s was cleared", reader=_reader(event))
+
+
 @says(topics.KEY_ROTATION)
 def _key_rotation(event: Event, context: Context) -> str:
     if event.data.get("state") == "unknown":

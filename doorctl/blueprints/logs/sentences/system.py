@@ -10,6 +10,8 @@ from doorctl.blueprints.logs.sentences import Context, door_name, says, text
 from doorctl.core.access_control import access_rules, cardholders, credentials, schedules
 from doorctl.core.access_control.cardholder_import import IMPORTED
 from doorctl.core.access_control.readers import configuration as readers
+from doorctl.core.engine.process import TOPIC as ENGINE
+from doorctl.core.engine.sender import EVENTS_LOST
 from doorctl.core.events import Event
 from doorctl.core.logs.audit import topic
 from doorctl.core.system import certificates
@@ -236,3 +238,25 @@ def _imported(event: Event, context: Context) -> str:
 @says(old_files.TOPIC)
 def _certificate_import_failed(event: Event, context: Context) -> str:
     return text(event.data.get("message"), _("A certificate file could not be imported"))
+
+
+@says(ENGINE)
+def _door_engine(event: Event, context: Context) -> str:
+    """The process that polls the readers and drives the doors ended or is back."""
+    if event.data.get("state") == "restarting":
+        return _(
+            "The door engine ended (%(cause)s); outputs were reset and it restarts",
+            cause=text(event.data.get("cause")),
+        )
+    return _("The door engine is running again")
+
+
+@says(EVENTS_LOST)
+def _events_lost(event: Event, context: Context) -> str:
+    """Events the engine could not hand over while the web process lagged."""
+    count = event.data.get("count") or 0
+    return ngettext(
+        "%(num)d event of the door engine was lost while the web process lagged",
+        "%(num)d events of the door engine were lost while the web process lagged",
+        count,
+    )
