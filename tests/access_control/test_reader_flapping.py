@@ -4,10 +4,12 @@ and a real recovery is still told."""
 from __future__ import annotations
 
 import gevent
+import pytest
 
 TOPIC = "tns1:Device/Reader/SecureChannel"
 
 
+@pytest.mark.engine_in_process  # it plays the OSDP bus's reports into the readers service
 def test_flapping_is_summarised_with_a_count_and_a_recovery_is_told(doorctl, admin_api, line):
     added = admin_api.post("/api/v1/readers", {"id": "front", "port": line.path, "address": 1})
     assert added.status_code == 201
