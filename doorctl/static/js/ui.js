@@ -59,6 +59,8 @@
   });
   window.addEventListener("resize", focusableWhenWide);
 
+  const MAX_TOASTS = 3;
+  const TOAST_SECONDS = 8;
   // Toasts: dismissed by their button; an HX-Trigger {"doorctl:toast": {"message", "tone"}}
   // from the server adds one.
   document.addEventListener("click", function (event) {
@@ -76,6 +78,9 @@
     text.textContent = message;
     toast.append(text);
     region.append(toast);
+    // The newest few stay; a success leaves by itself, a refusal stays until dismissed.
+    while (region.children.length > MAX_TOASTS) region.firstElementChild.remove();
+    if (!tone || tone === "ok" || tone === "info") setTimeout(() => toast.remove(), TOAST_SECONDS * 1000);
   });
 
   function makeRegion() {
