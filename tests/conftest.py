@@ -29,21 +29,27 @@ def data_dir(tmp_path: Path) -> Path:
 
 
 def engine_apart(request) -> bool:
-    """The engine runs in a process of its own, as `doorctl serve` runs it, unless the
-    test is marked engine_in_process or DOORCTL_TEST_ENGINE_IN_PROCESS=1 asks for one
-    process (for debugging). A test that asks for the `board` fixture drives the board's
-    pins in memory, so its engine runs in its process."""
+    """Whether the app's engine runs in a process of its own, as `doorctl serve` runs it.
+
+    Every served appliance (browser tests, the API contract run, `doorctl serve` tests)
+    and the tests marked engine_apart run it apart. The other app fixtures run it in
+    the test's process: spawning an engine for each of them doubled the suite's time
+    and tested the placement no better. DOORCTL_TEST_ENGINE_APART=1 runs them all
+    apart; a test that drives the simulated board's pins in memory (the `board`
+    fixture, or the engine_in_process marker) never is."""
     if "board" in request.fixturenames:
         return False
     if request.node.get_closest_marker("engine_in_process") is not None:
         return False
-    return os.environ.get("DOORCTL_TEST_ENGINE_IN_PROCESS") != "1"
+    if request.node.get_closest_marker("engine_apart") is not None:
+        return True
+    return os.environ.get("DOORCTL_TEST_ENGINE_APART") == "1"
 
 
 @pytest.fixture
 def app(data_dir: Path, request):
-    """The app with its services started, on the simulated board, its engine in a
-    process of its own (see engine_apart)."""
+    """The app with its services started, on the simulated board (its engine apart or
+    not: see engine_apart)."""
     config = {"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True}
     config["ENGINE_PROCESS"] = engine_apart(request)
     app = create_app({**config, "READER_TEST_PORTS": True})  # ptys as the RS-485 line

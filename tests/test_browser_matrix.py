@@ -153,6 +153,8 @@ def check(page, url: str, name: str, size: str, status: int = 200, opened=()):
         page.locator(drawn).first.wait_for()
     for selector in opened:
         page.locator(selector).first.click()
+    if opened:  # back to the top: the sticky bar over a scrolled page is no overlap
+        page.evaluate("window.scrollTo(0, 0)")
     faults = []
     for theme in THEMES:
         page.evaluate(SWITCH_THEME, theme)

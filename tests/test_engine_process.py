@@ -28,6 +28,8 @@ from doorctl.core.events import Event
 from doorctl.hal.osdp import messages
 from doorctl.hal.wiegand import encode_card
 
+pytestmark = pytest.mark.engine_apart  # the placement `doorctl serve` runs
+
 CARD = {"format": "H10301", "facility": 12, "number": 345}
 GRANTED = "tns1:AccessControl/AccessGranted/Credential"
 CAPTURE = "/api/v1/readers/front/capture"

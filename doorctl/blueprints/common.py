@@ -6,6 +6,8 @@ from collections.abc import Callable
 
 from flask import current_app, jsonify, make_response, request, stream_template
 from flask_babel import gettext as _
+from flask_babel import refresh
+from flask_login import current_user
 from werkzeug.datastructures import MultiDict
 from werkzeug.exceptions import RequestEntityTooLarge
 
@@ -92,6 +94,8 @@ def error_answer(status: int, title: str, message: str, fields: dict | None = No
     """An error as the caller reads it: the API's `{"error", "fields"}`, else the error page."""
     if is_api():
         return jsonify(error=message, fields=fields or {}), status
+    if current_user.is_authenticated:  # a page with no view (404) has not loaded its user:
+        refresh()  # the error page comes in the user's own language, as every page does
     return render("errors/error.html", status, title=title, message=message)
 
 
