@@ -201,3 +201,19 @@ def test_the_check_finds_text_and_attributes_outside_gettext():
 
 def test_templates_not_yet_converted_exist():
     assert set(templates()) >= NOT_YET_CONVERTED, "remove converted or gone pages from the list"
+
+
+def test_every_menu_title_is_translated():
+    """A menu entry's title is declared in its blueprint: lazy, so that each page's menu
+    comes in its reader's language (a plain string stays English in every language)."""
+    from flask_babel.speaklater import LazyString
+
+    from doorctl.app import SECTIONS
+
+    plain = [
+        t
+        for m in SECTIONS
+        for _s, t, _e in getattr(m, "MENU_ITEMS", ())
+        if not isinstance(t, LazyString)
+    ]
+    assert plain == []

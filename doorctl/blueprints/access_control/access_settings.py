@@ -8,12 +8,13 @@ from __future__ import annotations
 
 from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, json_body, render
 from doorctl.core.access_control.access import SECTION, system_zone
 from doorctl.core.errors import DoorctlError
 
-MENU_ITEMS = [("Access control", "Access settings", "access_settings.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Access settings"), "access_settings.page")]
 bp = Blueprint("access_settings", __name__)
 
 

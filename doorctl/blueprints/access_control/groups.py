@@ -15,7 +15,7 @@ from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
 from doorctl.core.access_control.cardholders import LABELS, NAME_MAX
 from doorctl.core.errors import DoorctlError, Invalid
 
-MENU_ITEMS = [("Access control", "Groups", "groups.page")]
+MENU_ITEMS = [("Access control", lazy_gettext("Groups"), "groups.page")]
 bp = Blueprint("groups", __name__)
 PICK_LIMIT = 500
 
