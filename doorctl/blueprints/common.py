@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, jsonify, make_response, request, stream_template
+from flask import current_app, jsonify, make_response, request, session, stream_template
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user
@@ -94,8 +94,11 @@ def error_answer(status: int, title: str, message: str, fields: dict | None = No
     """An error as the caller reads it: the API's `{"error", "fields"}`, else the error page."""
     if is_api():
         return jsonify(error=message, fields=fields or {}), status
-    if current_user.is_authenticated:  # a page with no view (404) has not loaded its user:
-        refresh()  # the error page comes in the user's own language, as every page does
+    if "_user_id" in session and current_user.is_authenticated:
+        # A page with no view (404) has not loaded its user: the error page comes in the
+        # user's language, as every page does. A visitor's session is left untouched, so
+        # a favicon's 404 can't answer with a cookie that overwrites a login's.
+        refresh()
     return render("errors/error.html", status, title=title, message=message)
 
 
