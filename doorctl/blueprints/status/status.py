@@ -34,18 +34,16 @@ def _doors() -> list[dict] | None:
         return None
 
 
-def _alarms() -> list[dict] | None:
-    """What needs attention now: each door's alarms and each triggered device alarm;
-    None while the engine restarts (it watches the inputs)."""
+def _alarms(doors: list[dict] | None) -> list[dict] | None:
+    """What needs attention now: each of `doors`' alarms and each triggered device
+    alarm; None while the engine restarts (it watches the inputs and holds the doors)."""
     try:
         device_alarms = appliance().alarms.status()["alarms"]
     except Unavailable:
         return None
-    found = [
-        {"state": alarm, "where": door["name"]}
-        for door in _doors() or ()
-        for alarm in door["alarms"]
-    ]
+    if doors is None:
+        return None
+    found = [{"state": alarm, "where": door["name"]} for door in doors for alarm in door["alarms"]]
     for alarm in device_alarms:
         if alarm["triggered"] and alarm["enabled"]:
             found.append({"state": "alarm", "word": alarm["label"], "where": None})
@@ -76,7 +74,7 @@ def doors_html() -> str:
 
 def alarms_html() -> str:
     """The attention panel of the Status page."""
-    return render_template("status/_alarms.html", alarms=_alarms())
+    return render_template("status/_alarms.html", alarms=_alarms(_doors()))
 
 
 def readers_html() -> str:
@@ -95,8 +93,8 @@ def page():
     """The Status page: doors, alarms, readers and device info, kept live."""
     return render(
         "status/page.html",
-        doors=_doors(),
-        alarms=_alarms(),
+        doors=(doors := _doors()),
+        alarms=_alarms(doors),
         readers=_readers(),
         info=_info(),
     )
