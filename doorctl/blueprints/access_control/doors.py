@@ -11,7 +11,7 @@ from flask_login import current_user
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.access_control.door import Door
-from doorctl.core.access_control.door_modes import ACTIONS, LOCKED_DOWN, LOCKED_OPEN
+from doorctl.core.access_control.door_modes import ACTIONS, LOCKED_DOWN, LOCKED_OPEN, REFUSED_DURING
 from doorctl.core.access_control.door_settings import SECTION
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 
@@ -36,18 +36,14 @@ ACTION_DONE = {
     "lockopen": lazy_gettext("%(door)s: locked open."),
     "release": lazy_gettext("%(door)s: back to normal."),
 }
-# The actions the door refuses in an override (door.py's _refuse_during_override).
-REFUSED = {
-    LOCKED_DOWN: ("access", "lock", "unlock", "block", "lockdown", "lockopen"),
-    LOCKED_OPEN: ("lock", "unlock", "block", "lockopen"),
-}
 REFUSED_WHY = {
     LOCKED_DOWN: lazy_gettext(
         "Locked down: cards, REX and every action but Return to normal are refused "
         "until the door is returned to normal."
     ),
     LOCKED_OPEN: lazy_gettext(
-        "Locked open: Lock, Unlock and Block are refused until the door is returned to normal."
+        "Locked open: Access, Lock, Unlock and Block are refused until the door is "
+        "returned to normal."
     ),
 }
 
@@ -77,7 +73,7 @@ def _source() -> dict:
 def view(door: Door) -> dict:
     """The door's state with what its page shows: the actions it refuses now, and why."""
     state = door.status()
-    state["refused"] = REFUSED.get(state["mode"], ())
+    state["refused"] = REFUSED_DURING.get(state["mode"], ())
     state["refused_why"] = REFUSED_WHY.get(state["mode"], "")
     state["access_time"] = door.settings["access_time"]
     return state

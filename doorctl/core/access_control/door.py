@@ -26,6 +26,7 @@ from doorctl.core.access_control.door_modes import (
     LOCKED,
     LOCKED_DOWN,
     LOCKED_OPEN,
+    REFUSED_DURING,
     RELEASED_MODES,
     RESTORED,
     UNLOCKED,
@@ -310,10 +311,9 @@ class Door:
 
     def _refuse_during_override(self, action: str) -> None:
         """Overrides end only by "release" (lockdown may also replace locked open)."""
-        if self.override == LOCKED_DOWN:
-            raise Conflict(f"The door is locked down: return it to normal before {action}.")
-        if self.override == LOCKED_OPEN and action != "lockopen":
-            raise Conflict(f"The door is locked open: return it to normal before {action}.")
+        if action in REFUSED_DURING.get(self.override, ()):
+            word = "locked down" if self.override == LOCKED_DOWN else "locked open"
+            raise Conflict(f"The door is {word}: return it to normal before {action}.")
 
     def _set_base(self, mode: str, action: str, source: dict | None) -> None:
         self._refuse_during_override(action)

@@ -43,6 +43,11 @@ ONVIF_MODE = {
 }
 RELEASED_MODES = (UNLOCKED, ACCESSED, LOCKED_OPEN)
 ACTIONS = ("access", "lock", "unlock", "block", "lockdown", "lockopen", "release")
+# The actions an override refuses until "release" (lockdown may replace locked open).
+REFUSED_DURING = {
+    LOCKED_DOWN: ("access", "lock", "unlock", "block", "lockopen"),
+    LOCKED_OPEN: ("access", "lock", "unlock", "block"),
+}
 RESTORED = "restored after restart"
 # How long an operator's command waits for its mode to reach the disk before it is
 # answered with an error; an SD card commit takes tens of milliseconds.
