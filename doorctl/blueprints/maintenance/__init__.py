@@ -1,0 +1,1 @@
+"""Maintenance: restart and reset, configuration backup, firmware upgrade and rollback."""
