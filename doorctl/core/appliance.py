@@ -113,7 +113,7 @@ class Appliance(EngineParts):
             setattr(self, name, Remote(call, name))
         self.simulator = RemoteSimulator(call, "simulator", hardware)
         self.access = access.AccessControl(
-            self.store, self.bus, self.doors, self.secret_key, self.settings.get(access.SECTION)
+            self.store, self.bus, self.doors, self.pin_secret(), self.settings.get(access.SECTION)
         )
         self.settings.on_change(access.SECTION, self.access.apply)  # the web's checks' time zone
         # checks only (a door's schedule exists, a schedule in use is kept): the engine's runs
