@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import io
-import sqlite3
-import time
 from pathlib import Path
 
 import pytest
@@ -17,10 +15,7 @@ from support_osdp import Line
 
 from doorctl.app import create_app
 from doorctl.core.maintenance import backup_file
-from doorctl.core.maintenance.backup import collect
-from doorctl.core.maintenance.backup_file import Cost
-from doorctl.core.secrets import Sealer
-from doorctl.core.store import connect, migrations, secret_key
+from doorctl.core.store import connect, secret_key
 
 LOW = {"n": 1024, "r": 8, "p": 1}  # the KDF's cost in tests (the product's: Cost())
 PASSWORD = "backup password 1"
