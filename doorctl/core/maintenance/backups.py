@@ -139,6 +139,7 @@ class Backups:
         kept = NETWORK_SECTIONS if keep_network else ()
         about = {**preview(content), "kept_network": keep_network}
         about["address"] = source.get("address")
+        network_before = doorctl.settings.get(HTTPS)
         keys_dir = doorctl.certificates.keys_dir
         staged = stage_keys(content, doorctl.sealer, keys_dir)
         try:
@@ -148,8 +149,7 @@ class Backups:
             raise
         swap_keys(staged, keys_dir)
         self._apply()
-        http_https = doorctl.http_https
-        about["ports_at_restart"] = doorctl.settings.get(HTTPS) != http_https.in_force
+        about["ports_at_restart"] = doorctl.settings.get(HTTPS) != network_before
         return about
 
     def drop(self, token: str) -> None:
