@@ -11,6 +11,8 @@ import sqlite3
 import time
 from pathlib import Path
 
+import gevent
+import gevent.event
 import pytest
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
@@ -18,6 +20,7 @@ from support import ROOT_PASSWORD, ApiClient, basic, csrf_token
 from support_osdp import Line
 
 from doorctl.app import create_app
+from doorctl.core.access_control.access import GRANTED_TOPIC, NOT_FOUND_PIN
 from doorctl.core.maintenance import backup_file
 from doorctl.core.maintenance.backup import collect
 from doorctl.core.maintenance.backup_file import Cost
@@ -544,3 +547,30 @@ def test_the_page_names_every_missing_field_at_once(low_cost, logged_in):
     assert (
         "Choose a backup file." in text and "Enter the password the backup was made with." in text
     )
+
+
+@pytest.mark.engine_apart
+def test_the_door_engine_decides_with_the_restored_access_data(low_cost, admin_api, doorctl):
+    """The engine runs in its own process (as `doorctl serve` runs it): it reads the
+    restored cardholders, PINs and rules afresh."""
+    bo = admin_api.post("/api/v1/cardholders", {"name": "Bo"}).json
+    admin_api.post("/api/v1/credentials", {"cardholder_id": bo["id"], "pin": "4321"})
+    rule = {"name": "PIN", "door_id": 1, "cardholder_ids": [bo["id"]], "authentication": "pin"}
+    admin_api.post("/api/v1/access-rules", rule)
+    data = make_backup(admin_api)
+    admin_api.delete(f"/api/v1/cardholders/{bo['id']}")
+    assert decision(admin_api, doorctl, "4321#") == NOT_FOUND_PIN
+    assert restore(admin_api, data).status_code == 200
+    assert doorctl.engine.status()["running"]
+    assert decision(admin_api, doorctl, "4321#") == GRANTED_TOPIC
+
+
+def decision(api: ApiClient, doorctl, keys: str) -> str:
+    """The topic of the engine's decision on a PIN typed at the Wiegand keypad."""
+    decided = gevent.event.AsyncResult()
+    unsubscribe = doorctl.bus.subscribe(lambda e: decided.set(e.topic), "tns1:AccessControl/")
+    try:
+        api.post("/api/v1/sim/wiegand", {"keys": keys})
+        return decided.get(timeout=10)
+    finally:
+        unsubscribe()
