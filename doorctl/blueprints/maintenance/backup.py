@@ -13,7 +13,7 @@ from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, check_repeat, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid
-from doorctl.core.maintenance.backup import PASSWORD_RULE, backup_password_error
+from doorctl.core.maintenance.backup import COUNTED, PASSWORD_RULE, backup_password_error
 from doorctl.core.maintenance.backup_file import Cost
 from doorctl.core.maintenance.backups import Backups
 from doorctl.core.maintenance.kept import NETWORK_SECTIONS
@@ -181,3 +181,78 @@ def api_restore():
 
 api_preview.doorctl_upload = True  # auth lets multipart through to this view
 api_restore.doorctl_upload = True
+
+# --- what the OpenAPI document says of the three routes (api_routes.py) ---------------
+
+COUNT = {"type": "integer", "minimum": 0}
+BACKUP_BODY = {
+    "type": "object",
+    "required": ["password"],
+    "properties": {
+        "password": {
+            "type": "string",
+            "minLength": 8,
+            "maxLength": 128,
+            "description": str(PASSWORD_RULE),
+        },
+        "password_repeat": {"type": "string", "description": "Checked when given."},
+    },
+    "additionalProperties": False,
+}
+UPLOAD = {
+    "type": "object",
+    "required": ["file", "password"],
+    "properties": {
+        "file": {"type": "string", "format": "binary"},
+        "password": {"type": "string", "maxLength": MAX_PASSWORD},
+    },
+}
+RESTORE_UPLOAD = {
+    **UPLOAD,
+    "properties": {
+        **UPLOAD["properties"],
+        "keep_network": {
+            "enum": ["true", "false"],
+            "description": "Keep this unit's network settings (default true).",
+        },
+    },
+}
+PREVIEW = {
+    "type": "object",
+    "required": ["device", "version", "made", "schema", "counts"],
+    "properties": {
+        "device": {"type": "object", "description": "hostname, serial_number, hardware, product"},
+        "version": {"type": "string", "description": "The doorctl version that made it."},
+        "made": {"type": "number", "description": "Seconds since the epoch."},
+        "schema": {"type": "integer", "description": "Its database schema version."},
+        "counts": {"type": "object", "properties": dict.fromkeys(COUNTED, COUNT)},
+        "sections": {"type": "array", "items": {"type": "string"}},
+    },
+}
+RESTORED = {
+    **PREVIEW,
+    "properties": {
+        **PREVIEW["properties"],
+        "kept_network": {"type": "boolean"},
+        "ports_at_restart": {
+            "type": "boolean",
+            "description": "The HTTP and HTTPS ports changed: they apply at the next start.",
+        },
+    },
+}
+API_ROUTES = {
+    ("backup.api_backup", "POST"): {
+        "body": BACKUP_BODY,
+        "example": {"password": "correct horse battery"},
+        "answer_type": MIME,
+        "answer": {"type": "string", "format": "binary"},
+    },
+    ("backup.api_preview", "POST"): {
+        "content": {"multipart/form-data": {"schema": UPLOAD}},
+        "answer": PREVIEW,
+    },
+    ("backup.api_restore", "POST"): {
+        "content": {"multipart/form-data": {"schema": RESTORE_UPLOAD}},
+        "answer": RESTORED,
+    },
+}
