@@ -574,3 +574,25 @@ def decision(api: ApiClient, doorctl, keys: str) -> str:
         return decided.get(timeout=10)
     finally:
         unsubscribe()
+
+
+@pytest.mark.peer
+def test_the_restored_broker_password_logs_in_to_a_real_broker(low_cost, admin_api, tmp_path):
+    from brokers import Broker
+    from mqtt_helpers import wait_until
+
+    broker = Broker(tmp_path / "broker", users={"door": BROKER_PASSWORD}).start()
+    try:
+        settings = {"host": "127.0.0.1", "port": broker.port, "username": "door"}
+        admin_api.put("/api/v1/mqtt/client", {**settings, "password": BROKER_PASSWORD})
+        data = make_backup(admin_api)
+        with unit(tmp_path / "replacement") as other:
+            other.extensions["doorctl"].users.set_root_password("other root password")
+            api_b = ApiClient(other.test_client(), basic("root", "other root password"))
+            assert restore(api_b, data).status_code == 200
+            api_b = ApiClient(other.test_client(), basic("root", ROOT_PASSWORD))
+            assert api_b.put("/api/v1/mqtt/client", {"connect": True}).status_code == 200
+            state = lambda: api_b.get("/api/v1/mqtt/status").json["state"]  # noqa: E731
+            wait_until(lambda: state() == "connected", what="logged in with the restored password")
+    finally:
+        broker.stop()
