@@ -44,6 +44,7 @@ from doorctl.blueprints.status import status
 from doorctl.blueprints.system import certificates, mqtt, network, security, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.secrets import session_key
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.json_answers import JSONAnswers
@@ -182,7 +183,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["doorctl"] = doorctl
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
-    app.secret_key = doorctl.secret_key
+    app.secret_key = session_key(doorctl.secret_key)
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

@@ -226,3 +226,34 @@ def test_the_product_cost_opens_and_says_how_long_it_takes(admin_api, doorctl):
     opened = time.perf_counter() - started
     assert preview.status_code == 200 and preview.json["counts"]["users"] == 1
     print(f"\nbackup at the product's cost: made in {made:.2f} s, opened in {opened:.2f} s")
+
+
+def test_the_key_a_backup_carries_makes_no_session_cookie(low_cost, app, admin_api):
+    """A backup carries the PIN hashes' key (the device secret); session cookies are
+    signed with a key derived from it, so the file can't log anybody in on its unit."""
+    from flask.sessions import SecureCookieSessionInterface
+
+    from doorctl.core.secrets import session_key
+
+    content = backup_file.open_file(make_backup(admin_api), PASSWORD)
+    fields = {"_user_id": "root:0", "_fresh": True, "seen": time.time(), "sid": "forged"}
+
+    def cookie(key: bytes) -> str:
+        signer = SecureCookieSessionInterface().get_signing_serializer(_with_key(app, key))
+        return signer.dumps(fields)
+
+    client = app.test_client()
+    client.set_cookie("session", cookie(bytes.fromhex(content["pin_key"])))
+    assert client.get("/users").status_code in (302, 303)
+    client.set_cookie("session", cookie(session_key(bytes.fromhex(content["pin_key"]))))
+    assert client.get("/users").status_code == 200  # the unit's own key does sign one
+
+
+def _with_key(app, key: bytes):
+    """The app as the serializer reads it, with another secret key."""
+
+    class Keyed:
+        secret_key = key
+        config = app.config
+
+    return Keyed
