@@ -60,6 +60,7 @@ def test_a_backup_restores_on_a_replacement_unit_with_every_secret_usable(
             "certificates": 1,
             "readers": 2,
         }
+        assert answer.json["restart_needed"] is False
         assert b.readers.keys.get("front") == bytes.fromhex(KEY)
         assert signs(b.certificates, "door-tls")
         assert b.certificates.chain("door-tls")[0].public_key() == public_key

@@ -234,6 +234,10 @@ RESTORED = {
     "properties": {
         **PREVIEW["properties"],
         "kept_network": {"type": "boolean"},
+        "restart_needed": {
+            "type": "boolean",
+            "description": "A service could not take it running: it applies at the next start.",
+        },
         "ports_at_restart": {
             "type": "boolean",
             "description": "The HTTP and HTTPS ports changed: they apply at the next start.",

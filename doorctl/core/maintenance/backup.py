@@ -13,6 +13,7 @@ configuration and stay out.
 from __future__ import annotations
 
 import json
+import logging
 import sqlite3
 import time
 
@@ -21,9 +22,10 @@ from flask_babel import lazy_gettext
 
 from doorctl import __version__
 from doorctl.core.access_control.pin_key import pin_secret
-from doorctl.core.secrets import Sealer, is_sealed
+from doorctl.core.secrets import Sealer, Unsealable, is_sealed
 from doorctl.core.store import Store
 
+log = logging.getLogger(__name__)
 # The configuration's tables, parents before children (a restore inserts in this order).
 TABLES = (
     "settings",
@@ -108,11 +110,23 @@ def _open_settings(table: dict, sealer: Sealer) -> dict[str, list[str]]:
         section, record = row[0], json.loads(row[1])
         names = [name for name, value in record.items() if is_sealed(value)]
         for name in names:
-            record[name] = sealer.open(record[name], f"{section}.{name}")
+            record[name] = _opened(sealer, record[name], f"{section}.{name}")
         if names:
             secret_fields[section] = names
             row[1] = json.dumps(record)
     return secret_fields
+
+
+def _opened(sealer: Sealer, stored: str, place: str) -> str:
+    """A sealed secret in clear; one this device's key does not open is left out (it
+    was not usable here either, and the system log says so)."""
+    try:
+        return sealer.open(stored, place)
+    except Unsealable:
+        log.warning(
+            "the secret of %s does not open with this device's key: not in the backup", place
+        )
+        return ""
 
 
 def _open_reader_keys(table: dict, sealer: Sealer) -> None:
@@ -123,7 +137,7 @@ def _open_reader_keys(table: dict, sealer: Sealer) -> None:
         for column in KEY_COLUMNS:
             at = columns.index(column)
             if row[at]:
-                row[at] = sealer.open(row[at], reader_key_place(reader_id, column))
+                row[at] = _opened(sealer, row[at], reader_key_place(reader_id, column))
 
 
 def collect(
@@ -155,20 +169,24 @@ def collect_unit(store: Store, sealer: Sealer, device_secret: bytes, certificate
     """The content of a backup of this unit (a read transaction: one consistent copy)."""
     store.execute("BEGIN")
     try:
-        keys = {
-            row["id"]: _key_pem(certificates, row["id"])
-            for row in store.execute("SELECT id FROM certificates WHERE kind = 'client_server'")
-        }
+        rows = store.execute("SELECT id FROM certificates WHERE kind = 'client_server'")
+        keys = {row["id"]: _key_pem(certificates, row["id"]) for row in rows.fetchall()}
+        keys = {cert_id: pem for cert_id, pem in keys.items() if pem is not None}
         pin_key = pin_secret(store, sealer, device_secret)
         return collect(store.conn, sealer, pin_key, keys, device)
     finally:
         store.execute("COMMIT")
 
 
-def _key_pem(certificates, cert_id: str) -> str:
-    """A certificate's private key as PEM text (it goes into the encrypted file only)."""
-    sealed = (certificates.keys_dir / f"{cert_id}.key").read_bytes()
-    return certificates.sealer.open_bytes(sealed, certificate_place(cert_id)).decode()
+def _key_pem(certificates, cert_id: str) -> str | None:
+    """A certificate's private key as PEM text (it goes into the encrypted file only);
+    None when its file is missing or another device's (the system log says so)."""
+    try:
+        sealed = (certificates.keys_dir / f"{cert_id}.key").read_bytes()
+        return certificates.sealer.open_bytes(sealed, certificate_place(cert_id)).decode()
+    except (OSError, Unsealable):
+        log.warning("the private key of certificate %s does not open: not in the backup", cert_id)
+        return None
 
 
 def preview(content: dict) -> dict:

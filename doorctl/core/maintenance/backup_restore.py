@@ -120,10 +120,11 @@ def stage_keys(content: dict, sealer: Sealer, directory: Path) -> Path:
     """Write the certificates' keys, sealed, into a new directory beside the store's."""
     staged = directory.with_name(directory.name + ".restoring")
     shutil.rmtree(staged, ignore_errors=True)
+    keys = content.get("certificate_keys") or {}
+    if not isinstance(keys, dict) or not all(_key_entry(i, pem) for i, pem in keys.items()):
+        raise refuse_not_backup()
     staged.mkdir(mode=0o700)
-    for cert_id, pem in (content.get("certificate_keys") or {}).items():
-        if not isinstance(pem, str) or "/" in cert_id or cert_id.startswith("."):
-            raise refuse_not_backup()
+    for cert_id, pem in keys.items():
         sealed_key = sealer.seal_bytes(pem.encode(), certificate_place(cert_id))
         fd = os.open(staged / f"{cert_id}.key", os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "wb") as f:
@@ -131,6 +132,11 @@ def stage_keys(content: dict, sealer: Sealer, directory: Path) -> Path:
             f.flush()
             os.fsync(f.fileno())
     return staged
+
+
+def _key_entry(cert_id: str, pem: object) -> bool:
+    """A certificate key as a backup holds it: PEM text under a plain file name."""
+    return isinstance(pem, str) and "/" not in cert_id and not cert_id.startswith(".")
 
 
 def swap_keys(staged: Path, directory: Path) -> None:

@@ -8,6 +8,7 @@ for PENDING_SECONDS; confirming opens the file again with that key.
 
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 import shutil
@@ -38,8 +39,8 @@ from doorctl.core.maintenance.kept import NETWORK_SECTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
 from doorctl.core.waiting import computed
 
+log = logging.getLogger(__name__)
 PENDING_SECONDS = 15 * 60
-MAX_FILE = 64 * 1024 * 1024
 TMP = "tmp"
 
 
@@ -54,7 +55,8 @@ class Pending:
 
 
 class Backups:
-    """Backups of one appliance (built per request: it holds no state but `pending`)."""
+    """Backups of one appliance, built per request; the uploads waiting for their
+    confirmation are the web process's, one per user at most."""
 
     pending: dict[str, Pending] = {}
 
@@ -92,6 +94,9 @@ class Backups:
         """Preview an upload and keep it, encrypted, for the confirmation; its token."""
         content, key = self.open(data, password, source)
         self._clean()
+        for token, pending in list(self.pending.items()):
+            if pending.user == source.get("user", ""):
+                self.drop(token)  # a new upload replaces the one waiting
         token = secrets.token_urlsafe(16)
         folder = self.doorctl.data_dir / TMP
         folder.mkdir(mode=0o700, exist_ok=True)
@@ -129,10 +134,12 @@ class Backups:
     def restore_content(self, content: dict, keep_network: bool, source: dict) -> dict:
         """Replace the configuration by the backup's, then apply it; its preview."""
         doorctl = self.doorctl
+        keys_dir = doorctl.certificates.keys_dir
         try:
             check(content, doorctl.store.version)
             rows = sealed(migrated(content), content, doorctl.sealer)
             pin_key = pin_key_of(content, doorctl.sealer)
+            staged = stage_keys(content, doorctl.sealer, keys_dir)
         except BackupRefused as refused:
             self._refused(source, refused)
             raise
@@ -140,15 +147,13 @@ class Backups:
         about = {**preview(content), "kept_network": keep_network}
         about["address"] = source.get("address")
         network_before = doorctl.settings.get(HTTPS)
-        keys_dir = doorctl.certificates.keys_dir
-        staged = stage_keys(content, doorctl.sealer, keys_dir)
         try:
             doorctl.store.write(replace, rows, kept, pin_key, _who(source), about)
         except BaseException:
             shutil.rmtree(staged, ignore_errors=True)
             raise
         swap_keys(staged, keys_dir)
-        self._apply()
+        about["restart_needed"] = not self._applied()
         about["ports_at_restart"] = doorctl.settings.get(HTTPS) != network_before
         return about
 
@@ -167,6 +172,16 @@ class Backups:
     def _refused(self, source: dict, refused: BackupRefused) -> None:
         data = {"address": source.get("address"), "reason": refused.message}
         self.doorctl.bus.publish(TOPIC_REFUSED, _who(source), data)
+
+    def _applied(self) -> bool:
+        """Apply the restored configuration; False (and the reason in the system log)
+        when a service could not take it: it is stored, and a restart applies it."""
+        try:
+            self._apply()
+        except Exception:
+            log.exception("the restored configuration could not be applied while running")
+            return False
+        return True
 
     def _apply(self) -> None:
         """The running services take the restored configuration: every settings section
