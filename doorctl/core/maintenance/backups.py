@@ -164,10 +164,14 @@ class Backups:
             Path(pending.path).unlink(missing_ok=True)
 
     def _clean(self) -> None:
-        """Forget uploads whose time is up."""
+        """Forget uploads whose time is up, and files an earlier run left behind."""
         now = time.monotonic()
         for token in [t for t, p in self.pending.items() if p.until < now]:
             self.drop(token)
+        waiting = {p.path for p in self.pending.values()}
+        for path in (self.doorctl.data_dir / TMP).glob("backup-*.bin"):
+            if str(path) not in waiting:
+                path.unlink(missing_ok=True)
 
     def _refused(self, source: dict, refused: BackupRefused) -> None:
         data = {"address": source.get("address"), "reason": refused.message}
