@@ -68,8 +68,7 @@ def api_get():
 
 @bp.route("/api/v1/access-settings", methods=["PUT", "PATCH"])
 def api_update():
-    """Change some or all access settings; errors name each field. The time zone is
-    changed under System > Date and time (PUT /api/v1/date-time)."""
+    """Change some or all access settings (the time zone: PUT /api/v1/date-time)."""
     settings, changes = appliance().settings, json_body()
     if "time_zone" in changes and changes.pop("time_zone") != _zone():
         moved = _("The time zone is set under System > Date and time (PUT /api/v1/date-time).")

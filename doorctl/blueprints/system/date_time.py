@@ -99,8 +99,7 @@ def api_get():
 
 @bp.route("/api/v1/date-time", methods=["PUT", "PATCH"])
 def api_update():
-    """Change some or all date and time settings; errors name each field. With manual
-    synchronization, the clock is set to `manual_time` (in the device's time zone)."""
+    """Change date and time settings; manual synchronization sets the clock to manual_time."""
     return jsonify(appliance().settings.update(SECTION, json_body()))
 
 

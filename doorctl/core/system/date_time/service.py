@@ -122,8 +122,9 @@ class DateTime:
                 moment = manual_time(record["manual_time"]).replace(tzinfo=zone_of(record))
                 self.chrony.settime(moment)
         except ChronyError as error:
+            if str(error) != self.problem:
+                log.warning("date and time not applied to chrony: %s", error)
             self.problem, self.applied = str(error), False
-            log.warning("date and time not applied to chrony: %s", error)
             return
         self.problem, self.applied = None, True
 
