@@ -123,6 +123,29 @@ def test_a_server_that_does_not_answer_or_resolve_shows_not_in_sync_with_the_rea
     unresolved = "The name no-such-host.invalid does not resolve."
     wait_status(admin_api, lambda s: s["reason"] == unresolved, "the name refused")
     assert ",127.0.0.2," not in chronyd.chronyc_run("sources").stdout
+    use_servers(admin_api, {"address": "127.0.0.1", "port": port})
+    wait_status(admin_api, lambda s: s["synchronized"], "sync regained")
+    events = admin_api.get("/api/v1/events?kind=time").get_json()["events"]
+    assert [e["data"]["state"] for e in events][:2] == ["synchronized", "lost"]
+    log = logged_in.get("/logs/events?kind=time").get_data(as_text=True)
+    assert "Time in sync again, with 127.0.0.1" in log
+    assert "Time sync lost: No answer from 127.0.0.2." in log
+
+
+def test_an_nts_server_is_written_as_chrony_takes_it(admin_api, doorctl, client_chronyd):
+    chronyd, sources = client_chronyd
+    use_servers(
+        admin_api,
+        {"address": "127.0.0.3", "port": 4460, "nts": True},
+        {"address": "127.0.0.4", "nts": True},
+    )
+    assert sources.read_text().splitlines() == [
+        "server 127.0.0.3 iburst minpoll -6 maxpoll -6 ntsport 4460 nts",
+        "server 127.0.0.4 iburst minpoll -6 maxpoll -6 nts",
+    ]
+    listed = chronyd.chronyc_run("sources").stdout
+    assert ",127.0.0.3," in listed and ",127.0.0.4," in listed  # chronyd took both lines
+    assert admin_api.get("/api/v1/date-time/status").get_json()["problem"] is None
 
 
 def test_manual_date_and_time_is_set_through_chronyd_and_the_zone_through_timedatectl(

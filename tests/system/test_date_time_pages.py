@@ -6,8 +6,12 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
+import pytest
 from support import csrf_token
+from support_osdp import wait_until
 
 from doorctl.core.store import DB_NAME, Store
 
@@ -51,3 +55,30 @@ def test_the_zone_of_access_settings_moves_to_date_and_time(tmp_path):
         rows = dict(db.execute("SELECT section, data FROM settings"))
     assert json.loads(rows["date_time"]) == {"time_zone": "Europe/Oslo"}
     assert json.loads(rows["access"]) == {"pin_timeout": 9}
+
+
+DECIDED = ("tns1:AccessControl/AccessGranted/", "tns1:AccessControl/Denied/")
+
+
+@pytest.mark.engine_apart
+def test_the_door_engine_decides_in_the_zone_date_and_time_sets(doorctl, admin_api):
+    """A schedule of this hour in Tokyo: refused in UTC, granted once Tokyo is the zone."""
+    access, decided = doorctl.access, []
+    doorctl.bus.subscribe(decided.append, *DECIDED)
+    holder = access.cardholders.create({"name": "Ann"})
+    card = {"format": "H10301", "facility": 12, "number": 345}
+    access.credentials.create({"cardholder_id": holder["id"], "card": card})
+    tokyo = datetime.now(ZoneInfo("Asia/Tokyo"))
+    start, end = max(tokyo.hour - 1, 0), min(tokyo.hour + 2, 24)
+    hours = {"start": f"{start:02d}:00", "end": f"{end:02d}:00"}
+    day = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")[tokyo.weekday()]
+    now = access.schedules.create({"name": "Now in Tokyo", "intervals": [{"days": [day], **hours}]})
+    access.rules.create({"cardholder_ids": [holder["id"]], "schedule_id": now.id})
+    admin_api.put("/api/v1/date-time", json={"time_zone": "UTC"})
+    swipe = {"format": "H10301", "facility": 12, "card": 345}
+    for zone, topic in (("UTC", "Denied"), ("Asia/Tokyo", "AccessGranted")):
+        assert admin_api.put("/api/v1/date-time", json={"time_zone": zone}).status_code == 200
+        decided.clear()
+        admin_api.post("/api/v1/sim/wiegand", swipe)
+        wait_until(lambda: decided, what=f"a decision in {zone}")
+        assert f"/{topic}/" in decided[0].topic, (zone, decided[0].topic)

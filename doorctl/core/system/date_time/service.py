@@ -122,8 +122,9 @@ class DateTime:
                 moment = manual_time(record["manual_time"]).replace(tzinfo=zone_of(record))
                 self.chrony.settime(moment)
         except ChronyError as error:
-            if str(error) != self.problem:
-                log.warning("date and time not applied to chrony: %s", error)
+            if str(error) != self.problem:  # at start, chrony may just not be here (a PC)
+                level = logging.WARNING if set_time else logging.INFO
+                log.log(level, "date and time not applied to chrony: %s", error)
             self.problem, self.applied = str(error), False
             return
         self.problem, self.applied = None, True
