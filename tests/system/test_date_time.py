@@ -172,6 +172,12 @@ def test_manual_date_and_time_is_set_through_chronyd_and_the_zone_through_timeda
     assert status["reason"] == "The date and time are set by hand."
     admin_api.put("/api/v1/date-time", json={"time_zone": "Europe/Stockholm"})
     assert len(chronyd.chronyc_run("manual list").stdout.splitlines()) == 1  # set once
+    # back to manual later: a time for now must come with it, never the old one
+    admin_api.put("/api/v1/date-time", json={"synchronization": "dhcp"})
+    assert admin_api.get("/api/v1/date-time").get_json()["manual_time"] == ""
+    again = admin_api.put("/api/v1/date-time", json={"synchronization": "manual"})
+    assert again.status_code == 400 and "manual_time" in again.get_json()["fields"]
+    assert len(chronyd.chronyc_run("manual list").stdout.splitlines()) == 1
 
 
 BAD = [

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from babel.dates import format_datetime
 from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
 from doorctl.core.errors import DoorctlError
@@ -53,6 +54,7 @@ def _page(status: int = 200, form=None, **context):
         zones=zone_names(),
         system_zone=system_zone(),
         zone=zone.key,
+        now=format_datetime(datetime.now(zone), "full", tzinfo=zone, locale=get_locale()),
         sync=appliance().date_time.status(),
         max_servers=MAX_SERVERS,
         errors=context.pop("errors", {}),

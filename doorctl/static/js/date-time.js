@@ -29,7 +29,12 @@
   document.addEventListener("change", (event) => {
     if (event.target.closest("[data-shows]")) showChosen();
   });
-  document.addEventListener("DOMContentLoaded", showChosen);
-  document.addEventListener("htmx:load", showChosen);
+  function ready() {
+    showChosen();
+    tick();
+  }
+
+  document.addEventListener("DOMContentLoaded", ready);
+  document.addEventListener("htmx:load", ready);
   setInterval(tick, 1000);
 })();

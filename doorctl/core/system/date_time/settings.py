@@ -176,7 +176,10 @@ class DateTimeSettings(Form):
             raise ValidationError(_("Enter at least one NTP server, or choose another option."))
 
     def validate_manual_time(self, field):
-        if self.synchronization.data == MANUAL and manual_time(field.data) is None:
+        if self.synchronization.data != MANUAL:
+            field.data = ""  # kept only in manual mode: a switch to it needs a time now
+            return
+        if manual_time(field.data) is None:
             raise ValidationError(
                 _("Enter a date and time as YYYY-MM-DD HH:MM, such as 2026-03-01 14:30.")
             )
