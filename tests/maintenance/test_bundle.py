@@ -9,6 +9,7 @@ import gzip
 import io
 import json
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -234,3 +235,11 @@ def test_a_file_that_is_not_a_bundle_is_refused(bundle, tmp_path, trusted):
         path = tmp_path / name
         path.write_bytes(data)
         assert refused(path, tmp_path / "into", trusted) == NOT_A_BUNDLE, name
+
+
+def test_the_release_key_ships_in_the_wheel_and_is_trusted_alone(bundle, tmp_path):
+    (own,) = [m for m in members_of(bundle) if m[0].name == f"wheels/{OWN_WHEEL}"]
+    names = zipfile.ZipFile(io.BytesIO(own[1])).namelist()
+    shipped = [n for n in names if n.startswith("doorctl/core/maintenance/release_keys/")]
+    assert shipped and all(n.endswith(".pem") for n in shipped)
+    assert set(trusted_keys(tmp_path / "data").ids().values()) == {"release"}

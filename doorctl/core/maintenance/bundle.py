@@ -100,6 +100,8 @@ def read_bundle(
 ) -> Bundle:
     """Verify a bundle and extract its wheels into `into`, or raise BundleRefused."""
     try:
+        if path.stat().st_size > MAX_TOTAL + MAX_METADATA:
+            raise _not_a_bundle()
         archive = tarfile.open(path, "r:")  # noqa: SIM115 (closed by the with below)
     except (tarfile.TarError, OSError, EOFError):
         raise _not_a_bundle() from None
