@@ -32,6 +32,7 @@ from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.network.http_https import HttpHttps
 from doorctl.core.system.network.https import Https
 from doorctl.core.system.network.sessions import EndedSessions
+from doorctl.core.system.security.firmware_key import FirmwareKey
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
 
@@ -95,6 +96,7 @@ class Appliance(EngineParts):
         chrony = Chrony(CHRONY_SOCKET, CHRONY_SOURCES)
         self.date_time = DateTime(self.settings, self.bus, chrony)
         self.settings.on_change(date_time.SECTION, self.date_time.apply)
+        self.firmware_key = FirmwareKey(self.data_dir, self.store)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.mqtt = MqttService(
