@@ -35,9 +35,9 @@ from doorctl.core.store import connect, migrations, secret_key
 
 
 def test_a_backup_restores_on_a_replacement_unit_with_every_secret_usable(
-    low_cost, admin_api, doorctl, line, tmp_path
+    low_cost, admin_api, doorctl, reader_line, tmp_path
 ):
-    seeded = seed(admin_api, line)
+    seeded = seed(admin_api, reader_line)
     data = make_backup(admin_api)
     for secret in (KEY, BROKER_PASSWORD, GUARD[1], "1234", "4321", "PRIVATE KEY", "Ann"):
         assert secret.encode() not in data
@@ -139,6 +139,8 @@ def test_a_backup_of_an_older_schema_is_migrated_as_it_restores(
     hashed = generate_password_hash("old root password")
     conn.execute("INSERT INTO users VALUES ('root', ?, 'administrator', 0)", (hashed,))
     conn.execute("INSERT INTO cardholders (id, name) VALUES (7, 'Old Ann')")
+    zone = json.dumps({"time_zone": "Europe/Stockholm"})
+    conn.execute("INSERT INTO settings VALUES ('access', ?)", (zone,))
     conn.execute(
         "INSERT INTO readers (id, protocol, port, address) "
         "VALUES ('side', 'osdp', '/dev/ttyUSB0', 2)"
@@ -150,6 +152,8 @@ def test_a_backup_of_an_older_schema_is_migrated_as_it_restores(
     answer = restore(admin_api, data)
     assert answer.status_code == 200, answer.json
     assert doorctl.settings.get("mqtt_client")["password"] == BROKER_PASSWORD
+    # migration 21 moved the zone of Access settings to Date and time, as on an upgrade
+    assert doorctl.settings.get("date_time")["time_zone"] == "Europe/Stockholm"
     root = doorctl.users.get("root")
     assert root.language is None and doorctl.users.authenticate("root", "old root password")
     readers = {r["id"]: r for r in doorctl.readers.list()}
