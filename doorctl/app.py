@@ -38,11 +38,13 @@ from doorctl.blueprints.access_control import (
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
+from doorctl.blueprints.maintenance import backup
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
 from doorctl.blueprints.system import certificates, date_time, mqtt, network, security, users
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.secrets import session_key
 from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
@@ -139,6 +141,7 @@ SECTIONS = (
     certificates,
     events,
     access_log,
+    backup,
     help,
     live,
     openapi,
@@ -187,8 +190,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["doorctl"] = doorctl
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
+    app.secret_key = session_key(doorctl.secret_key)
     _use_time_engines(app, doorctl)
-    app.secret_key = doorctl.secret_key
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

@@ -45,6 +45,7 @@ PAGES = (
     "/simulator",
     "/logs/events",
     "/logs/access",
+    "/maintenance/backup",
     "/account/password",
     "/help",
     "/doors/1/settings",

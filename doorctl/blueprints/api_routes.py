@@ -40,6 +40,7 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
 from doorctl.blueprints.system.certificates import (
     SIGNING_REQUEST,
     SIGNING_REQUEST_ANSWER,
@@ -408,6 +409,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "errors": ("409",),
     },
     ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
+    **BACKUP_ROUTES,
     ("certificates.api_signing_request", "POST"): {
         "params": {"cert_id": {"examples": ["device-https"]}},
         "body": SIGNING_REQUEST,

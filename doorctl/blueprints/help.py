@@ -19,6 +19,7 @@ SECTIONS = {
     "System": _l("Who may use the device and how it reaches the network."),
     "Accessories": _l("The board's inputs and outputs."),
     "Logs": _l("What happened: every event, and every access granted or refused."),
+    "Maintenance": _l("Keeping the device's configuration safe."),
 }
 PAGES = {
     "status.page": _l(
@@ -78,6 +79,11 @@ PAGES = {
         "Every event, newest first, filtered by topic and time; new ones appear live."
     ),
     "access_log.page": _l("Every access granted or refused, with who, where and why."),
+    "backup.page": _l(
+        "Download the configuration (settings, users, access data, reader keys, "
+        "certificates) as one file encrypted with your password, and restore it here or on "
+        "a replacement unit after seeing what it holds; the logs are not in it."
+    ),
 }
 
 

@@ -132,7 +132,7 @@ class Appliance(EngineParts):
             setattr(self, name, Remote(call, name))
         self.simulator = RemoteSimulator(call, "simulator", hardware)
         self.access = access.AccessControl(
-            self.store, self.bus, self.doors, self.secret_key, self.settings.get(access.SECTION)
+            self.store, self.bus, self.doors, self.pin_secret(), self.settings.get(access.SECTION)
         )
         self.settings.on_change(access.SECTION, self.access.apply)
         # the time zone of the web's checks and logs

@@ -73,6 +73,7 @@ ICONS = {
     "mqtt": "cpu",
     "engine": "activity",
     "time": "activity",
+    "maintenance": "shield-check",
 }
 
 

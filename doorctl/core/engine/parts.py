@@ -15,6 +15,7 @@ from pathlib import Path
 
 from doorctl.core.access_control import access, alarms, door, door_settings
 from doorctl.core.access_control.door_modes import DoorModes
+from doorctl.core.access_control.pin_key import pin_secret
 from doorctl.core.access_control.readers import Readers
 from doorctl.core.access_control.scheduled_unlock import ScheduledUnlock
 from doorctl.core.accessories import io_ports
@@ -42,6 +43,10 @@ class EngineParts:
         self.board = open_appliance_board(self.data_dir, hardware, lock_type)
         door_services = self._door_services()
         return [*door_services, *self._access_service(), self._readers_service(self.data_dir)]
+
+    def pin_secret(self) -> bytes:
+        """The key of the PIN hashes: the device secret, or a restored backup's."""
+        return pin_secret(self.store, self.sealer, self.secret_key)
 
     def engine_targets(self) -> dict:
         """The services the web process calls by name in the engine process."""
@@ -86,7 +91,7 @@ class EngineParts:
         self.settings.register(access.SECTION, access.AccessSettings)
         settings = self.settings.get(access.SECTION)
         self.access = access.AccessControl(
-            self.store, self.bus, self.doors, self.secret_key, settings
+            self.store, self.bus, self.doors, self.pin_secret(), settings
         )
         self.settings.on_change(access.SECTION, self.access.apply)
         self.settings.register(date_time.SECTION, date_time.DateTimeSettings)
