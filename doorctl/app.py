@@ -38,11 +38,14 @@ from doorctl.blueprints.access_control import (
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
+from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
 from doorctl.blueprints.system import certificates, mqtt, network, security, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.maintenance import firmware
+from doorctl.core.maintenance.upgrade import Firmware
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.json_answers import JSONAnswers
@@ -137,6 +140,7 @@ SECTIONS = (
     certificates,
     events,
     access_log,
+    firmware_page,
     help,
     live,
     openapi,
@@ -171,6 +175,10 @@ def create_app(config: dict | None = None) -> Flask:
         NAMES_CHECK_SECONDS=NAMES_CHECK_SECONDS,
     )
     app.config.update(config or {})
+    app.config.setdefault(
+        "FIRMWARE_DIR",
+        os.environ.get(firmware.FIRMWARE_DIR_ENV) or firmware.default_dir(app.config["DATA_DIR"]),
+    )
     doorctl = Appliance(
         Path(app.config["DATA_DIR"]),
         app.config["HARDWARE"],
@@ -178,6 +186,12 @@ def create_app(config: dict | None = None) -> Flask:
         reader_test_ports=bool(app.config["READER_TEST_PORTS"]),
     )
     app.extensions["doorctl"] = doorctl
+    app.extensions["doorctl.firmware"] = Firmware(
+        Path(app.config["FIRMWARE_DIR"]),
+        Path(app.config["DATA_DIR"]),
+        doorctl.bus,
+        lambda: app.extensions["doorctl.restart"](),
+    )
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
     app.secret_key = doorctl.secret_key
