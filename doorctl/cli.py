@@ -191,6 +191,7 @@ def serve(args: argparse.Namespace) -> int:
         exit_code.__setitem__(0, RESTART_EXIT_CODE),
         stopping.set(),
     )
+    app.extensions["doorctl.firmware"].announce()
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
     gevent.spawn(report_health, app)
     stopping.wait()
@@ -201,10 +202,9 @@ def serve(args: argparse.Namespace) -> int:
 
 
 def report_health(app) -> None:
-    """Say what became of the last upgrade, and once serving, migrated, the board
-    started and the readers polled (the engine is running), report healthy."""
+    """Once serving, migrated, the board started and the readers polled (the engine
+    is running), report healthy to the supervisor."""
     firmware_service = app.extensions["doorctl.firmware"]
-    firmware_service.announce()
     doorctl = app.extensions["doorctl"]
     while not doorctl.door_engine()["running"]:
         gevent.sleep(0.1)

@@ -18,9 +18,9 @@ from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import render
 from doorctl.blueprints.logs.sentences.maintenance import why_failed
-from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.errors import DoorctlError
 from doorctl.core.maintenance import firmware as fw
-from doorctl.core.maintenance.upgrade import Firmware
+from doorctl.core.maintenance.upgrade import Firmware, Refused
 from doorctl.server import UPLOAD_ENV
 
 MENU_ITEMS = [("Maintenance", lazy_gettext("Firmware"), "firmware.page")]
@@ -76,7 +76,7 @@ def api_upgrade():
     upload = request.environ.get(UPLOAD_ENV)
     if not upload or not Path(upload).stat().st_size:
         message = _("Send the firmware bundle as the body (application/octet-stream).")
-        raise Invalid({"bundle": message}, message)
+        raise Refused({"bundle": message}, message)
     if request.mimetype != "application/octet-stream":
         raise DoorctlError(_("Send the bundle as application/octet-stream."))
     allow_older = request.args.get("allow_older") in ("1", "true")

@@ -34,6 +34,12 @@ RESTART_DELAY = 0.5  # seconds: the answer leaves before the process exits
 PIP_TIMEOUT = 600
 
 
+class Refused(Invalid):
+    """The bundle can't be installed (signature, wheels, target, version): nothing changed."""
+
+    status = 422
+
+
 class Firmware:
     """The running version, the previous one, the last outcome; upgrade and rollback."""
 
@@ -71,7 +77,8 @@ class Firmware:
             return
         last["announced"] = True
         fw.write_state(self.root, state)
-        self._event(last["phase"], **_public(last))
+        said = {k: v for k, v in _public(last).items() if k != "time"}
+        self.bus.publish(fw.TOPIC, {}, said, {}, False)
 
     def healthy(self) -> None:
         """This version serves: tell the supervisor, and say so if it is on trial."""
@@ -152,7 +159,7 @@ class Firmware:
             )
         except bundles.BundleRefused as refused:
             self._event("failed", reason="refused", detail=refused.message)
-            raise Invalid({"bundle": refused.message}, refused.message) from None
+            raise Refused({"bundle": refused.message}, refused.message) from None
         fw.hold(self.root, "verify")
         return bundle
 
@@ -179,7 +186,7 @@ class Firmware:
                 "doorctl %(version)s could not be installed; the system log has the report.",
                 version=bundle.version,
             )
-            raise Invalid({"bundle": message}, message) from None
+            raise Refused({"bundle": message}, message) from None
         return f"envs/{bundle.version}"
 
     def _run(self, command: list[str]) -> None:

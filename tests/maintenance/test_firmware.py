@@ -1,0 +1,191 @@
+"""Maintenance > Firmware end to end: real bundles, real virtual environments, real
+restarts under `doorctl supervise`; refusals change nothing; a version that can't
+start falls back by itself; rollback returns to the previous version and its data."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+import zipfile
+from pathlib import Path
+
+import pytest
+from firmware_support import Supervised, dependency_wheels, doorctl_wheel
+
+from doorctl import __version__
+from doorctl.core.maintenance import bundle as bundles
+from doorctl.core.maintenance import firmware as fw
+
+BUMPED = f"{__version__}.1"
+BROKEN = f"{__version__}.2"
+OLDER = "0.0.1"
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory) -> dict[str, Path]:
+    """Bundles: the bumped version, a broken one, an older one (all signed with the
+    trusted test key), the bumped one signed by an unknown key, and one with a changed
+    wheel."""
+    tmp = tmp_path_factory.mktemp("bundles")
+    deps = dependency_wheels()
+    found = {}
+    for name, version, key in (
+        ("bumped", BUMPED, "test"),
+        ("broken", BROKEN, "test"),
+        ("older", OLDER, "test"),
+    ):
+        wheel = doorctl_wheel(tmp, version, broken=name == "broken")
+        found[name] = bundles.build_bundle(tmp / name, signing_key=key, wheels=[wheel, *deps])
+    wheel = next((tmp / f"wheel-{BUMPED}").glob("*.whl"))
+    found["unknown_key"] = bundles.build_bundle(
+        tmp / "unknown", signing_key="other", wheels=[wheel, *deps]
+    )
+    found["tampered"] = tampered(found["bumped"], tmp / "tampered.bundle")
+    return found
+
+
+def tampered(bundle: Path, out: Path) -> Path:
+    """The bundle with one byte added to its doorctl wheel, everything else as signed."""
+    if zipfile.is_zipfile(bundle):
+        with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(out, "w") as copy:
+            for item in source.infolist():
+                data = source.read(item)
+                copy.writestr(item, data + b"\0" if "doorctl-" in item.filename else data)
+        return out
+    with tarfile.open(bundle) as source, tarfile.open(out, "w:gz") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else None
+            if data is not None and "doorctl-" in member.name and member.name.endswith(".whl"):
+                data += b"\0"
+                member.size = len(data)
+            copy.addfile(member, io.BytesIO(data) if data is not None else None)
+    return out
+
+
+@pytest.fixture(scope="module")
+def unit(tmp_path_factory):
+    """One supervised appliance for the module, set up, with a cardholder."""
+    server = Supervised(tmp_path_factory.mktemp("unit") / "data", health_seconds=60)
+    try:
+        server.set_up()
+        status, answer = server.call("POST", "/api/v1/cardholders", {"name": "Before upgrade"})
+        assert status == 201, answer
+        yield server
+    finally:
+        server.stop()
+
+
+def firmware_status(unit: Supervised) -> dict:
+    status, answer = unit.call("GET", "/api/v1/firmware")
+    assert status == 200, answer
+    return answer
+
+
+def settled(unit: Supervised) -> dict:
+    """The firmware status once the supervisor ended the new version's trial."""
+    while fw.state_of(unit.firmware)["trial"]:
+        unit.wait_for(unit.firmware / fw.HEALTH_NAME)
+    return firmware_status(unit)
+
+
+def firmware_events(unit: Supervised) -> list[dict]:
+    status, answer = unit.call("GET", "/api/v1/events?kind=maintenance&limit=100")
+    assert status == 200, answer
+    return [e["data"] for e in answer["events"]]
+
+
+@pytest.mark.parametrize(
+    ("name", "said"),
+    [("tampered", "wheel"), ("unknown_key", "key"), ("older", "version")],
+)
+def test_a_refused_bundle_changes_nothing(unit, built, name, said):
+    before = firmware_status(unit)
+    state = (unit.firmware / fw.STATE_NAME).read_bytes() if before["last"] else None
+    status, answer = unit.upload(built[name])
+    assert status == 422, answer
+    assert said in answer["fields"]["bundle"].lower()
+    assert firmware_status(unit) == before
+    assert unit.version == __version__
+    assert (
+        not list((unit.firmware / "envs").glob("*")) if (unit.firmware / "envs").exists() else True
+    )
+    if state is not None:
+        assert (unit.firmware / fw.STATE_NAME).read_bytes() == state
+    assert unit.cardholders() == ["Before upgrade"]
+
+
+def test_a_body_that_is_no_bundle_is_refused(unit):
+    status, answer = unit.call("POST", "/api/v1/firmware/upgrade", raw=b"not a bundle")
+    assert status == 422, answer
+    assert answer["fields"]["bundle"]
+    assert unit.version == __version__
+
+
+def test_upgrade_keeps_the_data_and_rollback_returns_to_the_old_version(unit, built):
+    status, answer = unit.upload(built["bumped"])
+    assert status == 202, answer
+    assert answer == {"version": BUMPED, "from_version": __version__, "phase": "switching"}
+    assert unit.next_start() == BUMPED
+    now = settled(unit)
+    assert now["version"] == BUMPED and now["previous_version"] == __version__
+    assert now["last"]["phase"] == "healthy"
+    assert unit.cardholders() == ["Before upgrade"]
+    phases = [e["phase"] for e in firmware_events(unit)]
+    for phase in ("receiving", "verifying", "installing", "switching", "healthy"):
+        assert phase in phases
+    assert (unit.firmware / "active").resolve() == (unit.firmware / "envs" / BUMPED).resolve()
+
+    status, answer = unit.upload(built["older"])  # a downgrade from the new version too
+    assert status == 422 and "version" in answer["fields"]["bundle"].lower()
+
+    status, answer = unit.call("POST", "/api/v1/cardholders", {"name": "After upgrade"})
+    assert status == 201, answer
+    status, answer = unit.call("POST", "/api/v1/firmware/rollback", {})
+    assert status == 202, answer
+    assert unit.next_start() == __version__
+    back = firmware_status(unit)
+    assert back["version"] == __version__ and back["previous_version"] is None
+    assert back["last"]["phase"] == "rolled_back"
+    assert unit.cardholders() == ["Before upgrade"]  # changes since the upgrade are lost
+    status, answer = unit.call("POST", "/api/v1/firmware/rollback", {})
+    assert status == 409, answer
+
+
+def test_a_version_that_cannot_start_falls_back_by_itself(unit, built):
+    status, answer = unit.upload(built["broken"])
+    assert status == 202, answer
+    assert unit.next_start() == __version__  # the broken one never served
+    now = firmware_status(unit)
+    assert now["version"] == __version__
+    assert now["last"]["phase"] == "failed" and now["last"]["version"] == BROKEN
+    assert now["last"]["reason"] == "exited"
+    assert fw.last_upgrade_failed(unit.firmware)
+    assert unit.cardholders() == ["Before upgrade"]
+    failed = [e for e in firmware_events(unit) if e["phase"] == "failed" and "version" in e]
+    assert failed and failed[0]["version"] == BROKEN
+
+
+def test_a_version_that_never_reports_healthy_is_stopped_and_falls_back(tmp_path):
+    """The health time runs out: the supervisor stops it and starts the previous one."""
+    root = tmp_path / "data" / "firmware"
+    hanging = root / "envs" / "9.9.9" / "bin"
+    hanging.mkdir(parents=True)
+    (hanging / "python").write_text("#!/bin/sh\nexec sleep 600\n")
+    (hanging / "python").chmod(0o755)
+    slot = {"version": "9.9.9", "env": "envs/9.9.9"}
+    fw.write_state(
+        root,
+        {
+            "active": slot,
+            "previous": {"version": __version__, "env": None, "db": None},
+            "trial": {**slot, "from_version": __version__},
+        },
+    )
+    server = Supervised(tmp_path / "data", health_seconds=2)
+    try:
+        assert server.version == __version__
+        last = fw.state_of(root)["last"]
+        assert last["phase"] == "failed" and last["reason"] == "not_healthy"
+        assert fw.last_upgrade_failed(root)
+    finally:
+        server.stop()
