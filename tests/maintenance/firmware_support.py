@@ -8,6 +8,7 @@ fills it with `pip wheel` from the package index; every install in a test is
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import queue
@@ -16,18 +17,28 @@ import shutil
 import signal
 import subprocess
 import sys
+import tarfile
 import threading
 import time
 import urllib.error
 import urllib.request
+import zipfile
 from pathlib import Path
 
+import pytest
 from support import REPO, ROOT_PASSWORD, basic
+
+from doorctl import __version__
+from doorctl.core.maintenance import bundle as bundles
 
 WHEELS = REPO / ".cache" / "wheels"
 SERVING = re.compile(r"doorctl (\S+) serving on (http://\S+)/")
 # Copied into a bumped checkout: what building a wheel of doorctl needs.
 PROJECT_FILES = ("pyproject.toml", "README.md", "doorctl")
+BUMPED = f"{__version__}.1"
+BROKEN = f"{__version__}.2"
+OLDER = "0.0.1"
+ROOT = basic("root", ROOT_PASSWORD)
 
 
 # Build requirements (pyproject's build-system), cached with the wheels so that a
@@ -45,8 +56,18 @@ def dependency_wheels() -> list[Path]:
     return sorted(w for w in WHEELS.glob("*.whl") if not w.name.startswith(BUILD_ONLY))
 
 
-def doorctl_wheel(tmp: Path, version: str, broken: bool = False) -> Path:
-    """A wheel of this checkout as `version`; `broken` makes `doorctl serve` fail at start."""
+def doorctl_wheels(tmp: Path, versions: dict[str, bool]) -> dict[str, Path]:
+    """Wheels of this checkout as each version (built side by side); a version marked
+    True is broken: its `doorctl serve` fails at start."""
+    builds = {v: _build(_source(tmp, v, broken)) for v, broken in versions.items()}
+    for version, (process, _out) in builds.items():
+        _, errors = process.communicate()
+        assert process.returncode == 0, f"building doorctl {version} failed: {errors}"
+    return {v: next(out.glob("doorctl-*.whl")) for v, (_, out) in builds.items()}
+
+
+def _source(tmp: Path, version: str, broken: bool) -> Path:
+    """A copy of the checkout's project files as `version`."""
     source = tmp / f"src-{version}"
     source.mkdir(parents=True)
     for name in PROJECT_FILES:
@@ -63,15 +84,56 @@ def doorctl_wheel(tmp: Path, version: str, broken: bool = False) -> Path:
         assert start in text, "cli.serve changed: make the broken version fail elsewhere"
         fail = '    raise RuntimeError("this test version fails at start")\n'
         cli.write_text(text.replace(start, fail + start))
-    out = tmp / f"wheel-{version}"
+    return source
+
+
+def _build(source: Path) -> tuple[subprocess.Popen, Path]:
+    """pip building the wheel of `source`, from local wheels only."""
+    out = source.with_name(source.name.replace("src-", "wheel-"))
     command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index"]
     command += ["--find-links", str(WHEELS), "--wheel-dir", str(out), str(source)]
-    subprocess.run(command, check=True, capture_output=True)
-    return next(out.glob("doorctl-*.whl"))
+    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
 
 
 def _ignored(folder: str, names: list[str]) -> list[str]:
     return [n for n in names if n in ("__pycache__", ".pytest_cache") or n.endswith(".pyc")]
+
+
+@pytest.fixture(scope="session", name="built")
+def built_bundles(tmp_path_factory) -> dict[str, Path]:
+    """Bundles: the bumped version, a broken one, an older one (all signed with the
+    trusted test key), the bumped one signed by an unknown key, and one with a changed
+    wheel."""
+    tmp = tmp_path_factory.mktemp("bundles")
+    deps = dependency_wheels()
+    wheels = doorctl_wheels(tmp, {BUMPED: False, BROKEN: True, OLDER: False})
+    found = {
+        name: bundles.build_bundle(tmp / name, signing_key="test", wheels=[wheels[v], *deps])
+        for name, v in (("bumped", BUMPED), ("broken", BROKEN), ("older", OLDER))
+    }
+    found["unknown_key"] = bundles.build_bundle(
+        tmp / "unknown", signing_key="other", wheels=[wheels[BUMPED], *deps]
+    )
+    found["tampered"] = tampered(found["bumped"], tmp / "tampered.bundle")
+    return found
+
+
+def tampered(bundle: Path, out: Path) -> Path:
+    """The bundle with one byte added to its doorctl wheel, everything else as signed."""
+    if zipfile.is_zipfile(bundle):
+        with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(out, "w") as copy:
+            for item in source.infolist():
+                data = source.read(item)
+                copy.writestr(item, data + b"\0" if "doorctl-" in item.filename else data)
+        return out
+    with tarfile.open(bundle) as source, tarfile.open(out, "w:gz") as copy:
+        for member in source.getmembers():
+            data = source.extractfile(member).read() if member.isfile() else None
+            if data is not None and "doorctl-" in member.name and member.name.endswith(".whl"):
+                data += b"\0"
+                member.size = len(data)
+            copy.addfile(member, io.BytesIO(data) if data is not None else None)
+    return out
 
 
 class Supervised:

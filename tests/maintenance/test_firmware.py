@@ -4,62 +4,11 @@ start falls back by itself; rollback returns to the previous version and its dat
 
 from __future__ import annotations
 
-import io
-import tarfile
-import zipfile
-from pathlib import Path
-
 import pytest
-from firmware_support import Supervised, dependency_wheels, doorctl_wheel
+from firmware_support import BROKEN, BUMPED, OLDER, Supervised, built_bundles  # noqa: F401
 
 from doorctl import __version__
-from doorctl.core.maintenance import bundle as bundles
 from doorctl.core.maintenance import firmware as fw
-
-BUMPED = f"{__version__}.1"
-BROKEN = f"{__version__}.2"
-OLDER = "0.0.1"
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict[str, Path]:
-    """Bundles: the bumped version, a broken one, an older one (all signed with the
-    trusted test key), the bumped one signed by an unknown key, and one with a changed
-    wheel."""
-    tmp = tmp_path_factory.mktemp("bundles")
-    deps = dependency_wheels()
-    found = {}
-    for name, version, key in (
-        ("bumped", BUMPED, "test"),
-        ("broken", BROKEN, "test"),
-        ("older", OLDER, "test"),
-    ):
-        wheel = doorctl_wheel(tmp, version, broken=name == "broken")
-        found[name] = bundles.build_bundle(tmp / name, signing_key=key, wheels=[wheel, *deps])
-    wheel = next((tmp / f"wheel-{BUMPED}").glob("*.whl"))
-    found["unknown_key"] = bundles.build_bundle(
-        tmp / "unknown", signing_key="other", wheels=[wheel, *deps]
-    )
-    found["tampered"] = tampered(found["bumped"], tmp / "tampered.bundle")
-    return found
-
-
-def tampered(bundle: Path, out: Path) -> Path:
-    """The bundle with one byte added to its doorctl wheel, everything else as signed."""
-    if zipfile.is_zipfile(bundle):
-        with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(out, "w") as copy:
-            for item in source.infolist():
-                data = source.read(item)
-                copy.writestr(item, data + b"\0" if "doorctl-" in item.filename else data)
-        return out
-    with tarfile.open(bundle) as source, tarfile.open(out, "w:gz") as copy:
-        for member in source.getmembers():
-            data = source.extractfile(member).read() if member.isfile() else None
-            if data is not None and "doorctl-" in member.name and member.name.endswith(".whl"):
-                data += b"\0"
-                member.size = len(data)
-            copy.addfile(member, io.BytesIO(data) if data is not None else None)
-    return out
 
 
 @pytest.fixture(scope="module")
