@@ -1,5 +1,5 @@
 """The `doorctl` command line: `doorctl serve` runs the appliance (the web process and
-its engine process)."""
+its engine process); `doorctl bundle` builds release bundles (cli_bundle)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from pathlib import Path
 import gevent
 import gevent.event
 
-from doorctl import __version__
+from doorctl import __version__, cli_bundle
 from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.errors import Invalid
@@ -145,6 +145,7 @@ def parser() -> argparse.ArgumentParser:
     for option in ("--data-dir", "--hardware", "--log-level"):
         action = next(a for a in serve._actions if option in a.option_strings)
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
+    cli_bundle.add_parser(sub)
     return p
 
 
@@ -261,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     if rest and args.command != "supervise":
         parser().parse_args(argv)  # says which argument is not known, and exits
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=getattr(args, "log_level", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
@@ -269,4 +270,6 @@ def main(argv: list[str] | None = None) -> int:
         return reset_outputs(args)
     if args.command == "supervise":
         return supervise(args, rest)
+    if args.command == "bundle":
+        return cli_bundle.run(args)
     return serve(args)

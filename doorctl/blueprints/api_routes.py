@@ -122,8 +122,39 @@ PENDING_CHANGE = record(
         "confirm": {**TEXT, "description": "POST here, through the new address, to keep it."},
     }
 )
+FIRMWARE_KEY = record(
+    {
+        "installed": FLAG,
+        "fingerprint": {
+            "type": ["string", "null"],
+            "description": "SHA-256 of the raw Ed25519 public key, in groups of four hex digits.",
+        },
+        "key": {"type": ["string", "null"], "description": "The public key in PEM."},
+    }
+)
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
+    ("security.api_firmware_key", "GET"): {"answer": FIRMWARE_KEY},
+    ("security.api_firmware_key_install", "PUT"): {
+        "body": {
+            "type": "object",
+            "required": ["key"],
+            "properties": {
+                "key": {
+                    **TEXT,
+                    "description": "An Ed25519 public key in PEM (never a private key).",
+                }
+            },
+            "additionalProperties": False,
+        },
+        "answer": FIRMWARE_KEY,
+        "example": {
+            "key": "-----BEGIN PUBLIC KEY-----\n"
+            "MCowBQYDK2VwAyEA3yrElW/wv+hz3DLhOx/L1aP9VFIWcvcSy9SsfniOYcM=\n"
+            "-----END PUBLIC KEY-----\n"
+        },
+    },
+    ("security.api_firmware_key_remove", "DELETE"): {"errors": ("404",)},
     ("status.api_device", "GET"): {"answer": DEVICE},
     ("doors.api_list", "GET"): {"answer": {"type": "array", "items": DOOR}},
     ("doors.api_get", "GET"): {"answer": DOOR},

@@ -29,6 +29,7 @@ from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.network.http_https import HttpHttps
 from doorctl.core.system.network.https import Https
 from doorctl.core.system.network.sessions import EndedSessions
+from doorctl.core.system.security.firmware_key import FirmwareKey
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
 
@@ -79,6 +80,7 @@ class Appliance(EngineParts):
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)
+        self.firmware_key = FirmwareKey(self.data_dir, self.store)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.mqtt = MqttService(

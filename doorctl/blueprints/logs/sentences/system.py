@@ -17,7 +17,7 @@ from doorctl.core.logs.audit import topic
 from doorctl.core.system import certificates
 from doorctl.core.system.mqtt import messages, old_files
 from doorctl.core.system.network import http_https, sessions
-from doorctl.core.system.security import blocking
+from doorctl.core.system.security import blocking, firmware_key
 
 ROLES = {
     "viewer": lazy_gettext("viewer"),
@@ -97,6 +97,21 @@ def _blocked(event: Event, context: Context) -> str:
             seconds=text(event.data.get("seconds")),
         )
     return _("Address %(address)s no longer blocked", address=address)
+
+
+@says(firmware_key.TOPIC)
+def _firmware_key(event: Event, context: Context) -> str:
+    if event.data.get("action") == "removed":
+        return _(
+            "%(user)s removed the custom-signed firmware certificate %(fingerprint)s",
+            user=_user(event),
+            fingerprint=text(event.data.get("fingerprint")),
+        )
+    return _(
+        "%(user)s installed the custom-signed firmware certificate %(fingerprint)s",
+        user=_user(event),
+        fingerprint=text(event.data.get("fingerprint")),
+    )
 
 
 @says(http_https.CONFIRMED_TOPIC)
