@@ -1,9 +1,9 @@
 """What the firmware tests share: real bundles built from copies of this checkout, and
 an appliance run by `doorctl supervise` as systemd or scripts/run would run it.
 
-The dependencies' wheels are cached in .cache/wheels (gitignored): the first run
-fills it with `pip wheel` from the package index; every install in a test is
-`pip install --no-index` from local wheels only.
+The bundles come from the bundle tests' fixtures (tests/maintenance/conftest.py: the
+test key, the dependency wheels cached in .cache/wheels); every install in a test is
+`pip install --no-index` from a bundle's wheels only.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ import json
 import os
 import queue
 import re
-import shutil
 import signal
 import subprocess
 import sys
@@ -22,117 +21,70 @@ import threading
 import time
 import urllib.error
 import urllib.request
-import zipfile
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 from support import REPO, ROOT_PASSWORD, basic
+from support_bundle import checkout_at
 
 from doorctl import __version__
-from doorctl.core.maintenance import bundle as bundles
+from doorctl.core.maintenance.bundle import build_bundle
+from doorctl.core.maintenance.bundle_format import WHEELS
+from doorctl.core.maintenance.keys import PUBLIC_KEY_FILE, keygen
 
-WHEELS = REPO / ".cache" / "wheels"
 SERVING = re.compile(r"doorctl (\S+) serving on (http://\S+)/")
-# Copied into a bumped checkout: what building a wheel of doorctl needs.
-PROJECT_FILES = ("pyproject.toml", "README.md", "doorctl")
 BUMPED = f"{__version__}.1"
 BROKEN = f"{__version__}.2"
 OLDER = "0.0.1"
 ROOT = basic("root", ROOT_PASSWORD)
 
 
-# Build requirements (pyproject's build-system), cached with the wheels so that a
-# test builds doorctl's wheel from local wheels only; no part of a bundle.
-BUILD_ONLY = ("setuptools-", "doorctl-")
-
-
-def dependency_wheels() -> list[Path]:
-    """The wheels of doorctl's dependencies for this machine, built once and cached."""
-    if not any(WHEELS.glob("flask-*.whl")) or not any(WHEELS.glob("setuptools-*.whl")):
-        WHEELS.mkdir(parents=True, exist_ok=True)
-        pip = [sys.executable, "-m", "pip", "-q", "--disable-pip-version-check"]
-        wheel = [*pip, "wheel", "--wheel-dir", str(WHEELS), str(REPO), "setuptools>=77"]
-        subprocess.run(wheel, check=True, capture_output=True)
-    return sorted(w for w in WHEELS.glob("*.whl") if not w.name.startswith(BUILD_ONLY))
-
-
-def doorctl_wheels(tmp: Path, versions: dict[str, bool]) -> dict[str, Path]:
-    """Wheels of this checkout as each version (built side by side); a version marked
-    True is broken: its `doorctl serve` fails at start."""
-    builds = {v: _build(_source(tmp, v, broken)) for v, broken in versions.items()}
-    for version, (process, _out) in builds.items():
-        _, errors = process.communicate()
-        assert process.returncode == 0, f"building doorctl {version} failed: {errors}"
-    return {v: next(out.glob("doorctl-*.whl")) for v, (_, out) in builds.items()}
-
-
-def _source(tmp: Path, version: str, broken: bool) -> Path:
-    """A copy of the checkout's project files as `version`."""
-    source = tmp / f"src-{version}"
-    source.mkdir(parents=True)
-    for name in PROJECT_FILES:
-        path = REPO / name
-        copy = shutil.copytree if path.is_dir() else shutil.copy2
-        copy(path, source / name, **({"ignore": _ignored} if path.is_dir() else {}))
-    init = source / "doorctl" / "__init__.py"
-    text = init.read_text(encoding="utf-8")
-    init.write_text(re.sub(r'__version__ = "[^"]+"', f'__version__ = "{version}"', text))
-    if broken:
-        cli = source / "doorctl" / "cli.py"
-        start = "    hardware = pick_hardware(args.hardware)\n    app = create_app("
-        text = cli.read_text(encoding="utf-8")
-        assert start in text, "cli.serve changed: make the broken version fail elsewhere"
-        fail = '    raise RuntimeError("this test version fails at start")\n'
-        cli.write_text(text.replace(start, fail + start))
+def broken(source: Path) -> Path:
+    """The checkout copy made to fail at start: its `doorctl serve` raises at once."""
+    cli = source / "doorctl" / "cli.py"
+    start = "    hardware = pick_hardware(args.hardware)\n    app = create_app("
+    text = cli.read_text(encoding="utf-8")
+    assert start in text, "cli.serve changed: make the broken version fail elsewhere"
+    fail = '    raise RuntimeError("this test version fails at start")\n'
+    cli.write_text(text.replace(start, fail + start))
     return source
 
 
-def _build(source: Path) -> tuple[subprocess.Popen, Path]:
-    """pip building the wheel of `source`, from local wheels only."""
-    out = source.with_name(source.name.replace("src-", "wheel-"))
-    command = [sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", "--no-index"]
-    command += ["--find-links", str(WHEELS), "--wheel-dir", str(out), str(source)]
-    return subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE), out
-
-
-def _ignored(folder: str, names: list[str]) -> list[str]:
-    return [n for n in names if n in ("__pycache__", ".pytest_cache") or n.endswith(".pyc")]
-
-
 @pytest.fixture(scope="session", name="built")
-def built_bundles(tmp_path_factory) -> dict[str, Path]:
-    """Bundles: the bumped version, a broken one, an older one (all signed with the
-    trusted test key), the bumped one signed by an unknown key, and one with a changed
-    wheel."""
+def built_bundles(tmp_path_factory, test_key: Path, wheel_cache: Path) -> dict[str, Path]:
+    """Bundles signed with the test key: the bumped version, a broken one, an older
+    one; the bumped one signed by an unknown key, and with a changed wheel."""
     tmp = tmp_path_factory.mktemp("bundles")
-    deps = dependency_wheels()
-    wheels = doorctl_wheels(tmp, {BUMPED: False, BROKEN: True, OLDER: False})
-    found = {
-        name: bundles.build_bundle(tmp / name, signing_key="test", wheels=[wheels[v], *deps])
-        for name, v in (("bumped", BUMPED), ("broken", BROKEN), ("older", OLDER))
+    sources = {
+        "bumped": checkout_at(BUMPED, tmp / "bumped"),
+        "broken": broken(checkout_at(BROKEN, tmp / "broken")),
+        "older": checkout_at(OLDER, tmp / "older"),
     }
-    found["unknown_key"] = bundles.build_bundle(
-        tmp / "unknown", signing_key="other", wheels=[wheels[BUMPED], *deps]
-    )
+    keys = {name: test_key for name in sources}
+    sources["unknown_key"] = sources["bumped"]
+    keys["unknown_key"], _ = keygen(tmp / "unknown-key")
+    with ThreadPoolExecutor(len(sources)) as pool:  # pip builds the wheels side by side
+        building = {
+            name: pool.submit(
+                build_bundle, tmp / name, signing_key=keys[name], project=source, wheels=wheel_cache
+            )
+            for name, source in sources.items()
+        }
+        found = {name: future.result() for name, future in building.items()}
     found["tampered"] = tampered(found["bumped"], tmp / "tampered.bundle")
     return found
 
 
 def tampered(bundle: Path, out: Path) -> Path:
-    """The bundle with one byte added to its doorctl wheel, everything else as signed."""
-    if zipfile.is_zipfile(bundle):
-        with zipfile.ZipFile(bundle) as source, zipfile.ZipFile(out, "w") as copy:
-            for item in source.infolist():
-                data = source.read(item)
-                copy.writestr(item, data + b"\0" if "doorctl-" in item.filename else data)
-        return out
-    with tarfile.open(bundle) as source, tarfile.open(out, "w:gz") as copy:
+    """The bundle with a byte added to its doorctl wheel, everything else as signed."""
+    with tarfile.open(bundle) as source, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as copy:
         for member in source.getmembers():
-            data = source.extractfile(member).read() if member.isfile() else None
-            if data is not None and "doorctl-" in member.name and member.name.endswith(".whl"):
+            data = source.extractfile(member).read()
+            if member.name.startswith(f"{WHEELS}/doorctl-"):
                 data += b"\0"
-                member.size = len(data)
-            copy.addfile(member, io.BytesIO(data) if data is not None else None)
+            member.size = len(data)
+            copy.addfile(member, io.BytesIO(data))
     return out
 
 
@@ -199,10 +151,14 @@ class Supervised:
         except urllib.error.HTTPError as error:
             return error.code, json.loads(error.read() or b"null")
 
-    def set_up(self) -> None:
+    def set_up(self, owner_key: Path) -> None:
+        """Root's password, and the test key installed as the owner's firmware key."""
         body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
         status, answer = self.call("POST", "/api/v1/setup", body, auth=False)
         assert status in (200, 201), answer
+        key = {"key": owner_key.with_name(PUBLIC_KEY_FILE).read_text(encoding="utf-8")}
+        status, answer = self.call("PUT", "/api/v1/firmware/owner-key", key)
+        assert status == 200, answer
 
     def upload(self, bundle: Path, allow_older: bool = False):
         """Upload a bundle; (status, answer)."""

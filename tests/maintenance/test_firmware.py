@@ -12,11 +12,11 @@ from doorctl.core.maintenance import firmware as fw
 
 
 @pytest.fixture(scope="module")
-def unit(tmp_path_factory):
+def unit(tmp_path_factory, test_key):
     """One supervised appliance for the module, set up, with a cardholder."""
     server = Supervised(tmp_path_factory.mktemp("unit") / "data", health_seconds=60)
     try:
-        server.set_up()
+        server.set_up(test_key)
         status, answer = server.call("POST", "/api/v1/cardholders", {"name": "Before upgrade"})
         assert status == 201, answer
         yield server

@@ -20,12 +20,12 @@ from doorctl.core.maintenance import firmware as fw
 
 
 @pytest.fixture(scope="module")
-def data_dir(tmp_path_factory) -> Path:
+def data_dir(tmp_path_factory, test_key) -> Path:
     """One unit for the module: set up, with a cardholder; each test starts it."""
     data = tmp_path_factory.mktemp("killed") / "data"
     unit = Supervised(data)
     try:
-        unit.set_up()
+        unit.set_up(test_key)
         status, answer = unit.call("POST", "/api/v1/cardholders", {"name": "Kept"})
         assert status == 201, answer
     finally:
