@@ -36,6 +36,7 @@ PAGES = (
     "/users",
     "/network",
     "/security",
+    "/maintenance/firmware",
     "/certificates",
     "/mqtt/client",
     "/mqtt/publication",

@@ -42,11 +42,11 @@ def _firmware() -> Firmware:
 @bp.route("/maintenance/firmware")
 def page():
     """The Firmware page: versions, last outcome, upload, rollback."""
-    status = _firmware().status()
+    firmware = _firmware().status()
     return render(
         "maintenance/firmware/page.html",
-        status=status,
-        why=why_failed(status["last"] or {}),
+        firmware=firmware,
+        why=why_failed(firmware["last"] or {}),
         max_bundle=MAX_BUNDLE,
         upgrade_url=UPGRADE_PATH,
     )

@@ -34,6 +34,7 @@ BASE = None  # an environment of None is the base install: the supervisor's own 
 # Set by the supervisor for the `doorctl serve` it starts.
 BASE_PYTHON_ENV = "DOORCTL_BASE_PYTHON"
 FIRMWARE_DIR_ENV = "DOORCTL_FIRMWARE_DIR"
+HEALTH_SECONDS_ENV = "DOORCTL_HEALTH_SECONDS"
 # Test only: the upgrade stops at this phase, writes `<firmware>/held-<phase>` and waits
 # to be killed (tests/maintenance/test_firmware_kill.py). Never set in production.
 HOLD_ENV = "DOORCTL_TEST_FIRMWARE_HOLD"

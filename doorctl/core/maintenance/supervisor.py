@@ -78,6 +78,7 @@ class Supervisor:
             SUPERVISED_ENV: "1",
             fw.BASE_PYTHON_ENV: sys.executable,
             fw.FIRMWARE_DIR_ENV: str(self.root),
+            fw.HEALTH_SECONDS_ENV: str(self.health_seconds),
             # never import doorctl from the working directory (a checkout, under
             # scripts/run) instead of the environment's own: serve's and its engine's
             "PYTHONSAFEPATH": "1",

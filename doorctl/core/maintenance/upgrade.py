@@ -66,7 +66,7 @@ class Firmware:
             "last": _public(state["last"]),
             "phase": self.phase,
             "supervised": self.supervised,
-            "health_seconds": fw.HEALTH_SECONDS,
+            "health_seconds": float(os.environ.get(fw.HEALTH_SECONDS_ENV, fw.HEALTH_SECONDS)),
         }
 
     def announce(self) -> None:
