@@ -45,13 +45,14 @@ class Supervisor:
         """Serve until stopped; the exit code is the last child's."""
         for signum in (signal.SIGTERM, signal.SIGINT):
             signal.signal(signum, self._forward)
-        while True:
+        while not self.stopping:  # a signal before the first start stops it too
             state = self._prepare()
             code = self._run_child(state)
             if code == RESTART_EXIT_CODE and not self.stopping:
                 log.info("doorctl serve asked for a restart")
                 continue
             return 0 if self.stopping and code in (0, -signal.SIGTERM) else code
+        return 0
 
     def _forward(self, signum, frame) -> None:
         self.stopping = True
@@ -96,6 +97,8 @@ class Supervisor:
                 raise
             self._fall_back({"reason": "exited", "detail": error.strerror})
             return RESTART_EXIT_CODE
+        if self.stopping:  # the signal came while it was being started
+            self.child.terminate()
         if state["trial"]:
             verdict = self._watch_trial()
             if verdict is not None:
