@@ -4,8 +4,10 @@ start falls back by itself; rollback returns to the previous version and its dat
 
 from __future__ import annotations
 
+import socket
+
 import pytest
-from firmware_support import BROKEN, BUMPED, OLDER, Supervised, built_bundles  # noqa: F401
+from firmware_support import BROKEN, BUMPED, OLDER, ROOT, Supervised, built_bundles  # noqa: F401
 
 from doorctl import __version__
 from doorctl.core.maintenance import firmware as fw
@@ -138,3 +140,19 @@ def test_a_version_that_never_reports_healthy_is_stopped_and_falls_back(tmp_path
         assert fw.last_upgrade_failed(root)
     finally:
         server.stop()
+
+
+def test_only_the_upgrade_route_takes_a_body_beyond_the_usual_limit(unit):
+    """40 MiB: over every other route's 32 MiB, and written to disk, not memory."""
+    body = b"\0" * (40 * 1024 * 1024)
+    status, answer = unit.call("POST", "/api/v1/firmware/upgrade", raw=body)
+    assert status == 422 and answer["fields"]["bundle"], answer
+    assert not list(fw.incoming(unit.firmware).glob("upload-*"))
+    host, port = unit.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port))) as other:  # told from its head alone
+        other.sendall(
+            f"POST /api/v1/cardholders/import HTTP/1.1\r\nHost: {host}\r\n"
+            f"Authorization: {ROOT['Authorization']}\r\n"
+            f"Content-Type: text/csv\r\nContent-Length: {len(body)}\r\n\r\n".encode()
+        )
+        assert other.recv(100).startswith(b"HTTP/1.1 413")
