@@ -18,6 +18,7 @@ SECTIONS = {
     "Access control": _l("Who may open which door, when, and with what."),
     "System": _l("Who may use the device and how it reaches the network."),
     "Accessories": _l("The board's inputs and outputs."),
+    "Maintenance": _l("Keeping the device up to date, and going back when needed."),
     "Logs": _l("What happened: every event, and every access granted or refused."),
 }
 PAGES = {
@@ -74,6 +75,11 @@ PAGES = {
         "Every event, newest first, filtered by topic and time; new ones appear live."
     ),
     "access_log.page": _l("Every access granted or refused, with who, where and why."),
+    "firmware.page": _l(
+        "The running and previous versions of doorctl; upgrade from a signed bundle (the "
+        "device comes back to the running version by itself if the new one does not start) "
+        "and roll back to the previous version with its data as it was."
+    ),
 }
 
 

@@ -17,6 +17,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import render
+from doorctl.blueprints.logs.sentences import capital
 from doorctl.blueprints.logs.sentences.maintenance import why_failed
 from doorctl.core.errors import DoorctlError
 from doorctl.core.maintenance import firmware as fw
@@ -46,7 +47,7 @@ def page():
     return render(
         "maintenance/firmware/page.html",
         firmware=firmware,
-        why=why_failed(firmware["last"] or {}),
+        why=capital(why_failed(firmware["last"] or {})),
         max_bundle=MAX_BUNDLE,
         upgrade_url=UPGRADE_PATH,
     )
