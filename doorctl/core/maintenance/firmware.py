@@ -154,8 +154,8 @@ def restore_database(copy: Path, data_dir: Path) -> None:
 
 
 def clean_leftovers(root: Path, state: dict) -> None:
-    """Remove what an interrupted upgrade left: a partial upload or unpacked bundle,
-    and environments that no slot names."""
+    """Remove what an interrupted upgrade left (a partial upload or unpacked bundle),
+    and environments and database copies that no rollback can use any more."""
     shutil.rmtree(incoming(root), ignore_errors=True)
     named = {s.get("env") for s in (state.get("active"), state.get("previous")) if s}
     trial = state.get("trial") or {}
@@ -164,6 +164,11 @@ def clean_leftovers(root: Path, state: dict) -> None:
     for env in envs.iterdir() if envs.is_dir() else ():
         if f"envs/{env.name}" not in named:
             shutil.rmtree(env, ignore_errors=True)
+    kept = {(state.get("previous") or {}).get("db"), state.get("restore")}
+    copies = root / "db"
+    for copy in copies.iterdir() if copies.is_dir() else ():
+        if f"db/{copy.name}" not in kept:
+            copy.unlink()
 
 
 def hold(root: Path, phase: str) -> None:
