@@ -16,6 +16,7 @@ import gevent.event
 from doorctl import __version__, cli_bundle
 from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
+from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
 from doorctl.core.maintenance import firmware
 from doorctl.core.maintenance.restart import RESTART_EXIT_CODE
@@ -122,6 +123,20 @@ def parser() -> argparse.ArgumentParser:
         "debugging; by default they run in a process of their own, so that a busy web "
         "interface never delays a card",
     )
+    _option(serve, "--chrony-socket", CHRONY_SOCKET, "chronyd's command socket (Date and time)")
+    _option(
+        serve,
+        "--chrony-sources",
+        CHRONY_SOURCES,
+        "the sources file doorctl writes for chronyd (in a sourcedir of chrony's configuration)",
+    )
+    _option(
+        serve,
+        "--timedatectl",
+        "auto",
+        "command that sets the system's time zone: auto is timedatectl on a Pi, none elsewhere; "
+        "'' for none",
+    )
     supervise = sub.add_parser(
         "supervise",
         help="run `doorctl serve` (the options after these go to it), start it again when "
@@ -172,6 +187,9 @@ def serve(args: argparse.Namespace) -> int:
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
             "ENGINE_PROCESS": not args.engine_in_process,
+            "CHRONY_SOCKET": args.chrony_socket,
+            "CHRONY_SOURCES": args.chrony_sources,
+            "TIMEDATECTL": None if args.timedatectl == "auto" else args.timedatectl,
         }
     )
     doorctl = app.extensions["doorctl"]

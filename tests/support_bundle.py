@@ -1,9 +1,9 @@
 """Real release bundles for tests: doorctl's wheel from this checkout (at its own or a
 bumped version) with its dependencies' wheels, signed with a test key.
 
-The dependency wheels are downloaded once, pinned to the versions installed in this
-venv, into `.cache/wheels/<key of those versions>/` (gitignored); later runs build
-bundles from that folder with no index at all.
+The dependency wheels (pinned to the versions installed in this venv) and the build's
+own requirement (setuptools) are downloaded once into `.cache/wheels/<key of those
+versions>/` (gitignored); later runs build bundles from that folder with no index.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from doorctl.core.maintenance.bundle import build_bundle
 from doorctl.core.maintenance.bundle_build import NOT_SOURCE, doorctl_wheel
 
 CACHE = REPO / ".cache" / "wheels"
+BUILD = "setuptools>=77"  # pyproject.toml's build requirement, so builds need no index
 DONE = ".complete"
 
 
@@ -38,7 +39,7 @@ def _installed() -> list[str]:
 def dependency_wheels(scratch: Path) -> Path:
     """The folder of dependency wheels for this machine, downloaded on the first run."""
     pins = _installed()
-    key = hashlib.sha256("\n".join(pins + [sys.version]).encode()).hexdigest()[:16]
+    key = hashlib.sha256("\n".join(pins + [sys.version, BUILD]).encode()).hexdigest()[:16]
     folder = CACHE / key
     if (folder / DONE).exists():
         return folder
@@ -55,6 +56,13 @@ def dependency_wheels(scratch: Path) -> Path:
     )
     for wheel in folder.glob("doorctl-*.whl"):
         wheel.unlink()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--quiet"]
+        + ["-d", str(folder), BUILD],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
     (folder / DONE).touch()
     return folder
 

@@ -54,5 +54,6 @@ def test_build_says_what_failed_when_a_wheel_is_missing(tmp_path):
     empty.mkdir()
     done = doorctl("build", "--key", str(key), "--wheels", str(empty), "--out", str(tmp_path))
     assert done.returncode == 1
-    assert done.stderr.startswith("doorctl bundle build: pip download failed")
+    assert done.stderr.startswith("doorctl bundle build: pip wheel failed")
+    assert "setuptools>=77" in done.stderr  # pip's own words name the missing wheel
     assert not list(tmp_path.glob("*.bundle"))

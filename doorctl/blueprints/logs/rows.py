@@ -73,6 +73,7 @@ ICONS = {
     "mqtt": "cpu",
     "engine": "activity",
     "maintenance": "shield-check",
+    "time": "activity",
 }
 
 

@@ -60,7 +60,7 @@ def build_bundle(
     key = load_signing_key(signing_key)
     target = target or host_target()
     with tempfile.TemporaryDirectory(prefix="doorctl-bundle-") as work:
-        own = doorctl_wheel(project or checkout(), Path(work) / "own")
+        own = doorctl_wheel(project or checkout(), Path(work) / "own", wheels)
         files = dependencies(own, target, wheels, Path(work) / WHEELS)
         version = str(parse_wheel_filename(own.name)[1])
         metadata = _metadata(files, version, target, key_id(key.public_key()))
@@ -87,11 +87,13 @@ def _pip(*arguments: str) -> None:
         raise BuildFailed(f"pip {arguments[0]} failed:\n{done.stderr[-4000:]}")
 
 
-def doorctl_wheel(project: Path, out: Path) -> Path:
-    """doorctl's wheel built from a clean copy of the checkout."""
+def doorctl_wheel(project: Path, out: Path, wheels: Path | None = None) -> Path:
+    """doorctl's wheel built from a clean copy of the checkout; with `wheels`, its build
+    requirement (setuptools) comes from that folder too, with no index."""
     source = out / "source"
     shutil.copytree(project, source, ignore=NOT_SOURCE)
-    _pip("wheel", "--no-deps", "--quiet", "-w", str(out), str(source))
+    offline = ["--no-index", "--find-links", str(wheels)] if wheels is not None else []
+    _pip("wheel", "--no-deps", "--quiet", *offline, "-w", str(out), str(source))
     (wheel,) = out.glob(f"{PRODUCT}-*.whl")
     return wheel
 

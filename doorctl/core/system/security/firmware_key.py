@@ -13,6 +13,7 @@ import os
 import tempfile
 from pathlib import Path
 
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from doorctl.core.errors import Invalid, NotFound
@@ -83,7 +84,7 @@ class FirmwareKey:
         """Trust only the release keys again, with an event; NotFound when none is installed."""
         installed = self.get()
         if not installed["installed"]:
-            raise NotFound(str(lazy_gettext("No custom-signed firmware certificate is installed.")))
+            raise NotFound(_("No custom-signed firmware certificate is installed."))
         self.path.unlink()
         self.store.write(_logged, "removed", installed["fingerprint"], by, address)
 
