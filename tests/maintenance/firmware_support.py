@@ -8,6 +8,7 @@ test key, the dependency wheels cached in .cache/wheels); every install in a tes
 
 from __future__ import annotations
 
+import base64
 import io
 import json
 import os
@@ -30,8 +31,8 @@ from support_bundle import checkout_at
 
 from doorctl import __version__
 from doorctl.core.maintenance.bundle import build_bundle
-from doorctl.core.maintenance.bundle_format import WHEELS
-from doorctl.core.maintenance.keys import PUBLIC_KEY_FILE, keygen
+from doorctl.core.maintenance.bundle_format import METADATA, SIGNATURE, WHEELS
+from doorctl.core.maintenance.keys import PUBLIC_KEY_FILE, key_id, keygen, load_signing_key
 
 SERVING = re.compile(r"doorctl (\S+) serving on (http://\S+)/")
 BUMPED = f"{__version__}.1"
@@ -61,27 +62,34 @@ def built_bundles(tmp_path_factory, test_key: Path, wheel_cache: Path) -> dict[s
         "broken": broken(checkout_at(BROKEN, tmp / "broken")),
         "older": checkout_at(OLDER, tmp / "older"),
     }
-    keys = {name: test_key for name in sources}
-    sources["unknown_key"] = sources["bumped"]
-    keys["unknown_key"], _ = keygen(tmp / "unknown-key")
     with ThreadPoolExecutor(len(sources)) as pool:  # pip builds the wheels side by side
         building = {
             name: pool.submit(
-                build_bundle, tmp / name, signing_key=keys[name], project=source, wheels=wheel_cache
+                build_bundle, tmp / name, signing_key=test_key, project=source, wheels=wheel_cache
             )
             for name, source in sources.items()
         }
         found = {name: future.result() for name, future in building.items()}
-    found["tampered"] = tampered(found["bumped"], tmp / "tampered.bundle")
+    unknown, _ = keygen(tmp / "unknown-key")
+    found["unknown_key"] = rewritten(found["bumped"], tmp / "unknown.bundle", unknown)
+    found["tampered"] = rewritten(found["bumped"], tmp / "tampered.bundle")
     return found
 
 
-def tampered(bundle: Path, out: Path) -> Path:
-    """The bundle with a byte added to its doorctl wheel, everything else as signed."""
+def rewritten(bundle: Path, out: Path, signing_key: Path | None = None) -> Path:
+    """The bundle signed by another key (named in its metadata as the signer), or else
+    with a byte added to its doorctl wheel."""
     with tarfile.open(bundle) as source, tarfile.open(out, "w", format=tarfile.PAX_FORMAT) as copy:
         for member in source.getmembers():
             data = source.extractfile(member).read()
-            if member.name.startswith(f"{WHEELS}/doorctl-"):
+            if signing_key and member.name == METADATA:
+                key = load_signing_key(signing_key)
+                record = json.loads(data) | {"key_id": key_id(key.public_key())}
+                data = json.dumps(record, indent=1, sort_keys=True).encode() + b"\n"
+                signature = base64.b64encode(key.sign(data)) + b"\n"
+            elif signing_key and member.name == SIGNATURE:
+                data = signature
+            elif not signing_key and member.name.startswith(f"{WHEELS}/doorctl-"):
                 data += b"\0"
             member.size = len(data)
             copy.addfile(member, io.BytesIO(data))

@@ -32,6 +32,7 @@ from doorctl.core.maintenance.restart import SUPERVISED_ENV
 log = logging.getLogger(__name__)
 RESTART_DELAY = 0.5  # seconds: the answer leaves before the process exits
 PIP_TIMEOUT = 600
+UNDER_WAY = ("receiving", "verifying", "installing", "switching")  # the page shows these
 
 
 class Refused(Invalid):
@@ -218,6 +219,8 @@ class Firmware:
         fw.hold(self.root, "switch")
 
     def _event(self, phase: str, **data) -> None:
+        if phase in UNDER_WAY:
+            self.phase = phase
         self.bus.publish(
             fw.TOPIC, {}, {"phase": phase, "from_version": __version__} | data, {}, False
         )

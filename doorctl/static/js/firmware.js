@@ -55,6 +55,21 @@
     }, POLL_MS * 2);
   }
 
+  // While the device checks and installs, say which phase it is in.
+  function followPhases(form, request) {
+    window.setTimeout(function ask() {
+      if (request.readyState === XMLHttpRequest.DONE) return;
+      fetch("/api/v1/firmware", { headers: { Accept: "application/json" }, cache: "no-store" })
+        .then((answer) => (answer.ok ? answer.json() : {}))
+        .then((status) => {
+          const text = status.phase && form.dataset[status.phase];
+          if (text && request.readyState !== XMLHttpRequest.DONE) say(form, text);
+        })
+        .catch(() => null)
+        .finally(() => window.setTimeout(ask, POLL_MS));
+    }, POLL_MS);
+  }
+
   function send(form) {
     const file = form.querySelector("#bundle").files[0];
     fieldError(form, "");
@@ -73,7 +88,10 @@
       progress.value = percent;
       say(form, form.dataset.sending.replace("{percent}", percent + "%"));
     });
-    request.upload.addEventListener("load", () => say(form, form.dataset.checking));
+    request.upload.addEventListener("load", () => {
+      say(form, form.dataset.checking);
+      followPhases(form, request);
+    });
     request.addEventListener("load", () => {
       let answer = {};
       try {
