@@ -5,6 +5,8 @@ start falls back by itself; rollback returns to the previous version and its dat
 from __future__ import annotations
 
 import socket
+import subprocess
+import sys
 
 import pytest
 from firmware_support import BROKEN, BUMPED, OLDER, ROOT, Supervised, built_bundles  # noqa: F401
@@ -139,7 +141,7 @@ def test_a_version_that_never_reports_healthy_is_stopped_and_falls_back(tmp_path
         assert last["phase"] == "failed" and last["reason"] == "not_healthy"
         assert fw.last_upgrade_failed(root)
     finally:
-        server.stop()
+        assert server.stop() == 0  # SIGTERM, as systemd stops it: a clean stop
 
 
 def test_only_the_upgrade_route_takes_a_body_beyond_the_usual_limit(unit):
@@ -156,3 +158,13 @@ def test_only_the_upgrade_route_takes_a_body_beyond_the_usual_limit(unit):
             f"Content-Type: text/csv\r\nContent-Length: {len(body)}\r\n\r\n".encode()
         )
         assert other.recv(100).startswith(b"HTTP/1.1 413")
+
+
+def test_the_supervisor_ends_with_a_failed_serve_so_systemd_starts_it_again(tmp_path):
+    """Any exit but 75 ends the supervisor with the child's code (Restart=always)."""
+    command = [sys.executable, "-m", "doorctl", "supervise", "--data-dir", str(tmp_path)]
+    done = subprocess.run(
+        [*command, "--hardware", "no-such-board"], capture_output=True, text=True, timeout=60
+    )
+    assert done.returncode == 2  # serve's own answer to a bad option
+    assert "no-such-board" in done.stderr
