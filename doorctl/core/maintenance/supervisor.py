@@ -147,7 +147,8 @@ class Supervisor:
     def _fall_back(self, why: dict) -> None:
         """Back to the previous version and its database copy; record why."""
         state = fw.state_of(self.root)
-        trial, previous = state["trial"], state["previous"]
+        # no previous slot recorded (a hand-edited state): the base install is the way back
+        trial, previous = state["trial"], state["previous"] or {"version": None, "env": fw.BASE}
         log.error("doorctl %s did not become healthy (%s): falling back", trial["version"], why)
         state["active"] = {"version": previous["version"], "env": previous["env"]}
         state["previous"] = None
