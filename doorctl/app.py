@@ -39,11 +39,14 @@ from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.maintenance import backup
+from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
 from doorctl.blueprints.system import certificates, date_time, mqtt, network, security, users
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.maintenance import firmware
+from doorctl.core.maintenance.upgrade import Firmware
 from doorctl.core.secrets import session_key
 from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
@@ -142,6 +145,7 @@ SECTIONS = (
     events,
     access_log,
     backup,
+    firmware_page,
     help,
     live,
     openapi,
@@ -181,6 +185,10 @@ def create_app(config: dict | None = None) -> Flask:
         TIMEDATECTL=None,  # timedatectl on a Pi, none elsewhere
     )
     app.config.update(config or {})
+    app.config.setdefault(
+        "FIRMWARE_DIR",
+        os.environ.get(firmware.FIRMWARE_DIR_ENV) or firmware.default_dir(app.config["DATA_DIR"]),
+    )
     doorctl = Appliance(
         Path(app.config["DATA_DIR"]),
         app.config["HARDWARE"],
@@ -188,6 +196,12 @@ def create_app(config: dict | None = None) -> Flask:
         reader_test_ports=bool(app.config["READER_TEST_PORTS"]),
     )
     app.extensions["doorctl"] = doorctl
+    app.extensions["doorctl.firmware"] = Firmware(
+        Path(app.config["FIRMWARE_DIR"]),
+        Path(app.config["DATA_DIR"]),
+        doorctl.bus,
+        lambda: app.extensions["doorctl.restart"](),
+    )
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
     app.secret_key = session_key(doorctl.secret_key)

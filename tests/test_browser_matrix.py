@@ -37,6 +37,7 @@ PAGES = (
     "/date-time",
     "/network",
     "/security",
+    "/maintenance/firmware",
     "/certificates",
     "/mqtt/client",
     "/mqtt/publication",

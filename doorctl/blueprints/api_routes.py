@@ -54,6 +54,7 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.eventlog import SECTION as EVENT_LOG
 from doorctl.core.logs.kinds import KINDS
+from doorctl.core.maintenance.firmware import PHASES
 from doorctl.core.system.date_time.settings import NTP_PORT
 from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
 from doorctl.core.system.mqtt.forms import SubscriptionForm
@@ -159,8 +160,70 @@ FIRMWARE_KEY = record(
         "key": {"type": ["string", "null"], "description": "The public key in PEM."},
     }
 )
+VERSION_OR_NONE = {"type": ["string", "null"]}
+FIRMWARE_OUTCOME = record(
+    {
+        "phase": {"enum": ["healthy", "failed", "rolled_back"]},
+        "version": TEXT,
+        "from_version": TEXT,
+        "time": NUMBER,
+    },
+    {
+        "reason": {"enum": ["exited", "not_healthy"]},
+        "exit_code": {"type": "integer"},
+        "seconds": NUMBER,
+    },
+)
+FIRMWARE = record(
+    {
+        "version": {**TEXT, "description": "The running version."},
+        "previous_version": {
+            **VERSION_OR_NONE,
+            "description": "The version a rollback returns to, with its database copy.",
+        },
+        "last": {
+            "oneOf": [{"type": "null"}, FIRMWARE_OUTCOME],
+            "description": "The last upgrade's or rollback's outcome, and why one failed.",
+        },
+        "phase": {
+            "enum": [None, *PHASES],
+            "description": "The phase of an upgrade under way on this unit.",
+        },
+        "supervised": {
+            **FLAG,
+            "description": "Whether doorctl supervise runs this unit (needed to switch).",
+        },
+        "health_seconds": NUMBER,
+    }
+)
+FIRMWARE_SWITCH = record({"version": TEXT, "from_version": TEXT, "phase": {"enum": ["switching"]}})
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
+    ("firmware.api_status", "GET"): {"answer": FIRMWARE},
+    ("firmware.api_upgrade", "POST"): {
+        "query": [
+            query(
+                "allow_older",
+                {"enum": ["1", "true"]},
+                "Install a version older than the running one (a rollback by upload).",
+            )
+        ],
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "status": "202",
+        "answer": FIRMWARE_SWITCH,
+        "answer_text": "Verified, installed next to the running version and switched to: "
+        "doorctl restarts into it, and comes back to the running one if it does not "
+        "report healthy in time. A refused bundle (422) changes nothing.",
+        "errors": ("409", "413", "422"),
+    },
+    ("firmware.api_rollback", "POST"): {
+        "body": False,
+        "status": "202",
+        "answer": FIRMWARE_SWITCH,
+        "answer_text": "doorctl restarts into the previous version and the database as it was "
+        "before the upgrade: changes since then are lost.",
+        "errors": ("409",),
+    },
     ("security.api_firmware_key", "GET"): {"answer": FIRMWARE_KEY},
     ("security.api_firmware_key_install", "PUT"): {
         "body": {

@@ -19,7 +19,9 @@ SECTIONS = {
     "System": _l("Who may use the device and how it reaches the network."),
     "Accessories": _l("The board's inputs and outputs."),
     "Logs": _l("What happened: every event, and every access granted or refused."),
-    "Maintenance": _l("Keeping the device's configuration safe."),
+    "Maintenance": _l(
+        "Keeping the device up to date and its configuration safe, and going back when needed."
+    ),
 }
 PAGES = {
     "status.page": _l(
@@ -83,6 +85,11 @@ PAGES = {
         "Download the configuration (settings, users, access data, reader keys, "
         "certificates) as one file encrypted with your password, and restore it here or on "
         "a replacement unit after seeing what it holds; the logs are not in it."
+    ),
+    "firmware.page": _l(
+        "The running and previous versions of doorctl; upgrade from a signed bundle (the "
+        "device comes back to the running version by itself if the new one does not start) "
+        "and roll back to the previous version with its data as it was."
     ),
 }
 
