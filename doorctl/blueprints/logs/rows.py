@@ -74,7 +74,6 @@ ICONS = {
     "engine": "activity",
     "maintenance": "shield-check",
     "time": "activity",
-    "maintenance": "shield-check",
 }
 
 

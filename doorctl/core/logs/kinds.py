@@ -23,7 +23,6 @@ KINDS = {
     "engine": (lazy_gettext("Door engine"), ("tns1:Device/DoorEngine",)),
     "maintenance": (lazy_gettext("Maintenance"), ("tns1:Device/Maintenance/",)),
     "time": (lazy_gettext("Time sync"), ("tns1:Device/Time/",)),
-    "maintenance": (lazy_gettext("Maintenance"), ("tns1:Device/Maintenance/",)),
 }
 
 
