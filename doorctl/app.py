@@ -38,6 +38,7 @@ from doorctl.blueprints.access_control import (
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
+from doorctl.blueprints.maintenance import maintenance
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
 from doorctl.blueprints.system import certificates, mqtt, network, security, users
@@ -137,6 +138,7 @@ SECTIONS = (
     certificates,
     events,
     access_log,
+    maintenance,
     help,
     live,
     openapi,

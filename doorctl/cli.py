@@ -16,6 +16,7 @@ import gevent.event
 from doorctl import __version__
 from doorctl.app import create_app, default_data_dir
 from doorctl.core.errors import Invalid
+from doorctl.core.maintenance import button, reset, restart
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.listeners import Listeners
@@ -112,6 +113,7 @@ def parser() -> argparse.ArgumentParser:
         "debugging; by default they run in a process of their own, so that a busy web "
         "interface never delays a card",
     )
+    _maintenance_options(serve)
     reset = sub.add_parser(
         "reset-outputs",
         help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
@@ -121,6 +123,29 @@ def parser() -> argparse.ArgumentParser:
         action = next(a for a in serve._actions if option in a.option_strings)
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
     return p
+
+
+def _maintenance_options(serve) -> None:
+    """The restart of the device and the control button held at start (Maintenance)."""
+    _option(
+        serve,
+        "--reboot-command",
+        restart.REBOOT_COMMAND,
+        "how Maintenance restarts the whole device; offered where systemd runs, or when set",
+    )
+    _option(
+        serve,
+        "--factory-default-hold",
+        button.HOLD_SECONDS,
+        "seconds the control button must be held while doorctl starts to reset it to "
+        "factory default",
+    )
+    _option(
+        serve,
+        "--sim-button-held",
+        0.0,
+        "simulated board: the control button is held for this many seconds from the start",
+    )
 
 
 def pick_hardware(choice: str) -> str:
@@ -137,6 +162,10 @@ def pick_hardware(choice: str) -> str:
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
     hardware = pick_hardware(args.hardware)
+    data_dir = Path(args.data_dir)
+    if button.watch_at_start(data_dir, hardware, args.factory_default_hold, args.sim_button_held):
+        log.warning("control button held through the start: factory default")
+        reset.factory_default(data_dir, reset.requested_by(None, "button"))
     app = create_app(
         {
             "DATA_DIR": args.data_dir,
@@ -154,17 +183,25 @@ def serve(args: argparse.Namespace) -> int:
         max_body=app.config["MAX_CONTENT_LENGTH"],
     )
     listeners = serve_listeners(app, args, limits)
+    maintenance = doorctl.maintenance
+    maintenance.reboot_command = args.reboot_command
+    maintenance.reboot_available |= args.reboot_command != restart.REBOOT_COMMAND
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
+    maintenance.serve_with(stopping.set)
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
     stopping.wait()
-    log.info("stopping")
+    log.info("restarting" if maintenance.pending else "stopping")
+    ports = listeners.ports()
     listeners.stop(timeout=3)
     doorctl.stop()
-    return 0
+    if maintenance.pending is None:
+        return 0
+    doorctl.store.close()
+    return maintenance.carry_out(ports)
 
 
 def serve_listeners(app, args: argparse.Namespace, limits: Limits) -> Listeners:
@@ -174,7 +211,8 @@ def serve_listeners(app, args: argparse.Namespace, limits: Limits) -> Listeners:
     doorctl.https.ensure_device_certificate()
     listeners = Listeners(app, args.host, limits, doorctl.https.context)
     http_https = doorctl.http_https
-    record = http_https.first_start(args.port, args.https_port)
+    ports = restart.ports_after_restart(Path(args.data_dir), args.port, args.https_port)
+    record = http_https.first_start(*ports)
     try:
         listeners.serve(record)
     except Invalid as error:
