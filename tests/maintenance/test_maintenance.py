@@ -59,8 +59,12 @@ def server(tmp_path_factory):
 
 
 def _user(role: str) -> dict:
-    return {"username": role, "password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD,
-            "role": role}
+    return {
+        "username": role,
+        "password": ROOT_PASSWORD,
+        "password_repeat": ROOT_PASSWORD,
+        "role": role,
+    }
 
 
 def test_bad_input_is_refused_and_changes_nothing(server):
@@ -79,7 +83,8 @@ def test_bad_input_is_refused_and_changes_nothing(server):
     status, answer = call(server, "POST", "/api/v1/maintenance/restart", {"device": True})
     assert status == 400 and "systemd" in answer["fields"]["device"]
     for role in ("viewer", "operator"):
-        status, _ = call(server, "POST", "/api/v1/maintenance/restore", {}, auth=(role, ROOT_PASSWORD))
+        auth = (role, ROOT_PASSWORD)
+        status, _ = call(server, "POST", "/api/v1/maintenance/restore", {}, auth=auth)
         assert status == 403
     assert call(server, "GET", "/api/v1/maintenance")[1]["pending"] is None
     assert server.call("GET", "/api/v1/access-settings") == before

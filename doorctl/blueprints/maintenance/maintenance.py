@@ -26,6 +26,23 @@ KEPT_WORDS = {
     HTTP_HTTPS: lazy_gettext("HTTP and HTTPS: which of them serve, their ports, the certificate"),
 }
 BODIES = {"restart": ("device",), "restore": (), "factory_default": ("confirmation",)}
+ACTIONS = ("restart", "restore", "factory_default")
+# The OpenAPI document's words for these routes (api_routes.py).
+STATUS_SCHEMA = {
+    "type": "object",
+    "required": ["can_restart", "device_restart", "pending", "restore_keeps"],
+    "properties": {
+        "can_restart": {"type": "boolean"},
+        "device_restart": {"type": "boolean"},
+        "pending": {"enum": [*ACTIONS, None]},
+        "restore_keeps": {"type": "array", "items": {"type": "string"}},
+    },
+}
+RESTARTING_SCHEMA = {
+    "type": "object",
+    "required": ["action", "state"],
+    "properties": {"action": {"enum": list(ACTIONS)}, "state": {"const": "restarting"}},
+}
 
 
 def _maintenance():
