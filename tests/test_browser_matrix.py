@@ -44,6 +44,7 @@ PAGES = (
     "/simulator",
     "/logs/events",
     "/logs/access",
+    "/maintenance",
     "/account/password",
     "/help",
     "/doors/1/settings",

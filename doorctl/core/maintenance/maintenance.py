@@ -83,7 +83,7 @@ class Maintenance:
     def factory_default(self, user: str | None, confirmation) -> None:
         """Everything back to new once the user typed the confirmation word."""
         if not isinstance(confirmation, str) or confirmation.strip().lower() != CONFIRMATION:
-            message = _("Type %(word)s to confirm the factory default.", word=CONFIRMATION)
+            message = _("Type “%(word)s” to confirm the factory default.", word=CONFIRMATION)
             raise Invalid({"confirmation": message})
         self._ask("factory_default", user, FACTORY_DEFAULT, {"state": "requested"})
 
