@@ -19,6 +19,7 @@ SECTIONS = {
     "System": _l("Who may use the device and how it reaches the network."),
     "Accessories": _l("The board's inputs and outputs."),
     "Logs": _l("What happened: every event, and every access granted or refused."),
+    "Maintenance": _l("Restarting the device and returning it to its factory settings."),
 }
 PAGES = {
     "status.page": _l(
@@ -74,6 +75,10 @@ PAGES = {
         "Every event, newest first, filtered by topic and time; new ones appear live."
     ),
     "access_log.page": _l("Every access granted or refused, with who, where and why."),
+    "maintenance.page": _l(
+        "Restart doorctl (or the whole device), restore the factory settings keeping the "
+        "network settings, or reset everything to factory default."
+    ),
 }
 
 
