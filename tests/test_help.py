@@ -47,3 +47,4 @@ def test_a_viewer_sees_help_for_the_pages_a_viewer_may_open(app, doorctl, root):
     # No heading over an empty list: a viewer has no System or Accessories page.
     menu = html[html.index('<nav id="menu"') : html.index("</nav>")]
     assert "<h2>System</h2>" not in menu and "<h2>Accessories</h2>" not in menu
+    assert "<h2>Maintenance</h2>" not in menu
