@@ -14,6 +14,7 @@ from doorctl.hal.profile import DEFAULT_PROFILE, ProfileError, parse_profile
 from doorctl.hal.sim import SimBoard
 
 HOLD = 0.5  # the test's hold; the product's is 25 s
+FLASH = 0.05  # the test's flash period; the product's are 0.5 s and 1 s
 
 
 def status_colors(board) -> list[str]:
@@ -35,10 +36,20 @@ def test_the_button_reports_presses_and_changes_as_it_goes():
     assert not board.button.pressed()
 
 
+def release_when(board, colors: list[str]) -> None:
+    """Let the button go once the status LED has shown `colors`, as a person does."""
+
+    def check(name, color):
+        if status_colors(board)[1:] == colors:
+            board.release_button()
+
+    board.status_led.on_color(check)
+
+
 def test_holding_through_the_start_turns_the_status_led_amber_twice():
     board = SimBoard()
     board.hold_button()
-    gevent.spawn_later(HOLD * 1.3, board.release_button)
+    release_when(board, ["off", "amber", "off", "amber"])
     assert held_through(board, HOLD)
     assert status_colors(board) == ["amber", "off", "amber", "off", "amber"]
     assert board.status_led.color == "amber"  # until the reset is done and doorctl runs
@@ -47,7 +58,7 @@ def test_holding_through_the_start_turns_the_status_led_amber_twice():
 def test_a_short_press_at_the_start_changes_nothing():
     board = SimBoard()
     board.hold_button()
-    gevent.spawn_later(HOLD * 0.3, board.release_button)
+    release_when(board, ["off"])  # seen held, let go before the first amber
     assert not held_through(board, HOLD)
     assert status_colors(board) == ["amber", "off", "amber"]
 
@@ -79,6 +90,7 @@ def wait_for_colors(board, led: str, wanted: list[str]) -> None:
 def test_relay_led_follows_the_relay_and_power_is_green():
     board, bus = SimBoard(), EventBus()
     leds = Leds(board, bus)
+    leds.power_flash = leds.slow_flash = FLASH
     leds.start()
     leds.ready()
     board.relay.set(True)
@@ -92,6 +104,7 @@ def test_relay_led_follows_the_relay_and_power_is_green():
 def test_an_upgrade_flashes_the_power_led_and_a_failure_flashes_status_red():
     board, bus = SimBoard(), EventBus()
     leds = Leds(board, bus)
+    leds.power_flash = leds.slow_flash = FLASH
     leds.start()
     leds.ready()
     bus.publish(FIRMWARE_TOPIC, {}, {"phase": "receiving", "version": "2.0"})
@@ -107,6 +120,7 @@ def test_an_upgrade_flashes_the_power_led_and_a_failure_flashes_status_red():
 def test_after_a_failed_upgrade_the_status_led_flashes_red_from_the_start():
     board = SimBoard()
     leds = Leds(board, EventBus(), failed=True)
+    leds.power_flash = leds.slow_flash = FLASH
     leds.start()
     leds.ready()
     wait_for_colors(board, "status_led", ["red", "off", "red"])

@@ -9,7 +9,7 @@ import sys
 from support import ROOT_PASSWORD, start_served, start_set_up
 from test_maintenance import call, maintenance_events, wait_restarted
 
-HOLD = ("--factory-default-hold", "1")
+HOLD = ("--factory-default-hold", "1.5")
 
 
 def test_the_button_held_through_a_start_resets_and_a_short_press_does_not(tmp_path):
@@ -18,14 +18,14 @@ def test_the_button_held_through_a_start_resets_and_a_short_press_does_not(tmp_p
     server.call("POST", "/api/v1/cardholders", {"name": "Ann Berg"})
     server.stop()
 
-    server = start_served(data_dir, "--sim-button-held", "0.3", *HOLD)
+    server = start_served(data_dir, "--sim-button-held", "0.2", *HOLD)
     assert [h["name"] for h in server.call("GET", "/api/v1/cardholders")["cardholders"]] == [
         "Ann Berg"
     ]
     server.stop()
     assert "released before" in server.stderr
 
-    server = start_served(data_dir, "--sim-button-held", "1.3", *HOLD)
+    server = start_served(data_dir, "--sim-button-held", "2.5", *HOLD)
     body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
     assert call(server, "POST", "/api/v1/setup", body, auth=None)[0] == 201
     assert server.call("GET", "/api/v1/cardholders")["cardholders"] == []

@@ -38,6 +38,9 @@ def upgrade_failed(data_dir: Path) -> bool:
 class Leds:
     """Drives the status, power and relay LEDs from the board's state and events."""
 
+    power_flash = POWER_FLASH
+    slow_flash = SLOW_FLASH
+
     def __init__(self, board, bus, failed: bool = False):
         self.board = board
         self.failed = failed
@@ -55,7 +58,7 @@ class Leds:
     def ready(self) -> None:
         """Normal operation: steady green, or a slow red flash after a failed upgrade."""
         if self.failed:
-            self._flash("status", ("red", "off"), SLOW_FLASH)
+            self._flash("status", ("red", "off"), self.slow_flash)
         else:
             self._steady("status", "green")
 
@@ -63,7 +66,7 @@ class Leds:
         """Show an upgrade's phase: the power LED flashes while it runs."""
         phase = data.get("phase") if isinstance(data, dict) else None
         if phase in UPGRADING:
-            self._flash("power", ("green", "amber"), POWER_FLASH)
+            self._flash("power", ("green", "amber"), self.power_flash)
             return
         self._steady("power", "green")
         if phase == "healthy":
@@ -71,7 +74,7 @@ class Leds:
             self._steady("status", "green")
         elif phase == "failed":
             self.failed = True
-            self._flash("status", ("red", "off"), SLOW_FLASH)
+            self._flash("status", ("red", "off"), self.slow_flash)
 
     def stop(self) -> None:
         """Stop flashing (closing the board turns the LEDs off)."""
