@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+from mqtt_helpers import wait_until
 from support import basic, csrf_token, make_user
+
+from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
 
 
 def test_the_page_has_its_three_cards_and_says_what_a_restore_keeps(logged_in):
@@ -49,3 +53,15 @@ def test_only_administrators_open_the_page_or_call_the_api(client, doorctl, root
         "pending": None,
         "restore_keeps": ["https"],
     }
+
+
+@pytest.mark.engine_apart
+def test_an_upgrade_published_in_the_web_process_flashes_the_engines_power_led(doorctl):
+    """The firmware upgrade runs in the web process; the board is the engine's."""
+    leds = lambda: doorctl.simulator.snapshot()["leds"]  # noqa: E731
+    assert leds() == {"status": "green", "power": "green", "relay": "off"}
+    doorctl.bus.publish(FIRMWARE_TOPIC, {}, {"phase": "installing", "version": "2.0"})
+    wait_until(lambda: leds()["power"] == "amber", what="the power LED's amber half")
+    doorctl.bus.publish(FIRMWARE_TOPIC, {}, {"phase": "failed", "version": "2.0"})
+    wait_until(lambda: leds()["status"] == "red", what="the status LED's red flash")
+    assert leds()["power"] == "green"
