@@ -63,6 +63,13 @@ def test_a_short_press_at_the_start_changes_nothing():
     assert status_colors(board) == ["amber", "off", "amber"]
 
 
+def test_a_button_that_stays_down_never_resets():
+    board = SimBoard()
+    board.hold_button()
+    assert not held_through(board, HOLD, release_wait=0.1)
+    assert board.button.pressed()
+
+
 def test_no_press_at_the_start_goes_straight_on():
     board = SimBoard()
     assert not held_through(board, 25.0)

@@ -5,7 +5,9 @@ amber for the second time. Release the control button." doorctl's timings, scale
 to the hold time so that a test can shorten it: the status LED is amber while
 doorctl starts; a held button turns it off, at 15 s (0.6 of the hold) it flashes
 amber for 1 s, at 25 s it turns amber for the second time and stays amber; letting
-go then resets to factory default. A release before that changes nothing.
+go then resets to factory default. A release before that changes nothing, and so
+does a button still down a minute later (stuck, or wired the wrong way round): a
+fault must not wipe the device at every start.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ log = logging.getLogger(__name__)
 HOLD_SECONDS = 25.0
 FIRST_AMBER = 0.6  # of the hold: 15 s of 25
 FLASH_SECONDS = 1.0
-RELEASE_WAIT = 60.0  # a button stuck down past the hold still lets doorctl start
+RELEASE_WAIT = 60.0  # a button still down this long after the hold is stuck: no reset
 
 
 def hold_marks(hold: float) -> list[tuple[float, str]]:
@@ -35,9 +37,10 @@ def hold_marks(hold: float) -> list[tuple[float, str]]:
     return [(0.0, "off"), (first, "amber"), (first + flash, "off"), (hold, "amber")]
 
 
-def held_through(board, hold: float = HOLD_SECONDS) -> bool:
-    """True when the control button is held down from the start for `hold` seconds;
-    the status LED shows the hold as the manual says."""
+def held_through(board, hold: float = HOLD_SECONDS, release_wait: float = RELEASE_WAIT) -> bool:
+    """True when the control button is held down from the start for `hold` seconds and
+    then let go; the status LED shows the hold as the manual says. A button that stays
+    down (stuck, or wired the wrong way round) never resets the device."""
     led = board.status_led
     led.set_color("amber")
     if not board.button.pressed():
@@ -53,8 +56,12 @@ def held_through(board, hold: float = HOLD_SECONDS) -> bool:
                 return False
             led.set_color(color)
             log.info("control button held %.1f s: status LED %s", at, color)
-        released.wait(RELEASE_WAIT)
-        return True
+        if released.wait(release_wait):
+            return True
+        log.warning(
+            "control button still held %.0f s after the hold: stuck? nothing changes", release_wait
+        )
+        return False
     finally:
         unsubscribe()
 
