@@ -41,9 +41,10 @@ from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.maintenance import maintenance
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, mqtt, network, security, users
-from doorctl.core.appliance import Appliance
+from doorctl.blueprints.system import certificates, date_time, mqtt, network, security, users
+from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.json_answers import JSONAnswers
@@ -132,6 +133,7 @@ SECTIONS = (
     io_ports,
     simulator,
     users,
+    date_time,
     network,
     security,
     mqtt,
@@ -171,6 +173,11 @@ def create_app(config: dict | None = None) -> Flask:
         ENGINE_PROCESS=True,
         CONFIRM_SECONDS=CONFIRM_SECONDS,
         NAMES_CHECK_SECONDS=NAMES_CHECK_SECONDS,
+        CHRONY_SOCKET=CHRONY_SOCKET,
+        CHRONY_SOURCES=CHRONY_SOURCES,
+        CHRONYC="chronyc",
+        CHRONY_SERVER_OPTIONS="iburst",
+        TIMEDATECTL=None,  # timedatectl on a Pi, none elsewhere
     )
     app.config.update(config or {})
     doorctl = Appliance(
@@ -182,6 +189,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["doorctl"] = doorctl
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
+    _use_time_engines(app, doorctl)
     app.secret_key = doorctl.secret_key
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
@@ -198,6 +206,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(isotime)
     app.add_template_filter(number)
     return app
+
+
+def _use_time_engines(app: Flask, doorctl: Appliance) -> None:
+    """chrony's socket, doorctl's sources file and timedatectl, as configured."""
+    config = app.config
+    timedatectl = config["TIMEDATECTL"]
+    if timedatectl is None:
+        timedatectl = "timedatectl" if config["HARDWARE"] == "rpi" else ""
+    chrony = Chrony(config["CHRONY_SOCKET"], config["CHRONY_SOURCES"], config["CHRONYC"])
+    doorctl.date_time.use(chrony, timedatectl, config["CHRONY_SERVER_OPTIONS"])
 
 
 def static_max_age(filename: str | None) -> int | None:

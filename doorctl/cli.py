@@ -1,5 +1,5 @@
 """The `doorctl` command line: `doorctl serve` runs the appliance (the web process and
-its engine process)."""
+its engine process); `doorctl bundle` builds release bundles (cli_bundle)."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ from pathlib import Path
 import gevent
 import gevent.event
 
-from doorctl import __version__
+from doorctl import __version__, cli_bundle
 from doorctl.app import create_app, default_data_dir
+from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
 from doorctl.core.maintenance import button, reset, restart
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
@@ -113,6 +114,20 @@ def parser() -> argparse.ArgumentParser:
         "debugging; by default they run in a process of their own, so that a busy web "
         "interface never delays a card",
     )
+    _option(serve, "--chrony-socket", CHRONY_SOCKET, "chronyd's command socket (Date and time)")
+    _option(
+        serve,
+        "--chrony-sources",
+        CHRONY_SOURCES,
+        "the sources file doorctl writes for chronyd (in a sourcedir of chrony's configuration)",
+    )
+    _option(
+        serve,
+        "--timedatectl",
+        "auto",
+        "command that sets the system's time zone: auto is timedatectl on a Pi, none elsewhere; "
+        "'' for none",
+    )
     _maintenance_options(serve)
     reset = sub.add_parser(
         "reset-outputs",
@@ -122,6 +137,7 @@ def parser() -> argparse.ArgumentParser:
     for option in ("--data-dir", "--hardware", "--log-level"):
         action = next(a for a in serve._actions if option in a.option_strings)
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
+    cli_bundle.add_parser(sub)
     return p
 
 
@@ -174,6 +190,9 @@ def serve(args: argparse.Namespace) -> int:
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
             "ENGINE_PROCESS": not args.engine_in_process,
+            "CHRONY_SOCKET": args.chrony_socket,
+            "CHRONY_SOURCES": args.chrony_sources,
+            "TIMEDATECTL": None if args.timedatectl == "auto" else args.timedatectl,
         }
     )
     doorctl = app.extensions["doorctl"]
@@ -242,10 +261,12 @@ def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
     args = parser().parse_args(argv)
     logging.basicConfig(
-        level=args.log_level.upper(),
+        level=getattr(args, "log_level", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     if args.command == "reset-outputs":
         return reset_outputs(args)
+    if args.command == "bundle":
+        return cli_bundle.run(args)
     return serve(args)

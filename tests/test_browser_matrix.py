@@ -34,6 +34,7 @@ PAGES = (
     "/alarms",
     "/peripherals",
     "/users",
+    "/date-time",
     "/network",
     "/security",
     "/certificates",

@@ -30,7 +30,7 @@ def test_help_links_every_page_of_the_menu_and_nothing_else(logged_in):
         "/maintenance",
     ):
         assert any(link.startswith(page) for link in links(html)), page
-    for missing in ("Date and time", "Firmware upgrade", "planned"):
+    for missing in ("Firmware upgrade", "planned"):
         assert missing not in html
     assert "Locked down refuses every action but Return" in html  # described, not listed
     for url in links(html):

@@ -54,6 +54,8 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.eventlog import SECTION as EVENT_LOG
 from doorctl.core.logs.kinds import KINDS
+from doorctl.core.system.date_time.settings import NTP_PORT
+from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
@@ -69,6 +71,29 @@ INTRODUCTION = (
     "write from a page of another site is refused. "
     'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
 )
+NTP_SERVER = record(
+    {"address": {**TEXT, "description": "A host name or an IP address."}},
+    {
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": NTP_PORT},
+        "nts": {**FLAG, "default": False, "description": "Authenticate the server with NTS."},
+    },
+)
+TIME_SYNC = record(
+    {
+        "synchronization": {"enum": ["dhcp", "ntp", "manual"]},
+        "time_zone": TEXT,
+        "time": {**NUMBER, "description": "The device's time (epoch seconds)."},
+        "reachable": {**FLAG, "description": "Whether chronyd answers."},
+        "synchronized": FLAG,
+        "server": {"type": ["string", "null"]},
+        "offset": {"type": ["number", "null"], "description": "Seconds from NTP time."},
+        "stratum": {"type": ["integer", "null"]},
+        "next_sync": {"type": ["number", "null"], "description": "Seconds to the next sync."},
+        "reason": {"type": ["string", "null"], "description": "Why not in sync."},
+        "problem": {"type": ["string", "null"], "description": "Why a change was not applied."},
+        "sources": {"type": "array", "items": {"type": "object"}},
+    }
+)
 # path -> (settings section, whether GET and the change answer the stored record,
 #          the schema of each element of its list fields)
 SETTINGS = {
@@ -82,6 +107,7 @@ SETTINGS = {
     "/api/v1/network/http-https": (HTTPS, True, {}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
+    "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
         True,
@@ -123,8 +149,39 @@ PENDING_CHANGE = record(
         "confirm": {**TEXT, "description": "POST here, through the new address, to keep it."},
     }
 )
+FIRMWARE_KEY = record(
+    {
+        "installed": FLAG,
+        "fingerprint": {
+            "type": ["string", "null"],
+            "description": "SHA-256 of the raw Ed25519 public key, in groups of four hex digits.",
+        },
+        "key": {"type": ["string", "null"], "description": "The public key in PEM."},
+    }
+)
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
+    ("security.api_firmware_key", "GET"): {"answer": FIRMWARE_KEY},
+    ("security.api_firmware_key_install", "PUT"): {
+        "body": {
+            "type": "object",
+            "required": ["key"],
+            "properties": {
+                "key": {
+                    **TEXT,
+                    "description": "An Ed25519 public key in PEM (never a private key).",
+                }
+            },
+            "additionalProperties": False,
+        },
+        "answer": FIRMWARE_KEY,
+        "example": {
+            "key": "-----BEGIN PUBLIC KEY-----\n"
+            "MCowBQYDK2VwAyEA3yrElW/wv+hz3DLhOx/L1aP9VFIWcvcSy9SsfniOYcM=\n"
+            "-----END PUBLIC KEY-----\n"
+        },
+    },
+    ("security.api_firmware_key_remove", "DELETE"): {"errors": ("404",)},
     ("status.api_device", "GET"): {"answer": DEVICE},
     ("doors.api_list", "GET"): {"answer": {"type": "array", "items": DOOR}},
     ("doors.api_get", "GET"): {"answer": DOOR},
@@ -146,6 +203,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
+    ("date_time.api_status", "GET"): {"answer": TIME_SYNC},
     ("simulator.api_board", "GET"): {"answer": BOARD},
     ("simulator.api_door", "POST"): {
         "answer": BOARD,

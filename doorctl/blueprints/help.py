@@ -24,7 +24,7 @@ SECTIONS = {
 PAGES = {
     "status.page": _l(
         "Each door's state in one line (locked, unlocked, open, closed, alarms), the alarms "
-        "that need attention, the readers' links and the device info (version, serial "
+        "that need attention, the readers' links, time sync and the device info (version, serial "
         "number, hostname, uptime, hardware)."
     ),
     "doors.page": _l(
@@ -53,6 +53,10 @@ PAGES = {
     "users.page": _l(
         "Accounts of the web interface and the REST API, each a viewer, operator or "
         "administrator, and how long an idle session lasts."
+    ),
+    "date_time.page": _l(
+        "The device's clock: synchronized with the NTP servers DHCP gives or those you "
+        "enter (with NTS), or set by hand; and its time zone, which schedules and logs use."
     ),
     "network.page": _l("HTTP and HTTPS ports; a change waits for your confirmation."),
     "security.page": _l(

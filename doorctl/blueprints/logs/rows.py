@@ -72,6 +72,7 @@ ICONS = {
     "network": "wifi",
     "mqtt": "cpu",
     "engine": "activity",
+    "time": "activity",
     "maintenance": "settings",
 }
 

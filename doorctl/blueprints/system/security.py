@@ -1,4 +1,5 @@
-"""System > Security (manual): brute-force blocking and the IP address filter.
+"""System > Security (manual): brute-force blocking, the IP address filter and the
+custom-signed firmware certificate (the owner's key for firmware).
 
 `admit` runs first for every request (the IP address filter); `authenticate` (and
 `change_own_password`, for the current password) is how the login form, HTTP Basic and
@@ -11,9 +12,10 @@ from __future__ import annotations
 from flask import Blueprint, flash, g, jsonify, make_response, redirect, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
+from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, error_answer, is_api, json_body, render
-from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.errors import DoorctlError, Invalid, unknown_fields
 from doorctl.core.system.security import SECTION, Blocked
 from doorctl.core.system.security.ip_filter import own_address_error
 from doorctl.core.system.users import User
@@ -85,6 +87,8 @@ def _page(status: int = 200, form=None, **context):
         blocked=appliance().security.status()["blocked"],
         address=request.remote_addr,
         errors=context.pop("errors", {}),
+        firmware_key=appliance().firmware_key.get(),
+        key_errors=context.pop("key_errors", {}),
         **context,
     )
 
@@ -134,3 +138,50 @@ def api_update():
     ):
         _refuse_own_shutout(candidate)
     return jsonify(settings.update(SECTION, body))
+
+
+@bp.route("/security/firmware-key", methods=["POST"])
+def firmware_key_install():
+    """Install the owner's public key pasted in the page's card."""
+    typed = request.form.get("key", "")
+    try:
+        appliance().firmware_key.install(typed, current_user.username, request.remote_addr)
+    except Invalid as error:
+        kept = "" if "PRIVATE KEY" in typed else typed  # a private key is never sent back
+        return _page(422, key_errors=error.fields, typed_key=kept)
+    flash(_("Custom-signed firmware certificate installed."))
+    return redirect(url_for("security.page"), 303)
+
+
+@bp.route("/security/firmware-key/remove", methods=["POST"])
+def firmware_key_remove():
+    """Remove the owner's key: only release-signed firmware installs from now on."""
+    appliance().firmware_key.remove(current_user.username, request.remote_addr)
+    flash(_("Custom-signed firmware certificate removed."))
+    return redirect(url_for("security.page"), 303)
+
+
+@bp.route("/api/v1/firmware/owner-key")
+def api_firmware_key():
+    """The owner's firmware key: whether one is installed, its fingerprint and PEM."""
+    return jsonify(appliance().firmware_key.get())
+
+
+@bp.route("/api/v1/firmware/owner-key", methods=["PUT"])
+def api_firmware_key_install():
+    """Install the owner's Ed25519 public key `{"key": PEM}`, replacing one before."""
+    body = json_body()
+    extra = unknown_fields(body, ("key",))
+    if extra:
+        raise Invalid(extra)
+    firmware_key = appliance().firmware_key
+    return jsonify(
+        firmware_key.install(body.get("key"), current_user.username, request.remote_addr)
+    )
+
+
+@bp.route("/api/v1/firmware/owner-key", methods=["DELETE"])
+def api_firmware_key_remove():
+    """Remove the owner's key; bundles signed with it are refused from now on."""
+    appliance().firmware_key.remove(current_user.username, request.remote_addr)
+    return "", 204

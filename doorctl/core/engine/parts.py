@@ -26,6 +26,7 @@ from doorctl.core.maintenance.leds import Leds, upgrade_failed
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
+from doorctl.core.system.date_time import settings as date_time
 
 log = logging.getLogger(__name__)
 
@@ -98,6 +99,9 @@ class EngineParts:
             self.store, self.bus, self.doors, self.secret_key, settings
         )
         self.settings.on_change(access.SECTION, self.access.apply)
+        self.settings.register(date_time.SECTION, date_time.DateTimeSettings)
+        self.access.apply_zone(self.settings.get(date_time.SECTION))
+        self.settings.on_change(date_time.SECTION, self.access.apply_zone)
         self.scheduled_unlock = ScheduledUnlock(
             self.doors, self.access.schedules, lambda: self.access.tz
         )

@@ -15,9 +15,10 @@ from doorctl.core.engine.sender import EVENTS_LOST
 from doorctl.core.events import Event
 from doorctl.core.logs.audit import topic
 from doorctl.core.system import certificates
+from doorctl.core.system.date_time.service import SYNC_TOPIC
 from doorctl.core.system.mqtt import messages, old_files
 from doorctl.core.system.network import http_https, sessions
-from doorctl.core.system.security import blocking
+from doorctl.core.system.security import blocking, firmware_key
 
 ROLES = {
     "viewer": lazy_gettext("viewer"),
@@ -97,6 +98,21 @@ def _blocked(event: Event, context: Context) -> str:
             seconds=text(event.data.get("seconds")),
         )
     return _("Address %(address)s no longer blocked", address=address)
+
+
+@says(firmware_key.TOPIC)
+def _firmware_key(event: Event, context: Context) -> str:
+    if event.data.get("action") == "removed":
+        return _(
+            "%(user)s removed the custom-signed firmware certificate %(fingerprint)s",
+            user=_user(event),
+            fingerprint=text(event.data.get("fingerprint")),
+        )
+    return _(
+        "%(user)s installed the custom-signed firmware certificate %(fingerprint)s",
+        user=_user(event),
+        fingerprint=text(event.data.get("fingerprint")),
+    )
 
 
 @says(http_https.CONFIRMED_TOPIC)
@@ -193,6 +209,7 @@ SECTIONS = {
     "mqtt_subscriptions": lazy_gettext("MQTT subscriptions"),
     "https": lazy_gettext("HTTP and HTTPS"),
     "security": lazy_gettext("Security"),
+    "date_time": lazy_gettext("Date and time"),
 }
 
 
@@ -222,6 +239,14 @@ def _settings_changed(event: Event, context: Context) -> str:
     if not changed:
         return _("Settings of %(section)s saved, nothing changed", section=name)
     return _("Settings of %(section)s changed: %(fields)s", section=name, fields=", ".join(changed))
+
+
+@says(SYNC_TOPIC)
+def _time_sync(event: Event, context: Context) -> str:
+    """The clock followed an NTP server again, or stopped following one."""
+    if event.data.get("state") == "synchronized":
+        return _("Time in sync again, with %(server)s", server=text(event.data.get("server")))
+    return _("Time sync lost: %(reason)s", reason=text(event.data.get("reason")))
 
 
 @says(IMPORTED)

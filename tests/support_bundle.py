@@ -1,0 +1,85 @@
+"""Real release bundles for tests: doorctl's wheel from this checkout (at its own or a
+bumped version) with its dependencies' wheels, signed with a test key.
+
+The dependency wheels (pinned to the versions installed in this venv) and the build's
+own requirement (setuptools) are downloaded once into `.cache/wheels/<key of those
+versions>/` (gitignored); later runs build bundles from that folder with no index.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import shutil
+import subprocess
+import sys
+from importlib import metadata
+from pathlib import Path
+
+from support import REPO
+
+from doorctl.core.maintenance.bundle import build_bundle
+from doorctl.core.maintenance.bundle_build import NOT_SOURCE, doorctl_wheel
+
+CACHE = REPO / ".cache" / "wheels"
+BUILD = "setuptools>=77"  # pyproject.toml's build requirement, so builds need no index
+DONE = ".complete"
+
+
+def _installed() -> list[str]:
+    """name==version of every distribution in this venv but doorctl itself."""
+    pins = {
+        f"{dist.metadata['Name'].lower()}=={dist.version}"
+        for dist in metadata.distributions()
+        if dist.metadata["Name"] and dist.metadata["Name"].lower() != "doorctl"
+    }
+    return sorted(pins)
+
+
+def dependency_wheels(scratch: Path) -> Path:
+    """The folder of dependency wheels for this machine, downloaded on the first run."""
+    pins = _installed()
+    key = hashlib.sha256("\n".join(pins + [sys.version, BUILD]).encode()).hexdigest()[:16]
+    folder = CACHE / key
+    if (folder / DONE).exists():
+        return folder
+    constraints = scratch / "constraints.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    own = doorctl_wheel(REPO, scratch / "own")
+    shutil.rmtree(folder, ignore_errors=True)
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--quiet"]
+        + ["-c", str(constraints), "-d", str(folder), str(own)],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    for wheel in folder.glob("doorctl-*.whl"):
+        wheel.unlink()
+    subprocess.run(
+        [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--quiet"]
+        + ["-d", str(folder), BUILD],
+        check=True,
+        capture_output=True,
+        timeout=900,
+    )
+    (folder / DONE).touch()
+    return folder
+
+
+def checkout_at(version: str, out: Path) -> Path:
+    """A copy of this checkout whose doorctl says it is `version`."""
+    source = out / f"doorctl-{version}"
+    shutil.copytree(REPO, source, ignore=NOT_SOURCE)
+    init = source / "doorctl" / "__init__.py"
+    text = re.sub(r'__version__ = "[^"]*"', f'__version__ = "{version}"', init.read_text())
+    init.write_text(text)
+    return source
+
+
+def make_bundle(
+    out: Path, signing_key: Path, wheels: Path, version: str | None = None, target=None
+) -> Path:
+    """A signed bundle of this checkout (at `version` if given) from cached wheels."""
+    project = checkout_at(version, out) if version else REPO
+    return build_bundle(out, signing_key=signing_key, project=project, wheels=wheels, target=target)
