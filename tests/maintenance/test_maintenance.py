@@ -13,6 +13,8 @@ import urllib.error
 import urllib.request
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from support import ROOT_PASSWORD, basic, start_set_up
 
 RESTART_SECONDS = 30
@@ -124,9 +126,16 @@ def test_restore_returns_settings_and_keeps_users_access_data_and_network(server
     assert topics == ["tns1:Device/Maintenance/Restore", "tns1:Device/Maintenance/Restart"]
 
 
+def owner_key() -> str:
+    public = Ed25519PrivateKey.generate().public_key()
+    return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
+
+
 def test_factory_default_resets_everything_but_the_installed_software(server):
     data_dir = server.data_dir
     secret = (data_dir / "secret_key").read_bytes()
+    server.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
+    assert server.call("GET", "/api/v1/firmware/owner-key")["installed"]
     status, _ = call(
         server, "POST", "/api/v1/maintenance/factory-default", {"confirmation": "default"}
     )
@@ -141,6 +150,7 @@ def test_factory_default_resets_everything_but_the_installed_software(server):
     body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
     assert call(server, "POST", "/api/v1/setup", body, auth=None)[0] == 201
     assert server.call("GET", "/api/v1/cardholders")["cardholders"] == []
+    assert not server.call("GET", "/api/v1/firmware/owner-key")["installed"]
     status, _ = call(server, "GET", "/api/v1/doors", auth=("viewer", ROOT_PASSWORD))
     assert status == 401  # the other users are gone
     (event,) = maintenance_events(server)  # the old log is gone; the new one says why

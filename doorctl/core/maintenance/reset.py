@@ -9,7 +9,7 @@ the old broker. It keeps users and their sessions (a restore from afar must not 
 the device to whoever reaches its first-visit setup first), the access data
 (cardholders, credentials, groups, schedules, rules), the readers and their keys (an
 OSDP reader would otherwise have to be visited to pair again), the certificates and
-keys, and the event and access logs.
+keys, the owner's firmware key, and the event and access logs.
 
 Factory default deletes everything in the data directory except the installed
 software (`firmware/`) and the wiring (`hardware.toml`, which describes the board,
