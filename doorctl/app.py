@@ -38,7 +38,7 @@ from doorctl.blueprints.access_control import (
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
-from doorctl.blueprints.maintenance import backup
+from doorctl.blueprints.maintenance import backup, maintenance
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
@@ -146,6 +146,7 @@ SECTIONS = (
     access_log,
     backup,
     firmware_page,
+    maintenance,
     help,
     live,
     openapi,
@@ -200,7 +201,7 @@ def create_app(config: dict | None = None) -> Flask:
         Path(app.config["FIRMWARE_DIR"]),
         Path(app.config["DATA_DIR"]),
         doorctl.bus,
-        lambda: app.extensions["doorctl.restart"](),
+        lambda: doorctl.maintenance.restart_after("firmware"),
     )
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]

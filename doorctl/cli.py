@@ -18,8 +18,7 @@ from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
-from doorctl.core.maintenance import firmware
-from doorctl.core.maintenance.restart import RESTART_EXIT_CODE
+from doorctl.core.maintenance import button, firmware, reset, restart
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.listeners import Listeners
@@ -137,6 +136,7 @@ def parser() -> argparse.ArgumentParser:
         "command that sets the system's time zone: auto is timedatectl on a Pi, none elsewhere; "
         "'' for none",
     )
+    _maintenance_options(serve)
     supervise = sub.add_parser(
         "supervise",
         help="run `doorctl serve` (the options after these go to it), start it again when "
@@ -164,6 +164,29 @@ def parser() -> argparse.ArgumentParser:
     return p
 
 
+def _maintenance_options(serve) -> None:
+    """The restart of the device and the control button held at start (Maintenance)."""
+    _option(
+        serve,
+        "--reboot-command",
+        restart.REBOOT_COMMAND,
+        "how Maintenance restarts the whole device; offered where systemd runs, or when set",
+    )
+    _option(
+        serve,
+        "--factory-default-hold",
+        button.HOLD_SECONDS,
+        "seconds the control button must be held while doorctl starts to reset it to "
+        "factory default",
+    )
+    _option(
+        serve,
+        "--sim-button-held",
+        0.0,
+        "simulated board: the control button is held for this many seconds from the start",
+    )
+
+
 def pick_hardware(choice: str) -> str:
     """auto means rpi only on a Raspberry Pi; say which was picked and why."""
     if choice != "auto":
@@ -178,6 +201,10 @@ def pick_hardware(choice: str) -> str:
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
     hardware = pick_hardware(args.hardware)
+    data_dir = Path(args.data_dir)
+    if button.watch_at_start(data_dir, hardware, args.factory_default_hold, args.sim_button_held):
+        log.warning("control button held through the start: factory default")
+        reset.factory_default(data_dir, reset.requested_by(None, "button"))
     app = create_app(
         {
             "DATA_DIR": args.data_dir,
@@ -200,24 +227,27 @@ def serve(args: argparse.Namespace) -> int:
         spooled=(firmware_page.upload_route(app),),
     )
     listeners = serve_listeners(app, args, limits)
+    maintenance = doorctl.maintenance
+    maintenance.reboot_command = args.reboot_command
+    maintenance.reboot_available |= args.reboot_command != restart.REBOOT_COMMAND
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()
-    exit_code = [0]
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
-    app.extensions["doorctl.restart"] = lambda: (
-        exit_code.__setitem__(0, RESTART_EXIT_CODE),
-        stopping.set(),
-    )
+    maintenance.serve_with(stopping.set)
     app.extensions["doorctl.firmware"].announce()
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
     gevent.spawn(report_health, app)
     stopping.wait()
-    log.info("stopping" if not exit_code[0] else "restarting")
+    log.info("restarting" if maintenance.pending else "stopping")
+    ports = listeners.ports()
     listeners.stop(timeout=3)
     doorctl.stop()
-    return exit_code[0]
+    if maintenance.pending is None:
+        return 0
+    doorctl.store.close()
+    return maintenance.carry_out(ports)
 
 
 def report_health(app) -> None:
@@ -248,7 +278,8 @@ def serve_listeners(app, args: argparse.Namespace, limits: Limits) -> Listeners:
     doorctl.https.ensure_device_certificate()
     listeners = Listeners(app, args.host, limits, doorctl.https.context)
     http_https = doorctl.http_https
-    record = http_https.first_start(args.port, args.https_port)
+    ports = restart.ports_after_restart(Path(args.data_dir), args.port, args.https_port)
+    record = http_https.first_start(*ports)
     try:
         listeners.serve(record)
     except Invalid as error:

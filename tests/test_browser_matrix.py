@@ -46,6 +46,7 @@ PAGES = (
     "/simulator",
     "/logs/events",
     "/logs/access",
+    "/maintenance",
     "/maintenance/backup",
     "/account/password",
     "/help",

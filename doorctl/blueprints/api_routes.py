@@ -41,6 +41,7 @@ from doorctl.blueprints.api_schemas import (
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
 from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
+from doorctl.blueprints.maintenance.maintenance import RESTARTING_SCHEMA, STATUS_SCHEMA
 from doorctl.blueprints.system.certificates import (
     SIGNING_REQUEST,
     SIGNING_REQUEST_ANSWER,
@@ -304,6 +305,37 @@ ROUTES: dict[tuple[str, str], dict] = {
         "answer_type": "application/vnd.tcpdump.pcap",
         "answer": {"type": "string", "format": "binary"},
         "answer_text": "A pcap file, link type 162 (LINKTYPE_USER15) as libosdp's traces.",
+        "errors": ("409",),
+    },
+    ("maintenance.api_status", "GET"): {"answer": STATUS_SCHEMA},
+    ("maintenance.api_restart", "POST"): {
+        "status": "202",
+        "body": {"type": "object", "properties": {"device": FLAG}},
+        "example": {"device": False},
+        "answer": RESTARTING_SCHEMA,
+        "answer_text": "doorctl stops, the outputs go to their normal state, and it starts "
+        "again on the same ports.",
+        "errors": ("409",),
+    },
+    ("maintenance.api_restore", "POST"): {
+        "status": "202",
+        "body": False,
+        "answer": RESTARTING_SCHEMA,
+        "answer_text": "Every setting except the network's goes back to its factory value; "
+        "users, access data, readers, certificates and logs stay. doorctl restarts.",
+        "errors": ("409",),
+    },
+    ("maintenance.api_factory_default", "POST"): {
+        "status": "202",
+        "body": {
+            "type": "object",
+            "required": ["confirmation"],
+            "properties": {"confirmation": {"const": "default"}},
+        },
+        "example": {"confirmation": "default"},
+        "answer": RESTARTING_SCHEMA,
+        "answer_text": "Everything but the installed software and the hardware profile is "
+        "deleted; doorctl restarts as new and asks for root's password.",
         "errors": ("409",),
     },
     ("setup.api", "POST"): {

@@ -20,7 +20,8 @@ SECTIONS = {
     "Accessories": _l("The board's inputs and outputs."),
     "Logs": _l("What happened: every event, and every access granted or refused."),
     "Maintenance": _l(
-        "Keeping the device up to date and its configuration safe, and going back when needed."
+        "Restarting and resetting the device, keeping it up to date and its configuration "
+        "safe, and going back when needed."
     ),
 }
 PAGES = {
@@ -81,6 +82,10 @@ PAGES = {
         "Every event, newest first, filtered by topic and time; new ones appear live."
     ),
     "access_log.page": _l("Every access granted or refused, with who, where and why."),
+    "maintenance.page": _l(
+        "Restart doorctl (or the whole device), restore the factory settings keeping the "
+        "network settings, or reset everything to factory default."
+    ),
     "backup.page": _l(
         "Download the configuration (settings, users, access data, reader keys, "
         "certificates) as one file encrypted with your password, and restore it here or on "

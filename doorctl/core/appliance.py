@@ -19,6 +19,8 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.logs import audit
+from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
+from doorctl.core.maintenance.maintenance import Maintenance
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
@@ -99,6 +101,7 @@ class Appliance(EngineParts):
         self.firmware_key = FirmwareKey(self.data_dir, self.store)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
+        self.maintenance = Maintenance(self.data_dir, self.bus)
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
@@ -109,8 +112,8 @@ class Appliance(EngineParts):
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
-        return [*services, self.date_time]
+        services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
+        return [*services, self.http_https, self.date_time]
 
     def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
         """The engine process, and stand-ins for its services under their usual names;
@@ -146,11 +149,16 @@ class Appliance(EngineParts):
         for section in ENGINE_SECTIONS:
             self.settings.on_change(section, partial(self.engine.apply, section))
         self.bus.subscribe(self._schedules_changed, f"{audit.PREFIX}{SCHEDULE}/")
+        self.bus.subscribe(self._firmware_phase, FIRMWARE_TOPIC)
         return [self.engine]
 
     def _schedules_changed(self, event) -> None:
         """The engine decides with its own copy of the schedules: it reads them again."""
         self.engine.tell("schedules", "forget")
+
+    def _firmware_phase(self, event) -> None:
+        """The engine holds the LEDs: it shows the upgrade's phase on them."""
+        self.engine.tell("leds", "firmware", event.data)
 
     def door_command(self, door_id: str, action: str, source: dict) -> None:
         """Run a door action named from outside (MQTT); raise NotFound or Invalid."""

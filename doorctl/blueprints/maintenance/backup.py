@@ -169,7 +169,7 @@ def api_preview():
     return jsonify(_backups().preview(data, password, _source()))
 
 
-@bp.route("/api/v1/maintenance/restore", methods=["POST"])
+@bp.route("/api/v1/maintenance/backup/restore", methods=["POST"])
 def api_restore():
     """Restore an uploaded backup (multipart: file, password, keep_network)."""
     data, password = _upload_and_password()
