@@ -44,11 +44,11 @@ ROOT = basic("root", ROOT_PASSWORD)
 def broken(source: Path) -> Path:
     """The checkout copy made to fail at start: its `doorctl serve` raises at once."""
     cli = source / "doorctl" / "cli.py"
-    start = "    hardware = pick_hardware(args.hardware)\n    app = create_app("
+    start = "def serve(args: argparse.Namespace) -> int:\n"
     text = cli.read_text(encoding="utf-8")
-    assert start in text, "cli.serve changed: make the broken version fail elsewhere"
+    assert text.count(start) == 1, "cli.serve changed: make the broken version fail elsewhere"
     fail = '    raise RuntimeError("this test version fails at start")\n'
-    cli.write_text(text.replace(start, fail + start))
+    cli.write_text(text.replace(start, start + fail))
     return source
 
 
