@@ -40,7 +40,15 @@ from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, date_time, mqtt, network, security, users
+from doorctl.blueprints.system import (
+    certificates,
+    date_time,
+    discovery,
+    mqtt,
+    network,
+    security,
+    users,
+)
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.date_time.chrony import Chrony
@@ -134,6 +142,7 @@ SECTIONS = (
     users,
     date_time,
     network,
+    discovery,
     security,
     mqtt,
     certificates,

@@ -173,6 +173,7 @@ def serve(args: argparse.Namespace) -> int:
         max_body=app.config["MAX_CONTENT_LENGTH"],
     )
     listeners = serve_listeners(app, args, limits)
+    doorctl.discovery.serving_on(args.host)
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()

@@ -55,6 +55,7 @@ from doorctl.core.eventlog import SECTION as EVENT_LOG
 from doorctl.core.logs.kinds import KINDS
 from doorctl.core.system.date_time.settings import NTP_PORT
 from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
+from doorctl.core.system.discovery.settings import SECTION as DISCOVERY
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
@@ -107,6 +108,7 @@ SETTINGS = {
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
+    "/api/v1/network-discovery": (DISCOVERY, True, {}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
         True,
