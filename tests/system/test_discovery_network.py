@@ -117,7 +117,7 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         seen = client(client_ns, "bonjour", "2")["found"]
         assert seen["_http._tcp.local."] == {default: device.port}
         answers = upnp_search(client_ns)
-        roots = [a for a in answers if a.get("st") == "upnp:rootdevice"]
+        roots = [a for a in answers if a.get("ST") == "upnp:rootdevice"]
         assert roots and friendly_name(client_ns, roots[0]["location"]) == default
         probe = client(client_ns, "wsd", "1.5")["services"]
         assert [s["xaddrs"] for s in probe] == [[f"http://{DEVICE}:{device.port}/"]]
@@ -126,7 +126,7 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         device.call("PUT", "/api/v1/network-discovery", changes)
         seen = client(client_ns, "bonjour", "2.5")["found"]
         assert seen["_http._tcp.local."] == {"Front door": device.port}
-        roots = [a for a in upnp_search(client_ns) if a.get("st") == "upnp:rootdevice"]
+        roots = [a for a in upnp_search(client_ns) if a.get("ST") == "upnp:rootdevice"]
         assert friendly_name(client_ns, roots[0]["location"]) == "Front door UPnP"
 
         off = {"bonjour": False, "upnp": False, "ws_discovery": False}
