@@ -2,14 +2,16 @@
 
 `python discovery_clients.py bonjour NAME|-` browses _http._tcp and _https._tcp with
 python-zeroconf's browser; `wsd` sends a WS-Discovery Probe with the wsdiscovery
-library's client; `watch-bye` waits for a WS-Discovery Bye. Each prints one JSON line.
+library's client; `goodbyes` waits for each protocol's goodbye. Each prints one JSON line.
 """
 
 from __future__ import annotations
 
 import json
+import re
+import select
+import socket
 import sys
-import threading
 import time
 
 TYPES = ["_http._tcp.local.", "_https._tcp.local."]
@@ -57,23 +59,48 @@ def wsd(seconds: float) -> dict:
     return {"services": answers}
 
 
-def watch_bye(seconds: float) -> dict:
-    """The endpoints that said Bye within `seconds` (printed once ready: 'listening')."""
-    from wsdiscovery.discovery import ThreadedWSDiscovery
+def _multicast_listener(port: int, group: str = "239.255.255.250") -> socket.socket:
+    """A UDP socket in `group` on `port`, on every interface of this namespace."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind(("", port))
+    membership = socket.inet_aton(group) + socket.inet_aton("0.0.0.0")
+    sock.setsockopt(socket.IPPROTO_IP, socket.IP_ADD_MEMBERSHIP, membership)
+    return sock
 
-    byes, done = [], threading.Event()
-    client = ThreadedWSDiscovery()
-    client.setRemoteServiceByeCallback(lambda epr: (byes.append(str(epr)), done.set()))
-    client.start()
-    # the multicast group is joined once the address monitor has seen the interface
-    seen = [s.getEPR() for s in client.searchServices(timeout=1)]
-    print(json.dumps({"listening": True, "seen": seen}), flush=True)
-    done.wait(seconds)
-    client.stop()
-    return {"byes": byes}
+
+def goodbyes(seconds: float) -> dict:
+    """The goodbyes heard within `seconds` of printing 'listening': Bonjour instances
+    removed (zeroconf's browser), SSDP byebye USNs and WS-Discovery Bye endpoints (raw
+    multicast listeners, as any control point hears them)."""
+    from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
+
+    heard = {"bonjour": [], "ssdp": [], "wsd": []}
+    zc = Zeroconf()
+
+    def changed(zeroconf, service_type, name, state_change):
+        if state_change is ServiceStateChange.Removed:
+            heard["bonjour"].append(name)
+
+    ServiceBrowser(zc, TYPES, handlers=[changed])
+    ssdp, wsd = _multicast_listener(1900), _multicast_listener(3702)
+    time.sleep(1.5)  # the browser has found what is announced
+    print(json.dumps({"listening": True}), flush=True)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not all(heard.values()):
+        ready, _, _ = select.select([ssdp, wsd], [], [], 0.2)
+        for sock in ready:
+            text = sock.recv(65536).decode("utf-8", "replace")
+            if sock is ssdp and "ssdp:byebye" in text:
+                heard["ssdp"] += re.findall(r"(?im)^USN:\s*(\S+)", text)
+            if sock is wsd and "/discovery/Bye<" in text:
+                heard["wsd"] += re.findall(r"<\w+:Address>([^<]+)</\w+:Address>", text)
+    zc.close()
+    return heard
 
 
 if __name__ == "__main__":
     command, seconds = sys.argv[1], float(sys.argv[2])
-    answer = {"bonjour": bonjour, "wsd": wsd, "watch-bye": watch_bye}[command](seconds)
+    answer = {"bonjour": bonjour, "wsd": wsd, "goodbyes": goodbyes}[command](seconds)
     print(json.dumps(answer), flush=True)

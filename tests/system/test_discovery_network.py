@@ -99,6 +99,14 @@ def upnp_search(namespace: str) -> list[dict]:
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
 
+def goodbyes_listener(namespace: str) -> subprocess.Popen:
+    """The goodbye listener in the client namespace, once it listens."""
+    command = ["ip", "netns", "exec", namespace, sys.executable, str(CLIENTS), "goodbyes", "10"]
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, text=True)
+    assert json.loads(process.stdout.readline()) == {"listening": True}
+    return process
+
+
 def friendly_name(namespace: str, location: str) -> str:
     """The friendlyName of the description at an SSDP LOCATION, fetched from the client."""
     command = ["ip", "netns", "exec", namespace, "curl", "-sS", location]
@@ -121,6 +129,8 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         assert roots and friendly_name(client_ns, roots[0]["location"]) == default
         probe = client(client_ns, "wsd", "1.5")["services"]
         assert [s["xaddrs"] for s in probe] == [[f"http://{DEVICE}:{device.port}/"]]
+        udn = probe[0]["epr"].removeprefix("urn:uuid:")
+        assert roots[0]["USN"] == f"uuid:{udn}::upnp:rootdevice"
 
         changes = {"bonjour_name": "Front door", "upnp_name": "Front door UPnP"}
         device.call("PUT", "/api/v1/network-discovery", changes)
@@ -129,8 +139,13 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         roots = [a for a in upnp_search(client_ns) if a.get("ST") == "upnp:rootdevice"]
         assert friendly_name(client_ns, roots[0]["location"]) == "Front door UPnP"
 
+        listener = goodbyes_listener(client_ns)
         off = {"bonjour": False, "upnp": False, "ws_discovery": False}
         device.call("PUT", "/api/v1/network-discovery", off)
+        heard = json.loads(listener.communicate(timeout=30)[0].splitlines()[-1])
+        assert {name.split("._")[0] for name in heard["bonjour"]} == {"Front door"}
+        assert f"uuid:{udn}::upnp:rootdevice" in heard["ssdp"]
+        assert f"urn:uuid:{udn}" in heard["wsd"]
         seen = client(client_ns, "bonjour", "1.5")["found"]
         assert seen == {"_http._tcp.local.": {}, "_https._tcp.local.": {}}
         assert [a for a in upnp_search(client_ns) if "location" in a] == []

@@ -67,7 +67,7 @@ class WsDiscovery:
     def __init__(self, state: dict):
         from wsdiscovery import QName, Scope
 
-        self.publisher = _publisher(state["udn"])
+        self.publisher = _publisher(f"urn:uuid:{state['udn']}")
         self.publisher.start()
         scheme, port = ("http", state["http_port"])
         if not port:
