@@ -78,6 +78,15 @@ NTP_SERVER = record(
         "nts": {**FLAG, "default": False, "description": "Authenticate the server with NTS."},
     },
 )
+PROTOCOL = {"enum": ["bonjour", "upnp", "ws_discovery"]}
+DISCOVERY_STATUS = record(
+    {
+        "running": {"type": "array", "items": PROTOCOL},
+        "names": {"type": "object", "additionalProperties": TEXT},
+        "problems": {"type": "object", "additionalProperties": TEXT},
+        "addresses": {"type": "array", "items": TEXT},
+    }
+)
 TIME_SYNC = record(
     {
         "synchronization": {"enum": ["dhcp", "ntp", "manual"]},
@@ -205,6 +214,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("date_time.api_status", "GET"): {"answer": TIME_SYNC},
+    ("discovery.api_status", "GET"): {"answer": DISCOVERY_STATUS},
     ("simulator.api_board", "GET"): {"answer": BOARD},
     ("simulator.api_door", "POST"): {
         "answer": BOARD,

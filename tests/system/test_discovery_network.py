@@ -11,6 +11,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -80,6 +81,13 @@ class Device:
         )
         return json.loads(answer.stdout) if answer.stdout.startswith(("{", "[")) else answer.stdout
 
+    def announced(self, names: dict) -> None:
+        """Wait until the appliance says it announces `names` (protocol -> name)."""
+        deadline = time.monotonic() + 20
+        while self.call("GET", "/api/v1/network-discovery/status")["names"] != names:
+            assert time.monotonic() < deadline, f"{names} not announced in 20 s"
+            time.sleep(0.2)
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.communicate(timeout=15)
@@ -122,6 +130,7 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         assert record["bonjour"] and record["upnp"] and record["ws_discovery"]
         default = record["bonjour_name"]
         assert default.startswith("doorctl - ") and record["upnp_name"] == default
+        device.announced({"bonjour": default, "upnp": default, "ws_discovery": default})
         seen = client(client_ns, "bonjour", "2")["found"]
         assert seen["_http._tcp.local."] == {default: device.port}
         answers = upnp_search(client_ns)
@@ -134,6 +143,8 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
 
         changes = {"bonjour_name": "Front door", "upnp_name": "Front door UPnP"}
         device.call("PUT", "/api/v1/network-discovery", changes)
+        names = {"bonjour": "Front door", "upnp": "Front door UPnP", "ws_discovery": "Front door"}
+        device.announced(names)
         seen = client(client_ns, "bonjour", "2.5")["found"]
         assert seen["_http._tcp.local."] == {"Front door": device.port}
         roots = [a for a in upnp_search(client_ns) if a.get("ST") == "upnp:rootdevice"]
@@ -142,6 +153,7 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         listener = goodbyes_listener(client_ns)
         off = {"bonjour": False, "upnp": False, "ws_discovery": False}
         device.call("PUT", "/api/v1/network-discovery", off)
+        device.announced({})
         heard = json.loads(listener.communicate(timeout=30)[0].splitlines()[-1])
         assert {name.split("._")[0] for name in heard["bonjour"]} == {"Front door"}
         assert f"uuid:{udn}::upnp:rootdevice" in heard["ssdp"]

@@ -12,7 +12,7 @@ from flask import Blueprint, Response, flash, jsonify, redirect, request, url_fo
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from doorctl.blueprints.common import appliance, json_body, public, render
+from doorctl.blueprints.common import allow, appliance, json_body, public, render
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.discovery.settings import SECTION, default_name, device_uuid
 from doorctl.core.system.discovery.upnp import DESCRIPTION_PATH, description_xml
@@ -65,6 +65,14 @@ def api_get():
 def api_update():
     """Change network discovery settings; a rename or a turn-off takes effect at once."""
     return jsonify(appliance().settings.update(SECTION, json_body()))
+
+
+@bp.route("/api/v1/network-discovery/status")
+@allow("viewer")
+def api_status():
+    """What is announced now: the protocols running, their names, the addresses, and
+    why a protocol could not be announced."""
+    return jsonify(appliance().discovery.status())
 
 
 @bp.route(DESCRIPTION_PATH)

@@ -144,7 +144,8 @@ class Announcers:
                     log.warning("%s not announced: %s", key, error)
                     problems[key] = str(error)
         self.state = state
-        return {"running": sorted(self.running), "problems": problems}
+        names = {key: state[key] for key in sorted(self.running)}
+        return {"running": sorted(self.running), "names": names, "problems": problems}
 
     def _close(self, key: str) -> None:
         try:

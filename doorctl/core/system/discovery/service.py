@@ -24,6 +24,7 @@ from doorctl.core.system.discovery.settings import SECTION, device_uuid
 log = logging.getLogger(__name__)
 ANNOUNCER = "doorctl.core.system.discovery.announcer"
 ALL = ("", "0.0.0.0", "::")
+CHECK_SECONDS = 30.0  # how often a new address (DHCP, a cable) is looked for
 
 
 def device_addresses() -> list[str]:
@@ -48,8 +49,11 @@ class Discovery:
         self.host = "127.0.0.1"  # what the web server listens on (`serve --host`)
         self.record = settings.get(SECTION)
         self.process: subprocess.Popen | None = None
-        self.announced: dict = {"running": [], "problems": {}}
+        self.announced: dict = {"running": [], "names": {}, "problems": {}}
+        self.check_every = CHECK_SECONDS
+        self._told: dict = {}
         self._reader: gevent.Greenlet | None = None
+        self._watcher: gevent.Greenlet | None = None
 
     def serving_on(self, host: str) -> None:
         """The address the web server listens on: a loopback one is announced nowhere."""
@@ -86,13 +90,22 @@ class Discovery:
         }
 
     def start(self) -> None:
-        """Start the announcer with the stored settings, if there is anywhere to announce."""
+        """Start the announcer with the stored settings, if there is anywhere to announce,
+        and announce again on the new addresses when the device's change."""
         self._tell(self.wanted(self.record))
+        self._watcher = gevent.spawn(self._watch)
+
+    def _watch(self) -> None:
+        while True:
+            gevent.sleep(self.check_every)
+            wanted = self.wanted(self.record)
+            if wanted["addresses"] != self._told.get("addresses"):
+                self._tell(wanted)
 
     def apply(self, record: dict) -> None:
         """A saved record: re-announce a new name, say goodbye for what is turned off."""
         self.record = record
-        if self.process is not None:
+        if self._watcher is not None:
             self._tell(self.wanted(record))
 
     def served_changed(self, _record: dict | None = None) -> None:
@@ -100,8 +113,10 @@ class Discovery:
         self.apply(self.record)
 
     def _tell(self, state: dict) -> None:
+        self._told = state
         if not state["addresses"]:
-            self.announced = {"running": [], "problems": {}}
+            self._end()
+            self.announced = {"running": [], "names": {}, "problems": {}}
             return
         if self.process is None or self.process.poll() is not None:
             self._spawn()
@@ -124,8 +139,15 @@ class Discovery:
         for line in process.stdout:
             self.announced = json.loads(line)
 
-    def stop(self, timeout: float = 5) -> None:
-        """Goodbye from every protocol: end the announcer's input and wait for it."""
+    def stop(self) -> None:
+        """Goodbye from every protocol, and stop watching the addresses."""
+        if self._watcher is not None:
+            self._watcher.kill()
+            self._watcher = None
+        self._end()
+
+    def _end(self, timeout: float = 5) -> None:
+        """End the announcer's input (its goodbyes) and wait for it."""
         process, self.process = self.process, None
         if process is None:
             return
