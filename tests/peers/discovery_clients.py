@@ -1,6 +1,6 @@
 """Independent discovery clients, run by the tests in a network namespace of their own.
 
-`python discovery_clients.py bonjour NAME|-` browses _http._tcp and _https._tcp with
+`python discovery_clients.py bonjour SECONDS [NAME]` browses _http._tcp and _https._tcp with
 python-zeroconf's browser; `wsd` sends a WS-Discovery Probe with the wsdiscovery
 library's client; `goodbyes` waits for each protocol's goodbye. Each prints one JSON line.
 """
@@ -17,8 +17,9 @@ import time
 TYPES = ["_http._tcp.local.", "_https._tcp.local."]
 
 
-def bonjour(seconds: float) -> dict:
-    """The instances (name -> port) of each web service type seen within `seconds`."""
+def bonjour(seconds: float, expected: str = "") -> dict:
+    """The instances (name -> port) of each web service type seen within `seconds`, or
+    as soon as both types have an instance named `expected`."""
     from zeroconf import ServiceBrowser, ServiceStateChange, Zeroconf
 
     found: dict[str, dict] = {kind: {} for kind in TYPES}
@@ -35,7 +36,11 @@ def bonjour(seconds: float) -> dict:
             found[service_type][name.removesuffix("." + service_type)] = info.port
 
     ServiceBrowser(zc, TYPES, handlers=[changed])
-    time.sleep(seconds)
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if expected and all(expected in found[kind] for kind in TYPES):
+            break
+        time.sleep(0.05)
     zc.close()
     return {"found": found, "gone": gone}
 
@@ -101,6 +106,6 @@ def goodbyes(seconds: float) -> dict:
 
 
 if __name__ == "__main__":
-    command, seconds = sys.argv[1], float(sys.argv[2])
-    answer = {"bonjour": bonjour, "wsd": wsd, "goodbyes": goodbyes}[command](seconds)
+    command, seconds, *expected = sys.argv[1], float(sys.argv[2]), *sys.argv[3:]
+    answer = {"bonjour": bonjour, "wsd": wsd, "goodbyes": goodbyes}[command](seconds, *expected)
     print(json.dumps(answer), flush=True)

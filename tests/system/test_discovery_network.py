@@ -102,7 +102,8 @@ def client(namespace: str, *args: str) -> dict:
 
 def upnp_search(namespace: str) -> list[dict]:
     """The SSDP answers `upnp-client search` gets."""
-    command = ["ip", "netns", "exec", namespace, str(UPNP_CLIENT), "search", "--bind", PEER]
+    command = ["ip", "netns", "exec", namespace, str(UPNP_CLIENT), "--timeout", "2"]
+    command += ["search", "--bind", PEER]
     done = subprocess.run(command, capture_output=True, text=True, timeout=30, check=True)
     return [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
 
@@ -131,7 +132,7 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         default = record["bonjour_name"]
         assert default.startswith("doorctl - ") and record["upnp_name"] == default
         device.announced({"bonjour": default, "upnp": default, "ws_discovery": default})
-        seen = client(client_ns, "bonjour", "2")["found"]
+        seen = client(client_ns, "bonjour", "10", default)["found"]
         assert seen["_http._tcp.local."] == {default: device.port}
         answers = upnp_search(client_ns)
         roots = [a for a in answers if a.get("ST") == "upnp:rootdevice"]
@@ -145,7 +146,7 @@ def test_found_renamed_and_turned_off(namespaces, tmp_path):
         device.call("PUT", "/api/v1/network-discovery", changes)
         names = {"bonjour": "Front door", "upnp": "Front door UPnP", "ws_discovery": "Front door"}
         device.announced(names)
-        seen = client(client_ns, "bonjour", "2.5")["found"]
+        seen = client(client_ns, "bonjour", "10", "Front door")["found"]
         assert seen["_http._tcp.local."] == {"Front door": device.port}
         roots = [a for a in upnp_search(client_ns) if a.get("ST") == "upnp:rootdevice"]
         assert friendly_name(client_ns, roots[0]["location"]) == "Front door UPnP"

@@ -11,6 +11,7 @@ byebye, WS-Discovery Bye) and the process ends.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import socket
@@ -39,8 +40,16 @@ class Bonjour:
 
         self.zeroconf = Zeroconf(interfaces=state["addresses"], ip_version=IPVersion.V4Only)
         self.infos = [self._info(state, kind, port) for kind, port in _services(state)]
-        for info in self.infos:
-            self.zeroconf.register_service(info, allow_name_change=True)
+        # both instances probe for their name at once (each probe takes some 1.5 s)
+        done = asyncio.run_coroutine_threadsafe(self._register(), self.zeroconf.loop)
+        done.result(timeout=20)
+
+    async def _register(self) -> None:
+        register = self.zeroconf.async_register_service
+        announcing = await asyncio.gather(
+            *(register(info, allow_name_change=True) for info in self.infos)
+        )
+        await asyncio.gather(*announcing)
 
     @staticmethod
     def _info(state: dict, kind: str, port: int):
