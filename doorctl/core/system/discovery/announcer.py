@@ -4,9 +4,9 @@ Run as `python -m doorctl.core.system.discovery.announcer` by the discovery serv
 python-zeroconf and wsdiscovery run their own threads (zeroconf an asyncio loop in
 one); in doorctl's gevent-patched process those threads would be greenlets sharing
 the hub, so they run here, in a plain process. Each line on stdin is the whole
-wanted state as JSON; after applying it, one JSON line on stdout says what is
-announced. At the end of stdin every protocol says goodbye (mDNS goodbye, SSDP
-byebye, WS-Discovery Bye) and the process ends.
+wanted state as JSON (the newest wins over those not applied yet); after applying
+it, one JSON line on stdout says what is announced. At the end of stdin every
+protocol says goodbye (mDNS goodbye, SSDP byebye, WS-Discovery Bye) and it ends.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import json
 import logging
 import socket
 import sys
+import threading
 from urllib.parse import quote
 
 from doorctl.core.system.discovery.upnp import SsdpResponder
@@ -168,14 +169,44 @@ class Announcers:
             self._close(key)
 
 
+class Latest:
+    """The last state read from stdin: states sent faster than they apply (a name
+    typed and saved thrice) are skipped but the last; None once stdin has ended."""
+
+    def __init__(self):
+        self.lines: list[str] = []
+        self.changed = threading.Condition()
+        self.ended = False
+        threading.Thread(target=self._read, daemon=True, name="stdin").start()
+
+    def _read(self) -> None:
+        for line in sys.stdin:
+            with self.changed:
+                self.lines.append(line)
+                self.changed.notify()
+        with self.changed:
+            self.ended = True
+            self.changed.notify()
+
+    def next(self) -> dict | None:
+        """The newest state not yet applied; None at the end of stdin."""
+        with self.changed:
+            self.changed.wait_for(lambda: self.lines or self.ended)
+            line = next((text for text in reversed(self.lines) if text.strip()), "")
+            self.lines.clear()
+            if line:
+                return json.loads(line)
+            return None if self.ended else {}
+
+
 def main() -> int:
     """Apply each state read from stdin; say goodbye at its end."""
     logging.basicConfig(level=logging.WARNING, format="discovery: %(message)s")
-    announcers = Announcers()
+    announcers, latest = Announcers(), Latest()
     try:
-        for line in sys.stdin:
-            if line.strip():
-                print(json.dumps(announcers.apply(json.loads(line))), flush=True)
+        while (state := latest.next()) is not None:
+            if state:
+                print(json.dumps(announcers.apply(state)), flush=True)
     finally:
         announcers.close()
     return 0
