@@ -56,3 +56,14 @@ def test_the_page_saves_and_the_description_names_the_device(logged_in, client, 
     assert f"<serialNumber>{doorctl.device.serial}</serialNumber>" in xml
     events = logged_in.get("/logs/events").get_data(as_text=True)
     assert "Network discovery" in events
+
+
+def test_a_server_on_loopback_only_is_announced_nowhere(admin_api, doorctl):
+    doorctl.discovery.serving_on("127.0.0.1")
+    status = admin_api.get("/api/v1/network-discovery/status").get_json()
+    assert status == {"running": [], "names": {}, "problems": {}, "addresses": []}
+
+
+def test_the_page_says_when_nothing_is_announced(logged_in, doorctl):
+    page = logged_in.get("/network-discovery").get_data(as_text=True)
+    assert "Nothing is announced: the web server listens on this machine only" in page

@@ -90,8 +90,8 @@ class Discovery:
         }
 
     def start(self) -> None:
-        """Start the announcer with the stored settings, if there is anywhere to announce,
-        and announce again on the new addresses when the device's change."""
+        """Start the announcer with the stored settings, if there is anywhere to announce;
+        announce again on new addresses, and after the announcer ended unasked."""
         self._tell(self.wanted(self.record))
         self._watcher = gevent.spawn(self._watch)
 
@@ -99,7 +99,10 @@ class Discovery:
         while True:
             gevent.sleep(self.check_every)
             wanted = self.wanted(self.record)
-            if wanted["addresses"] != self._told.get("addresses"):
+            ended = self.process is not None and self.process.poll() is not None
+            if ended:
+                log.warning("the discovery announcer ended: starting it again")
+            if ended or wanted["addresses"] != self._told.get("addresses"):
                 self._tell(wanted)
 
     def apply(self, record: dict) -> None:
