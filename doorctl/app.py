@@ -42,7 +42,15 @@ from doorctl.blueprints.maintenance import backup, maintenance
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, date_time, mqtt, network, security, users
+from doorctl.blueprints.system import (
+    certificates,
+    date_time,
+    discovery,
+    mqtt,
+    network,
+    security,
+    users,
+)
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
 from doorctl.core.maintenance import firmware
@@ -139,6 +147,7 @@ SECTIONS = (
     users,
     date_time,
     network,
+    discovery,
     security,
     mqtt,
     certificates,

@@ -230,6 +230,7 @@ def serve(args: argparse.Namespace) -> int:
     maintenance = doorctl.maintenance
     maintenance.reboot_command = args.reboot_command
     maintenance.reboot_available |= args.reboot_command != restart.REBOOT_COMMAND
+    doorctl.discovery.serving_on(args.host)
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()

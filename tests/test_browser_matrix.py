@@ -36,6 +36,7 @@ PAGES = (
     "/users",
     "/date-time",
     "/network",
+    "/network-discovery",
     "/security",
     "/maintenance/firmware",
     "/certificates",

@@ -58,6 +58,7 @@ from doorctl.core.logs.kinds import KINDS
 from doorctl.core.maintenance.firmware import PHASES
 from doorctl.core.system.date_time.settings import NTP_PORT
 from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
+from doorctl.core.system.discovery.settings import SECTION as DISCOVERY
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
@@ -79,6 +80,15 @@ NTP_SERVER = record(
         "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": NTP_PORT},
         "nts": {**FLAG, "default": False, "description": "Authenticate the server with NTS."},
     },
+)
+PROTOCOL = {"enum": ["bonjour", "upnp", "ws_discovery"]}
+DISCOVERY_STATUS = record(
+    {
+        "running": {"type": "array", "items": PROTOCOL},
+        "names": {"type": "object", "additionalProperties": TEXT},
+        "problems": {"type": "object", "additionalProperties": TEXT},
+        "addresses": {"type": "array", "items": TEXT},
+    }
 )
 TIME_SYNC = record(
     {
@@ -110,6 +120,7 @@ SETTINGS = {
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
+    "/api/v1/network-discovery": (DISCOVERY, True, {}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
         True,
@@ -268,6 +279,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("date_time.api_status", "GET"): {"answer": TIME_SYNC},
+    ("discovery.api_status", "GET"): {"answer": DISCOVERY_STATUS},
     ("simulator.api_board", "GET"): {"answer": BOARD},
     ("simulator.api_door", "POST"): {
         "answer": BOARD,

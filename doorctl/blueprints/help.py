@@ -61,6 +61,10 @@ PAGES = {
         "The device's clock: synchronized with the NTP servers DHCP gives or those you "
         "enter (with NTS), or set by hand; and its time zone, which schedules and logs use."
     ),
+    "discovery.page": _l(
+        "Bonjour, UPnP and WS-Discovery: each on or off, and the friendly names that "
+        "computers and apps on the network show for the device."
+    ),
     "network.page": _l("HTTP and HTTPS ports; a change waits for your confirmation."),
     "security.page": _l(
         "Blocking of addresses that try wrong passwords, and which addresses may connect."

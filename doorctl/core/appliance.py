@@ -29,8 +29,11 @@ from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.date_time import settings as date_time
 from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.date_time.service import DateTime
+from doorctl.core.system.discovery import settings as discovery
+from doorctl.core.system.discovery.service import Discovery
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
+from doorctl.core.system.network.http_https import SECTION as HTTP_HTTPS
 from doorctl.core.system.network.http_https import HttpHttps
 from doorctl.core.system.network.https import Https
 from doorctl.core.system.network.sessions import EndedSessions
@@ -98,6 +101,7 @@ class Appliance(EngineParts):
         chrony = Chrony(CHRONY_SOCKET, CHRONY_SOURCES)
         self.date_time = DateTime(self.settings, self.bus, chrony)
         self.settings.on_change(date_time.SECTION, self.date_time.apply)
+        self.discovery = self._discovery()
         self.firmware_key = FirmwareKey(self.data_dir, self.store)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
@@ -113,7 +117,17 @@ class Appliance(EngineParts):
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
         services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
-        return [*services, self.http_https, self.date_time]
+        return [*services, self.http_https, self.date_time, self.discovery]
+
+    def _discovery(self) -> Discovery:
+        """Network discovery, its names' default the device name and MAC address."""
+        self.settings.register(discovery.SECTION, discovery.NetworkDiscoverySettings)
+        name = discovery.default_name()
+        self.settings.set_defaults(discovery.SECTION, {"bonjour_name": name, "upnp_name": name})
+        service = Discovery(self.settings, self.device.serial, lambda: self.http_https.in_force)
+        self.settings.on_change(discovery.SECTION, service.apply)
+        self.settings.on_change(HTTP_HTTPS, service.served_changed)
+        return service
 
     def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
         """The engine process, and stand-ins for its services under their usual names;
