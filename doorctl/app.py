@@ -40,11 +40,12 @@ from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, mqtt, network, security, users
+from doorctl.blueprints.system import certificates, mqtt, network, network_ip, security, users
 from doorctl.core.appliance import Appliance
 from doorctl.core.errors import DoorctlError
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
+from doorctl.core.system.network.nm import NetworkManager
 from doorctl.json_answers import JSONAnswers
 
 log = logging.getLogger(__name__)
@@ -132,6 +133,7 @@ SECTIONS = (
     simulator,
     users,
     network,
+    network_ip,
     security,
     mqtt,
     certificates,
@@ -149,6 +151,17 @@ def default_data_dir() -> Path:
         return Path("/var/lib/doorctl")
     xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(xdg) / "doorctl"
+
+
+def network_manager(config) -> NetworkManager:
+    """The NetworkManager whose connection the IP settings change (the Pi's eth0 and
+    its system bus by default; tests give their own interface and bus)."""
+    return NetworkManager(
+        interface=config["NETWORK_INTERFACE"],
+        connection=config["NETWORK_CONNECTION"],
+        bus_address=config["NETWORK_BUS"],
+        system_hostname=bool(config["NETWORK_SYSTEM_HOSTNAME"]),
+    )
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -169,6 +182,10 @@ def create_app(config: dict | None = None) -> Flask:
         ENGINE_PROCESS=True,
         CONFIRM_SECONDS=CONFIRM_SECONDS,
         NAMES_CHECK_SECONDS=NAMES_CHECK_SECONDS,
+        NETWORK_INTERFACE="eth0",
+        NETWORK_CONNECTION="",
+        NETWORK_BUS="",
+        NETWORK_SYSTEM_HOSTNAME=True,
     )
     app.config.update(config or {})
     doorctl = Appliance(
@@ -180,6 +197,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["doorctl"] = doorctl
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
+    doorctl.ip_network.confirm_seconds = app.config["CONFIRM_SECONDS"]
+    doorctl.ip_network.engine = network_manager(app.config)
     app.secret_key = doorctl.secret_key
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
