@@ -137,7 +137,15 @@ class IpNetwork:
         }
 
     def start(self) -> None:
-        """Nothing runs until a change waits for its confirmation."""
+        """Until the settings are first saved, the page shows NetworkManager's own."""
+        if self.not_running():
+            return
+        try:
+            self.settings.set_defaults(SECTION, self.engine.read())
+        except DoorctlError as error:
+            log.warning("the IP settings of NetworkManager could not be read: %s", error.message)
+            return
+        self.in_force = self.settings.get(SECTION)
 
     def stop(self) -> None:
         """A change still waiting is rolled back by NetworkManager's own timeout."""

@@ -90,6 +90,16 @@ class NetworkManager:
             )
         return name.strip()
 
+    def read(self) -> dict:
+        """The connection's IP settings as the form has them (hostname left out: the
+        connection does not say whether it came from DHCP)."""
+        fields = ",".join(READ_FIELDS)
+        text = self._run(
+            self.nmcli, "-t", "-f", fields, "connection", "show", self.connection_name()
+        )
+        values = dict(_unescape(line).split(":", 1) for line in text.splitlines() if ":" in line)
+        return _record(values)
+
     def _call(self, method: str, *args: str, path: str = NM_PATH) -> str:
         return self._run(
             self.gdbus,
@@ -135,6 +145,51 @@ class NetworkManager:
     def keep(self, checkpoint: str) -> None:
         """The change is confirmed: the checkpoint goes without rolling back."""
         self._call("CheckpointDestroy", checkpoint)
+
+
+READ_FIELDS = (
+    "ipv4.method",
+    "ipv4.addresses",
+    "ipv4.gateway",
+    "ipv4.dns",
+    "ipv4.dns-search",
+    "ipv4.ignore-auto-dns",
+    "ipv6.method",
+    "ipv6.dns",
+)
+
+
+def _unescape(line: str) -> str:
+    """nmcli's terse line with its escaped colons, as ':' (the first colon ends the name)."""
+    name, _sep, value = line.partition(":")
+    return f"{name}:{value.replace(chr(92) + ':', ':')}"
+
+
+def _listed(value: str) -> list[str]:
+    return [item.strip() for item in value.split(",") if item.strip() and item.strip() != "--"]
+
+
+def _record(values: dict) -> dict:
+    """The form's record of a connection's nmcli properties."""
+    static = values.get("ipv4.method") == "manual"
+    addresses = _listed(values.get("ipv4.addresses", ""))
+    interface = ipaddress.IPv4Interface(addresses[0]) if static and addresses else None
+    gateway = values.get("ipv4.gateway", "")
+    manual_dns = values.get("ipv4.ignore-auto-dns") == "yes"
+    return {
+        "ipv4_automatic": not interface,
+        "ip_address": str(interface.ip) if interface else "",
+        "subnet_mask": str(interface.netmask) if interface else "",
+        "router": "" if gateway in ("", "--") or not interface else gateway,
+        "ipv6_automatic": values.get("ipv6.method") in ("auto", "dhcp"),
+        "dns_automatic": not manual_dns,
+        "search_domains": _listed(values.get("ipv4.dns-search", "")) if manual_dns else [],
+        "dns_servers": (
+            _listed(values.get("ipv4.dns", "")) + _listed(values.get("ipv6.dns", ""))
+            if manual_dns
+            else []
+        ),
+    }
 
 
 def kernel_addresses(run=subprocess.run, resolv: Path = Path("/etc/resolv.conf")) -> dict:
