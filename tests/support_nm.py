@@ -111,9 +111,9 @@ class NamespacedNetworkManager:
         config.write_text(NM_CONFIG.format(connections=connections, device=DEVICE))
         script = START.format(device=DEVICE, state=state, config=config)
         command = ["ip", "netns", "exec", self.name, "unshare", "-m", "sh", "-c", script]
-        log = (self.folder / "nm.log").open("w")
         env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": self.bus_address}
-        self.processes.append(subprocess.Popen(command, stdout=log, stderr=log, env=env))
+        with (self.folder / "nm.log").open("w") as log:
+            self.processes.append(subprocess.Popen(command, stdout=log, stderr=log, env=env))
         self.wait(lambda: self.nmcli("-t", "-f", "RUNNING", "general").strip() == "running")
 
     def _first_connection(self) -> None:
@@ -164,5 +164,7 @@ class NamespacedNetworkManager:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+            if process.stdout:
+                process.stdout.close()
         subprocess.run(["ip", "netns", "del", self.name], capture_output=True)
         shutil.rmtree(self.folder / "state", ignore_errors=True)

@@ -1,0 +1,123 @@
+"""System > Network's IP settings applied by the real NetworkManager, in a network
+namespace with its own D-Bus (tests/support_nm.py): a static address reaches the
+interface, a change left unconfirmed rolls back by the checkpoint, a confirmed one
+stays; bad input on the page changes nothing."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+
+import pytest
+from support import ROOT_PASSWORD, basic, csrf_token
+from support_nm import CONNECTION, DEVICE, FIRST_ADDRESS, PEER_ADDRESS, NamespacedNetworkManager
+
+from doorctl.app import create_app
+from doorctl.core.events import Subscription
+from doorctl.core.system.network.ip import REVERTED_TOPIC
+
+API = "/api/v1/network"
+CONFIRM_SECONDS = 2
+NEW = {
+    "ipv4_automatic": False,
+    "ip_address": "10.9.0.7",
+    "subnet_mask": "255.255.255.0",
+    "router": PEER_ADDRESS,
+}
+
+
+@pytest.fixture
+def nm(tmp_path):
+    with NamespacedNetworkManager(tmp_path) as network_manager:
+        yield network_manager
+
+
+@pytest.fixture
+def app(tmp_path, nm):
+    """The appliance whose IP settings are those of the namespace's connection."""
+    config = {"DATA_DIR": str(tmp_path / "data"), "TESTING": True, "ENGINE_PROCESS": False}
+    config |= {"NETWORK_INTERFACE": DEVICE, "NETWORK_BUS": nm.bus_address}
+    config |= {"NETWORK_SYSTEM_HOSTNAME": False, "CONFIRM_SECONDS": CONFIRM_SECONDS}
+    app = create_app(config)
+    doorctl = app.extensions["doorctl"]
+    doorctl.start()
+    doorctl.users.set_root_password(ROOT_PASSWORD)
+    yield app
+    doorctl.stop()
+    doorctl.store.close()
+
+
+@pytest.fixture
+def api(app):
+    client = app.test_client()
+    headers = basic("root", ROOT_PASSWORD)
+
+    def call(method: str, path: str, host: str = FIRST_ADDRESS, **kw):
+        return client.open(path, method=method, headers=headers, base_url=f"http://{host}", **kw)
+
+    return call
+
+
+def checkpoints(nm) -> str:
+    """NetworkManager's Checkpoints property, as gdbus prints it."""
+    env = {**os.environ, "DBUS_SYSTEM_BUS_ADDRESS": nm.bus_address}
+    command = ["gdbus", "call", "--system", "--dest", "org.freedesktop.NetworkManager"]
+    command += ["--object-path", "/org/freedesktop/NetworkManager", "--method"]
+    command += [
+        "org.freedesktop.DBus.Properties.Get",
+        "org.freedesktop.NetworkManager",
+        "Checkpoints",
+    ]
+    return subprocess.run(command, capture_output=True, text=True, env=env, check=True).stdout
+
+
+def test_the_settings_start_from_networkmanagers_connection(api):
+    settings = api("GET", API).get_json()
+    assert settings["ipv4_automatic"] is False
+    assert (settings["ip_address"], settings["subnet_mask"]) == (FIRST_ADDRESS, "255.255.255.0")
+    assert api("GET", API + "/state").get_json()["read_only"] is None
+
+
+def test_a_change_left_unconfirmed_rolls_back_by_the_checkpoint(api, app, nm):
+    reverted = Subscription(app.extensions["doorctl"].bus, (REVERTED_TOPIC,))
+    answer = api("PUT", API, json=NEW)
+    assert answer.status_code == 202, answer.get_json()
+    assert answer.get_json()["confirm"] == "http://10.9.0.7/api/v1/network/confirm"
+    assert nm.addresses() == ["10.9.0.7"]
+    assert "Checkpoint/" in checkpoints(nm)
+    event = reverted.get(timeout=CONFIRM_SECONDS + 20)
+    assert event is not None and "not confirmed" in event.data["reason"]
+    nm.wait(lambda: nm.addresses() == [FIRST_ADDRESS])
+    assert api("GET", API).get_json()["ip_address"] == FIRST_ADDRESS
+    keyfile = next(nm.folder.joinpath("connections").glob(f"{CONNECTION}*")).read_text()
+    assert f"address1={FIRST_ADDRESS}/24" in keyfile
+
+
+def test_a_confirmed_change_stays_and_is_stored(api, app, nm):
+    assert api("PUT", API, json=NEW).status_code == 202
+    refused = api("POST", API + "/confirm", host=FIRST_ADDRESS)
+    assert refused.status_code == 409
+    kept = api("POST", API + "/confirm", host="10.9.0.7")
+    assert kept.status_code == 200, kept.get_json()
+    assert "[]" in checkpoints(nm)  # nothing left for NetworkManager to roll back
+    assert nm.addresses() == ["10.9.0.7"]
+    assert nm.nmcli("-g", "ipv4.gateway", "connection", "show", CONNECTION).strip() == PEER_ADDRESS
+    stored = app.extensions["doorctl"].settings.get("network_ip")
+    assert (stored["ip_address"], stored["router"]) == ("10.9.0.7", PEER_ADDRESS)
+
+
+def test_bad_input_on_the_page_shows_each_field_error_and_changes_nothing(app, nm):
+    client = app.test_client()
+    token = csrf_token(client)
+    client.post("/login", data={"username": "root", "password": ROOT_PASSWORD, "csrf_token": token})
+    form = {"csrf_token": csrf_token(client, "/network"), "ip_address": "10.9.0.255"}
+    form |= {"subnet_mask": "255.255.255.0", "router": "10.8.0.1", "hostname": "door_1"}
+    form |= {"dns_servers": "not-an-address", "search_domains": "a domain"}
+    answer = client.post("/network/ip", data=form)
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    for field in ("ip_address", "router", "hostname", "dns_servers", "search_domains"):
+        assert re.search(f'data-field="{field}">[^<]+<', page), field
+    assert nm.addresses() == [FIRST_ADDRESS]
+    assert "[]" in checkpoints(nm)
