@@ -33,6 +33,11 @@ STATIC = {"ipv4_automatic": False, "ip_address": "192.168.1.90", "subnet_mask": 
         ({"dns_automatic": False, "dns_servers": ["dns.example"]}, "dns_servers", "not an IP"),
         ({"dns_automatic": False, "dns_servers": []}, "dns_servers", "Add a DNS server"),
         ({"search_domains": ["my domain.example"]}, "search_domains", "has a space"),
+        (
+            {"ipv6_automatic": False, "dns_automatic": False, "dns_servers": ["2001:db8::53"]},
+            "dns_servers",
+            "turn IPv6 on",
+        ),
         ({"ipv6_automatic": "yes"}, "ipv6_automatic", "true or false"),
     ],
 )

@@ -95,6 +95,7 @@ def test_a_change_left_unconfirmed_rolls_back_by_the_checkpoint(api, app, nm):
 
 
 def test_a_confirmed_change_stays_and_is_stored(api, app, nm):
+    app.extensions["doorctl"].ip_network.confirm_seconds = 60
     assert api("PUT", API, json=NEW).status_code == 202
     refused = api("POST", API + "/confirm", host=FIRST_ADDRESS)
     assert refused.status_code == 409
@@ -107,10 +108,52 @@ def test_a_confirmed_change_stays_and_is_stored(api, app, nm):
     assert (stored["ip_address"], stored["router"]) == ("10.9.0.7", PEER_ADDRESS)
 
 
+class Browser:
+    """A browser that reaches the appliance at `host` (its session is that host's only)."""
+
+    def __init__(self, app, host: str):
+        self.client, self.base_url = app.test_client(), f"http://{host}"
+
+    def get(self, path: str, **kw):
+        return self.client.get(path, base_url=self.base_url, **kw)
+
+    def post(self, path: str, **kw):
+        return self.client.post(path, base_url=self.base_url, **kw)
+
+
+def logged_in(app, host: str = FIRST_ADDRESS) -> Browser:
+    """A browser logged in as root at `host`."""
+    browser = Browser(app, host)
+    token = csrf_token(browser)
+    browser.post(
+        "/login", data={"username": "root", "password": ROOT_PASSWORD, "csrf_token": token}
+    )
+    return browser
+
+
+def test_the_page_moves_to_the_new_address_and_confirms_there(app, nm):
+    app.extensions["doorctl"].ip_network.confirm_seconds = 60  # two logins fit in it
+    client = logged_in(app)
+    form = {"csrf_token": csrf_token(client, "/network"), "ipv6_automatic": "y"}
+    form |= {"ip_address": "10.9.0.7", "subnet_mask": "24", "router": PEER_ADDRESS}
+    form |= {"hostname_automatic": "y", "dns_automatic": "y"}
+    moving = client.post("/network/ip", data=form).get_data(as_text=True)
+    assert 'data-address="http://10.9.0.7/network/ip/confirm"' in moving
+    assert nm.addresses() == ["10.9.0.7"]
+    client = logged_in(app, "10.9.0.7")  # the browser at the new address logs in there
+    there = client.get("/network/ip/confirm").get_data(as_text=True)
+    assert 'id="confirm-ip"' in there and "10.9.0.7" in there
+    token = csrf_token(client, "/network/ip/confirm")
+    kept = client.post("/network/ip/confirm", data={"csrf_token": token})
+    assert kept.status_code == 303
+    page = client.get("/network").get_data(as_text=True)
+    assert "The new IP settings are kept." in page
+    assert 'value="10.9.0.7"' in page and 'id="ip-pending"' not in page
+    assert "[]" in checkpoints(nm)
+
+
 def test_bad_input_on_the_page_shows_each_field_error_and_changes_nothing(app, nm):
-    client = app.test_client()
-    token = csrf_token(client)
-    client.post("/login", data={"username": "root", "password": ROOT_PASSWORD, "csrf_token": token})
+    client = logged_in(app)
     form = {"csrf_token": csrf_token(client, "/network"), "ip_address": "10.9.0.255"}
     form |= {"subnet_mask": "255.255.255.0", "router": "10.8.0.1", "hostname": "door_1"}
     form |= {"dns_servers": "not-an-address", "search_domains": "a domain"}

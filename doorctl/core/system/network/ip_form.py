@@ -198,7 +198,7 @@ class IpSettings(Form):
             raise ValidationError(_("Enter at most %(most)d DNS servers.", most=MOST_SERVERS))
         for server in field.data:
             try:
-                ipaddress.ip_address(str(server).strip())
+                address = ipaddress.ip_address(str(server).strip())
             except ValueError:
                 raise ValidationError(
                     _(
@@ -207,6 +207,10 @@ class IpSettings(Form):
                         value=server,
                     )
                 ) from None
+            if address.version == 6 and not self.ipv6_automatic.data:
+                raise ValidationError(
+                    _("%(value)s is an IPv6 address: turn IPv6 on to use it.", value=server)
+                )
 
 
 def profile(record: dict) -> list[str]:
