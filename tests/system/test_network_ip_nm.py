@@ -96,7 +96,13 @@ def test_a_change_left_unconfirmed_rolls_back_by_the_checkpoint(api, app, nm):
 
 def test_a_confirmed_change_stays_and_is_stored(api, app, nm):
     app.extensions["doorctl"].ip_network.confirm_seconds = 60
-    assert api("PUT", API, json=NEW).status_code == 202
+    named = {**NEW, "hostname_automatic": False, "hostname": "door-42"}
+    named |= {
+        "dns_automatic": False,
+        "dns_servers": [PEER_ADDRESS],
+        "search_domains": ["site.example"],
+    }
+    assert api("PUT", API, json=named).status_code == 202
     refused = api("POST", API + "/confirm", host=FIRST_ADDRESS)
     assert refused.status_code == 409
     kept = api("POST", API + "/confirm", host="10.9.0.7")
@@ -104,6 +110,9 @@ def test_a_confirmed_change_stays_and_is_stored(api, app, nm):
     assert "[]" in checkpoints(nm)  # nothing left for NetworkManager to roll back
     assert nm.addresses() == ["10.9.0.7"]
     assert nm.nmcli("-g", "ipv4.gateway", "connection", "show", CONNECTION).strip() == PEER_ADDRESS
+    properties = "ipv4.dhcp-hostname,ipv4.dns,ipv4.dns-search,ipv4.ignore-auto-dns"
+    shown = nm.nmcli("-g", properties, "connection", "show", CONNECTION).split()
+    assert shown == ["door-42", PEER_ADDRESS, "site.example", "yes"]
     stored = app.extensions["doorctl"].settings.get("network_ip")
     assert (stored["ip_address"], stored["router"]) == ("10.9.0.7", PEER_ADDRESS)
 
