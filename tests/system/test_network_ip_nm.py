@@ -174,3 +174,16 @@ def test_bad_input_on_the_page_shows_each_field_error_and_changes_nothing(app, n
     assert "10.9.0.1 - 10.9.0.254" in page and "A-Z, a-z, 0-9 and -." in page
     assert nm.addresses() == [FIRST_ADDRESS]
     assert "[]" in checkpoints(nm)
+
+
+def test_a_change_networkmanager_refuses_is_rolled_back_at_once_with_its_words(api, app, nm):
+    app.extensions["doorctl"].ip_network.engine.connection = "no-such-connection"
+    before = api("GET", API).get_json()
+    answer = api("PUT", API, json=NEW)
+    assert answer.status_code == 502
+    assert "NetworkManager refused" in answer.get_json()["error"]
+    assert "no-such-connection" in answer.get_json()["error"]
+    assert nm.addresses() == [FIRST_ADDRESS]
+    assert "[]" in checkpoints(nm)
+    assert api("GET", API).get_json() == before
+    assert api("GET", API + "/state").get_json()["pending"] is None
