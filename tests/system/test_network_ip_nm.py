@@ -94,6 +94,16 @@ def test_a_change_left_unconfirmed_rolls_back_by_the_checkpoint(api, app, nm):
     assert f"address1={FIRST_ADDRESS}/24" in keyfile
 
 
+def test_two_changes_left_unconfirmed_roll_back_to_the_settings_before_both(api, app, nm):
+    reverted = Subscription(app.extensions["doorctl"].bus, (REVERTED_TOPIC,))
+    assert api("PUT", API, json=NEW).status_code == 202
+    assert api("PUT", API, json={**NEW, "ip_address": "10.9.0.8"}).status_code == 202
+    assert nm.addresses() == ["10.9.0.8"]
+    assert reverted.get(timeout=CONFIRM_SECONDS + 20) is not None
+    nm.wait(lambda: nm.addresses() == [FIRST_ADDRESS])
+    assert api("GET", API).get_json()["ip_address"] == FIRST_ADDRESS
+
+
 def test_a_confirmed_change_stays_and_is_stored(api, app, nm):
     app.extensions["doorctl"].ip_network.confirm_seconds = 60
     named = {**NEW, "hostname_automatic": False, "hostname": "door-42"}

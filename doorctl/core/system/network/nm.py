@@ -131,6 +131,12 @@ class NetworkManager:
             raise EngineFailed(_("NetworkManager made no checkpoint."))
         return found.group(1)
 
+    def extend(self, checkpoint: str, seconds: float) -> None:
+        """NetworkManager rolls `checkpoint` back `seconds` from now (a second change
+        before the first is confirmed keeps the first checkpoint: it holds the settings
+        to come back to)."""
+        self._call("CheckpointAdjustRollbackTimeout", checkpoint, str(int(seconds)))
+
     def apply(self, properties: list[str], hostname: str | None) -> None:
         """Set the connection's properties and bring it up again with them."""
         name = self.connection_name()
