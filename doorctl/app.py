@@ -38,11 +38,25 @@ from doorctl.blueprints.access_control import (
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
+from doorctl.blueprints.maintenance import backup
+from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, mqtt, network, network_ip, security, users
-from doorctl.core.appliance import Appliance
+from doorctl.blueprints.system import (
+    certificates,
+    date_time,
+    mqtt,
+    network,
+    network_ip,
+    security,
+    users,
+)
+from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.maintenance import firmware
+from doorctl.core.maintenance.upgrade import Firmware
+from doorctl.core.secrets import session_key
+from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.core.system.network.nm import NetworkManager
@@ -132,6 +146,7 @@ SECTIONS = (
     io_ports,
     simulator,
     users,
+    date_time,
     network,
     network_ip,
     security,
@@ -139,6 +154,8 @@ SECTIONS = (
     certificates,
     events,
     access_log,
+    backup,
+    firmware_page,
     help,
     live,
     openapi,
@@ -182,12 +199,21 @@ def create_app(config: dict | None = None) -> Flask:
         ENGINE_PROCESS=True,
         CONFIRM_SECONDS=CONFIRM_SECONDS,
         NAMES_CHECK_SECONDS=NAMES_CHECK_SECONDS,
+        CHRONY_SOCKET=CHRONY_SOCKET,
+        CHRONY_SOURCES=CHRONY_SOURCES,
+        CHRONYC="chronyc",
+        CHRONY_SERVER_OPTIONS="iburst",
+        TIMEDATECTL=None,  # timedatectl on a Pi, none elsewhere
         NETWORK_INTERFACE="eth0",
         NETWORK_CONNECTION="",
         NETWORK_BUS="",
         NETWORK_SYSTEM_HOSTNAME=True,
     )
     app.config.update(config or {})
+    app.config.setdefault(
+        "FIRMWARE_DIR",
+        os.environ.get(firmware.FIRMWARE_DIR_ENV) or firmware.default_dir(app.config["DATA_DIR"]),
+    )
     doorctl = Appliance(
         Path(app.config["DATA_DIR"]),
         app.config["HARDWARE"],
@@ -195,11 +221,18 @@ def create_app(config: dict | None = None) -> Flask:
         reader_test_ports=bool(app.config["READER_TEST_PORTS"]),
     )
     app.extensions["doorctl"] = doorctl
+    app.extensions["doorctl.firmware"] = Firmware(
+        Path(app.config["FIRMWARE_DIR"]),
+        Path(app.config["DATA_DIR"]),
+        doorctl.bus,
+        lambda: app.extensions["doorctl.restart"](),
+    )
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
     doorctl.ip_network.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.ip_network.engine = network_manager(app.config)
-    app.secret_key = doorctl.secret_key
+    app.secret_key = session_key(doorctl.secret_key)
+    _use_time_engines(app, doorctl)
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)
@@ -215,6 +248,16 @@ def create_app(config: dict | None = None) -> Flask:
     app.add_template_filter(isotime)
     app.add_template_filter(number)
     return app
+
+
+def _use_time_engines(app: Flask, doorctl: Appliance) -> None:
+    """chrony's socket, doorctl's sources file and timedatectl, as configured."""
+    config = app.config
+    timedatectl = config["TIMEDATECTL"]
+    if timedatectl is None:
+        timedatectl = "timedatectl" if config["HARDWARE"] == "rpi" else ""
+    chrony = Chrony(config["CHRONY_SOCKET"], config["CHRONY_SOURCES"], config["CHRONYC"])
+    doorctl.date_time.use(chrony, timedatectl, config["CHRONY_SERVER_OPTIONS"])
 
 
 def static_max_age(filename: str | None) -> int | None:

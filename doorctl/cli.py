@@ -15,7 +15,11 @@ import gevent.event
 
 from doorctl import __version__, cli_bundle
 from doorctl.app import create_app, default_data_dir
+from doorctl.blueprints.maintenance import firmware as firmware_page
+from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
+from doorctl.core.maintenance import firmware
+from doorctl.core.maintenance.restart import RESTART_EXIT_CODE
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.listeners import Listeners
@@ -57,6 +61,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the appliance (web interface, API, services)")
     _option(serve, "--data-dir", str(default_data_dir()), "settings, database and keys")
+    _option(
+        serve,
+        "--firmware-dir",
+        "",
+        "installed firmware versions and upgrade state (default: DATA_DIR/firmware, which "
+        "factory default keeps)",
+    )
     _option(serve, "--host", "0.0.0.0", "address to listen on")
     stored = "once HTTP and HTTPS are saved (System > Network) the stored ports apply"
     _option(
@@ -125,6 +136,35 @@ def parser() -> argparse.ArgumentParser:
         "debugging; by default they run in a process of their own, so that a busy web "
         "interface never delays a card",
     )
+    _option(serve, "--chrony-socket", CHRONY_SOCKET, "chronyd's command socket (Date and time)")
+    _option(
+        serve,
+        "--chrony-sources",
+        CHRONY_SOURCES,
+        "the sources file doorctl writes for chronyd (in a sourcedir of chrony's configuration)",
+    )
+    _option(
+        serve,
+        "--timedatectl",
+        "auto",
+        "command that sets the system's time zone: auto is timedatectl on a Pi, none elsewhere; "
+        "'' for none",
+    )
+    supervise = sub.add_parser(
+        "supervise",
+        help="run `doorctl serve` (the options after these go to it), start it again when "
+        "it asks for a restart (exit 75), fall back when an upgraded version does not "
+        "become healthy",
+    )
+    for option in ("--data-dir", "--firmware-dir", "--log-level"):
+        action = next(a for a in serve._actions if option in a.option_strings)
+        supervise.add_argument(option, default=action.default, help=action.help)
+    _option(
+        supervise,
+        "--health-seconds",
+        firmware.HEALTH_SECONDS,
+        "seconds an upgraded version has to report healthy before the previous one comes back",
+    )
     reset = sub.add_parser(
         "reset-outputs",
         help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
@@ -154,6 +194,7 @@ def serve(args: argparse.Namespace) -> int:
     app = create_app(
         {
             "DATA_DIR": args.data_dir,
+            "FIRMWARE_DIR": args.firmware_dir or str(firmware.default_dir(args.data_dir)),
             "HARDWARE": hardware,
             "READER_TEST_PORTS": args.reader_test_ports,
             "CONFIRM_SECONDS": args.confirm_seconds,
@@ -161,6 +202,9 @@ def serve(args: argparse.Namespace) -> int:
             "NETWORK_INTERFACE": args.network_interface,
             "NETWORK_CONNECTION": args.network_connection,
             "ENGINE_PROCESS": not args.engine_in_process,
+            "CHRONY_SOCKET": args.chrony_socket,
+            "CHRONY_SOURCES": args.chrony_sources,
+            "TIMEDATECTL": None if args.timedatectl == "auto" else args.timedatectl,
         }
     )
     doorctl = app.extensions["doorctl"]
@@ -168,19 +212,48 @@ def serve(args: argparse.Namespace) -> int:
         request_timeout=args.request_timeout,
         connections_per_client=args.connections_per_client,
         max_body=app.config["MAX_CONTENT_LENGTH"],
+        spooled=(firmware_page.upload_route(app),),
     )
     listeners = serve_listeners(app, args, limits)
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()
+    exit_code = [0]
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
+    app.extensions["doorctl.restart"] = lambda: (
+        exit_code.__setitem__(0, RESTART_EXIT_CODE),
+        stopping.set(),
+    )
+    app.extensions["doorctl.firmware"].announce()
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
+    gevent.spawn(report_health, app)
     stopping.wait()
-    log.info("stopping")
+    log.info("stopping" if not exit_code[0] else "restarting")
     listeners.stop(timeout=3)
     doorctl.stop()
-    return 0
+    return exit_code[0]
+
+
+def report_health(app) -> None:
+    """Once serving, migrated, the board started and the readers polled (the engine
+    is running), report healthy to the supervisor."""
+    firmware_service = app.extensions["doorctl.firmware"]
+    doorctl = app.extensions["doorctl"]
+    while not doorctl.door_engine()["running"]:
+        gevent.sleep(0.1)
+    if firmware_service.supervised:
+        firmware_service.healthy()
+
+
+def supervise(args: argparse.Namespace, serve_args: list[str]) -> int:
+    """Run `doorctl serve` under the supervisor (core/maintenance/supervisor.py)."""
+    from doorctl.core.maintenance.supervisor import Supervisor
+
+    root = Path(args.firmware_dir or firmware.default_dir(args.data_dir))
+    serve_args = ["--data-dir", args.data_dir, "--firmware-dir", str(root), *serve_args]
+    serve_args += ["--log-level", args.log_level]
+    return Supervisor(Path(args.data_dir), root, serve_args, args.health_seconds).run()
 
 
 def serve_listeners(app, args: argparse.Namespace, limits: Limits) -> Listeners:
@@ -218,7 +291,9 @@ def reset_outputs(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
-    args = parser().parse_args(argv)
+    args, rest = parser().parse_known_args(argv)
+    if rest and args.command != "supervise":
+        parser().parse_args(argv)  # says which argument is not known, and exits
     logging.basicConfig(
         level=getattr(args, "log_level", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -226,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "reset-outputs":
         return reset_outputs(args)
+    if args.command == "supervise":
+        return supervise(args, rest)
     if args.command == "bundle":
         return cli_bundle.run(args)
     return serve(args)

@@ -56,6 +56,9 @@ def app(data_dir: Path, request):
     """The app with its services started, on the simulated board (its engine apart or
     not: see engine_apart)."""
     config = {"DATA_DIR": str(data_dir), "HARDWARE": "sim", "TESTING": True}
+    # never the machine's chronyd: a socket where none listens (Date and time's tests
+    # start their own)
+    config["CHRONY_SOCKET"] = str(data_dir.parent / "no-chronyd" / "chronyd.sock")
     config["ENGINE_PROCESS"] = engine_apart(request)
     app = create_app({**config, "READER_TEST_PORTS": True})  # ptys as the RS-485 line
     doorctl = app.extensions["doorctl"]

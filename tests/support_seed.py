@@ -36,6 +36,14 @@ USERS = (
 )
 READER = {"id": "front", "baud": 115200, "address": 1, "poll_interval": 50}
 READER_LIFE = 1800.0
+DATE_TIME = {
+    "synchronization": "ntp",
+    "ntp_servers": [
+        {"address": "ntp.example.com"},
+        {"address": "nts.example.net", "port": 4460, "nts": True},
+    ],
+    "time_zone": "Europe/Stockholm",
+}
 # Events: toggles of an input with no door (each one a DigitalInput event), and cards.
 INPUT_TOGGLES = 150
 CARDS_PRESENTED = 20
@@ -126,6 +134,7 @@ def seed(server, password: str, reader_port: str | None) -> dict:
         wait_until(lambda: s.call("GET", "/api/v1/readers/front")["online"], 20, "reader online")
     for user in USERS:
         s.call("POST", "/api/v1/users", user)
+    s.call("PUT", "/api/v1/date-time", DATE_TIME)
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
     make_events(s)
     return {"cardholders": ids, "schedules": schedules, "groups": groups}

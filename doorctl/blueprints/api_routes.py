@@ -40,6 +40,7 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
 from doorctl.blueprints.system.certificates import (
     SIGNING_REQUEST,
     SIGNING_REQUEST_ANSWER,
@@ -53,6 +54,9 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.eventlog import SECTION as EVENT_LOG
 from doorctl.core.logs.kinds import KINDS
+from doorctl.core.maintenance.firmware import PHASES
+from doorctl.core.system.date_time.settings import NTP_PORT
+from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
@@ -70,6 +74,29 @@ INTRODUCTION = (
     "write from a page of another site is refused. "
     'Errors are {"error": "what went wrong", "fields": {"field": "what is wrong with it"}}.'
 )
+NTP_SERVER = record(
+    {"address": {**TEXT, "description": "A host name or an IP address."}},
+    {
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": NTP_PORT},
+        "nts": {**FLAG, "default": False, "description": "Authenticate the server with NTS."},
+    },
+)
+TIME_SYNC = record(
+    {
+        "synchronization": {"enum": ["dhcp", "ntp", "manual"]},
+        "time_zone": TEXT,
+        "time": {**NUMBER, "description": "The device's time (epoch seconds)."},
+        "reachable": {**FLAG, "description": "Whether chronyd answers."},
+        "synchronized": FLAG,
+        "server": {"type": ["string", "null"]},
+        "offset": {"type": ["number", "null"], "description": "Seconds from NTP time."},
+        "stratum": {"type": ["integer", "null"]},
+        "next_sync": {"type": ["number", "null"], "description": "Seconds to the next sync."},
+        "reason": {"type": ["string", "null"], "description": "Why not in sync."},
+        "problem": {"type": ["string", "null"], "description": "Why a change was not applied."},
+        "sources": {"type": "array", "items": {"type": "object"}},
+    }
+)
 # path -> (settings section, whether GET and the change answer the stored record,
 #          the schema of each element of its list fields)
 SETTINGS = {
@@ -84,6 +111,7 @@ SETTINGS = {
     "/api/v1/network": (IP_SETTINGS, True, {"search_domains": TEXT, "dns_servers": TEXT}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
+    "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
         True,
@@ -168,8 +196,70 @@ FIRMWARE_KEY = record(
         "key": {"type": ["string", "null"], "description": "The public key in PEM."},
     }
 )
+VERSION_OR_NONE = {"type": ["string", "null"]}
+FIRMWARE_OUTCOME = record(
+    {
+        "phase": {"enum": ["healthy", "failed", "rolled_back"]},
+        "version": TEXT,
+        "from_version": TEXT,
+        "time": NUMBER,
+    },
+    {
+        "reason": {"enum": ["exited", "not_healthy"]},
+        "exit_code": {"type": "integer"},
+        "seconds": NUMBER,
+    },
+)
+FIRMWARE = record(
+    {
+        "version": {**TEXT, "description": "The running version."},
+        "previous_version": {
+            **VERSION_OR_NONE,
+            "description": "The version a rollback returns to, with its database copy.",
+        },
+        "last": {
+            "oneOf": [{"type": "null"}, FIRMWARE_OUTCOME],
+            "description": "The last upgrade's or rollback's outcome, and why one failed.",
+        },
+        "phase": {
+            "enum": [None, *PHASES],
+            "description": "The phase of an upgrade under way on this unit.",
+        },
+        "supervised": {
+            **FLAG,
+            "description": "Whether doorctl supervise runs this unit (needed to switch).",
+        },
+        "health_seconds": NUMBER,
+    }
+)
+FIRMWARE_SWITCH = record({"version": TEXT, "from_version": TEXT, "phase": {"enum": ["switching"]}})
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
+    ("firmware.api_status", "GET"): {"answer": FIRMWARE},
+    ("firmware.api_upgrade", "POST"): {
+        "query": [
+            query(
+                "allow_older",
+                {"enum": ["1", "true"]},
+                "Install a version older than the running one (a rollback by upload).",
+            )
+        ],
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "status": "202",
+        "answer": FIRMWARE_SWITCH,
+        "answer_text": "Verified, installed next to the running version and switched to: "
+        "doorctl restarts into it, and comes back to the running one if it does not "
+        "report healthy in time. A refused bundle (422) changes nothing.",
+        "errors": ("409", "413", "422"),
+    },
+    ("firmware.api_rollback", "POST"): {
+        "body": False,
+        "status": "202",
+        "answer": FIRMWARE_SWITCH,
+        "answer_text": "doorctl restarts into the previous version and the database as it was "
+        "before the upgrade: changes since then are lost.",
+        "errors": ("409",),
+    },
     ("security.api_firmware_key", "GET"): {"answer": FIRMWARE_KEY},
     ("security.api_firmware_key_install", "PUT"): {
         "body": {
@@ -231,6 +321,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "errors": ("409",),
     },
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
+    ("date_time.api_status", "GET"): {"answer": TIME_SYNC},
     ("simulator.api_board", "GET"): {"answer": BOARD},
     ("simulator.api_door", "POST"): {
         "answer": BOARD,
@@ -436,6 +527,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "errors": ("409",),
     },
     ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
+    **BACKUP_ROUTES,
     ("certificates.api_signing_request", "POST"): {
         "params": {"cert_id": {"examples": ["device-https"]}},
         "body": SIGNING_REQUEST,

@@ -19,11 +19,14 @@ SECTIONS = {
     "System": _l("Who may use the device and how it reaches the network."),
     "Accessories": _l("The board's inputs and outputs."),
     "Logs": _l("What happened: every event, and every access granted or refused."),
+    "Maintenance": _l(
+        "Keeping the device up to date and its configuration safe, and going back when needed."
+    ),
 }
 PAGES = {
     "status.page": _l(
         "Each door's state in one line (locked, unlocked, open, closed, alarms), the alarms "
-        "that need attention, the readers' links and the device info (version, serial "
+        "that need attention, the readers' links, time sync and the device info (version, serial "
         "number, hostname, uptime, hardware)."
     ),
     "doors.page": _l(
@@ -53,6 +56,10 @@ PAGES = {
         "Accounts of the web interface and the REST API, each a viewer, operator or "
         "administrator, and how long an idle session lasts."
     ),
+    "date_time.page": _l(
+        "The device's clock: synchronized with the NTP servers DHCP gives or those you "
+        "enter (with NTS), or set by hand; and its time zone, which schedules and logs use."
+    ),
     "network.page": _l("HTTP and HTTPS ports; a change waits for your confirmation."),
     "security.page": _l(
         "Blocking of addresses that try wrong passwords, and which addresses may connect."
@@ -74,6 +81,16 @@ PAGES = {
         "Every event, newest first, filtered by topic and time; new ones appear live."
     ),
     "access_log.page": _l("Every access granted or refused, with who, where and why."),
+    "backup.page": _l(
+        "Download the configuration (settings, users, access data, reader keys, "
+        "certificates) as one file encrypted with your password, and restore it here or on "
+        "a replacement unit after seeing what it holds; the logs are not in it."
+    ),
+    "firmware.page": _l(
+        "The running and previous versions of doorctl; upgrade from a signed bundle (the "
+        "device comes back to the running version by itself if the new one does not start) "
+        "and roll back to the previous version with its data as it was."
+    ),
 }
 
 

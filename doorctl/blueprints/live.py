@@ -27,9 +27,12 @@ from doorctl.blueprints.access_control import alarms, doors, peripherals, simula
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import allow, appliance
 from doorctl.blueprints.status import status
+from doorctl.blueprints.system import date_time
 from doorctl.core.engine.process import Unavailable
 from doorctl.core.errors import Invalid, NotFound
 from doorctl.core.events import Subscription, topic_matches
+from doorctl.core.logs.audit import PREFIX as CONFIGURATION
+from doorctl.core.system.date_time.service import SYNC_TOPIC
 
 bp = Blueprint("live", __name__)
 REFRESH_SECONDS = 10
@@ -73,6 +76,8 @@ PANELS = {
         lambda: appliance().simulator.available(),
     ),
     "readers": Panel((READER,), readers_html),
+    # in sync or not, and what Date and time saved; the offset and next sync refresh
+    "time-sync": Panel((SYNC_TOPIC, f"{CONFIGURATION}Settings/"), date_time.time_sync_html),
 }
 
 

@@ -24,6 +24,9 @@ from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
 from doorctl.core.system import security
 from doorctl.core.system.certificates import Certificates
+from doorctl.core.system.date_time import settings as date_time
+from doorctl.core.system.date_time.chrony import Chrony
+from doorctl.core.system.date_time.service import DateTime
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.network.http_https import HttpHttps
@@ -38,7 +41,16 @@ log = logging.getLogger(__name__)
 
 
 # The settings sections whose services run in the engine process.
-ENGINE_SECTIONS = (door_settings.SECTION, io_ports.SECTION, alarms.SECTION, access.SECTION)
+ENGINE_SECTIONS = (
+    door_settings.SECTION,
+    io_ports.SECTION,
+    alarms.SECTION,
+    access.SECTION,
+    date_time.SECTION,  # the time zone of schedules
+)
+# chrony's command socket and doorctl's sources file on Raspberry Pi OS (Debian's chrony)
+CHRONY_SOCKET = "/run/chrony/chronyd.sock"
+CHRONY_SOURCES = "/etc/chrony/sources.d/doorctl.sources"
 
 
 class Appliance(EngineParts):
@@ -82,6 +94,10 @@ class Appliance(EngineParts):
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)
+        self.settings.register(date_time.SECTION, date_time.DateTimeSettings)
+        chrony = Chrony(CHRONY_SOCKET, CHRONY_SOURCES)
+        self.date_time = DateTime(self.settings, self.bus, chrony)
+        self.settings.on_change(date_time.SECTION, self.date_time.apply)
         self.firmware_key = FirmwareKey(self.data_dir, self.store)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
@@ -95,7 +111,8 @@ class Appliance(EngineParts):
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        return [self.event_log, *engine, self.mqtt, self.https, self.http_https, self.ip_network]
+        services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
+        return [*services, self.ip_network, self.date_time]
 
     def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
         """The engine process, and stand-ins for its services under their usual names;
@@ -117,9 +134,12 @@ class Appliance(EngineParts):
             setattr(self, name, Remote(call, name))
         self.simulator = RemoteSimulator(call, "simulator", hardware)
         self.access = access.AccessControl(
-            self.store, self.bus, self.doors, self.secret_key, self.settings.get(access.SECTION)
+            self.store, self.bus, self.doors, self.pin_secret(), self.settings.get(access.SECTION)
         )
-        self.settings.on_change(access.SECTION, self.access.apply)  # the web's checks' time zone
+        self.settings.on_change(access.SECTION, self.access.apply)
+        # the time zone of the web's checks and logs
+        self.access.apply_zone(self.settings.get(date_time.SECTION))
+        self.settings.on_change(date_time.SECTION, self.access.apply_zone)
         # checks only (a door's schedule exists, a schedule in use is kept): the engine's runs
         self.scheduled_unlock = ScheduledUnlock(
             self.doors, self.access.schedules, lambda: self.access.tz

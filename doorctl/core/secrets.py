@@ -60,6 +60,13 @@ class Sealer:
         return self.open_bytes(sealed, place).decode()
 
 
+def session_key(secret_key: bytes) -> bytes:
+    """The key that signs session cookies, derived from the device secret rather than
+    the secret itself: a backup carries the device secret as the key of its PIN hashes,
+    and must not let whoever opens it make a session cookie for the unit it came from."""
+    return HKDF(hashes.SHA256(), 32, salt=None, info=b"doorctl session cookies").derive(secret_key)
+
+
 def is_sealed(stored: object) -> bool:
     """Whether a stored value is a sealed secret rather than clear text."""
     return isinstance(stored, str) and stored.startswith(PREFIX)

@@ -26,7 +26,7 @@ CARD = card_key("H10301", 12, 345)
 def access(doorctl):
     """Access control with short door times, Stockholm time and a fixed clock at noon."""
     doorctl.settings.update("door", {"access_time": 0.3, "long_access_time": 0.6})
-    doorctl.settings.update("access", {"time_zone": "Europe/Stockholm"})
+    doorctl.settings.update("date_time", {"time_zone": "Europe/Stockholm"})
     doorctl.access.apply({**doorctl.access.settings, "pin_timeout": 0.3})  # below the 1 s floor
     doorctl.access.clock = lambda: NOON
     return doorctl.access

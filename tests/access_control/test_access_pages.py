@@ -207,19 +207,30 @@ def test_the_groups_pages(logged_in, doorctl, office):
 
 def test_access_settings_page_and_api(logged_in, admin_api, doorctl):
     token = csrf_token(logged_in, "/access/settings")
-    form = {"csrf_token": token, "time_zone": "Mars/Olympus", "pin_timeout": "ten"}
+    form = {"csrf_token": token, "pin_timeout": "ten"}
     refused = logged_in.post("/access/settings", data=form)
     assert refused.status_code == 422
     assert field_errors(refused.get_data(as_text=True)) == {
-        "time_zone": "Enter a time zone name such as Europe/Stockholm, or leave empty.",
         "pin_timeout": "Enter a number of seconds, for example 7 or 7.5.",
     }
-    form = {"csrf_token": token, "time_zone": "Europe/Stockholm", "pin_timeout": "7,5"}
+    form = {"csrf_token": token, "pin_timeout": "7,5"}
     assert logged_in.post("/access/settings", data=form).status_code == 303
+    doorctl.settings.update("date_time", {"time_zone": "Europe/Stockholm"})
     assert admin_api.get("/api/v1/access-settings").json == {
         "time_zone": "Europe/Stockholm",
         "pin_timeout": 7.5,
     }
+    # the zone moved to Date and time: shown here, read only, and changed there
+    page = logged_in.get("/access/settings").get_data(as_text=True)
+    assert 'value="Europe/Stockholm" readonly' in page and 'href="/date-time"' in page
+    same = {"time_zone": "Europe/Stockholm", "pin_timeout": 7.5}
+    assert admin_api.put("/api/v1/access-settings", json=same).status_code == 200
+    moved = admin_api.put("/api/v1/access-settings", json={"time_zone": "Asia/Tokyo"})
+    assert moved.status_code == 400
+    assert moved.json["fields"] == {
+        "time_zone": "The time zone is set under System > Date and time (PUT /api/v1/date-time)."
+    }
+    assert doorctl.access.tz.key == "Europe/Stockholm"
     assert 'value="7.5"' in logged_in.get("/access/settings").get_data(as_text=True)
     too_long = admin_api.patch("/api/v1/access-settings", json={"pin_timeout": 500})
     assert too_long.json == {

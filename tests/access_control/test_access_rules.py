@@ -48,11 +48,11 @@ def test_operators_read_rules_only_administrators_write(operator_api, doorctl):
 
 
 def test_access_settings_and_event_log_retention(admin_api, doorctl):
-    doorctl.settings.update("access", {"time_zone": "Europe/Stockholm"})
+    doorctl.settings.update("date_time", {"time_zone": "Europe/Stockholm"})
     assert str(doorctl.access.tz) == "Europe/Stockholm"
     doorctl.settings.update("event_log", {"retention": 5000})
     assert doorctl.event_log.retention == 5000
     with pytest.raises(Invalid):
-        doorctl.settings.update("access", {"time_zone": "Mars/Olympus"})
+        doorctl.settings.update("date_time", {"time_zone": "Mars/Olympus"})
     with pytest.raises(Invalid):
         doorctl.settings.update("event_log", {"retention": 10})

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.engine_in_process
 @pytest.fixture
 def office(doorctl):
     """The Office schedule, Stockholm time, and a door that unlocks by it."""
-    doorctl.settings.update("access", {"time_zone": "Europe/Stockholm"})
+    doorctl.settings.update("date_time", {"time_zone": "Europe/Stockholm"})
     schedule = doorctl.access.schedules.create(OFFICE)
     doorctl.settings.update("door", {"unlock_schedule_id": schedule.id})
     return schedule
@@ -94,7 +94,7 @@ def _off_during_a_scheduled_unlock(data_dir, keep_schedule: bool) -> None:
     that_day = (datetime.now(TZ) + timedelta(days=3)).replace(hour=12, minute=0)
     first = Appliance(data_dir)
     first.scheduled_unlock.clock = that_day.timestamp
-    first.settings.update("access", {"time_zone": "Europe/Stockholm"})
+    first.settings.update("date_time", {"time_zone": "Europe/Stockholm"})
     interval = {"days": [DAYS[that_day.weekday()]], "start": "00:00", "end": "24:00"}
     schedule = first.access.schedules.create({"name": "Another day", "intervals": [interval]})
     first.settings.update("door", {"unlock_schedule_id": schedule.id})

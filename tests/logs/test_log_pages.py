@@ -190,7 +190,7 @@ def test_counts_are_words_with_their_plural(doorctl, logged_in):
 
 
 def test_times_are_in_the_devices_zone_and_filters_read_it(doorctl, logged_in, viewer_api):
-    doorctl.settings.update("access", {"time_zone": "Asia/Tokyo"})
+    doorctl.settings.update("date_time", {"time_zone": "Asia/Tokyo"})
     event = doorctl.bus.publish("tns1:Device/User/Login", {"user": "ann"}, {"address": "192.0.2.4"})
     doorctl.event_log.flush()
     tokyo = datetime.fromtimestamp(event.time, ZoneInfo("Asia/Tokyo"))

@@ -1,12 +1,15 @@
 """Release bundles built once per session: a test signing key, the dependency wheels
-(cached across runs) and a bundle of this checkout signed with the test key."""
+(cached across runs) and a bundle of this checkout signed with the test key; backups
+made at a low key-derivation cost, and a pseudo-terminal as a reader's line."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
 import pytest
+from support_backup import LOW
 from support_bundle import dependency_wheels, make_bundle
+from support_osdp import Line
 
 from doorctl.core.maintenance.keys import PUBLIC_KEY_FILE, keygen
 
@@ -36,3 +39,18 @@ def wheel_cache(tmp_path_factory) -> Path:
 def bundle(tmp_path_factory, test_key: Path, wheel_cache: Path) -> Path:
     """A bundle of this checkout, at its own version, signed with the test key."""
     return make_bundle(tmp_path_factory.mktemp("bundle"), test_key, wheel_cache)
+
+
+@pytest.fixture
+def low_cost(app):
+    """Backups of the app made at a low key-derivation cost (the product's is slow)."""
+    app.config["BACKUP_COST"] = LOW
+    return app
+
+
+@pytest.fixture
+def reader_line():
+    """A pseudo-terminal for an OSDP reader's port (no reader needs to answer)."""
+    pty = Line()
+    yield pty
+    pty.close()

@@ -1,7 +1,10 @@
-"""Access settings (Access control): the time zone of schedules and the PIN entry timeout.
+"""Access settings (Access control): the PIN entry timeout.
 
 One form definition (core's AccessSettings) checks the page, the JSON and the store,
-and describes the section in the OpenAPI document.
+and describes the section in the OpenAPI document. The time zone of schedules is the
+device's, set under System > Date and time: the page shows it with a link there, and
+the API still answers it as `time_zone` (read only: a PUT that would change it is told
+where it moved, one that repeats it is fine).
 """
 
 from __future__ import annotations
@@ -11,8 +14,8 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, json_body, render
-from doorctl.core.access_control.access import SECTION, system_zone
-from doorctl.core.errors import DoorctlError
+from doorctl.core.access_control.access import SECTION
+from doorctl.core.errors import DoorctlError, Invalid
 
 MENU_ITEMS = [("Access control", lazy_gettext("Access settings"), "access_settings.page")]
 bp = Blueprint("access_settings", __name__)
@@ -23,7 +26,7 @@ def _page(status: int = 200, form=None, **context):
         "access_control/access_settings/page.html",
         status,
         form=form or appliance().settings.form(SECTION),
-        system_zone=system_zone(),
+        time_zone=_zone(),
         errors=context.pop("errors", {}),
         **context,
     )
@@ -48,13 +51,31 @@ def save():
     return redirect(url_for("access_settings.page"), 303)
 
 
+def _zone() -> str:
+    """The device's time zone (System > Date and time), which schedules are in."""
+    return appliance().access.tz.key
+
+
+def _answer(record: dict):
+    return jsonify({**record, "time_zone": _zone()})
+
+
 @bp.route("/api/v1/access-settings")
 def api_get():
-    """The access settings: the time zone of schedules and the PIN entry timeout."""
-    return jsonify(appliance().settings.get(SECTION))
+    """The access settings, with the device's time zone (read only) schedules are in."""
+    return _answer(appliance().settings.get(SECTION))
 
 
 @bp.route("/api/v1/access-settings", methods=["PUT", "PATCH"])
 def api_update():
-    """Change some or all access settings; errors name each field."""
-    return jsonify(appliance().settings.update(SECTION, json_body()))
+    """Change some or all access settings (the time zone: PUT /api/v1/date-time)."""
+    settings, changes = appliance().settings, json_body()
+    if "time_zone" in changes and changes.pop("time_zone") != _zone():
+        moved = _("The time zone is set under System > Date and time (PUT /api/v1/date-time).")
+        errors, labels = {"time_zone": moved}, {"time_zone": _("Time zone")}
+        try:
+            settings.validated(SECTION, changes)
+        except Invalid as error:
+            errors, labels = {**errors, **error.fields}, {**labels, **error.labels}
+        raise Invalid(errors, labels=labels)
+    return _answer(settings.update(SECTION, changes))

@@ -72,6 +72,8 @@ ICONS = {
     "network": "wifi",
     "mqtt": "cpu",
     "engine": "activity",
+    "maintenance": "shield-check",
+    "time": "activity",
 }
 
 

@@ -96,6 +96,7 @@ def page():
         doors=(doors := _doors()),
         alarms=_alarms(doors),
         readers=_readers(),
+        sync=appliance().date_time.status(),
         info=_info(),
     )
 

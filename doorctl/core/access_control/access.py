@@ -10,17 +10,12 @@ themselves with `add_reader(Reader(id, door_id, direction))`.
 from __future__ import annotations
 
 import logging
-import os
 import time
 from collections.abc import Callable
-from pathlib import Path
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import gevent
-from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import Form, StringField
-from wtforms.validators import ValidationError
+from wtforms import Form
 
 from doorctl.core.access_control import decisions
 from doorctl.core.access_control.access_rules import AccessRules
@@ -32,6 +27,7 @@ from doorctl.core.errors import NotFound
 from doorctl.core.events import EventBus
 from doorctl.core.fields import seconds
 from doorctl.core.store import Store
+from doorctl.core.system.date_time import settings as date_time_settings
 from doorctl.hal.wiegand import BadFrame, CardRead, KeyPress
 
 log = logging.getLogger(__name__)
@@ -46,36 +42,10 @@ NOT_FOUND_CARD = "tns1:AccessControl/Denied/CredentialNotFound/Card"
 NOT_FOUND_PIN = "tns1:AccessControl/Denied/CredentialNotFound/Pin"
 
 
-def system_zone() -> str:
-    """The system's time zone name: $TZ, /etc/timezone, /etc/localtime's link, else UTC."""
-    candidates = [os.environ.get("TZ", "").lstrip(":")]
-    timezone_file = Path("/etc/timezone")
-    if timezone_file.exists():
-        candidates.append(timezone_file.read_text().strip())
-    link = Path("/etc/localtime")
-    if link.is_symlink():
-        candidates.append(str(link.resolve()).partition("zoneinfo/")[2])
-    return next((name for name in candidates if _zone(name)), "UTC")
-
-
-def _zone(name: str) -> ZoneInfo | None:
-    try:
-        return ZoneInfo(name) if name else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
-
-
 class AccessSettings(Form):
-    """Access control settings (Administrator): time zone of schedules, PIN entry."""
+    """Access control settings (Administrator): PIN entry. The time zone of schedules
+    is the device's, set under System > Date and time."""
 
-    time_zone = StringField(
-        lazy_gettext("Time zone"),
-        default="",
-        description=lazy_gettext(
-            "The zone that schedules' times are in, such as Europe/Stockholm. "
-            "Empty: the system's time zone."
-        ),
-    )
     pin_timeout = seconds(
         lazy_gettext("PIN entry timeout"),
         10,
@@ -86,12 +56,6 @@ class AccessSettings(Form):
             "and for the next key while a PIN is typed."
         ),
     )
-
-    def validate_time_zone(self, field):
-        if not isinstance(field.data, str) or (field.data and not _zone(field.data)):
-            raise ValidationError(
-                _("Enter a time zone name such as Europe/Stockholm, or leave empty.")
-            )
 
 
 class PinEntry:
@@ -126,13 +90,17 @@ class AccessControl:
         self.readers: dict[str, Reader] = {}
         self._entries: dict[str, PinEntry] = {}
         self.clock: Callable[[], float] = time.time
+        self.tz = date_time_settings.zone_of({})
         self.apply(settings)
         self.add_reader(WIEGAND)
 
     def apply(self, settings: dict) -> None:
-        """New access settings: the time zone and the PIN timeout."""
+        """New access settings: the PIN timeout."""
         self.settings = settings
-        self.tz = ZoneInfo(settings["time_zone"] or system_zone())
+
+    def apply_zone(self, date_time: dict) -> None:
+        """The device's time zone (System > Date and time), which schedules are in."""
+        self.tz = date_time_settings.zone_of(date_time)
 
     def add_reader(self, reader: Reader) -> None:
         """Make a reader known (its id, door and direction); a reconfigured reader

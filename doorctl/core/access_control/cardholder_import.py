@@ -32,9 +32,11 @@ from typing import TYPE_CHECKING, BinaryIO, TextIO
 
 from doorctl.core.access_control.cardholder_csv import COLUMNS, credential_of, holder_of, restored
 from doorctl.core.access_control.credentials import PinHasher
+from doorctl.core.access_control.pin_key import pin_secret
 from doorctl.core.errors import Invalid
 from doorctl.core.events import Event
-from doorctl.core.store import DB_NAME, INSERT_EVENT, connect, event_row, secret_key
+from doorctl.core.secrets import Sealer
+from doorctl.core.store import DB_NAME, INSERT_EVENT, Store, connect, event_row, secret_key
 from doorctl.core.waiting import off_hub
 
 if TYPE_CHECKING:  # the child needs no event log
@@ -351,13 +353,22 @@ def _answer(code: int, out: bytes, err: bytes) -> ImportResult:
     return result
 
 
+def _pin_secret(data_dir: Path) -> bytes:
+    """The key of this unit's PIN hashes (a restored backup may have brought its own)."""
+    store, device_secret = Store(data_dir), secret_key(data_dir)
+    try:
+        return pin_secret(store, Sealer(device_secret), device_secret)
+    finally:
+        store.close()
+
+
 def main(argv: list[str]) -> int:
     """The child: import the CSV on stdin into the data directory; the result as JSON."""
     data_dir, encoding = Path(argv[0]), argv[1]
     event = Event(int(argv[2]), float(argv[3]), IMPORTED)
     os.nice(CHILD_NICENESS)
     csv.field_size_limit(FIELD_LIMIT)
-    importer = Importer(data_dir, PinHasher(secret_key(data_dir)), event)
+    importer = Importer(data_dir, PinHasher(_pin_secret(data_dir)), event)
     result = importer.run(decoded(sys.stdin.buffer, encoding))
     json.dump(result.to_dict(), sys.stdout)
     return 0

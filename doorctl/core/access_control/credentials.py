@@ -84,6 +84,10 @@ class PinHasher:
     def __init__(self, secret: bytes):
         self._secret = secret
 
+    def use(self, secret: bytes) -> None:
+        """Hash with this key from now on (the PIN key a restored backup brought)."""
+        self._secret = secret
+
     def pin_only(self, pin: str) -> str:
         """The hash a PIN-only credential is found by."""
         return hmac.new(self._secret, b"pin\0" + pin.encode(), hashlib.sha256).hexdigest()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from doorctl.core.access_control import access, alarms, door, door_settings
 from doorctl.core.access_control.door_modes import DoorModes
+from doorctl.core.access_control.pin_key import pin_secret
 from doorctl.core.access_control.readers import Readers
 from doorctl.core.access_control.scheduled_unlock import ScheduledUnlock
 from doorctl.core.accessories import io_ports
@@ -25,6 +26,7 @@ from doorctl.core.events import EventBus
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
+from doorctl.core.system.date_time import settings as date_time
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,10 @@ class EngineParts:
         self.board = open_appliance_board(self.data_dir, hardware, lock_type)
         door_services = self._door_services()
         return [*door_services, *self._access_service(), self._readers_service(self.data_dir)]
+
+    def pin_secret(self) -> bytes:
+        """The key of the PIN hashes: the device secret, or a restored backup's."""
+        return pin_secret(self.store, self.sealer, self.secret_key)
 
     def engine_targets(self) -> dict:
         """The services the web process calls by name in the engine process."""
@@ -85,9 +91,12 @@ class EngineParts:
         self.settings.register(access.SECTION, access.AccessSettings)
         settings = self.settings.get(access.SECTION)
         self.access = access.AccessControl(
-            self.store, self.bus, self.doors, self.secret_key, settings
+            self.store, self.bus, self.doors, self.pin_secret(), settings
         )
         self.settings.on_change(access.SECTION, self.access.apply)
+        self.settings.register(date_time.SECTION, date_time.DateTimeSettings)
+        self.access.apply_zone(self.settings.get(date_time.SECTION))
+        self.settings.on_change(date_time.SECTION, self.access.apply_zone)
         self.scheduled_unlock = ScheduledUnlock(
             self.doors, self.access.schedules, lambda: self.access.tz
         )

@@ -213,6 +213,10 @@ class Users:
         self._verified.clear()
         return self.get(user.username)
 
+    def forget_logins(self) -> None:
+        """Forget the passwords verified within the minute (the users were replaced)."""
+        self._verified.clear()
+
     def delete(self, username: str) -> None:
         """Remove a user; root cannot be removed."""
         self.get(username)

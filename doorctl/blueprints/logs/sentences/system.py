@@ -15,6 +15,7 @@ from doorctl.core.engine.sender import EVENTS_LOST
 from doorctl.core.events import Event
 from doorctl.core.logs.audit import topic
 from doorctl.core.system import certificates
+from doorctl.core.system.date_time.service import SYNC_TOPIC
 from doorctl.core.system.mqtt import messages, old_files
 from doorctl.core.system.network import http_https, ip, sessions
 from doorctl.core.system.security import blocking, firmware_key
@@ -222,6 +223,7 @@ SECTIONS = {
     "mqtt_subscriptions": lazy_gettext("MQTT subscriptions"),
     "https": lazy_gettext("HTTP and HTTPS"),
     "security": lazy_gettext("Security"),
+    "date_time": lazy_gettext("Date and time"),
 }
 
 
@@ -251,6 +253,14 @@ def _settings_changed(event: Event, context: Context) -> str:
     if not changed:
         return _("Settings of %(section)s saved, nothing changed", section=name)
     return _("Settings of %(section)s changed: %(fields)s", section=name, fields=", ".join(changed))
+
+
+@says(SYNC_TOPIC)
+def _time_sync(event: Event, context: Context) -> str:
+    """The clock followed an NTP server again, or stopped following one."""
+    if event.data.get("state") == "synchronized":
+        return _("Time in sync again, with %(server)s", server=text(event.data.get("server")))
+    return _("Time sync lost: %(reason)s", reason=text(event.data.get("reason")))
 
 
 @says(IMPORTED)

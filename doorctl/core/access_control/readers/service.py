@@ -81,6 +81,15 @@ class Readers(
         self.running = True
         self._restart(set(self.ports()))
 
+    def reread(self) -> None:
+        """Read the readers from the store again and restart their buses (a restored
+        backup replaced them)."""
+        running = self.running
+        self.stop()
+        self._configs = {r["id"]: r for r in self._load()}
+        if running:
+            self.start()
+
     def stop(self) -> None:
         """Stop every bus (readers go quiet; their state is kept in the store)."""
         self.running = False

@@ -1,0 +1,1 @@
+"""Date and time (System > Date and time, Status > Time sync): settings, chrony, service."""
