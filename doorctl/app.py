@@ -48,6 +48,7 @@ from doorctl.blueprints.system import (
     discovery,
     mqtt,
     network,
+    network_ip,
     security,
     users,
 )
@@ -59,6 +60,7 @@ from doorctl.core.secrets import session_key
 from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
+from doorctl.core.system.network.nm import NetworkManager
 from doorctl.json_answers import JSONAnswers
 
 log = logging.getLogger(__name__)
@@ -147,6 +149,7 @@ SECTIONS = (
     users,
     date_time,
     network,
+    network_ip,
     discovery,
     security,
     mqtt,
@@ -168,6 +171,17 @@ def default_data_dir() -> Path:
         return Path("/var/lib/doorctl")
     xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(xdg) / "doorctl"
+
+
+def network_manager(config) -> NetworkManager:
+    """The NetworkManager whose connection the IP settings change (the Pi's eth0 and
+    its system bus by default; tests give their own interface and bus)."""
+    return NetworkManager(
+        interface=config["NETWORK_INTERFACE"],
+        connection=config["NETWORK_CONNECTION"],
+        bus_address=config["NETWORK_BUS"],
+        system_hostname=bool(config["NETWORK_SYSTEM_HOSTNAME"]),
+    )
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -193,6 +207,10 @@ def create_app(config: dict | None = None) -> Flask:
         CHRONYC="chronyc",
         CHRONY_SERVER_OPTIONS="iburst",
         TIMEDATECTL=None,  # timedatectl on a Pi, none elsewhere
+        NETWORK_INTERFACE="eth0",
+        NETWORK_CONNECTION="",
+        NETWORK_BUS="",
+        NETWORK_SYSTEM_HOSTNAME=True,
     )
     app.config.update(config or {})
     app.config.setdefault(
@@ -214,6 +232,8 @@ def create_app(config: dict | None = None) -> Flask:
     )
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
+    doorctl.ip_network.confirm_seconds = app.config["CONFIRM_SECONDS"]
+    doorctl.ip_network.engine = network_manager(app.config)
     app.secret_key = session_key(doorctl.secret_key)
     _use_time_engines(app, doorctl)
     app.session_interface = SessionCookie()

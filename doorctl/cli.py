@@ -99,8 +99,21 @@ def parser() -> argparse.ArgumentParser:
         serve,
         "--confirm-seconds",
         float(CONFIRM_SECONDS),
-        "seconds to confirm a change of HTTP and HTTPS from the new address before the old "
-        "settings come back",
+        "seconds to confirm a change of HTTP and HTTPS or of the IP settings from the new "
+        "address before the old settings come back",
+    )
+    _option(
+        serve,
+        "--network-interface",
+        "eth0",
+        "the interface whose NetworkManager connection System > Network changes",
+    )
+    _option(
+        serve,
+        "--network-connection",
+        "",
+        "the NetworkManager connection System > Network changes (empty: the one active on "
+        "the interface)",
     )
     _option(
         serve,
@@ -213,6 +226,8 @@ def serve(args: argparse.Namespace) -> int:
             "READER_TEST_PORTS": args.reader_test_ports,
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
+            "NETWORK_INTERFACE": args.network_interface,
+            "NETWORK_CONNECTION": args.network_connection,
             "ENGINE_PROCESS": not args.engine_in_process,
             "CHRONY_SOCKET": args.chrony_socket,
             "CHRONY_SOURCES": args.chrony_sources,

@@ -36,6 +36,7 @@ from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.network.http_https import SECTION as HTTP_HTTPS
 from doorctl.core.system.network.http_https import HttpHttps
 from doorctl.core.system.network.https import Https
+from doorctl.core.system.network.ip import IpNetwork
 from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.security.firmware_key import FirmwareKey
 from doorctl.core.system.users import SECTION as SESSIONS
@@ -91,6 +92,7 @@ class Appliance(EngineParts):
         self.certificates = Certificates(self.store, self.sealer, self.data_dir)
         self.https = Https(self.certificates)
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
+        self.ip_network = IpNetwork(self.settings, self.bus)
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
         self._section(SESSIONS, SessionSettings, self.users)
@@ -117,7 +119,8 @@ class Appliance(EngineParts):
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
         services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
-        return [*services, self.http_https, self.date_time, self.discovery]
+        services += [self.http_https, self.ip_network, self.date_time]
+        return [*services, self.discovery]
 
     def _discovery(self) -> Discovery:
         """Network discovery, its names' default the device name and MAC address."""

@@ -44,7 +44,10 @@ def _page(status: int = 200, **context):
     )
 
 
-NETWORK_LABELS = {"https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)")}
+NETWORK_LABELS = {
+    "https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)"),
+    "network_ip": lazy_gettext("IP settings (addresses, router, hostname and DNS)"),
+}
 
 
 def _new_password(body) -> str:
