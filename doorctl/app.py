@@ -42,7 +42,15 @@ from doorctl.blueprints.maintenance import backup
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, date_time, mqtt, network, security, users
+from doorctl.blueprints.system import (
+    certificates,
+    date_time,
+    mqtt,
+    network,
+    network_ip,
+    security,
+    users,
+)
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
 from doorctl.core.maintenance import firmware
@@ -51,6 +59,7 @@ from doorctl.core.secrets import session_key
 from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
+from doorctl.core.system.network.nm import NetworkManager
 from doorctl.json_answers import JSONAnswers
 
 log = logging.getLogger(__name__)
@@ -139,6 +148,7 @@ SECTIONS = (
     users,
     date_time,
     network,
+    network_ip,
     security,
     mqtt,
     certificates,
@@ -158,6 +168,17 @@ def default_data_dir() -> Path:
         return Path("/var/lib/doorctl")
     xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(xdg) / "doorctl"
+
+
+def network_manager(config) -> NetworkManager:
+    """The NetworkManager whose connection the IP settings change (the Pi's eth0 and
+    its system bus by default; tests give their own interface and bus)."""
+    return NetworkManager(
+        interface=config["NETWORK_INTERFACE"],
+        connection=config["NETWORK_CONNECTION"],
+        bus_address=config["NETWORK_BUS"],
+        system_hostname=bool(config["NETWORK_SYSTEM_HOSTNAME"]),
+    )
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -183,6 +204,10 @@ def create_app(config: dict | None = None) -> Flask:
         CHRONYC="chronyc",
         CHRONY_SERVER_OPTIONS="iburst",
         TIMEDATECTL=None,  # timedatectl on a Pi, none elsewhere
+        NETWORK_INTERFACE="eth0",
+        NETWORK_CONNECTION="",
+        NETWORK_BUS="",
+        NETWORK_SYSTEM_HOSTNAME=True,
     )
     app.config.update(config or {})
     app.config.setdefault(
@@ -206,6 +231,8 @@ def create_app(config: dict | None = None) -> Flask:
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
     app.secret_key = session_key(doorctl.secret_key)
     _use_time_engines(app, doorctl)
+    doorctl.ip_network.confirm_seconds = app.config["CONFIRM_SECONDS"]
+    doorctl.ip_network.engine = network_manager(app.config)
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

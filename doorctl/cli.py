@@ -105,6 +105,19 @@ def parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
+        "--network-interface",
+        "eth0",
+        "the interface whose NetworkManager connection System > Network changes",
+    )
+    _option(
+        serve,
+        "--network-connection",
+        "",
+        "the NetworkManager connection System > Network changes (empty: the one active on "
+        "the interface)",
+    )
+    _option(
+        serve,
         "--names-check-seconds",
         float(NAMES_CHECK_SECONDS),
         "how often the device's names and addresses are compared with its HTTPS certificate's",
@@ -186,6 +199,8 @@ def serve(args: argparse.Namespace) -> int:
             "READER_TEST_PORTS": args.reader_test_ports,
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
+            "NETWORK_INTERFACE": args.network_interface,
+            "NETWORK_CONNECTION": args.network_connection,
             "ENGINE_PROCESS": not args.engine_in_process,
             "CHRONY_SOCKET": args.chrony_socket,
             "CHRONY_SOURCES": args.chrony_sources,

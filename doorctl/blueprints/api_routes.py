@@ -61,6 +61,8 @@ from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
 from doorctl.core.system.network.http_https import HttpHttpsSettings
+from doorctl.core.system.network.ip_form import SECTION as IP_SETTINGS
+from doorctl.core.system.network.ip_form import IpSettings
 from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.users import ROLES
 from doorctl.core.system.users import SECTION as SESSIONS
@@ -106,6 +108,7 @@ SETTINGS = {
     "/api/v1/mqtt/client": (CLIENT, True, {}),
     "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
     "/api/v1/network/http-https": (HTTPS, True, {}),
+    "/api/v1/network": (IP_SETTINGS, True, {"search_domains": TEXT, "dns_servers": TEXT}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
@@ -148,6 +151,39 @@ PENDING_CHANGE = record(
         "deadline": {**NUMBER, "description": "Confirm before this time (epoch seconds)."},
         "seconds": {**COUNT, "description": "Seconds left to confirm."},
         "confirm": {**TEXT, "description": "POST here, through the new address, to keep it."},
+    }
+)
+IP_LISTS = {"search_domains": TEXT, "dns_servers": TEXT}
+IP_PENDING = record(
+    {
+        "settings": form_schema(IpSettings, items=IP_LISTS),
+        "address": {**TEXT, "description": "Where the pages are under the new settings."},
+        "deadline": {**NUMBER, "description": "Confirm before this time (epoch seconds)."},
+        "seconds": {**COUNT, "description": "Seconds left to confirm."},
+        "confirm": {**TEXT, "description": "POST here, through the new address, to keep it."},
+    }
+)
+STRINGS = {"type": "array", "items": TEXT}
+IP_STATE = record(
+    {
+        "settings": form_schema(IpSettings, items=IP_LISTS),
+        "pending": {"type": ["object", "null"], "description": "The change waiting, if any."},
+        "read_only": {
+            "type": ["string", "null"],
+            "description": "Why the settings can't be changed here (NetworkManager does "
+            "not run), or null.",
+        },
+        "current": record(
+            {
+                "interfaces": {
+                    "type": "array",
+                    "items": record({"name": TEXT, "addresses": STRINGS}),
+                },
+                "routers": STRINGS,
+                "dns_servers": STRINGS,
+                "search_domains": STRINGS,
+            }
+        ),
     }
 )
 FIRMWARE_KEY = record(
@@ -265,6 +301,25 @@ ROUTES: dict[tuple[str, str], dict] = {
         "errors": ("409",),
     },
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
+    ("network_ip.api_state", "GET"): {"answer": IP_STATE},
+    ("network_ip.api_update", "PUT"): {
+        "status": "202",
+        "answer": IP_PENDING,
+        "answer_text": "In force now under a NetworkManager checkpoint; kept only when "
+        "confirmed in time (200 and the settings when nothing changed).",
+        "errors": ("409",),
+        "example": {
+            "ipv4_automatic": False,
+            "ip_address": "192.168.1.90",
+            "subnet_mask": "255.255.255.0",
+            "router": "192.168.1.1",
+        },
+    },
+    ("network_ip.api_confirm", "POST"): {
+        "body": False,
+        "answer": form_schema(IpSettings, items=IP_LISTS),
+        "errors": ("409",),
+    },
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("date_time.api_status", "GET"): {"answer": TIME_SYNC},
     ("simulator.api_board", "GET"): {"answer": BOARD},

@@ -31,6 +31,7 @@ from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.network.http_https import HttpHttps
 from doorctl.core.system.network.https import Https
+from doorctl.core.system.network.ip import IpNetwork
 from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.security.firmware_key import FirmwareKey
 from doorctl.core.system.users import SECTION as SESSIONS
@@ -86,6 +87,7 @@ class Appliance(EngineParts):
         self.certificates = Certificates(self.store, self.sealer, self.data_dir)
         self.https = Https(self.certificates)
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
+        self.ip_network = IpNetwork(self.settings, self.bus)
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
         self._section(SESSIONS, SessionSettings, self.users)
@@ -110,7 +112,7 @@ class Appliance(EngineParts):
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
         services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
-        return [*services, self.date_time]
+        return [*services, self.date_time, self.ip_network]
 
     def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
         """The engine process, and stand-ins for its services under their usual names;
