@@ -45,6 +45,7 @@ from doorctl.blueprints.status import status
 from doorctl.blueprints.system import (
     certificates,
     date_time,
+    ieee8021x,
     mqtt,
     network,
     network_ip,
@@ -150,6 +151,7 @@ SECTIONS = (
     network,
     network_ip,
     security,
+    ieee8021x,
     mqtt,
     certificates,
     events,
@@ -233,6 +235,7 @@ def create_app(config: dict | None = None) -> Flask:
     _use_time_engines(app, doorctl)
     doorctl.ip_network.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.ip_network.engine = network_manager(app.config)
+    doorctl.ieee8021x.engine = doorctl.ip_network.engine
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

@@ -44,7 +44,10 @@ def _page(status: int = 200, **context):
     )
 
 
-NETWORK_LABELS = {"https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)")}
+NETWORK_LABELS = {
+    "https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)"),
+    "ieee8021x": lazy_gettext("IEEE 802.1x"),
+}
 
 
 def _new_password(body) -> str:
