@@ -160,7 +160,7 @@ def _state(engine: NetworkManager) -> dict:
     text = engine._run(engine.nmcli, "-g", "GENERAL.STATE", "device", "show", engine.interface)
     number, _space, words = text.strip().partition(" ")
     code = int(number) if number.isdigit() else 0
-    detail = words.strip("()") or text.strip()
+    detail = words[1:-1] if words.startswith("(") and words.endswith(")") else text.strip()
     if code in AUTHORIZED:
         return {"state": "authorized", "detail": detail}
     if code in IN_PROGRESS:
