@@ -96,6 +96,14 @@ def profile(record: dict, files: Files | None) -> dict[str, str]:
     }
 
 
+def not_applied() -> str:
+    """Why the state is unknown where NetworkManager does not run."""
+    return _(
+        "NetworkManager does not run on this machine: the settings are stored, and "
+        "applied when it runs."
+    )
+
+
 class Ieee8021x:
     """The 802.1X settings: checked against the store, applied, their state read."""
 
@@ -146,9 +154,8 @@ class Ieee8021x:
         record = self.get()
         if not record["use_ieee8021x"]:
             return {"state": "off", "detail": _("IEEE 802.1x is off.")}
-        why = self.engine.not_running()
-        if why:
-            return {"state": "unknown", "detail": why}
+        if self.engine.not_running():
+            return {"state": "unknown", "detail": not_applied()}
         try:
             return _state(self.engine)
         except DoorctlError as error:
