@@ -231,10 +231,10 @@ def create_app(config: dict | None = None) -> Flask:
     )
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
-    app.secret_key = session_key(doorctl.secret_key)
-    _use_time_engines(app, doorctl)
     doorctl.ip_network.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.ip_network.engine = network_manager(app.config)
+    app.secret_key = session_key(doorctl.secret_key)
+    _use_time_engines(app, doorctl)
     doorctl.ieee8021x.engine = doorctl.ip_network.engine
     app.session_interface = SessionCookie()
     app.after_request(security_headers)

@@ -100,8 +100,8 @@ def parser() -> argparse.ArgumentParser:
         serve,
         "--confirm-seconds",
         float(CONFIRM_SECONDS),
-        "seconds to confirm a change of HTTP and HTTPS from the new address before the old "
-        "settings come back",
+        "seconds to confirm a change of HTTP and HTTPS or of the IP settings from the new "
+        "address before the old settings come back",
     )
     _option(
         serve,

@@ -316,7 +316,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "answer": IP_PENDING,
         "answer_text": "In force now under a NetworkManager checkpoint; kept only when "
         "confirmed in time (200 and the settings when nothing changed).",
-        "errors": ("409",),
+        "errors": ("409", "502"),
         "example": {
             "ipv4_automatic": False,
             "ip_address": "192.168.1.90",

@@ -114,7 +114,7 @@ class Appliance(EngineParts):
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
         services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
-        return [*services, self.date_time, self.ip_network]
+        return [*services, self.ip_network, self.date_time]
 
     def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
         """The engine process, and stand-ins for its services under their usual names;

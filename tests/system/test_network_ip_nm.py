@@ -94,6 +94,16 @@ def test_a_change_left_unconfirmed_rolls_back_by_the_checkpoint(api, app, nm):
     assert f"address1={FIRST_ADDRESS}/24" in keyfile
 
 
+def test_two_changes_left_unconfirmed_roll_back_to_the_settings_before_both(api, app, nm):
+    reverted = Subscription(app.extensions["doorctl"].bus, (REVERTED_TOPIC,))
+    assert api("PUT", API, json=NEW).status_code == 202
+    assert api("PUT", API, json={**NEW, "ip_address": "10.9.0.8"}).status_code == 202
+    assert nm.addresses() == ["10.9.0.8"]
+    assert reverted.get(timeout=CONFIRM_SECONDS + 20) is not None
+    nm.wait(lambda: nm.addresses() == [FIRST_ADDRESS])
+    assert api("GET", API).get_json()["ip_address"] == FIRST_ADDRESS
+
+
 def test_a_confirmed_change_stays_and_is_stored(api, app, nm):
     app.extensions["doorctl"].ip_network.confirm_seconds = 60
     named = {**NEW, "hostname_automatic": False, "hostname": "door-42"}
@@ -174,3 +184,16 @@ def test_bad_input_on_the_page_shows_each_field_error_and_changes_nothing(app, n
     assert "10.9.0.1 - 10.9.0.254" in page and "A-Z, a-z, 0-9 and -." in page
     assert nm.addresses() == [FIRST_ADDRESS]
     assert "[]" in checkpoints(nm)
+
+
+def test_a_change_networkmanager_refuses_is_rolled_back_at_once_with_its_words(api, app, nm):
+    app.extensions["doorctl"].ip_network.engine.connection = "no-such-connection"
+    before = api("GET", API).get_json()
+    answer = api("PUT", API, json=NEW)
+    assert answer.status_code == 502
+    assert "NetworkManager refused" in answer.get_json()["error"]
+    assert "no-such-connection" in answer.get_json()["error"]
+    assert nm.addresses() == [FIRST_ADDRESS]
+    assert "[]" in checkpoints(nm)
+    assert api("GET", API).get_json() == before
+    assert api("GET", API + "/state").get_json()["pending"] is None

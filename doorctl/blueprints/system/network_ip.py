@@ -118,15 +118,18 @@ def api_get():
 
 @bp.route("/api/v1/network/state")
 def api_state():
-    """The addresses in use, the change waiting if any, and why the settings are
-    read-only here (null where NetworkManager runs)."""
+    """The addresses in use, the change waiting, and why the settings are read-only.
+
+    `read_only` is null where NetworkManager runs."""
     return jsonify(_ip().status())
 
 
 @bp.route("/api/v1/network", methods=["PUT", "PATCH"])
 def api_update():
-    """Apply new IP settings at once: 202 until confirmed from the new address; 200 when
-    nothing changed; 409 where NetworkManager does not run."""
+    """Apply new IP settings at once, kept when confirmed from the new address.
+
+    202 until confirmed; 200 when nothing changed; 409 where NetworkManager does not run.
+    """
     ip = _ip()
     pending = ip.change(ip.validated(json_body()))
     if pending is None:

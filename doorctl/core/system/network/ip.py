@@ -74,8 +74,7 @@ class IpNetwork:
         if why:
             raise Conflict(why)
         old = self.pending.old if self.pending else self.in_force
-        self._cancel_timer()
-        self.checkpoint = self.engine.checkpoint(self.confirm_seconds + ENGINE_MARGIN)
+        self._checkpoint()
         try:
             self.engine.apply(profile(record), _hostname(record, self.in_force))
         except DoorctlError:
@@ -85,6 +84,16 @@ class IpNetwork:
         self.pending = Pending(old, record, self.clock() + self.confirm_seconds)
         self.pending.timer = gevent.spawn_later(self.confirm_seconds, self._revert)
         return self.pending
+
+    def _checkpoint(self) -> None:
+        """A checkpoint to come back to; a change before the last is confirmed keeps
+        the last's checkpoint (it holds the settings confirmed before), given more time."""
+        seconds = self.confirm_seconds + ENGINE_MARGIN
+        if self.pending is not None:
+            self._cancel_timer()
+            self.engine.extend(self.checkpoint, seconds)
+        else:
+            self.checkpoint = self.engine.checkpoint(seconds)
 
     def confirm(self, host: str) -> dict:
         """Keep the change, confirmed through `host`; Conflict when none waits or the
@@ -115,6 +124,8 @@ class IpNetwork:
         log.warning("IP settings back to %s: %s", summary(pending.old), reason)
 
     def _roll_back(self, old: dict) -> None:
+        self._cancel_timer()
+        self.pending = None
         try:
             self.engine.rollback(self.checkpoint)
             self.engine.set_hostname(_hostname(old, self.in_force))

@@ -59,8 +59,11 @@ class NetworkManager:
             done = subprocess.run(
                 args, capture_output=True, text=True, env=self._env(), timeout=TIMEOUT
             )
-        except (OSError, subprocess.TimeoutExpired) as error:
-            raise EngineFailed(_("NetworkManager could not be asked: %(why)s", why=error)) from None
+        except OSError as error:
+            why = _("%(program)s: %(why)s", program=args[0], why=error.strerror)
+            raise EngineFailed(_("NetworkManager could not be asked: %(why)s", why=why)) from None
+        except subprocess.TimeoutExpired:
+            raise EngineFailed(_("NetworkManager did not answer in time.")) from None
         if done.returncode != 0:
             words = (done.stderr or done.stdout).strip().splitlines()
             raise EngineFailed(
@@ -73,11 +76,13 @@ class NetworkManager:
         try:
             state = self._run(self.nmcli, "-t", "-f", "RUNNING", "general").strip()
         except EngineFailed:
-            return _(
-                "NetworkManager does not run on this machine, so the addresses are "
-                "shown as they are and can't be changed here."
-            )
-        return None if state == "running" else _("NetworkManager is %(state)s.", state=state)
+            state = ""
+        if state == "running":
+            return None
+        return _(
+            "NetworkManager does not run on this machine, so the addresses are shown as "
+            "they are and can't be changed here."
+        )
 
     def connection_name(self) -> str:
         """The connection doorctl changes: the setting, else the one active on the interface."""
@@ -125,6 +130,12 @@ class NetworkManager:
         if not found:
             raise EngineFailed(_("NetworkManager made no checkpoint."))
         return found.group(1)
+
+    def extend(self, checkpoint: str, seconds: float) -> None:
+        """NetworkManager rolls `checkpoint` back `seconds` from now (a second change
+        before the first is confirmed keeps the first checkpoint: it holds the settings
+        to come back to)."""
+        self._call("CheckpointAdjustRollbackTimeout", checkpoint, str(int(seconds)))
 
     def apply(self, properties: list[str], hostname: str | None) -> None:
         """Set the connection's properties and bring it up again with them."""
