@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from brokers import Pki
 from support import ROOT_PASSWORD, ApiClient, basic, csrf_token, require
-from support_nm import DEVICE, PEER, NamespacedNetworkManager
+from support_nm import CONNECTION, DEVICE, PEER, NamespacedNetworkManager
 
 from doorctl.app import create_app
 
@@ -129,6 +129,19 @@ def test_the_port_opens_with_the_certificate_the_radius_ca_signed(api, port, pki
     assert browser.post("/login", data=login).status_code == 303
     page = browser.get("/security").get_data(as_text=True)
     assert 'data-state="ok" id="ieee8021x-state"' in page
+
+
+def test_turned_off_the_connection_has_no_802_1x_and_the_key_files_go(api, port, pki, tmp_path):
+    add(api, "radius-ca", pki.ca.read_text())
+    add(api, "door", pki.client.read_text())
+    use(api, "door")
+    keys = tmp_path / "data" / "ieee8021x"
+    assert (keys / "private-key.pem").exists()
+    assert port.nm.nmcli("-g", "802-1x.eap", "connection", "show", CONNECTION).strip() == "tls"
+    assert api.put(API, json={"use_ieee8021x": False}).status_code == 200
+    assert "802-1x" not in port.nm.nmcli("connection", "show", CONNECTION)
+    assert list(keys.iterdir()) == []
+    assert api.get(f"{API}/status").json["state"] == "off"
 
 
 def test_the_port_stays_shut_with_a_certificate_from_another_ca(api, port, pki, tmp_path):

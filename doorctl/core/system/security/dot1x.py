@@ -132,22 +132,19 @@ class Ieee8021x:
         return self.settings.save(SECTION, form)
 
     def apply(self, record: dict) -> None:
-        """Give the connection the record's 802-1x settings and bring it up again;
-        where NetworkManager does not run, the settings wait for it."""
+        """Give the connection the record's 802-1x settings and bring it up again
+        (where NetworkManager does not run, the record is only stored)."""
         if self.engine.not_running():
             return
         name = self.engine.connection_name()
-        files = (
-            write_files(self.certificates, record, self.folder) if record["use_ieee8021x"] else None
-        )
-        properties = profile(record, files)
-        nmcli = self.engine.nmcli
-        if properties:
-            pairs = [word for item in properties.items() for word in item]
-            self.engine._run(nmcli, "connection", "modify", name, *pairs)
+        if record["use_ieee8021x"]:
+            properties = profile(record, write_files(self.certificates, record, self.folder))
+            _nmcli(self.engine, "connection", "modify", name, *_pairs(properties))
         else:
-            self.engine._run(nmcli, "connection", "modify", name, "remove", "802-1x")
-        self.engine._run(nmcli, "--wait", "0", "connection", "up", name)
+            _nmcli(self.engine, "connection", "modify", name, "remove", "802-1x")
+            for path in self.folder.glob("*.pem"):
+                path.unlink()
+        _nmcli(self.engine, "--wait", "0", "connection", "up", name)
 
     def status(self) -> dict:
         """Authorized, not authorized, in progress or off, as the device's state says."""
@@ -164,7 +161,7 @@ class Ieee8021x:
 
 def _state(engine: NetworkManager) -> dict:
     """The device's state (e.g. '100 (connected)') as the 802.1X port sees it."""
-    text = engine._run(engine.nmcli, "-g", "GENERAL.STATE", "device", "show", engine.interface)
+    text = _nmcli(engine, "-g", "GENERAL.STATE", "device", "show", engine.interface)
     number, _space, words = text.strip().partition(" ")
     code = int(number) if number.isdigit() else 0
     detail = words[1:-1] if words.startswith("(") and words.endswith(")") else text.strip()
@@ -173,3 +170,12 @@ def _state(engine: NetworkManager) -> dict:
     if code in IN_PROGRESS:
         return {"state": "in_progress", "detail": detail}
     return {"state": "unauthorized", "detail": detail}
+
+
+def _pairs(properties: dict[str, str]) -> list[str]:
+    return [word for item in properties.items() for word in item]
+
+
+def _nmcli(engine: NetworkManager, *args: str) -> str:
+    """nmcli on the engine's bus, its refusal an EngineFailed in its own words."""
+    return engine._run(engine.nmcli, *args)
