@@ -46,6 +46,7 @@ from doorctl.blueprints.system import (
     certificates,
     date_time,
     discovery,
+    ieee8021x,
     mqtt,
     network,
     network_ip,
@@ -152,6 +153,7 @@ SECTIONS = (
     network_ip,
     discovery,
     security,
+    ieee8021x,
     mqtt,
     certificates,
     events,
@@ -236,6 +238,7 @@ def create_app(config: dict | None = None) -> Flask:
     doorctl.ip_network.engine = network_manager(app.config)
     app.secret_key = session_key(doorctl.secret_key)
     _use_time_engines(app, doorctl)
+    doorctl.ieee8021x.engine = doorctl.ip_network.engine
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

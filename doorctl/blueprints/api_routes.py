@@ -66,6 +66,7 @@ from doorctl.core.system.network.http_https import HttpHttpsSettings
 from doorctl.core.system.network.ip_form import SECTION as IP_SETTINGS
 from doorctl.core.system.network.ip_form import IpSettings
 from doorctl.core.system.security import SECTION as SECURITY
+from doorctl.core.system.security.dot1x_form import SECTION as IEEE_8021X
 from doorctl.core.system.users import ROLES
 from doorctl.core.system.users import SECTION as SESSIONS
 
@@ -108,6 +109,12 @@ TIME_SYNC = record(
         "sources": {"type": "array", "items": {"type": "object"}},
     }
 )
+IEEE_8021X_STATUS = record(
+    {
+        "state": {"enum": ["off", "authorized", "in_progress", "unauthorized", "unknown"]},
+        "detail": {**TEXT, "description": "NetworkManager's device state, or why unknown."},
+    }
+)
 # path -> (settings section, whether GET and the change answer the stored record,
 #          the schema of each element of its list fields)
 SETTINGS = {
@@ -118,6 +125,7 @@ SETTINGS = {
     "/api/v1/session-settings": (SESSIONS, True, {}),
     "/api/v1/mqtt/client": (CLIENT, True, {}),
     "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
+    "/api/v1/ieee8021x": (IEEE_8021X, True, {}),
     "/api/v1/network/http-https": (HTTPS, True, {}),
     "/api/v1/network": (IP_SETTINGS, True, {"search_domains": TEXT, "dns_servers": TEXT}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
@@ -293,6 +301,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         },
     },
     ("security.api_firmware_key_remove", "DELETE"): {"errors": ("404",)},
+    ("ieee8021x.api_status", "GET"): {"answer": IEEE_8021X_STATUS},
     ("status.api_device", "GET"): {"answer": DEVICE},
     ("doors.api_list", "GET"): {"answer": {"type": "array", "items": DOOR}},
     ("doors.api_get", "GET"): {"answer": DOOR},

@@ -38,6 +38,7 @@ from doorctl.core.system.network.http_https import HttpHttps
 from doorctl.core.system.network.https import Https
 from doorctl.core.system.network.ip import IpNetwork
 from doorctl.core.system.network.sessions import EndedSessions
+from doorctl.core.system.security.dot1x import Ieee8021x
 from doorctl.core.system.security.firmware_key import FirmwareKey
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
@@ -93,6 +94,7 @@ class Appliance(EngineParts):
         self.https = Https(self.certificates)
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
         self.ip_network = IpNetwork(self.settings, self.bus)
+        self.ieee8021x = Ieee8021x(self.settings, self.certificates, self.data_dir)
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
         self._section(SESSIONS, SessionSettings, self.users)

@@ -47,6 +47,7 @@ def _page(status: int = 200, **context):
 NETWORK_LABELS = {
     "https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)"),
     "network_ip": lazy_gettext("IP settings (addresses, router, hostname and DNS)"),
+    "ieee8021x": lazy_gettext("IEEE 802.1x"),
 }
 
 

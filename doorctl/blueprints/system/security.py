@@ -1,5 +1,5 @@
-"""System > Security (manual): brute-force blocking, the IP address filter and the
-custom-signed firmware certificate (the owner's key for firmware).
+"""System > Security (manual): brute-force blocking, the IP address filter, IEEE 802.1x
+and the custom-signed firmware certificate (the owner's key for firmware).
 
 `admit` runs first for every request (the IP address filter); `authenticate` (and
 `change_own_password`, for the current password) is how the login form, HTTP Basic and
@@ -15,8 +15,10 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, error_answer, is_api, json_body, render
+from doorctl.blueprints.system import ieee8021x
 from doorctl.core.errors import DoorctlError, Invalid, unknown_fields
 from doorctl.core.system.security import SECTION, Blocked
+from doorctl.core.system.security.dot1x_form import SECTION as IEEE_8021X
 from doorctl.core.system.security.ip_filter import own_address_error
 from doorctl.core.system.users import User
 
@@ -89,6 +91,7 @@ def _page(status: int = 200, form=None, **context):
         errors=context.pop("errors", {}),
         firmware_key=appliance().firmware_key.get(),
         key_errors=context.pop("key_errors", {}),
+        **(context.pop("dot1x", None) or ieee8021x.context()),
         **context,
     )
 
@@ -138,6 +141,19 @@ def api_update():
     ):
         _refuse_own_shutout(candidate)
     return jsonify(settings.update(SECTION, body))
+
+
+@bp.route("/security/ieee8021x", methods=["POST"])
+def ieee8021x_save():
+    """Save the IEEE 802.1x card and apply it to the wired connection."""
+    form = appliance().settings.form(IEEE_8021X, request.form)
+    try:
+        appliance().ieee8021x.save(form)
+    except DoorctlError as error:
+        dot1x = ieee8021x.context(form, error.fields)
+        return _page(422, dot1x=dot1x, dot1x_message=error.message)
+    flash(_("IEEE 802.1x settings saved."))
+    return redirect(url_for("security.page") + "#ieee8021x", 303)
 
 
 @bp.route("/security/firmware-key", methods=["POST"])

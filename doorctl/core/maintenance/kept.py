@@ -7,7 +7,9 @@ section name; the System > Network sections add theirs here as they come.
 
 from doorctl.core.system.network.http_https import SECTION as HTTP_HTTPS
 from doorctl.core.system.network.ip_form import SECTION as IP_SETTINGS
+from doorctl.core.system.security.dot1x_form import SECTION as IEEE_8021X
 
-NETWORK_SECTIONS: tuple[str, ...] = (HTTP_HTTPS, IP_SETTINGS)
+NETWORK_SECTIONS: tuple[str, ...] = (HTTP_HTTPS, IP_SETTINGS, IEEE_8021X)
 """Settings sections that reach the unit over the network: HTTP and HTTPS ports and
-which of the two serve; the IP settings (addresses, router, hostname, DNS)."""
+which of the two serve; the IP settings (addresses, router, hostname, DNS); IEEE 802.1X
+(without it an 802.1X port stays shut)."""

@@ -1,0 +1,134 @@
+"""The IEEE 802.1X settings (System > Security > IEEE 802.1x): one form for the page,
+the API, the store and OpenAPI, and the rules that need the certificate store.
+
+EAP-TLS: the unit shows a client certificate (with its private key) to the
+authentication server; a CA certificate, when chosen, checks the server's certificate
+in turn (none: the server is not checked, as the manual says).
+"""
+
+from __future__ import annotations
+
+from cryptography import x509
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+from wtforms import Form, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Length, ValidationError
+
+from doorctl.core.fields import Switch, Text
+from doorctl.core.system.certificates import Certificates
+
+SECTION = "ieee8021x"
+EAPOL_VERSIONS = [SelectChoice(1, "1"), SelectChoice(2, "2")]
+CA_CERTIFICATE, CLIENT_CERTIFICATE = "ca_certificate", "client_certificate"
+
+
+def _version(value) -> int | None:
+    """1 or 2 as given (text from the page, a number from JSON); None for anything else."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class EapolVersion(SelectField):
+    """The EAPOL version the network switch uses: 1 or 2."""
+
+    def __init__(self, label=None, **kw):
+        super().__init__(label, choices=EAPOL_VERSIONS, coerce=_version, default=1, **kw)
+
+    def pre_validate(self, form: Form) -> None:
+        if self.data not in (1, 2):
+            raise ValidationError(_("The EAPOL version is 1 or 2."))
+
+
+class Ieee8021xSettings(Form):
+    """Use IEEE 802.1X, its certificates, EAP identity and EAPOL version."""
+
+    use_ieee8021x = Switch(lazy_gettext("Use IEEE 802.1x"), default=False)
+    client_certificate = Text(
+        lazy_gettext("Client certificate"),
+        default="",
+        validators=[Length(0, 64)],
+        description="Id of a client/server certificate (with its private key) in the "
+        "certificate store that the authentication server checks.",
+    )
+    ca_certificate = Text(
+        lazy_gettext("CA certificate"),
+        default="",
+        validators=[Length(0, 64)],
+        description="Id of a CA certificate in the certificate store that the "
+        "authentication server's certificate must chain to; empty: not checked.",
+    )
+    eap_identity = Text(
+        lazy_gettext("EAP identity"),
+        default="",
+        validators=[Length(0, 128)],
+        description="The user identity associated with the client certificate.",
+    )
+    eapol_version = EapolVersion(lazy_gettext("EAPOL version"))
+
+
+def check(certificates: Certificates, record: dict) -> dict[str, str]:
+    """The rules across the store: each certificate there and of its kind; when on,
+    a client certificate and an identity."""
+    errors = _certificate_errors(certificates, record)
+    if record["use_ieee8021x"]:
+        if not record[CLIENT_CERTIFICATE] and CLIENT_CERTIFICATE not in errors:
+            errors[CLIENT_CERTIFICATE] = _("EAP-TLS needs a client certificate: choose one.")
+        if not record["eap_identity"].strip():
+            errors["eap_identity"] = _(
+                "Enter the identity the authentication server knows this unit by."
+            )
+    return errors
+
+
+def _certificate_errors(certificates: Certificates, record: dict) -> dict[str, str]:
+    errors = {}
+    for field in (CLIENT_CERTIFICATE, CA_CERTIFICATE):
+        cert_id = record[field]
+        if not cert_id:
+            continue
+        if not certificates.exists(cert_id):
+            errors[field] = _("There is no certificate %(id)s in the store.", id=cert_id)
+        else:
+            problem = _kind_error(certificates, field, cert_id)
+            if problem:
+                errors[field] = problem
+    return errors
+
+
+def _kind_error(certificates: Certificates, field: str, cert_id: str) -> str | None:
+    """Why a stored certificate can't serve in `field`, or None."""
+    kind = certificates.get(cert_id)["kind"]
+    if field == CLIENT_CERTIFICATE and kind != "client_server":
+        return _(
+            "%(id)s has no private key, so it can't prove who this unit is; choose a "
+            "client/server certificate.",
+            id=cert_id,
+        )
+    if field == CA_CERTIFICATE and (kind != "ca" or not is_ca(certificates, cert_id)):
+        return _(
+            "%(id)s is not a CA certificate (it can't sign other certificates); choose "
+            "the CA that signed the authentication server's certificate.",
+            id=cert_id,
+        )
+    return None
+
+
+def is_ca(certificates: Certificates, cert_id: str) -> bool:
+    """Whether the certificate says it is a CA (basic constraints CA:TRUE)."""
+    cert = x509.load_pem_x509_certificate(certificates.pem(cert_id).encode())
+    try:
+        return bool(cert.extensions.get_extension_for_class(x509.BasicConstraints).value.ca)
+    except x509.ExtensionNotFound:
+        return False
+
+
+def chosen(record: dict) -> set[str]:
+    """The certificate ids 802.1X uses now (they can't be deleted meanwhile)."""
+    if not record["use_ieee8021x"]:
+        return set()
+    return {record[CA_CERTIFICATE], record[CLIENT_CERTIFICATE]} - {""}
