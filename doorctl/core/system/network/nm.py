@@ -53,7 +53,7 @@ class NetworkManager:
             env["DBUS_SYSTEM_BUS_ADDRESS"] = self.bus_address
         return env
 
-    def _run(self, *args: str) -> str:
+    def run(self, *args: str) -> str:
         """Run a command; its output, or EngineFailed with its own words."""
         try:
             done = subprocess.run(
@@ -74,7 +74,7 @@ class NetworkManager:
     def not_running(self) -> str | None:
         """Why doorctl can't change the addresses here, or None when NetworkManager runs."""
         try:
-            state = self._run(self.nmcli, "-t", "-f", "RUNNING", "general").strip()
+            state = self.run(self.nmcli, "-t", "-f", "RUNNING", "general").strip()
         except EngineFailed:
             state = ""
         if state == "running":
@@ -88,7 +88,7 @@ class NetworkManager:
         """The connection doorctl changes: the setting, else the one active on the interface."""
         if self.connection:
             return self.connection
-        name = self._run(self.nmcli, "-g", "GENERAL.CONNECTION", "device", "show", self.interface)
+        name = self.run(self.nmcli, "-g", "GENERAL.CONNECTION", "device", "show", self.interface)
         if not name.strip():
             raise EngineFailed(
                 _("No connection is active on %(interface)s.", interface=self.interface)
@@ -99,14 +99,14 @@ class NetworkManager:
         """The connection's IP settings as the form has them (hostname left out: the
         connection does not say whether it came from DHCP)."""
         fields = ",".join(READ_FIELDS)
-        text = self._run(
+        text = self.run(
             self.nmcli, "-t", "-f", fields, "connection", "show", self.connection_name()
         )
         values = dict(_unescape(line).split(":", 1) for line in text.splitlines() if ":" in line)
         return _record(values)
 
     def _call(self, method: str, *args: str, path: str = NM_PATH) -> str:
-        return self._run(
+        return self.run(
             self.gdbus,
             "call",
             "--system",
@@ -140,14 +140,14 @@ class NetworkManager:
     def apply(self, properties: list[str], hostname: str | None) -> None:
         """Set the connection's properties and bring it up again with them."""
         name = self.connection_name()
-        self._run(self.nmcli, "connection", "modify", name, *properties)
-        self._run(self.nmcli, "connection", "up", name, "ifname", self.interface)
+        self.run(self.nmcli, "connection", "modify", name, *properties)
+        self.run(self.nmcli, "connection", "up", name, "ifname", self.interface)
         self.set_hostname(hostname)
 
     def set_hostname(self, hostname: str | None) -> None:
         """The system's static hostname ('' leaves it to DHCP); None leaves it alone."""
         if hostname is not None and self.system_hostname:
-            self._run(self.nmcli, "general", "hostname", hostname)
+            self.run(self.nmcli, "general", "hostname", hostname)
 
     def rollback(self, checkpoint: str) -> None:
         """Back to the checkpoint now."""

@@ -178,4 +178,4 @@ def _pairs(properties: dict[str, str]) -> list[str]:
 
 def _nmcli(engine: NetworkManager, *args: str) -> str:
     """nmcli on the engine's bus, its refusal an EngineFailed in its own words."""
-    return engine._run(engine.nmcli, *args)
+    return engine.run(engine.nmcli, *args)
