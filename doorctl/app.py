@@ -41,7 +41,15 @@ from doorctl.blueprints.logs import access_log, events
 from doorctl.blueprints.maintenance import backup
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
-from doorctl.blueprints.system import certificates, date_time, mqtt, network, security, users
+from doorctl.blueprints.system import (
+    certificates,
+    date_time,
+    mqtt,
+    network,
+    proxy,
+    security,
+    users,
+)
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
 from doorctl.core.secrets import session_key
@@ -138,6 +146,7 @@ SECTIONS = (
     network,
     security,
     mqtt,
+    proxy,
     certificates,
     events,
     access_log,

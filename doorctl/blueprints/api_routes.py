@@ -60,6 +60,7 @@ from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
 from doorctl.core.system.network.http_https import HttpHttpsSettings
+from doorctl.core.system.proxy import SECTION as PROXY
 from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.users import ROLES
 from doorctl.core.system.users import SECTION as SESSIONS
@@ -108,6 +109,7 @@ SETTINGS = {
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
+    "/api/v1/proxy": (PROXY, True, {"no_proxy": TEXT}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
         True,

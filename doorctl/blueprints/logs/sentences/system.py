@@ -210,6 +210,7 @@ SECTIONS = {
     "https": lazy_gettext("HTTP and HTTPS"),
     "security": lazy_gettext("Security"),
     "date_time": lazy_gettext("Date and time"),
+    "proxy": lazy_gettext("Proxy"),
 }
 
 
