@@ -140,11 +140,16 @@ def _v5(settings: dict) -> dict:
     return {"clean_start": settings["clean_session"], "properties": properties}
 
 
-def describe(error: BaseException, settings: dict, client_certificate: bool = False) -> str:
+def describe(
+    error: BaseException,
+    settings: dict,
+    client_certificate: bool = False,
+    tunnel: dict | None = None,
+) -> str:
     """Why opening the connection failed, as a person reads it on the status line."""
     where = f"{settings['host']}:{settings['port']}"
     if isinstance(error, socks.ProxyError):
-        return _proxy_words(error, where)
+        return _proxy_words(error, where, bool(tunnel and tunnel.get("proxy_username")))
     if isinstance(error, ssl.SSLError) and not isinstance(error, ssl.SSLCertVerificationError):
         said = refusal.words(error, settings, client_certificate)
         if said:
@@ -167,15 +172,19 @@ def describe(error: BaseException, settings: dict, client_certificate: bool = Fa
     return f"{where}: {error}"
 
 
-def _proxy_words(error: socks.ProxyError, where: str) -> str:
-    """Why the proxy did not open the tunnel to the broker, from what PySocks reports."""
+def _proxy_words(error: socks.ProxyError, where: str, login: bool) -> str:
+    """Why the proxy did not open the tunnel to the broker, from what PySocks reports.
+
+    A proxy answers a missing login with 407 and (tinyproxy) a wrong one with 401."""
     cause = error.socket_err
     if isinstance(error, socks.ProxyConnectionError):
         why = getattr(cause, "strerror", None) or cause or error
         return f"The proxy can't be reached: {why}."
-    said = str(cause if isinstance(cause, socks.ProxyError) else error.msg)
-    if said.startswith("407"):
-        return "The proxy refused the login: check the login and password in the proxy settings."
+    said = str(cause if isinstance(cause, socks.ProxyError) else error.msg).strip()
+    if said[:3] in ("401", "407"):
+        if login:
+            return "The proxy refused the login: check the login and password in System > Proxy."
+        return "The proxy asks for a login: enter its login and password in System > Proxy."
     if said[:3].isdigit():
         return f"The proxy refused the connection to {where}: {said}."
     return f"The proxy did not open a connection to {where}: {said}."
@@ -223,7 +232,8 @@ class Link:
             self.client._sock_close()
             if isinstance(self.tls, TlsContext):
                 self.tls.close_wrapped()
-            raise LinkError(describe(error, self.settings, self._client_certificate)) from error
+            said = describe(error, self.settings, self._client_certificate, self.tunnel)
+            raise LinkError(said) from error
         self._check_alpn()
 
     @property
