@@ -36,6 +36,7 @@ PAGES = (
     "/users",
     "/date-time",
     "/network",
+    "/proxy",
     "/security",
     "/certificates",
     "/mqtt/client",

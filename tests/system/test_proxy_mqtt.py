@@ -132,3 +132,11 @@ def test_an_unreachable_proxy_reads_as_such(admin_api, tmp_path, broker):
     state = wait_until(lambda: (s := status(admin_api))["state"] == "error" and s, what="error")
     assert state["reason"].startswith("The proxy can't be reached: ")
     assert "Connection refused" in state["reason"]
+
+
+def test_an_unknown_proxy_host_is_named_not_the_broker(admin_api, broker):
+    answer = admin_api.put("/api/v1/proxy", json={"host": "no-such-proxy.invalid"})
+    assert answer.status_code == 200, answer.json
+    connect(admin_api, broker, "ws")
+    state = wait_until(lambda: (s := status(admin_api))["state"] == "error" and s, what="error")
+    assert state["reason"].startswith("Unknown proxy host 'no-such-proxy.invalid': ")

@@ -29,10 +29,17 @@ def _page(status: int = 200, form=None, **context):
         status,
         form=form or settings.form(proxy.SECTION),
         password_set=bool(record["password"]),
-        mqtt_proxy=proxy.used_for(record, mqtt.client["host"]) if mqtt.client["host"] else None,
+        mqtt_proxy=_mqtt_proxy(record, mqtt.client),
         errors=context.pop("errors", {}),
         **context,
     )
+
+
+def _mqtt_proxy(record: dict, client: dict) -> str | None:
+    """The proxy the MQTT client connects through, when it connects at all."""
+    if not client["connect"] or not client["host"]:
+        return None
+    return proxy.used_for(record, client["host"])
 
 
 @bp.route("/proxy")

@@ -150,6 +150,8 @@ def describe(
     where = f"{settings['host']}:{settings['port']}"
     if isinstance(error, socks.ProxyError):
         return _proxy_words(error, where, bool(tunnel and tunnel.get("proxy_username")))
+    if tunnel and isinstance(error, socket.gaierror):  # the proxy resolves the broker
+        return f"Unknown proxy host {tunnel['proxy_addr']!r}: {error.strerror}."
     if isinstance(error, ssl.SSLError) and not isinstance(error, ssl.SSLCertVerificationError):
         said = refusal.words(error, settings, client_certificate)
         if said:
