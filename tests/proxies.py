@@ -61,9 +61,9 @@ class Tinyproxy:
     def logged(self) -> str:
         return self.log.read_text() if self.log.exists() else ""
 
-    def connects(self, port: int) -> int:
-        """How many tunnels to 127.0.0.1:`port` the proxy has opened (its log says)."""
-        return sum(1 for line in self.logged().splitlines() if f"CONNECT 127.0.0.1:{port} " in line)
+    def connects(self, port: int, host: str = "127.0.0.1") -> int:
+        """How many tunnels to `host`:`port` the proxy was asked for (its log says)."""
+        return sum(1 for line in self.logged().splitlines() if f"CONNECT {host}:{port} " in line)
 
     def stop(self) -> None:
         if self.process is not None and self.process.poll() is None:

@@ -5,9 +5,10 @@ settings change that moves the connection onto or off the proxy."""
 from __future__ import annotations
 
 import pytest
-from brokers import Broker
+from brokers import Broker, Pki
 from mqtt_helpers import Observer, wait_until
 from proxies import Tinyproxy
+from support import start_set_up
 
 pytestmark = pytest.mark.peer
 
@@ -16,7 +17,8 @@ PREFIX = "doorctl/TESTSERIAL/proxied"
 
 @pytest.fixture(scope="module")
 def broker(tmp_path_factory):
-    b = Broker(tmp_path_factory.mktemp("broker"), ("ws",)).start()
+    pki = Pki.make(tmp_path_factory.mktemp("pki"))
+    b = Broker(tmp_path_factory.mktemp("broker"), ("ws", "wss", "ssl"), pki).start()
     yield b
     b.stop()
 
@@ -51,8 +53,8 @@ def set_proxy(api, proxy: Tinyproxy, **more) -> None:
     assert answer.status_code == 200, answer.json
 
 
-def connect(api, broker, protocol: str) -> None:
-    settings = {"connect": True, "host": "127.0.0.1", "protocol": protocol}
+def connect(api, broker, protocol: str, host: str = "127.0.0.1") -> None:
+    settings = {"connect": True, "host": host, "protocol": protocol}
     settings |= {"port": broker.ports[protocol], "topic_prefix": PREFIX}
     answer = api.put("/api/v1/mqtt/client", json=settings)
     assert answer.status_code == 200, answer.json
@@ -82,6 +84,21 @@ def test_the_client_connects_through_the_proxy(
     assert f"Through the proxy 127.0.0.1:{proxy.port}" in line
     page = logged_in.get("/proxy").get_data(as_text=True)
     assert f"The MQTT client connects to its broker through 127.0.0.1:{proxy.port}." in page
+
+
+@pytest.mark.parametrize("protocol", ["wss", "ssl"])
+def test_tls_goes_through_the_tunnel_to_the_named_broker(
+    admin_api, doorctl, broker, proxy, observer, protocol
+):
+    """The broker's name travels in CONNECT (the proxy resolves it) and TLS checks the
+    broker's certificate for that name, end to end inside the tunnel."""
+    body = {"id": "broker-ca", "data": broker.pki.ca.read_text()}
+    assert admin_api.post("/api/v1/certificates", json=body).status_code == 201
+    assert admin_api.put("/api/v1/mqtt/client", json={"ca_certificate": "broker-ca"}).json
+    set_proxy(admin_api, proxy)
+    connect(admin_api, broker, protocol, host="localhost")
+    publishes_through(doorctl, admin_api, observer)
+    assert proxy.connects(broker.ports[protocol], host="localhost") == 1
 
 
 def test_the_client_logs_in_to_the_proxy(admin_api, doorctl, broker, locked_proxy, observer):
@@ -140,3 +157,19 @@ def test_an_unknown_proxy_host_is_named_not_the_broker(admin_api, broker):
     connect(admin_api, broker, "ws")
     state = wait_until(lambda: (s := status(admin_api))["state"] == "error" and s, what="error")
     assert state["reason"].startswith("Unknown proxy host 'no-such-proxy.invalid': ")
+
+
+def test_the_served_appliance_tunnels_with_its_login(tmp_path, broker, locked_proxy, observer):
+    """`doorctl serve` (gevent's cooperative sockets under PySocks) through the proxy."""
+    server = start_set_up(tmp_path / "served")
+    try:
+        proxy = {"host": "127.0.0.1", "port": locked_proxy.port}
+        server.call("PUT", "/api/v1/proxy", {**proxy, "login": "door", "password": "s3cret"})
+        settings = {"connect": True, "host": "127.0.0.1", "protocol": "ws"}
+        settings |= {"port": broker.ports["ws"], "topic_prefix": PREFIX}
+        server.call("PUT", "/api/v1/mqtt/client", settings)
+        wait_until(lambda: observer.payloads(f"{PREFIX}/connect") == [b"connected"])
+        assert server.call("GET", "/api/v1/mqtt/status")["state"] == "connected"
+        assert locked_proxy.connects(broker.ports["ws"]) == 1
+    finally:
+        server.stop()
