@@ -46,6 +46,7 @@ BAD = [
     ({"port": True}, "port", "Must be a number."),
     ({"login": "door"}, "password", "Enter the password for this login."),
     ({"password": "s3cret"}, "login", "Enter the login that goes with the password."),
+    ({"login": "", "password": "s3cret"}, "login", "Enter the login that goes with the password."),
     ({"authentication": "digest"}, "authentication", "Choose one of: basic."),
     ({"no_proxy": ["a b"]}, "no_proxy", "Entry 1: enter a host"),
 ]

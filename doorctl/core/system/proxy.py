@@ -163,7 +163,7 @@ def changes(stored: dict, given: dict) -> dict:
     given = dict(given)
     if not given.get("password"):
         given.pop("password", None)
-    if "login" in given and not given["login"]:
+    if "login" in given and not given["login"] and "password" not in given:
         given["password"] = ""
     return given
 
