@@ -38,24 +38,30 @@ from doorctl.blueprints.access_control import (
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
 from doorctl.blueprints.logs import access_log, events
-from doorctl.blueprints.maintenance import backup
+from doorctl.blueprints.maintenance import backup, maintenance
+from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
 from doorctl.blueprints.status import status
 from doorctl.blueprints.system import (
     certificates,
     date_time,
+    discovery,
     mqtt,
     network,
+    network_ip,
     proxy,
     security,
     users,
 )
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.maintenance import firmware
+from doorctl.core.maintenance.upgrade import Firmware
 from doorctl.core.secrets import session_key
 from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
+from doorctl.core.system.network.nm import NetworkManager
 from doorctl.json_answers import JSONAnswers
 
 log = logging.getLogger(__name__)
@@ -144,6 +150,8 @@ SECTIONS = (
     users,
     date_time,
     network,
+    network_ip,
+    discovery,
     security,
     mqtt,
     proxy,
@@ -151,6 +159,8 @@ SECTIONS = (
     events,
     access_log,
     backup,
+    firmware_page,
+    maintenance,
     help,
     live,
     openapi,
@@ -163,6 +173,17 @@ def default_data_dir() -> Path:
         return Path("/var/lib/doorctl")
     xdg = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
     return Path(xdg) / "doorctl"
+
+
+def network_manager(config) -> NetworkManager:
+    """The NetworkManager whose connection the IP settings change (the Pi's eth0 and
+    its system bus by default; tests give their own interface and bus)."""
+    return NetworkManager(
+        interface=config["NETWORK_INTERFACE"],
+        connection=config["NETWORK_CONNECTION"],
+        bus_address=config["NETWORK_BUS"],
+        system_hostname=bool(config["NETWORK_SYSTEM_HOSTNAME"]),
+    )
 
 
 def create_app(config: dict | None = None) -> Flask:
@@ -188,8 +209,16 @@ def create_app(config: dict | None = None) -> Flask:
         CHRONYC="chronyc",
         CHRONY_SERVER_OPTIONS="iburst",
         TIMEDATECTL=None,  # timedatectl on a Pi, none elsewhere
+        NETWORK_INTERFACE="eth0",
+        NETWORK_CONNECTION="",
+        NETWORK_BUS="",
+        NETWORK_SYSTEM_HOSTNAME=True,
     )
     app.config.update(config or {})
+    app.config.setdefault(
+        "FIRMWARE_DIR",
+        os.environ.get(firmware.FIRMWARE_DIR_ENV) or firmware.default_dir(app.config["DATA_DIR"]),
+    )
     doorctl = Appliance(
         Path(app.config["DATA_DIR"]),
         app.config["HARDWARE"],
@@ -197,8 +226,16 @@ def create_app(config: dict | None = None) -> Flask:
         reader_test_ports=bool(app.config["READER_TEST_PORTS"]),
     )
     app.extensions["doorctl"] = doorctl
+    app.extensions["doorctl.firmware"] = Firmware(
+        Path(app.config["FIRMWARE_DIR"]),
+        Path(app.config["DATA_DIR"]),
+        doorctl.bus,
+        lambda: doorctl.maintenance.restart_after("firmware"),
+    )
     doorctl.http_https.confirm_seconds = app.config["CONFIRM_SECONDS"]
     doorctl.https.check_every = app.config["NAMES_CHECK_SECONDS"]
+    doorctl.ip_network.confirm_seconds = app.config["CONFIRM_SECONDS"]
+    doorctl.ip_network.engine = network_manager(app.config)
     app.secret_key = session_key(doorctl.secret_key)
     _use_time_engines(app, doorctl)
     app.session_interface = SessionCookie()

@@ -15,8 +15,10 @@ import gevent.event
 
 from doorctl import __version__, cli_bundle
 from doorctl.app import create_app, default_data_dir
+from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
+from doorctl.core.maintenance import button, firmware, reset, restart
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.listeners import Listeners
@@ -58,6 +60,13 @@ def parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True)
     serve = sub.add_parser("serve", help="run the appliance (web interface, API, services)")
     _option(serve, "--data-dir", str(default_data_dir()), "settings, database and keys")
+    _option(
+        serve,
+        "--firmware-dir",
+        "",
+        "installed firmware versions and upgrade state (default: DATA_DIR/firmware, which "
+        "factory default keeps)",
+    )
     _option(serve, "--host", "0.0.0.0", "address to listen on")
     stored = "once HTTP and HTTPS are saved (System > Network) the stored ports apply"
     _option(
@@ -90,8 +99,21 @@ def parser() -> argparse.ArgumentParser:
         serve,
         "--confirm-seconds",
         float(CONFIRM_SECONDS),
-        "seconds to confirm a change of HTTP and HTTPS from the new address before the old "
-        "settings come back",
+        "seconds to confirm a change of HTTP and HTTPS or of the IP settings from the new "
+        "address before the old settings come back",
+    )
+    _option(
+        serve,
+        "--network-interface",
+        "eth0",
+        "the interface whose NetworkManager connection System > Network changes",
+    )
+    _option(
+        serve,
+        "--network-connection",
+        "",
+        "the NetworkManager connection System > Network changes (empty: the one active on "
+        "the interface)",
     )
     _option(
         serve,
@@ -127,6 +149,22 @@ def parser() -> argparse.ArgumentParser:
         "command that sets the system's time zone: auto is timedatectl on a Pi, none elsewhere; "
         "'' for none",
     )
+    _maintenance_options(serve)
+    supervise = sub.add_parser(
+        "supervise",
+        help="run `doorctl serve` (the options after these go to it), start it again when "
+        "it asks for a restart (exit 75), fall back when an upgraded version does not "
+        "become healthy",
+    )
+    for option in ("--data-dir", "--firmware-dir", "--log-level"):
+        action = next(a for a in serve._actions if option in a.option_strings)
+        supervise.add_argument(option, default=action.default, help=action.help)
+    _option(
+        supervise,
+        "--health-seconds",
+        firmware.HEALTH_SECONDS,
+        "seconds an upgraded version has to report healthy before the previous one comes back",
+    )
     reset = sub.add_parser(
         "reset-outputs",
         help="put every output (relay, reader LED and buzzer, aux) inactive and exit; "
@@ -137,6 +175,29 @@ def parser() -> argparse.ArgumentParser:
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
     cli_bundle.add_parser(sub)
     return p
+
+
+def _maintenance_options(serve) -> None:
+    """The restart of the device and the control button held at start (Maintenance)."""
+    _option(
+        serve,
+        "--reboot-command",
+        restart.REBOOT_COMMAND,
+        "how Maintenance restarts the whole device; offered where systemd runs, or when set",
+    )
+    _option(
+        serve,
+        "--factory-default-hold",
+        button.HOLD_SECONDS,
+        "seconds the control button must be held while doorctl starts to reset it to "
+        "factory default",
+    )
+    _option(
+        serve,
+        "--sim-button-held",
+        0.0,
+        "simulated board: the control button is held for this many seconds from the start",
+    )
 
 
 def pick_hardware(choice: str) -> str:
@@ -153,13 +214,20 @@ def pick_hardware(choice: str) -> str:
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
     hardware = pick_hardware(args.hardware)
+    data_dir = Path(args.data_dir)
+    if button.watch_at_start(data_dir, hardware, args.factory_default_hold, args.sim_button_held):
+        log.warning("control button held through the start: factory default")
+        reset.factory_default(data_dir, reset.requested_by(None, "button"))
     app = create_app(
         {
             "DATA_DIR": args.data_dir,
+            "FIRMWARE_DIR": args.firmware_dir or str(firmware.default_dir(args.data_dir)),
             "HARDWARE": hardware,
             "READER_TEST_PORTS": args.reader_test_ports,
             "CONFIRM_SECONDS": args.confirm_seconds,
             "NAMES_CHECK_SECONDS": args.names_check_seconds,
+            "NETWORK_INTERFACE": args.network_interface,
+            "NETWORK_CONNECTION": args.network_connection,
             "ENGINE_PROCESS": not args.engine_in_process,
             "CHRONY_SOCKET": args.chrony_socket,
             "CHRONY_SOURCES": args.chrony_sources,
@@ -171,19 +239,52 @@ def serve(args: argparse.Namespace) -> int:
         request_timeout=args.request_timeout,
         connections_per_client=args.connections_per_client,
         max_body=app.config["MAX_CONTENT_LENGTH"],
+        spooled=(firmware_page.upload_route(app),),
     )
     listeners = serve_listeners(app, args, limits)
+    maintenance = doorctl.maintenance
+    maintenance.reboot_command = args.reboot_command
+    maintenance.reboot_available |= args.reboot_command != restart.REBOOT_COMMAND
+    doorctl.discovery.serving_on(args.host)
     doorctl.start()
     freeze_startup_objects()
     stopping = gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
+    maintenance.serve_with(stopping.set)
+    app.extensions["doorctl.firmware"].announce()
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
+    gevent.spawn(report_health, app)
     stopping.wait()
-    log.info("stopping")
+    log.info("restarting" if maintenance.pending else "stopping")
+    ports = listeners.ports()
     listeners.stop(timeout=3)
     doorctl.stop()
-    return 0
+    if maintenance.pending is None:
+        return 0
+    doorctl.store.close()
+    return maintenance.carry_out(ports)
+
+
+def report_health(app) -> None:
+    """Once serving, migrated, the board started and the readers polled (the engine
+    is running), report healthy to the supervisor."""
+    firmware_service = app.extensions["doorctl.firmware"]
+    doorctl = app.extensions["doorctl"]
+    while not doorctl.door_engine()["running"]:
+        gevent.sleep(0.1)
+    if firmware_service.supervised:
+        firmware_service.healthy()
+
+
+def supervise(args: argparse.Namespace, serve_args: list[str]) -> int:
+    """Run `doorctl serve` under the supervisor (core/maintenance/supervisor.py)."""
+    from doorctl.core.maintenance.supervisor import Supervisor
+
+    root = Path(args.firmware_dir or firmware.default_dir(args.data_dir))
+    serve_args = ["--data-dir", args.data_dir, "--firmware-dir", str(root), *serve_args]
+    serve_args += ["--log-level", args.log_level]
+    return Supervisor(Path(args.data_dir), root, serve_args, args.health_seconds).run()
 
 
 def serve_listeners(app, args: argparse.Namespace, limits: Limits) -> Listeners:
@@ -193,7 +294,8 @@ def serve_listeners(app, args: argparse.Namespace, limits: Limits) -> Listeners:
     doorctl.https.ensure_device_certificate()
     listeners = Listeners(app, args.host, limits, doorctl.https.context)
     http_https = doorctl.http_https
-    record = http_https.first_start(args.port, args.https_port)
+    ports = restart.ports_after_restart(Path(args.data_dir), args.port, args.https_port)
+    record = http_https.first_start(*ports)
     try:
         listeners.serve(record)
     except Invalid as error:
@@ -221,7 +323,9 @@ def reset_outputs(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
-    args = parser().parse_args(argv)
+    args, rest = parser().parse_known_args(argv)
+    if rest and args.command != "supervise":
+        parser().parse_args(argv)  # says which argument is not known, and exits
     logging.basicConfig(
         level=getattr(args, "log_level", "WARNING").upper(),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -229,6 +333,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "reset-outputs":
         return reset_outputs(args)
+    if args.command == "supervise":
+        return supervise(args, rest)
     if args.command == "bundle":
         return cli_bundle.run(args)
     return serve(args)

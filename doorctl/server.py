@@ -15,8 +15,10 @@ import contextlib
 import gc
 import io
 import logging
+import os
 import socket
 import sys
+import tempfile
 from dataclasses import dataclass
 from http.client import HTTPException
 
@@ -47,6 +49,13 @@ class Limits:
     request_timeout: float = 10.0
     connections_per_client: int = 32
     max_body: int = 32 * 1024 * 1024
+    # (path, most bytes, folder): a body this route takes goes to a file in the folder,
+    # not into memory (a firmware bundle is tens of MiB); the view finds the file's path
+    # in environ["doorctl.upload"] and CONTENT_LENGTH says 0.
+    spooled: tuple[tuple[str, int, str], ...] = ()
+
+
+UPLOAD_ENV = "doorctl.upload"
 
 
 def _answer(status: str, text: str, *extra: str) -> bytes:
@@ -186,12 +195,14 @@ class Handler(WSGIHandler):
         try:
             self._read_body()
         except (RequestTimeout, BodyTooLarge, OSError, ValueError) as exc:
+            self._remove_upload()
             self._refuse_body(exc)
             return
         try:
             super().handle_one_response()
         finally:
             self.server.clients.answered(self.client_address)
+            self._remove_upload()
 
     def _write_with_headers(self, data):
         """The head and a small first piece of the body leave in one write."""
@@ -228,23 +239,44 @@ class Handler(WSGIHandler):
         return super().start_response(status, headers, exc_info)
 
     def _read_body(self) -> None:
-        """Read the body in pieces, each within the request timeout, into memory."""
+        """Read the body in pieces, each within the request timeout, into memory (or a
+        file, for a route of Limits.spooled)."""
         limits = self.server.limits
-        if (self.content_length or 0) > limits.max_body:
+        spool = next((s for s in limits.spooled if s[0] == self.environ.get("PATH_INFO")), None)
+        most = spool[1] if spool else limits.max_body
+        if (self.content_length or 0) > most:
             self._leave_unread()  # the app answers 413 from Content-Length alone
             return
         if not self.content_length and not self.wsgi_input.chunked_input:
             return
-        body = io.BytesIO()
+        body = self._spool_file(spool[2]) if spool else io.BytesIO()
         while piece := self._read_piece(limits.request_timeout):
             body.write(piece)
-            if body.tell() > limits.max_body:
+            if body.tell() > most:
                 raise BodyTooLarge
-        self.environ["CONTENT_LENGTH"] = str(body.tell())
+        self.environ["CONTENT_LENGTH"] = "0" if spool else str(body.tell())
+        if spool:
+            body.close()
+            body = io.BytesIO()
         body.seek(0)
         self.environ["wsgi.input"] = body
         self.environ.pop("HTTP_TRANSFER_ENCODING", None)
         self.wsgi_input = Input(io.BytesIO(), 0)
+
+    def _spool_file(self, folder: str):
+        """A new file in `folder` for the body; removed after the answer unless the view
+        moved it away."""
+        os.makedirs(folder, mode=0o700, exist_ok=True)
+        # closed by _read_body once the body is in; removed after the answer
+        spool = tempfile.NamedTemporaryFile(dir=folder, prefix="upload-", delete=False)  # noqa: SIM115
+        self.environ[UPLOAD_ENV] = spool.name
+        return spool
+
+    def _remove_upload(self) -> None:
+        path = self.environ.get(UPLOAD_ENV) if self.environ else None
+        if path:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(path)
 
     def _leave_unread(self) -> None:
         self.close_connection = True

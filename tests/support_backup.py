@@ -90,7 +90,7 @@ def make_backup(api: ApiClient, password: str = PASSWORD) -> bytes:
 
 def restore(api: ApiClient, data: bytes, password: str = PASSWORD, keep: str = "true"):
     form = {"file": (io.BytesIO(data), "unit.backup"), "password": password, "keep_network": keep}
-    return api.client.post("/api/v1/maintenance/restore", data=form, headers=api.headers)
+    return api.client.post("/api/v1/maintenance/backup/restore", data=form, headers=api.headers)
 
 
 def dump(data_dir: Path) -> dict:

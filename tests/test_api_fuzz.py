@@ -44,6 +44,10 @@ EXCLUDED = {
     # fuzzer talks to (HTTPS only turns it into redirects) until the change reverts
     "network_api_update_http_https_put": "moves the fuzzer's own listener",
     "network_api_update_http_https_patch": "moves the fuzzer's own listener",
+    # POST /api/v1/maintenance/...: restarts (and resets) the appliance the fuzzer talks to
+    "maintenance_api_restart_post": "restarts the fuzzer's appliance",
+    "maintenance_api_restore_post": "restarts the fuzzer's appliance",
+    "maintenance_api_factory_default_factory_default_post": "resets the fuzzer's appliance",
 }
 MAX_EXAMPLES = 25
 TOOL_CRASH = "AST constructor recursion depth mismatch"

@@ -20,9 +20,17 @@ def menu_links(html: str) -> set[str]:
 def test_help_links_every_page_of_the_menu_and_nothing_else(logged_in):
     html = logged_in.get("/help").get_data(as_text=True)
     assert links(html) == menu_links(html)
-    for page in ("/status", "/doors", "/peripherals", "/io", "/logs/events", "/mqtt"):
+    for page in (
+        "/status",
+        "/doors",
+        "/peripherals",
+        "/io",
+        "/logs/events",
+        "/mqtt",
+        "/maintenance",
+    ):
         assert any(link.startswith(page) for link in links(html)), page
-    for missing in ("Restore", "Firmware upgrade", "planned"):
+    for missing in ("planned",):
         assert missing not in html
     assert "Locked down refuses every action but Return" in html  # described, not listed
     for url in links(html):
@@ -39,3 +47,4 @@ def test_a_viewer_sees_help_for_the_pages_a_viewer_may_open(app, doorctl, root):
     # No heading over an empty list: a viewer has no System or Accessories page.
     menu = html[html.index('<nav id="menu"') : html.index("</nav>")]
     assert "<h2>System</h2>" not in menu and "<h2>Accessories</h2>" not in menu
+    assert "<h2>Maintenance</h2>" not in menu

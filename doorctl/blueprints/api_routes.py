@@ -41,6 +41,7 @@ from doorctl.blueprints.api_schemas import (
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
 from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
+from doorctl.blueprints.maintenance.maintenance import RESTARTING_SCHEMA, STATUS_SCHEMA
 from doorctl.blueprints.system.certificates import (
     SIGNING_REQUEST,
     SIGNING_REQUEST_ANSWER,
@@ -54,12 +55,16 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.eventlog import SECTION as EVENT_LOG
 from doorctl.core.logs.kinds import KINDS
+from doorctl.core.maintenance.firmware import PHASES
 from doorctl.core.system.date_time.settings import NTP_PORT
 from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
+from doorctl.core.system.discovery.settings import SECTION as DISCOVERY
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
 from doorctl.core.system.network.http_https import HttpHttpsSettings
+from doorctl.core.system.network.ip_form import SECTION as IP_SETTINGS
+from doorctl.core.system.network.ip_form import IpSettings
 from doorctl.core.system.proxy import SECTION as PROXY
 from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.users import ROLES
@@ -78,6 +83,15 @@ NTP_SERVER = record(
         "port": {"type": "integer", "minimum": 1, "maximum": 65535, "default": NTP_PORT},
         "nts": {**FLAG, "default": False, "description": "Authenticate the server with NTS."},
     },
+)
+PROTOCOL = {"enum": ["bonjour", "upnp", "ws_discovery"]}
+DISCOVERY_STATUS = record(
+    {
+        "running": {"type": "array", "items": PROTOCOL},
+        "names": {"type": "object", "additionalProperties": TEXT},
+        "problems": {"type": "object", "additionalProperties": TEXT},
+        "addresses": {"type": "array", "items": TEXT},
+    }
 )
 TIME_SYNC = record(
     {
@@ -106,10 +120,12 @@ SETTINGS = {
     "/api/v1/mqtt/client": (CLIENT, True, {}),
     "/api/v1/security": (SECURITY, True, {"addresses": TEXT}),
     "/api/v1/network/http-https": (HTTPS, True, {}),
+    "/api/v1/network": (IP_SETTINGS, True, {"search_domains": TEXT, "dns_servers": TEXT}),
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
     "/api/v1/proxy": (PROXY, True, {"no_proxy": TEXT}),
+    "/api/v1/network-discovery": (DISCOVERY, True, {}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
         True,
@@ -151,6 +167,39 @@ PENDING_CHANGE = record(
         "confirm": {**TEXT, "description": "POST here, through the new address, to keep it."},
     }
 )
+IP_LISTS = {"search_domains": TEXT, "dns_servers": TEXT}
+IP_PENDING = record(
+    {
+        "settings": form_schema(IpSettings, items=IP_LISTS),
+        "address": {**TEXT, "description": "Where the pages are under the new settings."},
+        "deadline": {**NUMBER, "description": "Confirm before this time (epoch seconds)."},
+        "seconds": {**COUNT, "description": "Seconds left to confirm."},
+        "confirm": {**TEXT, "description": "POST here, through the new address, to keep it."},
+    }
+)
+STRINGS = {"type": "array", "items": TEXT}
+IP_STATE = record(
+    {
+        "settings": form_schema(IpSettings, items=IP_LISTS),
+        "pending": {"type": ["object", "null"], "description": "The change waiting, if any."},
+        "read_only": {
+            "type": ["string", "null"],
+            "description": "Why the settings can't be changed here (NetworkManager does "
+            "not run), or null.",
+        },
+        "current": record(
+            {
+                "interfaces": {
+                    "type": "array",
+                    "items": record({"name": TEXT, "addresses": STRINGS}),
+                },
+                "routers": STRINGS,
+                "dns_servers": STRINGS,
+                "search_domains": STRINGS,
+            }
+        ),
+    }
+)
 FIRMWARE_KEY = record(
     {
         "installed": FLAG,
@@ -161,8 +210,70 @@ FIRMWARE_KEY = record(
         "key": {"type": ["string", "null"], "description": "The public key in PEM."},
     }
 )
+VERSION_OR_NONE = {"type": ["string", "null"]}
+FIRMWARE_OUTCOME = record(
+    {
+        "phase": {"enum": ["healthy", "failed", "rolled_back"]},
+        "version": TEXT,
+        "from_version": TEXT,
+        "time": NUMBER,
+    },
+    {
+        "reason": {"enum": ["exited", "not_healthy"]},
+        "exit_code": {"type": "integer"},
+        "seconds": NUMBER,
+    },
+)
+FIRMWARE = record(
+    {
+        "version": {**TEXT, "description": "The running version."},
+        "previous_version": {
+            **VERSION_OR_NONE,
+            "description": "The version a rollback returns to, with its database copy.",
+        },
+        "last": {
+            "oneOf": [{"type": "null"}, FIRMWARE_OUTCOME],
+            "description": "The last upgrade's or rollback's outcome, and why one failed.",
+        },
+        "phase": {
+            "enum": [None, *PHASES],
+            "description": "The phase of an upgrade under way on this unit.",
+        },
+        "supervised": {
+            **FLAG,
+            "description": "Whether doorctl supervise runs this unit (needed to switch).",
+        },
+        "health_seconds": NUMBER,
+    }
+)
+FIRMWARE_SWITCH = record({"version": TEXT, "from_version": TEXT, "phase": {"enum": ["switching"]}})
 # (endpoint, method) -> what the document says besides the rule and the role
 ROUTES: dict[tuple[str, str], dict] = {
+    ("firmware.api_status", "GET"): {"answer": FIRMWARE},
+    ("firmware.api_upgrade", "POST"): {
+        "query": [
+            query(
+                "allow_older",
+                {"enum": ["1", "true"]},
+                "Install a version older than the running one (a rollback by upload).",
+            )
+        ],
+        "content": {"application/octet-stream": {"schema": {"type": "string", "format": "binary"}}},
+        "status": "202",
+        "answer": FIRMWARE_SWITCH,
+        "answer_text": "Verified, installed next to the running version and switched to: "
+        "doorctl restarts into it, and comes back to the running one if it does not "
+        "report healthy in time. A refused bundle (422) changes nothing.",
+        "errors": ("409", "413", "422"),
+    },
+    ("firmware.api_rollback", "POST"): {
+        "body": False,
+        "status": "202",
+        "answer": FIRMWARE_SWITCH,
+        "answer_text": "doorctl restarts into the previous version and the database as it was "
+        "before the upgrade: changes since then are lost.",
+        "errors": ("409",),
+    },
     ("security.api_firmware_key", "GET"): {"answer": FIRMWARE_KEY},
     ("security.api_firmware_key_install", "PUT"): {
         "body": {
@@ -204,8 +315,28 @@ ROUTES: dict[tuple[str, str], dict] = {
         "errors": ("409",),
     },
     ("alarms.api_update", "PUT"): {"answer": ALARMS},
+    ("network_ip.api_state", "GET"): {"answer": IP_STATE},
+    ("network_ip.api_update", "PUT"): {
+        "status": "202",
+        "answer": IP_PENDING,
+        "answer_text": "In force now under a NetworkManager checkpoint; kept only when "
+        "confirmed in time (200 and the settings when nothing changed).",
+        "errors": ("409", "502"),
+        "example": {
+            "ipv4_automatic": False,
+            "ip_address": "192.168.1.90",
+            "subnet_mask": "255.255.255.0",
+            "router": "192.168.1.1",
+        },
+    },
+    ("network_ip.api_confirm", "POST"): {
+        "body": False,
+        "answer": form_schema(IpSettings, items=IP_LISTS),
+        "errors": ("409",),
+    },
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("date_time.api_status", "GET"): {"answer": TIME_SYNC},
+    ("discovery.api_status", "GET"): {"answer": DISCOVERY_STATUS},
     ("simulator.api_board", "GET"): {"answer": BOARD},
     ("simulator.api_door", "POST"): {
         "answer": BOARD,
@@ -243,6 +374,37 @@ ROUTES: dict[tuple[str, str], dict] = {
         "answer_type": "application/vnd.tcpdump.pcap",
         "answer": {"type": "string", "format": "binary"},
         "answer_text": "A pcap file, link type 162 (LINKTYPE_USER15) as libosdp's traces.",
+        "errors": ("409",),
+    },
+    ("maintenance.api_status", "GET"): {"answer": STATUS_SCHEMA},
+    ("maintenance.api_restart", "POST"): {
+        "status": "202",
+        "body": {"type": "object", "properties": {"device": FLAG}},
+        "example": {"device": False},
+        "answer": RESTARTING_SCHEMA,
+        "answer_text": "doorctl stops, the outputs go to their normal state, and it starts "
+        "again on the same ports.",
+        "errors": ("409",),
+    },
+    ("maintenance.api_restore", "POST"): {
+        "status": "202",
+        "body": False,
+        "answer": RESTARTING_SCHEMA,
+        "answer_text": "Every setting except the network's goes back to its factory value; "
+        "users, access data, readers, certificates and logs stay. doorctl restarts.",
+        "errors": ("409",),
+    },
+    ("maintenance.api_factory_default", "POST"): {
+        "status": "202",
+        "body": {
+            "type": "object",
+            "required": ["confirmation"],
+            "properties": {"confirmation": {"const": "default"}},
+        },
+        "example": {"confirmation": "default"},
+        "answer": RESTARTING_SCHEMA,
+        "answer_text": "Everything but the installed software and the hardware profile is "
+        "deleted; doorctl restarts as new and asks for root's password.",
         "errors": ("409",),
     },
     ("setup.api", "POST"): {

@@ -10,6 +10,7 @@ from doorctl.core.access_control.cardholder_csv import COLUMNS
 from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.accessories.io_ports import PORT_NAMES
 from doorctl.core.system.users import LANGUAGES, ROLES
+from doorctl.hal.base import STATUS_COLORS
 
 TOPIC = {"type": "string", "description": "An event topic; a trailing / takes all below."}
 TEXT = {"type": "string"}
@@ -133,7 +134,12 @@ BOARD = record(
     {
         "inputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
         "outputs": {"type": "object", "additionalProperties": record({"active": FLAG})},
-    }
+    },
+    {
+        "leds": record(
+            {name: {"enum": list(STATUS_COLORS)} for name in ("status", "power", "relay")}
+        ),
+    },
 )
 MQTT_STATUS = record(
     {"state": {"enum": ["connected", "connecting", "disconnected", "error"]}},

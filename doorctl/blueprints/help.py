@@ -19,7 +19,10 @@ SECTIONS = {
     "System": _l("Who may use the device and how it reaches the network."),
     "Accessories": _l("The board's inputs and outputs."),
     "Logs": _l("What happened: every event, and every access granted or refused."),
-    "Maintenance": _l("Keeping the device's configuration safe."),
+    "Maintenance": _l(
+        "Restarting and resetting the device, keeping it up to date and its configuration "
+        "safe, and going back when needed."
+    ),
 }
 PAGES = {
     "status.page": _l(
@@ -58,6 +61,10 @@ PAGES = {
         "The device's clock: synchronized with the NTP servers DHCP gives or those you "
         "enter (with NTS), or set by hand; and its time zone, which schedules and logs use."
     ),
+    "discovery.page": _l(
+        "Bonjour, UPnP and WS-Discovery: each on or off, and the friendly names that "
+        "computers and apps on the network show for the device."
+    ),
     "network.page": _l("HTTP and HTTPS ports; a change waits for your confirmation."),
     "security.page": _l(
         "Blocking of addresses that try wrong passwords, and which addresses may connect."
@@ -79,10 +86,19 @@ PAGES = {
         "Every event, newest first, filtered by topic and time; new ones appear live."
     ),
     "access_log.page": _l("Every access granted or refused, with who, where and why."),
+    "maintenance.page": _l(
+        "Restart doorctl (or the whole device), restore the factory settings keeping the "
+        "network settings, or reset everything to factory default."
+    ),
     "backup.page": _l(
         "Download the configuration (settings, users, access data, reader keys, "
         "certificates) as one file encrypted with your password, and restore it here or on "
         "a replacement unit after seeing what it holds; the logs are not in it."
+    ),
+    "firmware.page": _l(
+        "The running and previous versions of doorctl; upgrade from a signed bundle (the "
+        "device comes back to the running version by itself if the new one does not start) "
+        "and roll back to the previous version with its data as it was."
     ),
 }
 

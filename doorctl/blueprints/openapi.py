@@ -49,7 +49,10 @@ ERRORS = {
     "409": "A conflict with what is stored: a duplicate, a limit reached, a record in use.",
     "413": "The request body is too large.",
     "415": "The body is not JSON (Content-Type: application/json); a form type never is.",
+    "422": "The uploaded file is refused as a whole (a firmware bundle): the message says "
+    "why, and nothing changed.",
     "429": "Too many failed logins from this address: blocked for the seconds in Retry-After.",
+    "502": "The engine behind the setting (NetworkManager) refused it; nothing changed.",
     "503": "The change is in effect but could not be stored: a restart would not keep it.",
     "504": "The device did not answer in time; the message says what happens next.",
 }

@@ -19,6 +19,8 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.logs import audit
+from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
+from doorctl.core.maintenance.maintenance import Maintenance
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
@@ -27,10 +29,14 @@ from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.date_time import settings as date_time
 from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.date_time.service import DateTime
+from doorctl.core.system.discovery import settings as discovery
+from doorctl.core.system.discovery.service import Discovery
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
+from doorctl.core.system.network.http_https import SECTION as HTTP_HTTPS
 from doorctl.core.system.network.http_https import HttpHttps
 from doorctl.core.system.network.https import Https
+from doorctl.core.system.network.ip import IpNetwork
 from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.security.firmware_key import FirmwareKey
 from doorctl.core.system.users import SECTION as SESSIONS
@@ -86,6 +92,7 @@ class Appliance(EngineParts):
         self.certificates = Certificates(self.store, self.sealer, self.data_dir)
         self.https = Https(self.certificates)
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
+        self.ip_network = IpNetwork(self.settings, self.bus)
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
         self._section(SESSIONS, SessionSettings, self.users)
@@ -96,10 +103,12 @@ class Appliance(EngineParts):
         chrony = Chrony(CHRONY_SOCKET, CHRONY_SOURCES)
         self.date_time = DateTime(self.settings, self.bus, chrony)
         self.settings.on_change(date_time.SECTION, self.date_time.apply)
+        self.discovery = self._discovery()
         self.firmware_key = FirmwareKey(self.data_dir, self.store)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
         self.settings.register(proxy.SECTION, proxy.ProxySettings, secrets=proxy.SECRETS)
+        self.maintenance = Maintenance(self.data_dir, self.bus)
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
@@ -110,8 +119,19 @@ class Appliance(EngineParts):
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        services = [self.event_log, *engine, self.mqtt, self.https, self.http_https]
-        return [*services, self.date_time]
+        services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
+        services += [self.http_https, self.ip_network, self.date_time]
+        return [*services, self.discovery]
+
+    def _discovery(self) -> Discovery:
+        """Network discovery, its names' default the device name and MAC address."""
+        self.settings.register(discovery.SECTION, discovery.NetworkDiscoverySettings)
+        name = discovery.default_name()
+        self.settings.set_defaults(discovery.SECTION, {"bonjour_name": name, "upnp_name": name})
+        service = Discovery(self.settings, self.device.serial, lambda: self.http_https.in_force)
+        self.settings.on_change(discovery.SECTION, service.apply)
+        self.settings.on_change(HTTP_HTTPS, service.served_changed)
+        return service
 
     def _engine_stand_ins(self, hardware: str, reader_test_ports: bool) -> list:
         """The engine process, and stand-ins for its services under their usual names;
@@ -147,11 +167,16 @@ class Appliance(EngineParts):
         for section in ENGINE_SECTIONS:
             self.settings.on_change(section, partial(self.engine.apply, section))
         self.bus.subscribe(self._schedules_changed, f"{audit.PREFIX}{SCHEDULE}/")
+        self.bus.subscribe(self._firmware_phase, FIRMWARE_TOPIC)
         return [self.engine]
 
     def _schedules_changed(self, event) -> None:
         """The engine decides with its own copy of the schedules: it reads them again."""
         self.engine.tell("schedules", "forget")
+
+    def _firmware_phase(self, event) -> None:
+        """The engine holds the LEDs: it shows the upgrade's phase on them."""
+        self.engine.tell("leds", "firmware", event.data)
 
     def door_command(self, door_id: str, action: str, source: dict) -> None:
         """Run a door action named from outside (MQTT); raise NotFound or Invalid."""

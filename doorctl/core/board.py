@@ -121,9 +121,11 @@ class Simulator:
             )
 
     def snapshot(self) -> dict:
-        """Every input (active, resistance) and output (active), as the REST API shows it."""
+        """Every input (active, resistance) and output (active), and the LEDs' colours,
+        as the REST API shows them."""
         self.require()
-        return self.board.snapshot()
+        leds = {name: led.color for name, led in self.board.leds().items()}
+        return {**self.board.snapshot(), "leds": leds}
 
     def set_input(self, name: str, active) -> None:
         """Close (True) or open (False) an input's circuit."""

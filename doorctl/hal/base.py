@@ -188,11 +188,12 @@ class Relay(DigitalOutput):
 
 
 class StatusLed(DigitalOutput):
-    """The bi-colour status LED: green for normal operation, amber, red, or off."""
+    """A bi-colour indicator LED (status, power, relay): green, amber, red, or off."""
 
     def __init__(self, name: str = "status_led"):
         super().__init__(name)
         self.color = "off"
+        self._colors = Listeners()
 
     def set(self, active: bool) -> None:
         """On is steady green (normal operation), off is unlit."""
@@ -203,26 +204,56 @@ class StatusLed(DigitalOutput):
         if color not in STATUS_COLORS:
             raise ValueError(f"status LED colour must be one of {', '.join(STATUS_COLORS)}")
         self._drive_color(color)
+        changed = color != self.color
         self.color = color
         DigitalOutput.set(self, color != "off")
+        if changed:
+            self._colors.fire(self.name, color)
+
+    def on_color(self, callback: Callable[[str, str], None]) -> Callable[[], None]:
+        """Call `callback(name, color)` after each change of colour (the sim records them)."""
+        return self._colors.add(callback)
 
     def _drive_color(self, color: str) -> None:
         """Backend: light the red and green dies for `color`."""
 
 
 class ControlButton:
-    """The control button; listeners hear how long each press lasted."""
+    """The control button: whether it is held now, each change, and each press's length.
+
+    A backend reports both edges with `_set(down, when)` (monotonic seconds), so the
+    start-up code can watch a hold as it happens (manual: Reset to factory default).
+    """
 
     def __init__(self):
         self._presses = Listeners()
+        self._changes = Listeners()
+        self._down_at: float | None = None
+
+    def pressed(self) -> bool:
+        """True while the button is held down."""
+        return self._down_at is not None
+
+    def on_change(self, callback: Callable[[bool], None]) -> Callable[[], None]:
+        """Call `callback(pressed)` on each press and each release."""
+        return self._changes.add(callback)
 
     def on_press(self, callback: Callable[[float], None]) -> Callable[[], None]:
         """Call `callback(seconds_held)` when the button is released."""
         return self._presses.add(callback)
 
-    def _pressed(self, seconds: float) -> None:
-        """Backend: the button was held for `seconds` and released."""
-        self._presses.fire(seconds)
+    def _set(self, down: bool, when: float) -> None:
+        """Backend: the button went down or up at `when`; a repeated state is ignored."""
+        if down == self.pressed():
+            return
+        if down:
+            self._down_at = when
+            self._changes.fire(True)
+            return
+        held = max(0.0, when - self._down_at)
+        self._down_at = None
+        self._changes.fire(False)
+        self._presses.fire(held)
 
 
 class WiegandPort:
@@ -255,6 +286,8 @@ class Board:
         self.outputs: dict[str, DigitalOutput] = {}
         self.relay = relay or Relay()
         self.status_led = StatusLed()
+        self.power_led = StatusLed("power_led")
+        self.relay_led = StatusLed("relay_led")
         self.button = ControlButton()
         self.wiegand = wiegand or WiegandPort()
         self._ports_in: dict[str, DigitalInput] = {}
@@ -314,10 +347,14 @@ class Board:
             "outputs": {name: port.snapshot() for name, port in self.outputs.items()},
         }
 
+    def leds(self) -> dict[str, StatusLed]:
+        """The indicator LEDs by the manual's names (LED indicators): status, power, relay."""
+        return {"status": self.status_led, "power": self.power_led, "relay": self.relay_led}
+
     def close(self) -> None:
-        """Put every output inactive and stop listening to the hardware."""
+        """Put every output inactive, the LEDs off, and stop listening to the hardware."""
         # an aux port seen as an input was already set inactive when it changed direction
-        for port in list(self.outputs.values()):
+        for port in [*self.outputs.values(), self.power_led, self.relay_led]:
             port.set(False)
         self.wiegand.close()
         self._release()

@@ -103,8 +103,19 @@ pin = 27
 
 [status_led]
 # The status LED, one GPIO per die of a red/green LED; amber lights both.
+# Amber while doorctl starts or restores settings, green in normal operation, slow red
+# flash after a failed upgrade; held control button: amber at 15 s and at 25 s.
 green = 22
 red = 18
+
+[power_led]
+# Optional: the power LED (green; flashes green/amber during a firmware upgrade).
+# green = 0
+# red = 1
+
+[relay_led]
+# Optional: the relay LED, lit green while the relay is active (COM connected to NO).
+# green = 0
 
 [supervised]
 # Supervised inputs measure their end-of-line resistor loop with an MCP3008 10-bit
@@ -159,6 +170,8 @@ class Profile:
     de_pin: int | None = None
     button_pin: int | None = None
     status_led_pins: dict[str, int] = field(default_factory=dict)
+    power_led_pins: dict[str, int] = field(default_factory=dict)
+    relay_led_pins: dict[str, int] = field(default_factory=dict)
     adc: AdcConfig | None = None
 
 
@@ -256,6 +269,12 @@ def _pins(r: _Reader, keys: dict[str, tuple[str, str]]) -> dict[str, int]:
     return {name: r.pin(f"{section}.{key}") for name, (section, key) in keys.items()}
 
 
+def _optional_pins(r: _Reader, section: str, dies: tuple[str, ...]) -> dict[str, int]:
+    """The pins given for an optional LED's dies (none: the LED is not fitted)."""
+    pins = {die: r.pin(f"{section}.{die}", required=False) for die in dies}
+    return {die: pin for die, pin in pins.items() if pin is not None}
+
+
 def _check_conflicts(r: _Reader, fields: dict) -> None:
     """No pin may serve two terminals, nor a pin the enabled SPI bus needs."""
     used: dict[int, str] = {}
@@ -276,7 +295,8 @@ def _pin_keys(fields: dict) -> list[tuple[str, int | None]]:
     for table, pins in ((INPUT_KEYS, fields["input_pins"]), (OUTPUT_KEYS, fields["output_pins"])):
         keys += [(".".join(table[name]), pin) for name, pin in pins.items()]
     keys += [(f"{name}.pin", pin) for name, pin in fields["aux_pins"].items()]
-    keys += [(f"status_led.{c}", pin) for c, pin in fields["status_led_pins"].items()]
+    for led in ("status_led", "power_led", "relay_led"):
+        keys += [(f"{led}.{c}", pin) for c, pin in fields[f"{led}_pins"].items()]
     if fields["reader_protocol"] == "wiegand":
         keys += [("reader.d0", fields["wiegand_d0"]), ("reader.d1", fields["wiegand_d1"])]
     else:
@@ -303,6 +323,8 @@ def parse_profile(text: str, source: str = PROFILE_NAME) -> Profile:
         },
         "button_pin": r.pin("button.pin"),
         "status_led_pins": {c: r.pin(f"status_led.{c}") for c in ("green", "red")},
+        "power_led_pins": _optional_pins(r, "power_led", ("green", "red")),
+        "relay_led_pins": _optional_pins(r, "relay_led", ("green",)),
         "adc": _adc(r),
         **_reader_section(r),
     }

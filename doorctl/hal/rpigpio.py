@@ -9,6 +9,7 @@ lock and wake the hub with an async watcher, and the hub then does the work.
 from __future__ import annotations
 
 import logging
+import time
 
 import gevent
 import RPi.GPIO as GPIO
@@ -85,16 +86,18 @@ class RpiRelay(RpiOutput, Relay):
 
 
 class RpiStatusLed(StatusLed):
-    """A red/green LED on two pins; amber lights both dies."""
+    """A red/green LED on up to two pins (amber lights both); a die without a pin in
+    the profile is left out, and an LED without any pin only keeps its state."""
 
-    def __init__(self, pins: dict[str, int], active_high: bool):
-        super().__init__()
+    def __init__(self, pins: dict[str, int], active_high: bool, name: str = "status_led"):
+        super().__init__(name)
         self.dies = {color: RpiOutput(color, pin, active_high) for color, pin in pins.items()}
 
     def _drive_color(self, color: str) -> None:
         """Light the dies for `color`."""
-        self.dies["red"]._drive(color in ("red", "amber"))
-        self.dies["green"]._drive(color in ("green", "amber"))
+        lit = {"red": color in ("red", "amber"), "green": color in ("green", "amber")}
+        for die_color, die in self.dies.items():
+            die._drive(lit[die_color])
 
 
 class RpiBoard(Board):
@@ -110,9 +113,10 @@ class RpiBoard(Board):
         relay = RpiRelay(profile.relay_pin, high, profile.lock_wiring)
         super().__init__(relay, WiegandPort(profile.wiegand_gap, profile.wiegand_format37))
         self.status_led = RpiStatusLed(profile.status_led_pins, high)
+        self.power_led = RpiStatusLed(profile.power_led_pins, high, "power_led")
+        self.relay_led = RpiStatusLed(profile.relay_led_pins, high, "relay_led")
         self._input_pins: dict[int, DigitalInput] = {}
         self._edges = EdgeQueue(self._on_edge)
-        self._button_down: float | None = None
         self._adc = Mcp3008(profile.adc.spi_bus, profile.adc.spi_device) if profile.adc else None
         self._build_outputs()
         self._build_inputs()
@@ -137,8 +141,9 @@ class RpiBoard(Board):
             port = RpiOutput(name, pin, high)
             port.setup()
             self._add_output(port)
-        for die in self.status_led.dies.values():
-            die.setup()
+        for led in self.leds().values():
+            for die in led.dies.values():
+                die.setup()
         self._add_output(self.status_led)
 
     def _build_inputs(self) -> None:
@@ -185,6 +190,8 @@ class RpiBoard(Board):
         pin = self.profile.button_pin
         GPIO.setup(pin, GPIO.IN, pull_up_down=GPIO.PUD_UP)
         GPIO.add_event_detect(pin, GPIO.BOTH, callback=self._edges.push, bouncetime=50)
+        # held since power on: the start-up code times the hold from here
+        self.button._set(GPIO.input(pin) == GPIO.LOW, time.monotonic())
 
     def _on_edge(self, pin: int, when: float) -> None:
         """Hub: route one buffered edge to the Wiegand port, the button or an input."""
@@ -198,12 +205,8 @@ class RpiBoard(Board):
             self._refresh(self._input_pins[pin])
 
     def _on_button(self, down: bool, when: float) -> None:
-        """Time the press from its falling to its rising edge."""
-        if down:
-            self._button_down = when
-        elif self._button_down is not None:
-            self.button._pressed(when - self._button_down)
-            self._button_down = None
+        """Each edge of the button (pulled up: low while pressed), timed by the queue."""
+        self.button._set(down, when)
 
     def _refresh(self, port: DigitalInput) -> None:
         """Read an input again: from the ADC when supervised, else from its pin."""

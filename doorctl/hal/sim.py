@@ -8,6 +8,8 @@ Everything runs in greenlets that plain `gevent.sleep()` drives; no monkey-patch
 
 from __future__ import annotations
 
+import time
+
 import gevent
 
 from doorctl.hal.base import (
@@ -40,6 +42,9 @@ class SimBoard(Board):
         format37 = getattr(profile, "wiegand_format37", "H10304")
         super().__init__(relay=relay, wiegand=WiegandPort(gap=gap, format37=format37))
         self._build(getattr(profile, "aux_directions", {}))
+        self.led_changes: list[tuple[str, str]] = []
+        for led in self.leds().values():
+            led.on_color(lambda name, color: self.led_changes.append((name, color)))
 
     def _build(self, aux_directions: dict[str, str]) -> None:
         """Create the manual's terminals; the aux ports start in the profile's direction."""
@@ -75,8 +80,18 @@ class SimBoard(Board):
         port._measure(float(ohms))
 
     def press_button(self, seconds: float) -> None:
-        """Report a control button press held for `seconds` (no waiting in the sim)."""
-        self.button._pressed(float(seconds))
+        """A control button press held for `seconds`, reported at once (no waiting)."""
+        now = time.monotonic()
+        self.button._set(True, now - float(seconds))
+        self.button._set(False, now)
+
+    def hold_button(self) -> None:
+        """Press the control button and keep it down (as a finger does at power on)."""
+        self.button._set(True, time.monotonic())
+
+    def release_button(self) -> None:
+        """Let the control button go."""
+        self.button._set(False, time.monotonic())
 
     def inject_wiegand(self, bits: str) -> gevent.Greenlet:
         """Send one frame as D0/D1 pulses ~2 ms apart; the gap after it ends the frame."""

@@ -168,6 +168,6 @@ def test_only_administrators_back_up_or_restore(low_cost, operator_api, logged_i
     )
     form = {"file": (io.BytesIO(b"x"), "x.backup"), "password": PASSWORD}
     restored = operator_api.client.post(
-        "/api/v1/maintenance/restore", data=form, headers=operator_api.headers
+        "/api/v1/maintenance/backup/restore", data=form, headers=operator_api.headers
     )
     assert restored.status_code == 403

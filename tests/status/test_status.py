@@ -57,8 +57,9 @@ def test_shell_has_menu_help_theme_and_user_menu(logged_in):
         'id="user-role">Administrator',
     ):
         assert needle in page
-    # A heading without entries is left out (Maintenance has no pages yet).
-    assert "<h2>Maintenance</h2>" not in page
+    # Maintenance is an administrator's (a viewer's menu leaves the heading out).
+    assert "<h2>Maintenance</h2>" in page and 'href="/maintenance"' in page
+    assert "<h2>Maintenance</h2>" in page and 'href="/maintenance/firmware"' in page
 
 
 def test_unknown_page_and_api_path_answer_404_without_traceback(logged_in, admin_api):

@@ -166,10 +166,13 @@ def test_the_served_appliance_tunnels_with_its_login(tmp_path, broker, locked_pr
         proxy = {"host": "127.0.0.1", "port": locked_proxy.port}
         server.call("PUT", "/api/v1/proxy", {**proxy, "login": "door", "password": "s3cret"})
         settings = {"connect": True, "host": "127.0.0.1", "protocol": "ws"}
-        settings |= {"port": broker.ports["ws"], "topic_prefix": PREFIX}
+        prefix = f"{PREFIX}/served"  # the other tests' connect and LWT messages are retained
+        settings |= {"port": broker.ports["ws"], "topic_prefix": prefix}
         server.call("PUT", "/api/v1/mqtt/client", settings)
-        wait_until(lambda: observer.payloads(f"{PREFIX}/connect") == [b"connected"])
-        assert server.call("GET", "/api/v1/mqtt/status")["state"] == "connected"
+        state = lambda: server.call("GET", "/api/v1/mqtt/status")["state"]  # noqa: E731
+        wait_until(lambda: state() == "connected", what="connected")
+        server.call("POST", "/api/v1/sim/inputs/aux3", {"active": True})
+        wait_until(lambda: observer.json(f"{prefix}/event/Device/Trigger/DigitalInput"))
         assert locked_proxy.connects(broker.ports["ws"]) == 1
     finally:
         server.stop()

@@ -72,8 +72,8 @@ ICONS = {
     "network": "wifi",
     "mqtt": "cpu",
     "engine": "activity",
-    "time": "activity",
     "maintenance": "shield-check",
+    "time": "activity",
 }
 
 

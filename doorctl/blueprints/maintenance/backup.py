@@ -44,7 +44,10 @@ def _page(status: int = 200, **context):
     )
 
 
-NETWORK_LABELS = {"https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)")}
+NETWORK_LABELS = {
+    "https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)"),
+    "network_ip": lazy_gettext("IP settings (addresses, router, hostname and DNS)"),
+}
 
 
 def _new_password(body) -> str:
@@ -169,7 +172,7 @@ def api_preview():
     return jsonify(_backups().preview(data, password, _source()))
 
 
-@bp.route("/api/v1/maintenance/restore", methods=["POST"])
+@bp.route("/api/v1/maintenance/backup/restore", methods=["POST"])
 def api_restore():
     """Restore an uploaded backup (multipart: file, password, keep_network)."""
     data, password = _upload_and_password()

@@ -1,4 +1,5 @@
-"""Network (System > Network): HTTP and HTTPS, and the connected clients; administrators.
+"""Network (System > Network): HTTP and HTTPS, and the connected clients; administrators
+(the IP settings' cards and routes are in network_ip.py).
 
 A change of HTTP and HTTPS serves at once and must be confirmed from the new address
 within the confirmation time, or the settings in force before come back: the page
@@ -16,6 +17,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, json_body, render
+from doorctl.blueprints.system.network_ip import page_context
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 from doorctl.core.system.network.http_https import (
     CONFIRM_WARNING,
@@ -45,7 +47,7 @@ def _page(status: int = 200, form=None, **context):
         clients=appliance().security.clients.clients(),
         own_session=session.get("sid"),
         errors=context.pop("errors", {}),
-        **context,
+        **{**page_context(), **context},
     )
 
 

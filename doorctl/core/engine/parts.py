@@ -23,6 +23,7 @@ from doorctl.core.board import BoardService, Simulator, open_appliance_board
 from doorctl.core.device import DeviceInfo
 from doorctl.core.engine.writes import EngineWrites
 from doorctl.core.events import EventBus
+from doorctl.core.maintenance.leds import Leds, upgrade_failed
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
@@ -59,6 +60,7 @@ class EngineParts:
             "readers": self.readers,
             "settings": self.settings,
             "schedules": self.access.schedules,
+            "leds": self.leds,
         }
 
     def _door_services(self) -> list:
@@ -76,6 +78,7 @@ class EngineParts:
             self.board, self.bus, self.settings.get(alarms.SECTION), self.io_ports.is_active
         )
         self.board_service = BoardService(self.board, lambda: the_door.settings)
+        self.leds = Leds(self.board, self.bus, upgrade_failed(self.data_dir))
         self.simulator = Simulator(self.board, lambda: the_door.settings)
         self.io_ports.after_reset(lambda: the_door.running and the_door.reset_outputs())
         for section, service in (
@@ -84,7 +87,14 @@ class EngineParts:
             (alarms.SECTION, self.alarms),
         ):
             self.settings.on_change(section, service.apply)
-        return [self.board_service, self.io_ports, self.door_modes, the_door, self.alarms]
+        return [
+            self.board_service,
+            self.leds,
+            self.io_ports,
+            self.door_modes,
+            the_door,
+            self.alarms,
+        ]
 
     def _access_service(self):
         """Access control over the doors; the Wiegand reader is door 1's entry reader."""
@@ -118,6 +128,7 @@ class EngineParts:
         self.running = True
         if self.role != "web":
             self.board_service.ready()
+            self.leds.ready()
         log.info(
             "doorctl (%s) started on the %s board, data in %s",
             self.role,

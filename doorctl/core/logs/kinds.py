@@ -21,8 +21,8 @@ KINDS = {
     "network": (lazy_gettext("Network"), ("tns1:Device/Network/",)),
     "mqtt": (lazy_gettext("MQTT messages"), ("tns1:MQTT/",)),
     "engine": (lazy_gettext("Door engine"), ("tns1:Device/DoorEngine",)),
-    "time": (lazy_gettext("Time sync"), ("tns1:Device/Time/",)),
     "maintenance": (lazy_gettext("Maintenance"), ("tns1:Device/Maintenance/",)),
+    "time": (lazy_gettext("Time sync"), ("tns1:Device/Time/",)),
 }
 
 

@@ -6,7 +6,8 @@ section name; the System > Network sections add theirs here as they come.
 """
 
 from doorctl.core.system.network.http_https import SECTION as HTTP_HTTPS
+from doorctl.core.system.network.ip_form import SECTION as IP_SETTINGS
 
-NETWORK_SECTIONS: tuple[str, ...] = (HTTP_HTTPS,)
+NETWORK_SECTIONS: tuple[str, ...] = (HTTP_HTTPS, IP_SETTINGS)
 """Settings sections that reach the unit over the network: HTTP and HTTPS ports and
-which of the two serve."""
+which of the two serve; the IP settings (addresses, router, hostname, DNS)."""

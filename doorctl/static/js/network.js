@@ -1,5 +1,6 @@
-// System > Network: after a change of HTTP and HTTPS the browser goes to the new
-// address, and every deadline counts down. Kept out of the markup for the strict CSP;
+// System > Network: after a change of HTTP and HTTPS or of the IP settings the browser
+// goes to the new address, every deadline counts down, and a switch "assign ...
+// automatically" hides the fields it makes unneeded. Kept out of the markup for the strict CSP;
 // works after htmx swaps too.
 (function () {
   function moveToNewAddress(root) {
@@ -18,7 +19,26 @@
     });
   }
 
-  document.addEventListener("htmx:load", (event) => moveToNewAddress(event.detail.elt));
-  document.addEventListener("DOMContentLoaded", () => moveToNewAddress(document));
+  // Fields holding an error stay in sight, whatever their switch says.
+  function followSwitches(root) {
+    root.querySelectorAll("[data-manual-for]").forEach((group) => {
+      const toggle = document.getElementById(group.dataset.manualFor);
+      if (!toggle || group.dataset.following) return;
+      group.dataset.following = "yes";
+      const show = () => {
+        group.hidden = toggle.checked && !group.querySelector(".field-invalid");
+      };
+      toggle.addEventListener("change", show);
+      show();
+    });
+  }
+
+  function ready(root) {
+    moveToNewAddress(root);
+    followSwitches(root);
+  }
+
+  document.addEventListener("htmx:load", (event) => ready(event.detail.elt));
+  document.addEventListener("DOMContentLoaded", () => ready(document));
   window.setInterval(countDown, 1000);
 })();

@@ -80,4 +80,10 @@ def _as_int(value) -> int | None:
 
 
 # The modules that declare the sentences, imported for their declarations.
-from doorctl.blueprints.logs.sentences import access_control, accessories, backup, system  # noqa: E402, F401, I001
+from doorctl.blueprints.logs.sentences import (  # noqa: E402, F401
+    access_control,
+    accessories,
+    backup,
+    maintenance,
+    system,
+)

@@ -17,7 +17,7 @@ from doorctl.core.logs.audit import topic
 from doorctl.core.system import certificates
 from doorctl.core.system.date_time.service import SYNC_TOPIC
 from doorctl.core.system.mqtt import messages, old_files
-from doorctl.core.system.network import http_https, sessions
+from doorctl.core.system.network import http_https, ip, sessions
 from doorctl.core.system.security import blocking, firmware_key
 
 ROLES = {
@@ -132,6 +132,20 @@ def _https_reverted(event: Event, context: Context) -> str:
     )
 
 
+@says(ip.CONFIRMED_TOPIC)
+def _ip_confirmed(event: Event, context: Context) -> str:
+    return _("New IP settings confirmed: %(settings)s", settings=text(event.data.get("settings")))
+
+
+@says(ip.REVERTED_TOPIC)
+def _ip_reverted(event: Event, context: Context) -> str:
+    return _(
+        "IP settings went back to %(settings)s: %(reason)s",
+        settings=text(event.data.get("settings")),
+        reason=text(event.data.get("reason")),
+    )
+
+
 # --- MQTT ----------------------------------------------------------------------------
 
 PAYLOAD_SHOWN = 80
@@ -211,6 +225,7 @@ SECTIONS = {
     "security": lazy_gettext("Security"),
     "date_time": lazy_gettext("Date and time"),
     "proxy": lazy_gettext("Proxy"),
+    "network_discovery": lazy_gettext("Network discovery"),
 }
 
 

@@ -1,0 +1,143 @@
+"""Network (System > Network): IPv4, IPv6, hostname and DNS servers; administrators.
+
+A change applies at once under a NetworkManager checkpoint and must be confirmed from
+the new address within the confirmation time, or the previous settings come back: the
+page moves the browser to the new address and asks there; the API answers 202 with
+the deadline and the URL to POST the confirmation to.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+
+from doorctl.blueprints.common import appliance, json_body, render
+from doorctl.core.errors import DoorctlError
+from doorctl.core.system.network.http_https import Pending
+from doorctl.core.system.network.ip_form import IpSettings
+
+bp = Blueprint("network_ip", __name__)
+CONFIRM_API = "/api/v1/network/confirm"
+
+
+def _ip():
+    return appliance().ip_network
+
+
+def page_context(form: IpSettings | None = None, errors: dict | None = None) -> dict:
+    """What the Network page's IP cards show: the form, the addresses in use, why the
+    settings are read-only here (if they are) and the change waiting for a confirmation."""
+    status = _ip().status()
+    return {
+        "ip_form": form or IpSettings(data=_ip().in_force),
+        "ip_errors": errors or {},
+        "ip_status": status,
+    }
+
+
+def _host() -> str:
+    return urlsplit("//" + request.host).hostname or "localhost"
+
+
+def new_address(record: dict) -> str:
+    """Where this browser finds the pages under `record`: the new static address on the
+    same scheme and port, else the address it used."""
+    host = _host()
+    if not record["ipv4_automatic"] and record["ip_address"]:
+        host = record["ip_address"].strip()
+    host = f"[{host}]" if ":" in host else host
+    port = request.environ.get("SERVER_PORT") or ""
+    standard = {"http": "80", "https": "443"}[request.scheme]
+    return f"{request.scheme}://{host}" + ("" if port in ("", standard) else f":{port}")
+
+
+def _answer(pending: Pending) -> dict:
+    """The API's 202 body: the new settings, where to go and until when to confirm."""
+    address = new_address(pending.new)
+    return {
+        **pending.to_dict(_ip().clock()),
+        "address": address + "/",
+        "confirm": address + CONFIRM_API,
+    }
+
+
+def _network_page(status: int, form: IpSettings, errors: dict):
+    from doorctl.blueprints.system.network import _page
+
+    return _page(status, **page_context(form, errors))
+
+
+@bp.route("/network/ip", methods=["POST"])
+def save():
+    """Apply the page's IP settings under a checkpoint, then confirm at the new address."""
+    ip = _ip()
+    form = IpSettings(formdata=request.form, data=ip.in_force)
+    try:
+        pending = ip.change(ip.check(form))
+    except DoorctlError as error:
+        errors = error.fields or {"ipv4_automatic": error.message}
+        return _network_page(422 if error.fields else error.status, form, errors)
+    if pending is None:
+        flash(_("The IP settings are those in force; nothing waits for a confirmation."))
+        return redirect(url_for("network.page"), 303)
+    address = new_address(pending.new) + url_for("network_ip.confirm_page")
+    moving = pending.to_dict(ip.clock())
+    return render("system/network/ip_moving.html", 200, address=address, pending=moving)
+
+
+@bp.route("/network/ip/confirm")
+def confirm_page():
+    """The new address asks for the confirmation, with the time left."""
+    return render(
+        "system/network/ip_confirm.html",
+        200,
+        pending=_ip().status()["pending"],
+        here=_host(),
+    )
+
+
+@bp.route("/network/ip/confirm", methods=["POST"])
+def confirm():
+    """Keep the change: this request came through the new address."""
+    try:
+        _ip().confirm(_host())
+    except DoorctlError as error:
+        flash(error.message)
+        return redirect(url_for("network_ip.confirm_page"), 303)
+    flash(_("The new IP settings are kept."))
+    return redirect(url_for("network.page"), 303)
+
+
+@bp.route("/api/v1/network")
+def api_get():
+    """IP settings in force (a change waiting for its confirmation too)."""
+    return jsonify(_ip().in_force)
+
+
+@bp.route("/api/v1/network/state")
+def api_state():
+    """The addresses in use, the change waiting, and why the settings are read-only.
+
+    `read_only` is null where NetworkManager runs."""
+    return jsonify(_ip().status())
+
+
+@bp.route("/api/v1/network", methods=["PUT", "PATCH"])
+def api_update():
+    """Apply new IP settings at once, kept when confirmed from the new address.
+
+    202 until confirmed; 200 when nothing changed; 409 where NetworkManager does not run.
+    """
+    ip = _ip()
+    pending = ip.change(ip.validated(json_body()))
+    if pending is None:
+        return jsonify(ip.in_force)
+    return jsonify(_answer(pending)), 202
+
+
+@bp.route(CONFIRM_API, methods=["POST"])
+def api_confirm():
+    """Keep the change waiting for its confirmation; call it through the new address."""
+    return jsonify(_ip().confirm(_host()))

@@ -1,0 +1,1 @@
+"""Network discovery protocols (System > Network): Bonjour, UPnP and WS-Discovery."""
