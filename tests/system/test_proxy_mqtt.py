@@ -176,3 +176,15 @@ def test_the_served_appliance_tunnels_with_its_login(tmp_path, broker, locked_pr
         assert locked_proxy.connects(broker.ports["ws"]) == 1
     finally:
         server.stop()
+
+
+def test_a_proxy_that_refuses_the_broker_says_what_it_answered(admin_api, tmp_path, broker):
+    narrow = Tinyproxy(tmp_path / "narrow", [broker.port]).start()  # not the WebSocket port
+    try:
+        set_proxy(admin_api, narrow)
+        connect(admin_api, broker, "ws")
+        state = wait_until(lambda: (s := status(admin_api))["state"] == "error" and s)
+        where = f"127.0.0.1:{broker.ports['ws']}"
+        assert state["reason"].startswith(f"The proxy refused the connection to {where}: 403")
+    finally:
+        narrow.stop()
