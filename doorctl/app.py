@@ -50,6 +50,7 @@ from doorctl.blueprints.system import (
     mqtt,
     network,
     network_ip,
+    proxy,
     security,
     users,
 )
@@ -155,6 +156,7 @@ SECTIONS = (
     security,
     ieee8021x,
     mqtt,
+    proxy,
     certificates,
     events,
     access_log,

@@ -38,6 +38,14 @@ READER = {"id": "front", "baud": 115200, "address": 1, "poll_interval": 50}
 READER_LIFE = 1800.0
 DOT1X_CERTIFICATE = {"id": "door-8021x", "self_signed": {"common_name": "door-1"}}
 DOT1X = {"use_ieee8021x": True, "client_certificate": "door-8021x", "eap_identity": "door-1"}
+# The site reaches the internet through its proxy, with a login.
+PROXY = {
+    "host": "proxy.site.lan",
+    "port": 3128,
+    "login": "door-controller",
+    "password": "proxy pass",
+    "no_proxy": [".site.lan", "10.0.0.0/8"],
+}
 DATE_TIME = {
     "synchronization": "ntp",
     "ntp_servers": [
@@ -137,6 +145,7 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     for user in USERS:
         s.call("POST", "/api/v1/users", user)
     s.call("PUT", "/api/v1/date-time", DATE_TIME)
+    s.call("PUT", "/api/v1/proxy", PROXY)
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
     s.call("POST", "/api/v1/certificates", DOT1X_CERTIFICATE)
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)

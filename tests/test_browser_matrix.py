@@ -36,6 +36,7 @@ PAGES = (
     "/users",
     "/date-time",
     "/network",
+    "/proxy",
     "/network-discovery",
     "/security",
     "/maintenance/firmware",

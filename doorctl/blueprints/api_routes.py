@@ -65,6 +65,7 @@ from doorctl.core.system.network.http_https import SECTION as HTTPS
 from doorctl.core.system.network.http_https import HttpHttpsSettings
 from doorctl.core.system.network.ip_form import SECTION as IP_SETTINGS
 from doorctl.core.system.network.ip_form import IpSettings
+from doorctl.core.system.proxy import SECTION as PROXY
 from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.security.dot1x_form import SECTION as IEEE_8021X
 from doorctl.core.system.users import ROLES
@@ -131,6 +132,7 @@ SETTINGS = {
     "/api/v1/mqtt/publication": (PUBLICATION, True, {"conditions": TOPIC}),
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
+    "/api/v1/proxy": (PROXY, True, {"no_proxy": TEXT}),
     "/api/v1/network-discovery": (DISCOVERY, True, {}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,

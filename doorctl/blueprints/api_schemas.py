@@ -148,6 +148,10 @@ MQTT_STATUS = record(
         "broker": TEXT,
         "client_id": TEXT,
         "queued": {"type": "integer", "minimum": 0},
+        "proxy": {
+            "type": ["string", "null"],
+            "description": "The proxy (host:port) the broker is reached through, if any.",
+        },
     },
 )
 UPGRADE = record(

@@ -24,7 +24,7 @@ from doorctl.core.maintenance.maintenance import Maintenance
 from doorctl.core.secrets import Sealer
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, secret_key
-from doorctl.core.system import security
+from doorctl.core.system import proxy, security
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.date_time import settings as date_time
 from doorctl.core.system.date_time.chrony import Chrony
@@ -109,6 +109,7 @@ class Appliance(EngineParts):
         self.firmware_key = FirmwareKey(self.data_dir, self.store)
         self.event_log = EventLog(self.store, self.bus)
         self._section(eventlog.SECTION, eventlog.EventLogSettings, self.event_log)
+        self.settings.register(proxy.SECTION, proxy.ProxySettings, secrets=proxy.SECRETS)
         self.maintenance = Maintenance(self.data_dir, self.bus)
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir

@@ -224,6 +224,7 @@ SECTIONS = {
     "https": lazy_gettext("HTTP and HTTPS"),
     "security": lazy_gettext("Security"),
     "date_time": lazy_gettext("Date and time"),
+    "proxy": lazy_gettext("Proxy"),
     "network_discovery": lazy_gettext("Network discovery"),
 }
 

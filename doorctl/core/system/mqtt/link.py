@@ -27,6 +27,7 @@ import ssl
 import gevent
 import gevent.select
 import paho.mqtt.client as mqtt
+import socks
 from gevent import monkey
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
@@ -99,8 +100,11 @@ def _load(what: str, cert_id: str, load, *args) -> None:
         ) from None
 
 
-def build_client(settings: dict, certificates: Certificates, will: tuple | None) -> mqtt.Client:
-    """A paho client configured from the MQTT client section; it does not connect."""
+def build_client(
+    settings: dict, certificates: Certificates, will: tuple | None, tunnel: dict | None = None
+) -> mqtt.Client:
+    """A paho client configured from the MQTT client section, through the proxy when
+    `tunnel` gives one (paho's proxy_set arguments); it does not connect."""
     v5 = settings["mqtt_version"] == "5"
     client = mqtt.Client(
         mqtt.CallbackAPIVersion.VERSION2,
@@ -118,6 +122,8 @@ def build_client(settings: dict, certificates: Certificates, will: tuple | None)
         client.username_pw_set(settings["username"], settings["password"] or None)
     if will:
         client.will_set(*will)
+    if tunnel:
+        client.proxy_set(**tunnel)
     client.connect_async(
         settings["host"], settings["port"], settings["keep_alive"], **_v5(settings)
     )
@@ -134,9 +140,18 @@ def _v5(settings: dict) -> dict:
     return {"clean_start": settings["clean_session"], "properties": properties}
 
 
-def describe(error: BaseException, settings: dict, client_certificate: bool = False) -> str:
+def describe(
+    error: BaseException,
+    settings: dict,
+    client_certificate: bool = False,
+    tunnel: dict | None = None,
+) -> str:
     """Why opening the connection failed, as a person reads it on the status line."""
     where = f"{settings['host']}:{settings['port']}"
+    if isinstance(error, socks.ProxyError):
+        return _proxy_words(error, where, bool(tunnel and tunnel.get("proxy_username")))
+    if tunnel and isinstance(error, socket.gaierror):  # the proxy resolves the broker
+        return f"Unknown proxy host {tunnel['proxy_addr']!r}: {error.strerror}."
     if isinstance(error, ssl.SSLError) and not isinstance(error, ssl.SSLCertVerificationError):
         said = refusal.words(error, settings, client_certificate)
         if said:
@@ -159,6 +174,24 @@ def describe(error: BaseException, settings: dict, client_certificate: bool = Fa
     return f"{where}: {error}"
 
 
+def _proxy_words(error: socks.ProxyError, where: str, login: bool) -> str:
+    """Why the proxy did not open the tunnel to the broker, from what PySocks reports.
+
+    A proxy answers a missing login with 407 and (tinyproxy) a wrong one with 401."""
+    cause = error.socket_err
+    if isinstance(error, socks.ProxyConnectionError):
+        why = getattr(cause, "strerror", None) or cause or error
+        return f"The proxy can't be reached: {why}."
+    said = str(cause if isinstance(cause, socks.ProxyError) else error.msg).strip()
+    if said[:3] in ("401", "407"):
+        if login:
+            return "The proxy refused the login: check the login and password in System > Proxy."
+        return "The proxy asks for a login: enter its login and password in System > Proxy."
+    if said[:3].isdigit():
+        return f"The proxy refused the connection to {where}: {said}."
+    return f"The proxy did not open a connection to {where}: {said}."
+
+
 def _attempt(function) -> Exception | None:
     """Run `function`, returning its exception instead of raising it across threads."""
     try:
@@ -171,9 +204,15 @@ def _attempt(function) -> Exception | None:
 class Link:
     """One paho client and the plumbing that lets a greenlet drive it."""
 
-    def __init__(self, settings: dict, certificates: Certificates, will: tuple | None):
-        self.settings = settings
-        self.client = build_client(settings, certificates, will)
+    def __init__(
+        self,
+        settings: dict,
+        certificates: Certificates,
+        will: tuple | None,
+        tunnel: dict | None = None,
+    ):
+        self.settings, self.tunnel = settings, tunnel
+        self.client = build_client(settings, certificates, will, tunnel)
         self.tls = self.client._ssl_context
         self._wake_r, self._wake_w = os.pipe()
         os.set_blocking(self._wake_r, False)
@@ -195,7 +234,8 @@ class Link:
             self.client._sock_close()
             if isinstance(self.tls, TlsContext):
                 self.tls.close_wrapped()
-            raise LinkError(describe(error, self.settings, self._client_certificate)) from error
+            said = describe(error, self.settings, self._client_certificate, self.tunnel)
+            raise LinkError(said) from error
         self._check_alpn()
 
     @property
@@ -203,9 +243,12 @@ class Link:
         return bool(self.settings["client_certificate"])
 
     def closed_before_connack(self, error: LinkError) -> LinkError:
-        """The broker closed the connection before accepting it: a TLS broker is asked why."""
+        """The broker closed the connection before accepting it: a TLS broker is asked why
+        (directly only: through a proxy the second connection would take another path)."""
         if not isinstance(error, ConnectionLost):
             return error
+        if self.tunnel:
+            return LinkError("The broker closed the connection before accepting it.")
         said = None
         if isinstance(self.tls, ssl.SSLContext):
             args = (self.tls, self.settings, self._client_certificate)

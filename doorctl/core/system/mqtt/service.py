@@ -30,6 +30,7 @@ from doorctl.core.eventlog import EventLog
 from doorctl.core.events import Event, EventBus
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store
+from doorctl.core.system import proxy
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.mqtt import discovery, messages, tls
 from doorctl.core.system.mqtt.forms import PublicationForm, SubscriptionsForm, client_form
@@ -82,7 +83,7 @@ class MqttService(Subscribing):
         settings.check(CLIENT, lambda record: tls.check(certificates, record))
         import_old_files(data_dir, certificates, settings, CLIENT, bus)
         certificates.used_by("MQTT", lambda: tls.chosen(self.client))
-        for section in (CLIENT, PUBLICATION, SUBSCRIPTIONS):
+        for section in (CLIENT, PUBLICATION, SUBSCRIPTIONS, proxy.SECTION):
             settings.on_change(section, self.apply)
         self.door_commands: DoorCommands | None = None
         self.entities: Callable[[], list[dict]] = discovery.default_entities
@@ -102,6 +103,7 @@ class MqttService(Subscribing):
 
     def _load(self) -> None:
         self.client = self.settings.get(CLIENT)
+        self.proxy = self.settings.get(proxy.SECTION)
         self.publication = self.settings.get(PUBLICATION)
         self.subscriptions = self.settings.get(SUBSCRIPTIONS)
         self.outbox.limit = self.publication["queue_limit"]
@@ -131,11 +133,11 @@ class MqttService(Subscribing):
 
     def apply(self, _record: dict | None = None, force: bool = False) -> None:
         """Take the stored settings into use; reconnect when the client part changed."""
-        old_client, old_publication = self.client, self.publication
+        old_client, old_publication, old_tunnel = self.client, self.publication, self._tunnel()
         self._load()
         if not self._running:
             return
-        if force or self.client != old_client:
+        if force or self.client != old_client or self._tunnel() != old_tunnel:
             self._restart()
             return
         if self.connected:
@@ -153,6 +155,7 @@ class MqttService(Subscribing):
             "since": since,
             "broker": f"{self.client['protocol']}://{self.client['host']}:{self.client['port']}",
             "client_id": self.client["client_id"],
+            "proxy": proxy.used_for(self.proxy, self.client["host"]),
             "queued": self.outbox.queued,
             "dropped": self.outbox.dropped,
             **self.counts,
@@ -181,7 +184,7 @@ class MqttService(Subscribing):
         if self._running and self.client["connect"]:
             will = messages.connect_message(self.client, "lwt")
             try:
-                self._link = Link(self.client, self.certificates, will)
+                self._link = Link(self.client, self.certificates, will, self._tunnel())
             except LinkError as error:
                 self._set_state("error", str(error))
                 return
@@ -192,6 +195,10 @@ class MqttService(Subscribing):
             self._reset_session()
             self._wire(self._link)
             self._greenlet = gevent.spawn(self._run, self._link)
+
+    def _tunnel(self) -> dict | None:
+        """The proxy the broker is reached through (paho's proxy_set arguments), or None."""
+        return proxy.mqtt_proxy(self.proxy, self.client["host"])
 
     def _stop_link(self) -> None:
         link, greenlet = self._link, self._greenlet
