@@ -314,8 +314,10 @@ ROUTES: dict[tuple[str, str], dict] = {
         "status": "202",
         "body": HTTP_HTTPS_CHANGE,
         "answer": PENDING_CHANGE,
-        "answer_text": "Served now; kept only when confirmed in time (200 and the settings "
-        "when nothing changed).",
+        "answer_text": "Served now; kept only when confirmed in time.",
+        "also": {
+            "200": ("Nothing changed: the settings in force.", form_schema(HttpHttpsSettings))
+        },
         "example": {"protocols": "https"},
     },
     ("network.api_confirm", "POST"): {
@@ -329,7 +331,13 @@ ROUTES: dict[tuple[str, str], dict] = {
         "status": "202",
         "answer": IP_PENDING,
         "answer_text": "In force now under a NetworkManager checkpoint; kept only when "
-        "confirmed in time (200 and the settings when nothing changed).",
+        "confirmed in time.",
+        "also": {
+            "200": (
+                "Nothing changed: the settings in force.",
+                form_schema(IpSettings, items=IP_LISTS),
+            )
+        },
         "errors": ("409", "502"),
         "example": {
             "ipv4_automatic": False,

@@ -196,7 +196,11 @@ def _responses(described: dict, method: str, role: str, parameters: list) -> dic
     if any(p["in"] == "query" for p in parameters):
         codes.add("400")
     errors = {c: _error(c) for c in sorted(codes)}
-    return {status: success, **errors}
+    also = {
+        code: {"description": text, "content": {"application/json": {"schema": schema}}}
+        for code, (text, schema) in described.get("also", {}).items()
+    }
+    return {status: success, **also, **errors}
 
 
 def _error(code: str) -> dict:
