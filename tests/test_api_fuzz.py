@@ -22,6 +22,8 @@ from support import REPO, ROOT_PASSWORD, basic
 
 pytestmark = [pytest.mark.api_fuzz, pytest.mark.timeout(600)]
 SCHEMATHESIS = Path(sys.executable).with_name("st")
+# Imported by schemathesis before it starts: see its docstring.
+HOOKS = Path(__file__).resolve().parent / "peers" / "schemathesis_hooks.py"
 CHECKS = (
     "not_a_server_error",
     "status_code_conformance",
@@ -136,8 +138,11 @@ def contract_run(url: str, directory: Path, operations: list[str]) -> subprocess
     itself crashed."""
     directory.mkdir()
     command = schemathesis_command(url, directory / "junit.xml", operations)
+    env = {**os.environ, "SCHEMATHESIS_HOOKS": str(HOOKS)}
     for _ in range(2):
-        run = subprocess.run(command, capture_output=True, text=True, cwd=directory, timeout=280)
+        run = subprocess.run(
+            command, capture_output=True, text=True, cwd=directory, env=env, timeout=280
+        )
         if not tool_crashed(run.stdout):
             break
     return run
@@ -147,7 +152,8 @@ def tool_crashed(output: str) -> bool:
     """schemathesis stopped on an error in its own process, not on a finding.
 
     Python 3.11.7's AST check races across schemathesis' worker threads when hypothesis
-    describes a lambda (CPython gh-106905); the run is then repeated once. Any finding
+    describes a lambda (CPython gh-106905). peers/schemathesis_hooks.py keeps the parses
+    apart; should the tool crash all the same, the run is repeated once. Any finding
     about the API fails the test as it is.
     """
     return TOOL_CRASH in output and "FAILURES" not in output
