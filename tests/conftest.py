@@ -27,6 +27,32 @@ from doorctl.app import create_app
 # move the host's addresses, and the pages show them read-only.
 os.environ["DBUS_SYSTEM_BUS_ADDRESS"] = "unix:path=/nonexistent/doorctl-tests-no-system-bus"
 
+# Under pytest-xdist (pyproject.toml's -n auto --dist loadfile), modules are handed to
+# the workers in collection order; the longest go first so that no worker starts one
+# late while the other has run out of work: the API contract run, then the browser
+# modules (the matrix alone is minutes), then the rest.
+FIRST_MARKERS = ("api_fuzz", "browser")
+EXPECT_TIMEOUT_MS = 15_000
+
+
+def _first_rank(item) -> int:
+    """The place of the item's module in the hand-out order (lower first)."""
+    for rank, name in enumerate(FIRST_MARKERS):
+        if item.get_closest_marker(name) is not None:
+            return rank
+    return len(FIRST_MARKERS)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Put the longest modules first when the suite runs on several workers; a module's
+    tests keep their order and stay together."""
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        return
+    rank: dict[Path, int] = {}
+    for item in items:
+        rank[item.path] = min(rank.get(item.path, len(FIRST_MARKERS)), _first_rank(item))
+    items.sort(key=lambda item: rank[item.path])
+
 
 @pytest.fixture
 def data_dir(tmp_path: Path) -> Path:
@@ -130,8 +156,12 @@ def served(tmp_path: Path) -> Iterator[Served]:
 def browser():
     """Debian's chromium driven by Playwright (never a downloaded browser)."""
     executable = require(CHROMIUM, "Debian's chromium")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # What a test awaits in the page (a toast, a live update) may come late when the
+    # machine is busy (the workers share its cores): an expectation waits up to 15 s
+    # rather than Playwright's 5 s, and still passes the moment it holds.
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=executable, args=CHROMIUM_ARGS)
         yield browser

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import gevent
 import pytest
+from support_osdp import wait_until
 
 from doorctl.core.access_control import decisions
 from doorctl.core.access_control.access_rules import RULES_FOR
@@ -49,6 +51,8 @@ def person(access, card=None, pin=None, auth="card", schedule=None, **holder):
 
 
 ANN_CARD = {"format": "H10301", "facility": 12, "number": 345}
+GRANTED = "tns1:AccessControl/AccessGranted/Credential"
+DENIED_UNKNOWN = "tns1:AccessControl/Denied/CredentialNotFound/Card"
 
 
 def office_hours(access) -> int:
@@ -176,22 +180,32 @@ def test_decision_path_uses_indexes_only(doorctl):
     assert any("USING INDEX credentials_pin_only" in d for d in details)
 
 
+def changes(output) -> list[tuple[bool, float]]:
+    """Every level the board's output takes from now on, with when it took it."""
+    seen = []
+    output.on_change(lambda _name, active: seen.append((active, time.monotonic())))
+    return seen
+
+
 def test_wiegand_card_end_to_end(access, doorctl, board, events):
-    """Pulses → granted → relay energised for the access time → relocked; unknown → red."""
+    """Pulses → granted → relay energised for the access time → relocked; unknown → red.
+
+    The relay's levels are timed where they change, so a busy machine that lets the test
+    look late cannot make the door look open too long or too short."""
+    doorctl.settings.update("door", {"long_access_time": 3})  # far from the access time
     person(access, ANN_CARD)
+    relay, red = changes(board.outputs["relay"]), changes(board.outputs["reader_led_red"])
     board.inject_card("H10301", 12, 345).join()
-    gevent.sleep(0.05)
-    assert events[-1].topic == "tns1:AccessControl/AccessGranted/Credential"
-    assert board.outputs["relay"].read()
-    gevent.sleep(0.2)
-    assert board.outputs["relay"].read()
-    gevent.sleep(0.2)
-    assert not board.outputs["relay"].read()
+    wait_until(lambda: len(relay) == 2, timeout=10, what="energised, then relocked")
+    (energised, at), (relocked, until) = relay
+    assert (energised, relocked) == (True, False)
+    # the access time (0.3 s, timed from just before the relay moves), not the long one
+    assert 0.25 <= until - at < 3
+    assert GRANTED in [e.topic for e in events]
     board.inject_card("H10301", 12, 346).join()
-    gevent.sleep(0.05)
-    assert events[-1].topic == "tns1:AccessControl/Denied/CredentialNotFound/Card"
-    assert board.outputs["reader_led_red"].read()
-    assert not board.outputs["relay"].read()
+    wait_until(lambda: events[-1].topic == DENIED_UNKNOWN, what="the unknown card denied")
+    wait_until(lambda: any(lit for lit, _ in red), what="the reader's red LED")
+    assert len(relay) == 2 and not board.outputs["relay"].read()
 
 
 def test_wiegand_card_then_keypad_pin(access, board, events):

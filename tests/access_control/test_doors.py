@@ -79,11 +79,13 @@ def relay(sim) -> bool:
     return outputs(sim)["relay"]
 
 
-def watch(sim, seconds: float) -> list[dict[str, bool]]:
-    """The outputs every 10 ms for `seconds`, as the simulator shows them."""
+def watch(sim, done, timeout: float = 10) -> list[dict[str, bool]]:
+    """The outputs every 10 ms, as the simulator shows them, until done(samples) holds:
+    a fixed window would end early when a busy machine delays the feedback."""
     seen = []
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+    deadline = time.monotonic() + timeout
+    while not done(seen):
+        assert time.monotonic() < deadline, f"not done in {timeout} s: {seen[-1:]}"
         seen.append(outputs(sim))
         gevent.sleep(0.01)
     return seen
@@ -333,7 +335,7 @@ def test_reader_feedback_on_grant_and_deny(door, sim):
     door.deny()
     assert not outputs(sim)["reader_led_green"]
     gevent.sleep(0.02)  # the feedback's greenlet starts on the next turn of the hub
-    samples = watch(sim, 1.7)
+    samples = watch(sim, lambda seen: changes(seen, "reader_led_red") == [True, False])
     assert changes(samples, "reader_buzzer") == [True, False, True, False]  # a double beep
     assert changes(samples, "reader_led_red") == [True, False]
 

@@ -18,16 +18,29 @@ LAYOUT_PROBLEMS = (Path(__file__).parents[1] / "browser_layout.js").read_text()
 SIZES = ((360, 740), (1280, 800))
 
 
-@pytest.fixture
-def history(tmp_path, page):
-    """A served appliance with cardholders and events, and a browser logged in to it."""
-    server = start_set_up(tmp_path / "data")
+@pytest.fixture(scope="module")
+def appliance(tmp_path_factory, browser):
+    """A served appliance with cardholders and events, seeded once: the tests only read
+    its logs."""
+    server = start_set_up(tmp_path_factory.mktemp("history") / "data")
     try:
-        log_in(page, server.url)
-        seed(page, server.url, cardholders=20, swipes=60)
+        context = browser.new_context()
+        try:
+            seeding = context.new_page()
+            log_in(seeding, server.url)
+            seed(seeding, server.url, cardholders=20, swipes=60)
+        finally:
+            context.close()
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def history(appliance, page):
+    """The seeded appliance, and a browser logged in to it."""
+    log_in(page, appliance.url)
+    return appliance
 
 
 def test_filter_by_a_suggested_name_and_open_an_events_details(history, page):
