@@ -47,9 +47,9 @@ def dependency_wheels(scratch: Path) -> Path:
     constraints.write_text("\n".join(pins) + "\n")
     own = doorctl_wheel(REPO, scratch / "own")
     shutil.rmtree(folder, ignore_errors=True)
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--only-binary=:all:", "--quiet"]
-        + ["-c", str(constraints), "-d", str(folder), str(own)],
+    subprocess.run(  # pip wheel: a dependency published only as source is built here
+        [sys.executable, "-m", "pip", "wheel", "--quiet"]
+        + ["-c", str(constraints), "-w", str(folder), str(own)],
         check=True,
         capture_output=True,
         timeout=900,

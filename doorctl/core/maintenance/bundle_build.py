@@ -115,10 +115,18 @@ def target_options(target: str) -> list[str]:
 
 
 def dependencies(own: Path, target: str, wheels: Path | None, out: Path) -> list[Path]:
-    """doorctl's wheel and the wheels of all it needs for `target`, in `out`."""
+    """doorctl's wheel and the wheels of all it needs for `target`, in `out`.
+
+    A dependency published only as source (WSDiscovery is pure Python) is first built
+    into a wheel on this machine (`pip wheel`); a pure-Python wheel serves every target.
+    """
     options = target_options(target) + ["--only-binary=:all:", "--quiet", "-d", str(out)]
     if wheels is not None:
         options += ["--no-index", "--find-links", str(wheels)]
+    else:
+        built = out.parent / "built"
+        _pip("wheel", "--quiet", "-w", str(built), str(own))
+        options += ["--find-links", str(built)]
     _pip("download", *options, str(own))
     return sorted(out.glob("*.whl"))
 
