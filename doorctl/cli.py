@@ -215,6 +215,8 @@ def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
     hardware = pick_hardware(args.hardware)
     data_dir = Path(args.data_dir)
+    if args.firmware_dir:  # for the engine process (its LEDs) and factory default
+        os.environ[firmware.FIRMWARE_DIR_ENV] = args.firmware_dir
     if button.watch_at_start(data_dir, hardware, args.factory_default_hold, args.sim_button_held):
         log.warning("control button held through the start: factory default")
         reset.factory_default(data_dir, reset.requested_by(None, "button"))

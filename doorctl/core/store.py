@@ -47,14 +47,23 @@ def migrations() -> list[tuple[int, str]]:
     return sorted(found)
 
 
-def migrate(conn: sqlite3.Connection) -> int:
-    """Apply every migration newer than the database's user_version; return the version."""
+def migrate(conn: sqlite3.Connection, between: Callable[[], None] = lambda: None) -> int:
+    """Apply every migration newer than the database's user_version, each in its own
+    transaction, calling `between()` between two of them; return the version."""
     version = conn.execute("PRAGMA user_version").fetchone()[0]
-    for number, script in migrations():
-        if number > version:
-            conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-            version = number
+    for index, (number, script) in enumerate(n for n in migrations() if n[0] > version):
+        if index:
+            between()
+        conn.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
+        version = number
     return version
+
+
+def _test_hold(data_dir: Path) -> None:
+    """Test only: the firmware tests' hold point between two migrations (firmware.hold)."""
+    from doorctl.core.maintenance import firmware
+
+    firmware.hold(firmware.configured_dir(data_dir), "migrate")
 
 
 def private_dir(data_dir: Path) -> None:
@@ -168,7 +177,7 @@ class Store:
         self.path = data_dir / DB_NAME
         private_files(self.path)
         self.conn = connect(self.path)
-        self.version = migrate(self.conn)
+        self.version = migrate(self.conn, lambda: _test_hold(data_dir))
         self.writer: Callable = self._write_here
         self.reader: Callable = self._read_here
 

@@ -8,8 +8,9 @@ import gevent.event
 import pytest
 
 from doorctl.core.events import EventBus
+from doorctl.core.maintenance import firmware
 from doorctl.core.maintenance.button import held_through, hold_marks
-from doorctl.core.maintenance.leds import FIRMWARE_TOPIC, Leds
+from doorctl.core.maintenance.leds import FIRMWARE_TOPIC, Leds, upgrade_failed
 from doorctl.hal.profile import DEFAULT_PROFILE, ProfileError, parse_profile
 from doorctl.hal.sim import SimBoard
 
@@ -142,3 +143,13 @@ def test_led_pins_are_optional_and_never_shared():
     text = DEFAULT_PROFILE.replace("[relay_led]\n", "[relay_led]\ngreen = 22\n")
     with pytest.raises(ProfileError, match="relay_led.green: GPIO 22 is already used"):
         parse_profile(text)
+
+
+def test_a_failed_upgrade_is_read_from_the_firmware_folder_doorctl_was_given(tmp_path, monkeypatch):
+    """--firmware-dir (passed on as DOORCTL_FIRMWARE_DIR): not DATA_DIR/firmware."""
+    elsewhere = tmp_path / "elsewhere"
+    firmware.write_state(elsewhere, {"last": {"phase": "failed", "version": "2.0"}})
+    monkeypatch.setenv(firmware.FIRMWARE_DIR_ENV, str(elsewhere))
+    assert upgrade_failed(tmp_path / "data")
+    monkeypatch.delenv(firmware.FIRMWARE_DIR_ENV)
+    assert not upgrade_failed(tmp_path / "data")

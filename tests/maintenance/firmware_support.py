@@ -52,13 +52,23 @@ def broken(source: Path) -> Path:
     return source
 
 
+def migrating(source: Path) -> Path:
+    """The checkout copy with two migrations of its own, so that its first start has a
+    migration to make and a point between two (the kill tests' "migrate" hold)."""
+    folder = source / "doorctl" / "core" / "migrations"
+    for number in (9001, 9002):
+        table = f"firmware_test_{number}"
+        (folder / f"{number}_{table}.sql").write_text(f"CREATE TABLE {table} (x INTEGER);\n")
+    return source
+
+
 @pytest.fixture(scope="session", name="built")
 def built_bundles(tmp_path_factory, test_key: Path, wheel_cache: Path) -> dict[str, Path]:
     """Bundles signed with the test key: the bumped version, a broken one, an older
     one; the bumped one signed by an unknown key, and with a changed wheel."""
     tmp = tmp_path_factory.mktemp("bundles")
     sources = {
-        "bumped": checkout_at(BUMPED, tmp / "bumped"),
+        "bumped": migrating(checkout_at(BUMPED, tmp / "bumped")),
         "broken": broken(checkout_at(BROKEN, tmp / "broken")),
         "older": checkout_at(OLDER, tmp / "older"),
     }

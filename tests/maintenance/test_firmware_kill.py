@@ -5,11 +5,17 @@ The points inside the product are reached with its one test-only hold point
 (firmware.HOLD_ENV): the upgrade writes `held-<phase>` in the firmware folder and
 waits there to be killed, so each kill lands exactly where it is meant to, not where
 a timer happened to be. The upload is killed halfway through its body, with no hold.
+"verify" holds inside the bundle's check: signature and version checked, no wheel
+read yet. "install" holds with the new environment created but not yet filled by pip
+(a kill inside pip itself has no point to hold at). "switch" holds right after the
+state's write. "migrate" holds inside the new version's first start, between its
+two migrations (the bumped bundle has two of its own: firmware_support.migrating).
 """
 
 from __future__ import annotations
 
 import socket
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -17,6 +23,7 @@ from firmware_support import BUMPED, ROOT, Supervised, built_bundles  # noqa: F4
 
 from doorctl import __version__
 from doorctl.core.maintenance import firmware as fw
+from doorctl.core.store import DB_NAME
 
 
 @pytest.fixture(scope="module")
@@ -77,8 +84,8 @@ def comes_back(data_dir: Path, version: str) -> Supervised:
     assert unit.cardholders() == ["Kept"]
     state = fw.state_of(unit.firmware)
     assert not fw.incoming(unit.firmware).exists()
-    envs = {p.name for p in (unit.firmware / "envs").glob("*")}
-    assert envs <= {s["version"] for s in (state["active"], state["previous"]) if s}
+    envs = {f"envs/{p.name}" for p in (unit.firmware / "envs").glob("*")}
+    assert envs <= {s["env"] for s in (state["active"], state["previous"]) if s}
     return unit
 
 
@@ -100,6 +107,9 @@ def test_killed_after_the_switch_the_new_version_runs_once_healthy(data_dir, bui
         while fw.state_of(unit.firmware)["trial"]:
             unit.wait_for(unit.firmware / fw.HEALTH_NAME)
         assert fw.state_of(unit.firmware)["last"]["phase"] == "healthy"
+        with sqlite3.connect(unit.data_dir / DB_NAME) as db:  # both migrations made, once
+            tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master")}
+        assert {"firmware_test_9001", "firmware_test_9002"} <= tables
         status, answer = unit.call("POST", "/api/v1/firmware/rollback", {})
         assert status == 202, answer
         assert unit.next_start() == __version__

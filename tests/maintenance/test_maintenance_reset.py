@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import sqlite3
 
+from doorctl.core.events import EventBus
+from doorctl.core.maintenance import firmware as fw
 from doorctl.core.maintenance import reset, restart
 from doorctl.core.maintenance.kept import NETWORK_SECTIONS
+from doorctl.core.maintenance.upgrade import Firmware
 from doorctl.core.store import DB_NAME, Store
 
 
@@ -40,10 +43,19 @@ def test_factory_default_keeps_only_the_software_and_the_wiring(tmp_path):
         (tmp_path / kept).mkdir(parents=True)
     (tmp_path / "hardware.toml").write_text("[relay]\npin = 17\n")
     (tmp_path / "certificates" / "device.key").write_text("secret")
+    root = fw.default_dir(tmp_path)
+    fw.copy_database(tmp_path, fw.db_copy(root, "1.0"))  # taken before an upgrade to 2.0
+    previous = {"version": "1.0", "env": None, "db": "db/1.0.sqlite3"}
+    fw.write_state(root, {"active": {"version": "2.0", "env": "envs/2.0"}, "previous": previous})
     reset.factory_default(tmp_path, reset.requested_by("root", "web"))
     left = sorted(p.name for p in tmp_path.iterdir())
     assert left == sorted(["firmware", "hardware.toml", reset.DONE_NAME])
     assert (tmp_path / "firmware" / "envs" / "2.0").is_dir()
+    assert not list(root.glob("db/*"))  # the copy held the users and cardholders
+    state = fw.state_of(root)
+    assert state["active"]["env"] == "envs/2.0" and state["previous"]["db"] is None
+    assert state["restore"] is None
+    assert Firmware(root, tmp_path, EventBus(), lambda: None).status()["previous_version"] is None
     note = reset.take_done_note(tmp_path)
     assert (note["user"], note["how"]) == ("root", "web")
     assert reset.take_done_note(tmp_path) is None  # read once

@@ -6,8 +6,11 @@ from __future__ import annotations
 
 import sys
 
+from firmware_support import Supervised
 from support import ROOT_PASSWORD, start_served, start_set_up
 from test_maintenance import call, maintenance_events, wait_restarted
+
+from doorctl.core.maintenance.supervisor import without_sim_button
 
 HOLD = ("--factory-default-hold", "1.5")
 
@@ -65,3 +68,20 @@ def test_the_device_restarts_through_the_reboot_command(tmp_path):
     (event,) = maintenance_events(server)
     assert event["data"] == {"device": True}
     server.stop()
+
+
+def test_under_the_supervisor_a_simulated_hold_applies_to_the_first_start_only(tmp_path, test_key):
+    """A restart is no new press of the button: the data stays."""
+    held = {"DOORCTL_SIM_BUTTON_HELD": "2.5", "DOORCTL_FACTORY_DEFAULT_HOLD": "1.5"}
+    server = Supervised(tmp_path / "data", env=held)
+    try:
+        server.set_up(test_key)
+        assert server.call("POST", "/api/v1/cardholders", {"name": "Ann Berg"})[0] == 201
+        assert server.call("POST", "/api/v1/maintenance/restart", {})[0] == 202
+        server.next_start()
+        assert server.cardholders() == ["Ann Berg"]
+    finally:
+        server.stop()
+    assert "control button held through the start" in server.log.read_text()
+    args = ["--port", "0", "--sim-button-held", "2", "--hardware", "sim", "--sim-button-held=3"]
+    assert without_sim_button(args) == ["--port", "0", "--hardware", "sim"]

@@ -18,6 +18,7 @@ import json
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -97,8 +98,10 @@ def read_bundle(
     running_version: str,
     allow_older: bool = False,
     target: str | None = None,
+    halfway: Callable[[], None] = lambda: None,
 ) -> Bundle:
-    """Verify a bundle and extract its wheels into `into`, or raise BundleRefused."""
+    """Verify a bundle and extract its wheels into `into`, or raise BundleRefused;
+    `halfway()` runs once the signature and version hold, before any wheel is read."""
     try:
         if path.stat().st_size > MAX_TOTAL + MAX_METADATA:
             raise _not_a_bundle()
@@ -110,6 +113,7 @@ def read_bundle(
             members = _members(archive)
             metadata, signed_by = _verified_metadata(archive, members, trusted)
             _check(metadata, target or host_target(), running_version, allow_older)
+            halfway()
             wheels = _extract(archive, members, metadata["wheels"], into)
         except (tarfile.TarError, EOFError):
             raise _not_a_bundle() from None

@@ -7,7 +7,9 @@ base install (the one `doorctl supervise` runs from) is never replaced. One smal
 file, written atomically, says which environment is active: that write is the switch.
 The `active` and `previous` symbolic links follow it, for people and scripts.
 
-Factory default keeps `<data_dir>/firmware/`, so the installed versions survive it.
+Factory default keeps `<data_dir>/firmware/`, so the installed versions survive it,
+but deletes the database copies (they hold the users and cardholders), so no rollback
+survives it either (forget_database_copies).
 This module has no Flask and no gevent: the supervisor uses it before anything runs.
 """
 
@@ -16,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import secrets
 import shutil
 import sqlite3
 import sys
@@ -45,6 +48,18 @@ def default_dir(data_dir: Path) -> Path:
     return Path(data_dir) / "firmware"
 
 
+def configured_dir(data_dir: Path) -> Path:
+    """The firmware folder this process was given (the supervisor and `doorctl serve`
+    set DOORCTL_FIRMWARE_DIR), else the default one."""
+    return Path(os.environ.get(FIRMWARE_DIR_ENV) or default_dir(data_dir))
+
+
+def make_root(root: Path) -> None:
+    """The firmware folder, readable by doorctl's user alone (it holds database copies)."""
+    root.mkdir(parents=True, exist_ok=True, mode=0o700)
+    root.chmod(0o700)
+
+
 def state_of(root: Path) -> dict:
     """The firmware state: active, previous, trial, restore and last outcome."""
     try:
@@ -56,7 +71,7 @@ def state_of(root: Path) -> dict:
 
 def write_state(root: Path, state: dict) -> None:
     """Replace the state file in one step that survives a power cut: the switch."""
-    root.mkdir(parents=True, exist_ok=True)
+    make_root(root)
     part = root / f"{STATE_NAME}.part"
     with open(part, "w", encoding="utf-8") as out:
         json.dump(state, out, indent=1)
@@ -105,9 +120,15 @@ def last_upgrade_failed(root: Path) -> bool:
     return last.get("phase") == "failed"
 
 
-def env_dir(root: Path, version: str) -> Path:
-    """Where a version's virtual environment lives."""
-    return root / "envs" / version
+def new_env_dir(root: Path, version: str) -> Path:
+    """A folder for a version's new virtual environment that no state names: a
+    reinstall of the running or previous version never touches theirs."""
+    return root / "envs" / f"{version}-{secrets.token_hex(4)}"
+
+
+def runnable(root: Path, slot: dict | None) -> bool:
+    """Whether the slot's Python is there to start it (the base install's always is)."""
+    return Path(python_of(root, slot)).exists()
 
 
 def db_copy(root: Path, version: str) -> Path:
@@ -126,6 +147,7 @@ def copy_database(data_dir: Path, target: Path) -> None:
     part = target.with_name(target.name + ".part")
     with contextlib.suppress(FileNotFoundError):
         part.unlink()
+    os.close(os.open(part, os.O_WRONLY | os.O_CREAT, 0o600))  # users, hashes: doorctl's only
     source = sqlite3.connect(Path(data_dir) / DB_NAME, timeout=10)
     copy = sqlite3.connect(part)
     try:
@@ -169,6 +191,20 @@ def clean_leftovers(root: Path, state: dict) -> None:
     for copy in copies.iterdir() if copies.is_dir() else ():
         if f"db/{copy.name}" not in kept:
             copy.unlink()
+
+
+def forget_database_copies(root: Path) -> None:
+    """Factory default: delete the database copies and the rollback that would bring
+    one back; the installed versions stay (a trial can still fall back to the previous
+    version's software)."""
+    shutil.rmtree(root / "db", ignore_errors=True)
+    if not (root / STATE_NAME).exists():
+        return
+    state = state_of(root)
+    if state["previous"]:
+        state["previous"] = {**state["previous"], "db": None}
+    state["restore"] = None
+    write_state(root, state)
 
 
 def hold(root: Path, phase: str) -> None:

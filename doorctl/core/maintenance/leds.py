@@ -30,7 +30,7 @@ SLOW_FLASH = 1.0  # seconds of red, then of dark
 
 def upgrade_failed(data_dir: Path) -> bool:
     """Whether the last firmware upgrade failed and rolled back."""
-    return firmware.last_upgrade_failed(firmware.default_dir(data_dir))
+    return firmware.last_upgrade_failed(firmware.configured_dir(data_dir))
 
 
 class Leds:

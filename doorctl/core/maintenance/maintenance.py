@@ -20,7 +20,9 @@ from flask_babel import gettext as _
 
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus
+from doorctl.core.maintenance import firmware as fw
 from doorctl.core.maintenance import reset, restart
+from doorctl.core.maintenance.upgrade import on_trial_message
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +92,8 @@ class Maintenance:
     def _ask(self, action: str, user: str | None, topic: str, data: dict) -> None:
         """Record the event, then stop serving (the answer goes out first)."""
         self._can_restart()
+        if fw.state_of(fw.configured_dir(self.data_dir))["trial"]:
+            raise Conflict(on_trial_message())
         self.bus.publish(topic, {"user": user} if user else {}, data)
         self._stop_for({"action": action, "user": user, "device": data.get("device", False)})
 

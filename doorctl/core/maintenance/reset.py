@@ -12,10 +12,11 @@ OSDP reader would otherwise have to be visited to pair again), the certificates 
 keys, the owner's firmware key, and the event and access logs.
 
 Factory default deletes everything in the data directory except the installed
-software (`firmware/`) and the wiring (`hardware.toml`, which describes the board,
-not a setting): settings, users, access data, logs, certificates and keys, the
-device's secret and the owner's firmware signing key. The next start begins the new
-log with one event saying when and how the reset was asked for.
+software (`firmware/`, less its database copies: no rollback survives it) and the
+wiring (`hardware.toml`, which describes the board, not a setting): settings, users,
+access data, logs, certificates and keys, the device's secret and the owner's
+firmware signing key. The next start begins the new log with one event saying when
+and how the reset was asked for.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import sqlite3
 import time
 from pathlib import Path
 
+from doorctl.core.maintenance import firmware
 from doorctl.core.maintenance.kept import NETWORK_SECTIONS
 from doorctl.core.store import DB_NAME
 
@@ -67,6 +69,7 @@ def factory_default(data_dir: Path, requested: dict) -> None:
             shutil.rmtree(entry)
         else:
             entry.unlink()
+    firmware.forget_database_copies(firmware.configured_dir(data_dir))
     (data_dir / DONE_NAME).write_text(json.dumps(requested), encoding="utf-8")
     log.warning("factory default: the data directory is back to new")
 

@@ -10,10 +10,20 @@ systemd (Restart=always) answers by starting the supervisor again.
 A version on trial (just switched to) must report healthy within the health time, or
 the supervisor stops it, switches back to the previous version, puts back the
 database copied before the upgrade, and records why; the old version then says so.
+A version on trial that exits before it reports healthy has failed, even when it asks
+for a restart (75): Maintenance's restart, restore and factory default are refused
+during a trial, so a healthy version never asks for one then.
+
+Each `doorctl serve` runs in a process group of its own with its engine; once it
+exits, whatever is left of the group is killed and waited for, so nothing holds the
+database while a copy is put back or the next one starts. A simulated control button
+held at start (--sim-button-held, DOORCTL_SIM_BUTTON_HELD) applies to the first start
+only: a restart is no new press of the button.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -28,6 +38,8 @@ from doorctl.core.maintenance.restart import RESTART_EXIT_CODE, SUPERVISED_ENV
 log = logging.getLogger("doorctl.supervisor")
 WATCH_EVERY = 0.1  # seconds between looks at a child on trial
 STOP_SECONDS = 10.0  # a child that ignores SIGTERM this long is killed
+SIM_BUTTON = "--sim-button-held"
+SIM_BUTTON_ENV = "DOORCTL_SIM_BUTTON_HELD"
 
 
 class Supervisor:
@@ -40,6 +52,7 @@ class Supervisor:
         self.health_seconds = health_seconds
         self.child: subprocess.Popen | None = None
         self.stopping = False
+        self.first_start = True
 
     def run(self) -> int:
         """Serve until stopped; the exit code is the last child's."""
@@ -62,14 +75,44 @@ class Supervisor:
     def _prepare(self) -> dict:
         """Put back a database copy that a fallback or rollback asked for, and remove
         what an interrupted upgrade left."""
-        state = fw.state_of(self.root)
+        fw.make_root(self.root)
+        state = self._runnable(fw.state_of(self.root))
         if state["restore"]:
             fw.restore_database(self.root / state["restore"], self.data_dir)
             state["restore"] = None
             fw.write_state(self.root, state)
-        if self.root.is_dir():
-            fw.clean_leftovers(self.root, state)
+        fw.clean_leftovers(self.root, state)
         fw.forget_health(self.root)
+        return state
+
+    def _runnable(self, state: dict) -> dict:
+        """An active version that is not on trial and whose environment is gone (its
+        Python missing) gives way to the previous version with its database copy, else
+        to the base install; recorded as a failure. (A trial's falls back as it fails.)"""
+        active = state["active"]
+        if state["trial"] or fw.runnable(self.root, active):
+            return state
+        previous = state["previous"]
+        back = previous if previous and fw.runnable(self.root, previous) else None
+        detail = f"{fw.python_of(self.root, active)} is missing"
+        log.error(
+            "doorctl %s can't start (%s): starting the %s",
+            active["version"],
+            detail,
+            f"previous version {back['version']}" if back else "base install",
+        )
+        state["active"] = {"version": back["version"], "env": back["env"]} if back else None
+        state["previous"] = None
+        state["restore"] = back.get("db") if back else None
+        state["last"] = {
+            "phase": "failed",
+            "version": active["version"],
+            "from_version": back["version"] if back else None,
+            "time": time.time(),
+            "reason": "exited",
+            "detail": detail,
+        }
+        fw.write_state(self.root, state)
         return state
 
     def _start(self, state: dict) -> subprocess.Popen:
@@ -84,9 +127,14 @@ class Supervisor:
             # scripts/run) instead of the environment's own: serve's and its engine's
             "PYTHONSAFEPATH": "1",
         }
+        if not self.first_start:
+            env.pop(SIM_BUTTON_ENV, None)
         command = [python, "-m", "doorctl", "serve", *self.serve_args]
         log.info("starting %s", " ".join(command))
-        return subprocess.Popen(command, env=env)
+        child = subprocess.Popen(command, env=env, start_new_session=True)
+        self.first_start = False
+        self.serve_args = without_sim_button(self.serve_args)
+        return child
 
     def _run_child(self, state: dict) -> int:
         """Run one child; a trial that fails falls back, and the child runs again."""
@@ -99,12 +147,26 @@ class Supervisor:
             return RESTART_EXIT_CODE
         if self.stopping:  # the signal came while it was being started
             self.child.terminate()
-        if state["trial"]:
-            verdict = self._watch_trial()
-            if verdict is not None:
-                self._fall_back(verdict)
-                return RESTART_EXIT_CODE
-        return self.child.wait()
+        try:
+            if state["trial"]:
+                verdict = self._watch_trial()
+                if verdict is not None:
+                    self._fall_back(verdict)
+                    return RESTART_EXIT_CODE
+            return self.child.wait()
+        finally:
+            self._end_group()
+
+    def _end_group(self) -> None:
+        """Kill what is left of the child's process group (its engine) and wait until
+        none of it runs any more: then nothing holds the database."""
+        self._stop_child()
+        group = self.child.pid
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(group, signal.SIGKILL)
+        deadline = time.monotonic() + STOP_SECONDS
+        while _group_runs(group) and time.monotonic() < deadline:
+            time.sleep(WATCH_EVERY)
 
     def _watch_trial(self) -> dict | None:
         """None once the child reports healthy (the trial ends); else why it did not."""
@@ -123,6 +185,8 @@ class Supervisor:
         return None
 
     def _stop_child(self) -> None:
+        if self.child.poll() is not None:
+            return
         self.child.terminate()
         try:
             self.child.wait(STOP_SECONDS)
@@ -133,6 +197,8 @@ class Supervisor:
     def _passed(self) -> None:
         state = fw.state_of(self.root)  # the child may have written since
         trial = state["trial"]
+        if trial is None:  # cleared by hand meanwhile: nothing to end
+            return
         log.info("doorctl %s reported healthy", trial["version"])
         state["trial"] = None
         state["last"] = {
@@ -149,6 +215,8 @@ class Supervisor:
         state = fw.state_of(self.root)
         # no previous slot recorded (a hand-edited state): the base install is the way back
         trial, previous = state["trial"], state["previous"] or {"version": None, "env": fw.BASE}
+        if trial is None:  # cleared by hand meanwhile: the active version just starts again
+            return
         log.error("doorctl %s did not become healthy (%s): falling back", trial["version"], why)
         state["active"] = {"version": previous["version"], "env": previous["env"]}
         state["previous"] = None
@@ -162,3 +230,26 @@ class Supervisor:
             **why,
         }
         fw.write_state(self.root, state)
+
+
+def without_sim_button(args: list[str]) -> list[str]:
+    """Serve's arguments less the simulated control button held at start."""
+    kept, skip = [], False
+    for arg in args:
+        if skip:
+            skip = False
+        elif arg == SIM_BUTTON:
+            skip = True
+        elif not arg.startswith(SIM_BUTTON + "="):
+            kept.append(arg)
+    return kept
+
+
+def _group_runs(group: int) -> bool:
+    """Whether a process of the group still runs (a zombie holds no files)."""
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            if int(fields[2]) == group and fields[0] != "Z":
+                return True
+    return False

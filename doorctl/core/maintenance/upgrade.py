@@ -84,8 +84,6 @@ class Firmware:
     def healthy(self) -> None:
         """This version serves: tell the supervisor, and say so if it is on trial."""
         trial = fw.state_of(self.root)["trial"]
-        if trial and trial["version"] == __version__:
-            fw.hold(self.root, "migrate")
         fw.report_healthy(self.root, __version__)
         if trial and trial["version"] == __version__:
             self._event("healthy", version=__version__, from_version=trial["from_version"])
@@ -102,7 +100,7 @@ class Firmware:
             self.phase = None
             raise
         finally:
-            shutil.rmtree(fw.incoming(self.root) / "unpacked", ignore_errors=True)
+            _remove(fw.incoming(self.root) / "unpacked")
             upload.unlink(missing_ok=True)
         gevent.spawn_later(RESTART_DELAY, self.restart)
         return {"version": bundle.version, "from_version": __version__, "phase": "switching"}
@@ -111,13 +109,14 @@ class Firmware:
         """Back to the previous version and its database copy (changes since are lost)."""
         state = fw.state_of(self.root)
         previous = state["previous"]
-        if not previous or not previous.get("db"):
+        if not previous:
             raise Conflict(
                 _(
                     "There is no previous version to roll back to: no upgrade was made on "
                     "this unit since the last rollback."
                 )
             )
+        self._can_roll_back(previous)
         self._begin("switching")
         state["active"] = {"version": previous["version"], "env": previous["env"]}
         state["previous"] = None
@@ -127,6 +126,23 @@ class Firmware:
         fw.write_state(self.root, state)
         gevent.spawn_later(RESTART_DELAY, self.restart)
         return {"version": previous["version"], "from_version": __version__, "phase": "switching"}
+
+    def _can_roll_back(self, previous: dict) -> None:
+        """Refuse a rollback that has no database copy or no software to go back to."""
+        if not previous.get("db"):
+            raise Conflict(
+                _(
+                    "There is no rollback: the factory default deleted the database copy "
+                    "taken before the last upgrade."
+                )
+            )
+        if not fw.runnable(self.root, previous):
+            raise Conflict(
+                _(
+                    "doorctl %(version)s can't be rolled back to: its installation is missing.",
+                    version=previous["version"],
+                )
+            )
 
     def _begin(self, phase: str) -> None:
         if not self.supervised:
@@ -138,6 +154,8 @@ class Firmware:
             )
         if self.phase is not None:
             raise Conflict(_("An upgrade is under way; wait for the restart."))
+        if fw.state_of(self.root)["trial"]:
+            raise Conflict(on_trial_message())
         self.phase = phase
         self._event(phase)
 
@@ -147,7 +165,7 @@ class Firmware:
 
         self._event("verifying")
         into = fw.incoming(self.root) / "unpacked"
-        shutil.rmtree(into, ignore_errors=True)
+        _remove(into)
         try:
             bundle = waiting.computed(
                 lambda: bundles.read_bundle(
@@ -156,18 +174,17 @@ class Firmware:
                     trusted=bundles.trusted_keys(self.data_dir),
                     running_version=__version__,
                     allow_older=allow_older,
+                    halfway=lambda: fw.hold(self.root, "verify"),
                 )
             )
         except bundles.BundleRefused as refused:
             self._event("failed", reason="refused", detail=refused.message)
             raise Refused({"bundle": refused.message}, refused.message) from None
-        fw.hold(self.root, "verify")
         return bundle
 
     def _install(self, bundle) -> str:
         """A new virtual environment with the bundle's doorctl, from its wheels only."""
-        env = fw.env_dir(self.root, bundle.version)
-        shutil.rmtree(env, ignore_errors=True)
+        env = fw.new_env_dir(self.root, bundle.version)
         env.parent.mkdir(parents=True, exist_ok=True)
         wheels = {str(Path(w).parent) for w in bundle.wheels}
         try:
@@ -180,7 +197,7 @@ class Firmware:
                 + ["--disable-pip-version-check", *links, f"doorctl=={bundle.version}"]
             )
         except subprocess.CalledProcessError as error:
-            shutil.rmtree(env, ignore_errors=True)
+            _remove(env)
             log.error("installing doorctl %s failed:\n%s", bundle.version, error.stdout)
             self._event("failed", version=bundle.version, reason="install_failed")
             message = _(
@@ -188,7 +205,7 @@ class Firmware:
                 version=bundle.version,
             )
             raise Refused({"bundle": message}, message) from None
-        return f"envs/{bundle.version}"
+        return str(env.relative_to(self.root))
 
     def _run(self, command: list[str]) -> None:
         """A command in a subprocess (gevent's: the hub goes on meanwhile)."""
@@ -224,6 +241,20 @@ class Firmware:
         self.bus.publish(
             fw.TOPIC, {}, {"phase": phase, "from_version": __version__} | data, {}, False
         )
+
+
+def on_trial_message() -> str:
+    """Why nothing that restarts doorctl is done while a new version is on trial (a
+    restart before it reports healthy would count as its failure)."""
+    return _(
+        "The new firmware version is on trial until it reports healthy, at most a "
+        "minute after its start: try again then."
+    )
+
+
+def _remove(folder: Path) -> None:
+    """Delete a folder tree on the hub's threadpool (an environment is thousands of files)."""
+    waiting.computed(lambda: shutil.rmtree(folder, ignore_errors=True))
 
 
 def _outcome(phase: str, version: str, from_version: str) -> dict:
