@@ -189,12 +189,19 @@ class Place:
             self.take()
 
 
+class Uploads:
+    """Whether an upload is being written to its file: one at a time in the process,
+    over HTTP and HTTPS alike (Limits.spooled)."""
+
+    busy = False
+
+
 class Handler(WSGIHandler):
     """gevent's request handler with deadlines, and the body read before the app runs."""
 
     _deadline: gevent.Timeout | None = None
     _holding_head = False  # the answer's head waits to leave with the first piece of body
-    _spooling = False  # this request holds the server's one upload place
+    _spooling = False  # this request holds the one upload place (Uploads)
     _head: bytes | None = None
 
     def handle(self):
@@ -310,12 +317,12 @@ class Handler(WSGIHandler):
         declared, or it would leave the folder's disk short of the reserve."""
         if not self.content_length:
             raise SpoolRefused(411)
-        if self.server.spooling:
+        if Uploads.busy:
             raise SpoolRefused(503)
         os.makedirs(folder, mode=0o700, exist_ok=True)
         if shutil.disk_usage(folder).free < self.content_length + self.server.limits.spool_reserve:
             raise SpoolRefused(507)
-        self.server.spooling = self._spooling = True
+        Uploads.busy = self._spooling = True
         # closed by _read_body once the body is in; removed after the answer
         spool = tempfile.NamedTemporaryFile(dir=folder, prefix="upload-", delete=False)  # noqa: SIM115
         self.environ[UPLOAD_ENV] = spool.name
@@ -323,7 +330,7 @@ class Handler(WSGIHandler):
 
     def _remove_upload(self) -> None:
         if self._spooling:
-            self.server.spooling = self._spooling = False
+            Uploads.busy = self._spooling = False
         path = self.environ.get(UPLOAD_ENV) if self.environ else None
         if path:
             with contextlib.suppress(FileNotFoundError):
@@ -378,7 +385,6 @@ class Server(WSGIServer):
         super().__init__(listener, application, log=None, error_log=log, **kwargs)
         self.limits = limits
         self.clients = clients or ConnectedClients()
-        self.spooling = False  # an upload is being written to its file (Limits.spooled)
         self.connections: collections.Counter[str] = collections.Counter()
 
     def handle(self, sock, address):
