@@ -14,11 +14,14 @@ import collections
 import contextlib
 import gc
 import io
+import json
 import logging
 import os
+import shutil
 import socket
 import sys
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from http.client import HTTPException
 
@@ -49,10 +52,14 @@ class Limits:
     request_timeout: float = 10.0
     connections_per_client: int = 32
     max_body: int = 32 * 1024 * 1024
-    # (path, most bytes, folder): a body this route takes goes to a file in the folder,
-    # not into memory (a firmware bundle is tens of MiB); the view finds the file's path
-    # in environ["doorctl.upload"] and CONTENT_LENGTH says 0.
-    spooled: tuple[tuple[str, int, str], ...] = ()
+    # (path, most bytes, folder, admits): a body this route takes goes to a file in the
+    # folder, not into memory (a firmware bundle is tens of MiB); the view finds the
+    # file's path in environ["doorctl.upload"] and CONTENT_LENGTH says 0. admits(environ)
+    # says from the headers alone whether the client may send it: one that may not is
+    # answered by the app without its body ever being read. One upload at a time, with
+    # a Content-Length that leaves `spool_reserve` bytes free in the folder.
+    spooled: tuple[tuple[str, int, str, Callable[[dict], bool]], ...] = ()
+    spool_reserve: int = 64 * 1024 * 1024
 
 
 UPLOAD_ENV = "doorctl.upload"
@@ -66,6 +73,14 @@ def _answer(status: str, text: str, *extra: str) -> bytes:
     return ("\r\n".join(head) + "\r\n\r\n").encode() + body
 
 
+def _json_answer(status: str, error: str, *extra: str) -> bytes:
+    """A complete JSON answer ({"error", "fields"}) that closes the connection."""
+    body = json.dumps({"error": error, "fields": {}}).encode()
+    head = [f"HTTP/1.1 {status}", "Connection: close", "Content-Type: application/json"]
+    head += [f"Content-Length: {len(body)}", *extra]
+    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
+
+
 ANSWERS = {
     400: _answer("400 Bad Request", "Bad request."),
     408: _answer("408 Request Timeout", "The request took too long to arrive."),
@@ -73,6 +88,20 @@ ANSWERS = {
     431: _answer("431 Request Header Fields Too Large", "The request headers are too large."),
     503: _answer(
         "503 Service Unavailable", "Too many connections from your address.", "Retry-After: 10"
+    ),
+}
+SPOOL_ANSWERS = {
+    411: _json_answer(
+        "411 Length Required", "Send the file with a Content-Length header (not chunked)."
+    ),
+    503: _json_answer(
+        "503 Service Unavailable",
+        "Another upload is under way. Try again when it has finished.",
+        "Retry-After: 30",
+    ),
+    507: _json_answer(
+        "507 Insufficient Storage",
+        "Not enough free space on the device for this file. Free some space and try again.",
     ),
 }
 
@@ -94,6 +123,14 @@ class RequestTimeout(Exception):
 
 class BodyTooLarge(Exception):
     """The request body is larger than the appliance takes."""
+
+
+class SpoolRefused(Exception):
+    """An upload refused before its body is read: `code` says why (SPOOL_ANSWERS)."""
+
+    def __init__(self, code: int):
+        super().__init__(f"upload refused ({code})")
+        self.code = code
 
 
 class Admission:
@@ -152,11 +189,19 @@ class Place:
             self.take()
 
 
+class Uploads:
+    """Whether an upload is being written to its file: one at a time in the process,
+    over HTTP and HTTPS alike (Limits.spooled)."""
+
+    busy = False
+
+
 class Handler(WSGIHandler):
     """gevent's request handler with deadlines, and the body read before the app runs."""
 
     _deadline: gevent.Timeout | None = None
     _holding_head = False  # the answer's head waits to leave with the first piece of body
+    _spooling = False  # this request holds the one upload place (Uploads)
     _head: bytes | None = None
 
     def handle(self):
@@ -194,7 +239,7 @@ class Handler(WSGIHandler):
         """Answer once the whole body is in, so a slow upload holds no place in Admission."""
         try:
             self._read_body()
-        except (RequestTimeout, BodyTooLarge, OSError, ValueError) as exc:
+        except (RequestTimeout, BodyTooLarge, SpoolRefused, OSError, ValueError) as exc:
             self._remove_upload()
             self._refuse_body(exc)
             return
@@ -249,6 +294,9 @@ class Handler(WSGIHandler):
             return
         if not self.content_length and not self.wsgi_input.chunked_input:
             return
+        if spool and not spool[3](self.environ):
+            self._leave_unread()  # the app answers (login, role, IP filter) without it
+            return
         body = self._spool_file(spool[2]) if spool else io.BytesIO()
         while piece := self._read_piece(limits.request_timeout):
             body.write(piece)
@@ -265,14 +313,24 @@ class Handler(WSGIHandler):
 
     def _spool_file(self, folder: str):
         """A new file in `folder` for the body; removed after the answer unless the view
-        moved it away."""
+        moved it away. Refused when another upload is under way, the length is not
+        declared, or it would leave the folder's disk short of the reserve."""
+        if not self.content_length:
+            raise SpoolRefused(411)
+        if Uploads.busy:
+            raise SpoolRefused(503)
         os.makedirs(folder, mode=0o700, exist_ok=True)
+        if shutil.disk_usage(folder).free < self.content_length + self.server.limits.spool_reserve:
+            raise SpoolRefused(507)
+        Uploads.busy = self._spooling = True
         # closed by _read_body once the body is in; removed after the answer
         spool = tempfile.NamedTemporaryFile(dir=folder, prefix="upload-", delete=False)  # noqa: SIM115
         self.environ[UPLOAD_ENV] = spool.name
         return spool
 
     def _remove_upload(self) -> None:
+        if self._spooling:
+            Uploads.busy = self._spooling = False
         path = self.environ.get(UPLOAD_ENV) if self.environ else None
         if path:
             with contextlib.suppress(FileNotFoundError):
@@ -292,9 +350,12 @@ class Handler(WSGIHandler):
         self.close_connection = True
         code = 413 if isinstance(exc, BodyTooLarge) else 400
         code = 408 if isinstance(exc, (RequestTimeout, TimeoutError)) else code
+        answer = ANSWERS.get(code)
+        if isinstance(exc, SpoolRefused):
+            code, answer = exc.code, SPOOL_ANSWERS[exc.code]
         log.info("request from %s refused (%d): %s", self.client_address[0], code, exc)
         with contextlib.suppress(OSError):
-            self.socket.sendall(ANSWERS[code])
+            self.socket.sendall(answer)
 
     def handle_error(self, t, v, tb):
         """A client that stopped reading its answer is closed quietly, not reported."""

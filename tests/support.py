@@ -163,9 +163,9 @@ def start_served(data_dir: Path, *extra: str, env: dict | None = None) -> Served
     return Served(process, match.group(1), data_dir, https_url=https.group(1) if https else "")
 
 
-def start_set_up(data_dir: Path, *extra: str) -> Served:
+def start_set_up(data_dir: Path, *extra: str, env: dict | None = None) -> Served:
     """The real appliance, its root password set (ROOT_PASSWORD)."""
-    server = start_served(data_dir, *extra)
+    server = start_served(data_dir, *extra, env=env)
     body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
     server.call("POST", "/api/v1/setup", body, auth=None)
     return server

@@ -39,9 +39,12 @@ from doorctl.blueprints.common import (
 )
 from doorctl.blueprints.system import security
 from doorctl.core.system.network.sessions import new_session_id
+from doorctl.core.system.security import Blocked
 from doorctl.core.system.users import ROLES, User
 
 bp = Blueprint("auth", __name__)
+# environ: (Authorization header, its user) once checked, so a request counts once
+BASIC_CHECKED = "doorctl.basic_checked"
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 # What a page of another site can send without asking first (CORS-safelisted types).
 FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/plain"}
@@ -83,13 +86,45 @@ def _basic_auth_user(req) -> User | None:
     header = _basic_header(req)
     if not header:
         return None
+    checked = req.environ.get(BASIC_CHECKED)
+    if checked is not None and checked[0] == header:
+        user = checked[1]  # checked (and counted) before the upload's body was read
+    else:
+        user = _check_basic(header)
+        req.environ[BASIC_CHECKED] = (header, user)
+    g.doorctl_basic = user is not None
+    return user
+
+
+def _check_basic(header: str) -> User | None:
     try:
         username, _, password = base64.b64decode(header[6:]).decode().partition(":")
     except (binascii.Error, UnicodeDecodeError):
         return None
-    user = security.authenticate(username, password, "basic")
-    g.doorctl_basic = user is not None
-    return user
+    return security.authenticate(username, password, "basic")
+
+
+def upload_gate(app):
+    """What the server asks before it writes an upload to disk (server.Limits.spooled):
+    whether the headers alone pass the IP filter, login and role of the route."""
+
+    def admits(environ: dict) -> bool:
+        with app.request_context(environ):
+            try:
+                return _passes_gate()
+            except Blocked:
+                return False  # the app answers 429 without reading the body
+
+    return admits
+
+
+def _passes_gate() -> bool:
+    if security.admit() is not None or request.endpoint is None:
+        return False
+    role = required_role(current_app.view_functions[request.endpoint])
+    if role == PUBLIC:
+        return True
+    return current_user.is_authenticated and current_user.has_role(role)
 
 
 def _basic_header(req) -> str:

@@ -8,6 +8,7 @@ Everything runs in greenlets that plain `gevent.sleep()` drives; no monkey-patch
 
 from __future__ import annotations
 
+import os
 import time
 
 import gevent
@@ -26,6 +27,9 @@ from doorctl.hal.base import (
 )
 from doorctl.hal.wiegand import DEFAULT_FRAME_GAP, encode_card, encode_keys
 
+# A file the simulated board appends each output change to ("name 1" or "name 0"), so
+# a demo or a test sees what the outputs did across restarts (stop, crash, exec).
+OUTPUTS_LOG_ENV = "DOORCTL_SIM_OUTPUTS_LOG"
 # Real readers send bits ~1-2 ms apart with ~50-100 µs pulses.
 PULSE_INTERVAL = 0.002
 PULSE_WIDTH = 0.000080
@@ -45,6 +49,9 @@ class SimBoard(Board):
         self.led_changes: list[tuple[str, str]] = []
         for led in self.leds().values():
             led.on_color(lambda name, color: self.led_changes.append((name, color)))
+        if os.environ.get(OUTPUTS_LOG_ENV):
+            for output in self._ports_out.values():  # the aux ports' output faces too
+                output.on_change(_log_output)
 
     def _build(self, aux_directions: dict[str, str]) -> None:
         """Create the manual's terminals; the aux ports start in the profile's direction."""
@@ -115,3 +122,9 @@ class SimBoard(Board):
                     gevent.sleep(PULSE_INTERVAL)
                 self.wiegand._pulse(int(bit), PULSE_WIDTH)
             gevent.sleep(self.wiegand.assembler.gap * 2)
+
+
+def _log_output(name: str, active: bool) -> None:
+    """Append one output change to the file OUTPUTS_LOG_ENV names."""
+    with open(os.environ[OUTPUTS_LOG_ENV], "a", encoding="utf-8") as log:
+        log.write(f"{name} {int(active)}\n")

@@ -17,6 +17,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from support import ROOT_PASSWORD, basic, start_set_up
 
+from doorctl.hal.sim import OUTPUTS_LOG_ENV
+
 RESTART_SECONDS = 30
 
 
@@ -51,7 +53,9 @@ def maintenance_events(server) -> list[dict]:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     data_dir = tmp_path_factory.mktemp("maintenance") / "data"
-    served = start_set_up(data_dir)
+    outputs_log = data_dir.parent / "outputs.log"
+    served = start_set_up(data_dir, env={OUTPUTS_LOG_ENV: str(outputs_log)})
+    served.outputs_log = outputs_log
     (data_dir / "firmware").mkdir()
     (data_dir / "firmware" / "installed").write_text("the installed software")
     call(served, "POST", "/api/v1/users", _user("viewer"))
@@ -95,12 +99,17 @@ def test_bad_input_is_refused_and_changes_nothing(server):
 
 def test_restart_answers_again_with_the_same_data_and_outputs_reset(server):
     holder = server.call("POST", "/api/v1/cardholders", {"name": "Ann Berg"})
-    server.call("POST", "/api/v1/doors/1/access")
+    server.call("PUT", "/api/v1/doors/1/settings", {"access_time": 600, "long_access_time": 600})
+    server.call("POST", "/api/v1/doors/1/access")  # the relay stays active for 10 minutes
     assert server.call("GET", "/api/v1/sim/board")["outputs"]["relay"]["active"]
+    before = server.outputs_log.read_text().splitlines()
+    assert before[-1] == "relay 1"
     status, answer = call(server, "POST", "/api/v1/maintenance/restart", {})
     assert (status, answer) == (202, {"action": "restart", "state": "restarting"})
     line = wait_restarted(server)
     assert server.url in line  # the same port, though the command line asked for any
+    # the stopping process released the relay (a new simulated board starts inactive)
+    assert "relay 0" in server.outputs_log.read_text().splitlines()[len(before) :]
     assert not server.call("GET", "/api/v1/sim/board")["outputs"]["relay"]["active"]
     assert server.call("GET", f"/api/v1/cardholders/{holder['id']}")["name"] == "Ann Berg"
     (event,) = maintenance_events(server)

@@ -16,6 +16,7 @@ from flask import Blueprint, current_app, flash, jsonify, redirect, request, url
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from doorctl.blueprints.auth import upload_gate
 from doorctl.blueprints.common import render
 from doorctl.blueprints.logs.sentences import capital
 from doorctl.blueprints.logs.sentences.maintenance import why_failed
@@ -31,9 +32,11 @@ UPGRADE_PATH = "/api/v1/firmware/upgrade"
 MAX_BUNDLE = 256 * 1024 * 1024
 
 
-def upload_route(app) -> tuple[str, int, str]:
-    """The upgrade route's body limit and the folder its body goes to (server.Limits)."""
-    return (UPGRADE_PATH, MAX_BUNDLE, str(fw.incoming(Path(app.config["FIRMWARE_DIR"]))))
+def upload_route(app) -> tuple:
+    """The upgrade route's body limit, the folder its body goes to, and the check of
+    the headers before any of it is written (server.Limits)."""
+    folder = str(fw.incoming(Path(app.config["FIRMWARE_DIR"])))
+    return (UPGRADE_PATH, MAX_BUNDLE, folder, upload_gate(app))
 
 
 def _firmware() -> Firmware:

@@ -8,6 +8,7 @@ restores it keeps that key sealed with its own device key (table pin_key).
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from doorctl.core.secrets import Sealer, Unsealable
 from doorctl.core.store import Store
@@ -17,8 +18,9 @@ log = logging.getLogger(__name__)
 PLACE = "pin key"
 
 
-def pin_secret(store: Store, sealer: Sealer, device_secret: bytes) -> bytes:
-    """The key this unit's PIN hashes are made with."""
+def pin_secret(store: Store | sqlite3.Connection, sealer: Sealer, device_secret: bytes) -> bytes:
+    """The key this unit's PIN hashes are made with (read through the store or a
+    connection of its own, as a backup's read transaction is)."""
     row = store.execute("SELECT key FROM pin_key WHERE id = 1").fetchone()
     if row is None:
         return device_secret

@@ -166,16 +166,22 @@ def collect(
 
 
 def collect_unit(store: Store, sealer: Sealer, device_secret: bytes, certificates, device) -> dict:
-    """The content of a backup of this unit (a read transaction: one consistent copy)."""
-    store.execute("BEGIN")
+    """The content of a backup of this unit, read on the store's reading thread (every
+    table, every secret unsealed: the hub goes on meanwhile)."""
+    return store.read(_collect_in, sealer, device_secret, certificates, device)
+
+
+def _collect_in(conn: sqlite3.Connection, sealer, device_secret, certificates, device) -> dict:
+    """collect() in one read transaction on `conn`: one consistent copy."""
+    conn.execute("BEGIN")
     try:
-        rows = store.execute("SELECT id FROM certificates WHERE kind = 'client_server'")
+        rows = conn.execute("SELECT id FROM certificates WHERE kind = 'client_server'")
         keys = {row["id"]: _key_pem(certificates, row["id"]) for row in rows.fetchall()}
         keys = {cert_id: pem for cert_id, pem in keys.items() if pem is not None}
-        pin_key = pin_secret(store, sealer, device_secret)
-        return collect(store.conn, sealer, pin_key, keys, device)
+        pin_key = pin_secret(conn, sealer, device_secret)
+        return collect(conn, sealer, pin_key, keys, device)
     finally:
-        store.execute("COMMIT")
+        conn.execute("COMMIT")
 
 
 def _key_pem(certificates, cert_id: str) -> str | None:

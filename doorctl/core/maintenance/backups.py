@@ -8,6 +8,7 @@ for PENDING_SECONDS; confirming opens the file again with that key.
 
 from __future__ import annotations
 
+import contextvars
 import logging
 import os
 import secrets
@@ -79,7 +80,7 @@ class Backups:
         """The content of an uploaded backup and its key; a refusal is logged."""
         try:
             key = computed(backup_file.unlock, data, password)
-            content = backup_file.open_with(data, key)
+            content = _computed(backup_file.open_with, data, key)
             check(content, self.doorctl.store.version)
         except BackupRefused as refused:
             self._refused(source, refused)
@@ -122,7 +123,7 @@ class Backups:
             raise BackupRefused("file", message)
         with open(pending.path, "rb") as f:
             data = f.read()
-        content = backup_file.open_with(data, pending.key)
+        content = _computed(backup_file.open_with, data, pending.key)
         self.drop(token)
         return self.restore_content(content, keep_network, source)
 
@@ -136,10 +137,9 @@ class Backups:
         doorctl = self.doorctl
         keys_dir = doorctl.certificates.keys_dir
         try:
-            check(content, doorctl.store.version)
-            rows = sealed(migrated(content), content, doorctl.sealer)
-            pin_key = pin_key_of(content, doorctl.sealer)
-            staged = stage_keys(content, doorctl.sealer, keys_dir)
+            rows, pin_key, staged = _computed(
+                _prepared, content, doorctl.store.version, doorctl.sealer, keys_dir
+            )
         except BackupRefused as refused:
             self._refused(source, refused)
             raise
@@ -214,6 +214,19 @@ class Backups:
 
 
 DEVICE_FACTS = ("product", "version", "serial_number", "hostname", "hardware")
+
+
+def _prepared(content: dict, schema: int, sealer, keys_dir: Path) -> tuple:
+    """A backup's rows at this schema with their secrets sealed for this unit, its PIN
+    key and its staged private keys; BackupRefused when it doesn't fit."""
+    check(content, schema)
+    rows = sealed(migrated(content), content, sealer)
+    return rows, pin_key_of(content, sealer), stage_keys(content, sealer, keys_dir)
+
+
+def _computed(function, *args):
+    """computed(), with the request's context (its language for a refusal's message)."""
+    return computed(contextvars.copy_context().run, function, *args)
 
 
 def _who(source: dict) -> dict:
