@@ -243,17 +243,17 @@ def serve(args: argparse.Namespace) -> int:
         max_body=app.config["MAX_CONTENT_LENGTH"],
         spooled=(firmware_page.upload_route(app),),
     )
-    listeners = serve_listeners(app, args, limits)
     maintenance = doorctl.maintenance
     maintenance.reboot_command = args.reboot_command
     maintenance.reboot_available |= args.reboot_command != restart.REBOOT_COMMAND
+    stopping = gevent.event.Event()
+    maintenance.serve_with(stopping.set)  # before the first request can ask for a restart
+    listeners = serve_listeners(app, args, limits)
     doorctl.discovery.serving_on(args.host)
     doorctl.start()
     freeze_startup_objects()
-    stopping = gevent.event.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         gevent.signal_handler(signum, stopping.set)
-    maintenance.serve_with(stopping.set)
     app.extensions["doorctl.firmware"].announce()
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
     gevent.spawn(report_health, app)

@@ -51,7 +51,7 @@ def test_only_administrators_open_the_page_or_call_the_api(client, doorctl, root
         "can_restart": False,
         "device_restart": False,
         "pending": None,
-        "restore_keeps": ["https"],
+        "restore_keeps": ["https", "network_ip", "ieee8021x"],
     }
 
 

@@ -30,9 +30,10 @@ def stored(data_dir, tmp_sections: dict[str, str]) -> None:
 
 
 def test_restore_keeps_the_network_settings_and_users(tmp_path):
-    stored(tmp_path, {"https": '{"http_port": 8080}', "security": "{}", "access": "{}"})
+    network = {section: "{}" for section in NETWORK_SECTIONS} | {"https": '{"http_port": 8080}'}
+    stored(tmp_path, network | {"security": "{}", "access": "{}"})
     reset.restore(tmp_path)
-    assert sections(tmp_path) == set(NETWORK_SECTIONS) == {"https"}
+    assert sections(tmp_path) == set(NETWORK_SECTIONS) >= {"https", "network_ip", "ieee8021x"}
     with sqlite3.connect(tmp_path / DB_NAME) as conn:
         assert conn.execute("SELECT username FROM users WHERE username = 'ann'").fetchone()
 

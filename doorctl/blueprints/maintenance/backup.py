@@ -216,6 +216,7 @@ RESTORE_UPLOAD = {
     "properties": {
         **UPLOAD["properties"],
         "keep_network": {
+            "type": "string",
             "enum": ["true", "false"],
             "description": "Keep this unit's network settings (default true).",
         },

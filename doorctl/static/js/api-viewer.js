@@ -8,6 +8,9 @@ window.addEventListener("DOMContentLoaded", () => {
     url: element.dataset.spec,
     domNode: element,
     deepLinking: true,
+    // Over a hundred operations: the sections start closed, a list of the API's parts,
+    // and each opens to its operations.
+    docExpansion: "none",
     validatorUrl: null,
     withCredentials: true,
     // Writes with the session cookie carry the page's CSRF token, as the pages do.
