@@ -4,7 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from flask import current_app, jsonify, make_response, request, session, stream_template
+from flask import (
+    current_app,
+    flash,
+    jsonify,
+    make_response,
+    redirect,
+    request,
+    session,
+    stream_template,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import refresh
 from flask_login import current_user
@@ -78,6 +88,20 @@ def form_failed(page: Callable, error: DoorctlError, **context):
     status = 422 if error.status == 400 else error.status
     context.setdefault("values", request.form)
     return page(status, errors=error.fields, message=error.message, **context)
+
+
+def save_section(section: str, page: Callable, saved: str, endpoint: str):
+    """Save a settings section from its page's form: back to the page (303) with `saved`
+    shown, or the page again (422) with each bad field's message beside it and the
+    values as typed."""
+    settings = appliance().settings
+    form = settings.form(section, request.form)
+    try:
+        settings.save(section, form)
+    except DoorctlError as error:
+        return page(422, form=form, errors=error.fields, message=error.message)
+    flash(saved)
+    return redirect(url_for(endpoint), 303)
 
 
 def field_errors(errors: dict[str, str], labels: dict, prefix: str) -> list[str]:

@@ -9,13 +9,13 @@ where it moved, one that repeats it is fine).
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, jsonify
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from doorctl.blueprints.common import appliance, json_body, render
+from doorctl.blueprints.common import appliance, json_body, render, save_section
 from doorctl.core.access_control.access import SECTION
-from doorctl.core.errors import DoorctlError, Invalid
+from doorctl.core.errors import Invalid
 
 MENU_ITEMS = [("Access control", lazy_gettext("Access settings"), "access_settings.page")]
 bp = Blueprint("access_settings", __name__)
@@ -41,14 +41,7 @@ def page():
 @bp.route("/access/settings", methods=["POST"])
 def save():
     """Save the page's settings; each bad field keeps its value and says what is allowed."""
-    settings = appliance().settings
-    form = settings.form(SECTION, request.form)
-    try:
-        settings.save(SECTION, form)
-    except DoorctlError as error:
-        return _page(422, form=form, errors=error.fields, message=error.message)
-    flash(_("Access settings saved."))
-    return redirect(url_for("access_settings.page"), 303)
+    return save_section(SECTION, _page, _("Access settings saved."), "access_settings.page")
 
 
 def _zone() -> str:

@@ -10,12 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 
 from babel.dates import format_datetime
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template
 from flask_babel import get_locale, lazy_gettext
 from flask_babel import gettext as _
 
-from doorctl.blueprints.common import allow, appliance, json_body, render
-from doorctl.core.errors import DoorctlError
+from doorctl.blueprints.common import allow, appliance, json_body, render, save_section
 from doorctl.core.system.date_time.settings import (
     MANUAL,
     MAX_SERVERS,
@@ -76,14 +75,7 @@ def page():
 @bp.route("/date-time", methods=["POST"])
 def save():
     """Save the page's settings; each bad field keeps its value and says what is allowed."""
-    settings = appliance().settings
-    form = settings.form(SECTION, request.form)
-    try:
-        settings.save(SECTION, form)
-    except DoorctlError as error:
-        return _page(422, form=form, errors=error.fields, message=error.message)
-    flash(_("Date and time saved."))
-    return redirect(url_for("date_time.page"), 303)
+    return save_section(SECTION, _page, _("Date and time saved."), "date_time.page")
 
 
 @bp.route("/date-time/sync")

@@ -8,12 +8,11 @@ description is served here, where SSDP's LOCATION points.
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, flash, jsonify, redirect, request, url_for
+from flask import Blueprint, Response, jsonify, request
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from doorctl.blueprints.common import allow, appliance, json_body, public, render
-from doorctl.core.errors import DoorctlError
+from doorctl.blueprints.common import allow, appliance, json_body, public, render, save_section
 from doorctl.core.system.discovery.settings import SECTION, default_name, device_uuid
 from doorctl.core.system.discovery.upnp import DESCRIPTION_PATH, description_xml
 
@@ -45,14 +44,7 @@ def page():
 def save():
     """Save the page's settings: a new name is announced at once, a protocol turned off
     says goodbye."""
-    settings = appliance().settings
-    form = settings.form(SECTION, request.form)
-    try:
-        settings.save(SECTION, form)
-    except DoorctlError as error:
-        return _page(422, form=form, errors=error.fields, message=error.message)
-    flash(_("Network discovery saved."))
-    return redirect(url_for("discovery.page"), 303)
+    return save_section(SECTION, _page, _("Network discovery saved."), "discovery.page")
 
 
 @bp.route("/api/v1/network-discovery")
