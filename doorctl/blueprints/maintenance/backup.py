@@ -16,7 +16,7 @@ from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.maintenance.backup import COUNTED, PASSWORD_RULE, backup_password_error
 from doorctl.core.maintenance.backup_file import Cost
 from doorctl.core.maintenance.backups import Backups
-from doorctl.core.maintenance.kept import NETWORK_SECTIONS
+from doorctl.core.maintenance.kept import network_words
 
 MENU_ITEMS = [("Maintenance", lazy_gettext("Backup"), "backup.page")]
 bp = Blueprint("backup", __name__)
@@ -38,17 +38,10 @@ def _page(status: int = 200, **context):
         "maintenance/backup/page.html",
         status,
         password_rule=PASSWORD_RULE,
-        network_sections=[str(NETWORK_LABELS.get(s, s)) for s in NETWORK_SECTIONS],
+        network_sections=network_words(),
         errors=context.pop("errors", {}),
         **context,
     )
-
-
-NETWORK_LABELS = {
-    "https": lazy_gettext("HTTP and HTTPS (ports and which of the two serve)"),
-    "network_ip": lazy_gettext("IP settings (addresses, router, hostname and DNS)"),
-    "ieee8021x": lazy_gettext("IEEE 802.1x"),
-}
 
 
 def _new_password(body) -> str:

@@ -14,17 +14,12 @@ from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, form_failed, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid, unknown_fields
-from doorctl.core.maintenance.kept import NETWORK_SECTIONS
+from doorctl.core.maintenance.kept import NETWORK_SECTIONS, network_words
 from doorctl.core.maintenance.maintenance import CONFIRMATION
-from doorctl.core.system.network.http_https import SECTION as HTTP_HTTPS
 
 MENU_ITEMS = [("Maintenance", lazy_gettext("Maintenance"), "maintenance.page")]
 bp = Blueprint("maintenance", __name__)
 START_HEADER = "X-Doorctl-Start"
-# What a restore keeps, in words: each of kept.NETWORK_SECTIONS.
-KEPT_WORDS = {
-    HTTP_HTTPS: lazy_gettext("HTTP and HTTPS: which of them serve, their ports, the certificate"),
-}
 BODIES = {"restart": ("device",), "restore": (), "factory_default": ("confirmation",)}
 ACTIONS = ("restart", "restore", "factory_default")
 # The OpenAPI document's words for these routes (api_routes.py).
@@ -51,7 +46,7 @@ def _maintenance():
 
 def kept_words() -> list[str]:
     """What a restore keeps of the settings, as the page lists it."""
-    return [str(KEPT_WORDS.get(section, section)) for section in NETWORK_SECTIONS]
+    return network_words()
 
 
 @bp.after_app_request

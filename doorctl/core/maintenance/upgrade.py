@@ -111,10 +111,7 @@ class Firmware:
         previous = state["previous"]
         if not previous:
             raise Conflict(
-                _(
-                    "There is no previous version to roll back to: no upgrade was made on "
-                    "this unit since the last rollback."
-                )
+                _("There is no previous version to roll back to: no upgrade was kept on this unit.")
             )
         self._can_roll_back(previous)
         self._begin("switching")
