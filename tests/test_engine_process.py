@@ -289,7 +289,9 @@ def mqtt(doorctl, root, broker):
 @pytest.mark.peer
 def test_mqtt_door_commands_drive_the_door_in_the_engine(mqtt, broker, events):
     mqtt.settings.update("mqtt_subscriptions", {"subscriptions": [], "door_commands": True})
-    wait_until(lambda: mqtt.mqtt.status()["subscribed"], what="SUBACK")
+    # Home Assistant's status topic is subscribed already: wait for the door commands'.
+    door_commands = lambda: any(f.endswith("/command") for f in mqtt.mqtt.status()["subscribed"])  # noqa: E731
+    wait_until(door_commands, what="SUBACK of the door command topic")
     publish(broker.port, f"{PREFIX}/door/1/command", "lockdown")
     commands = lambda: [e for e in events if e.topic == "tns1:Door/Command"]  # noqa: E731
     wait_until(commands, what="the command's event")
