@@ -9,6 +9,7 @@ test key, the dependency wheels cached in .cache/wheels); every install in a tes
 from __future__ import annotations
 
 import base64
+import contextlib
 import io
 import json
 import os
@@ -197,9 +198,15 @@ class Supervised:
             time.sleep(0.05)
 
     def kill(self) -> None:
-        """SIGKILL to the supervisor and everything it started, as a power cut."""
+        """SIGKILL to the supervisor and everything it started, as a power cut: serve
+        (in a process group of its own) and its engine must go with it."""
+        data_dir = str(self.data_dir)
         os.killpg(self.process.pid, signal.SIGKILL)
         self.process.wait()
+        deadline = time.monotonic() + 10
+        while left := running_with(data_dir):
+            assert time.monotonic() < deadline, f"still running after the supervisor: {left}"
+            time.sleep(0.05)
 
     def stop(self) -> int:
         """SIGTERM, as systemd stops it; the exit code."""
@@ -210,3 +217,18 @@ class Supervised:
         finally:
             if self.process.poll() is None:
                 self.kill()
+
+
+def running_with(data_dir: str) -> list[int]:
+    """The live processes (zombies aside) whose command line names `data_dir`."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        with contextlib.suppress(OSError):
+            stat = (entry / "stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            if data_dir.encode() in (entry / "cmdline").read_bytes():
+                found.append(int(entry.name))
+    return found

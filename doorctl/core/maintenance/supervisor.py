@@ -24,6 +24,7 @@ only: a restart is no new press of the button.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import logging
 import os
 import signal
@@ -131,7 +132,9 @@ class Supervisor:
             env.pop(SIM_BUTTON_ENV, None)
         command = [python, "-m", "doorctl", "serve", *self.serve_args]
         log.info("starting %s", " ".join(command))
-        child = subprocess.Popen(command, env=env, start_new_session=True)
+        child = subprocess.Popen(
+            command, env=env, start_new_session=True, preexec_fn=_die_with_supervisor
+        )
         self.first_start = False
         self.serve_args = without_sim_button(self.serve_args)
         return child
@@ -253,3 +256,13 @@ def _group_runs(group: int) -> bool:
             if int(fields[2]) == group and fields[0] != "Z":
                 return True
     return False
+
+
+def _die_with_supervisor() -> None:
+    """In serve, before it runs: SIGKILL when the supervisor dies, as a power cut takes
+    both. serve has a process group of its own, so a signal to the supervisor's group
+    no longer reaches it (under systemd the unit's cgroup is killed whole anyway)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
