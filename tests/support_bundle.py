@@ -9,6 +9,7 @@ versions>/` (gitignored); later runs build bundles from that folder with no inde
 from __future__ import annotations
 
 import hashlib
+import os
 import re
 import shutil
 import subprocess
@@ -46,6 +47,7 @@ def dependency_wheels(scratch: Path) -> Path:
     constraints = scratch / "constraints.txt"
     constraints.write_text("\n".join(pins) + "\n")
     own = doorctl_wheel(REPO, scratch / "own")
+    final, folder = folder, folder.with_name(f"{key}.{os.getpid()}")  # a worker's own
     shutil.rmtree(folder, ignore_errors=True)
     subprocess.run(  # pip wheel: a dependency published only as source is built here
         [sys.executable, "-m", "pip", "wheel", "--quiet"]
@@ -64,7 +66,11 @@ def dependency_wheels(scratch: Path) -> Path:
         timeout=900,
     )
     (folder / DONE).touch()
-    return folder
+    try:  # the first worker to finish puts its folder in place; the others drop theirs
+        os.rename(folder, final)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+    return final
 
 
 def checkout_at(version: str, out: Path) -> Path:
