@@ -7,11 +7,10 @@ a change reaches NetworkManager before it is stored, so a refused one changes no
 
 from __future__ import annotations
 
-import datetime
-
 from flask import Blueprint, jsonify
 
 from doorctl.blueprints.common import appliance, json_body
+from doorctl.core.system.certificates.chosen import choices
 from doorctl.core.system.security.dot1x_form import SECTION
 
 bp = Blueprint("ieee8021x", __name__)
@@ -24,21 +23,8 @@ def context(form=None, errors=None) -> dict:
     return {
         "dot1x_form": form or appliance().settings.form(SECTION),
         "dot1x_errors": errors or {},
-        "dot1x_choices": _choices(),
+        "dot1x_choices": choices(appliance().certificates),
         "dot1x_status": dot1x.status(),
-    }
-
-
-def _choices() -> dict[str, list[dict]]:
-    """The store's certificates by kind, each marked when it has expired."""
-    now = datetime.datetime.now(datetime.UTC)
-    listed = [
-        {**c, "expired": datetime.datetime.fromisoformat(c["not_after"]) < now}
-        for c in appliance().certificates.list()
-    ]
-    return {
-        "client_certificate": [c for c in listed if c["kind"] == "client_server"],
-        "ca_certificate": [c for c in listed if c["kind"] == "ca"],
     }
 
 

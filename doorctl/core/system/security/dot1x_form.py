@@ -17,10 +17,11 @@ from wtforms.validators import Length, ValidationError
 
 from doorctl.core.fields import Switch, Text
 from doorctl.core.system.certificates import Certificates
+from doorctl.core.system.certificates import chosen as store
+from doorctl.core.system.certificates.chosen import CA_CERTIFICATE, CLIENT_CERTIFICATE
 
 SECTION = "ieee8021x"
 EAPOL_VERSIONS = [SelectChoice(1, "1"), SelectChoice(2, "2")]
-CA_CERTIFICATE, CLIENT_CERTIFICATE = "ca_certificate", "client_certificate"
 
 
 def _version(value) -> int | None:
@@ -86,36 +87,25 @@ def check(certificates: Certificates, record: dict) -> dict[str, str]:
 
 
 def _certificate_errors(certificates: Certificates, record: dict) -> dict[str, str]:
-    errors = {}
-    for field in (CLIENT_CERTIFICATE, CA_CERTIFICATE):
-        cert_id = record[field]
-        if not cert_id:
-            continue
-        if not certificates.exists(cert_id):
-            errors[field] = _("There is no certificate %(id)s in the store.", id=cert_id)
-        else:
-            problem = _kind_error(certificates, field, cert_id)
-            if problem:
-                errors[field] = problem
+    errors = store.check(certificates, record, WRONG_KIND)
+    ca = record[CA_CERTIFICATE]
+    if ca and CA_CERTIFICATE not in errors and not is_ca(certificates, ca):
+        errors[CA_CERTIFICATE] = WRONG_KIND[CA_CERTIFICATE](ca)
     return errors
 
 
-def _kind_error(certificates: Certificates, field: str, cert_id: str) -> str | None:
-    """Why a stored certificate can't serve in `field`, or None."""
-    kind = certificates.get(cert_id)["kind"]
-    if field == CLIENT_CERTIFICATE and kind != "client_server":
-        return _(
-            "%(id)s has no private key, so it can't prove who this unit is; choose a "
-            "client/server certificate.",
-            id=cert_id,
-        )
-    if field == CA_CERTIFICATE and (kind != "ca" or not is_ca(certificates, cert_id)):
-        return _(
-            "%(id)s is not a CA certificate (it can't sign other certificates); choose "
-            "the CA that signed the authentication server's certificate.",
-            id=cert_id,
-        )
-    return None
+WRONG_KIND = {
+    CLIENT_CERTIFICATE: lambda cert_id: _(
+        "%(id)s has no private key, so it can't prove who this unit is; choose a "
+        "client/server certificate.",
+        id=cert_id,
+    ),
+    CA_CERTIFICATE: lambda cert_id: _(
+        "%(id)s is not a CA certificate (it can't sign other certificates); choose "
+        "the CA that signed the authentication server's certificate.",
+        id=cert_id,
+    ),
+}
 
 
 def is_ca(certificates: Certificates, cert_id: str) -> bool:
@@ -129,6 +119,4 @@ def is_ca(certificates: Certificates, cert_id: str) -> bool:
 
 def chosen(record: dict) -> set[str]:
     """The certificate ids 802.1X uses now (they can't be deleted meanwhile)."""
-    if not record["use_ieee8021x"]:
-        return set()
-    return {record[CA_CERTIFICATE], record[CLIENT_CERTIFICATE]} - {""}
+    return store.chosen(record) if record["use_ieee8021x"] else set()
