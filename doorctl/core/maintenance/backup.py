@@ -24,6 +24,7 @@ from doorctl import __version__
 from doorctl.core.access_control.pin_key import pin_secret
 from doorctl.core.secrets import Sealer, Unsealable, is_sealed
 from doorctl.core.store import Store
+from doorctl.core.system.users import printable_password_error
 
 log = logging.getLogger(__name__)
 # The configuration's tables, parents before children (a restore inserts in this order).
@@ -65,17 +66,17 @@ PASSWORD_RULE = lazy_gettext("8 to 128 printable ASCII characters (codes 32 to 1
 
 def backup_password_error(password: object) -> str | None:
     """Why a password may not protect a backup, or None when it may."""
-    if not isinstance(password, str) or not password:
-        return _("Enter a password: %(rule)s.", rule=PASSWORD_RULE)
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+
+    def wrong_length(length: int) -> str | None:
+        if PASSWORD_MIN <= length <= PASSWORD_MAX:
+            return None
         return _(
             "The password is %(length)d characters long: %(rule)s.",
-            length=len(password),
+            length=length,
             rule=PASSWORD_RULE,
         )
-    if any(not 32 <= ord(c) <= 126 for c in password):
-        return _("The password has a character that is not allowed: %(rule)s.", rule=PASSWORD_RULE)
-    return None
+
+    return printable_password_error(password, PASSWORD_RULE, wrong_length)
 
 
 def reader_key_place(reader_id: str, column: str) -> str:

@@ -15,6 +15,7 @@ import hmac
 import re
 import secrets
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from flask_babel import gettext as _
@@ -77,16 +78,32 @@ class User:
 
 def password_error(password: object) -> str | None:
     """Why a password is not allowed, or None when it is."""
-    if not isinstance(password, str) or not password:
-        return _("Enter a password: %(rule)s.", rule=PASSWORD_RULE)
-    if len(password) > PASSWORD_MAX:
+
+    def too_long(length: int) -> str | None:
+        if length <= PASSWORD_MAX:
+            return None
         return _(
             "The password is %(length)d characters long; at most %(most)d.",
-            length=len(password),
+            length=length,
             most=PASSWORD_MAX,
         )
+
+    return printable_password_error(password, PASSWORD_RULE, too_long)
+
+
+def printable_password_error(
+    password: object, rule: str, length_error: Callable[[int], str | None]
+) -> str | None:
+    """Why a password of printable ASCII (a user's, a backup's) is not allowed: none
+    given, `length_error(length)`, or a character outside codes 32 to 126; `rule`
+    says what is allowed."""
+    if not isinstance(password, str) or not password:
+        return _("Enter a password: %(rule)s.", rule=rule)
+    wrong_length = length_error(len(password))
+    if wrong_length:
+        return wrong_length
     if any(not 32 <= ord(c) <= 126 for c in password):
-        return _("The password has a character that is not allowed: %(rule)s.", rule=PASSWORD_RULE)
+        return _("The password has a character that is not allowed: %(rule)s.", rule=rule)
     return None
 
 
