@@ -13,12 +13,14 @@ from __future__ import annotations
 import csv
 import logging
 import os
-import subprocess
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from flask_babel import gettext as _
+from gevent import subprocess
+
+from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
 TIMEOUT = 5.0
@@ -71,13 +73,14 @@ class Chrony:
         (not for a refusal that says `harmless`)."""
         argv = [self.chronyc, "-h", self.socket, "-c", "-N", "-m", *commands]
         try:
-            done = subprocess.run(
-                argv,
-                capture_output=True,
-                text=True,
-                timeout=TIMEOUT,
-                env={**os.environ, "TZ": "UTC"},
-            )
+            with off_hub():  # chronyd may be slow to answer: other requests go on
+                done = subprocess.run(
+                    argv,
+                    capture_output=True,
+                    text=True,
+                    timeout=TIMEOUT,
+                    env={**os.environ, "TZ": "UTC"},
+                )
         except FileNotFoundError:
             raise ChronyError(_("chronyc is not installed.")) from None
         except subprocess.TimeoutExpired:

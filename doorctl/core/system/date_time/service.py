@@ -12,11 +12,11 @@ from __future__ import annotations
 import logging
 import shlex
 import socket
-import subprocess
 import time
 
 import gevent
 from flask_babel import gettext as _
+from gevent import subprocess
 
 from doorctl.core.events import EventBus
 from doorctl.core.settings import Settings
@@ -39,6 +39,7 @@ from doorctl.core.system.date_time.settings import (
     system_zone,
     zone_of,
 )
+from doorctl.core.waiting import off_hub
 
 log = logging.getLogger(__name__)
 SYNC_TOPIC = "tns1:Device/Time/Synchronization"
@@ -135,7 +136,8 @@ class DateTime:
             return
         try:
             argv = [*self.timedatectl, "set-timezone", zone]
-            done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
+            with off_hub():
+                done = subprocess.run(argv, capture_output=True, text=True, timeout=10)
             failed = done.returncode != 0 and " ".join((done.stderr or done.stdout).split())
         except (OSError, subprocess.TimeoutExpired) as error:
             failed = str(error)

@@ -20,6 +20,7 @@ from flask_babel import gettext as _
 from gevent import subprocess
 
 from doorctl.core.errors import DoorctlError
+from doorctl.core.waiting import off_hub
 
 NM = "org.freedesktop.NetworkManager"
 NM_PATH = "/org/freedesktop/NetworkManager"
@@ -56,9 +57,10 @@ class NetworkManager:
     def run(self, *args: str) -> str:
         """Run a command; its output, or EngineFailed with its own words."""
         try:
-            done = subprocess.run(
-                args, capture_output=True, text=True, env=self._env(), timeout=TIMEOUT
-            )
+            with off_hub():  # NetworkManager may take seconds: other requests go on
+                done = subprocess.run(
+                    args, capture_output=True, text=True, env=self._env(), timeout=TIMEOUT
+                )
         except OSError as error:
             why = _("%(program)s: %(why)s", program=args[0], why=error.strerror)
             raise EngineFailed(_("NetworkManager could not be asked: %(why)s", why=why)) from None
