@@ -94,7 +94,12 @@ class Appliance(EngineParts):
         self.https = Https(self.certificates)
         self.http_https = HttpHttps(self.settings, self.https, self.bus)
         self.ip_network = IpNetwork(self.settings, self.bus)
-        self.ieee8021x = Ieee8021x(self.settings, self.certificates, self.data_dir)
+        self.ieee8021x = Ieee8021x(
+            self.settings,
+            self.certificates,
+            self.data_dir,
+            ip_waiting=lambda: self.ip_network.pending is not None,
+        )
         self.users = Users(self.store, self.bus)
         self.ended_sessions = EndedSessions(self.store)
         self._section(SESSIONS, SessionSettings, self.users)

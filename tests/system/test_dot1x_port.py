@@ -153,3 +153,18 @@ def test_the_port_stays_shut_with_a_certificate_from_another_ca(api, port, pki, 
     assert not port.authorized()
     assert not port.said("CTRL-EVENT-EAP-SUCCESS")
     assert api.get(f"{API}/status").json["state"] != "authorized"
+
+
+def test_while_an_ip_change_waits_for_its_confirmation_802_1x_is_refused(api, port, pki):
+    """The IP change's checkpoint covers the whole connection: going back would undo an
+    802.1x change made meanwhile, so it is refused until the IP change is settled."""
+    add(api, "radius-ca", pki.ca.read_text())
+    add(api, "door", pki.client.read_text())
+    waiting = api.put("/api/v1/network", json={"hostname_automatic": False, "hostname": "door-7"})
+    assert waiting.status_code == 202, waiting.json
+    body = {"use_ieee8021x": True, "client_certificate": "door", "eap_identity": "door-1"}
+    refused = api.put(API, json=body)
+    assert refused.status_code == 409, refused.json
+    assert "waits for its confirmation" in refused.json["error"]
+    assert api.get(API).json["use_ieee8021x"] is False
+    assert "802-1x" not in port.nm.nmcli("connection", "show", CONNECTION)

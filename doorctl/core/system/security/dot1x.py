@@ -16,13 +16,14 @@ import logging
 import os
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
 from flask_babel import gettext as _
 
-from doorctl.core.errors import DoorctlError
+from doorctl.core.errors import Conflict, DoorctlError
 from doorctl.core.settings import Settings
 from doorctl.core.system.certificates import Certificates, x509s
 from doorctl.core.system.network.nm import NetworkManager
@@ -107,8 +108,15 @@ def not_applied() -> str:
 class Ieee8021x:
     """The 802.1X settings: checked against the store, applied, their state read."""
 
-    def __init__(self, settings: Settings, certificates: Certificates, data_dir: Path):
+    def __init__(
+        self,
+        settings: Settings,
+        certificates: Certificates,
+        data_dir: Path,
+        ip_waiting: Callable[[], bool] = lambda: False,
+    ):
         self.settings, self.certificates = settings, certificates
+        self.ip_waiting = ip_waiting
         self.folder = data_dir / "ieee8021x"
         self.engine = NetworkManager()
         settings.register(SECTION, Ieee8021xSettings)
@@ -128,6 +136,13 @@ class Ieee8021x:
     def save(self, form: Ieee8021xSettings) -> dict:
         """A filled form checked, applied and stored; raise Invalid or EngineFailed."""
         record = self.settings.check_form(SECTION, form)
+        if self.ip_waiting():  # its checkpoint covers the connection: a revert would undo this
+            raise Conflict(
+                _(
+                    "A change of the IP settings waits for its confirmation: confirm it, "
+                    "or let it go back, before changing IEEE 802.1x."
+                )
+            )
         self.apply(record)
         return self.settings.save(SECTION, form)
 
