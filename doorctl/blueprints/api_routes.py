@@ -304,6 +304,8 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("security.api_firmware_key_remove", "DELETE"): {"errors": ("404",)},
     ("ieee8021x.api_status", "GET"): {"answer": IEEE_8021X_STATUS},
+    # 409 while an IP change waits for its confirmation; 502 when NetworkManager refuses
+    ("ieee8021x.api_update", "PUT"): {"errors": ("409", "502")},
     ("status.api_device", "GET"): {"answer": DEVICE},
     ("doors.api_list", "GET"): {"answer": {"type": "array", "items": DOOR}},
     ("doors.api_get", "GET"): {"answer": DOOR},
