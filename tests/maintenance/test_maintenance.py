@@ -58,8 +58,8 @@ def server(tmp_path_factory):
     served.outputs_log = outputs_log
     (data_dir / "firmware").mkdir()
     (data_dir / "firmware" / "installed").write_text("the installed software")
-    call(served, "POST", "/api/v1/users", _user("viewer"))
-    call(served, "POST", "/api/v1/users", _user("operator"))
+    for role in ("viewer", "operator"):
+        assert call(served, "POST", "/api/v1/users", _user(role))[0] == 201
     yield served
     served.stop()
 
