@@ -120,6 +120,15 @@ class Served:
         with urllib.request.urlopen(request, timeout=10) as response:
             return json.loads(response.read() or b"null")
 
+    def __enter__(self) -> Served:
+        return self
+
+    def __exit__(self, *failed) -> None:
+        """Still running when the test ends (a failed assertion): killed, not leaked."""
+        if self.process.poll() is None:
+            self.process.kill()
+            _, self.stderr = self.process.communicate()
+
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 10) -> int:
         """Send `sig`, wait for the exit, keep what it logged; return the exit code."""
         if self.process.poll() is None:

@@ -133,7 +133,11 @@ class Supervised:
         threading.Thread(target=self._read, daemon=True).start()
         self.url = ""
         self.version = ""
-        self.next_start()
+        try:
+            self.next_start()
+        except BaseException:
+            self.kill()  # a start that failed leaves nothing running
+            raise
 
     def _read(self) -> None:
         with self.process.stdout:

@@ -68,24 +68,32 @@ def killed_at(data_dir: Path, bundle: Path, phase: str) -> None:
     """Upload `bundle`, kill everything when the upgrade reaches `phase`."""
     unit = Supervised(data_dir, env={fw.HOLD_ENV: phase})
     marker = unit.firmware / f"held-{phase}"
-    with send_upload(unit, bundle, part=0.5 if phase == "upload" else 1.0):
-        if phase == "upload":
-            upload_started(unit)
-        else:
-            unit.wait_for(marker)
-        unit.kill()
+    try:
+        with send_upload(unit, bundle, part=0.5 if phase == "upload" else 1.0):
+            if phase == "upload":
+                upload_started(unit)
+            else:
+                unit.wait_for(marker)
+            unit.kill()
+    finally:
+        if unit.process.poll() is None:  # it failed before the kill
+            unit.kill()
     marker.unlink(missing_ok=True)
 
 
 def comes_back(data_dir: Path, version: str) -> Supervised:
     """Started again as systemd would: the version that runs, the data intact."""
     unit = Supervised(data_dir)
-    assert unit.version == version
-    assert unit.cardholders() == ["Kept"]
-    state = fw.state_of(unit.firmware)
-    assert not fw.incoming(unit.firmware).exists()
-    envs = {f"envs/{p.name}" for p in (unit.firmware / "envs").glob("*")}
-    assert envs <= {s["env"] for s in (state["active"], state["previous"]) if s}
+    try:
+        assert unit.version == version
+        assert unit.cardholders() == ["Kept"]
+        state = fw.state_of(unit.firmware)
+        assert not fw.incoming(unit.firmware).exists()
+        envs = {f"envs/{p.name}" for p in (unit.firmware / "envs").glob("*")}
+        assert envs <= {s["env"] for s in (state["active"], state["previous"]) if s}
+    except BaseException:
+        unit.stop()
+        raise
     return unit
 
 

@@ -17,38 +17,38 @@ HOLD = ("--factory-default-hold", "1.5")
 
 def test_the_button_held_through_a_start_resets_and_a_short_press_does_not(tmp_path):
     data_dir = tmp_path / "data"
-    server = start_set_up(data_dir)
-    server.call("POST", "/api/v1/cardholders", {"name": "Ann Berg"})
-    server.stop()
+    with start_set_up(data_dir) as server:
+        server.call("POST", "/api/v1/cardholders", {"name": "Ann Berg"})
+        server.stop()
 
-    server = start_served(data_dir, "--sim-button-held", "0.2", *HOLD)
-    assert [h["name"] for h in server.call("GET", "/api/v1/cardholders")["cardholders"]] == [
-        "Ann Berg"
-    ]
-    server.stop()
+    with start_served(data_dir, "--sim-button-held", "0.2", *HOLD) as server:
+        assert [h["name"] for h in server.call("GET", "/api/v1/cardholders")["cardholders"]] == [
+            "Ann Berg"
+        ]
+        server.stop()
     assert "released before" in server.stderr
 
-    server = start_served(data_dir, "--sim-button-held", "2.5", *HOLD)
-    body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
-    assert call(server, "POST", "/api/v1/setup", body, auth=None)[0] == 201
-    assert server.call("GET", "/api/v1/cardholders")["cardholders"] == []
-    assert server.call("GET", "/api/v1/sim/board")["leds"]["status"] == "green"
-    (event,) = maintenance_events(server)
-    assert event["topic"] == "tns1:Device/Maintenance/FactoryDefault"
-    assert (event["source"], event["data"]["how"]) == ({}, "button")
-    server.stop()
+    with start_served(data_dir, "--sim-button-held", "2.5", *HOLD) as server:
+        body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+        assert call(server, "POST", "/api/v1/setup", body, auth=None)[0] == 201
+        assert server.call("GET", "/api/v1/cardholders")["cardholders"] == []
+        assert server.call("GET", "/api/v1/sim/board")["leds"]["status"] == "green"
+        (event,) = maintenance_events(server)
+        assert event["topic"] == "tns1:Device/Maintenance/FactoryDefault"
+        assert (event["source"], event["data"]["how"]) == ({}, "button")
+        server.stop()
     lines = server.stderr.splitlines()
     held = [line.rsplit("status LED ", 1)[1] for line in lines if "status LED" in line]
     assert held == ["off", "amber", "off", "amber"]  # amber twice, then the reset
 
 
 def test_under_a_supervisor_a_restart_exits_75(tmp_path):
-    server = start_served(tmp_path / "data", env={"DOORCTL_SUPERVISED": "1"})
-    body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
-    server.call("POST", "/api/v1/setup", body, auth=None)
-    assert call(server, "POST", "/api/v1/maintenance/restart", {})[0] == 202
-    assert server.process.wait(30) == 75
-    server.stop()
+    with start_served(tmp_path / "data", env={"DOORCTL_SUPERVISED": "1"}) as server:
+        body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
+        server.call("POST", "/api/v1/setup", body, auth=None)
+        assert call(server, "POST", "/api/v1/maintenance/restart", {})[0] == 202
+        assert server.process.wait(30) == 75
+        server.stop()
     assert "restarting" in server.stderr
 
 
@@ -60,14 +60,14 @@ def test_the_device_restarts_through_the_reboot_command(tmp_path):
         f"pathlib.Path({str(record)!r}).write_text(' '.join(sys.argv[1:]))\n"
     )
     script.chmod(0o755)
-    server = start_set_up(tmp_path / "data", "--reboot-command", f"{script} now")
-    assert call(server, "GET", "/api/v1/maintenance")[1]["device_restart"] is True
-    assert call(server, "POST", "/api/v1/maintenance/restart", {"device": True})[0] == 202
-    wait_restarted(server)
-    assert record.read_text() == "now"
-    (event,) = maintenance_events(server)
-    assert event["data"] == {"device": True}
-    server.stop()
+    with start_set_up(tmp_path / "data", "--reboot-command", f"{script} now") as server:
+        assert call(server, "GET", "/api/v1/maintenance")[1]["device_restart"] is True
+        assert call(server, "POST", "/api/v1/maintenance/restart", {"device": True})[0] == 202
+        wait_restarted(server)
+        assert record.read_text() == "now"
+        (event,) = maintenance_events(server)
+        assert event["data"] == {"device": True}
+        server.stop()
 
 
 def test_under_the_supervisor_a_simulated_hold_applies_to_the_first_start_only(tmp_path, test_key):
