@@ -9,7 +9,6 @@ import stat
 import subprocess
 
 import pytest
-from brokers import Pki
 from support import csrf_token, require
 
 from doorctl.core.system.security.dot1x import profile, write_files
@@ -22,11 +21,6 @@ GOOD = {
     "eap_identity": "door-1",
     "eapol_version": 2,
 }
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> Pki:
-    return Pki.make(tmp_path_factory.mktemp("pki"))
 
 
 @pytest.fixture

@@ -20,11 +20,6 @@ API = "/api/v1/certificates"
 
 
 @pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> Pki:
-    return Pki.make(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
 def broker(tmp_path_factory, pki):
     """TLS that verifies only the test CA's server, and TLS that asks for a client
     certificate the test CA signed."""

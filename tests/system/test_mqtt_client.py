@@ -3,32 +3,12 @@
 from __future__ import annotations
 
 import pytest
-from brokers import AlpnProxy, Broker, Pki
-from mqtt_helpers import Observer, wait_until
+from brokers import AlpnProxy, Broker
+from mqtt_helpers import wait_until
 
 pytestmark = pytest.mark.peer
 
 SERIAL_TOPIC = "doorctl/TESTSERIAL"
-
-
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> Pki:
-    return Pki.make(tmp_path_factory.mktemp("pki"))
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory, pki):
-    """One broker with every kind of listener, shared by the module."""
-    b = Broker(tmp_path_factory.mktemp("broker"), ("ssl", "ws", "wss"), pki).start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def observer(broker):
-    o = Observer(broker.port)
-    yield o
-    o.close()
 
 
 def configure(api, **settings) -> dict:

@@ -30,11 +30,6 @@ pytestmark = pytest.mark.peer
 TLS_VERSIONS = ["1.3", "1.2"]
 
 
-@pytest.fixture(scope="module")
-def pki(tmp_path_factory) -> Pki:
-    return Pki.make(tmp_path_factory.mktemp("pki"))
-
-
 @pytest.fixture(scope="module", params=TLS_VERSIONS)
 def strict_broker(request, tmp_path_factory, pki):
     """A broker whose TLS listener requires a client certificate signed by its CA."""

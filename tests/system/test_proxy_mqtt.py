@@ -5,29 +5,13 @@ settings change that moves the connection onto or off the proxy."""
 from __future__ import annotations
 
 import pytest
-from brokers import Broker, Pki
-from mqtt_helpers import Observer, wait_until
+from mqtt_helpers import wait_until
 from proxies import Tinyproxy
 from support import start_set_up
 
 pytestmark = pytest.mark.peer
 
 PREFIX = "doorctl/TESTSERIAL/proxied"
-
-
-@pytest.fixture(scope="module")
-def broker(tmp_path_factory):
-    pki = Pki.make(tmp_path_factory.mktemp("pki"))
-    b = Broker(tmp_path_factory.mktemp("broker"), ("ws", "wss", "ssl"), pki).start()
-    yield b
-    b.stop()
-
-
-@pytest.fixture
-def observer(broker):
-    o = Observer(broker.port)
-    yield o
-    o.close()
 
 
 def start_proxy(tmp_path, broker, login=None) -> Tinyproxy:
