@@ -8,13 +8,17 @@ errors.
 
 from __future__ import annotations
 
+import ipaddress
 import math
+import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from wtforms import BooleanField, FloatField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, ValidationError
 
+# A host name's labels: letters, digits and hyphens, not starting or ending with one.
+HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
 SECONDS_RULE = lazy_gettext("Enter a number of seconds, for example 7 or 7.5.")
 
 
@@ -131,3 +135,15 @@ def seconds(label, default: float, low: float, high: float, description="") -> S
     return Seconds(
         label, [NumberRange(low, high, message)], default=default, description=description
     )
+
+
+def is_host(text: str) -> bool:
+    """Whether `text` is an IP address or a DNS host name (labels of letters, digits and
+    hyphens between dots, 253 characters at most): an NTP server, a proxy."""
+    try:
+        ipaddress.ip_address(text)
+        return True
+    except ValueError:
+        pass
+    labels = text.rstrip(".").split(".")
+    return len(text) <= 253 and all(HOST_LABEL.fullmatch(label) for label in labels)

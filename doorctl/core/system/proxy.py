@@ -14,7 +14,6 @@ second round trip it does not make.
 from __future__ import annotations
 
 import ipaddress
-import re
 from urllib.parse import quote, urlsplit
 
 import socks  # PySocks: paho-mqtt opens its proxy tunnels with it
@@ -23,14 +22,13 @@ from flask_babel import lazy_gettext
 from wtforms import Field, Form, IntegerField, StringField
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
-from doorctl.core.fields import Choice
+from doorctl.core.fields import Choice, is_host
 
 SECTION = "proxy"
 SECRETS = ("password",)
 DEFAULT_PORT = 3128
 BASIC = "basic"
 AUTHENTICATION = ((BASIC, lazy_gettext("Basic")),)
-HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 MAX_NO_PROXY = 32
 
 
@@ -40,12 +38,7 @@ def host_error(host: str) -> str | None:
         return _("A host name has no spaces.")
     if "://" in host or "/" in host:
         return _("Enter the host alone, without http:// or a path, such as proxy.example.com.")
-    try:
-        ipaddress.ip_address(host)
-        return None
-    except ValueError:
-        pass
-    if len(host) > 253 or not all(HOST_LABEL.match(p) for p in host.rstrip(".").split(".")):
+    if not is_host(host):
         return _(
             "Enter a host name or an IP address, such as proxy.example.com or 192.0.2.10 "
             "(letters, digits, hyphens and dots)."

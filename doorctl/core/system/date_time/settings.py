@@ -8,9 +8,7 @@ is the device's: the access schedules, the logs and, on a Pi, the system use it.
 
 from __future__ import annotations
 
-import ipaddress
 import os
-import re
 from datetime import datetime
 from functools import cache
 from pathlib import Path
@@ -22,7 +20,7 @@ from wtforms import Field, Form
 from wtforms.utils import unset_value
 from wtforms.validators import ValidationError
 
-from doorctl.core.fields import Choice, Text
+from doorctl.core.fields import Choice, Text, is_host
 
 SECTION = "date_time"
 DHCP, NTP, MANUAL = "dhcp", "ntp", "manual"
@@ -33,8 +31,6 @@ SYNCHRONIZATION = (
 )
 MAX_SERVERS = 8
 NTP_PORT = 123
-# A host name's labels: letters, digits and hyphens, not starting or ending with one.
-HOST_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
 MANUAL_FORMATS = ("%Y-%m-%dT%H:%M", "%Y-%m-%dT%H:%M:%S", "%Y-%m-%d %H:%M", "%Y-%m-%d %H:%M:%S")
 
 
@@ -72,13 +68,7 @@ def host_error(address) -> str | None:
     """Why an NTP server's address is neither a host name nor an IP address, or None."""
     if not isinstance(address, str) or not address.strip():
         return _("Enter the server's host name or IP address.")
-    try:
-        ipaddress.ip_address(address)
-        return None
-    except ValueError:
-        pass
-    labels = address.rstrip(".").split(".")
-    if len(address) > 253 or not all(HOST_LABEL.match(label) for label in labels):
+    if not is_host(address):
         return _(
             "Enter a host name or an IP address, without spaces, such as "
             "ntp.example.com or 192.0.2.10 (letters, digits, hyphens and dots)."
