@@ -47,7 +47,7 @@ def _page(status: int = 200, form=None, **context):
         clients=appliance().security.clients.clients(),
         own_session=session.get("sid"),
         errors=context.pop("errors", {}),
-        **{**page_context(), **context},
+        **(context if "ip_form" in context else {**page_context(), **context}),
     )
 
 
