@@ -53,6 +53,18 @@ def require(program: str, what: str) -> str:
     missing(f"{what} is missing ({program}); scripts/test installs it")
 
 
+# Switch a page's theme and wait for its colour transitions (axe would otherwise judge
+# the contrast of a colour halfway): at most 3 s, since an animation that never runs
+# (paused, throttled) must not hang the test.
+SWITCH_THEME = """theme => {
+  document.documentElement.dataset.theme = theme;
+  const done = Promise.all(document.getAnimations()
+    .filter((a) => a.effect && a.effect.getTiming().iterations !== Infinity)
+    .map((a) => a.finished.catch(() => null)));
+  return Promise.race([done, new Promise((settled) => setTimeout(settled, 3000))]);
+}"""
+
+
 def missing(message: str) -> None:
     """A peer the test needs is not here: skip, but fail under CI (CI=true)."""
     if os.environ.get("CI") == "true":

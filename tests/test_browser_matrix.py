@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
-from support import REPO, ROOT_PASSWORD
+from support import REPO, ROOT_PASSWORD, SWITCH_THEME
 from support_seed import seeded_appliance
 
 pytestmark = pytest.mark.browser
@@ -78,12 +78,6 @@ DRAWN = {"/help/api": ".opblock-tag"}
 # on light colours and each operation's copy button sits inside its summary button). The
 # page around it is checked, and the whole page's layout is.
 AXE_EXCLUDE = {"/help/api": "#api-viewer"}
-# The theme as the theme button sets it, then the colour transitions run to their end
-# (axe would otherwise judge the contrast of a colour halfway).
-SWITCH_THEME = """theme => {
-  document.documentElement.dataset.theme = theme;
-  return Promise.all(document.getAnimations().map((a) => a.finished.catch(() => null)));
-}"""
 LAYOUT_PROBLEMS = (Path(__file__).parent / "browser_layout.js").read_text()
 
 

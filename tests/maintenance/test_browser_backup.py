@@ -10,19 +10,16 @@ from pathlib import Path
 import pytest
 from axe_playwright_python.sync_playwright import Axe
 from playwright.sync_api import expect
-from support import REPO, ROOT_PASSWORD, log_in, start_set_up
+from support import REPO, ROOT_PASSWORD, SWITCH_THEME, log_in, start_set_up
 
 pytestmark = pytest.mark.browser
 PASSWORD = "backup password 1"
 SHOTS = Path(os.environ.get("DOORCTL_SCREENSHOTS") or REPO / "test-artifacts" / "screenshots")
 LAYOUT_PROBLEMS = (Path(__file__).parents[1] / "browser_layout.js").read_text()
 WIDTHS = (390, 1280)
+
+
 # The theme's colour transitions run to their end (a toast's own animation may not end).
-SETTLE = """Promise.all(document.getAnimations()
-  .filter(a => a.effect && a.effect.getTiming().iterations !== Infinity)
-  .map(a => a.finished.catch(() => 0)))"""
-
-
 @pytest.fixture
 def server(tmp_path):
     served = start_set_up(tmp_path / "data")
@@ -34,8 +31,7 @@ def look(page, name: str) -> list[str]:
     """Layout faults and serious axe findings in light and dark; screenshots of each."""
     faults = []
     for theme in ("light", "dark"):
-        page.evaluate("t => { document.documentElement.dataset.theme = t }", theme)
-        page.evaluate(SETTLE)
+        page.evaluate(SWITCH_THEME, theme)
         faults += [f"{name} {theme}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
         SHOTS.mkdir(parents=True, exist_ok=True)
         width = page.viewport_size["width"]
