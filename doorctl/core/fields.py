@@ -14,7 +14,7 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import BooleanField, FloatField, SelectChoice, SelectField, StringField
+from wtforms import BooleanField, Field, FloatField, SelectChoice, SelectField, StringField
 from wtforms.validators import Length, NumberRange, ValidationError
 
 # A host name's labels: letters, digits and hyphens, not starting or ending with one.
@@ -147,3 +147,28 @@ def is_host(text: str) -> bool:
         pass
     labels = text.rstrip(".").split(".")
     return len(text) <= 253 and all(HOST_LABEL.fullmatch(label) for label in labels)
+
+
+class ListField(Field):
+    """A list: from JSON as a list, from the page as one item per line of a textarea
+    (with `commas`, commas part items too)."""
+
+    def __init__(self, label: str = "", commas: bool = False, **kw):
+        super().__init__(label, default=list, **kw)
+        self.commas = commas
+
+    def process_data(self, value) -> None:
+        self.data = list(value) if isinstance(value, list | tuple) else value
+
+    def process_formdata(self, valuelist: list) -> None:
+        text = "\n".join(valuelist)
+        if self.commas:
+            text = text.replace(",", "\n")
+        self.data = [line.strip() for line in text.splitlines() if line.strip()]
+
+    def _value(self) -> str:
+        return "\n".join(self.data) if isinstance(self.data, list) else ""
+
+    def pre_validate(self, form) -> None:
+        if not isinstance(self.data, list):
+            raise ValidationError(_("Must be a list."))

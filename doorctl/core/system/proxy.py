@@ -22,7 +22,7 @@ from flask_babel import lazy_gettext
 from wtforms import Field, Form, IntegerField, StringField
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
-from doorctl.core.fields import Choice, is_host
+from doorctl.core.fields import Choice, ListField, is_host
 
 SECTION = "proxy"
 SECRETS = ("password",)
@@ -55,27 +55,6 @@ class Present:
             raise StopValidation(_("Enter the proxy's port, 1 to 65535."))
 
 
-class HostList(Field):
-    """Hosts, domains and networks: a JSON list, or one per line (or comma) on the page."""
-
-    def __init__(self, label=None, **kwargs):
-        super().__init__(label, default=list, **kwargs)
-
-    def process_data(self, value) -> None:
-        self.data = list(value) if isinstance(value, list | tuple) else value
-
-    def process_formdata(self, valuelist: list) -> None:
-        text = "\n".join(valuelist).replace(",", "\n")
-        self.data = [line.strip() for line in text.splitlines() if line.strip()]
-
-    def _value(self) -> str:
-        return "\n".join(self.data or []) if isinstance(self.data, list) else ""
-
-    def pre_validate(self, form: Form) -> None:
-        if not isinstance(self.data, list):
-            raise ValidationError(_("Must be a list."))
-
-
 class ProxySettings(Form):
     """Proxy settings: host, port, login and password, authentication method."""
 
@@ -98,8 +77,9 @@ class ProxySettings(Form):
     authentication = Choice(
         lazy_gettext("Authentication method"), choices=AUTHENTICATION, default=BASIC
     )
-    no_proxy = HostList(
+    no_proxy = ListField(
         lazy_gettext("No proxy for"),
+        commas=True,
         description=lazy_gettext(
             "Hosts, domains (.example.com) and networks (10.0.0.0/8) reached directly, "
             "one per line."

@@ -11,7 +11,7 @@ from wtforms import BooleanField, Field, Form, IntegerField, SelectField, String
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
-from doorctl.core.fields import Switch, Text
+from doorctl.core.fields import ListField, Switch, Text
 
 PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
 PROTOCOL_NAMES = {
@@ -111,27 +111,6 @@ def _qos(value) -> int | None:
         return int(value)
     except (TypeError, ValueError):
         return None
-
-
-class ListField(Field):
-    """A list: from JSON as a list, from the page as one item per line of a textarea."""
-
-    def __init__(self, label: str = "", **kw):
-        super().__init__(label, default=list, **kw)
-
-    def process_data(self, value) -> None:
-        self.data = list(value) if isinstance(value, list | tuple) else value
-
-    def process_formdata(self, valuelist: list) -> None:
-        text = "\n".join(valuelist)
-        self.data = [line.strip() for line in text.splitlines() if line.strip()]
-
-    def _value(self) -> str:
-        return "\n".join(self.data or [])
-
-    def pre_validate(self, form: Form) -> None:
-        if not isinstance(self.data, list):
-            raise ValidationError(_("Must be a list."))
 
 
 def message_fields(prefix: str, payload: str, send_label) -> dict:

@@ -14,8 +14,7 @@ from flask_babel import lazy_gettext
 from wtforms import Form
 from wtforms.validators import ValidationError
 
-from doorctl.core.fields import Switch, Text
-from doorctl.core.system.mqtt.forms import ListField
+from doorctl.core.fields import ListField, Switch, Text
 
 SECTION = "network_ip"
 HOSTNAME = re.compile(r"[A-Za-z0-9-]{1,63}")
