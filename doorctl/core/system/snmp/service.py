@@ -168,6 +168,7 @@ class Snmp:
         process.wait()
         if process is not self.process or not self._running:
             return
+        process.stdout.close()
         self.problem = self._why(process)
         log.warning("snmpd ended: %s", self.problem)
         pause = RETRY_SECONDS[min(self._failures, len(RETRY_SECONDS) - 1)]
@@ -182,14 +183,16 @@ class Snmp:
         watcher, self._watcher = self._watcher, None
         if watcher is not None and watcher is not gevent.getcurrent():
             watcher.kill()
-        if process is None or process.poll() is not None:
+        if process is None:
             return
-        process.terminate()
-        try:
-            process.wait(STOP_SECONDS)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        if process.poll() is None:
+            process.terminate()
+            try:
+                process.wait(STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()
+        process.stdout.close()
 
 
 def _write_secret(path: Path, text: str) -> None:
