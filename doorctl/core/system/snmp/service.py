@@ -11,8 +11,10 @@ started again after a pause that grows up to a minute.
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import os
+import signal
 from collections.abc import Callable
 from pathlib import Path
 
@@ -33,6 +35,7 @@ READY = "NET-SNMP version"  # snmpd's first line on stdout once it listens
 START_SECONDS = 10.0
 STOP_SECONDS = 5.0
 RETRY_SECONDS = (1, 5, 15, 60)
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_OUTPUT = 20  # lines of snmpd's output kept for the status
 
 
@@ -108,7 +111,7 @@ class Snmp:
             "MIBS": "",
             "MIBDIRS": str(self.directory / "mibs"),
         }
-        listen = f"udp:{self.address}:{self.record['port']}"
+        listen = _endpoint(self.address, self.record["port"])
         self.output = []
         self.process = subprocess.Popen(
             [self.snmpd, "-f", "-Lo", listen],
@@ -117,6 +120,7 @@ class Snmp:
             stderr=subprocess.STDOUT,
             text=True,
             env=environment,
+            preexec_fn=_end_with_parent,
         )
         ready = self._await_ready(self.process)
         conf.unlink(missing_ok=True)
@@ -193,6 +197,18 @@ class Snmp:
                 process.kill()
                 process.wait()
         process.stdout.close()
+
+
+def _endpoint(address: str, port: int) -> str:
+    """snmpd's listening address: udp:0.0.0.0:161, or udp6:[::]:161 for IPv6."""
+    return f"udp6:[{address}]:{port}" if ":" in address else f"udp:{address}:{port}"
+
+
+def _end_with_parent() -> None:
+    """In the child before snmpd runs: end snmpd when doorctl ends, even if killed
+    (Linux's parent-death signal), so that no snmpd outlives it holding the port."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _write_secret(path: Path, text: str) -> None:
