@@ -121,3 +121,8 @@ def test_bad_input_on_the_page_shows_at_its_field(logged_in, doorctl, fields, na
     page = answer.get_data(as_text=True)
     assert message in (page_error(page, name) or "")
     assert doorctl.settings.get("snmp") == before
+
+
+def test_the_network_page_leads_to_snmp(logged_in):
+    page = logged_in.get("/network").get_data(as_text=True)
+    assert re.search(r'<section id="network-snmp">.*href="/snmp"', page, re.S)
