@@ -6,7 +6,9 @@ SNMP is on."""
 from __future__ import annotations
 
 import os
+import re
 import signal
+import socket
 
 import gevent
 import pytest
@@ -141,3 +143,23 @@ def test_v3_informs_reach_a_receiver_that_knows_the_user(
         receiver.stop()
     target = doorctl.snmp.targets()[0]
     assert target["inform"] and target["engine_id"] == doorctl.snmp.engine_id
+
+
+def test_a_port_in_use_is_told_on_the_page(logged_in, snmp_on_loopback, doorctl):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        fields = {"version": "v1_v2c", "port": str(port), "read_community": "door-public"}
+        assert post(logged_in, **fields).status_code == 303
+        page = logged_in.get("/snmp").get_data(as_text=True)
+    assert doorctl.snmp.status()["state"] == "failed"
+    status = re.search(r'id="snmp-status"[^>]*>(.*?)</p>', page, re.S)[1]
+    assert "Not running" in status and f"udp:127.0.0.1:{port}" in status
+
+
+def test_without_snmpd_saving_still_works_and_says_why(admin_api, doorctl):
+    doorctl.snmp.snmpd = "/nonexistent/snmpd"
+    on = {"version": "v1_v2c", "port": free_udp_port(), "read_community": "door-public"}
+    assert admin_api.put("/api/v1/snmp", json=on).status_code == 200
+    status = admin_api.get("/api/v1/snmp/status").json
+    assert status["state"] == "failed" and "install Debian's snmpd" in status["problem"]

@@ -113,15 +113,21 @@ class Snmp:
         }
         listen = _endpoint(self.address, self.record["port"])
         self.output = []
-        self.process = subprocess.Popen(
-            [self.snmpd, "-f", "-Lo", listen],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=environment,
-            preexec_fn=_end_with_parent,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [self.snmpd, "-f", "-Lo", listen],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                env=environment,
+                preexec_fn=_end_with_parent,
+            )
+        except OSError as error:
+            conf.unlink(missing_ok=True)
+            self.problem = f"{self.snmpd} can't be run ({error.strerror}): install Debian's snmpd."
+            log.warning("%s", self.problem)
+            return
         ready = self._await_ready(self.process)
         conf.unlink(missing_ok=True)
         if ready:
@@ -149,6 +155,7 @@ class Snmp:
                 self._keep(line)
                 if line.startswith(READY):
                     return True
+            process.wait()  # its output ended: it is ending
         self.problem = self._why(process)
         log.warning("snmpd did not start: %s", self.problem)
         return False
@@ -156,9 +163,12 @@ class Snmp:
     def _why(self, process: subprocess.Popen) -> str:
         """What snmpd said before it ended, in a line (its own words)."""
         said = [line for line in self.output if not line.startswith(READY)]
+        errors = [line for line in said if "rror" in line]
         if process.poll() is None:
             return "snmpd did not answer in time."
-        return said[-1] if said else f"snmpd ended with status {process.returncode}."
+        if errors or said:
+            return (errors or said)[-1]
+        return f"snmpd ended with status {process.returncode}."
 
     def _keep(self, line: str) -> None:
         line = line.strip()
