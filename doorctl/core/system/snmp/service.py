@@ -23,6 +23,7 @@ from gevent import subprocess
 
 from doorctl.core.settings import Settings
 from doorctl.core.system.snmp.engine import (
+    SYS_OBJECT_ID,
     engine_id,
     notification_targets,
     persistent_file,
@@ -50,6 +51,7 @@ class Snmp:
         self.snmpd = snmpd
         self.address = "0.0.0.0"  # what snmpd listens on (tests: 127.0.0.1)
         self.extra_config: list[Callable[[dict], list[str]]] = []
+        self.sys_object_id = SYS_OBJECT_ID  # DOORCTL-MIB may give doorctl's own
         self.record = settings.get(SECTION)
         self.process: subprocess.Popen | None = None
         self.problem = ""
@@ -142,7 +144,8 @@ class Snmp:
         os.chmod(self.directory, 0o700)
         extra = [line for hook in self.extra_config for line in hook(self.record)]
         conf = self.directory / "snmpd.conf"
-        _write_secret(conf, snmpd_conf(self.record, self.serial, extra))
+        text = snmpd_conf(self.record, self.serial, extra, self.sys_object_id)
+        _write_secret(conf, text)
         users = persistent / "snmpd.conf"
         old = users.read_text() if users.exists() else ""
         _write_secret(users, persistent_file(old, self.record))

@@ -206,7 +206,7 @@ def _key_rule(form: SnmpSettings, field: Field) -> None:
         )
 
 
-def keep_secrets(stored: dict, given: dict) -> dict:
+def keep_secrets(given: dict) -> dict:
     """What a save changes: an empty or absent secret keeps the stored one."""
     given = dict(given)
     for name in SECRETS:
