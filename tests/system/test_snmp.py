@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import os
 import re
+import select
 import signal
 import socket
+from pathlib import Path
 
 import gevent
 import pytest
@@ -28,7 +30,7 @@ from snmp_peers import (
     v3,
     values,
 )
-from support import csrf_token, require
+from support import csrf_token, require, start_set_up
 
 from doorctl import __version__
 from doorctl.core.system.snmp.engine import SYS_OBJECT_ID as OUR_OBJECT_ID
@@ -163,3 +165,42 @@ def test_without_snmpd_saving_still_works_and_says_why(admin_api, doorctl):
     assert admin_api.put("/api/v1/snmp", json=on).status_code == 200
     status = admin_api.get("/api/v1/snmp/status").json
     assert status["state"] == "failed" and "install Debian's snmpd" in status["problem"]
+
+
+def snmpd_children(parent: int) -> list[int]:
+    """The pids of the snmpd processes whose parent is `parent`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if name.endswith("(snmpd") and int(fields.split()[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def ended(pid: int, seconds: float = 10) -> bool:
+    """Whether the process `pid` (not our child) ends within `seconds` (a pidfd)."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([handle], [], [], seconds)[0])
+    finally:
+        os.close(handle)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_snmpd_runs_under_doorctl_serve_and_ends_with_it(tmp_path, how):
+    require("snmpd", "net-snmp's agent (Debian snmpd)")
+    with start_set_up(tmp_path / "data") as server:
+        port = free_udp_port()
+        on = {"version": "v1_v2c", "port": port, "read_community": "door-public"}
+        server.call("PUT", "/api/v1/snmp", on)
+        got = values(snmp("snmpget", port, v2c("door-public"), SYS_DESCR).stdout)
+        assert got[SYS_DESCR].startswith("doorctl")
+        (snmpd,) = snmpd_children(server.process.pid)
+        server.stop(how)
+    assert ended(snmpd)
