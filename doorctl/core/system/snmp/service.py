@@ -134,7 +134,6 @@ class Snmp:
         conf.unlink(missing_ok=True)
         if ready:
             self.problem = ""
-            self._failures = 0
         self._watcher = gevent.spawn(self._watch, self.process)
 
     def _write_files(self) -> Path:
@@ -166,7 +165,7 @@ class Snmp:
     def _why(self, process: subprocess.Popen) -> str:
         """What snmpd said before it ended, in a line (its own words)."""
         said = [line for line in self.output if not line.startswith(READY)]
-        errors = [line for line in said if "rror" in line]
+        errors = [line for line in said if "error" in line.lower()]
         if process.poll() is None:
             return "snmpd did not answer in time."
         if errors or said:
@@ -182,6 +181,7 @@ class Snmp:
         """Log what snmpd says; start it again if it ends while it should run."""
         for line in process.stdout:
             self._keep(line)
+            log.info("snmpd: %s", line.strip())
         process.wait()
         if process is not self.process or not self._running:
             return

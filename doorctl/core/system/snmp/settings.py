@@ -92,7 +92,10 @@ class SnmpSettings(Form):
             Present(),
             NumberRange(1, 65535, lazy_gettext("Enter a port from 1 to 65535.")),
         ],
-        description=lazy_gettext("The UDP port SNMP managers ask; 161 is the standard one."),
+        description=lazy_gettext(
+            "The UDP port SNMP managers ask; 161 is the standard one (a port below 1024 "
+            "needs doorctl to run as root or with CAP_NET_BIND_SERVICE)."
+        ),
     )
     sys_contact = StringField(
         lazy_gettext("Contact"),
