@@ -122,6 +122,7 @@ class Snmp:
                 stdout=subprocess.PIPE,
                 stderr=subprocess.STDOUT,
                 text=True,
+                errors="replace",
                 env=environment,
                 preexec_fn=_end_with_parent,
             )
