@@ -208,3 +208,13 @@ def test_snmpd_runs_under_doorctl_serve_and_ends_with_it(tmp_path, how):
         (snmpd,) = snmpd_children(server.process.pid)
         server.stop(how)
     assert ended(snmpd)
+
+
+def test_a_failing_configuration_hook_leaves_the_system_group_answering(
+    admin_api, snmp_on_loopback, doorctl
+):
+    doorctl.snmp.extra_config.append(lambda record: 1 / 0)
+    on = {"version": "v1_v2c", "port": snmp_on_loopback, "read_community": "door-public"}
+    assert admin_api.put("/api/v1/snmp", json=on).status_code == 200
+    got = snmp("snmpget", snmp_on_loopback, v2c("door-public"), SYS_DESCR)
+    assert values(got.stdout)[SYS_DESCR].startswith("doorctl")

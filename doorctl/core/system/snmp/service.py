@@ -142,7 +142,7 @@ class Snmp:
         persistent = self.directory / "persistent"
         persistent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
-        extra = [line for hook in self.extra_config for line in hook(self.record)]
+        extra = [line for hook in self.extra_config for line in self._lines_of(hook)]
         conf = self.directory / "snmpd.conf"
         text = snmpd_conf(self.record, self.serial, extra, self.sys_object_id)
         _write_secret(conf, text)
@@ -150,6 +150,15 @@ class Snmp:
         old = users.read_text() if users.exists() else ""
         _write_secret(users, persistent_file(old, self.record))
         return conf
+
+    def _lines_of(self, hook: Callable[[dict], list[str]]) -> list[str]:
+        """A hook's configuration lines; one that fails is logged and left out, so that
+        the system group still answers."""
+        try:
+            return [line for line in hook(self.record) if "\n" not in line]
+        except Exception:
+            log.exception("an SNMP configuration hook failed; snmpd runs without its lines")
+            return []
 
     def _await_ready(self, process: subprocess.Popen) -> bool:
         """Read snmpd's output until it says it runs; False if it ended first."""
