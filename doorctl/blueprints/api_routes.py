@@ -97,7 +97,7 @@ DISCOVERY_STATUS = record(
 )
 SNMP_STATUS = record(
     {
-        "state": {"enum": ["off", "running", "failed"]},
+        "state": {"enum": ["off", "starting", "running", "failed"]},
         "running": FLAG,
         "port": {"type": "integer", "minimum": 1, "maximum": 65535},
         "engine_id": {**TEXT, "description": "The unit's SNMP engine ID (hex), for v3 traps."},

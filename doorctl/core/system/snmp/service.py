@@ -58,6 +58,7 @@ class Snmp:
         self.output: list[str] = []
         self._watcher: gevent.Greenlet | None = None
         self._running = False
+        self._ready = False  # snmpd said it listens
         self._failures = 0
 
     @property
@@ -91,8 +92,9 @@ class Snmp:
 
     def status(self) -> dict:
         """Whether snmpd runs, where it listens, and why it does not."""
-        running = self.process is not None and self.process.poll() is None
-        state = "running" if running else "failed"
+        alive = self.process is not None and self.process.poll() is None
+        running = alive and self._ready
+        state = "running" if running else "starting" if alive else "failed"
         if self.record["version"] == OFF:
             state = "off"
         return {
@@ -100,7 +102,7 @@ class Snmp:
             "running": running,
             "port": self.record["port"],
             "engine_id": self.engine_id,
-            "problem": "" if running else self.problem,
+            "problem": "" if alive else self.problem,
         }
 
     def _launch(self) -> None:
@@ -115,6 +117,7 @@ class Snmp:
         }
         listen = _endpoint(self.address, self.record["port"])
         self.output = []
+        self._ready = False
         try:
             self.process = subprocess.Popen(
                 [self.snmpd, "-f", "-Lo", listen],
@@ -131,9 +134,9 @@ class Snmp:
             self.problem = f"{self.snmpd} can't be run ({error.strerror}): install Debian's snmpd."
             log.warning("%s", self.problem)
             return
-        ready = self._await_ready(self.process)
+        self._ready = self._await_ready(self.process)
         conf.unlink(missing_ok=True)
-        if ready:
+        if self._ready:
             self.problem = ""
         self._watcher = gevent.spawn(self._watch, self.process)
 
@@ -178,9 +181,11 @@ class Snmp:
         errors = [line for line in said if "error" in line.lower()]
         if process.poll() is None:
             return "snmpd did not answer in time."
-        if errors or said:
-            return (errors or said)[-1]
-        return f"snmpd ended with status {process.returncode}."
+        if errors:
+            return errors[-1]
+        if process.returncode < 0:
+            return f"snmpd was ended by signal {-process.returncode}."
+        return said[-1] if said else f"snmpd ended with status {process.returncode}."
 
     def _keep(self, line: str) -> None:
         line = line.strip()
