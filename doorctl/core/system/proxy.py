@@ -19,10 +19,10 @@ from urllib.parse import quote, urlsplit
 import socks  # PySocks: paho-mqtt opens its proxy tunnels with it
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import Field, Form, IntegerField, StringField
-from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
+from wtforms import Field, Form, StringField
+from wtforms.validators import Length, NumberRange, ValidationError
 
-from doorctl.core.fields import Choice, ListField, is_host
+from doorctl.core.fields import Choice, ListField, Present, StrictInteger, is_host
 
 SECTION = "proxy"
 SECRETS = ("password",)
@@ -46,15 +46,6 @@ def host_error(host: str) -> str | None:
     return None
 
 
-class Present:
-    """The port is required, from the page and from JSON alike."""
-
-    def __call__(self, form: Form, field: Field) -> None:
-        if field.data is None:
-            field.errors[:] = []
-            raise StopValidation(_("Enter the proxy's port, 1 to 65535."))
-
-
 class ProxySettings(Form):
     """Proxy settings: host, port, login and password, authentication method."""
 
@@ -64,11 +55,11 @@ class ProxySettings(Form):
         validators=[Length(0, 253)],
         description=lazy_gettext("The proxy server's address; empty: no proxy."),
     )
-    port = IntegerField(
+    port = StrictInteger(
         lazy_gettext("Port"),
         default=DEFAULT_PORT,
         validators=[
-            Present(),
+            Present(lazy_gettext("Enter the proxy's port, 1 to 65535.")),
             NumberRange(1, 65535, lazy_gettext("Enter a port from 1 to 65535.")),
         ],
     )
