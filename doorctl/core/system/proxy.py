@@ -121,22 +121,12 @@ def _entry_error(entry: str) -> bool:
     return host_error(entry.lstrip(".").removeprefix("*.")) is not None
 
 
-def changes(stored: dict, given: dict) -> dict:
-    """What a save changes: an empty or absent password keeps the stored one, and a
-    login cleared clears its password too."""
+def changes(given: dict) -> dict:
+    """A login cleared clears its password too (the password alone means nothing)."""
     given = dict(given)
-    if not given.get("password"):
-        given.pop("password", None)
     if "login" in given and not given["login"] and "password" not in given:
         given["password"] = ""
     return given
-
-
-def public(record: dict) -> dict:
-    """The record as shown back: never the password, only whether one is set."""
-    shown = {k: v for k, v in record.items() if k != "password"}
-    shown["password_set"] = bool(record.get("password"))
-    return shown
 
 
 def bypassed(record: dict, host: str) -> bool:

@@ -255,20 +255,11 @@ def subscription_errors(item: dict) -> tuple[dict, dict]:
 
 
 def client_changes(current: dict, changes: dict) -> dict:
-    """Keep the stored password unless a new one is given; follow the protocol's port."""
+    """Follow the protocol's port when it was the old protocol's own."""
     changes = dict(changes)
-    if not changes.get("password"):
-        changes.pop("password", None)
     protocol = changes.get("protocol")
     port = PROTOCOLS.get(protocol) if isinstance(protocol, str) else None
     was_default = current["port"] == PROTOCOLS.get(current["protocol"])
     if port and "port" not in changes and was_default:
         changes["port"] = port
     return changes
-
-
-def public_client(record: dict) -> dict:
-    """The client record as shown back: the password never, only whether one is set."""
-    shown = {k: v for k, v in record.items() if k != "password"}
-    shown["password_set"] = bool(record["password"])
-    return shown
