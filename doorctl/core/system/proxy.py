@@ -2,8 +2,8 @@
 
 The manual's proxy is the one its cloud service uses; doorctl keeps the cloud service
 out, and sends its own outbound connections through the proxy instead: the MQTT
-client (an HTTP CONNECT tunnel, for every MQTT transport) and any later outbound HTTP
-(`proxy_for`). One form validates the page, the REST API and the store; the password
+client (an HTTP CONNECT tunnel, for every MQTT transport), the only outbound connection
+that may cross a proxy today. One form validates the page, the REST API and the store; the password
 is stored sealed with the device key and never shown back.
 
 Authentication is HTTP Basic only: the proxy client doorctl uses (PySocks, the one
@@ -14,7 +14,6 @@ second round trip it does not make.
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import quote, urlsplit
 
 import socks  # PySocks: paho-mqtt opens its proxy tunnels with it
 from flask_babel import gettext as _
@@ -154,18 +153,6 @@ def used_for(record: dict, host: str) -> str | None:
     if bypassed(record, host):
         return None
     return f"{_bracketed(record['host'])}:{record['port']}"
-
-
-def proxy_for(record: dict, url: str) -> str | None:
-    """The proxy URL (with its login) for an outbound request to `url`, or None when
-    it goes direct; for an HTTP client's `proxies` setting."""
-    host = urlsplit(url).hostname or ""
-    if bypassed(record, host):
-        return None
-    login = ""
-    if record.get("login"):
-        login = f"{quote(record['login'], safe='')}:{quote(record['password'], safe='')}@"
-    return f"http://{login}{_bracketed(record['host'])}:{record['port']}"
 
 
 def mqtt_proxy(record: dict, broker_host: str) -> dict | None:
