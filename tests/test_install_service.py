@@ -84,7 +84,7 @@ def test_the_unit_verifies_clean_and_its_exposure_is_at_most_3(tmp_path):
         "StateDirectoryMode=0700",
         "AmbientCapabilities=CAP_NET_BIND_SERVICE CAP_NET_RAW",
         "ProtectSystem=strict",
-        "ReadWritePaths=/var/lib/doorctl -/etc/chrony/doorctl",
+        "ReadWritePaths=/var/lib/doorctl -/etc/chrony/doorctl -/run/chrony",
         "NoNewPrivileges=yes",
         "PrivateTmp=yes",
         "ProtectHome=yes",
