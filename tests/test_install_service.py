@@ -232,3 +232,31 @@ def test_without_sudo_install_changes_nothing_and_says_so(tmp_path, stand_ins):
     assert done.returncode == 2
     assert "install-service changes the system: run it with sudo" in done.stderr
     assert recorded(stand_ins) == []
+
+
+POLKIT_STAND_IN = """
+const polkit = {Result: {YES: "yes", NOT_HANDLED: "not handled"}, rules: [],
+                addRule(rule) { this.rules.push(rule); }};
+%s
+const asks = JSON.parse(process.argv[2]);
+console.log(JSON.stringify(asks.map(([user, id]) => polkit.rules[0]({id}, {user}))));
+"""
+
+
+def test_the_polkit_rule_grants_the_engines_declared_actions_to_the_service_user_only(tmp_path):
+    """The rule's actions are ones NetworkManager, timedated and logind declare (their
+    .policy files here); node evaluates the rule as polkit's JavaScript engine would."""
+    from doorctl.service.unit import POLKIT_ACTIONS, Options, render_polkit
+
+    node = require("node", "node (package nodejs)")
+    declared = "".join(p.read_text() for p in Path("/usr/share/polkit-1/actions").glob("*.policy"))
+    for action in POLKIT_ACTIONS:
+        assert f'<action id="{action}">' in declared, action
+    script = tmp_path / "rule.js"
+    script.write_text(POLKIT_STAND_IN % render_polkit(Options(doorctl=Path(DOORCTL))))
+    asks = [["doorctl", a] for a in POLKIT_ACTIONS]
+    asks += [["pi", POLKIT_ACTIONS[0]], ["doorctl", "org.freedesktop.login1.power-off"]]
+    answers = subprocess.run(
+        [node, str(script), json.dumps(asks)], capture_output=True, text=True, check=True
+    )
+    assert json.loads(answers.stdout) == ["yes"] * len(POLKIT_ACTIONS) + ["not handled"] * 2
