@@ -260,3 +260,26 @@ def test_the_polkit_rule_grants_the_engines_declared_actions_to_the_service_user
         [node, str(script), json.dumps(asks)], capture_output=True, text=True, check=True
     )
     assert json.loads(answers.stdout) == ["yes"] * len(POLKIT_ACTIONS) + ["not handled"] * 2
+
+
+@pytest.mark.parametrize("system_site", [True, False])
+def test_an_upgrade_sees_the_os_packages_where_the_base_install_does(tmp_path, system_site):
+    """The README's venv sees Raspberry Pi OS's RPi.GPIO and spidev (not in a bundle):
+    a firmware upgrade's new environment must see them too, or it fails on the board."""
+    from doorctl.core.maintenance.upgrade import system_site_packages
+
+    base = tmp_path / "base"
+    option = ["--system-site-packages"] if system_site else []
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", *option, str(base)], check=True)
+    python = str(base / "bin" / "python")
+    new = tmp_path / "new"
+    made = [python, "-m", "venv", "--without-pip", *system_site_packages(python), str(new)]
+    subprocess.run(made, check=True)
+    # the OS's folder is the one past the environment's own site-packages
+    count = (
+        "import sys; print(sum(p.endswith(('site-packages', 'dist-packages')) for p in sys.path))"
+    )
+    sees = subprocess.run(
+        [new / "bin" / "python", "-c", count], capture_output=True, text=True, check=True
+    )
+    assert int(sees.stdout) > 1 if system_site else int(sees.stdout) == 1
