@@ -74,26 +74,15 @@ def _names(root: Path, table: str) -> set[str]:
     return {line.split(":", 1)[0] for line in lines if ":" in line}
 
 
-def _user_step(options: Options, root: Path) -> Run:
+def _user_steps(options: Options, root: Path) -> list[Step]:
     """The service's user: a system user in the device groups this system has."""
     groups = ",".join(g for g in GROUPS if g in _names(root, "group"))
     joined = ("--groups", groups) if groups else ()
     if options.user in _names(root, "passwd"):
-        return Run(("usermod", "--append", *joined, options.user))
-    return Run(
-        (
-            "useradd",
-            "--system",
-            "--user-group",
-            "--no-create-home",
-            "--home-dir",
-            str(options.data_dir),
-            "--shell",
-            "/usr/sbin/nologin",
-            *joined,
-            options.user,
-        )
-    )
+        return [Run(("usermod", "--append", *joined, options.user))] if groups else []
+    system = ("useradd", "--system", "--user-group", "--no-create-home")
+    home = ("--home-dir", str(options.data_dir), "--shell", "/usr/sbin/nologin")
+    return [Run((*system, *home, *joined, options.user))]
 
 
 def _chrony_steps(options: Options) -> list[Step]:
@@ -109,7 +98,7 @@ def _chrony_steps(options: Options) -> list[Step]:
 
 def install_steps(options: Options, root: Path) -> list[Step]:
     """Everything install-service does, in order."""
-    steps: list[Step] = [_user_step(options, root)]
+    steps = _user_steps(options, root)
     steps += [Write(UNIT_PATH, render_unit(options)), Write(POLKIT_PATH, render_polkit(options))]
     if CHRONY_GROUP in _names(root, "group"):
         steps += _chrony_steps(options)

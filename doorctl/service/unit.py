@@ -81,6 +81,8 @@ def check(options: Options) -> None:
             "/opt/doorctl/venv (sudo python3 -m venv /opt/doorctl/venv, then its pip "
             "install of the checkout or the wheel)"
         )
+    if options.watchdog_seconds < 1:
+        raise ServiceRefused(f"--watchdog-seconds {options.watchdog_seconds}: enter 1 or more")
     for name, port in (("--port", options.port), ("--https-port", options.https_port)):
         if not 1 <= port <= 65535:
             raise ServiceRefused(f"{name} {port}: enter a port from 1 to 65535")
