@@ -47,12 +47,15 @@ def dist(tmp_path_factory) -> Path:
     return work / "dist"
 
 
-def _also_in_the_tree(names: set[str]) -> None:
-    """Files in the package's folders that a release leaves out are a packaging bug."""
-    for folder in ("doorctl/service", "doorctl/core/maintenance/release_keys"):
-        for path in (REPO / folder).iterdir():
-            if path.is_file() and not path.name.endswith(".pyc"):
-                assert f"{folder}/{path.name}" in names, path
+def _every_data_file_in(names: set[str]) -> None:
+    """Every file the package's folders hold in git (templates, static, translations,
+    the unit's template, a MIB) is in the release: one left out is a packaging bug."""
+    tracked = subprocess.run(
+        ["git", "-C", str(REPO), "ls-files", "doorctl"], capture_output=True, text=True
+    ).stdout.split()
+    assert tracked, "git ls-files found nothing"
+    left_out = [path for path in tracked if path not in names]
+    assert not left_out, left_out
 
 
 def test_the_wheel_holds_the_package_files_and_the_console_script(dist):
@@ -60,7 +63,7 @@ def test_the_wheel_holds_the_package_files_and_the_console_script(dist):
     names = set(zipfile.ZipFile(wheel).namelist())
     for needed in PACKAGE_FILES:
         assert needed in names, needed
-    _also_in_the_tree(names)
+    _every_data_file_in(names)
     assert not [n for n in names if n.startswith("tests/")]
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
@@ -73,6 +76,7 @@ def test_the_sdist_holds_the_package_files(dist):
         names = {name.split("/", 1)[1] for name in archive.getnames() if "/" in name}
     for needed in (*PACKAGE_FILES, "pyproject.toml", "README.md"):
         assert needed in names, needed
+    _every_data_file_in(names)
 
 
 def test_the_wheel_installs_into_a_fresh_venv_whose_install_service_renders_a_valid_unit(
