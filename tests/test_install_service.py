@@ -283,3 +283,12 @@ def test_an_upgrade_sees_the_os_packages_where_the_base_install_does(tmp_path, s
         [new / "bin" / "python", "-c", count], capture_output=True, text=True, check=True
     )
     assert int(sees.stdout) > 1 if system_site else int(sees.stdout) == 1
+
+
+def test_an_environment_under_home_is_refused_with_the_way_out():
+    """ProtectHome= hides /home from the service: a checkout's .venv there could not run."""
+    from doorctl.service.unit import Options, ServiceRefused, check
+
+    with pytest.raises(ServiceRefused) as refused:
+        check(Options(doorctl=Path("/home/pi/doorctl/.venv/bin/doorctl")))
+    assert "sudo python3 -m venv /opt/doorctl/venv" in str(refused.value)
