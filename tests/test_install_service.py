@@ -197,6 +197,12 @@ def test_uninstall_removes_what_install_wrote_and_keeps_the_data_unless_purged(p
     ]
 
 
+def test_purge_never_deletes_a_persons_account(pi, stand_ins):
+    done = doorctl("uninstall-service", "--purge", "--user", "pi", "--root", str(pi), env=stand_ins)
+    assert done.returncode == 0, done.stderr
+    assert ["chroot", str(pi), "userdel", "pi"] not in recorded(stand_ins)
+
+
 def test_uninstall_keeps_a_chrony_snippet_it_did_not_write(pi, stand_ins):
     mine = pi / "etc/chrony/conf.d/doorctl.conf"
     mine.parent.mkdir(parents=True)

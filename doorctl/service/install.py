@@ -110,6 +110,16 @@ def install_steps(options: Options, root: Path) -> list[Step]:
     return steps
 
 
+def _system_user(root: Path, name: str) -> bool:
+    """Whether `name` is a system user (uid below 1000), as install-service makes."""
+    try:
+        lines = (root / "etc" / "passwd").read_text().splitlines()
+    except FileNotFoundError:
+        return False
+    fields = next((line.split(":") for line in lines if line.split(":", 1)[0] == name), None)
+    return bool(fields and len(fields) > 2 and fields[2].isdigit() and int(fields[2]) < 1000)
+
+
 def missing_groups(root: Path) -> list[str]:
     """The device groups this system lacks (a PC has no gpio); said, not fatal."""
     present = _names(root, "group")
@@ -137,7 +147,7 @@ def uninstall_steps(options: Options, root: Path, purge: bool) -> list[Step]:
     steps.append(Run(("systemctl", "daemon-reload")))
     if purge:
         steps.append(Remove(str(options.data_dir)))
-        if options.user in _names(root, "passwd"):
+        if _system_user(root, options.user):  # never a person's account (--user pi)
             steps.append(Run(("userdel", options.user)))
     return steps
 
