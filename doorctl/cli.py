@@ -13,12 +13,13 @@ from pathlib import Path
 import gevent
 import gevent.event
 
-from doorctl import __version__, cli_bundle
+from doorctl import __version__, cli_bundle, cli_service
 from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
 from doorctl.core.maintenance import button, firmware, reset, restart
+from doorctl.core.notify import Notifier
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.listeners import Listeners
@@ -174,6 +175,7 @@ def parser() -> argparse.ArgumentParser:
         action = next(a for a in serve._actions if option in a.option_strings)
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
     cli_bundle.add_parser(sub)
+    cli_service.add_parser(sub)
     return p
 
 
@@ -213,6 +215,9 @@ def pick_hardware(choice: str) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
+    notifier = Notifier.from_environment(take=True)
+    notifier.watch_hub()
+    notifier.status("starting")
     hardware = pick_hardware(args.hardware)
     data_dir = Path(args.data_dir)
     if args.firmware_dir:  # for the engine process (its LEDs) and factory default
@@ -256,9 +261,14 @@ def serve(args: argparse.Namespace) -> int:
         gevent.signal_handler(signum, stopping.set)
     app.extensions["doorctl.firmware"].announce()
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
+    notifier.ready(f"doorctl {__version__} serving on {listeners.urls()}")
     gevent.spawn(report_health, app)
     stopping.wait()
     log.info("restarting" if maintenance.pending else "stopping")
+    if maintenance.pending is None:  # a restart keeps the unit running: the supervisor stays
+        notifier.stopping()
+    else:
+        notifier.status("restarting")
     ports = listeners.ports()
     listeners.stop(timeout=3)
     doorctl.stop()
@@ -339,4 +349,6 @@ def main(argv: list[str] | None = None) -> int:
         return supervise(args, rest)
     if args.command == "bundle":
         return cli_bundle.run(args)
+    if args.command in ("install-service", "uninstall-service"):
+        return cli_service.run(args)
     return serve(args)
