@@ -1,8 +1,10 @@
 """The wheel pip installs onto a Pi: templates, static files, migrations, console script."""
 
+import re
 import shutil
 import subprocess
 import sys
+import tomllib
 import zipfile
 
 from support import REPO
@@ -51,3 +53,12 @@ def test_wheel_holds_templates_static_migrations_and_the_console_script(tmp_path
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     text = zipfile.ZipFile(wheel).read(entry_points).decode()
     assert "doorctl = doorctl.__main__:main" in text
+
+
+def test_the_pi_extra_installs_the_gpio_spi_and_i2c_libraries():
+    """rpi-lgpio (RPi.GPIO on /dev/gpiochip, every Pi), spidev (ADC), smbus2 (motion)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {
+        re.split(r"[<>=!~ \[]", spec)[0].lower() for spec in project["optional-dependencies"]["pi"]
+    }
+    assert names == {"rpi-lgpio", "spidev", "smbus2"}
