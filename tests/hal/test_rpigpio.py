@@ -214,3 +214,35 @@ def test_edges_reach_the_hub_when_gevent_has_patched_threading():
     )
     assert child.returncode == 0, child.stderr
     assert child.stdout.strip() == "edge [True]"
+
+
+MODEL_CHILD = """
+from doorctl.hal.profile import default_profile
+from doorctl.hal.rpigpio import GPIO, RpiBoard
+import lgpio
+board = RpiBoard(default_profile())
+board.relay.set(True)
+print(GPIO.RPI_INFO["TYPE"], lgpio.CHIP.level(17))
+board.close()
+"""
+
+
+@pytest.mark.parametrize(
+    "revision, model",
+    [
+        ("a02082", "3 Model B"),
+        ("c03114", "4 Model B"),
+        ("d04170", "5 Model B"),
+        ("902120", "Zero 2 W"),
+    ],
+)
+def test_the_backend_runs_on_each_supported_pi(revision, model):
+    child = subprocess.run(
+        [sys.executable, "-c", MODEL_CHILD],
+        env=gpio_standin.environment(RPI_LGPIO_REVISION=revision),
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert child.returncode == 0, child.stderr
+    assert child.stdout.split("\n")[0] in (f"Pi {model} 1", f"{model} 1")
