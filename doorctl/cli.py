@@ -336,11 +336,20 @@ def reset_outputs(args: argparse.Namespace) -> int:
 
 def selftest(args: argparse.Namespace) -> int:
     """The loopback harness check of a Pi: a table, and 1 if any terminal failed."""
-    from doorctl.hal.profile import load_profile
-    from doorctl.hal.rpigpio import GPIO
+    from doorctl.hal.profile import ProfileError, load_profile
     from doorctl.hal.selftest import SelfTest, report
 
-    checks = SelfTest(load_profile(Path(args.data_dir)), GPIO, args.adc_ohms).run()
+    try:
+        from doorctl.hal.rpigpio import GPIO
+    except (ImportError, RuntimeError) as error:
+        print(f"doorctl selftest needs a Raspberry Pi and doorctl[pi] installed: {error}")
+        return 2
+    try:
+        profile = load_profile(Path(args.data_dir))
+    except ProfileError as error:
+        print(error)
+        return 2
+    checks = SelfTest(profile, GPIO, args.adc_ohms).run()
     print(report(checks))
     return 1 if any(check.ok is False for check in checks) else 0
 

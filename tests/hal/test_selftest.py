@@ -71,3 +71,10 @@ def test_a_broken_wire_a_held_pin_and_missing_parts_fail_only_their_terminals(tm
         and "no device answers" in run.stdout
         and "check the wire" in run.stdout
     )
+
+
+def test_off_a_pi_it_says_what_it_needs(tmp_path):
+    command = [sys.executable, "-m", "doorctl", "selftest", "--data-dir", str(tmp_path)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 2 and "needs a Raspberry Pi and doorctl[pi]" in run.stdout
+    assert "Traceback" not in run.stderr
