@@ -67,7 +67,11 @@ class SelfTest:
     def run(self) -> list[Check]:
         """Every check, in the order of the report."""
         self.gpio.setwarnings(False)
-        self.gpio.setmode(self.gpio.BCM)
+        try:
+            self.gpio.setmode(self.gpio.BCM)
+        except Exception as exc:  # no /dev/gpiochip, or no right to open it
+            self.checks.append(Check("gpio", "gpiochip", "open", False, _why(exc)))
+            return self.checks
         try:
             paired = set()
             for out_name, in_name in LOOPBACK:
@@ -180,9 +184,11 @@ def _pair_trouble(pulled: int, low: int, high: int) -> str:
 
 def _why(exc: Exception) -> str:
     """An exception as one line for the report, with what to do when doorctl holds the pins."""
-    text = str(exc) or type(exc).__name__
+    text = str(exc).strip("'\"") or type(exc).__name__
     if getattr(exc, "errno", None) == 121:
         text = "no device answers: check SDA, SCL, 3.3 V and that I2C is on (raspi-config)"
+    if "can not open gpiochip" in text:
+        text += " (is the user in the group gpio?)"
     if "busy" in text.lower():
         text += " (stop doorctl first: sudo systemctl stop doorctl)"
     return text

@@ -101,7 +101,9 @@ def test_a_bouncing_contact_gives_one_change(board):
     CHIP.release(6)
 
 
-def test_wiegand_pulses_on_d0_and_d1_decode_to_the_card(board):
+def test_wiegand_pulses_on_d0_and_d1_decode_to_the_card():
+    # A gap of 0.5 s: the test's reader thread may stall on a busy machine, a reader not.
+    board = RpiBoard(parse_profile(DEFAULT_PROFILE.replace("frame_gap = 0.025", "frame_gap = 0.5")))
     reads = []
     board.wiegand.on_read(reads.append)
     bits = encode_card("H10301", 42, 12345)
@@ -114,9 +116,12 @@ def test_wiegand_pulses_on_d0_and_d1_decode_to_the_card(board):
             CHIP.drive(pin, 1)
             _native_sleep(0.002)
 
-    from_reader_thread(reader)
-    wait_for(reads)
-    assert isinstance(reads[0], CardRead)
+    try:
+        from_reader_thread(reader)
+        wait_for(reads)
+    finally:
+        board.close()
+    assert isinstance(reads[0], CardRead), reads
     assert (reads[0].bits, reads[0].facility, reads[0].number) == (26, 42, 12345)
 
 

@@ -1,6 +1,7 @@
 """`doorctl selftest --hardware rpi` as an installer runs it, on the stand-in chip
 wired like the README's loopback harness."""
 
+import os
 import subprocess
 import sys
 
@@ -75,6 +76,21 @@ def test_a_broken_wire_a_held_pin_and_missing_parts_fail_only_their_terminals(tm
 
 def test_off_a_pi_it_says_what_it_needs(tmp_path):
     command = [sys.executable, "-m", "doorctl", "selftest", "--data-dir", str(tmp_path)]
-    run = subprocess.run(command, capture_output=True, text=True, timeout=60)
+    environment = {k: v for k, v in os.environ.items() if k != "RPI_LGPIO_REVISION"}
+    run = subprocess.run(
+        command, env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )  # in tmp_path: the real lgpio leaves its notification pipe in the working directory
     assert run.returncode == 2 and "needs a Raspberry Pi and doorctl[pi]" in run.stdout
     assert "Traceback" not in run.stderr
+
+
+def test_the_real_lgpio_without_a_gpiochip_fails_one_line(tmp_path):
+    """The installed lgpio itself (no stand-in): this machine has no /dev/gpiochip."""
+    command = [sys.executable, "-m", "doorctl", "selftest", "--data-dir", str(tmp_path / "d")]
+    environment = {**os.environ, "RPI_LGPIO_REVISION": gpio_standin.REVISION}
+    run = subprocess.run(
+        command, env=environment, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
+    assert run.returncode == 1, run.stdout + run.stderr
+    assert "can not open gpiochip (is the user in the group gpio?)" in run.stdout
+    assert run.stdout.splitlines()[-1] == "0 passed, 1 failed"
