@@ -174,6 +174,17 @@ def parser() -> argparse.ArgumentParser:
     for option in ("--data-dir", "--hardware", "--log-level"):
         action = next(a for a in serve._actions if option in a.option_strings)
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
+    selftest = sub.add_parser(
+        "selftest",
+        help="check every terminal of a Pi wired to the loopback harness (README: Wiring) "
+        "and print PASS or FAIL for each; run it with doorctl stopped",
+    )
+    selftest.add_argument("--hardware", default="rpi", choices=("rpi",), help="board backend")
+    data_dir = next(a for a in serve._actions if "--data-dir" in a.option_strings)
+    selftest.add_argument("--data-dir", default=data_dir.default, help=data_dir.help)
+    selftest.add_argument(
+        "--adc-ohms", type=float, default=4700.0, help="the harness resistor on each ADC channel"
+    )
     cli_bundle.add_parser(sub)
     cli_service.add_parser(sub)
     return p
@@ -333,6 +344,26 @@ def reset_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def selftest(args: argparse.Namespace) -> int:
+    """The loopback harness check of a Pi: a table, and 1 if any terminal failed."""
+    from doorctl.hal.profile import ProfileError, load_profile
+    from doorctl.hal.selftest import SelfTest, report
+
+    try:
+        from doorctl.hal.rpigpio import GPIO
+    except (ImportError, RuntimeError) as error:
+        print(f"doorctl selftest needs a Raspberry Pi and doorctl[pi] installed: {error}")
+        return 2
+    try:
+        profile = load_profile(Path(args.data_dir))
+    except ProfileError as error:
+        print(error)
+        return 2
+    checks = SelfTest(profile, GPIO, args.adc_ohms).run()
+    print(report(checks))
+    return 1 if any(check.ok is False for check in checks) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
     args, rest = parser().parse_known_args(argv)
@@ -345,6 +376,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "reset-outputs":
         return reset_outputs(args)
+    if args.command == "selftest":
+        return selftest(args)
     if args.command == "supervise":
         return supervise(args, rest)
     if args.command == "bundle":

@@ -3,10 +3,12 @@ installs onto a Pi, with templates, static files, migrations, translations, the 
 unit's template and the console script; the wheel installs into a fresh virtual
 environment whose `doorctl install-service` renders a unit systemd accepts."""
 
+import re
 import shutil
 import subprocess
 import sys
 import tarfile
+import tomllib
 import zipfile
 from pathlib import Path
 
@@ -106,3 +108,12 @@ def test_the_wheel_installs_into_a_fresh_venv_whose_install_service_renders_a_va
     assert f"Documentation=file://{venv.resolve()}/lib/" in printed.stdout
     verify = subprocess.run([analyze, "verify", str(unit)], capture_output=True, text=True)
     assert (verify.returncode, verify.stderr) == (0, "")
+
+
+def test_the_pi_extra_installs_the_gpio_spi_and_i2c_libraries():
+    """rpi-lgpio (RPi.GPIO on /dev/gpiochip, every Pi), spidev (ADC), smbus2 (motion)."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    names = {
+        re.split(r"[<>=!~ \[]", spec)[0].lower() for spec in project["optional-dependencies"]["pi"]
+    }
+    assert names == {"rpi-lgpio", "spidev", "smbus2"}

@@ -367,6 +367,11 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "properties": {"seconds": NUMBER}},
         "example": {"seconds": 0.5},
     },
+    ("simulator.api_motion", "POST"): {
+        "answer": record({"shaken": NUMBER}),
+        "body": {"type": "object", "properties": {"g": NUMBER}},
+        "example": {"g": 1.0},
+    },
     ("credentials.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
     ("peripherals.api_rotate_key", "POST"): {

@@ -34,10 +34,12 @@ SECONDS_RULE = lazy_gettext("Enter a number of seconds, for example 7 or 7.5.")
 class Seconds(FloatField):
     """A time in seconds: a JSON number (not true/false), or form text like '7.5'."""
 
+    rule = SECONDS_RULE
+
     def process_data(self, value):
         if isinstance(value, bool) or not isinstance(value, int | float | None):
             self.data = None
-            raise ValueError(str(SECONDS_RULE))
+            raise ValueError(str(self.rule))
         self.data = None if value is None else float(value)
 
     def process_formdata(self, valuelist):
@@ -51,7 +53,7 @@ class Seconds(FloatField):
             number = math.nan
         if not math.isfinite(number):
             self.data = None
-            raise ValueError(str(SECONDS_RULE))
+            raise ValueError(str(self.rule))
         self.data = number
 
     def _value(self):
