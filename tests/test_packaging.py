@@ -16,7 +16,9 @@ import pytest
 from support import REPO, require
 
 # What a build leaves in a checkout: a stale build/lib would put old files in the wheel.
-NOT_SOURCE = shutil.ignore_patterns(".git", ".venv", "build", "dist", "*.egg-info", "var")
+NOT_SOURCE = shutil.ignore_patterns(
+    ".git", ".venv", "build", "dist", "*.egg-info", "var", ".lgd-nfy*"
+)
 PACKAGE_FILES = (
     "doorctl/templates/base.html",
     "doorctl/templates/system/users/page.html",
