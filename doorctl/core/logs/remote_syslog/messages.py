@@ -16,7 +16,7 @@ from .formats import AUTH, LOCAL0, Message
 
 # topic prefix -> (MSGID, facility, severity); the first that matches counts
 EVENT_KINDS = (
-    ("tns1:AccessControl/AccessGranted", "access", AUTH, 6),
+    ("tns1:AccessControl/AccessGranted/", "access", AUTH, 6),
     ("tns1:AccessControl/", "access", AUTH, 5),
     ("tns1:Door/State/DoorAlarm", "alarm", LOCAL0, 4),
     ("tns1:Door/State/DoorTamper", "alarm", LOCAL0, 4),
