@@ -146,7 +146,8 @@ class Servers:
     def update(self, server_id: int, body: dict) -> None:
         """Change the fields given of a server; the others stay."""
         current = self.get(server_id)
-        changes = _with_port(body) if "port" in body or "protocol" in body else body
+        moved = "port" in body or "protocol" in body
+        changes = _with_port({"protocol": current["protocol"], **body}) if moved else body
         record = self.checked({**current, **changes, "id": server_id})
         self.store.write(_update, server_id, record)
 
