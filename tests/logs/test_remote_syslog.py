@@ -213,3 +213,76 @@ def test_a_bad_change_leaves_the_server_as_it_was(admin_api):
     assert admin_api.get(f"{API}/{added['id']}").json["host"] == "192.0.2.10"
     assert admin_api.delete(f"{API}/{added['id']}").status_code == 204
     assert admin_api.get(API).json == []
+
+
+def test_messages_carry_the_hostname_set_under_network(admin_api, doorctl, rsyslog):
+    server = add_server(admin_api, rsyslog, "tcp")
+    connected(admin_api, server)
+    doorctl.settings.update("network_ip", {"hostname_automatic": False, "hostname": "door-7"})
+    event = doorctl.bus.publish("tns1:Device/User/LoginFailed", {"user": "eve"}, {})
+    # auth (4) * 8 + warning (4) = 36
+    line = (
+        f"<36>1 {stamp_5424(event.time)} door-7 doorctl {os.getpid()} login "
+        f'[event@32473 topic="tns1:Device/User/LoginFailed" id="{event.id}"]'
+        '[source@32473 user="eve"] tns1:Device/User/LoginFailed'
+    )
+    arrived(rsyslog, "tcp", line)
+
+
+def test_the_server_name_is_verified(admin_api, rsyslog, pki):
+    add_ca(admin_api, "syslog-ca", pki)
+    body = {"host": "127.0.0.1", "protocol": "tls", "port": rsyslog.ports["tls"]}
+    server = admin_api.post(API, json={**body, "ca_certificate": "syslog-ca"}).json
+    words = "TLS refused: the server's certificate is not for 127.0.0.1."
+    wait_until(lambda: state(admin_api, server)["reason"] == words, what=words)
+
+
+def test_a_chosen_ca_stays_in_the_store(admin_api, rsyslog, pki):
+    add_ca(admin_api, "syslog-ca", pki)
+    add_server(admin_api, rsyslog, "tls", ca_certificate="syslog-ca")
+    response = admin_api.delete("/api/v1/certificates/syslog-ca")
+    assert response.status_code == 409
+    assert "Remote system log" in response.json["error"]
+
+
+def test_a_server_that_reads_nothing_holds_up_neither_the_hub_nor_the_others(
+    admin_api, doorctl, rsyslog
+):
+    doorctl.remote_syslog.buffer_limit = 100
+    stalled = socket.socket()
+    stalled.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    stalled.bind(("127.0.0.1", 0))
+    stalled.listen()  # takes the connection, never reads from it
+    try:
+        slow = add_server(admin_api, rsyslog, "tcp", port=stalled.getsockname()[1])
+        good = add_server(admin_api, rsyslog, "tcp")
+        connected(admin_api, slow)
+        connected(admin_api, good)
+        filler = "x" * 2000
+        events = [
+            doorctl.bus.publish(GRANTED, {"door": "1"}, {"fill": filler}) for _ in range(4000)
+        ]
+        last = f'id="{events[-1].id}"'
+        wait_until(lambda: any(last in line for line in rsyslog.received("tcp")), timeout=30)
+        # the stalled one's buffer (100) and the kernel's (a few MB) are full: it drops
+        assert state(admin_api, slow)["dropped"] > 0
+    finally:
+        stalled.close()
+
+
+def test_a_server_is_added_and_removed_from_the_page(logged_in, admin_api):
+    token = csrf_token(logged_in, "/logs/remote-syslog")
+    form = {"host": "syslog.example.com", "format": "rfc3164", "protocol": "tcp", "port": ""}
+    form |= {"severity": "notice", "ca_certificate": "", "csrf_token": token}
+    response = logged_in.post("/logs/remote-syslog/servers", data=form)
+    assert response.status_code == 303
+    (server,) = admin_api.get(API).json
+    assert (server["port"], server["format"], server["severity"]) == (514, "rfc3164", "notice")
+    page = logged_in.get("/logs/remote-syslog").get_data(as_text=True)
+    assert "Server syslog.example.com added." in page
+    assert "syslog.example.com:514" in page
+    response = logged_in.post(
+        f"/logs/remote-syslog/servers/{server['id']}/delete", data={"csrf_token": token}
+    )
+    assert response.status_code == 303
+    assert admin_api.get(API).json == []

@@ -38,7 +38,7 @@ FIRST_BACKOFF, MAX_BACKOFF = 0.5, 30.0
 # A socket that takes every write never yields: let the hub run between a few messages.
 YIELD_EVERY = 8
 UNTRUSTED = (2, 7, 18, 19, 20, 21)  # unknown issuer, self-signed, or a namesake CA's key
-EXPIRED, HOSTNAME_MISMATCH = 10, 62
+EXPIRED, NAME_MISMATCH = 10, (62, 64)  # a host name's, an IP address's
 
 
 class SendError(Exception):
@@ -226,11 +226,12 @@ def _verify_words(error: ssl.SSLCertVerificationError, host: str):
         return lazy_gettext(
             "TLS refused: certificate not trusted (the chosen CA certificate did not issue it)."
         )
-    if error.verify_code == HOSTNAME_MISMATCH:
+    if error.verify_code in NAME_MISMATCH:
         return lazy_gettext("TLS refused: the server's certificate is not for %(host)s.", host=host)
     if error.verify_code == EXPIRED:
         return lazy_gettext("TLS refused: the server's certificate has expired.")
-    return lazy_gettext("TLS refused: %(reason)s.", reason=error.verify_message)
+    reason = str(error.verify_message).rstrip(".")
+    return lazy_gettext("TLS refused: %(reason)s.", reason=reason)
 
 
 def _os_words(error: OSError, host: str, port: int):
