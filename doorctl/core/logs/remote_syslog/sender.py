@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
 SEND_TIMEOUT = 10.0  # a server that takes nothing for this long is taken as gone
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 30.0
+FAILED = lazy_gettext("The sender failed unexpectedly; the system log has details.")
 # A socket that takes every write never yields: let the hub run between a few messages.
 YIELD_EVERY = 8
 UNTRUSTED = (2, 7, 18, 19, 20, 21)  # unknown issuer, self-signed, or a namesake CA's key
@@ -61,17 +62,19 @@ class Sender:
         self.sent = self.dropped = self._unreported = 0
         self.state = ("connecting", "", time.time())
         self._sock: socket.socket | None = None
-        self._lost: str | None = None
+        self._lost = None  # why the server closed the connection, in words
         self._wake = gevent.event.Event()
-        self._greenlets: list[gevent.Greenlet] = []
+        self._runner: gevent.Greenlet | None = None
+        self._watcher: gevent.Greenlet | None = None
 
     def start(self) -> None:
         """Start connecting and sending."""
-        self._greenlets = [gevent.spawn(self._run)]
+        self._runner = gevent.spawn(self._run)
 
     def stop(self) -> None:
         """Stop now; what is buffered stays in `queue` (a new sender may take it)."""
-        gevent.killall(self._greenlets)
+        if self._runner is not None:
+            self._runner.kill()
         self._close()
 
     def put(self, message: Message) -> None:
@@ -111,6 +114,9 @@ class Sender:
                 self._serve()
             except SendError as error:
                 self._set_state("connecting", error.args[0])
+            except Exception:
+                log.exception("remote syslog %s: the sender failed", self.server["host"])
+                self._set_state("connecting", FAILED)
             self._close()
             gevent.sleep(delay)
             delay = min(delay * 2, MAX_BACKOFF)
@@ -121,7 +127,8 @@ class Sender:
         try:
             self._sock = _open(protocol, host, port, self._tls_context)
         except ssl.SSLCertVerificationError as error:
-            raise SendError(_verify_words(error, host)) from None
+            chosen = bool(self.server["ca_certificate"])
+            raise SendError(_verify_words(error, host, chosen)) from None
         except ssl.SSLError as error:
             reason = error.reason or error.strerror or type(error).__name__
             words = lazy_gettext("TLS handshake failed: %(reason)s.", reason=reason)
@@ -129,7 +136,7 @@ class Sender:
         except OSError as error:
             raise SendError(_os_words(error, host, port)) from None
         if protocol != "udp":
-            self._greenlets.append(gevent.spawn(self._watch, self._sock))
+            self._watcher = gevent.spawn(self._watch, self._sock)
         self._set_state("connected")
 
     def _serve(self) -> None:
@@ -159,7 +166,8 @@ class Sender:
         try:
             self._sock.sendall(payload)
         except TimeoutError:
-            raise SendError(lazy_gettext("The server took nothing for 10 s.")) from None
+            words = lazy_gettext("The server took nothing for %(num)d s.", num=round(SEND_TIMEOUT))
+            raise SendError(words) from None
         except OSError as error:
             host, port = self.server["host"], self.server["port"]
             raise SendError(_os_words(error, host, port)) from None
@@ -180,13 +188,14 @@ class Sender:
                 continue
             except OSError:
                 break
-        self._lost = str(lazy_gettext("The server closed the connection."))
+        self._lost = lazy_gettext("The server closed the connection.")
         self._wake.set()
 
     def _close(self) -> None:
         sock, self._sock = self._sock, None
-        watchers, self._greenlets = self._greenlets[1:], self._greenlets[:1]
-        gevent.killall(watchers, block=False)
+        watcher, self._watcher = self._watcher, None
+        if watcher is not None:
+            watcher.kill(block=False)
         if sock is not None:
             sock.close()
 
@@ -220,11 +229,16 @@ def tls_context(ca_pem: str | None) -> ssl.SSLContext:
     return context
 
 
-def _verify_words(error: ssl.SSLCertVerificationError, host: str):
+def _verify_words(error: ssl.SSLCertVerificationError, host: str, chosen: bool):
     """Why the server's certificate was refused, in words."""
-    if error.verify_code in UNTRUSTED:
+    if error.verify_code in UNTRUSTED and chosen:
         return lazy_gettext(
             "TLS refused: certificate not trusted (the chosen CA certificate did not issue it)."
+        )
+    if error.verify_code in UNTRUSTED:
+        return lazy_gettext(
+            "TLS refused: certificate not trusted (no CA of the system issued it; choose "
+            "the server's CA certificate)."
         )
     if error.verify_code in NAME_MISMATCH:
         return lazy_gettext("TLS refused: the server's certificate is not for %(host)s.", host=host)
@@ -241,7 +255,8 @@ def _os_words(error: OSError, host: str, port: int):
     if isinstance(error, socket.gaierror):
         return lazy_gettext("The name %(host)s can't be resolved.", host=host)
     if isinstance(error, TimeoutError):
-        return lazy_gettext("No answer from %(host)s within 10 s.", host=host)
+        seconds = round(CONNECT_TIMEOUT)
+        return lazy_gettext("No answer from %(host)s within %(num)d s.", host=host, num=seconds)
     if isinstance(error, ConnectionResetError | BrokenPipeError):
         return lazy_gettext("The server closed the connection.")
     return lazy_gettext("Connection failed: %(reason)s.", reason=error.strerror or str(error))
