@@ -155,10 +155,11 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     return {"cardholders": ids, "schedules": schedules, "groups": groups}
 
 
-# Remote system log: one server refused (nothing listens on port 1), one being reached.
+# Remote system log: servers on loopback where nothing listens (port 1), so the page
+# shows their refusals; no traffic leaves the machine.
 SYSLOG_SERVERS = (
     {"host": "127.0.0.1", "protocol": "tcp", "port": 1, "format": "rfc3164", "severity": "warning"},
-    {"host": "syslog.example.com", "protocol": "tls", "ca_certificate": ""},
+    {"host": "localhost", "protocol": "tls", "port": 1},
 )
 
 
