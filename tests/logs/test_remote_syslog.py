@@ -133,6 +133,9 @@ def test_a_server_whose_certificate_the_chosen_ca_did_not_issue_is_refused(
     assert state(admin_api, server)["state"] == "connecting"
     page = logged_in.get("/logs/remote-syslog").get_data(as_text=True)
     assert refused in page
+    live = logged_in.get("/live?panel=remote-syslog", buffered=False)
+    assert refused in next(iter(live.response)).decode()  # the page's live panel
+    live.close()
 
 
 def test_a_server_restart_loses_nothing_within_the_buffer(admin_api, doorctl, tmp_path, pki):
