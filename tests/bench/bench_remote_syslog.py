@@ -22,8 +22,8 @@ import ssl  # noqa: E402
 
 import gevent  # noqa: E402
 from brokers import Pki  # noqa: E402
-from mqtt_helpers import wait_until  # noqa: E402
 from rsyslog_peer import Rsyslog  # noqa: E402
+from support_osdp import wait_until  # noqa: E402
 
 from doorctl.core.appliance import Appliance  # noqa: E402
 from doorctl.core.logs.remote_syslog import formats  # noqa: E402

@@ -11,9 +11,9 @@ import socket
 
 import pytest
 from brokers import Pki
-from mqtt_helpers import wait_until
 from rsyslog_peer import Rsyslog
 from support import csrf_token
+from support_osdp import wait_until
 
 pytestmark = pytest.mark.peer
 API = "/api/v1/logs/remote-syslog/servers"
