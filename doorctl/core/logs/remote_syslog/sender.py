@@ -36,7 +36,8 @@ CONNECT_TIMEOUT = 10.0
 SEND_TIMEOUT = 10.0  # a server that takes nothing for this long is taken as gone
 FIRST_BACKOFF, MAX_BACKOFF = 0.5, 30.0
 FAILED = lazy_gettext("The sender failed unexpectedly; the system log has details.")
-# A socket that takes every write never yields: let the hub run between a few messages.
+# A socket that takes every write never yields: after a few messages the sender waits
+# until the hub is idle, so timers (door, polls) and requests go first.
 YIELD_EVERY = 8
 UNTRUSTED = (2, 7, 18, 19, 20, 21)  # unknown issuer, self-signed, or a namesake CA's key
 EXPIRED, NAME_MISMATCH = 10, (62, 64)  # a host name's, an IP address's
@@ -157,7 +158,7 @@ class Sender:
                 self.queue.popleft()
             self.sent += 1
             if self.sent % YIELD_EVERY == 0:
-                gevent.sleep(0)  # a full buffer must not hold the hub until it is empty
+                gevent.idle()  # a full buffer drains only when the hub has nothing else to do
 
     def _write(self, message: Message) -> None:
         payload = FORMATS[self.server["format"]](message)
