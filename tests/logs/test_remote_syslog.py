@@ -289,3 +289,14 @@ def test_a_server_is_added_and_removed_from_the_page(logged_in, admin_api):
     )
     assert response.status_code == 303
     assert admin_api.get(API).json == []
+
+
+def test_a_changed_server_keeps_what_waits_for_it(admin_api, doorctl):
+    server = admin_api.post(API, json={"host": "127.0.0.1", "protocol": "tcp", "port": 1}).json
+    refused = "Connection refused: nothing listens on port 1."
+    wait_until(lambda: state(admin_api, server)["reason"] == refused, what=refused)
+    for n in range(3):
+        doorctl.bus.publish(GRANTED, {"door": "1"}, {"n": n})
+    changed = admin_api.patch(f"{API}/{server['id']}", json={"severity": "debug"}).json
+    # the three, and the change itself (a configuration event)
+    assert (changed["severity"], changed["queued"], changed["dropped"]) == ("debug", 4, 0)

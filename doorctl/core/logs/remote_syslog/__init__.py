@@ -94,7 +94,7 @@ class RemoteSyslog:
         sender = Sender(server, lambda: self._tls(server), lambda: self.hostname, self.buffer_limit)
         if old is not None:
             old.stop()
-            sender.queue, sender.sent, sender.dropped = old.queue, old.sent, old.dropped
+            sender.take_over(old)
         sender.start()
         return sender
 

@@ -78,6 +78,16 @@ class Sender:
             self._runner.kill()
         self._close()
 
+    def take_over(self, old: Sender) -> None:
+        """Carry on from a stopped sender of the same server (its settings changed): its
+        waiting messages, its counts and the drops not yet told."""
+        self.queue, self.sent, self.dropped = old.queue, old.sent, old.dropped
+        self._unreported = old._unreported
+        while len(self.queue) > self.limit:
+            self.queue.popleft()
+            self.dropped += 1
+            self._unreported += 1
+
     def put(self, message: Message) -> None:
         """Buffer a message; when the buffer is full the oldest one is dropped and counted."""
         if len(self.queue) >= self.limit:
