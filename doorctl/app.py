@@ -37,7 +37,7 @@ from doorctl.blueprints.access_control import (
 )
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
-from doorctl.blueprints.logs import access_log, events
+from doorctl.blueprints.logs import access_log, events, remote_syslog
 from doorctl.blueprints.maintenance import backup, maintenance
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
@@ -160,6 +160,7 @@ SECTIONS = (
     certificates,
     events,
     access_log,
+    remote_syslog,
     backup,
     firmware_page,
     maintenance,

@@ -48,6 +48,7 @@ PAGES = (
     "/simulator",
     "/logs/events",
     "/logs/access",
+    "/logs/remote-syslog",
     "/maintenance",
     "/maintenance/backup",
     "/account/password",

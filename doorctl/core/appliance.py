@@ -19,6 +19,7 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.logs import audit
+from doorctl.core.logs.remote_syslog import RemoteSyslog
 from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
 from doorctl.core.maintenance.maintenance import Maintenance
 from doorctl.core.secrets import Sealer
@@ -119,6 +120,7 @@ class Appliance(EngineParts):
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
+        self.remote_syslog = RemoteSyslog(self.store, self.settings, self.bus, self.certificates)
         self.mqtt.door_commands = self.door_command
         self.mqtt.entities = self._entities
         if self.role == "web":
@@ -126,7 +128,8 @@ class Appliance(EngineParts):
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
+        services = [self.event_log, self.maintenance, *engine, self.mqtt, self.remote_syslog]
+        services += [self.https]
         services += [self.http_https, self.ip_network, self.date_time]
         return [*services, self.discovery]
 
