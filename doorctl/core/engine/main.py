@@ -23,6 +23,7 @@ from gevent import socket
 from doorctl.core.engine.link import Link
 from doorctl.core.engine.parts import Engine
 from doorctl.core.engine.sender import EventSender
+from doorctl.core.logs.system_log import Collector
 
 log = logging.getLogger(__name__)
 # Ahead of the web process (and anything else on the Pi) for the CPU: a card must
@@ -63,10 +64,13 @@ def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) ->
     targets["engine"] = sender
     engine.bus.subscribe(sender.put)
     sender.start()
+    collector = Collector(sender.put_log, "engine")  # the web stores them (System log)
+    collector.install()
     engine.start()
     sender.send_in_order({"ready": True})  # after the events of the start
     until_stopped(link)
     engine.stop()
+    collector.uninstall()
     sender.stop()
     engine.store.close()
     return 0
