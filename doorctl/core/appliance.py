@@ -19,6 +19,7 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.logs import audit
+from doorctl.core.logs.network_trace import NetworkTrace
 from doorctl.core.logs.system_log import SystemLog
 from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
 from doorctl.core.maintenance.maintenance import Maintenance
@@ -131,7 +132,8 @@ class Appliance(EngineParts):
         services = [self.system_log, self.event_log, self.maintenance, *engine, self.mqtt]
         services += [self.https]
         services += [self.http_https, self.ip_network, self.date_time]
-        return [*services, self.discovery]
+        self.network_trace = NetworkTrace(self.data_dir, self.bus.publish)
+        return [*services, self.discovery, self.network_trace]
 
     def _discovery(self) -> Discovery:
         """Network discovery, its names' default the device name and MAC address."""
