@@ -224,10 +224,12 @@ class NetworkTrace:
                 self._end(trace, "failed")
 
     def _end(self, trace: dict, state: str, source: dict | None = None) -> None:
-        """tcpdump told to finish its file; an abandoned trace's file is deleted."""
-        if trace["state"] != "running":
+        """tcpdump told to finish its file; an abandoned trace's file is deleted. The
+        state changes once all is done, so whoever reads it finds the file as it says."""
+        if trace["state"] != "running" or trace.get("ending"):
             return
-        trace.update(state=state, ended=time.time())
+        trace["ending"] = True
+        ended = time.time()
         _kill(trace["process"])
         if trace.get("greenlet") is not None and trace["greenlet"] is not gevent.getcurrent():
             trace["greenlet"].kill(block=False)
@@ -235,7 +237,8 @@ class NetworkTrace:
             self._discard()
         else:
             gevent.spawn_later(self.keep_seconds, self._expire, trace)
-        data = {"state": state, "seconds": round(trace["ended"] - trace["started"])}
+        trace.update(state=state, ended=ended)
+        data = {"state": state, "seconds": round(ended - trace["started"])}
         self.publish(TOPIC, source or trace["source"], {**data, "interface": trace["interface"]})
 
     def _expire(self, trace: dict) -> None:
