@@ -40,6 +40,8 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.logs.network_trace import API_ROUTES as NETWORK_TRACE_ROUTES
+from doorctl.blueprints.logs.reports import API_ROUTES as REPORT_ROUTES
 from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
 from doorctl.blueprints.maintenance.maintenance import RESTARTING_SCHEMA, STATUS_SCHEMA
 from doorctl.blueprints.system.certificates import (
@@ -593,6 +595,8 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
     **BACKUP_ROUTES,
+    **REPORT_ROUTES,
+    **NETWORK_TRACE_ROUTES,
     ("certificates.api_signing_request", "POST"): {
         "params": {"cert_id": {"examples": ["device-https"]}},
         "body": SIGNING_REQUEST,

@@ -66,8 +66,8 @@ def test_one_trace_at_a_time(admin_api, trace):
         "A network trace is running already: stop it or wait for its end."
     )
     assert admin_api.get(TRACE + "/file").status_code == 409
-    stopped = admin_api.delete(TRACE)
-    assert stopped.status_code == 200 and stopped.json["state"] == "stopped"
+    assert admin_api.delete(TRACE).status_code == 204
+    assert admin_api.get(TRACE).json["state"] == "stopped"
     assert admin_api.delete(TRACE).status_code == 409
     with admin_api.get(TRACE + "/file") as answer:
         assert answer.status_code == 200 and answer.mimetype == "application/vnd.tcpdump.pcap"

@@ -16,6 +16,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
 
+from doorctl.blueprints.api_schemas import record
 from doorctl.blueprints.common import appliance, form_number, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid, unknown_fields
 from doorctl.core.logs import network_trace as core
@@ -124,11 +125,64 @@ def api_state():
 
 @bp.route("/api/v1/logs/network-trace", methods=["DELETE"])
 def api_stop():
-    """Stop the running trace now; 409 when none runs."""
-    return jsonify(_trace().end(_source()))
+    """Stop the running trace now (its file can then be downloaded); 409 when none runs."""
+    _trace().end(_source())
+    return "", 204
 
 
 @bp.route("/api/v1/logs/network-trace/file")
 def api_file():
     """The finished trace as a pcap file; 409 while it runs, 404 when there is none."""
     return _download()
+
+
+WHEN = {"type": ["string", "null"], "description": "ISO 8601, UTC"}
+STATE = record(
+    {"state": {"enum": ["none", "running", "done", "stopped", "abandoned", "failed"]}},
+    {
+        "seconds": {"type": "integer"},
+        "interface": {"type": "string", "description": "any: all interfaces"},
+        "started": WHEN,
+        "ends": WHEN,
+        "ended": WHEN,
+        "bytes": {"type": "integer"},
+        "user": {"type": ["string", "null"]},
+        "problem": {"type": ["string", "null"]},
+    },
+)
+BODY = {
+    "type": "object",
+    "required": ["duration"],
+    "properties": {
+        "duration": {
+            "type": "integer",
+            "minimum": 1,
+            "description": "In `unit`s; from 1 second to 30 minutes in all.",
+        },
+        "unit": {"enum": list(core.UNITS), "default": "seconds"},
+        "interface": {
+            "type": "string",
+            "default": ALL,
+            "description": "A network interface of the unit, or any (all of them).",
+        },
+    },
+    "additionalProperties": False,
+}
+API_ROUTES = {
+    ("network_trace.api_start", "POST"): {
+        "body": BODY,
+        "example": {"duration": 2, "unit": "minutes", "interface": ALL},
+        "status": "202",
+        "answer": STATE,
+        "answer_text": "tcpdump records now; GET the state until it is done, then the file.",
+        "errors": ("409",),
+    },
+    ("network_trace.api_state", "GET"): {"answer": STATE},
+    ("network_trace.api_stop", "DELETE"): {"errors": ("409",)},
+    ("network_trace.api_file", "GET"): {
+        "answer_type": PCAP,
+        "answer": {"type": "string", "format": "binary"},
+        "answer_text": "The finished trace as a pcap file (Wireshark opens it).",
+        "errors": ("404", "409"),
+    },
+}

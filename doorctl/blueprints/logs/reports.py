@@ -13,6 +13,7 @@ from flask import Blueprint, Response, current_app, jsonify, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
+from doorctl.blueprints.api_schemas import query
 from doorctl.blueprints.common import appliance, render
 from doorctl.core.errors import Invalid
 from doorctl.core.logs import report
@@ -97,3 +98,21 @@ def api_report():
         raise Invalid({"format": _("Choose one of: %(choices)s.", choices="text, json")})
     headers = {"Content-Disposition": f'inline; filename="{file_name()}"'}
     return Response(_text(), 200, headers, content_type=TEXT)
+
+
+API_ROUTES = {
+    ("reports.api_report", "GET"): {
+        "query": [
+            query(
+                "format",
+                {"enum": ["text", "json"], "default": "text"},
+                "text: the report as the page shows it; json: its parts as data.",
+            )
+        ],
+        "answer_type": "text/plain",
+        "answer": {"type": "string"},
+        "answer_text": "The server report: device info and versions, settings (secrets left "
+        "out), the doors', readers', alarms' and I/O ports' state, network and time status, "
+        "the latest system log and event log. With ?format=json, the same as a JSON object.",
+    },
+}
