@@ -35,6 +35,17 @@ def _fetch(url: str, auth=None) -> bytes:
         return got.read()
 
 
+def _traced(server, tcpdump: str, tmp_path, name: str) -> bytes:
+    """The trace's file, as `tcpdump -r` reads it back (text of each packet)."""
+    pcap = _fetch(server.url + TRACE + "/file", ("root", ROOT_PASSWORD))
+    assert pcap[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")  # a pcap file's magic
+    path = tmp_path / name
+    path.write_bytes(pcap)
+    read = subprocess.run([tcpdump, "-r", str(path), "-n", "-A"], capture_output=True, timeout=30)
+    assert read.returncode == 0, read.stderr
+    return read.stdout
+
+
 def test_a_trace_of_loopback_holds_the_requests_made_meanwhile(tmp_path, tcpdump):
     server = start_set_up(tmp_path / "served")
     try:
@@ -46,15 +57,19 @@ def test_a_trace_of_loopback_holds_the_requests_made_meanwhile(tmp_path, tcpdump
             lambda: (s := server.call("GET", TRACE))["state"] == "done" and s, 15, "trace done"
         )
         assert done["bytes"] > 0 and done["seconds"] == 2
-        pcap = _fetch(server.url + TRACE + "/file", ("root", ROOT_PASSWORD))
+        assert f"GET {probe} HTTP/1.1".encode() in _traced(server, tcpdump, tmp_path, "1.pcap")
+        # stopped at once after a request: what libpcap held is in the file too
+        server.call("POST", TRACE, {"duration": 10, "unit": "minutes", "interface": "lo"})
+        probe = f"/api/v1/device?probe={secrets.token_hex(8)}"
+        server.call("GET", probe)
+        stop = urllib.request.Request(
+            server.url + TRACE, method="DELETE", headers=basic("root", ROOT_PASSWORD)
+        )
+        with urllib.request.urlopen(stop, timeout=10) as answer:
+            assert answer.status == 204
+        assert f"GET {probe} HTTP/1.1".encode() in _traced(server, tcpdump, tmp_path, "2.pcap")
     finally:
         server.stop()
-    assert pcap[:4] in (b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4")  # a pcap file's magic
-    path = tmp_path / "trace.pcap"
-    path.write_bytes(pcap)
-    read = subprocess.run([tcpdump, "-r", str(path), "-n", "-A"], capture_output=True, timeout=30)
-    assert read.returncode == 0, read.stderr
-    assert f"GET {probe} HTTP/1.1".encode() in read.stdout
 
 
 def test_one_trace_at_a_time(admin_api, trace):

@@ -160,10 +160,12 @@ class NetworkTrace:
 
     def _argv(self, interface: str) -> list[str]:
         """tcpdump: no names looked up, not promiscuous (the unit's own traffic, no
-        CAP_NET_ADMIN), each packet written at once, at most MAX_FILE_MB on disk. As
-        root it stays root (-Z) rather than become the tcpdump user, who may not write
-        in the data directory."""
-        argv = [self.tcpdump, "-i", interface, "-n", "-p", "-U", "-w", str(self.folder / FILE)]
+        CAP_NET_ADMIN), each packet handed over and written at once (a trace stopped
+        early would otherwise lose the packets libpcap still buffers), at most
+        MAX_FILE_MB on disk. As root it stays root (-Z) rather than become the tcpdump
+        user, who may not write in the data directory."""
+        argv = [self.tcpdump, "-i", interface, "-n", "-p", "-U", "--immediate-mode"]
+        argv += ["-w", str(self.folder / FILE)]
         argv += ["-C", str(MAX_FILE_MB), "-W", "1"]
         if os.geteuid() == 0:
             argv += ["-Z", pwd.getpwuid(os.geteuid()).pw_name]
@@ -211,13 +213,13 @@ class NetworkTrace:
     def _run(self, trace: dict) -> None:
         """Wait for the end of the duration, tcpdump's own end or the lease's."""
         process = trace["process"]
-        while trace["state"] == "running":
+        while trace["state"] == "running" and not trace.get("ending"):
             left = trace["ends"] - time.time()
             if left <= 0:
                 self._end(trace, "done")
             elif trace["asked"] and time.monotonic() - trace["asked"] > self.lease_seconds:
                 self._end(trace, "abandoned")
-            elif _waited(process, min(left, self.lease_seconds / 3)):
+            elif _waited(process, min(left, self.lease_seconds / 3)) and not trace.get("ending"):
                 trace["problem"] = _(
                     "tcpdump ended on its own (exit code %(code)d).", code=process.returncode
                 )
@@ -230,9 +232,9 @@ class NetworkTrace:
             return
         trace["ending"] = True
         ended = time.time()
-        _kill(trace["process"])
         if trace.get("greenlet") is not None and trace["greenlet"] is not gevent.getcurrent():
             trace["greenlet"].kill(block=False)
+        _kill(trace["process"])
         if state == "abandoned":
             self._discard()
         else:

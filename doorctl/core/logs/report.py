@@ -146,7 +146,7 @@ def network(doorctl) -> dict:
         "http_https": _part(doorctl.http_https.status),
         "ieee8021x": _part(doorctl.ieee8021x.status),
         "discovery": _part(doorctl.discovery.status),
-        "mqtt": _part(doorctl.mqtt.status),
+        "mqtt": _part(lambda: _timed(doorctl.mqtt.status(), "since")),
         "blocked": _part(doorctl.security.status),
         "certificates": _part(lambda: [_certificate(c) for c in doorctl.certificates.list()]),
     }
@@ -164,15 +164,27 @@ def system_log_tail(system_log, limit: int = SYSTEM_LOG_TAIL) -> list[dict]:
     return [record.to_dict() for record in reversed(system_log.recent(limit=limit))]
 
 
+def _timed(state: dict, *keys: str) -> dict:
+    """A status with its epoch times written as times a person reads."""
+    return {
+        k: _when(v) if k in keys and isinstance(v, int | float) else v for k, v in state.items()
+    }
+
+
+def _device(doorctl) -> dict:
+    """Device info with the door engine's state, as the Status page shows them."""
+    return _timed({**doorctl.device.to_dict(), "engine": doorctl.door_engine()}, "started")
+
+
 def build(doorctl) -> dict:
     """The whole report as data, every secret left out and scrubbed."""
     report = {
         "made": _when(time.time()),
-        "device": _part(lambda: {**doorctl.device.to_dict(), "engine": doorctl.door_engine()}),
+        "device": _part(lambda: _device(doorctl)),
         "versions": _part(versions),
         **live_state(doorctl),
         "network": network(doorctl),
-        "date_time": _part(doorctl.date_time.status),
+        "date_time": _part(lambda: _timed(doorctl.date_time.status(), "time")),
         "settings": _part(lambda: settings_part(doorctl.settings)),
         "system_log": _part(lambda: system_log_tail(doorctl.system_log)),
         "event_log": _part(lambda: event_tail(doorctl.event_log)),
