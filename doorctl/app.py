@@ -37,7 +37,7 @@ from doorctl.blueprints.access_control import (
 )
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
-from doorctl.blueprints.logs import access_log, events
+from doorctl.blueprints.logs import access_log, audit_log, events, system_log
 from doorctl.blueprints.maintenance import backup, maintenance
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
@@ -160,6 +160,8 @@ SECTIONS = (
     certificates,
     events,
     access_log,
+    system_log,
+    audit_log,
     backup,
     firmware_page,
     maintenance,
