@@ -48,6 +48,8 @@ PAGES = (
     "/simulator",
     "/logs/events",
     "/logs/access",
+    "/logs/system",
+    "/logs/audit",
     "/maintenance",
     "/maintenance/backup",
     "/account/password",

@@ -14,6 +14,7 @@ import gevent.event
 from flask import (
     Blueprint,
     Response,
+    current_app,
     jsonify,
     render_template,
     request,
@@ -92,6 +93,13 @@ def _live_filters(filters: dict) -> dict:
     return {k: filters[k] for k in ("level", "search") if filters[k]}
 
 
+def _newest_id() -> int:
+    """The id of the newest stored record (0 when none): live rows start after it, so
+    that one logged while the page loads is not missed."""
+    newest = appliance().system_log.recent(limit=1)
+    return newest[0].id if newest else 0
+
+
 @bp.route("/logs/system")
 @allow(ROLE)
 def page():
@@ -108,7 +116,7 @@ def page():
         levels=LEVELS,
         stats=appliance().system_log.stats(),
         live=not errors and filters["before"] is None and filters["until"] is None,
-        stream_args=_live_filters(filters),
+        stream_args={**_live_filters(filters), "after": _newest_id()},
         **_helpers(clock()),
     )
 
@@ -124,14 +132,17 @@ def rows_stream():
     """New rows as SSE for the page (htmx's SSE extension puts them on top)."""
     filters, errors = _filters()
     refuse(errors)
-    when = clock()
+    helpers = _helpers(clock())
+    helpers["ui"] = current_app.jinja_env.get_template("ui/macros.html").module  # the page's
 
     def row(record: Record) -> str:
-        html = render_template("logs/system_log/_row.html", record=record, **_helpers(when))
+        html = render_template("logs/system_log/_row.html", record=record, **helpers)
         lines = "".join(f"data: {line}\n" for line in html.splitlines() or [""])
         return f"id: {record.id}\nevent: row\n{lines}\n"
 
     last = whole_number(request.headers.get("Last-Event-ID", ""))
+    if last is None:
+        last = parse_int(request.args, "after", "after", Errors(), high=2**62)
     return _stream(_live_filters(filters), last, row)
 
 
