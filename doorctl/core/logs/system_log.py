@@ -88,7 +88,7 @@ def lost_entry(count: int, process: str) -> dict:
         logging.WARNING,
         __file__,
         0,
-        "%d log records lost: too many at once",
+        "log records lost, too many at once: %d",
         (count,),
         None,
     )
