@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 
+import pytest
 from support import ROOT_PASSWORD, basic, csrf_token
 
 FAR = {"REMOTE_ADDR": "192.0.2.7"}  # a client that is not the test's loopback
@@ -100,3 +102,31 @@ def test_bad_filters_are_a_400_with_each_field(admin_api, logged_in):
 def test_only_administrators_read_the_audit_log(operator_api, logged_in):
     assert operator_api.get("/api/v1/logs/audit").status_code == 403
     assert logged_in.get("/logs/audit").status_code == 200
+
+
+@pytest.mark.engine_apart
+def test_a_change_the_engine_process_stores_names_who_asked_for_it(client, root):
+    """Readers are stored by the engine process: the web's user crosses the link."""
+    controller, line = os.openpty()
+    port = os.ttyname(line)
+    os.close(controller)
+    body = {"id": "front", "protocol": "osdp", "port": port, "address": 1, "baud": 9600}
+    headers = basic(*root)
+    added = client.post("/api/v1/readers", json=body, headers=headers, environ_base=FAR)
+    assert added.status_code == 201, added.json
+    found = client.get("/api/v1/logs/audit", headers=headers).json["entries"]
+    change = next(e for e in found if e["topic"].startswith("tns1:Configuration/Reader"))
+    assert (change["user"], change["address"], change["via"]) == ("root", "192.0.2.7", "api")
+
+
+def test_a_cardholder_import_names_who_imported(client, root):
+    headers = {**basic(*root), "Content-Type": "text/csv"}
+    csv_text = "name\nAnn Berg\nBo Lind\n"
+    answer = client.post(
+        "/api/v1/cardholders/import", data=csv_text, headers=headers, environ_base=FAR
+    )
+    assert answer.status_code == 200, answer.json
+    found = client.get("/api/v1/logs/audit", headers=basic(*root)).json["entries"]
+    imported = next(e for e in found if e["topic"] == "tns1:Configuration/Cardholder/Imported")
+    assert (imported["user"], imported["address"]) == ("root", "192.0.2.7")
+    assert imported["data"]["cardholders"] == 2
