@@ -37,7 +37,14 @@ from doorctl.blueprints.access_control import (
 )
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
-from doorctl.blueprints.logs import access_log, events, network_trace, reports
+from doorctl.blueprints.logs import (
+    access_log,
+    audit_log,
+    events,
+    network_trace,
+    reports,
+    system_log,
+)
 from doorctl.blueprints.maintenance import backup, maintenance
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
@@ -161,6 +168,8 @@ SECTIONS = (
     certificates,
     events,
     access_log,
+    system_log,
+    audit_log,
     reports,
     network_trace,
     backup,

@@ -150,6 +150,7 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     s.call("POST", "/api/v1/certificates", DOT1X_CERTIFICATE)
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)
     make_events(s)
+    failed_login(server)
     return {"cardholders": ids, "schedules": schedules, "groups": groups}
 
 
@@ -168,6 +169,14 @@ def make_events(s: Seeder) -> None:
         s.call("POST", "/api/v1/sim/wiegand", {"format": "H10301", "facility": 12, "card": card})
     s.call("POST", "/api/v1/doors/1/release")
     s.call("GET", "/api/v1/events?limit=1")  # the log flushed
+
+
+def failed_login(server) -> None:
+    """A wrong password, so that the Audit log shows a failed login too."""
+    import urllib.error
+
+    with contextlib.suppress(urllib.error.HTTPError):
+        server.call("GET", "/api/v1/logs/audit", auth=("doris", "not her password"))
 
 
 @contextlib.contextmanager

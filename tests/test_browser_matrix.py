@@ -48,6 +48,8 @@ PAGES = (
     "/simulator",
     "/logs/events",
     "/logs/access",
+    "/logs/system",
+    "/logs/audit",
     "/logs/reports",
     "/logs/network-trace",
     "/maintenance",

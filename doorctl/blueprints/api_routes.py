@@ -11,6 +11,7 @@ from __future__ import annotations
 from doorctl.blueprints.access_control.peripherals import RECORD as READER
 from doorctl.blueprints.api_schemas import (
     ALARMS,
+    AUDIT_LOG,
     BOARD,
     CAPTURE,
     COUNT,
@@ -31,6 +32,7 @@ from doorctl.blueprints.api_schemas import (
     PAGING,
     PORT,
     PORT_STATE,
+    SYSTEM_LOG,
     TEXT,
     TOPIC,
     UPGRADE,
@@ -57,6 +59,7 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.eventlog import SECTION as EVENT_LOG
 from doorctl.core.logs.kinds import KINDS
+from doorctl.core.logs.system_log import LEVELS
 from doorctl.core.maintenance.firmware import PHASES
 from doorctl.core.system.date_time.settings import NTP_PORT
 from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
@@ -519,6 +522,18 @@ ROUTES: dict[tuple[str, str], dict] = {
             *LOG_QUERY,
         ],
         "answer": EVENTS,
+    },
+    ("system_log.api_list", "GET"): {
+        "query": [
+            query("level", {"enum": list(LEVELS)}, "This level and above (any case)."),
+            query("search", TEXT, "Text in the message or the logger's name (any case)."),
+            *LOG_QUERY,
+        ],
+        "answer": SYSTEM_LOG,
+    },
+    ("audit_log.api_list", "GET"): {
+        "query": [query("user", TEXT, "Changes by this user, and logins as them."), *LOG_QUERY],
+        "answer": AUDIT_LOG,
     },
     ("cardholders.api_import", "POST"): {
         "query": [

@@ -9,7 +9,7 @@ import gevent.event
 import pytest
 
 from doorctl.core.engine.process import Unavailable
-from doorctl.core.logs.system_log import SystemLog
+from doorctl.core.logs.system_log import Collector, SystemLog
 from doorctl.core.store import Store
 
 log = logging.getLogger("doorctl.tests.system_log")
@@ -93,3 +93,29 @@ def test_level_search_and_paging_filters(tmp_path):
     assert [r.message for r in system_log.recent(before=at)] == ["100% m1", "100% m0"]
     with pytest.raises(ValueError):
         system_log.recent(level="LOUD")
+
+
+def test_a_record_from_a_thread_of_its_own_reaches_the_store(doorctl):
+    """A writer thread's error or an RPi.GPIO callback logs off the hub: the record is
+    queued and the hub woken, never handled on that thread."""
+    import threading
+
+    thread = threading.Thread(target=log.error, args=("from a thread: %s", "real"))
+    thread.start()
+    thread.join()
+    record = await_record(doorctl.system_log, search="from a thread")
+    assert (record.message, record.level) == ("from a thread: real", "ERROR")
+
+
+def test_records_past_a_full_queue_are_counted_in_a_record_of_their_own():
+    refused = []
+    collector = Collector(lambda entries: bool(refused.append(entries)), "hub")
+    collector.install()
+    try:
+        log.warning("first")
+        collector._drain()  # the hub's turn: `deliver` refuses the batch
+        log.warning("second")
+        collector._drain()
+    finally:
+        collector.uninstall()
+    assert [e["message"] for e in refused[1]] == ["second", "log records lost, too many at once: 1"]

@@ -23,6 +23,7 @@ from gevent import socket
 from doorctl.core.engine.link import Link
 from doorctl.core.engine.parts import Engine
 from doorctl.core.engine.sender import EventSender
+from doorctl.core.logs import actor
 from doorctl.core.logs.system_log import Collector
 
 log = logging.getLogger(__name__)
@@ -106,7 +107,14 @@ def _serve(link: Link, targets: dict, message: dict) -> None:
         link.reply(message["call"], lambda: _unknown(message))
         return
     args, kwargs = message["args"], message.get("kwargs", {})
-    gevent.spawn(link.reply, message["call"], lambda: method(*args, **kwargs))
+    gevent.spawn(_reply, link, message, lambda: method(*args, **kwargs))
+
+
+def _reply(link: Link, message: dict, run) -> None:
+    """Run a call as the web's user who made it, so its events name them (Audit log)."""
+    who = message.get("actor")
+    actor.acting(lambda: who)
+    link.reply(message["call"], run)
 
 
 def _unknown(message: dict):

@@ -88,7 +88,7 @@ def lost_entry(count: int, process: str) -> dict:
         logging.WARNING,
         __file__,
         0,
-        "%d log records lost: too many at once",
+        "log records lost, too many at once: %d",
         (count,),
         None,
     )
@@ -215,11 +215,15 @@ class SystemLog:
         search: str | None = None,
         before: int | datetime | None = None,
         after: int | None = None,
-        since: datetime | None = None,
+        since: datetime | float | None = None,
+        until: datetime | float | None = None,
     ) -> list[Record]:
         """Stored records newest first: at `level` or above, with `search` in the
-        message or the logger's name, before a record id or a time, after a record id."""
-        where, params = _conditions(level, search, before, after, since)
+        message or the logger's name, before a record id or a time, after a record id,
+        from `since` and before `until` (datetimes or epoch seconds)."""
+        if isinstance(before, datetime):
+            before, until = None, before
+        where, params = _conditions(level, search, before, after, _epoch(since), _epoch(until))
         sql = f"SELECT * FROM system_log WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
         return self._reader.call(_fetch, sql, (*params, limit))
 
@@ -267,7 +271,11 @@ def _bad(value) -> int:
     raise ValueError(f"unknown level {value!r}")
 
 
-def _conditions(level, search, before, after, since) -> tuple[list[str], list]:
+def _epoch(moment: datetime | float | None) -> float | None:
+    return moment.timestamp() if isinstance(moment, datetime) else moment
+
+
+def _conditions(level, search, before, after, since, until) -> tuple[list[str], list]:
     where, params = ["1"], []
     number = parse_level(level)
     if number is not None:
@@ -277,13 +285,8 @@ def _conditions(level, search, before, after, since) -> tuple[list[str], list]:
         escaped = search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         where.append("(message LIKE ? ESCAPE '\\' OR logger LIKE ? ESCAPE '\\')")
         params += [f"%{escaped}%"] * 2
-    if isinstance(before, datetime):
-        where.append("time < ?")
-        params.append(before.timestamp())
-    elif before is not None:
-        where.append("id < ?")
-        params.append(before)
-    for clause, value in (("id > ?", after), ("time >= ?", since and since.timestamp())):
+    clauses = (("id < ?", before), ("id > ?", after), ("time >= ?", since), ("time < ?", until))
+    for clause, value in clauses:
         if value is not None:
             where.append(clause)
             params.append(value)
