@@ -111,6 +111,8 @@ BAD = (
     ({"duration": "30"}, "duration", "Enter a whole number"),
     ({"duration": 2.5}, "duration", "Enter a whole number"),
     ({"duration": 30, "unit": "hours"}, "unit", "Choose one of: seconds, minutes."),
+    ({"duration": 30, "unit": {}}, "unit", "Choose one of: seconds, minutes."),
+    ({"duration": 30, "interface": ["lo"]}, "interface", "Choose one of: any, "),
     ({"duration": 30, "interface": "nosuch0"}, "interface", "Choose one of: any, "),
     ({"duration": 30, "filter": "port 80"}, "filter", "There is no such field"),
 )

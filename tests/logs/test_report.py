@@ -174,7 +174,8 @@ def test_the_report_downloads_named_after_the_device_and_the_time(logged_in, doo
 def test_the_page_shows_the_report_and_links_the_logs(logged_in):
     page = logged_in.get("/logs/reports").get_data(as_text=True)
     assert 'id="report-text"' not in page
-    assert 'href="/logs/events"' in page and 'href="/logs/access"' in page
+    for log_page in ("events", "access", "system", "audit"):
+        assert f'href="/logs/{log_page}"' in page
     shown = logged_in.get("/logs/reports?view=1").get_data(as_text=True)
     assert 'id="report-text"' in shown and "== Device info ==" in shown
 

@@ -111,6 +111,7 @@ API_ROUTES = {
         ],
         "answer_type": "text/plain",
         "answer": {"type": "string"},
+        "answer_types": {"application/json": {"type": "object"}},
         "answer_text": "The server report: device info and versions, settings (secrets left "
         "out), the doors', readers', alarms' and I/O ports' state, network and time status, "
         "the latest system log and event log. With ?format=json, the same as a JSON object.",

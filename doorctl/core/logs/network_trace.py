@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ctypes
 import logging
+import math
 import os
 import pwd
 import shutil
@@ -62,12 +63,12 @@ def interfaces(net: Path = Path("/sys/class/net")) -> list[str]:
 def seconds_of(duration, unit) -> tuple[int | None, dict[str, str]]:
     """A duration and its unit as whole seconds, or the fields' messages."""
     errors = {}
-    if unit not in UNITS:
+    if not isinstance(unit, str) or unit not in UNITS:
         errors["unit"] = _("Choose one of: %(choices)s.", choices=", ".join(UNITS))
-    whole = not isinstance(duration, bool) and isinstance(duration, int | float)
-    if not whole or duration != int(duration):
+    number = not isinstance(duration, bool) and isinstance(duration, int | float)
+    if not number or not math.isfinite(duration) or duration != int(duration):
         errors["duration"] = _("Enter a whole number, for example 30.")
-    elif unit in UNITS and not SECONDS[0] <= duration * UNITS[unit] <= SECONDS[1]:
+    elif not errors and not SECONDS[0] <= duration * UNITS[unit] <= SECONDS[1]:
         errors["duration"] = _(
             "Enter a duration from 1 second to %(minutes)d minutes.", minutes=SECONDS[1] // 60
         )
@@ -110,7 +111,7 @@ class NetworkTrace:
         Conflict. Returns once tcpdump listens. A `watched` trace (the page's) ends
         when nobody has asked for its state for lease_seconds."""
         seconds, errors = seconds_of(duration, unit)
-        if interface != ALL and interface not in interfaces():
+        if not isinstance(interface, str) or interface not in [ALL, *interfaces()]:
             names = ", ".join([ALL, *interfaces()])
             errors["interface"] = _("Choose one of: %(choices)s.", choices=names)
         if errors:
