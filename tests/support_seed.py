@@ -151,6 +151,8 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)
     make_events(s)
     failed_login(server)
+    # a network trace of a second, finished and kept for download on its page
+    s.call("POST", "/api/v1/logs/network-trace", {"duration": 1, "interface": "lo"})
     return {"cardholders": ids, "schedules": schedules, "groups": groups}
 
 

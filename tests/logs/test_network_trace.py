@@ -171,3 +171,4 @@ def test_a_trace_the_api_stopped_is_kept_until_its_time(admin_api, trace):
         assert answer.status_code == 200
     wait_until(lambda: not (trace.folder / FILE).exists(), 10, "file expired")
     assert admin_api.get(TRACE + "/file").status_code == 404
+    assert admin_api.get(TRACE).json == {"state": "none"}

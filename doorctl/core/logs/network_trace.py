@@ -245,9 +245,10 @@ class NetworkTrace:
         self.publish(TOPIC, source or trace["source"], {**data, "interface": trace["interface"]})
 
     def _expire(self, trace: dict) -> None:
-        """A finished trace not replaced since: its file is deleted."""
+        """A finished trace not replaced since: its file is deleted, and it is gone."""
         if self.trace is trace:
             self._discard()
+            self.trace = None
 
     def _discard(self) -> None:
         (self.folder / FILE).unlink(missing_ok=True)

@@ -154,7 +154,7 @@ def network(doorctl) -> dict:
 
 def _certificate(record: dict) -> dict:
     """A certificate's identity and validity (never its key, nor the PEM)."""
-    keep = ("id", "kind", "subject", "issuer", "not_before", "not_after", "names", "used_by")
+    keep = ("id", "kind", "subject", "alternative_names", "issuer", "not_after", "used_by")
     return {k: record[k] for k in keep if k in record}
 
 
