@@ -97,6 +97,10 @@ def test_a_second_trace_from_the_page_is_refused_with_its_reason(logged_in, trac
     assert "A network trace is running already" in again.get_data(as_text=True)
     page = logged_in.get("/logs/network-trace").get_data(as_text=True)
     assert 'data-state="running"' in page and 'id="trace-stop"' in page
+    # any page of the login that started it shows its browser is still there
+    before = trace.trace["asked"]
+    logged_in.get("/status")
+    assert trace.trace["asked"] > before
     assert "might contain sensitive information" in page
     assert logged_in.post("/logs/network-trace/stop", data={"csrf_token": token}).status_code == 303
     page = logged_in.get("/logs/network-trace").get_data(as_text=True)
@@ -146,9 +150,9 @@ def test_only_an_administrator_traces(operator_api, viewer_api, trace):
     assert trace.status() == {"state": "none"}
 
 
-def test_a_trace_whose_page_was_closed_ends_and_its_file_goes(trace):
+def test_a_trace_whose_browser_was_closed_ends_and_its_file_goes(trace):
     trace.lease_seconds = 0.3
-    trace.begin(60, "seconds", "lo", {"user": "root"}, watched=True)
+    trace.begin(60, "seconds", "lo", {"user": "root"}, watcher="a login session")
     assert (trace.folder / FILE).exists()
     wait_until(lambda: trace.status()["state"] == "abandoned", 10, "trace abandoned")
     assert not (trace.folder / FILE).exists()

@@ -4,14 +4,25 @@ for a chosen time, then download it as a pcap file; administrators only.
 A trace is started, then followed: the page asks for its state every 2 s and offers
 the file when it is done, so no request is held open for the minutes a trace runs
 (a proxy or a phone's browser would cut it). A trace the page started ends, and its
-file goes, when the page has stopped asking (the browser was closed).
+file goes, when its browser has sent nothing for a minute (it was closed): the page's
+own polls and any other page of that login keep it.
 REST: POST /api/v1/logs/network-trace ({"duration", "unit", "interface"}: 202), GET
 its state, DELETE stops it, GET .../file downloads it.
 """
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 from flask_login import current_user
@@ -45,9 +56,16 @@ def _context(values=None, errors=None, message=None) -> dict:
         "message": message,
         "interfaces": [ALL, *interfaces()],
         "units": list(core.UNITS),
-        "trace": _trace().status(watching=True),
+        "trace": _trace().status(),
         "limits": core.SECONDS,
     }
+
+
+@bp.before_app_request
+def _seen() -> None:
+    """Any request of the login that started a trace shows that its browser is there."""
+    if "sid" in session:
+        _trace().seen(session["sid"])
 
 
 @bp.route("/logs/network-trace")
@@ -66,7 +84,7 @@ def start():
             form.get("unit", ""),
             form.get("interface", ""),
             _source(),
-            watched=True,
+            watcher=session.get("sid"),
         )
     except DoorctlError as error:
         context = _context(form.to_dict(), error.fields, None if error.fields else error.message)
@@ -78,7 +96,7 @@ def start():
 @bp.route("/logs/network-trace/state")
 def state():
     """The trace's panel (the page asks every 2 s while it runs)."""
-    return render_template("logs/network_trace/_state.html", trace=_trace().status(watching=True))
+    return render_template("logs/network_trace/_state.html", trace=_trace().status())
 
 
 @bp.route("/logs/network-trace/stop", methods=["POST"])

@@ -43,9 +43,10 @@ SECONDS = (1, 30 * 60)
 UNITS = {"seconds": 1, "minutes": 60}
 MAX_FILE_MB = 50  # tcpdump's -C counts millions of bytes
 KEEP_SECONDS = 15 * 60
-# The page that started a trace asks for its state every few seconds; when it has not
-# asked for this long, the browser has gone and the trace is ended and deleted.
-LEASE_SECONDS = 30
+# A trace started from a page lives while the browser that started it is there: its
+# page asks for the state every 2 s, and any other page of the same login counts too.
+# When none has come for this long the browser has gone: the trace ends, its file goes.
+LEASE_SECONDS = 60
 # How long tcpdump may take to open the interface and say that it listens.
 READY_SECONDS = 10
 FILE = "network-trace.pcap"
@@ -106,10 +107,11 @@ class NetworkTrace:
 
     # --- what the page and the API ask --------------------------------------------------
 
-    def begin(self, duration, unit, interface, source: dict, watched: bool = False) -> dict:
+    def begin(self, duration, unit, interface, source: dict, watcher: str | None = None) -> dict:
         """Record for `duration` `unit` on `interface` ("any": all); raise Invalid or
-        Conflict. Returns once tcpdump listens. A `watched` trace (the page's) ends
-        when nobody has asked for its state for lease_seconds."""
+        Conflict. Returns once tcpdump listens. A trace with a `watcher` (the login
+        session of the page that started it) ends when that session has not been
+        seen (`seen`) for lease_seconds."""
         seconds, errors = seconds_of(duration, unit)
         if not isinstance(interface, str) or interface not in [ALL, *interfaces()]:
             names = ", ".join([ALL, *interfaces()])
@@ -119,20 +121,24 @@ class NetworkTrace:
         if self.running():
             raise Conflict(_("A network trace is running already: stop it or wait for its end."))
         self._discard()
-        self.trace = self._launch(seconds, interface, source, watched)
+        self.trace = self._launch(seconds, interface, source, watcher)
         return self.status()
 
     def running(self) -> bool:
         """Whether a trace is recording now."""
         return self.trace is not None and self.trace["state"] == "running"
 
-    def status(self, watching: bool = False) -> dict:
-        """The trace's state, times, interface and size; `watching` renews its lease."""
+    def seen(self, watcher: str | None) -> None:
+        """A request of `watcher` came: the browser that started the trace is there."""
+        trace = self.trace
+        if watcher and trace is not None and trace["watcher"] == watcher:
+            trace["asked"] = time.monotonic()
+
+    def status(self) -> dict:
+        """The trace's state, times, interface, size and who started it."""
         trace = self.trace
         if trace is None:
             return {"state": "none"}
-        if watching:
-            trace["asked"] = time.monotonic()
         path = self.folder / FILE
         size = path.stat().st_size if path.exists() else 0
         shown = {k: trace[k] for k in ("state", "seconds", "interface", "problem")}
@@ -172,7 +178,7 @@ class NetworkTrace:
             argv += ["-Z", pwd.getpwuid(os.geteuid()).pw_name]
         return argv
 
-    def _launch(self, seconds: int, interface: str, source: dict, watched: bool) -> dict:
+    def _launch(self, seconds: int, interface: str, source: dict, watcher: str | None) -> dict:
         self.folder.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             process = subprocess.Popen(
@@ -190,7 +196,7 @@ class NetworkTrace:
         now = time.time()
         trace = {"state": "running", "seconds": seconds, "interface": interface}
         trace.update(started=now, ends=now + seconds, ended=None, problem=None, source=source)
-        trace.update(process=process, asked=time.monotonic() if watched else None)
+        trace.update(process=process, watcher=watcher, asked=time.monotonic())
         trace["greenlet"] = gevent.spawn(self._run, trace)
         self.publish(
             TOPIC, source, {"state": "started", "seconds": seconds, "interface": interface}
@@ -218,7 +224,7 @@ class NetworkTrace:
             left = trace["ends"] - time.time()
             if left <= 0:
                 self._end(trace, "done")
-            elif trace["asked"] and time.monotonic() - trace["asked"] > self.lease_seconds:
+            elif trace["watcher"] and time.monotonic() - trace["asked"] > self.lease_seconds:
                 self._end(trace, "abandoned")
             elif _waited(process, min(left, self.lease_seconds / 3)) and not trace.get("ending"):
                 trace["problem"] = _(

@@ -42,7 +42,7 @@ def _trace(event: Event, context: Context) -> str:
         )
     if state == "abandoned":
         return _(
-            "The network trace of %(where)s ended after %(seconds)d s: its page was closed",
+            "The network trace of %(where)s ended after %(seconds)d s: its browser was closed",
             where=_where(event),
             seconds=seconds,
         )
