@@ -253,6 +253,7 @@ def serve(args: argparse.Namespace) -> int:
         }
     )
     doorctl = app.extensions["doorctl"]
+    doorctl.system_log.start()  # from the first record on (the listeners', the certificate's)
     limits = Limits(
         request_timeout=args.request_timeout,
         connections_per_client=args.connections_per_client,
