@@ -60,6 +60,7 @@ from doorctl.blueprints.system import (
     network_ip,
     proxy,
     security,
+    snmp,
     users,
 )
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
@@ -166,6 +167,7 @@ SECTIONS = (
     ieee8021x,
     mqtt,
     proxy,
+    snmp,
     certificates,
     reports,
     system_log,
@@ -230,6 +232,8 @@ def create_app(config: dict | None = None) -> Flask:
         NETWORK_BUS="",
         NETWORK_SYSTEM_HOSTNAME=True,
         TCPDUMP=network_trace_core.TCPDUMP,
+        SNMPD="snmpd",
+        SNMP_ADDRESS="0.0.0.0",  # where snmpd listens (tests: 127.0.0.1)
     )
     app.config.update(config or {})
     app.config.setdefault(
@@ -257,6 +261,8 @@ def create_app(config: dict | None = None) -> Flask:
     _use_time_engines(app, doorctl)
     doorctl.ieee8021x.engine = doorctl.ip_network.engine
     doorctl.network_trace.tcpdump = app.config["TCPDUMP"]
+    doorctl.snmp.snmpd = app.config["SNMPD"]
+    doorctl.snmp.address = app.config["SNMP_ADDRESS"]
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

@@ -43,6 +43,8 @@ from doorctl.core.system.network.ip import IpNetwork
 from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.security.dot1x import Ieee8021x
 from doorctl.core.system.security.firmware_key import FirmwareKey
+from doorctl.core.system.snmp import Snmp
+from doorctl.core.system.snmp import settings as snmp
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
 
@@ -125,6 +127,7 @@ class Appliance(EngineParts):
         )
         self.remote_syslog = RemoteSyslog(self.store, self.settings, self.bus, self.certificates)
         self.mqtt.door_commands = self.door_command
+        self.snmp = self._snmp()
         self.mqtt.entities = self._entities
         if self.role == "web":
             engine = self._engine_stand_ins(hardware, reader_test_ports)
@@ -136,7 +139,14 @@ class Appliance(EngineParts):
         services += [self.https]
         services += [self.http_https, self.ip_network, self.date_time]
         self.network_trace = NetworkTrace(self.data_dir, self.bus.publish)
-        return [*services, self.discovery, self.network_trace]
+        return [*services, self.discovery, self.network_trace, self.snmp]
+
+    def _snmp(self) -> Snmp:
+        """SNMP: net-snmp's snmpd as a child, restarted on each saved change."""
+        self.settings.register(snmp.SECTION, snmp.SnmpSettings, secrets=snmp.SECRETS)
+        service = Snmp(self.settings, self.data_dir, self.device.serial)
+        self.settings.on_change(snmp.SECTION, service.apply)
+        return service
 
     def _discovery(self) -> Discovery:
         """Network discovery, its names' default the device name and MAC address."""
