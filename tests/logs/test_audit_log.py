@@ -108,11 +108,13 @@ def test_only_administrators_read_the_audit_log(operator_api, logged_in):
 def test_a_change_the_engine_process_stores_names_who_asked_for_it(client, root):
     """Readers are stored by the engine process: the web's user crosses the link."""
     controller, line = os.openpty()
-    port = os.ttyname(line)
-    os.close(controller)
-    body = {"id": "front", "protocol": "osdp", "port": port, "address": 1, "baud": 9600}
+    body = {"id": "front", "protocol": "osdp", "port": os.ttyname(line), "address": 1}
     headers = basic(*root)
-    added = client.post("/api/v1/readers", json=body, headers=headers, environ_base=FAR)
+    try:
+        added = client.post("/api/v1/readers", json=body, headers=headers, environ_base=FAR)
+    finally:
+        os.close(controller)
+        os.close(line)
     assert added.status_code == 201, added.json
     found = client.get("/api/v1/logs/audit", headers=headers).json["entries"]
     change = next(e for e in found if e["topic"].startswith("tns1:Configuration/Reader"))
