@@ -43,6 +43,8 @@ from doorctl.blueprints.api_schemas import (
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
 from doorctl.blueprints.logs.audit_log import MAX_USER
+from doorctl.blueprints.logs.network_trace import API_ROUTES as NETWORK_TRACE_ROUTES
+from doorctl.blueprints.logs.reports import API_ROUTES as REPORT_ROUTES
 from doorctl.blueprints.logs.system_log import MAX_SEARCH
 from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
 from doorctl.blueprints.maintenance.maintenance import RESTARTING_SCHEMA, STATUS_SCHEMA
@@ -372,6 +374,11 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "properties": {"seconds": NUMBER}},
         "example": {"seconds": 0.5},
     },
+    ("simulator.api_motion", "POST"): {
+        "answer": record({"shaken": NUMBER}),
+        "body": {"type": "object", "properties": {"g": NUMBER}},
+        "example": {"g": 1.0},
+    },
     ("credentials.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
     ("peripherals.api_rotate_key", "POST"): {
@@ -621,6 +628,8 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
     **BACKUP_ROUTES,
+    **REPORT_ROUTES,
+    **NETWORK_TRACE_ROUTES,
     ("certificates.api_signing_request", "POST"): {
         "params": {"cert_id": {"examples": ["device-https"]}},
         "body": SIGNING_REQUEST,

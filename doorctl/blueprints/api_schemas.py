@@ -129,7 +129,8 @@ ALARMS = record(
                 {"alarm": TEXT, "label": TEXT, "enabled": FLAG, "sensor": FLAG, "triggered": FLAG}
             ),
         }
-    }
+    },
+    {"device_motion_threshold": NUMBER},
 )
 BOARD = record(
     {

@@ -19,6 +19,8 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.logs import audit
+from doorctl.core.logs.network_trace import NetworkTrace
+from doorctl.core.logs.remote_syslog import RemoteSyslog
 from doorctl.core.logs.system_log import SystemLog
 from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
 from doorctl.core.maintenance.maintenance import Maintenance
@@ -121,6 +123,7 @@ class Appliance(EngineParts):
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
+        self.remote_syslog = RemoteSyslog(self.store, self.settings, self.bus, self.certificates)
         self.mqtt.door_commands = self.door_command
         self.mqtt.entities = self._entities
         if self.role == "web":
@@ -129,9 +132,11 @@ class Appliance(EngineParts):
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
         services = [self.system_log, self.event_log, self.maintenance, *engine, self.mqtt]
+        services += [self.remote_syslog]
         services += [self.https]
         services += [self.http_https, self.ip_network, self.date_time]
-        return [*services, self.discovery]
+        self.network_trace = NetworkTrace(self.data_dir, self.bus.publish)
+        return [*services, self.discovery, self.network_trace]
 
     def _discovery(self) -> Discovery:
         """Network discovery, its names' default the device name and MAC address."""
