@@ -42,8 +42,10 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.logs.audit_log import MAX_USER
 from doorctl.blueprints.logs.network_trace import API_ROUTES as NETWORK_TRACE_ROUTES
 from doorctl.blueprints.logs.reports import API_ROUTES as REPORT_ROUTES
+from doorctl.blueprints.logs.system_log import MAX_SEARCH
 from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
 from doorctl.blueprints.maintenance.maintenance import RESTARTING_SCHEMA, STATUS_SCHEMA
 from doorctl.blueprints.system.certificates import (
@@ -543,13 +545,24 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("system_log.api_list", "GET"): {
         "query": [
             query("level", {"enum": list(LEVELS)}, "This level and above (any case)."),
-            query("search", TEXT, "Text in the message or the logger's name (any case)."),
+            query(
+                "search",
+                {"type": "string", "maxLength": MAX_SEARCH},
+                "Text in the message or the logger's name (any case).",
+            ),
             *LOG_QUERY,
         ],
         "answer": SYSTEM_LOG,
     },
     ("audit_log.api_list", "GET"): {
-        "query": [query("user", TEXT, "Changes by this user, and logins as them."), *LOG_QUERY],
+        "query": [
+            query(
+                "user",
+                {"type": "string", "maxLength": MAX_USER},
+                "Changes by this user, and logins as them.",
+            ),
+            *LOG_QUERY,
+        ],
         "answer": AUDIT_LOG,
     },
     ("cardholders.api_import", "POST"): {

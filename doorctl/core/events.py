@@ -83,7 +83,7 @@ class EventBus:
         """An event with the next id, not yet delivered (any thread may number one:
         a configuration change numbers its event inside its transaction), with the
         actor `by` or the one of the request it is made in (core/logs/actor.py)."""
-        data = actor.stamped(data, by or actor.current())
+        data = actor.stamped(topic, data, by or actor.current())
         return Event(next(self._ids), self._clock(), topic, source or {}, data, key or {}, property)
 
     def deliver(self, event: Event, skip: Subscriber | None = None) -> None:

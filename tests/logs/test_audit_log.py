@@ -7,6 +7,7 @@ import csv
 import io
 import os
 
+import gevent.event
 import pytest
 from support import ROOT_PASSWORD, basic, csrf_token
 
@@ -105,15 +106,21 @@ def test_only_administrators_read_the_audit_log(operator_api, logged_in):
 
 
 @pytest.mark.engine_apart
-def test_a_change_the_engine_process_stores_names_who_asked_for_it(client, root):
-    """Readers are stored by the engine process: the web's user crosses the link."""
+def test_a_change_the_engine_process_stores_names_who_asked_for_it(client, root, doorctl):
+    """Readers are stored by the engine process: the web's user crosses the link (its
+    event comes up the link after the answer, so the test awaits it)."""
+    arrived = gevent.event.Event()
+    doorctl.bus.subscribe(lambda event: arrived.set(), "tns1:Configuration/Reader")
     controller, line = os.openpty()
-    port = os.ttyname(line)
-    os.close(controller)
-    body = {"id": "front", "protocol": "osdp", "port": port, "address": 1, "baud": 9600}
+    body = {"id": "front", "protocol": "osdp", "port": os.ttyname(line), "address": 1}
     headers = basic(*root)
-    added = client.post("/api/v1/readers", json=body, headers=headers, environ_base=FAR)
+    try:
+        added = client.post("/api/v1/readers", json=body, headers=headers, environ_base=FAR)
+    finally:
+        os.close(controller)
+        os.close(line)
     assert added.status_code == 201, added.json
+    assert arrived.wait(15)
     found = client.get("/api/v1/logs/audit", headers=headers).json["entries"]
     change = next(e for e in found if e["topic"].startswith("tns1:Configuration/Reader"))
     assert (change["user"], change["address"], change["via"]) == ("root", "192.0.2.7", "api")

@@ -94,3 +94,19 @@ def test_the_download_is_text_oldest_first(doorctl, logged_in):
 def test_operators_read_the_system_log_and_viewers_do_not(operator_api, viewer_api):
     assert operator_api.get("/api/v1/logs/system").status_code == 200
     assert viewer_api.get("/api/v1/logs/system").status_code == 403
+
+
+def test_the_page_and_the_api_say_how_many_old_records_were_removed(
+    doorctl, operator_api, logged_in
+):
+    doorctl.system_log.keep = 2
+    seed(doorctl)  # three records, more than the two kept
+    answer = operator_api.get("/api/v1/logs/system").json
+    assert [r["message"] for r in answer["records"]] == [
+        "relay driver failed: <b>short</b>",
+        "reader 2 went offline",
+    ]
+    assert answer["removed"] >= 1
+    page = logged_in.get("/logs/system").get_data(as_text=True)
+    assert "The device keeps the newest 2 records." in page
+    assert re.search(r"\d+ older records? (was|were) removed\.", page)

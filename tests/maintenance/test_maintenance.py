@@ -113,7 +113,9 @@ def test_restart_answers_again_with_the_same_data_and_outputs_reset(server):
     assert server.call("GET", f"/api/v1/cardholders/{holder['id']}")["name"] == "Ann Berg"
     (event,) = maintenance_events(server)
     assert event["topic"] == "tns1:Device/Maintenance/Restart"
-    assert event["source"] == {"user": "root"} and event["data"] == {"device": False}
+    assert event["source"] == {"user": "root"} and event["data"]["device"] is False
+    # who asked, and from where (the Audit log)
+    assert event["data"]["actor"] == {"user": "root", "address": "127.0.0.1", "via": "api"}
 
 
 def test_restore_returns_settings_and_keeps_users_access_data_and_network(server):

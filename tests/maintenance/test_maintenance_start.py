@@ -66,7 +66,7 @@ def test_the_device_restarts_through_the_reboot_command(tmp_path):
         wait_restarted(server)
         assert record.read_text() == "now"
         (event,) = maintenance_events(server)
-        assert event["data"] == {"device": True}
+        assert event["data"]["device"] is True and event["data"]["actor"]["user"] == "root"
         server.stop()
 
 

@@ -64,4 +64,4 @@ def _commit(conn, change: Change, args: tuple, by: dict | None) -> tuple:
 
 def _unnumbered(topic: str, source=None, data=None, key=None, by=None) -> Event:
     """An event the web process numbers when it arrives."""
-    return Event(0, time.time(), topic, source or {}, actor.stamped(data, by), key or {})
+    return Event(0, time.time(), topic, source or {}, actor.stamped(topic, data, by), key or {})

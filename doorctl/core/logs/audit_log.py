@@ -11,20 +11,12 @@ from __future__ import annotations
 
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import Event
+from doorctl.core.logs.actor import AUDITED, OWN_ACTOR
 
 # Changes of settings, users, access data and certificates; logins and sessions;
 # blocked addresses and the firmware key; maintenance; confirmed or reverted
-# network changes.
-PREFIXES = (
-    "tns1:Configuration/",
-    "tns1:Device/User/",
-    "tns1:Device/Security/",
-    "tns1:Device/Maintenance/",
-    "tns1:Device/Network/HttpHttps/",
-    "tns1:Device/Network/IpSettings/",
-)
-# Events whose source names the user who acted (a login names who logged in).
-OWN_USER = ("tns1:Device/User/Login", "tns1:Device/User/LoginFailed")
+# network changes. Logins name who logged in in their source.
+PREFIXES, OWN_USER = AUDITED, OWN_ACTOR
 USER_MATCH = "(json_extract(data, '$.actor.user') = ? OR json_extract(source, '$.user') = ?)"
 
 

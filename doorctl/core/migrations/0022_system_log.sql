@@ -2,7 +2,7 @@
 -- and of the engine process, kept up to a count (the oldest removed). AUTOINCREMENT
 -- keeps ids rising after a trim, so that the highest id ever given, less the rows kept,
 -- is how many were removed.
-CREATE TABLE system_log (
+CREATE TABLE IF NOT EXISTS system_log (
     id INTEGER PRIMARY KEY AUTOINCREMENT,
     time REAL NOT NULL,
     level INTEGER NOT NULL,
@@ -10,4 +10,4 @@ CREATE TABLE system_log (
     message TEXT NOT NULL,
     process TEXT NOT NULL
 );
-CREATE INDEX system_log_level ON system_log (level, id);
+CREATE INDEX IF NOT EXISTS system_log_level ON system_log (level, id);
