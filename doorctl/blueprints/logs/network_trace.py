@@ -117,8 +117,12 @@ def _download():
 
 @bp.route("/logs/network-trace/file")
 def download():
-    """The finished trace as a pcap file."""
-    return _download()
+    """The finished trace as a pcap file; without one, the page says why."""
+    try:
+        return _download()
+    except DoorctlError as error:
+        flash(error.message)
+        return redirect(url_for("network_trace.page"), 303)
 
 
 @bp.route("/api/v1/logs/network-trace", methods=["POST"])
