@@ -52,6 +52,7 @@ from doorctl.blueprints.system import (
     network_ip,
     proxy,
     security,
+    snmp_mib,
     users,
 )
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
@@ -157,6 +158,7 @@ SECTIONS = (
     ieee8021x,
     mqtt,
     proxy,
+    snmp_mib,
     certificates,
     events,
     access_log,

@@ -40,6 +40,8 @@ from doorctl.core.system.network.ip import IpNetwork
 from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.security.dot1x import Ieee8021x
 from doorctl.core.system.security.firmware_key import FirmwareKey
+from doorctl.core.system.snmp import objects as snmp_objects
+from doorctl.core.system.snmp import traps as snmp_traps
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
 
@@ -127,6 +129,9 @@ class Appliance(EngineParts):
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
         services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
+        self.snmp_objects = snmp_objects.attach(self)
+        self.snmp_traps = snmp_traps.attach(self, self.snmp_objects)
+        services += [self.snmp_objects, self.snmp_traps]
         services += [self.http_https, self.ip_network, self.date_time]
         return [*services, self.discovery]
 

@@ -1,0 +1,234 @@
+"""doorctl's notifications (DOORCTL-MIB): door forced open, open too long, tamper, readers.
+
+A bus subscriber turns the events that start such a condition into notifications and
+only queues them; a sender greenlet fills in the object's row from the objects'
+snapshot and runs net-snmp's `snmptrap` (or `snmpinform`) once per receiver, as gevent
+child processes, so the hub never waits for a receiver: one that is down costs a
+logged failure. The community and v3 passphrases go to the child in a snmp.conf of its
+own (mode 0600, removed after), never on its command line where `ps` would show them.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import gevent
+import gevent.pool
+import gevent.queue
+from gevent import subprocess
+
+from doorctl.core.events import Event, EventBus, Listeners
+
+from . import mib
+from .objects import SnmpObjects
+
+log = logging.getLogger(__name__)
+
+DOOR_ALARM = "tns1:Door/State/DoorAlarm"
+DOOR_TAMPER = "tns1:Door/State/DoorTamper"
+DEVICE_TAMPER = "tns1:Device/Tamper"
+READER_ONLINE = "tns1:Device/Reader/Online"
+QUEUE_LIMIT = 1000  # notifications waiting to be sent; past that they are dropped and counted
+SENDERS = 4  # children at once
+SEND_TIMEOUT = 15.0  # an inform's retries end well before
+VARBIND_TYPES = {"integer": "i", "string": "s", "gauge": "u"}
+# a notification's key in the row: the door's id, the reader's and the alarm's
+ROW_KEYS = {"doors": ("index", "door"), "readers": ("id", "reader"), "alarms": ("alarm", "alarm")}
+
+DOOR_ALARMS = (("forced_open", mib.DOOR_FORCED_OPEN), ("open_too_long", mib.DOOR_OPEN_TOO_LONG))
+Receiver = dict  # host, port, version ("1", "2c", "3"), community or v3 user and keys, inform
+
+
+class Transitions:
+    """Which notifications an event starts, given what earlier events said."""
+
+    def __init__(self) -> None:
+        self.door_alarms: dict[int, set[str]] = {}
+        self.door_tamper: dict[int, bool] = {}
+        self.offline: set[str] = set()
+
+    def of(self, event: Event) -> list[mib.Notification]:
+        """The notifications `event` starts (none when it only repeats or clears)."""
+        if event.topic == DOOR_ALARM:
+            door = event.key["door"]
+            now = set(event.data.get("alarms", ()))
+            before = self.door_alarms.get(door, set())
+            self.door_alarms[door] = now
+            started = now - before
+            return [notification for alarm, notification in DOOR_ALARMS if alarm in started]
+        if event.topic == DOOR_TAMPER:
+            door = event.key["door"]
+            tampered = event.data.get("state") == "TamperDetected"
+            started = tampered and not self.door_tamper.get(door, False)
+            self.door_tamper[door] = tampered
+            return [mib.DOOR_TAMPER] if started else []
+        if event.topic == DEVICE_TAMPER:
+            return [mib.TAMPER] if event.data.get("state") else []
+        if event.topic == READER_ONLINE:
+            return self._reader(event.key["reader"], bool(event.data.get("online")))
+        return []
+
+    def _reader(self, reader: str, online: bool) -> list[mib.Notification]:
+        """Offline each time; online only when it comes back after being offline."""
+        if not online:
+            self.offline.add(reader)
+            return [mib.READER_OFFLINE]
+        if reader in self.offline:
+            self.offline.discard(reader)
+            return [mib.READER_ONLINE]
+        return []
+
+
+def event_row(notification: mib.Notification, event: Event) -> dict:
+    """What the event itself says of the row, newer than any snapshot."""
+    if notification.table is mib.DOORS and event.topic == DOOR_ALARM:
+        return {"alarms": list(event.data.get("alarms", ()))}
+    if notification.table is mib.DOORS:
+        tampered = event.data.get("state") == "TamperDetected"
+        return {"alarms": ["door_monitor_tampered"] if tampered else []}
+    if notification.table is mib.READERS:
+        return {"online": bool(event.data.get("online"))}
+    return {"triggered": bool(event.data.get("state"))}
+
+
+def varbinds(notification: mib.Notification, row: dict) -> list[tuple[str, str, object]]:
+    """The notification's objects at the row's index: (OID, type, value)."""
+    table = notification.table
+    found = []
+    for name in notification.objects:
+        column = table.column(name)
+        found.append((mib.instance(table, column, row["index"]), column.kind, column.value(row)))
+    return found
+
+
+def command(receiver: Receiver, notification: mib.Notification, bindings: list) -> list[str]:
+    """snmptrap's (snmpinform's) arguments for one receiver; secrets are in its snmp.conf."""
+    program = "snmpinform" if receiver.get("inform") else "snmptrap"
+    target = f"udp:{receiver['host']}:{receiver.get('port', 162)}"
+    args = [program, "-m", "", "-On", "-t", "1", "-r", "2"]
+    if receiver.get("engine_id") and not receiver.get("inform"):
+        args += ["-e", receiver["engine_id"]]
+    if receiver["version"] == "1":
+        # RFC 3584: a v2 notification X.0.N is the v1 trap enterprise X, specific N
+        args += [target, f".{mib.MODULE}", "", "6", str(notification.number), ""]
+    else:
+        args += [target, "", f".{notification.oid}"]
+    for oid, kind, value in bindings:
+        args += [f".{oid}", VARBIND_TYPES[kind], str(value)]
+    return args
+
+
+def snmp_conf(receiver: Receiver) -> str:
+    """The child's snmp.conf: version and community, or the v3 user and passphrases."""
+    lines = [f"defVersion {receiver['version']}"]
+    if receiver["version"] != "3":
+        lines.append(f"defCommunity {receiver.get('community', 'public')}")
+        return "\n".join(lines) + "\n"
+    names = {
+        "user": "defSecurityName",
+        "security_level": "defSecurityLevel",
+        "auth_protocol": "defAuthType",
+        "auth_password": "defAuthPassphrase",
+        "priv_protocol": "defPrivType",
+        "priv_password": "defPrivPassphrase",
+    }
+    lines += [f"{name} {receiver[key]}" for key, name in names.items() if receiver.get(key)]
+    return "\n".join(lines) + "\n"
+
+
+class SnmpTraps:
+    """Sends DOORCTL-MIB notifications to the receivers `receivers()` gives."""
+
+    def __init__(self, bus: EventBus, objects: SnmpObjects, work_dir: Path):
+        self.bus = bus
+        self.objects = objects
+        self.work_dir = work_dir
+        self.receivers: Callable[[], list[Receiver]] = list
+        self.counts = {"sent": 0, "failed": 0, "dropped": 0}
+        self._transitions = Transitions()
+        self._queue: gevent.queue.Queue = gevent.queue.Queue(QUEUE_LIMIT)
+        self._pool = gevent.pool.Pool(SENDERS)
+        self._listeners = Listeners()
+        self._greenlet: gevent.Greenlet | None = None
+
+    def start(self) -> None:
+        """Follow the events that start a notification."""
+        topics = (DOOR_ALARM, DOOR_TAMPER, DEVICE_TAMPER, READER_ONLINE)
+        self._listeners.add(self.bus.subscribe(self._on_event, *topics))
+        self._greenlet = gevent.spawn(self._run)
+
+    def stop(self) -> None:
+        """Stop following events; sends under way are ended."""
+        self._listeners.clear()
+        if self._greenlet is not None:
+            self._greenlet.kill()
+            self._greenlet = None
+        self._pool.kill()
+
+    def status(self) -> dict:
+        """How many notifications were sent, failed and dropped since the start."""
+        return dict(self.counts)
+
+    def _on_event(self, event: Event) -> None:
+        for notification in self._transitions.of(event):
+            try:
+                self._queue.put_nowait((notification, event))
+            except gevent.queue.Full:
+                self.counts["dropped"] += 1
+
+    def _run(self) -> None:
+        for notification, event in self._queue:
+            receivers = self.receivers()
+            if not receivers:
+                continue
+            bindings = self._bindings(notification, event)
+            if bindings is None:
+                continue
+            for receiver in receivers:
+                self._pool.spawn(self._send, receiver, notification, bindings)
+
+    def _bindings(self, notification: mib.Notification, event: Event) -> list | None:
+        """The notification's objects: the row from the snapshot, with the event's news."""
+        key, source_key = ROW_KEYS[notification.table.rows]
+        wanted = event.key.get(source_key, event.source.get(source_key))
+        row = self.objects.row(notification.table, **{key: wanted})
+        if row is None:
+            log.warning("SNMP: no %s %r to notify %s about", source_key, wanted, notification.name)
+            return None
+        return varbinds(notification, {**row, **event_row(notification, event)})
+
+    def _send(self, receiver: Receiver, notification: mib.Notification, bindings: list) -> None:
+        """One child for one receiver; a failure is counted and logged, never raised."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        conf_dir = Path(tempfile.mkdtemp(prefix="trap-", dir=self.work_dir))
+        try:
+            (conf_dir / "snmp.conf").write_text(snmp_conf(receiver))
+            (conf_dir / "snmp.conf").chmod(0o600)
+            # engineBoots of v3 traps persist, so receivers see them grow
+            persistent = self.work_dir / "persistent"
+            env = {"SNMPCONFPATH": str(conf_dir), "SNMP_PERSISTENT_DIR": str(persistent)}
+            done = subprocess.run(
+                command(receiver, notification, bindings),
+                env={**env, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+                capture_output=True,
+                text=True,
+                timeout=SEND_TIMEOUT,
+            )
+            failed = done.returncode != 0
+            why = done.stderr.strip()
+        except (OSError, subprocess.TimeoutExpired) as error:
+            failed, why = True, str(error)
+        finally:
+            shutil.rmtree(conf_dir, ignore_errors=True)
+        self.counts["failed" if failed else "sent"] += 1
+        if failed:
+            log.warning("SNMP: %s to %s failed: %s", notification.name, receiver["host"], why)
+
+
+def attach(appliance, objects: SnmpObjects) -> SnmpTraps:
+    """The appliance's notifications, sent from its data directory's snmp folder."""
+    return SnmpTraps(appliance.bus, objects, appliance.data_dir / "snmp" / "traps")

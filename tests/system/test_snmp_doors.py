@@ -1,0 +1,96 @@
+"""doorctl's objects over SNMP: net-snmp's snmpd serves them through the pass_persist
+child, and snmpwalk reads the doors, readers, I/O ports and tamper alarms of a running
+doorctl on the simulated board, following the door as the simulator opens it."""
+
+from __future__ import annotations
+
+import gevent
+import pytest
+from gevent import subprocess
+from support_snmp_doors import start_snmpd, walk
+
+from doorctl.core.accessories.io_ports import PORT_NAMES
+from doorctl.core.system.snmp import mib
+from doorctl.core.system.snmp.objects import snmpd_lines
+
+pytestmark = pytest.mark.peer
+
+
+@pytest.fixture
+def agent(doorctl, tmp_path):
+    """snmpd serving this doorctl's objects (its snapshot made first)."""
+    doorctl.snmp_objects.current()
+    snmpd = start_snmpd(tmp_path / "snmpd", snmpd_lines(doorctl.snmp_objects.path))
+    yield snmpd
+    snmpd.stop()
+
+
+def cells(port: int) -> dict[str, str]:
+    """The walk of doorctl's objects as {OID: value}."""
+    found = {}
+    for line in walk(port):
+        oid, _, value = line.partition(" = ")
+        found[oid] = value
+    return found
+
+
+def cell(found: dict, table: mib.Table, column: str, index: int) -> str:
+    return found[f".{mib.instance(table, table.column(column), index)}"]
+
+
+def test_a_walk_shows_the_door_and_follows_it_as_it_is_forced_open(doorctl, agent):
+    door = doorctl.doors[1].status()
+    found = cells(agent.port)
+    assert cell(found, mib.DOORS, "doorctlDoorName", 1) == f'STRING: "{door["name"]}"'
+    assert cell(found, mib.DOORS, "doorctlDoorMode", 1) == "INTEGER: 1"  # locked
+    assert cell(found, mib.DOORS, "doorctlDoorPosition", 1) == "INTEGER: 1"  # closed
+    assert cell(found, mib.DOORS, "doorctlDoorForcedOpen", 1) == "INTEGER: 2"  # false
+
+    doorctl.simulator.set_door("open")
+    doorctl.snmp_objects.current()
+    found = cells(agent.port)
+    assert cell(found, mib.DOORS, "doorctlDoorPosition", 1) == "INTEGER: 2"  # open
+    assert cell(found, mib.DOORS, "doorctlDoorForcedOpen", 1) == "INTEGER: 1"  # true
+    assert cell(found, mib.PORTS, "doorctlIoPortActive", 1) == "INTEGER: 1"  # door monitor
+
+    doorctl.doors[1].command("unlock")
+    doorctl.snmp_objects.current()
+    assert cell(cells(agent.port), mib.DOORS, "doorctlDoorMode", 1) == "INTEGER: 2"  # unlocked
+
+
+def test_every_port_alarm_and_reader_is_a_row(doorctl, agent):
+    found = cells(agent.port)
+    ids = [cell(found, mib.PORTS, "doorctlIoPortId", i + 1) for i in range(len(PORT_NAMES))]
+    assert ids == [f'STRING: "{name}"' for name in PORT_NAMES]
+    alarms = doorctl.alarms.status()["alarms"]
+    names = [cell(found, mib.ALARMS, "doorctlTamperAlarmName", i + 1) for i in range(len(alarms))]
+    assert names == [f'STRING: "{alarm["label"]}"' for alarm in alarms]
+    readers = doorctl.readers.list()
+    got = [cell(found, mib.READERS, "doorctlReaderId", i + 1) for i in range(len(readers))]
+    assert got == [f'STRING: "{reader["id"]}"' for reader in readers]
+
+
+def test_a_renamed_port_shows_its_new_name(doorctl, agent):
+    doorctl.settings.update("io_ports", {"aux3_name": "Gate sensor"})
+    doorctl.snmp_objects.current()
+    place = PORT_NAMES.index("aux3") + 1
+    assert cell(cells(agent.port), mib.PORTS, "doorctlIoPortName", place) == 'STRING: "Gate sensor"'
+
+
+def test_a_walk_during_a_10_ms_ticker_leaves_the_hub_alone(doorctl, agent):
+    """The walk is answered by snmpd and its child from the snapshot file: the hub makes
+    no snapshot meanwhile and its ticker keeps ticking (tests/bench/bench_snmp.py
+    measures the ticker's lateness)."""
+    doorctl.snmp_objects.current()
+    writes = doorctl.snmp_objects.writes
+    reads = []
+    parts = doorctl.snmp_objects.parts
+    doorctl.snmp_objects.parts = {k: (lambda f=f: reads.append(1) or f()) for k, f in parts.items()}
+    ticks = []
+    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in iter(int, 1)])
+    argv = ["snmpwalk", "-v2c", "-c", "public", "-m", "", "-On", f"127.0.0.1:{agent.port}"]
+    for _ in range(5):
+        subprocess.run([*argv, f".{mib.OBJECTS}"], check=True, capture_output=True, timeout=60)
+    ticker.kill()
+    assert len(ticks) > 3
+    assert reads == [] and doorctl.snmp_objects.writes == writes
