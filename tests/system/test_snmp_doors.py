@@ -94,3 +94,12 @@ def test_a_walk_during_a_10_ms_ticker_leaves_the_hub_alone(doorctl, agent):
     ticker.kill()
     assert len(ticks) > 3
     assert reads == [] and doorctl.snmp_objects.writes == writes
+
+
+def test_every_served_oid_is_named_by_the_mib(agent):
+    """snmpwalk with DOORCTL-MIB loaded names every OID the agent serves, and every
+    column of the MIB is served."""
+    lines = walk(agent.port, mibs=True)
+    served = {line.split(" = ")[0].split("::")[-1].split(".")[0] for line in lines}
+    assert all(line.startswith("DOORCTL-MIB::") for line in lines), lines
+    assert served == {column.name for table in mib.TABLES for column in table.columns}

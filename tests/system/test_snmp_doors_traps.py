@@ -1,0 +1,154 @@
+"""doorctl's notifications reach net-snmp's snmptrapd with the door's (reader's, alarm's)
+objects: a door forced open and held open too long, a door monitor cut, a casing
+opened, an OSDP reader going offline and coming back; informs to a receiver that is
+down fail and are counted, and the hub goes on."""
+
+from __future__ import annotations
+
+import gevent
+import pytest
+from support_osdp import wait_until
+from support_snmp_doors import start_snmptrapd
+
+from doorctl.core.system.snmp import mib
+
+pytestmark = pytest.mark.peer
+
+FAST = {"open_too_long_time": 0.3, "pre_alarm_time": 0.0, "access_time": 0.2}
+
+
+@pytest.fixture
+def trapd(tmp_path):
+    receiver = start_snmptrapd(tmp_path / "trapd")
+    yield receiver
+    receiver.stop()
+
+
+@pytest.fixture
+def receiving(doorctl, trapd):
+    """doorctl sends v2c traps to the snmptrapd."""
+    receiver = {"host": "127.0.0.1", "port": trapd.port, "version": "2c", "community": "public"}
+    doorctl.snmp_traps.receivers = lambda: [receiver]
+    return trapd
+
+
+def notifications(trapd) -> list[str]:
+    """Each notification snmptrapd logged, as one line of its varbinds."""
+    text = trapd.output()
+    return [part for part in text.split("\n") if "= OID: ." in part]
+
+
+def received(trapd, notification: mib.Notification, count: int = 1) -> list[str]:
+    """Wait for `count` notifications of this type; their lines."""
+    marker = f"= OID: .{notification.oid}"
+
+    def found():
+        lines = [line for line in notifications(trapd) if marker in line]
+        return lines if len(lines) >= count else None
+
+    return wait_until(found, 15, f"{notification.name} at snmptrapd")
+
+
+def varbind(notification: mib.Notification, column: str, index: int, value: str) -> str:
+    table = notification.table
+    return f".{mib.instance(table, table.column(column), index)} = {value}"
+
+
+def test_a_forced_open_door_reaches_snmptrapd_with_the_doors_objects(doorctl, receiving):
+    name = doorctl.doors[1].status()["name"]
+    doorctl.simulator.set_door("open")
+    (line,) = received(receiving, mib.DOOR_FORCED_OPEN)
+    notification = mib.DOOR_FORCED_OPEN
+    assert varbind(notification, "doorctlDoorName", 1, f'STRING: "{name}"') in line
+    assert varbind(notification, "doorctlDoorForcedOpen", 1, "INTEGER: 1") in line
+    assert varbind(notification, "doorctlDoorPosition", 1, "INTEGER: 2") in line
+    assert varbind(notification, "doorctlDoorLock", 1, "INTEGER: 1") in line
+    doorctl.simulator.set_door("closed")
+    doorctl.simulator.set_door("open")
+    assert len(received(receiving, mib.DOOR_FORCED_OPEN, 2)) == 2  # once per opening
+
+
+def test_a_door_held_open_too_long(doorctl, receiving):
+    doorctl.settings.update("door", FAST)
+    doorctl.doors[1].command("access")
+    doorctl.simulator.set_door("open")
+    (line,) = received(receiving, mib.DOOR_OPEN_TOO_LONG)
+    assert varbind(mib.DOOR_OPEN_TOO_LONG, "doorctlDoorOpenTooLong", 1, "INTEGER: 1") in line
+    assert f".{mib.DOOR_FORCED_OPEN.oid}" not in receiving.output()
+
+
+def test_casing_open_is_a_tamper_notification(doorctl, receiving):
+    alarms = [a["alarm"] for a in doorctl.alarms.status()["alarms"]]
+    doorctl.simulator.set_input("casing_open", True)
+    (line,) = received(receiving, mib.TAMPER)
+    place = alarms.index("casing_open") + 1
+    assert varbind(mib.TAMPER, "doorctlTamperAlarmName", place, 'STRING: "Casing open"') in line
+    assert varbind(mib.TAMPER, "doorctlTamperAlarmTriggered", place, "INTEGER: 1") in line
+
+
+def test_a_cut_door_monitor_is_a_door_tamper_notification(doorctl, receiving):
+    doorctl.settings.update("io_ports", {"door_monitor_supervised": True})
+    doorctl.simulator.set_resistance("door_monitor", "cut")
+    (line,) = received(receiving, mib.DOOR_TAMPER)
+    assert varbind(mib.DOOR_TAMPER, "doorctlDoorTampered", 1, "INTEGER: 1") in line
+
+
+def test_an_inform_to_a_receiver_that_is_down_fails_and_the_hub_goes_on(doorctl, trapd):
+    port = trapd.port
+    trapd.stop()  # nothing answers on its port now
+    down = {"host": "127.0.0.1", "port": port, "version": "2c", "inform": True}
+    doorctl.snmp_traps.receivers = lambda: [down]
+    ticks = []
+    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in iter(int, 1)])
+    doorctl.simulator.set_door("open")
+    wait_until(lambda: doorctl.snmp_traps.status()["failed"] == 1, 30, "the failed inform")
+    ticker.kill()
+    assert doorctl.snmp_traps.status()["sent"] == 0
+    assert len(ticks) > 3
+
+
+def test_a_v1_trap_carries_the_same_notification(doorctl, trapd):
+    receiver = {"host": "127.0.0.1", "port": trapd.port, "version": "1", "community": "public"}
+    doorctl.snmp_traps.receivers = lambda: [receiver]
+    doorctl.simulator.set_door("open")
+    # RFC 3584: the notification X.0.N is enterprise X, specific trap N
+    heading = f".{mib.MODULE} Enterprise Specific Trap ({mib.DOOR_FORCED_OPEN.number})"
+    text = wait_until(lambda: heading in trapd.output() and trapd.output(), 15, "the v1 trap")
+    assert "SNMP v1, community public" in text
+    assert varbind(mib.DOOR_FORCED_OPEN, "doorctlDoorForcedOpen", 1, "INTEGER: 1") in text
+
+
+def test_a_v3_inform_with_authentication_and_privacy(doorctl, tmp_path):
+    user = ("doorctl-nms", "SHA", "auth pass phrase", "AES", "priv pass phrase")
+    create = f'createUser {user[0]} {user[1]} "{user[2]}" {user[3]} "{user[4]}"'
+    trapd = start_snmptrapd(tmp_path / "v3", extra=(create, f"authUser log {user[0]} priv"))
+    try:
+        receiver = {"host": "127.0.0.1", "port": trapd.port, "version": "3", "inform": True}
+        receiver.update(user=user[0], security_level="authPriv", auth_protocol=user[1])
+        receiver.update(auth_password=user[2], priv_protocol=user[3], priv_password=user[4])
+        doorctl.snmp_traps.receivers = lambda: [receiver]
+        doorctl.simulator.set_door("open")
+        (line,) = received(trapd, mib.DOOR_FORCED_OPEN)
+        assert varbind(mib.DOOR_FORCED_OPEN, "doorctlDoorForcedOpen", 1, "INTEGER: 1") in line
+        wait_until(lambda: doorctl.snmp_traps.status()["sent"] == 1, 15, "the inform's answer")
+    finally:
+        trapd.stop()
+
+
+def test_a_reader_going_offline_and_coming_back(doorctl, receiving, admin_api, line, spawn):
+    doorctl.readers.offline_after = 0.5
+    first = spawn({"address": 1, "secure": False})
+    body = {"id": "front", "port": line.path, "baud": 115200, "address": 1}
+    assert admin_api.post("/api/v1/readers", body).status_code == 201
+    wait_until(lambda: admin_api.get("/api/v1/readers/front").json["online"], what="online")
+    place = [r["id"] for r in doorctl.readers.list()].index("front") + 1
+    first.kill()
+    (offline,) = received(receiving, mib.READER_OFFLINE)
+    assert varbind(mib.READER_OFFLINE, "doorctlReaderId", place, 'STRING: "front"') in offline
+    assert varbind(mib.READER_OFFLINE, "doorctlReaderOnline", place, "INTEGER: 2") in offline
+    assert varbind(mib.READER_OFFLINE, "doorctlReaderAddress", place, "INTEGER: 1") in offline
+    # its first coming online was not a return
+    assert f".{mib.READER_ONLINE.oid}" not in receiving.output()
+    spawn({"address": 1, "secure": False})
+    (back,) = received(receiving, mib.READER_ONLINE)
+    assert varbind(mib.READER_ONLINE, "doorctlReaderOnline", place, "INTEGER: 1") in back
