@@ -52,6 +52,7 @@ from doorctl.blueprints.system import (
     network_ip,
     proxy,
     security,
+    snmp,
     snmp_mib,
     users,
 )
@@ -158,6 +159,7 @@ SECTIONS = (
     ieee8021x,
     mqtt,
     proxy,
+    snmp,
     snmp_mib,
     certificates,
     events,
@@ -217,6 +219,8 @@ def create_app(config: dict | None = None) -> Flask:
         NETWORK_CONNECTION="",
         NETWORK_BUS="",
         NETWORK_SYSTEM_HOSTNAME=True,
+        SNMPD="snmpd",
+        SNMP_ADDRESS="0.0.0.0",  # where snmpd listens (tests: 127.0.0.1)
     )
     app.config.update(config or {})
     app.config.setdefault(
@@ -243,6 +247,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.secret_key = session_key(doorctl.secret_key)
     _use_time_engines(app, doorctl)
     doorctl.ieee8021x.engine = doorctl.ip_network.engine
+    doorctl.snmp.snmpd = app.config["SNMPD"]
+    doorctl.snmp.address = app.config["SNMP_ADDRESS"]
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

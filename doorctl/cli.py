@@ -144,6 +144,14 @@ def parser() -> argparse.ArgumentParser:
     )
     _option(
         serve,
+        "--snmp-address",
+        "",
+        "the address snmpd listens on when SNMP is on (empty: the same as --host); binding "
+        "UDP port 161 needs root or CAP_NET_BIND_SERVICE",
+    )
+    _option(serve, "--snmpd", "snmpd", "net-snmp's agent, run as doorctl's child (System > SNMP)")
+    _option(
+        serve,
         "--timedatectl",
         "auto",
         "command that sets the system's time zone: auto is timedatectl on a Pi, none elsewhere; "
@@ -234,6 +242,8 @@ def serve(args: argparse.Namespace) -> int:
             "CHRONY_SOCKET": args.chrony_socket,
             "CHRONY_SOURCES": args.chrony_sources,
             "TIMEDATECTL": None if args.timedatectl == "auto" else args.timedatectl,
+            "SNMP_ADDRESS": args.snmp_address or args.host,
+            "SNMPD": args.snmpd,
         }
     )
     doorctl = app.extensions["doorctl"]

@@ -16,6 +16,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
+from snmp_peers import free_udp_port
 from support import basic, start_served
 from support_osdp import Line, ReaderProcess, require_libosdp, wait_until
 
@@ -45,6 +46,16 @@ PROXY = {
     "login": "door-controller",
     "password": "proxy pass",
     "no_proxy": [".site.lan", "10.0.0.0/8"],
+}
+# SNMP v3 for the site's management system, its traps to a receiver on this host (the
+# tests send nothing off loopback).
+SNMP = {
+    "version": "v3",
+    "sys_contact": "facilities@site.lan",
+    "sys_location": "Building A, ground floor",
+    "v3_user": "nms",
+    "v3_auth_key": "nms auth pass",
+    "v3_privacy_key": "nms privacy pass",
 }
 DATE_TIME = {
     "synchronization": "ntp",
@@ -146,6 +157,8 @@ def seed(server, password: str, reader_port: str | None) -> dict:
         s.call("POST", "/api/v1/users", user)
     s.call("PUT", "/api/v1/date-time", DATE_TIME)
     s.call("PUT", "/api/v1/proxy", PROXY)
+    snmp = {**SNMP, "port": free_udp_port(), "trap_receivers": [f"127.0.0.1:{free_udp_port()}"]}
+    s.call("PUT", "/api/v1/snmp", snmp)
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
     s.call("POST", "/api/v1/certificates", DOT1X_CERTIFICATE)
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)

@@ -1,5 +1,5 @@
-"""net-snmp peers for the tests of doorctl's objects and notifications: snmpd with the
-pass_persist line, snmptrapd, snmpwalk, and the standard MIB modules DOORCTL-MIB imports.
+"""net-snmp peers for the tests of doorctl's objects and notifications: doorctl's own snmpd
+turned on through the REST API, snmptrapd, snmpwalk, and the MIB modules DOORCTL-MIB imports.
 
 Debian ships net-snmp's own MIBs (NET-SNMP-MIB) but not the IETF's base modules
 (SNMPv2-SMI, -TC, -CONF: non-free, fetched by snmp-mibs-downloader from the IETF).
@@ -96,17 +96,18 @@ class Peer:
             self.process.wait()
 
 
-def start_snmpd(folder: Path, lines: list[str], community: str = "public") -> Peer:
-    """snmpd with only our config (-C): a read-only community and `lines`."""
-    snmpd = require("/usr/sbin/snmpd", "net-snmp's agent (Debian package snmpd)")
-    folder.mkdir(parents=True, exist_ok=True)
-    conf = folder / "snmpd.conf"
-    conf.write_text(
-        "\n".join(["agentAddress udp:127.0.0.1:0", f"rocommunity {community} 127.0.0.1", *lines])
-        + "\n"
-    )
-    argv = [snmpd, "-f", "-Lo", "-C", "-c", str(conf), "-I", "-smux", "-p", str(folder / "pid")]
-    return Peer(argv, folder / "snmpd.log", {"SNMP_PERSISTENT_DIR": str(folder), "MIBS": ""})
+def snmp_on(admin_api, doorctl, **settings) -> int:
+    """SNMP turned on through the REST API (v2c, community "public" unless `settings`
+    say otherwise), its snmpd on loopback; the agent's port."""
+    from snmp_peers import free_udp_port
+
+    require("/usr/sbin/snmpd", "net-snmp's agent (Debian package snmpd)")
+    doorctl.snmp.address = "127.0.0.1"
+    port = free_udp_port()
+    body = {"version": "v1_v2c", "port": port, "read_community": "public", **settings}
+    answer = admin_api.put("/api/v1/snmp", json=body)
+    assert answer.status_code == 200, answer.json
+    return port
 
 
 def start_snmptrapd(folder: Path, community: str = "public", extra: tuple = ()) -> Peer:

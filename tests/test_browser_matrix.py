@@ -37,6 +37,7 @@ PAGES = (
     "/date-time",
     "/network",
     "/proxy",
+    "/snmp",
     "/network-discovery",
     "/security",
     "/maintenance/firmware",

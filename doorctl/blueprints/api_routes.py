@@ -68,6 +68,7 @@ from doorctl.core.system.network.ip_form import IpSettings
 from doorctl.core.system.proxy import SECTION as PROXY
 from doorctl.core.system.security import SECTION as SECURITY
 from doorctl.core.system.security.dot1x_form import SECTION as IEEE_8021X
+from doorctl.core.system.snmp.settings import SECTION as SNMP
 from doorctl.core.system.users import ROLES
 from doorctl.core.system.users import SECTION as SESSIONS
 
@@ -92,6 +93,15 @@ DISCOVERY_STATUS = record(
         "names": {"type": "object", "additionalProperties": TEXT},
         "problems": {"type": "object", "additionalProperties": TEXT},
         "addresses": {"type": "array", "items": TEXT},
+    }
+)
+SNMP_STATUS = record(
+    {
+        "state": {"enum": ["off", "running", "failed"]},
+        "running": FLAG,
+        "port": {"type": "integer", "minimum": 1, "maximum": 65535},
+        "engine_id": {**TEXT, "description": "The unit's SNMP engine ID (hex), for v3 traps."},
+        "problem": {**TEXT, "description": "Why snmpd does not run, in its own words."},
     }
 )
 TIME_SYNC = record(
@@ -133,6 +143,7 @@ SETTINGS = {
     "/api/v1/event-log/settings": (EVENT_LOG, True, {}),
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
     "/api/v1/proxy": (PROXY, True, {"no_proxy": TEXT}),
+    "/api/v1/snmp": (SNMP, True, {"trap_receivers": TEXT}),
     "/api/v1/network-discovery": (DISCOVERY, True, {}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,
@@ -356,6 +367,7 @@ ROUTES: dict[tuple[str, str], dict] = {
     ("mqtt.api_status", "GET"): {"answer": MQTT_STATUS},
     ("date_time.api_status", "GET"): {"answer": TIME_SYNC},
     ("discovery.api_status", "GET"): {"answer": DISCOVERY_STATUS},
+    ("snmp.api_status", "GET"): {"answer": SNMP_STATUS},
     ("simulator.api_board", "GET"): {"answer": BOARD},
     ("simulator.api_door", "POST"): {
         "answer": BOARD,

@@ -40,7 +40,9 @@ from doorctl.core.system.network.ip import IpNetwork
 from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.security.dot1x import Ieee8021x
 from doorctl.core.system.security.firmware_key import FirmwareKey
+from doorctl.core.system.snmp import Snmp
 from doorctl.core.system.snmp import objects as snmp_objects
+from doorctl.core.system.snmp import settings as snmp
 from doorctl.core.system.snmp import traps as snmp_traps
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
@@ -122,6 +124,7 @@ class Appliance(EngineParts):
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
         self.mqtt.door_commands = self.door_command
+        self.snmp = self._snmp()
         self.mqtt.entities = self._entities
         if self.role == "web":
             engine = self._engine_stand_ins(hardware, reader_test_ports)
@@ -133,7 +136,14 @@ class Appliance(EngineParts):
         self.snmp_traps = snmp_traps.attach(self, self.snmp_objects)
         services += [self.snmp_objects, self.snmp_traps]
         services += [self.http_https, self.ip_network, self.date_time]
-        return [*services, self.discovery]
+        return [*services, self.discovery, self.snmp]
+
+    def _snmp(self) -> Snmp:
+        """SNMP: net-snmp's snmpd as a child, restarted on each saved change."""
+        self.settings.register(snmp.SECTION, snmp.SnmpSettings, secrets=snmp.SECRETS)
+        service = Snmp(self.settings, self.data_dir, self.device.serial)
+        self.settings.on_change(snmp.SECTION, service.apply)
+        return service
 
     def _discovery(self) -> Discovery:
         """Network discovery, its names' default the device name and MAC address."""

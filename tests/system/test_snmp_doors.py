@@ -1,28 +1,34 @@
-"""doorctl's objects over SNMP: net-snmp's snmpd serves them through the pass_persist
-child, and snmpwalk reads the doors, readers, I/O ports and tamper alarms of a running
-doorctl on the simulated board, following the door as the simulator opens it."""
+"""doorctl's objects over SNMP: the snmpd doorctl runs (SNMP turned on through the REST
+API) serves them through the pass_persist child, and snmpwalk reads the doors, readers,
+I/O ports and tamper alarms of a running doorctl on the simulated board, following the
+door as the simulator opens it."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import gevent
 import pytest
 from gevent import subprocess
-from support_snmp_doors import start_snmpd, walk
+from support_snmp_doors import snmp_on, walk
 
 from doorctl.core.accessories.io_ports import PORT_NAMES
 from doorctl.core.system.snmp import mib
-from doorctl.core.system.snmp.objects import snmpd_lines
 
 pytestmark = pytest.mark.peer
 
 
+@dataclass
+class Agent:
+    port: int
+
+
 @pytest.fixture
-def agent(doorctl, tmp_path):
-    """snmpd serving this doorctl's objects (its snapshot made first)."""
+def agent(doorctl, admin_api):
+    """doorctl's snmpd, v2c with the community "public"."""
+    port = snmp_on(admin_api, doorctl)
     doorctl.snmp_objects.current()
-    snmpd = start_snmpd(tmp_path / "snmpd", snmpd_lines(doorctl.snmp_objects.path))
-    yield snmpd
-    snmpd.stop()
+    return Agent(port)
 
 
 def cells(port: int) -> dict[str, str]:

@@ -117,6 +117,7 @@ def downloaded(answer) -> bool:
 
 
 def test_the_mib_downloads_from_the_page_and_the_api(logged_in, viewer_api):
+    assert 'href="/system/snmp/DOORCTL-MIB.txt"' in logged_in.get("/snmp").get_data(as_text=True)
     assert downloaded(logged_in.get("/system/snmp/DOORCTL-MIB.txt"))
     assert downloaded(viewer_api.get("/api/v1/snmp/mib"))
 

@@ -225,6 +225,7 @@ SECTIONS = {
     "security": lazy_gettext("Security"),
     "date_time": lazy_gettext("Date and time"),
     "proxy": lazy_gettext("Proxy"),
+    "snmp": lazy_gettext("SNMP"),
     "network_discovery": lazy_gettext("Network discovery"),
 }
 

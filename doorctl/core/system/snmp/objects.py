@@ -26,6 +26,7 @@ import gevent.event
 from doorctl.core.events import EventBus, Listeners
 
 from . import mib
+from .engine import VIEW
 
 log = logging.getLogger(__name__)
 
@@ -153,11 +154,13 @@ class SnmpObjects:
         self.writes += 1
 
 
-def snmpd_lines(path: Path) -> list[str]:
+def snmpd_lines(path: Path, view: str | None = None) -> list[str]:
     """snmpd.conf lines that serve doorctl's objects from the snapshot at `path`
-    through the pass_persist child, with this interpreter (doorctl's venv)."""
+    through the pass_persist child, with this interpreter (doorctl's venv); with
+    `view`, the subtree joins that view (the managers' view of the SNMP settings)."""
     command = f"{sys.executable} -m doorctl.core.system.snmp.pass_persist {path}"
-    return [f"pass_persist .{mib.OBJECTS} {command}"]
+    lines = [f"pass_persist .{mib.OBJECTS} {command}"]
+    return [*lines, f"view {view} included .{mib.MODULE}"] if view else lines
 
 
 def attach(appliance) -> SnmpObjects:
@@ -166,4 +169,5 @@ def attach(appliance) -> SnmpObjects:
     objects = SnmpObjects(appliance.bus, read_parts(appliance), path)
     for section in SECTIONS:
         appliance.settings.on_change(section, partial(objects.settings_changed, section))
+    appliance.snmp.extra_config.append(lambda record: snmpd_lines(path, VIEW))
     return objects

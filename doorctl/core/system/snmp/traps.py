@@ -34,13 +34,16 @@ DEVICE_TAMPER = "tns1:Device/Tamper"
 READER_ONLINE = "tns1:Device/Reader/Online"
 QUEUE_LIMIT = 1000  # notifications waiting to be sent; past that they are dropped and counted
 SENDERS = 4  # children at once
-SEND_TIMEOUT = 15.0  # an inform's retries end well before
+# each try waits TRY_SECONDS for an inform's answer, RETRIES times more after the first
+TRY_SECONDS, RETRIES = 1, 2
+SEND_TIMEOUT = 30.0  # the child's tries end well before
 VARBIND_TYPES = {"integer": "i", "string": "s", "gauge": "u"}
 # a notification's key in the row: the door's id, the reader's and the alarm's
 ROW_KEYS = {"doors": ("index", "door"), "readers": ("id", "reader"), "alarms": ("alarm", "alarm")}
 
 DOOR_ALARMS = (("forced_open", mib.DOOR_FORCED_OPEN), ("open_too_long", mib.DOOR_OPEN_TOO_LONG))
-Receiver = dict  # host, port, version ("1", "2c", "3"), community or v3 user and keys, inform
+# a trap receiver with its credentials: engine.notification_targets' plain data
+Target = dict
 
 
 class Transitions:
@@ -105,38 +108,33 @@ def varbinds(notification: mib.Notification, row: dict) -> list[tuple[str, str, 
     return found
 
 
-def command(receiver: Receiver, notification: mib.Notification, bindings: list) -> list[str]:
-    """snmptrap's (snmpinform's) arguments for one receiver; secrets are in its snmp.conf."""
-    program = "snmpinform" if receiver.get("inform") else "snmptrap"
-    target = f"udp:{receiver['host']}:{receiver.get('port', 162)}"
-    args = [program, "-m", "", "-On", "-t", "1", "-r", "2"]
-    if receiver.get("engine_id") and not receiver.get("inform"):
-        args += ["-e", receiver["engine_id"]]
-    if receiver["version"] == "1":
-        # RFC 3584: a v2 notification X.0.N is the v1 trap enterprise X, specific N
-        args += [target, f".{mib.MODULE}", "", "6", str(notification.number), ""]
-    else:
-        args += [target, "", f".{notification.oid}"]
+def command(target: Target, notification: mib.Notification, bindings: list) -> list[str]:
+    """snmptrap's (snmpinform's) arguments for one target; the secrets are in its snmp.conf.
+    A v3 trap goes with the unit's engine ID; an inform finds the receiver's."""
+    program = "snmpinform" if target["inform"] else "snmptrap"
+    args = [program, "-m", "", "-On", "-t", str(TRY_SECONDS), "-r", str(RETRIES)]
+    if target["version"] == "3" and not target["inform"] and target.get("engine_id"):
+        args += ["-e", target["engine_id"]]
+    args += [target["address"], "", f".{notification.oid}"]
     for oid, kind, value in bindings:
         args += [f".{oid}", VARBIND_TYPES[kind], str(value)]
     return args
 
 
-def snmp_conf(receiver: Receiver) -> str:
-    """The child's snmp.conf: version and community, or the v3 user and passphrases."""
-    lines = [f"defVersion {receiver['version']}"]
-    if receiver["version"] != "3":
-        lines.append(f"defCommunity {receiver.get('community', 'public')}")
-        return "\n".join(lines) + "\n"
-    names = {
-        "user": "defSecurityName",
-        "security_level": "defSecurityLevel",
-        "auth_protocol": "defAuthType",
-        "auth_password": "defAuthPassphrase",
-        "priv_protocol": "defPrivType",
-        "priv_password": "defPrivPassphrase",
-    }
-    lines += [f"{name} {receiver[key]}" for key, name in names.items() if receiver.get(key)]
+def snmp_conf(target: Target) -> str:
+    """The child's snmp.conf: the version and community, or the v3 user and its keys."""
+    lines = [f"defVersion {target['version']}"]
+    if target["version"] == "3":
+        lines += [
+            f"defSecurityName {target['user']}",
+            "defSecurityLevel authPriv",
+            f"defAuthType {target['authentication']}",
+            f"defAuthPassphrase {target['auth_key']}",
+            f"defPrivType {target['privacy']}",
+            f"defPrivPassphrase {target['privacy_key']}",
+        ]
+    else:
+        lines.append(f"defCommunity {target['community']}")
     return "\n".join(lines) + "\n"
 
 
@@ -147,7 +145,7 @@ class SnmpTraps:
         self.bus = bus
         self.objects = objects
         self.work_dir = work_dir
-        self.receivers: Callable[[], list[Receiver]] = list
+        self.receivers: Callable[[], list[Target]] = list
         self.counts = {"sent": 0, "failed": 0, "dropped": 0}
         self._transitions = Transitions()
         self._queue: gevent.queue.Queue = gevent.queue.Queue(QUEUE_LIMIT)
@@ -188,8 +186,8 @@ class SnmpTraps:
             bindings = self._bindings(notification, event)
             if bindings is None:
                 continue
-            for receiver in receivers:
-                self._pool.spawn(self._send, receiver, notification, bindings)
+            for target in receivers:
+                self._pool.spawn(self._send, target, notification, bindings)
 
     def _bindings(self, notification: mib.Notification, event: Event) -> list | None:
         """The notification's objects: the row from the snapshot, with the event's news."""
@@ -201,18 +199,18 @@ class SnmpTraps:
             return None
         return varbinds(notification, {**row, **event_row(notification, event)})
 
-    def _send(self, receiver: Receiver, notification: mib.Notification, bindings: list) -> None:
+    def _send(self, target: Target, notification: mib.Notification, bindings: list) -> None:
         """One child for one receiver; a failure is counted and logged, never raised."""
         self.work_dir.mkdir(parents=True, exist_ok=True)
         conf_dir = Path(tempfile.mkdtemp(prefix="trap-", dir=self.work_dir))
         try:
-            (conf_dir / "snmp.conf").write_text(snmp_conf(receiver))
+            (conf_dir / "snmp.conf").write_text(snmp_conf(target))
             (conf_dir / "snmp.conf").chmod(0o600)
             # engineBoots of v3 traps persist, so receivers see them grow
             persistent = self.work_dir / "persistent"
             env = {"SNMPCONFPATH": str(conf_dir), "SNMP_PERSISTENT_DIR": str(persistent)}
             done = subprocess.run(
-                command(receiver, notification, bindings),
+                command(target, notification, bindings),
                 env={**env, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
                 capture_output=True,
                 text=True,
@@ -226,9 +224,11 @@ class SnmpTraps:
             shutil.rmtree(conf_dir, ignore_errors=True)
         self.counts["failed" if failed else "sent"] += 1
         if failed:
-            log.warning("SNMP: %s to %s failed: %s", notification.name, receiver["host"], why)
+            log.warning("SNMP: %s to %s failed: %s", notification.name, target["address"], why)
 
 
 def attach(appliance, objects: SnmpObjects) -> SnmpTraps:
-    """The appliance's notifications, sent from its data directory's snmp folder."""
-    return SnmpTraps(appliance.bus, objects, appliance.data_dir / "snmp" / "traps")
+    """The appliance's notifications, sent to the receivers of the SNMP settings."""
+    traps = SnmpTraps(appliance.bus, objects, appliance.data_dir / "snmp" / "traps")
+    traps.receivers = appliance.snmp.targets
+    return traps

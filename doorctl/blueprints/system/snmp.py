@@ -1,0 +1,81 @@
+"""SNMP (manual: System > Network > SNMP), a page of its own under System.
+
+One form definition (core's SnmpSettings) checks the page, the JSON and the store,
+and describes the section in the OpenAPI document. Communities and v3 passwords are
+never shown back: an empty one keeps the stored one.
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, flash, jsonify, redirect, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext
+
+from doorctl.blueprints.common import allow, appliance, json_body, render
+from doorctl.core.errors import DoorctlError
+from doorctl.core.system.snmp import settings as snmp
+from doorctl.core.system.snmp.engine import SYS_OBJECT_ID, sys_descr
+
+MENU_ITEMS = [("System", lazy_gettext("SNMP"), "snmp.page")]
+bp = Blueprint("snmp", __name__)
+
+
+def _page(status: int = 200, form=None, **context):
+    """The page with the stored record, or the form that was refused."""
+    settings = appliance().settings
+    record = settings.get(snmp.SECTION)
+    return render(
+        "system/snmp/page.html",
+        status,
+        form=form or settings.form(snmp.SECTION),
+        secrets_set={name: bool(record[name]) for name in snmp.SECRETS},
+        status_info=appliance().snmp.status(),
+        sys_descr=sys_descr(),
+        sys_object_id=SYS_OBJECT_ID,
+        errors=context.pop("errors", {}),
+        **context,
+    )
+
+
+@bp.route("/snmp")
+def page():
+    """The SNMP page."""
+    return _page()
+
+
+@bp.route("/snmp", methods=["POST"])
+def save():
+    """Save the page; an empty community or password keeps the stored one."""
+    settings = appliance().settings
+    form = settings.form(snmp.SECTION, request.form)
+    stored = settings.get(snmp.SECTION)
+    for name in snmp.SECRETS:
+        if not form[name].data:
+            form[name].data = stored[name]
+    try:
+        settings.save(snmp.SECTION, form)
+    except DoorctlError as error:
+        return _page(422, form=form, errors=error.fields, message=error.message)
+    flash(_("SNMP settings saved."))
+    return redirect(url_for("snmp.page"), 303)
+
+
+@bp.route("/api/v1/snmp")
+def api_get():
+    """The SNMP settings (never a community or password, only whether each is set)."""
+    return jsonify(snmp.public(appliance().settings.get(snmp.SECTION)))
+
+
+@bp.route("/api/v1/snmp", methods=["PUT", "PATCH"])
+def api_update():
+    """Change the SNMP settings; an empty or absent secret keeps the stored one."""
+    settings = appliance().settings
+    changes = snmp.keep_secrets(settings.get(snmp.SECTION), json_body())
+    return jsonify(snmp.public(settings.update(snmp.SECTION, changes)))
+
+
+@bp.route("/api/v1/snmp/status")
+@allow("viewer")
+def api_status():
+    """Whether snmpd runs, its port and engine ID, and why it does not run."""
+    return jsonify(appliance().snmp.status())
