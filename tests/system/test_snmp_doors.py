@@ -109,3 +109,12 @@ def test_every_served_oid_is_named_by_the_mib(agent):
     served = {line.split(" = ")[0].split("::")[-1].split(".")[0] for line in lines}
     assert all(line.startswith("DOORCTL-MIB::") for line in lines), lines
     assert served == {column.name for table in mib.TABLES for column in table.columns}
+
+
+def test_no_snapshot_is_written_while_snmp_is_off(doorctl, admin_api):
+    doorctl.simulator.set_door("open")
+    doorctl.snmp_objects.current()
+    assert not doorctl.snmp_objects.path.exists()  # the SD card is spared
+    port = snmp_on(admin_api, doorctl)
+    doorctl.snmp_objects.current()
+    assert cell(cells(port), mib.DOORS, "doorctlDoorPosition", 1) == "INTEGER: 2"  # open

@@ -94,10 +94,13 @@ def test_a_cut_door_monitor_is_a_door_tamper_notification(doorctl, receiving):
     assert varbind(mib.DOOR_TAMPER, "doorctlDoorTampered", 1, "INTEGER: 1") in line
 
 
-def test_an_inform_to_a_receiver_that_is_down_fails_and_the_hub_goes_on(doorctl, monkeypatch):
+def test_an_inform_to_a_receiver_that_is_down_fails_and_the_hub_goes_on(
+    doorctl, admin_api, monkeypatch
+):
     """Sent straight to a target (the SNMP settings' plain data): a v3 inform there
     makes doorctl's own snmpd slow to start, which is not what this test is about."""
     monkeypatch.setattr(traps, "RETRIES", 0)  # one try of a second: a shorter test
+    snmp_on(admin_api, doorctl)
     port = free_udp_port()  # nothing answers there
     down = {"host": "127.0.0.1", "port": port, "address": f"udp:127.0.0.1:{port}"}
     down |= {"version": "3", "inform": True, "user": "nms", "authentication": "SHA-256"}

@@ -5,9 +5,9 @@ process of its own, so it reads a small snapshot file that this service writes
 whenever a door, reader, port or alarm event says their state changed. A walk costs
 the hub nothing: the child only stats the file and reads it again when it was
 replaced. A change costs the hub one call per changed part to the services that hold
-the state (in the engine process when it runs apart) and a write of a few kilobytes
-(os.replace, so the child never reads half a file), made only when the content
-differs. Changes that arrive while a snapshot is being made are taken by the next.
+the state (in the engine process when it runs apart), and a write of a few kilobytes
+on the hub's threadpool (os.replace, so the child never reads half a file), made only
+when the content differs. Changes that arrive while a snapshot is being made are taken by the next.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ from doorctl.core.events import EventBus, Listeners
 
 from . import mib
 from .engine import VIEW
+from .settings import OFF
+from .settings import SECTION as SNMP
 
 log = logging.getLogger(__name__)
 
@@ -79,6 +81,8 @@ class SnmpObjects:
         self.path = path
         self.snapshot: dict[str, list[dict]] = {table.rows: [] for table in mib.TABLES}
         self.writes = 0
+        # whether snmpd runs to read the file: while it does not, nothing is read or written
+        self.active: Callable[[], bool] = lambda: True
         self._dirty: set[str] = set()
         self._wake = gevent.event.Event()
         self._fresh = gevent.event.Event()
@@ -127,6 +131,9 @@ class SnmpObjects:
         while True:
             self._wake.wait()
             self._wake.clear()
+            if not self.active():
+                self._fresh.set()  # nobody reads it: the changes wait until SNMP is on
+                continue
             parts, self._dirty = self._dirty, set()
             self._refresh(parts)
             if not self._dirty:
@@ -143,7 +150,10 @@ class SnmpObjects:
                 log.info("SNMP objects: %s not read (%s)", part, error)
         if snapshot != self.snapshot or self.writes == 0:
             self.snapshot = snapshot
-            self._write(snapshot)
+            try:  # on a thread: the SD card's write (and rename) does not hold the hub
+                gevent.get_hub().threadpool.apply(self._write, (snapshot,))
+            except OSError as error:
+                log.warning("SNMP objects: %s not written (%s)", self.path, error)
 
     def _write(self, snapshot: dict) -> None:
         """Replace the file whole, so that the reading child never sees half of it."""
@@ -170,4 +180,6 @@ def attach(appliance) -> SnmpObjects:
     for section in SECTIONS:
         appliance.settings.on_change(section, partial(objects.settings_changed, section))
     appliance.snmp.extra_config.append(lambda record: snmpd_lines(path, VIEW))
+    objects.active = lambda: appliance.snmp.record["version"] != OFF
+    appliance.settings.on_change(SNMP, lambda record: objects.changed(*PARTS))
     return objects
