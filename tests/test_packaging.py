@@ -43,6 +43,7 @@ def test_wheel_holds_templates_static_migrations_and_the_console_script(tmp_path
         "doorctl/static/vendor/lucide-sprite.svg",
         "doorctl/templates/ui/macros.html",
         "doorctl/core/migrations/0001_foundation.sql",
+        "doorctl/core/system/snmp/DOORCTL-MIB.txt",
         "doorctl/translations/de/LC_MESSAGES/messages.mo",
         "doorctl/translations/sv/LC_MESSAGES/messages.mo",
     ):
