@@ -74,6 +74,9 @@ def test_every_port_alarm_and_reader_is_a_row(doorctl, agent):
     readers = doorctl.readers.list()
     got = [cell(found, mib.READERS, "doorctlReaderId", i + 1) for i in range(len(readers))]
     assert got == [f'STRING: "{reader["id"]}"' for reader in readers]
+    wiegand = [r["id"] for r in readers].index("wiegand") + 1
+    assert cell(found, mib.READERS, "doorctlReaderAddress", wiegand) == "INTEGER: -1"
+    assert cell(found, mib.READERS, "doorctlReaderOnline", wiegand) == "INTEGER: 3"  # none
 
 
 def test_a_renamed_port_shows_its_new_name(doorctl, agent):

@@ -87,6 +87,15 @@ def _flag(key: str, member: str):
     return "integer", (lambda row: TRUTH[member in row.get(key, ())]), (key,)
 
 
+def _bus_address():
+    """An OSDP reader's address on its bus; -1 for Wiegand, which has none."""
+
+    def value(row: dict) -> int:
+        return row.get("address", -1) if row.get("protocol") == "osdp" else -1
+
+    return "integer", value, ("address", "protocol")
+
+
 def _col(name: str, number: int, spec: tuple) -> Column:
     kind, value, keys = spec
     return Column(name, number, kind, value, keys)
@@ -115,7 +124,7 @@ READERS = Table(
         _col("doorctlReaderId", 2, _key("id", kind="string", default="")),
         _col("doorctlReaderProtocol", 3, _key("protocol", PROTOCOLS)),
         _col("doorctlReaderPort", 4, _key("port", kind="string", default="")),
-        _col("doorctlReaderAddress", 5, _key("address", default=-1)),
+        _col("doorctlReaderAddress", 5, _bus_address()),
         _col("doorctlReaderDoor", 6, _key("door_id", kind="gauge", default=0)),
         _col("doorctlReaderDirection", 7, _key("direction", DIRECTIONS)),
         _col("doorctlReaderEnabled", 8, _key("enabled", TRUTH)),
