@@ -136,6 +136,7 @@ def test_v3_with_authentication_and_privacy(doorctl, admin_api, tmp_path, notifi
         trapd.stop()
 
 
+@pytest.mark.engine_in_process  # offline_after is set on the readers service itself
 def test_a_reader_going_offline_and_coming_back(doorctl, receiving, admin_api, line, spawn):
     doorctl.readers.offline_after = 0.5
     first = spawn({"address": 1, "secure": False})

@@ -7,7 +7,8 @@ the hub nothing: the child only stats the file and reads it again when it was
 replaced. A change costs the hub one call per changed part to the services that hold
 the state (in the engine process when it runs apart), and a write of a few kilobytes
 on the hub's threadpool (os.replace, so the child never reads half a file), made only
-when the content differs. Changes that arrive while a snapshot is being made are taken by the next.
+when the content differs. Changes that arrive while a snapshot is being made are taken
+by the next. While SNMP is off nothing is read or written.
 """
 
 from __future__ import annotations
@@ -135,7 +136,10 @@ class SnmpObjects:
                 self._fresh.set()  # nobody reads it: the changes wait until SNMP is on
                 continue
             parts, self._dirty = self._dirty, set()
-            self._refresh(parts)
+            try:
+                self._refresh(parts)
+            except Exception:  # a bug must not end the snapshots for good
+                log.exception("SNMP objects: the snapshot failed")
             if not self._dirty:
                 self._fresh.set()
 
@@ -158,9 +162,9 @@ class SnmpObjects:
     def _write(self, snapshot: dict) -> None:
         """Replace the file whole, so that the reading child never sees half of it."""
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        partial = self.path.with_name(self.path.name + ".new")
-        partial.write_bytes(json.dumps(snapshot, separators=(",", ":")).encode())
-        os.replace(partial, self.path)
+        unfinished = self.path.with_name(self.path.name + ".new")
+        unfinished.write_bytes(json.dumps(snapshot, separators=(",", ":")).encode())
+        os.replace(unfinished, self.path)
         self.writes += 1
 
 

@@ -183,7 +183,11 @@ class SnmpTraps:
             receivers = self.receivers()
             if not receivers:
                 continue
-            bindings = self._bindings(notification, event)
+            try:
+                bindings = self._bindings(notification, event)
+            except Exception:  # a bug must not end the notifications for good
+                log.exception("SNMP: %s not made", notification.name)
+                continue
             if bindings is None:
                 continue
             for target in receivers:
@@ -201,11 +205,9 @@ class SnmpTraps:
 
     def _send(self, target: Target, notification: mib.Notification, bindings: list) -> None:
         """One child for one receiver; a failure is counted and logged, never raised."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        conf_dir = Path(tempfile.mkdtemp(prefix="trap-", dir=self.work_dir))
+        threadpool = gevent.get_hub().threadpool  # files on the SD card: off the hub
+        conf_dir = threadpool.apply(self._conf_dir, (target,))
         try:
-            (conf_dir / "snmp.conf").write_text(snmp_conf(target))
-            (conf_dir / "snmp.conf").chmod(0o600)
             # engineBoots of v3 traps persist, so receivers see them grow
             persistent = self.work_dir / "persistent"
             env = {"SNMPCONFPATH": str(conf_dir), "SNMP_PERSISTENT_DIR": str(persistent)}
@@ -216,15 +218,23 @@ class SnmpTraps:
                 text=True,
                 timeout=SEND_TIMEOUT,
             )
-            failed = done.returncode != 0
-            why = done.stderr.strip()
+            failed, why = done.returncode != 0, done.stderr.strip()
         except (OSError, subprocess.TimeoutExpired) as error:
             failed, why = True, str(error)
         finally:
-            shutil.rmtree(conf_dir, ignore_errors=True)
+            threadpool.apply(shutil.rmtree, (conf_dir, True))
         self.counts["failed" if failed else "sent"] += 1
         if failed:
             log.warning("SNMP: %s to %s failed: %s", notification.name, target["address"], why)
+
+    def _conf_dir(self, target: Target) -> Path:
+        """A folder of its own (0700) with the child's snmp.conf (0600)."""
+        self.work_dir.mkdir(parents=True, exist_ok=True)
+        conf_dir = Path(tempfile.mkdtemp(prefix="trap-", dir=self.work_dir))
+        conf = conf_dir / "snmp.conf"
+        conf.touch(mode=0o600)
+        conf.write_text(snmp_conf(target))
+        return conf_dir
 
 
 def attach(appliance, objects: SnmpObjects) -> SnmpTraps:
