@@ -168,13 +168,20 @@ class SnmpObjects:
         self.writes += 1
 
 
-def snmpd_lines(path: Path, view: str | None = None) -> list[str]:
-    """snmpd.conf lines that serve doorctl's objects from the snapshot at `path`
-    through the pass_persist child, with this interpreter (doorctl's venv); with
-    `view`, the subtree joins that view (the managers' view of the SNMP settings)."""
+def snmpd_lines(path: Path, agentx: Path, view: str | None = None) -> list[str]:
+    """snmpd.conf lines that serve doorctl's objects from the snapshot at `path` through
+    the pass_persist child, with this interpreter (doorctl's venv), and take doorctl's
+    notifications on the AgentX socket `agentx` (traps.py); with `view`, the subtree
+    joins that view (the managers' view of the SNMP settings)."""
     command = f"{sys.executable} -m doorctl.core.system.snmp.pass_persist {path}"
     lines = [f"pass_persist .{mib.OBJECTS} {command}"]
+    lines += ["master agentx", f"agentXSocket unix:{agentx}", "agentXPerms 0600 0700"]
     return [*lines, f"view {view} included .{mib.MODULE}"] if view else lines
+
+
+def agentx_socket(data_dir: Path) -> Path:
+    """Where snmpd takes doorctl's notifications (AgentX, a Unix socket only we open)."""
+    return data_dir / "snmp" / "agentx.sock"
 
 
 def attach(appliance) -> SnmpObjects:
@@ -183,7 +190,8 @@ def attach(appliance) -> SnmpObjects:
     objects = SnmpObjects(appliance.bus, read_parts(appliance), path)
     for section in SECTIONS:
         appliance.settings.on_change(section, partial(objects.settings_changed, section))
-    appliance.snmp.extra_config.append(lambda record: snmpd_lines(path, VIEW))
+    agentx = agentx_socket(appliance.data_dir)
+    appliance.snmp.extra_config.append(lambda record: snmpd_lines(path, agentx, VIEW))
     objects.active = lambda: appliance.snmp.record["version"] != OFF
     appliance.settings.on_change(SNMP, lambda record: objects.changed(*PARTS))
     return objects

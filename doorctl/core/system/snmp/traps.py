@@ -2,17 +2,17 @@
 
 A bus subscriber turns the events that start such a condition into notifications and
 only queues them; a sender greenlet fills in the object's row from the objects'
-snapshot and runs net-snmp's `snmptrap` (or `snmpinform`) once per receiver, as gevent
-child processes, so the hub never waits for a receiver: one that is down costs a
-logged failure. The community and v3 passphrases go to the child in a snmp.conf of its
-own (mode 0600, removed after), never on its command line where `ps` would show them.
+snapshot and hands the notification to doorctl's snmpd with net-snmp's `agentxtrap`
+(a gevent child process, over snmpd's AgentX socket). snmpd sends it to every trap
+receiver of the SNMP settings as it sends its cold-start trap: v2c with the trap
+community, v3 traps with the unit's engine ID or informs with their retries. So the
+credentials never leave snmpd, and doorctl never waits for a receiver: one that is
+down costs snmpd's retries and a line in its log.
 """
 
 from __future__ import annotations
 
 import logging
-import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
@@ -24,7 +24,7 @@ from gevent import subprocess
 from doorctl.core.events import Event, EventBus, Listeners
 
 from . import mib
-from .objects import SnmpObjects
+from .objects import SnmpObjects, agentx_socket
 
 log = logging.getLogger(__name__)
 
@@ -33,17 +33,13 @@ DOOR_TAMPER = "tns1:Door/State/DoorTamper"
 DEVICE_TAMPER = "tns1:Device/Tamper"
 READER_ONLINE = "tns1:Device/Reader/Online"
 QUEUE_LIMIT = 1000  # notifications waiting to be sent; past that they are dropped and counted
-SENDERS = 4  # children at once
-# each try waits TRY_SECONDS for an inform's answer, RETRIES times more after the first
-TRY_SECONDS, RETRIES = 1, 2
-SEND_TIMEOUT = 30.0  # the child's tries end well before
+SENDERS = 4  # agentxtrap children at once
+SEND_TIMEOUT = 10.0  # agentxtrap answers at once unless snmpd is stuck
 VARBIND_TYPES = {"integer": "i", "string": "s", "gauge": "u"}
 # a notification's key in the row: the door's id, the reader's and the alarm's
 ROW_KEYS = {"doors": ("index", "door"), "readers": ("id", "reader"), "alarms": ("alarm", "alarm")}
 
 DOOR_ALARMS = (("forced_open", mib.DOOR_FORCED_OPEN), ("open_too_long", mib.DOOR_OPEN_TOO_LONG))
-# a trap receiver with its credentials: engine.notification_targets' plain data
-Target = dict
 
 
 class Transitions:
@@ -108,44 +104,22 @@ def varbinds(notification: mib.Notification, row: dict) -> list[tuple[str, str, 
     return found
 
 
-def command(target: Target, notification: mib.Notification, bindings: list) -> list[str]:
-    """snmptrap's (snmpinform's) arguments for one target; the secrets are in its snmp.conf.
-    A v3 trap goes with the unit's engine ID; an inform finds the receiver's."""
-    program = "snmpinform" if target["inform"] else "snmptrap"
-    args = [program, "-m", "", "-On", "-t", str(TRY_SECONDS), "-r", str(RETRIES)]
-    if target["version"] == "3" and not target["inform"] and target.get("engine_id"):
-        args += ["-e", target["engine_id"]]
-    args += [target["address"], "", f".{notification.oid}"]
+def command(socket: Path, notification: mib.Notification, bindings: list) -> list[str]:
+    """agentxtrap's arguments: the notification and its objects to snmpd's AgentX socket."""
+    args = ["agentxtrap", "-m", "", "-x", f"unix:{socket}", f".{notification.oid}"]
     for oid, kind, value in bindings:
         args += [f".{oid}", VARBIND_TYPES[kind], str(value)]
     return args
 
 
-def snmp_conf(target: Target) -> str:
-    """The child's snmp.conf: the version and community, or the v3 user and its keys."""
-    lines = [f"defVersion {target['version']}"]
-    if target["version"] == "3":
-        lines += [
-            f"defSecurityName {target['user']}",
-            "defSecurityLevel authPriv",
-            f"defAuthType {target['authentication']}",
-            f"defAuthPassphrase {target['auth_key']}",
-            f"defPrivType {target['privacy']}",
-            f"defPrivPassphrase {target['privacy_key']}",
-        ]
-    else:
-        lines.append(f"defCommunity {target['community']}")
-    return "\n".join(lines) + "\n"
-
-
 class SnmpTraps:
-    """Sends DOORCTL-MIB notifications to the receivers `receivers()` gives."""
+    """Sends DOORCTL-MIB notifications through snmpd while `receivers()` gives any."""
 
-    def __init__(self, bus: EventBus, objects: SnmpObjects, work_dir: Path):
+    def __init__(self, bus: EventBus, objects: SnmpObjects, socket: Path):
         self.bus = bus
         self.objects = objects
-        self.work_dir = work_dir
-        self.receivers: Callable[[], list[Target]] = list
+        self.socket = socket
+        self.receivers: Callable[[], list] = list
         self.counts = {"sent": 0, "failed": 0, "dropped": 0}
         self._transitions = Transitions()
         self._queue: gevent.queue.Queue = gevent.queue.Queue(QUEUE_LIMIT)
@@ -180,8 +154,7 @@ class SnmpTraps:
 
     def _run(self) -> None:
         for notification, event in self._queue:
-            receivers = self.receivers()
-            if not receivers:
+            if not self.receivers():
                 continue
             try:
                 bindings = self._bindings(notification, event)
@@ -190,8 +163,7 @@ class SnmpTraps:
                 continue
             if bindings is None:
                 continue
-            for target in receivers:
-                self._pool.spawn(self._send, target, notification, bindings)
+            self._pool.spawn(self._send, notification, bindings)
 
     def _bindings(self, notification: mib.Notification, event: Event) -> list | None:
         """The notification's objects: the row from the snapshot, with the event's news."""
@@ -203,17 +175,12 @@ class SnmpTraps:
             return None
         return varbinds(notification, {**row, **event_row(notification, event)})
 
-    def _send(self, target: Target, notification: mib.Notification, bindings: list) -> None:
-        """One child for one receiver; a failure is counted and logged, never raised."""
-        threadpool = gevent.get_hub().threadpool  # files on the SD card: off the hub
-        conf_dir = threadpool.apply(self._conf_dir, (target,))
+    def _send(self, notification: mib.Notification, bindings: list) -> None:
+        """One agentxtrap child; a failure (snmpd restarting) is counted and logged."""
         try:
-            # engineBoots of v3 traps persist, so receivers see them grow
-            persistent = self.work_dir / "persistent"
-            env = {"SNMPCONFPATH": str(conf_dir), "SNMP_PERSISTENT_DIR": str(persistent)}
             done = subprocess.run(
-                command(target, notification, bindings),
-                env={**env, "PATH": "/usr/bin:/bin:/usr/sbin:/sbin"},
+                command(self.socket, notification, bindings),
+                env={"PATH": "/usr/bin:/bin:/usr/sbin:/sbin", "MIBS": ""},
                 capture_output=True,
                 text=True,
                 timeout=SEND_TIMEOUT,
@@ -221,24 +188,13 @@ class SnmpTraps:
             failed, why = done.returncode != 0, done.stderr.strip()
         except (OSError, subprocess.TimeoutExpired) as error:
             failed, why = True, str(error)
-        finally:
-            threadpool.apply(shutil.rmtree, (conf_dir, True))
         self.counts["failed" if failed else "sent"] += 1
         if failed:
-            log.warning("SNMP: %s to %s failed: %s", notification.name, target["address"], why)
-
-    def _conf_dir(self, target: Target) -> Path:
-        """A folder of its own (0700) with the child's snmp.conf (0600)."""
-        self.work_dir.mkdir(parents=True, exist_ok=True)
-        conf_dir = Path(tempfile.mkdtemp(prefix="trap-", dir=self.work_dir))
-        conf = conf_dir / "snmp.conf"
-        conf.touch(mode=0o600)
-        conf.write_text(snmp_conf(target))
-        return conf_dir
+            log.warning("SNMP: %s not handed to snmpd: %s", notification.name, why)
 
 
 def attach(appliance, objects: SnmpObjects) -> SnmpTraps:
     """The appliance's notifications, sent to the receivers of the SNMP settings."""
-    traps = SnmpTraps(appliance.bus, objects, appliance.data_dir / "snmp" / "traps")
+    traps = SnmpTraps(appliance.bus, objects, agentx_socket(appliance.data_dir))
     traps.receivers = appliance.snmp.targets
     return traps
