@@ -129,19 +129,3 @@ def walk(port: int, oid: str = mib.OBJECTS, mibs: bool = False) -> list[str]:
     done = subprocess.run(argv, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     return done.stdout.splitlines()
-
-
-def wait_for(check, timeout: float = 15, what: str = "the condition"):
-    """check()'s first true answer, polled until `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def have_smilint() -> str:
-    """smilint's path (Debian package smitools)."""
-    return require("smilint", "libsmi's MIB checker (Debian package smitools)")
