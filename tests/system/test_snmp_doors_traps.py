@@ -5,7 +5,6 @@ offline and coming back; v3 traps and informs; a receiver that is down costs not
 
 from __future__ import annotations
 
-import gevent
 import pytest
 from snmp_peers import free_udp_port
 from support_osdp import wait_until
@@ -94,16 +93,13 @@ def test_a_cut_door_monitor_is_a_door_tamper_notification(doorctl, receiving):
     assert varbind(mib.DOOR_TAMPER, "doorctlDoorTampered", 1, "INTEGER: 1") in line
 
 
-def test_a_receiver_that_is_down_costs_the_others_and_the_hub_nothing(doorctl, admin_api, trapd):
+def test_a_receiver_that_is_down_costs_the_others_and_doorctl_nothing(doorctl, admin_api, trapd):
+    """doorctl hands the notification to snmpd once; snmpd sends it to each receiver."""
     receivers = [f"127.0.0.1:{free_udp_port()}", f"127.0.0.1:{trapd.port}"]  # the first is down
     snmp_on(admin_api, doorctl, trap_community="public", trap_receivers=receivers)
-    ticks = []
-    ticker = gevent.spawn(lambda: [ticks.append(gevent.sleep(0.01)) for _ in iter(int, 1)])
     doorctl.simulator.set_door("open")
     received(trapd, mib.DOOR_FORCED_OPEN)
-    ticker.kill()
     assert doorctl.snmp_traps.status() == {"sent": 1, "failed": 0, "dropped": 0}
-    assert len(ticks) > 3
 
 
 def test_a_notification_snmpd_can_not_take_is_counted_and_logged(doorctl, admin_api, caplog):
