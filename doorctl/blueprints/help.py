@@ -74,6 +74,10 @@ PAGES = {
         "The MQTT client: the broker it connects to, which events it publishes, and the "
         "topics it subscribes to."
     ),
+    "snmp.page": _l(
+        "SNMP off, v1 and v2c or v3: what managers read (the system group, doors, readers "
+        "and I/O), with which community or user, and where traps go."
+    ),
     "io_ports.page": _l(
         "Each I/O port's name, direction, normal state and supervision, its live state, "
         "and outputs to activate."

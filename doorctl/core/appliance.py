@@ -19,6 +19,9 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.logs import audit
+from doorctl.core.logs.network_trace import NetworkTrace
+from doorctl.core.logs.remote_syslog import RemoteSyslog
+from doorctl.core.logs.system_log import SystemLog
 from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
 from doorctl.core.maintenance.maintenance import Maintenance
 from doorctl.core.secrets import Sealer
@@ -82,6 +85,7 @@ class Appliance(EngineParts):
         self.role = role
         self.data_dir = data_dir
         self.store = Store(data_dir)
+        self.system_log = SystemLog(self.store)
         self.secret_key = secret_key(data_dir)
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
@@ -123,6 +127,7 @@ class Appliance(EngineParts):
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
+        self.remote_syslog = RemoteSyslog(self.store, self.settings, self.bus, self.certificates)
         self.mqtt.door_commands = self.door_command
         self.snmp = self._snmp()
         self.mqtt.entities = self._entities
@@ -131,12 +136,15 @@ class Appliance(EngineParts):
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
+        services = [self.system_log, self.event_log, self.maintenance, *engine, self.mqtt]
+        services += [self.remote_syslog]
+        services += [self.https]
         self.snmp_objects = snmp_objects.attach(self)
         self.snmp_traps = snmp_traps.attach(self, self.snmp_objects)
         services += [self.snmp_objects, self.snmp_traps]
         services += [self.http_https, self.ip_network, self.date_time]
-        return [*services, self.discovery, self.snmp]
+        self.network_trace = NetworkTrace(self.data_dir, self.bus.publish)
+        return [*services, self.discovery, self.network_trace, self.snmp]
 
     def _snmp(self) -> Snmp:
         """SNMP: net-snmp's snmpd as a child, restarted on each saved change."""
@@ -159,6 +167,7 @@ class Appliance(EngineParts):
         """The engine process, and stand-ins for its services under their usual names;
         a saved engine section is re-read and applied there."""
         self.engine = EngineProcess(self.data_dir, hardware, self.bus, reader_test_ports)
+        self.engine.on_log = self.system_log.relay
         call = self.engine.call
         for section, form in (
             (io_ports.SECTION, io_ports.IoPortSettings),

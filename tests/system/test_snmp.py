@@ -6,7 +6,11 @@ SNMP is on."""
 from __future__ import annotations
 
 import os
+import re
+import select
 import signal
+import socket
+from pathlib import Path
 
 import gevent
 import pytest
@@ -26,7 +30,7 @@ from snmp_peers import (
     v3,
     values,
 )
-from support import csrf_token, require
+from support import csrf_token, require, start_set_up
 
 from doorctl import __version__
 from doorctl.core.system.snmp.engine import SYS_OBJECT_ID as OUR_OBJECT_ID
@@ -127,17 +131,90 @@ def test_the_cold_start_trap_reaches_the_receivers(admin_api, snmp_on_loopback, 
         receiver.stop()
 
 
-def test_v3_informs_reach_a_receiver_that_knows_the_user(
-    admin_api, snmp_on_loopback, tmp_path, doorctl
+@pytest.mark.parametrize("kind", ["trap", "inform"])
+def test_v3_notifications_reach_a_receiver_that_knows_the_user(
+    admin_api, snmp_on_loopback, tmp_path, doorctl, kind
 ):
-    user = 'createUser nms SHA-256 "auth-pass-1" AES "priv-pass-1"'
+    # a v3 trap comes from the unit's engine ID, shown on the page; an inform finds it
+    engine = f"-e {doorctl.snmp.engine_id} " if kind == "trap" else ""
+    user = f'createUser {engine}nms SHA-256 "auth-pass-1" AES "priv-pass-1"'
     receiver = TrapReceiver(tmp_path / "trapd", [user, "authUser log nms priv"])
     try:
-        settings = {"version": "v3", "port": snmp_on_loopback, "v3_notification": "inform"}
+        settings = {"version": "v3", "port": snmp_on_loopback, "v3_notification": kind}
         settings |= {**V3_USER, "trap_receivers": [f"127.0.0.1:{receiver.port}"]}
         assert admin_api.put("/api/v1/snmp", json=settings).status_code == 200
         assert f"{SNMP_TRAP_OID} = OID: {COLD_START}" in receiver.wait_for(SNMP_TRAP_OID)
     finally:
         receiver.stop()
     target = doorctl.snmp.targets()[0]
-    assert target["inform"] and target["engine_id"] == doorctl.snmp.engine_id
+    assert target["inform"] == (kind == "inform")
+    assert target["engine_id"] == doorctl.snmp.engine_id
+
+
+def test_a_port_in_use_is_told_on_the_page(logged_in, snmp_on_loopback, doorctl):
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as taken:
+        taken.bind(("127.0.0.1", 0))
+        port = taken.getsockname()[1]
+        fields = {"version": "v1_v2c", "port": str(port), "read_community": "door-public"}
+        assert post(logged_in, **fields).status_code == 303
+        page = logged_in.get("/snmp").get_data(as_text=True)
+    assert doorctl.snmp.status()["state"] == "failed"
+    status = re.search(r'id="snmp-status"[^>]*>(.*?)</p>', page, re.S)[1]
+    assert "Not running" in status and f"udp:127.0.0.1:{port}" in status
+
+
+def test_without_snmpd_saving_still_works_and_says_why(admin_api, doorctl):
+    doorctl.snmp.snmpd = "/nonexistent/snmpd"
+    on = {"version": "v1_v2c", "port": free_udp_port(), "read_community": "door-public"}
+    assert admin_api.put("/api/v1/snmp", json=on).status_code == 200
+    status = admin_api.get("/api/v1/snmp/status").json
+    assert status["state"] == "failed" and "install Debian's snmpd" in status["problem"]
+
+
+def snmpd_children(parent: int) -> list[int]:
+    """The pids of the snmpd processes whose parent is `parent`."""
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            name, fields = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if name.endswith("(snmpd") and int(fields.split()[1]) == parent:
+            found.append(int(stat.parent.name))
+    return found
+
+
+def ended(pid: int, seconds: float = 10) -> bool:
+    """Whether the process `pid` (not our child) ends within `seconds` (a pidfd)."""
+    try:
+        handle = os.pidfd_open(pid)
+    except ProcessLookupError:
+        return True
+    try:
+        return bool(select.select([handle], [], [], seconds)[0])
+    finally:
+        os.close(handle)
+
+
+@pytest.mark.parametrize("how", [signal.SIGTERM, signal.SIGKILL], ids=["stopped", "killed"])
+def test_snmpd_runs_under_doorctl_serve_and_ends_with_it(tmp_path, how):
+    require("snmpd", "net-snmp's agent (Debian snmpd)")
+    with start_set_up(tmp_path / "data") as server:
+        port = free_udp_port()
+        on = {"version": "v1_v2c", "port": port, "read_community": "door-public"}
+        server.call("PUT", "/api/v1/snmp", on)
+        got = values(snmp("snmpget", port, v2c("door-public"), SYS_DESCR).stdout)
+        assert got[SYS_DESCR].startswith("doorctl")
+        (snmpd,) = snmpd_children(server.process.pid)
+        server.stop(how)
+    assert ended(snmpd)
+
+
+def test_a_failing_configuration_hook_leaves_the_system_group_answering(
+    admin_api, snmp_on_loopback, doorctl
+):
+    doorctl.snmp.extra_config.append(lambda record: 1 / 0)
+    on = {"version": "v1_v2c", "port": snmp_on_loopback, "read_community": "door-public"}
+    assert admin_api.put("/api/v1/snmp", json=on).status_code == 200
+    got = snmp("snmpget", snmp_on_loopback, v2c("door-public"), SYS_DESCR)
+    assert values(got.stdout)[SYS_DESCR].startswith("doorctl")

@@ -72,6 +72,8 @@ BAD = [
     ({"trap_receivers": ["192.0.2.1:0"]}, "trap_receivers", "Receiver 1: write a host"),
     ({"trap_receivers": ["a b"]}, "trap_receivers", "Receiver 1: enter a host name"),
     ({"trap_receivers": "192.0.2.1"}, "trap_receivers", "Must be a list."),
+    ({"trap_receivers": ["::1", ""]}, "trap_receivers", "Receiver 2: write a host"),
+    ({"trap_receivers": [162]}, "trap_receivers", "Receiver 1: write a host"),
     ({"port": 0}, "port", "Enter a port from 1 to 65535."),
     ({"port": "161"}, "port", "Must be a number."),
     ({"version": "v2"}, "version", "Choose one of: off, v1_v2c, v3."),

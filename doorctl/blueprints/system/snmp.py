@@ -70,7 +70,7 @@ def api_get():
 def api_update():
     """Change the SNMP settings; an empty or absent secret keeps the stored one."""
     settings = appliance().settings
-    changes = snmp.keep_secrets(settings.get(snmp.SECTION), json_body())
+    changes = snmp.keep_secrets(json_body())
     return jsonify(snmp.public(settings.update(snmp.SECTION, changes)))
 
 

@@ -14,6 +14,8 @@ Two hooks for the parts that serve doorctl's own objects and send its traps:
 - `notification_targets(record, engine_id)` (or `Snmp.targets()`) gives each trap
   receiver with the version, credentials and engine ID to send with, as a dict; the
   arguments for net-snmp's own `snmptrap`/`snmpinform` are `snmptrap_arguments(target)`.
+- `Snmp.sys_object_id` is sysObjectID (net-snmp's Linux agent OID until DOORCTL-MIB
+  gives doorctl's own).
 """
 
 from __future__ import annotations
@@ -46,14 +48,16 @@ def sys_descr() -> str:
     return f"{PRODUCT_NAME} {__version__} network door controller"
 
 
-def snmpd_conf(record: dict, serial: str, extra: list[str] = ()) -> str:
+def snmpd_conf(
+    record: dict, serial: str, extra: list[str] = (), object_id: str = SYS_OBJECT_ID
+) -> str:
     """The whole snmpd.conf for a record that is on: system group, access, traps."""
     lines = [
         "# Written by doorctl from its SNMP settings; changes here are overwritten.",
         "dontLogTCPWrappersConnects yes",
         f"exactEngineID {engine_id(serial)}",
         f"sysDescr {sys_descr()}",
-        f"sysObjectID {SYS_OBJECT_ID}",
+        f"sysObjectID {object_id}",
         *_system_lines(record),
         f"view {VIEW} included {SYSTEM_GROUP}",
         *_access_lines(record),

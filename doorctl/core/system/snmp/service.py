@@ -23,6 +23,7 @@ from gevent import subprocess
 
 from doorctl.core.settings import Settings
 from doorctl.core.system.snmp.engine import (
+    SYS_OBJECT_ID,
     engine_id,
     notification_targets,
     persistent_file,
@@ -50,12 +51,14 @@ class Snmp:
         self.snmpd = snmpd
         self.address = "0.0.0.0"  # what snmpd listens on (tests: 127.0.0.1)
         self.extra_config: list[Callable[[dict], list[str]]] = []
+        self.sys_object_id = SYS_OBJECT_ID  # DOORCTL-MIB may give doorctl's own
         self.record = settings.get(SECTION)
         self.process: subprocess.Popen | None = None
         self.problem = ""
         self.output: list[str] = []
         self._watcher: gevent.Greenlet | None = None
         self._running = False
+        self._ready = False  # snmpd said it listens
         self._failures = 0
 
     @property
@@ -89,8 +92,9 @@ class Snmp:
 
     def status(self) -> dict:
         """Whether snmpd runs, where it listens, and why it does not."""
-        running = self.process is not None and self.process.poll() is None
-        state = "running" if running else "failed"
+        alive = self.process is not None and self.process.poll() is None
+        running = alive and self._ready
+        state = "running" if running else "starting" if alive else "failed"
         if self.record["version"] == OFF:
             state = "off"
         return {
@@ -98,7 +102,7 @@ class Snmp:
             "running": running,
             "port": self.record["port"],
             "engine_id": self.engine_id,
-            "problem": "" if running else self.problem,
+            "problem": "" if alive else self.problem,
         }
 
     def _launch(self) -> None:
@@ -113,20 +117,27 @@ class Snmp:
         }
         listen = _endpoint(self.address, self.record["port"])
         self.output = []
-        self.process = subprocess.Popen(
-            [self.snmpd, "-f", "-Lo", listen],
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            env=environment,
-            preexec_fn=_end_with_parent,
-        )
-        ready = self._await_ready(self.process)
+        self._ready = False
+        try:
+            self.process = subprocess.Popen(
+                [self.snmpd, "-f", "-Lo", listen],
+                stdin=subprocess.DEVNULL,
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+                errors="replace",
+                env=environment,
+                preexec_fn=_end_with_parent,
+            )
+        except OSError as error:
+            conf.unlink(missing_ok=True)
+            self.problem = f"{self.snmpd} can't be run ({error.strerror}): install Debian's snmpd."
+            log.warning("%s", self.problem)
+            return
+        self._ready = self._await_ready(self.process)
         conf.unlink(missing_ok=True)
-        if ready:
+        if self._ready:
             self.problem = ""
-            self._failures = 0
         self._watcher = gevent.spawn(self._watch, self.process)
 
     def _write_files(self) -> Path:
@@ -134,13 +145,23 @@ class Snmp:
         persistent = self.directory / "persistent"
         persistent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
-        extra = [line for hook in self.extra_config for line in hook(self.record)]
+        extra = [line for hook in self.extra_config for line in self._lines_of(hook)]
         conf = self.directory / "snmpd.conf"
-        _write_secret(conf, snmpd_conf(self.record, self.serial, extra))
+        text = snmpd_conf(self.record, self.serial, extra, self.sys_object_id)
+        _write_secret(conf, text)
         users = persistent / "snmpd.conf"
         old = users.read_text() if users.exists() else ""
         _write_secret(users, persistent_file(old, self.record))
         return conf
+
+    def _lines_of(self, hook: Callable[[dict], list[str]]) -> list[str]:
+        """A hook's configuration lines; one that fails is logged and left out, so that
+        the system group still answers."""
+        try:
+            return [line for line in hook(self.record) if "\n" not in line]
+        except Exception:
+            log.exception("an SNMP configuration hook failed; snmpd runs without its lines")
+            return []
 
     def _await_ready(self, process: subprocess.Popen) -> bool:
         """Read snmpd's output until it says it runs; False if it ended first."""
@@ -149,6 +170,7 @@ class Snmp:
                 self._keep(line)
                 if line.startswith(READY):
                     return True
+            process.wait()  # its output ended: it is ending
         self.problem = self._why(process)
         log.warning("snmpd did not start: %s", self.problem)
         return False
@@ -156,8 +178,13 @@ class Snmp:
     def _why(self, process: subprocess.Popen) -> str:
         """What snmpd said before it ended, in a line (its own words)."""
         said = [line for line in self.output if not line.startswith(READY)]
+        errors = [line for line in said if "error" in line.lower()]
         if process.poll() is None:
             return "snmpd did not answer in time."
+        if errors:
+            return errors[-1]
+        if process.returncode < 0:
+            return f"snmpd was ended by signal {-process.returncode}."
         return said[-1] if said else f"snmpd ended with status {process.returncode}."
 
     def _keep(self, line: str) -> None:
@@ -169,6 +196,7 @@ class Snmp:
         """Log what snmpd says; start it again if it ends while it should run."""
         for line in process.stdout:
             self._keep(line)
+            log.info("snmpd: %s", line.strip())
         process.wait()
         if process is not self.process or not self._running:
             return

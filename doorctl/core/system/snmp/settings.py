@@ -60,7 +60,7 @@ def receiver_address(entry: str) -> tuple[str, int]:
         host, port = entry.split(":")
     else:
         host, port = entry, str(TRAP_PORT)
-    if not port.isdigit() or not 1 <= int(port) <= 65535:
+    if not entry or not (port.isascii() and port.isdigit()) or not 1 <= int(port) <= 65535:
         raise ValueError(entry)
     return host, int(port)
 
@@ -92,7 +92,10 @@ class SnmpSettings(Form):
             Present(),
             NumberRange(1, 65535, lazy_gettext("Enter a port from 1 to 65535.")),
         ],
-        description=lazy_gettext("The UDP port SNMP managers ask; 161 is the standard one."),
+        description=lazy_gettext(
+            "The UDP port SNMP managers ask; 161 is the standard one (a port below 1024 "
+            "needs doorctl to run as root or with CAP_NET_BIND_SERVICE)."
+        ),
     )
     sys_contact = StringField(
         lazy_gettext("Contact"),
@@ -178,9 +181,7 @@ class SnmpSettings(Form):
         if len(field.data) > MAX_RECEIVERS:
             raise ValidationError(_("At most %(most)d receivers.", most=MAX_RECEIVERS))
         for number, entry in enumerate(field.data, 1):
-            why = _receiver_error(entry) if isinstance(entry, str) and entry else None
-            if not isinstance(entry, str) or not entry:
-                why = _("write a host, or host:port with a port from 1 to 65535")
+            why = _receiver_error(entry if isinstance(entry, str) else "")
             if why:
                 raise ValidationError(_("Receiver %(number)d: %(why)s.", number=number, why=why))
 
@@ -206,7 +207,7 @@ def _key_rule(form: SnmpSettings, field: Field) -> None:
         )
 
 
-def keep_secrets(stored: dict, given: dict) -> dict:
+def keep_secrets(given: dict) -> dict:
     """What a save changes: an empty or absent secret keeps the stored one."""
     given = dict(given)
     for name in SECRETS:
