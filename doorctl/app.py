@@ -61,6 +61,7 @@ from doorctl.blueprints.system import (
     proxy,
     security,
     snmp,
+    snmp_mib,
     users,
 )
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
@@ -168,6 +169,7 @@ SECTIONS = (
     mqtt,
     proxy,
     snmp,
+    snmp_mib,
     certificates,
     reports,
     system_log,

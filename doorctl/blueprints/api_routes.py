@@ -595,6 +595,7 @@ ROUTES: dict[tuple[str, str], dict] = {
         "example": {"format": "H10301", "facility": 12, "card": 3456},
     },
     ("cardholders.api_export", "GET"): {"answer_type": "text/csv", "answer": TEXT},
+    ("snmp_mib.api_mib", "GET"): {"answer_type": "text/plain", "answer": TEXT},
     ("credentials.api_credentials", "GET"): {
         "query": [query("cardholder_id", ID), *PAGING],
         "answer": {"type": "array", "items": CREDENTIAL_RECORD},

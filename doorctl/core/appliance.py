@@ -44,7 +44,9 @@ from doorctl.core.system.network.sessions import EndedSessions
 from doorctl.core.system.security.dot1x import Ieee8021x
 from doorctl.core.system.security.firmware_key import FirmwareKey
 from doorctl.core.system.snmp import Snmp
+from doorctl.core.system.snmp import objects as snmp_objects
 from doorctl.core.system.snmp import settings as snmp
+from doorctl.core.system.snmp import traps as snmp_traps
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
 
@@ -137,6 +139,9 @@ class Appliance(EngineParts):
         services = [self.system_log, self.event_log, self.maintenance, *engine, self.mqtt]
         services += [self.remote_syslog]
         services += [self.https]
+        self.snmp_objects = snmp_objects.attach(self)
+        self.snmp_traps = snmp_traps.attach(self, self.snmp_objects)
+        services += [self.snmp_objects, self.snmp_traps]
         services += [self.http_https, self.ip_network, self.date_time]
         self.network_trace = NetworkTrace(self.data_dir, self.bus.publish)
         return [*services, self.discovery, self.network_trace, self.snmp]
