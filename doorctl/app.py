@@ -22,7 +22,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from doorctl.blueprints import auth, help, language, live, openapi, setup
+from doorctl.blueprints import auth, help, kiosk, language, live, openapi, setup
 from doorctl.blueprints.access_control import (
     access_rules,
     access_settings,
@@ -47,6 +47,7 @@ from doorctl.blueprints.system import (
     date_time,
     discovery,
     ieee8021x,
+    kiosk_display,
     mqtt,
     network,
     network_ip,
@@ -157,6 +158,7 @@ SECTIONS = (
     ieee8021x,
     mqtt,
     proxy,
+    kiosk_display,
     certificates,
     events,
     access_log,
@@ -164,6 +166,7 @@ SECTIONS = (
     firmware_page,
     maintenance,
     help,
+    kiosk,
     live,
     openapi,
 )
