@@ -13,7 +13,7 @@ from pathlib import Path
 import gevent
 import gevent.event
 
-from doorctl import __version__, cli_bundle
+from doorctl import __version__, cli_bundle, cli_kiosk
 from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
@@ -174,6 +174,7 @@ def parser() -> argparse.ArgumentParser:
         action = next(a for a in serve._actions if option in a.option_strings)
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
     cli_bundle.add_parser(sub)
+    cli_kiosk.add_parser(sub)
     return p
 
 
@@ -339,4 +340,6 @@ def main(argv: list[str] | None = None) -> int:
         return supervise(args, rest)
     if args.command == "bundle":
         return cli_bundle.run(args)
+    if args.command == "kiosk":
+        return cli_kiosk.run(args)
     return serve(args)
