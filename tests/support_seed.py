@@ -46,6 +46,8 @@ PROXY = {
     "password": "proxy pass",
     "no_proxy": [".site.lan", "10.0.0.0/8"],
 }
+# The Pi's own screen shows the doors, its operator actions on behind a PIN.
+KIOSK = {"enabled": True, "operator_actions": True, "pin": "2468", "dim_minutes": 10}
 DATE_TIME = {
     "synchronization": "ntp",
     "ntp_servers": [
@@ -146,6 +148,7 @@ def seed(server, password: str, reader_port: str | None) -> dict:
         s.call("POST", "/api/v1/users", user)
     s.call("PUT", "/api/v1/date-time", DATE_TIME)
     s.call("PUT", "/api/v1/proxy", PROXY)
+    s.call("PUT", "/api/v1/kiosk", KIOSK)
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
     s.call("POST", "/api/v1/certificates", DOT1X_CERTIFICATE)
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)

@@ -37,6 +37,7 @@ PAGES = (
     "/date-time",
     "/network",
     "/proxy",
+    "/kiosk-display",
     "/network-discovery",
     "/security",
     "/maintenance/firmware",

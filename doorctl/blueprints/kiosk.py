@@ -58,7 +58,13 @@ def decisions_html() -> str:
     """The last access decisions, newest first."""
     appliance().event_log.flush()
     events, _next = access_log.query(appliance().event_log, {}, None, DECISIONS)
-    return render_template("kiosk/_decisions.html", events=events, **row_helpers())
+    tz = appliance().access.tz
+    return render_template(
+        "kiosk/_decisions.html",
+        events=events,
+        at=lambda epoch: format_time(datetime.fromtimestamp(epoch, tz), locale=get_locale()),
+        **row_helpers(),
+    )
 
 
 @bp.route("/kiosk/login")
