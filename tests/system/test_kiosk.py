@@ -3,10 +3,14 @@ opens the kiosk page and nothing else, and operator actions with the PIN."""
 
 from __future__ import annotations
 
+import json
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
-from support import csrf_token
+from support import csrf_token, require
 
 from doorctl.core.system.kiosk import PIN_TRIES, is_loopback
 
@@ -215,3 +219,27 @@ def test_other_users_cannot_use_the_kiosk_actions(logged_in, admin_api, doorctl)
         "/kiosk/doors/1/unlock", data={"pin": "2468"}, headers={"X-CSRFToken": token}
     )
     assert answer.status_code == 403
+
+
+def test_login_over_tcp_from_another_address_is_refused(tmp_path):
+    """For real: doorctl served in a network namespace with a second address; the
+    peer of a connection to 10.77.0.1 is 10.77.0.1, not loopback."""
+    unshare = require("unshare", "util-linux")
+    require("ip", "iproute2")
+    peer = Path(__file__).resolve().parents[1] / "peers" / "netns_kiosk.py"
+    result = subprocess.run(
+        [unshare, "-rn", sys.executable, str(peer), str(tmp_path / "data")],
+        capture_output=True,
+        text=True,
+        timeout=90,
+    )
+    assert result.returncode == 0, result.stderr
+    seen = json.loads(result.stdout)
+    for refused in ("remote", "remote_forwarded"):
+        status, body = seen[refused]
+        assert status == 403 and "not from 10.77.0.1" in body, refused
+    assert seen["local"][0] == 303 and seen["local_forwarded"][0] == 303
+    failed = [e for e in seen["events"] if e["topic"] == "tns1:Device/User/LoginFailed"]
+    assert [e["data"]["address"] for e in failed] == ["10.77.0.1", "10.77.0.1"]
+    logins = [e for e in seen["events"] if e["topic"] == "tns1:Device/User/Login"]
+    assert {e["data"]["address"] for e in logins} == {"127.0.0.1"}
