@@ -44,18 +44,30 @@ def _context() -> dict:
     }
 
 
+def _turned_off() -> bool:
+    """The kiosk was turned off while its page is open: its live panels go blank (the
+    next load of the page asks for a login, which is refused)."""
+    return current_user.role == kiosk.ROLE and not appliance().kiosk.record()["enabled"]
+
+
 def doors_html() -> str:
     """The door tiles: each door's mode as a big word on its status colour."""
+    if _turned_off():
+        return render_template("kiosk/_off.html")
     return render_template("kiosk/_doors.html", doors=status._doors(), **_context())
 
 
 def alarms_html() -> str:
     """The alarms standing now (door and device), or a calm 'No alarm'."""
+    if _turned_off():
+        return ""
     return render_template("kiosk/_alarms.html", alarms=status._alarms(status._doors()))
 
 
 def decisions_html() -> str:
     """The last access decisions, newest first."""
+    if _turned_off():
+        return ""
     appliance().event_log.flush()
     events, _next = access_log.query(appliance().event_log, {}, None, DECISIONS)
     tz = appliance().access.tz

@@ -243,3 +243,16 @@ def test_login_over_tcp_from_another_address_is_refused(tmp_path):
     assert [e["data"]["address"] for e in failed] == ["10.77.0.1", "10.77.0.1"]
     logins = [e for e in seen["events"] if e["topic"] == "tns1:Device/User/Login"]
     assert {e["data"]["address"] for e in logins} == {"127.0.0.1"}
+
+
+def test_turning_the_kiosk_off_blanks_its_open_page(client, admin_api, doorctl):
+    enable(admin_api)
+    kiosk_login(client)
+    live = client.get("/live?panel=kiosk-doors", environ_base=LOOPBACK)
+    assert "kiosk-door-1-state" in next(live.response).decode()
+    # through core: the open stream keeps its request's context pushed in this thread,
+    # so a request of the test client now would run as the kiosk
+    doorctl.kiosk.update({"enabled": False})
+    # the Settings event reaches the stream: the tiles give way to a sentence
+    assert "The kiosk display is off" in next(live.response).decode()
+    live.close()

@@ -207,8 +207,10 @@ class Kiosk:
         if not record["enabled"]:
             self.end_logins()
 
-    def _row(self):
-        return self.store.execute("SELECT pin_hash, sessions FROM kiosk WHERE id = 1").fetchone()
+    def _row(self) -> dict:
+        """The PIN's hash and the login generation (none yet: a restored older backup)."""
+        row = self.store.execute("SELECT pin_hash, sessions FROM kiosk WHERE id = 1").fetchone()
+        return dict(row) if row else {"pin_hash": None, "sessions": 0}
 
     def _user(self, sessions: int) -> KioskUser:
         return KioskUser(NAME, ROLE, sessions)
@@ -224,9 +226,16 @@ def _refused(seconds: float) -> WrongPin:
 
 
 def _set_pin(tx: Transaction, hashed: str) -> None:
-    tx.execute("UPDATE kiosk SET pin_hash = ? WHERE id = 1", (hashed,))
+    tx.execute(
+        "INSERT INTO kiosk (id, pin_hash) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET pin_hash = excluded.pin_hash",
+        (hashed,),
+    )
     audit(tx, "Settings", "update", SECTION, {"changed": ["pin"]})
 
 
 def _end_logins(tx: Transaction) -> None:
-    tx.execute("UPDATE kiosk SET sessions = sessions + 1 WHERE id = 1")
+    tx.execute(
+        "INSERT INTO kiosk (id, sessions) VALUES (1, 1) "
+        "ON CONFLICT (id) DO UPDATE SET sessions = sessions + 1"
+    )
