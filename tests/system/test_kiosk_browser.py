@@ -30,6 +30,10 @@ NO_SCROLL = """() => {
 }"""
 HEIGHTS = """() => ["#kiosk-door-1-state", "#kiosk-door-1-unlock"]
   .map((selector) => document.querySelector(selector).getBoundingClientRect().height)"""
+UNLOCK_CENTRE = """() => {
+  const r = document.querySelector("#kiosk-door-1-unlock").getBoundingClientRect();
+  return [r.x + r.width / 2, r.y + r.height / 2];
+}"""
 # The time (ms since the epoch) the first granted decision newer than `id` came in.
 WATCH_GRANTS = """newest => { window.kioskGrant = new Promise((seen) => {
   const check = () => {
@@ -178,3 +182,25 @@ def test_settings_page_at_phone_and_desktop(browser, door):
             page.screenshot(path=SHOTS / f"kiosk-settings-{width}-{theme}.png", full_page=True)
         context.close()
     assert faults == []
+
+
+def test_dims_after_the_minutes_set_and_a_touch_wakes_it(browser, door):
+    from playwright.sync_api import expect
+
+    door.call("PATCH", "/api/v1/kiosk", {"dim_minutes": 2})
+    context = browser.new_context(viewport={"width": 800, "height": 480})
+    page = context.new_page()
+    page.clock.install()  # the page's timers run on a clock the test moves
+    page.goto(door.served.url + "/kiosk/login")
+    page.wait_for_url("**/kiosk")
+    veil = page.locator("#kiosk-dim")
+    page.clock.run_for(60_000)
+    expect(veil).to_be_hidden()
+    page.clock.run_for(61_000)
+    expect(veil).to_be_visible()
+    box = page.evaluate(UNLOCK_CENTRE)
+    page.mouse.click(*box)  # on Unlock, under the veil: the touch only wakes the screen
+    expect(veil).to_be_hidden()
+    expect(page.locator("#kiosk-pin")).not_to_be_visible()
+    context.close()
+    door.call("PATCH", "/api/v1/kiosk", {"dim_minutes": 0})
