@@ -14,6 +14,8 @@ from support import REPO, SWITCH_THEME
 from support_door import CARD, ServedDoor
 from test_browser_matrix import serious_violations
 
+from doorctl.blueprints.kiosk import DECISIONS
+
 pytestmark = pytest.mark.browser
 
 SIZES = {
@@ -77,12 +79,15 @@ def newest_decision(door) -> int:
 def test_fits_each_screen_with_a_big_door_state(browser, door):
     from playwright.sync_api import expect
 
-    door.present_card()  # a decision in the list
+    for _ in range(DECISIONS):  # a full list of decisions
+        door.present_card()
+    door.call("POST", "/api/v1/sim/door", {"position": "open"})  # forced open: an alarm
     faults = []
     for name, size in SIZES.items():
         page = kiosk_page(browser, door, size)
         # back from the grant's access time: a live swap mid-measure would detach the tile
         expect(page.locator("#kiosk-door-1-state")).to_have_attribute("data-mode", "locked")
+        expect(page.locator("#kiosk-alarm-list")).to_be_visible()
         for theme in ("dark", "light"):
             page.evaluate(SWITCH_THEME, theme)
             faults += [f"{name} {theme}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
@@ -100,6 +105,7 @@ def test_fits_each_screen_with_a_big_door_state(browser, door):
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=SHOTS / f"kiosk-{name}-{theme}.png")
         page.context.close()
+    door.call("POST", "/api/v1/sim/door", {"position": "closed"})
     assert faults == []
 
 
