@@ -26,7 +26,7 @@ from doorctl.blueprints.status import status
 from doorctl.core.errors import DoorctlError, Forbidden
 from doorctl.core.logs import access_log
 from doorctl.core.system import kiosk
-from doorctl.core.system.kiosk import WrongPin
+from doorctl.core.system.kiosk import TooManyPins, WrongPin
 
 bp = Blueprint("kiosk", __name__)
 # The actions the kiosk offers, in the order; the others stay on the Doors page.
@@ -129,6 +129,6 @@ def act(door_id: int, action: str):
 def _refused(error: WrongPin):
     response = jsonify(error=error.message)
     response.status_code = error.status
-    if getattr(error, "seconds", None):
+    if isinstance(error, TooManyPins):
         response.headers["Retry-After"] = str(error.seconds)
     return response

@@ -84,9 +84,21 @@ class KioskUser(User):
 
 
 class WrongPin(DoorctlError):
-    """The operator PIN was wrong, or too many were: 403, or 429 while refused."""
+    """The operator PIN was wrong (403)."""
 
     status = 403
+
+
+class TooManyPins(WrongPin):
+    """Too many wrong PINs in a row: 429 until `seconds` have passed."""
+
+    status = 429
+
+    def __init__(self, seconds: float):
+        self.seconds = max(1, round(seconds))
+        super().__init__(
+            _("Too many wrong PINs: try again in %(seconds)d s.", seconds=self.seconds)
+        )
 
 
 def is_loopback(address: str | None) -> bool:
@@ -107,7 +119,7 @@ class Kiosk:
         self.settings = settings
         self.bus = bus
         self.blocking = blocking
-        self._wrong: list[float] = []
+        self._wrong = 0  # wrong PINs in a row
         self._locked_until = 0.0
         settings.register(SECTION, KioskSettings)
         settings.check(SECTION, self._check)
@@ -155,13 +167,13 @@ class Kiosk:
             raise Forbidden(_("Operator actions are off on the kiosk display."))
         left = self._locked_until - time.monotonic()
         if left > 0:
-            raise _refused(left)
+            raise TooManyPins(left)
         stored = self._row()["pin_hash"]
         typed = pin if isinstance(pin, str) else ""
         with off_hub():
             right = bool(stored) and check_password_hash(stored, typed)
         if right:
-            self._wrong.clear()
+            self._wrong = 0
             return
         self._note_wrong(address)
 
@@ -170,11 +182,11 @@ class Kiosk:
         self.bus.publish(
             FAILED_TOPIC, {"user": NAME}, {"address": address or "", "method": "kiosk PIN"}
         )
-        self._wrong.append(time.monotonic())
-        if len(self._wrong) >= PIN_TRIES:
-            self._wrong.clear()
+        self._wrong += 1
+        if self._wrong >= PIN_TRIES:
+            self._wrong = 0
             self._locked_until = time.monotonic() + PIN_LOCK_SECONDS
-            raise _refused(PIN_LOCK_SECONDS)
+            raise TooManyPins(PIN_LOCK_SECONDS)
         raise WrongPin(_("The PIN is wrong."))
 
     def save(self, form: Form) -> dict:
@@ -214,15 +226,6 @@ class Kiosk:
 
     def _user(self, sessions: int) -> KioskUser:
         return KioskUser(NAME, ROLE, sessions)
-
-
-def _refused(seconds: float) -> WrongPin:
-    error = WrongPin(
-        _("Too many wrong PINs: try again in %(seconds)d s.", seconds=max(1, round(seconds)))
-    )
-    error.status = 429
-    error.seconds = max(1, round(seconds))
-    return error
 
 
 def _set_pin(tx: Transaction, hashed: str) -> None:
