@@ -37,7 +37,15 @@ from doorctl.blueprints.access_control import (
 )
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import error_answer
-from doorctl.blueprints.logs import access_log, events
+from doorctl.blueprints.logs import (
+    access_log,
+    audit_log,
+    events,
+    network_trace,
+    remote_syslog,
+    reports,
+    system_log,
+)
 from doorctl.blueprints.maintenance import backup, maintenance
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.blueprints.menu import collect, menu_for
@@ -57,6 +65,7 @@ from doorctl.blueprints.system import (
 )
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
 from doorctl.core.errors import DoorctlError
+from doorctl.core.logs import network_trace as network_trace_core
 from doorctl.core.maintenance import firmware
 from doorctl.core.maintenance.upgrade import Firmware
 from doorctl.core.secrets import session_key
@@ -160,8 +169,13 @@ SECTIONS = (
     proxy,
     kiosk_display,
     certificates,
+    reports,
+    system_log,
     events,
     access_log,
+    audit_log,
+    network_trace,
+    remote_syslog,
     backup,
     firmware_page,
     maintenance,
@@ -218,6 +232,7 @@ def create_app(config: dict | None = None) -> Flask:
         NETWORK_CONNECTION="",
         NETWORK_BUS="",
         NETWORK_SYSTEM_HOSTNAME=True,
+        TCPDUMP=network_trace_core.TCPDUMP,
     )
     app.config.update(config or {})
     app.config.setdefault(
@@ -244,6 +259,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.secret_key = session_key(doorctl.secret_key)
     _use_time_engines(app, doorctl)
     doorctl.ieee8021x.engine = doorctl.ip_network.engine
+    doorctl.network_trace.tcpdump = app.config["TCPDUMP"]
     app.session_interface = SessionCookie()
     app.after_request(security_headers)
     Htmx(app)

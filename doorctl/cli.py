@@ -13,12 +13,13 @@ from pathlib import Path
 import gevent
 import gevent.event
 
-from doorctl import __version__, cli_bundle, cli_kiosk
+from doorctl import __version__, cli_bundle, cli_kiosk, cli_service
 from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
 from doorctl.core.maintenance import button, firmware, reset, restart
+from doorctl.core.notify import Notifier
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
 from doorctl.core.system.network.https import NAMES_CHECK_SECONDS
 from doorctl.listeners import Listeners
@@ -173,7 +174,19 @@ def parser() -> argparse.ArgumentParser:
     for option in ("--data-dir", "--hardware", "--log-level"):
         action = next(a for a in serve._actions if option in a.option_strings)
         reset.add_argument(option, default=action.default, choices=action.choices, help=action.help)
+    selftest = sub.add_parser(
+        "selftest",
+        help="check every terminal of a Pi wired to the loopback harness (README: Wiring) "
+        "and print PASS or FAIL for each; run it with doorctl stopped",
+    )
+    selftest.add_argument("--hardware", default="rpi", choices=("rpi",), help="board backend")
+    data_dir = next(a for a in serve._actions if "--data-dir" in a.option_strings)
+    selftest.add_argument("--data-dir", default=data_dir.default, help=data_dir.help)
+    selftest.add_argument(
+        "--adc-ohms", type=float, default=4700.0, help="the harness resistor on each ADC channel"
+    )
     cli_bundle.add_parser(sub)
+    cli_service.add_parser(sub)
     cli_kiosk.add_parser(sub)
     return p
 
@@ -214,6 +227,9 @@ def pick_hardware(choice: str) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
+    notifier = Notifier.from_environment(take=True)
+    notifier.watch_hub()
+    notifier.status("starting")
     hardware = pick_hardware(args.hardware)
     data_dir = Path(args.data_dir)
     if args.firmware_dir:  # for the engine process (its LEDs) and factory default
@@ -238,6 +254,7 @@ def serve(args: argparse.Namespace) -> int:
         }
     )
     doorctl = app.extensions["doorctl"]
+    doorctl.system_log.start()  # from the first record on (the listeners', the certificate's)
     limits = Limits(
         request_timeout=args.request_timeout,
         connections_per_client=args.connections_per_client,
@@ -257,9 +274,14 @@ def serve(args: argparse.Namespace) -> int:
         gevent.signal_handler(signum, stopping.set)
     app.extensions["doorctl.firmware"].announce()
     print(f"doorctl {__version__} serving on {listeners.urls()}", flush=True)
+    notifier.ready(f"doorctl {__version__} serving on {listeners.urls()}")
     gevent.spawn(report_health, app)
     stopping.wait()
     log.info("restarting" if maintenance.pending else "stopping")
+    if maintenance.pending is None:  # a restart keeps the unit running: the supervisor stays
+        notifier.stopping()
+    else:
+        notifier.status("restarting")
     ports = listeners.ports()
     listeners.stop(timeout=3)
     doorctl.stop()
@@ -324,6 +346,26 @@ def reset_outputs(args: argparse.Namespace) -> int:
     return 0
 
 
+def selftest(args: argparse.Namespace) -> int:
+    """The loopback harness check of a Pi: a table, and 1 if any terminal failed."""
+    from doorctl.hal.profile import ProfileError, load_profile
+    from doorctl.hal.selftest import SelfTest, report
+
+    try:
+        from doorctl.hal.rpigpio import GPIO
+    except (ImportError, RuntimeError) as error:
+        print(f"doorctl selftest needs a Raspberry Pi and doorctl[pi] installed: {error}")
+        return 2
+    try:
+        profile = load_profile(Path(args.data_dir))
+    except ProfileError as error:
+        print(error)
+        return 2
+    checks = SelfTest(profile, GPIO, args.adc_ohms).run()
+    print(report(checks))
+    return 1 if any(check.ok is False for check in checks) else 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command line and run the command."""
     args, rest = parser().parse_known_args(argv)
@@ -336,10 +378,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     if args.command == "reset-outputs":
         return reset_outputs(args)
+    if args.command == "selftest":
+        return selftest(args)
     if args.command == "supervise":
         return supervise(args, rest)
     if args.command == "bundle":
         return cli_bundle.run(args)
+    if args.command in ("install-service", "uninstall-service"):
+        return cli_service.run(args)
     if args.command == "kiosk":
         return cli_kiosk.run(args)
     return serve(args)

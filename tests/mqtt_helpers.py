@@ -4,22 +4,11 @@ from __future__ import annotations
 
 import json
 import threading
-import time
-from collections.abc import Callable
 
-import gevent
 import paho.mqtt.client as mqtt
+from support_osdp import wait_until
 
-
-def wait_until(condition: Callable[[], object], timeout: float = 10, what: str = "") -> object:
-    """Let the hub run (gevent.sleep) until `condition()` is true; fail after `timeout`."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        gevent.sleep(0.02)
-    raise AssertionError(f"timed out waiting for {what or condition}")
+__all__ = ["Observer", "publish", "wait_until"]
 
 
 class Observer:

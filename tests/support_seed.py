@@ -152,8 +152,21 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
     s.call("POST", "/api/v1/certificates", DOT1X_CERTIFICATE)
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)
+    for server in SYSLOG_SERVERS:
+        s.call("POST", "/api/v1/logs/remote-syslog/servers", server)
     make_events(s)
+    failed_login(server)
+    # a network trace of a second, finished and kept for download on its page
+    s.call("POST", "/api/v1/logs/network-trace", {"duration": 1, "interface": "lo"})
     return {"cardholders": ids, "schedules": schedules, "groups": groups}
+
+
+# Remote system log: servers on loopback where nothing listens (port 1), so the page
+# shows their refusals; no traffic leaves the machine.
+SYSLOG_SERVERS = (
+    {"host": "127.0.0.1", "protocol": "tcp", "port": 1, "format": "rfc3164", "severity": "warning"},
+    {"host": "localhost", "protocol": "tls", "port": 1},
+)
 
 
 def owner_key() -> str:
@@ -171,6 +184,14 @@ def make_events(s: Seeder) -> None:
         s.call("POST", "/api/v1/sim/wiegand", {"format": "H10301", "facility": 12, "card": card})
     s.call("POST", "/api/v1/doors/1/release")
     s.call("GET", "/api/v1/events?limit=1")  # the log flushed
+
+
+def failed_login(server) -> None:
+    """A wrong password, so that the Audit log shows a failed login too."""
+    import urllib.error
+
+    with contextlib.suppress(urllib.error.HTTPError):
+        server.call("GET", "/api/v1/logs/audit", auth=("doris", "not her password"))
 
 
 @contextlib.contextmanager

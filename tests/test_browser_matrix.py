@@ -49,6 +49,11 @@ PAGES = (
     "/simulator",
     "/logs/events",
     "/logs/access",
+    "/logs/remote-syslog",
+    "/logs/system",
+    "/logs/audit",
+    "/logs/reports",
+    "/logs/network-trace",
     "/maintenance",
     "/maintenance/backup",
     "/account/password",
@@ -62,6 +67,7 @@ OPENED = (
     ("doors-actions", "/doors", ("#door-1-more summary",)),
     ("peripherals-capabilities", "/peripherals", ("#readers details.capabilities summary",)),
     ("users-row", "/users", ("#add-user summary", "tr[data-user] details summary")),
+    ("reports-view", "/logs/reports?view=1", ()),
 )
 # Pages that answer with an error on purpose (and must still hold their layout).
 ERROR_PAGES = {"/no/such/page": 404}

@@ -11,6 +11,7 @@ from __future__ import annotations
 from doorctl.blueprints.access_control.peripherals import RECORD as READER
 from doorctl.blueprints.api_schemas import (
     ALARMS,
+    AUDIT_LOG,
     BOARD,
     CAPTURE,
     COUNT,
@@ -31,6 +32,7 @@ from doorctl.blueprints.api_schemas import (
     PAGING,
     PORT,
     PORT_STATE,
+    SYSTEM_LOG,
     TEXT,
     TOPIC,
     UPGRADE,
@@ -40,6 +42,8 @@ from doorctl.blueprints.api_schemas import (
 )
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
+from doorctl.blueprints.logs.network_trace import API_ROUTES as NETWORK_TRACE_ROUTES
+from doorctl.blueprints.logs.reports import API_ROUTES as REPORT_ROUTES
 from doorctl.blueprints.maintenance.backup import API_ROUTES as BACKUP_ROUTES
 from doorctl.blueprints.maintenance.maintenance import RESTARTING_SCHEMA, STATUS_SCHEMA
 from doorctl.blueprints.system.certificates import (
@@ -55,6 +59,7 @@ from doorctl.core.accessories import io_ports
 from doorctl.core.accessories.io_ports import CIRCUITS, INPUT, OUTPUT
 from doorctl.core.eventlog import SECTION as EVENT_LOG
 from doorctl.core.logs.kinds import KINDS
+from doorctl.core.logs.system_log import LEVELS
 from doorctl.core.maintenance.firmware import PHASES
 from doorctl.core.system.date_time.settings import NTP_PORT
 from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
@@ -369,6 +374,11 @@ ROUTES: dict[tuple[str, str], dict] = {
         "body": {"type": "object", "properties": {"seconds": NUMBER}},
         "example": {"seconds": 0.5},
     },
+    ("simulator.api_motion", "POST"): {
+        "answer": record({"shaken": NUMBER}),
+        "body": {"type": "object", "properties": {"g": NUMBER}},
+        "example": {"g": 1.0},
+    },
     ("credentials.api_get_credential", "GET"): {"answer": CREDENTIAL_RECORD},
     ("peripherals.api_upgrade_status", "GET"): {"answer": UPGRADE},
     ("peripherals.api_rotate_key", "POST"): {
@@ -520,6 +530,18 @@ ROUTES: dict[tuple[str, str], dict] = {
         ],
         "answer": EVENTS,
     },
+    ("system_log.api_list", "GET"): {
+        "query": [
+            query("level", {"enum": list(LEVELS)}, "This level and above (any case)."),
+            query("search", TEXT, "Text in the message or the logger's name (any case)."),
+            *LOG_QUERY,
+        ],
+        "answer": SYSTEM_LOG,
+    },
+    ("audit_log.api_list", "GET"): {
+        "query": [query("user", TEXT, "Changes by this user, and logins as them."), *LOG_QUERY],
+        "answer": AUDIT_LOG,
+    },
     ("cardholders.api_import", "POST"): {
         "query": [
             query(
@@ -595,6 +617,8 @@ ROUTES: dict[tuple[str, str], dict] = {
     },
     ("certificates.api_update", "PUT"): {"body": CERTIFICATE_UPDATE, "example": None},
     **BACKUP_ROUTES,
+    **REPORT_ROUTES,
+    **NETWORK_TRACE_ROUTES,
     ("certificates.api_signing_request", "POST"): {
         "params": {"cert_id": {"examples": ["device-https"]}},
         "body": SIGNING_REQUEST,

@@ -9,6 +9,7 @@ from __future__ import annotations
 from doorctl.core.access_control.cardholder_csv import COLUMNS
 from doorctl.core.access_control.credentials import FORMATS
 from doorctl.core.accessories.io_ports import PORT_NAMES
+from doorctl.core.logs.system_log import LEVELS, PROCESSES
 from doorctl.core.system.users import LANGUAGES, ROLES
 from doorctl.hal.base import STATUS_COLORS
 
@@ -128,7 +129,8 @@ ALARMS = record(
                 {"alarm": TEXT, "label": TEXT, "enabled": FLAG, "sensor": FLAG, "triggered": FLAG}
             ),
         }
-    }
+    },
+    {"device_motion_threshold": NUMBER},
 )
 BOARD = record(
     {
@@ -180,6 +182,38 @@ LOG_QUERY = [
     query("before", {"type": "integer", "minimum": 1}, "The `next` of the previous page."),
 ]
 PORT = {"enum": list(PORT_NAMES)}
+NEXT = {"type": ["integer", "null"], "description": "The `before` of the next page."}
+SYSTEM_RECORD = record(
+    {
+        "id": {"type": "integer"},
+        "time": {"type": "string", "format": "date-time"},
+        "level": {"enum": list(LEVELS)},
+        "logger": TEXT,
+        "message": TEXT,
+        "process": {"enum": list(PROCESSES)},
+    }
+)
+SYSTEM_LOG = record(
+    {
+        "records": {"type": "array", "items": SYSTEM_RECORD},
+        "next": NEXT,
+        "removed": {"type": "integer", "minimum": 0, "description": "Old records removed."},
+    }
+)
+MAYBE_TEXT = {"type": ["string", "null"]}
+AUDIT_ENTRY = record(
+    {
+        "id": {"type": "integer"},
+        "time": {"type": "number"},
+        "user": MAYBE_TEXT,
+        "address": MAYBE_TEXT,
+        "via": MAYBE_TEXT,
+        "what": TEXT,
+        "topic": TEXT,
+        "data": {"type": "object"},
+    }
+)
+AUDIT_LOG = record({"entries": {"type": "array", "items": AUDIT_ENTRY}, "next": NEXT})
 COUNT = {"type": "integer", "minimum": 0}
 LIST = {"type": "array"}
 CSV_EXAMPLE = ",".join(COLUMNS) + "\n1,Ada Lovelace,true,,2026-12-31,false,,H10301,12,3456,,,true\n"

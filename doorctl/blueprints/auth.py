@@ -39,6 +39,7 @@ from doorctl.blueprints.common import (
     required_role,
 )
 from doorctl.blueprints.system import security
+from doorctl.core.logs import actor
 from doorctl.core.system import kiosk
 from doorctl.core.system.network.sessions import new_session_id
 from doorctl.core.system.security import Blocked
@@ -64,9 +65,24 @@ def init_app(app) -> None:
     manager.request_loader(_basic_auth_user)
     app.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)
     app.extensions["doorctl.csrf"] = CSRFProtect(app)
+    app.before_request(_acting)  # first: the events of a refused request name it too
     app.before_request(_gate)
+    app.teardown_request(lambda error: actor.done())
     app.register_error_handler(CSRFError, _csrf_error)
     app.register_blueprint(bp)
+
+
+def _acting() -> None:
+    """Every event this request makes names who made it and from where (Audit log)."""
+    actor.acting(_actor)
+
+
+def _actor() -> dict:
+    """The request's user (once loaded: loading it may itself log a failed login),
+    address, and whether it came through the API or a page."""
+    user = g.get("_login_user")
+    name = user.username if user is not None and user.is_authenticated else None
+    return {"user": name, "address": request.remote_addr, "via": "api" if is_api() else "web"}
 
 
 def _load_user(session_id: str) -> User | None:

@@ -27,6 +27,7 @@ from doorctl.blueprints import kiosk
 from doorctl.blueprints.access_control import alarms, doors, peripherals, simulator
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import allow, appliance
+from doorctl.blueprints.logs import remote_syslog
 from doorctl.blueprints.status import status
 from doorctl.blueprints.system import date_time
 from doorctl.core.engine.process import Unavailable
@@ -80,6 +81,10 @@ PANELS = {
     "readers": Panel((READER,), readers_html),
     # in sync or not, and what Date and time saved; the offset and next sync refresh
     "time-sync": Panel((SYNC_TOPIC, f"{CONFIGURATION}Settings/"), date_time.time_sync_html),
+    # a server added or changed; its state and counts refresh every REFRESH_SECONDS
+    "remote-syslog": Panel(
+        (f"{CONFIGURATION}{remote_syslog.KIND}/",), remote_syslog.servers_html, "administrator"
+    ),
     # the kiosk display's page (blueprints/kiosk.py); its Settings change the actions shown
     "kiosk-doors": Panel((DOOR, ENGINE, f"{CONFIGURATION}Settings/"), kiosk.doors_html, "kiosk"),
     "kiosk-alarms": Panel((TAMPER, READER, DOOR, ENGINE), kiosk.alarms_html, "kiosk"),

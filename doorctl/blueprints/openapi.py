@@ -184,6 +184,8 @@ def _responses(described: dict, method: str, role: str, parameters: list) -> dic
     if status != "204":
         media = described.get("answer_type", "application/json")
         success["content"] = {media: {"schema": described.get("answer", {})}}
+        for other, schema in described.get("answer_types", {}).items():  # e.g. ?format=json
+            success["content"][other] = {"schema": schema}
     codes = set(described.get("errors", ()))
     if role != PUBLIC:
         codes |= {"401", "403", "429"}

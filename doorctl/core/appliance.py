@@ -19,6 +19,9 @@ from doorctl.core.errors import NotFound
 from doorctl.core.eventlog import EventLog
 from doorctl.core.events import EventBus
 from doorctl.core.logs import audit
+from doorctl.core.logs.network_trace import NetworkTrace
+from doorctl.core.logs.remote_syslog import RemoteSyslog
+from doorctl.core.logs.system_log import SystemLog
 from doorctl.core.maintenance.leds import FIRMWARE_TOPIC
 from doorctl.core.maintenance.maintenance import Maintenance
 from doorctl.core.secrets import Sealer
@@ -79,6 +82,7 @@ class Appliance(EngineParts):
         self.role = role
         self.data_dir = data_dir
         self.store = Store(data_dir)
+        self.system_log = SystemLog(self.store)
         self.secret_key = secret_key(data_dir)
         self.sealer = Sealer(self.secret_key)
         self.settings = Settings(self.store, self.sealer)
@@ -121,6 +125,7 @@ class Appliance(EngineParts):
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
+        self.remote_syslog = RemoteSyslog(self.store, self.settings, self.bus, self.certificates)
         self.mqtt.door_commands = self.door_command
         self.mqtt.entities = self._entities
         if self.role == "web":
@@ -128,9 +133,12 @@ class Appliance(EngineParts):
         else:
             engine = self._engine_services(hardware)
             self.readers.test_ports = reader_test_ports
-        services = [self.event_log, self.maintenance, *engine, self.mqtt, self.https]
+        services = [self.system_log, self.event_log, self.maintenance, *engine, self.mqtt]
+        services += [self.remote_syslog]
+        services += [self.https]
         services += [self.http_https, self.ip_network, self.date_time]
-        return [*services, self.discovery]
+        self.network_trace = NetworkTrace(self.data_dir, self.bus.publish)
+        return [*services, self.discovery, self.network_trace]
 
     def _discovery(self) -> Discovery:
         """Network discovery, its names' default the device name and MAC address."""
@@ -146,6 +154,7 @@ class Appliance(EngineParts):
         """The engine process, and stand-ins for its services under their usual names;
         a saved engine section is re-read and applied there."""
         self.engine = EngineProcess(self.data_dir, hardware, self.bus, reader_test_ports)
+        self.engine.on_log = self.system_log.relay
         call = self.engine.call
         for section, form in (
             (io_ports.SECTION, io_ports.IoPortSettings),

@@ -215,6 +215,15 @@ class Simulator:
             raise Invalid({"seconds": "Enter more than 0 and at most 60 seconds."})
         self.board.press_button(seconds)
 
+    def shake(self, g) -> None:
+        """Jolt the simulated controller by `g` (its accelerometer feels it: device motion)."""
+        self.require()
+        if isinstance(g, bool) or not isinstance(g, int | float):
+            raise Invalid({"g": "Enter an acceleration in g, for example 1."})
+        if not 0 < g <= 16:
+            raise Invalid({"g": "Enter more than 0 and at most 16 g."})
+        self.board.shake(g)
+
     def _input(self, name: str):
         self.require()
         if name not in self.board.inputs:

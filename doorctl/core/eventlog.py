@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import sqlite3
 from collections import deque
+from functools import partial
 
 from flask_babel import format_number, lazy_gettext
 from flask_babel import gettext as _
@@ -20,6 +21,7 @@ from wtforms.validators import NumberRange, StopValidation
 
 from doorctl.core.diskwriter import DiskReader, DiskWriter
 from doorctl.core.events import Event, EventBus
+from doorctl.core.logs import actor
 from doorctl.core.store import INSERT_EVENT, Change, Store, event_row, transact
 
 DEFAULT_RETENTION = 100_000
@@ -121,7 +123,7 @@ class EventLog:
         """Run `change(tx, *args)` on the writer's thread as one transaction with its
         events; once on disk, call `after(result)`, publish the events (the log has them
         already) and return the result."""
-        result, events = self._writer.call(self._transact, change, args)
+        result, events = self._writer.call(self._transact, change, args, actor.current())
         try:
             if after is not None:
                 after(result)
@@ -175,10 +177,12 @@ class EventLog:
         neither stall reader polling on the hub nor hold up the writer's commits."""
         return self._reader.call(_fetch_all, sql, params)
 
-    def _transact(self, conn: sqlite3.Connection, change: Change, args: tuple) -> tuple:
-        """A change with the queued events in one commit (writer thread)."""
+    def _transact(self, conn: sqlite3.Connection, change: Change, args: tuple, by) -> tuple:
+        """A change with the queued events in one commit, its events naming the actor
+        `by` (writer thread)."""
+        new = partial(self.bus.new, by=by)
         try:
-            result, events = transact(conn, self.bus.new, change, args, self._insert_pending)
+            result, events = transact(conn, new, change, args, self._insert_pending)
         except sqlite3.Error:
             self._requeue()  # a change's own error may have committed them: kept first
             raise

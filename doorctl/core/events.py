@@ -15,6 +15,8 @@ from dataclasses import asdict, dataclass, field
 
 import gevent.queue
 
+from doorctl.core.logs import actor
+
 log = logging.getLogger(__name__)
 
 Subscriber = Callable[["Event"], None]
@@ -76,12 +78,13 @@ class EventBus:
         data: dict | None = None,
         key: dict | None = None,
         property: bool = False,
+        by: dict | None = None,
     ) -> Event:
         """An event with the next id, not yet delivered (any thread may number one:
-        a configuration change numbers its event inside its transaction)."""
-        return Event(
-            next(self._ids), self._clock(), topic, source or {}, data or {}, key or {}, property
-        )
+        a configuration change numbers its event inside its transaction), with the
+        actor `by` or the one of the request it is made in (core/logs/actor.py)."""
+        data = actor.stamped(data, by or actor.current())
+        return Event(next(self._ids), self._clock(), topic, source or {}, data, key or {}, property)
 
     def deliver(self, event: Event, skip: Subscriber | None = None) -> None:
         """Hand an event to every matching subscriber but `skip` (the log that stored it)."""

@@ -14,8 +14,17 @@ import re
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import BooleanField, Field, FloatField, SelectChoice, SelectField, StringField
-from wtforms.validators import Length, NumberRange, ValidationError
+from wtforms import (
+    BooleanField,
+    Field,
+    FloatField,
+    Form,
+    IntegerField,
+    SelectChoice,
+    SelectField,
+    StringField,
+)
+from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
 # A host name's labels: letters, digits and hyphens, not starting or ending with one.
 HOST_LABEL = re.compile(r"(?!-)[A-Za-z0-9-]{1,63}(?<!-)")
@@ -25,10 +34,12 @@ SECONDS_RULE = lazy_gettext("Enter a number of seconds, for example 7 or 7.5.")
 class Seconds(FloatField):
     """A time in seconds: a JSON number (not true/false), or form text like '7.5'."""
 
+    rule = SECONDS_RULE
+
     def process_data(self, value):
         if isinstance(value, bool) or not isinstance(value, int | float | None):
             self.data = None
-            raise ValueError(str(SECONDS_RULE))
+            raise ValueError(str(self.rule))
         self.data = None if value is None else float(value)
 
     def process_formdata(self, valuelist):
@@ -42,7 +53,7 @@ class Seconds(FloatField):
             number = math.nan
         if not math.isfinite(number):
             self.data = None
-            raise ValueError(str(SECONDS_RULE))
+            raise ValueError(str(self.rule))
         self.data = number
 
     def _value(self):
@@ -172,3 +183,53 @@ class ListField(Field):
     def pre_validate(self, form) -> None:
         if not isinstance(self.data, list):
             raise ValidationError(_("Must be a list."))
+
+
+class Present:
+    """Required for page forms and JSON alike (0 and False are values too); `message`
+    says what to enter where the generic words would not."""
+
+    def __init__(self, message=None):
+        self.message = message
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
+            field.errors[:] = []
+            words = field.process_errors[:1] if self.message is None else [self.message]
+            raise StopValidation(str((words or [_("This field is required.")])[0]))
+
+
+class StrictInteger(IntegerField):
+    """An integer that refuses true/false and fractions from JSON."""
+
+    def process_data(self, value) -> None:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            self.data = None
+            self.process_errors.append(_("Must be a whole number."))
+            return
+        super().process_data(value)
+
+
+def whole_number(value) -> int | None:
+    """A select's numeric choice as given (text from the page, a number from JSON); None
+    for true/false or a fraction, which are never truncated to a choice."""
+    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+        return None
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+class NumberChoice(SelectField):
+    """One of a few whole numbers (QoS 0 to 2, EAPOL version 1 or 2), with the rule in
+    words when the value is another."""
+
+    def __init__(self, label=None, numbers=(), rule="", **kw):
+        self.rule = rule
+        choices = [SelectChoice(n, str(n)) for n in numbers]
+        super().__init__(label, choices=choices, coerce=whole_number, **kw)
+
+    def pre_validate(self, form: Form) -> None:
+        if self.data not in [choice.value for choice in self.choices]:
+            raise ValidationError(str(self.rule))

@@ -96,6 +96,30 @@ class Settings:
         if any(stored.get(name) and not is_sealed(stored[name]) for name in secrets):
             self._seal_stored(section, stored)
 
+    def public(self, section: str, record: dict | None = None) -> dict:
+        """A record as shown back (page, API, report): each secret left out, with
+        `<name>_set` saying whether one is stored."""
+        record = self.get(section) if record is None else record
+        secrets = self.secrets.get(section, ())
+        shown = {k: v for k, v in record.items() if k not in secrets}
+        return shown | {f"{name}_set": bool(record.get(name)) for name in secrets}
+
+    def keeping_secrets(self, section: str, changes: dict) -> dict:
+        """JSON changes where an empty or absent secret keeps the stored one (a secret is
+        never shown back, so a client cannot send it again)."""
+        secrets = self.secrets.get(section, ())
+        return {k: v for k, v in changes.items() if k not in secrets or v}
+
+    def posted_form(self, section: str, formdata: MultiDict) -> Form:
+        """The section's form with a page's posted values; a secret left empty (the page
+        never shows it) keeps the stored one."""
+        form = self.form(section, formdata)
+        stored = self.get(section)
+        for name in self.secrets.get(section, ()):
+            if not form[name].data:
+                form[name].data = stored[name]
+        return form
+
     def check(self, section: str, check: Check) -> None:
         """Add a rule the form alone can't know (e.g. that a named schedule exists).
 

@@ -297,6 +297,8 @@ class Board:
         # adapter does not switch direction by itself (None: it does).
         self.rs485_port = ""
         self.rs485_direction: Callable[[bool], None] | None = None
+        # The device-motion sensor (hal/motion.py MotionSensor), None when not fitted.
+        self.motion = None
 
     def _add_input(self, port: DigitalInput) -> None:
         """Register an input terminal."""
@@ -357,6 +359,8 @@ class Board:
         for port in [*self.outputs.values(), self.power_led, self.relay_led]:
             port.set(False)
         self.wiegand.close()
+        if self.motion is not None:
+            self.motion.close()
         self._release()
 
     def _release(self) -> None:

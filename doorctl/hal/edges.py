@@ -1,8 +1,9 @@
 """Getting edges from a foreign (native) thread onto the gevent hub.
 
-RPi.GPIO calls edge callbacks on its own native thread, where touching greenlets or
-the hub is unsafe. The callback only appends to a buffer under a real (unpatched)
-lock and wakes the hub with an async watcher; a greenlet on the hub does the work.
+RPi.GPIO calls edge callbacks on its own native thread (with rpi-lgpio: lgpio's
+notification thread), where touching greenlets or the hub is unsafe. The callback only
+appends to a buffer under a real (unpatched) lock and wakes the hub with an async
+watcher; a greenlet on the hub does the work.
 """
 
 from __future__ import annotations

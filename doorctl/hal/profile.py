@@ -18,6 +18,7 @@ from doorctl.hal.wiegand import DEFAULT_FRAME_GAP, FORMATS_37
 PROFILE_NAME = "hardware.toml"
 BCM_PINS = range(2, 28)  # the 40-pin header's GPIO 2-27
 SPI_PINS = {0: (7, 8, 9, 10, 11), 1: (16, 17, 18, 19, 20, 21)}  # CE, MISO, MOSI, SCLK
+I2C_PINS = {1: (2, 3)}  # SDA, SCL of the header's I2C bus
 INPUT_KEYS = {
     "door_monitor": ("door", "door_monitor"),
     "rex": ("door", "rex"),
@@ -131,6 +132,16 @@ pullup_ohms = 10000.0
 door_monitor = 0
 aux3 = 1
 aux4 = 2
+
+[motion]
+# The device-motion sensor (Alarms > Device motion): an ADXL345 accelerometer breakout
+# (e.g. GY-291) on the I2C bus of the header: SDA GPIO 2 (pin 3), SCL GPIO 3 (pin 5),
+# 3.3 V and ground. Enable I2C first (raspi-config, or dtparam=i2c_arm=on).
+enabled = false
+chip = "ADXL345"
+i2c_bus = 1
+# 0x53 with the ALT ADDRESS pin low (most breakouts), 0x1D with it high.
+address = 0x53
 """
 
 
@@ -147,6 +158,15 @@ class AdcConfig:
     vref: float
     pullup_ohms: float
     channels: dict[str, int]
+
+
+@dataclass(frozen=True)
+class MotionConfig:
+    """The accelerometer that senses device motion."""
+
+    chip: str
+    i2c_bus: int
+    address: int
 
 
 @dataclass(frozen=True)
@@ -173,6 +193,7 @@ class Profile:
     power_led_pins: dict[str, int] = field(default_factory=dict)
     relay_led_pins: dict[str, int] = field(default_factory=dict)
     adc: AdcConfig | None = None
+    motion: MotionConfig | None = None
 
 
 class _Reader:
@@ -246,6 +267,18 @@ def _adc(r: _Reader) -> AdcConfig | None:
     return AdcConfig(bus, device, vref, pullup, channels)
 
 
+def _motion(r: _Reader) -> MotionConfig | None:
+    """The device-motion accelerometer, when enabled."""
+    if not r.get("motion.enabled", bool, False, required=False):
+        return None
+    chip = r.choice("motion.chip", ("ADXL345",), "ADXL345")
+    bus = r.get("motion.i2c_bus", int, 1, required=False)
+    address = r.get("motion.address", int, 0x53, required=False)
+    if address not in (0x53, 0x1D):
+        raise r.fail("motion.address", f"{address:#x} is not an ADXL345 address (0x53 or 0x1D)")
+    return MotionConfig(chip, bus, address)
+
+
 def _reader_section(r: _Reader) -> dict:
     """The reader connector: Wiegand lines or the RS-485 device."""
     protocol = r.choice("reader.protocol", ("wiegand", "osdp"), "wiegand")
@@ -281,6 +314,9 @@ def _check_conflicts(r: _Reader, fields: dict) -> None:
     if fields["adc"] is not None:
         for pin in SPI_PINS[fields["adc"].spi_bus]:
             used[pin] = f"supervised.spi_bus {fields['adc'].spi_bus}"
+    if fields["motion"] is not None:
+        for pin in I2C_PINS.get(fields["motion"].i2c_bus, ()):
+            used[pin] = f"motion.i2c_bus {fields['motion'].i2c_bus}"
     for key, pin in _pin_keys(fields):
         if pin is None:
             continue
@@ -326,6 +362,7 @@ def parse_profile(text: str, source: str = PROFILE_NAME) -> Profile:
         "power_led_pins": _optional_pins(r, "power_led", ("green", "red")),
         "relay_led_pins": _optional_pins(r, "relay_led", ("green",)),
         "adc": _adc(r),
+        "motion": _motion(r),
         **_reader_section(r),
     }
     _check_conflicts(r, fields)

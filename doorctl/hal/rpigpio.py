@@ -1,18 +1,23 @@
 """The Raspberry Pi backend: RPi.GPIO pins, edge callbacks, and an MCP3008 on SPI.
 
 Imported only when the rpi board is chosen (it imports RPi.GPIO at the top).
-RPi.GPIO calls edge callbacks on its own native thread, where touching greenlets or
-the hub is unsafe; those callbacks only append to a buffer under a real (unpatched)
-lock and wake the hub with an async watcher, and the hub then does the work.
+`RPi.GPIO` is the module rpi-lgpio provides on top of lgpio and the kernel's
+/dev/gpiochip, the only GPIO interface of the Pi 5 and the one Bookworm keeps on the
+Pi 3, 4 and Zero 2 W; the original RPi.GPIO offers the same module on older Pis.
+Edge callbacks run on the library's own thread, where touching greenlets or the hub
+is unsafe; they only append to a buffer under a real (unpatched) lock and wake the
+hub with an async watcher, and the hub then does the work.
 """
 
 from __future__ import annotations
 
 import logging
+import sys
+import threading
 import time
 
 import gevent
-import RPi.GPIO as GPIO
+from gevent import monkey
 
 from doorctl.hal.base import (
     AUX_PORTS,
@@ -25,12 +30,44 @@ from doorctl.hal.base import (
     WiegandPort,
 )
 from doorctl.hal.edges import EdgeQueue
+from doorctl.hal.motion import MotionSensor, open_adxl345
 from doorctl.hal.profile import Profile
 from doorctl.hal.supervised import adc_to_resistance
 
 log = logging.getLogger(__name__)
 
-# Contacts bounce for a few ms; 20 ms keeps a door or REX edge to one event.
+
+def _import_gpio():
+    """RPi.GPIO, with lgpio's callback thread a real OS thread even under gevent.
+
+    lgpio starts a threading.Thread at import that blocks reading its notification
+    pipe and calls the edge callbacks. Once gevent has patched threading that thread
+    is a greenlet, and its blocking read would stop the hub for good (already during
+    the import: Thread.start() waits for it to run). So lgpio is imported with
+    Thread.start doing nothing, and the thread's loop then runs on a native thread.
+    """
+    if monkey.is_module_patched("threading") and "lgpio" not in sys.modules:
+        start = threading.Thread.start
+        threading.Thread.start = lambda self: None
+        try:
+            import lgpio
+        except ImportError:
+            lgpio = None  # the original RPi.GPIO: its callbacks already run on a pthread
+        finally:
+            threading.Thread.start = start
+        if lgpio is not None:
+            loop = lgpio._notify_thread.run
+            monkey.get_original("_thread", "start_new_thread")(loop, ())
+    import RPi.GPIO
+
+    return RPi.GPIO
+
+
+GPIO = _import_gpio()
+
+# Contacts bounce for a few ms. lgpio reports an edge once the level has held for the
+# whole period (RPi.GPIO: the first edge, then silence), so 20 ms keeps a door or REX
+# change to one event and delays it by 20 ms.
 INPUT_BOUNCE_MS = 20
 # Safety net for edges RPi.GPIO's debounce swallowed, and the supervised-loop sample rate.
 POLL_INTERVAL = 0.1
@@ -118,11 +155,31 @@ class RpiBoard(Board):
         self._input_pins: dict[int, DigitalInput] = {}
         self._edges = EdgeQueue(self._on_edge)
         self._adc = Mcp3008(profile.adc.spi_bus, profile.adc.spi_device) if profile.adc else None
+        self._accelerometer = self._open_motion()
         self._build_outputs()
         self._build_inputs()
         self._build_reader_and_button()
         self._build_rs485()
         self._poller = gevent.spawn(self._poll)
+
+    def _open_motion(self):
+        """The profile's accelerometer, measuring; a missing chip leaves motion unsensed."""
+        config = self.profile.motion
+        if config is None:
+            return None
+        try:
+            chip = open_adxl345(config.i2c_bus, config.address)
+        except OSError as exc:
+            log.error(
+                "no %s on I2C bus %d at 0x%02x: %s",
+                config.chip,
+                config.i2c_bus,
+                config.address,
+                exc,
+            )
+            return None
+        self.motion = MotionSensor(config.chip)
+        return chip
 
     def _build_rs485(self) -> None:
         """The RS-485 device for OSDP and its DE pin: high while we transmit."""
@@ -226,6 +283,16 @@ class RpiBoard(Board):
                     self._refresh(port)
                 except Exception:
                     log.exception("reading %s failed", port.name)
+            self._sample_motion()
+
+    def _sample_motion(self) -> None:
+        """One accelerometer reading (a 6-byte I2C read, under 1 ms at 100 kHz)."""
+        if self._accelerometer is None:
+            return
+        try:
+            self.motion._sample(self._accelerometer.read_g(), POLL_INTERVAL)
+        except OSError:
+            log.exception("reading the %s failed", self.motion.chip)
 
     def _configure_direction(self, name: str, direction: str) -> None:
         """Re-set the aux pin: pulled-up watched input, or output starting inactive."""
@@ -243,4 +310,6 @@ class RpiBoard(Board):
         self._edges.close()
         if self._adc is not None:
             self._adc.close()
+        if self._accelerometer is not None:
+            self._accelerometer.close()
         GPIO.cleanup()

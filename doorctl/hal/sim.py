@@ -25,6 +25,7 @@ from doorctl.hal.base import (
     Relay,
     WiegandPort,
 )
+from doorctl.hal.motion import MotionSensor
 from doorctl.hal.wiegand import DEFAULT_FRAME_GAP, encode_card, encode_keys
 
 # A file the simulated board appends each output change to ("name 1" or "name 0"), so
@@ -33,6 +34,8 @@ OUTPUTS_LOG_ENV = "DOORCTL_SIM_OUTPUTS_LOG"
 # Real readers send bits ~1-2 ms apart with ~50-100 µs pulses.
 PULSE_INTERVAL = 0.002
 PULSE_WIDTH = 0.000080
+# The simulated accelerometer lies flat: gravity on z, in g.
+REST_G = (0.0, 0.0, 1.0)
 
 
 class SimBoard(Board):
@@ -46,6 +49,8 @@ class SimBoard(Board):
         format37 = getattr(profile, "wiegand_format37", "H10304")
         super().__init__(relay=relay, wiegand=WiegandPort(gap=gap, format37=format37))
         self._build(getattr(profile, "aux_directions", {}))
+        self.motion = MotionSensor("ADXL345 (simulated)")
+        self.motion._sample(REST_G)
         self.led_changes: list[tuple[str, str]] = []
         for led in self.leds().values():
             led.on_color(lambda name, color: self.led_changes.append((name, color)))
@@ -99,6 +104,12 @@ class SimBoard(Board):
     def release_button(self) -> None:
         """Let the control button go."""
         self.button._set(False, time.monotonic())
+
+    def shake(self, g: float = 1.0) -> None:
+        """Jolt the controller by `g` sideways for one sample; motion ends after its hold."""
+        x, y, z = REST_G
+        self.motion._sample((x + float(g), y, z))
+        self.motion._sample(REST_G)
 
     def inject_wiegand(self, bits: str) -> gevent.Greenlet:
         """Send one frame as D0/D1 pulses ~2 ms apart; the gap after it ends the frame."""

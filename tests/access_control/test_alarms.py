@@ -33,9 +33,52 @@ def test_external_tamper_is_off_until_turned_on(admin_api, board, doorctl):
     assert seen[-1].data == {"state": False}  # turning it off clears it
 
 
-def test_device_motion_has_no_sensor_and_is_off_by_default(viewer_api):
+def test_device_motion_is_sensed_on_the_sim_board_and_off_by_default(viewer_api):
     motion = alarm(viewer_api, "device_motion")
-    assert not motion["enabled"] and not motion["sensor"] and not motion["triggered"]
+    assert not motion["enabled"] and motion["sensor"] and not motion["triggered"]
+    assert viewer_api.get("/api/v1/alarms").json["device_motion_threshold"] == 0.3
+
+
+def test_device_motion_triggers_above_the_threshold_and_clears_once_still(
+    admin_api, board, doorctl
+):
+    import gevent
+
+    seen = []
+    doorctl.bus.subscribe(seen.append, "tns1:Device/Tamper")
+    on = admin_api.put(
+        "/api/v1/alarms", json={"device_motion": True, "device_motion_threshold": 0.5}
+    )
+    assert on.status_code == 200 and on.json["device_motion_threshold"] == 0.5
+    board.motion.hold = 0.05
+    board.shake(0.3)  # a knock below the threshold
+    assert not alarm(admin_api, "device_motion")["triggered"] and seen == []
+    board.shake(1.0)
+    assert alarm(admin_api, "device_motion")["triggered"]
+    with gevent.Timeout(5):
+        while len(seen) < 2:
+            gevent.sleep(0.01)
+    assert not alarm(admin_api, "device_motion")["triggered"]
+    assert [(e.source["alarm"], e.data["state"]) for e in seen] == [
+        ("device_motion", True),
+        ("device_motion", False),
+    ]
+
+
+def test_device_motion_threshold_refuses_what_is_not_an_acceleration(admin_api, logged_in):
+    from support import csrf_token
+
+    for value, message in (
+        (5, "Enter 0.05 to 2 g."),
+        ("x", "Must be a number."),
+    ):
+        bad = admin_api.put("/api/v1/alarms", json={"device_motion_threshold": value})
+        assert bad.status_code == 400 and bad.json["fields"] == {"device_motion_threshold": message}
+    token = csrf_token(logged_in, "/alarms")
+    page = logged_in.post("/alarms", data={"csrf_token": token, "device_motion_threshold": "3"})
+    assert page.status_code == 422
+    assert page.get_data(as_text=True).count("Enter 0.05 to 2 g.") == 1  # beside the field
+    assert admin_api.get("/api/v1/alarms").json["device_motion_threshold"] == 0.3
 
 
 def test_roles_and_bad_input(viewer_api, admin_api):
@@ -50,11 +93,13 @@ def test_alarms_page_saves_switches(logged_in, doorctl):
     from support import csrf_token
 
     token = csrf_token(logged_in, "/alarms")
-    saved = logged_in.post("/alarms", data={"csrf_token": token, "external_tamper": "on"})
+    data = {"csrf_token": token, "external_tamper": "on", "device_motion_threshold": "0,4"}
+    saved = logged_in.post("/alarms", data=data)
     assert saved.status_code == 303
     assert "Alarm settings saved." in logged_in.get("/alarms").get_data(as_text=True)
     assert doorctl.settings.get("alarms") == {
         "device_motion": False,
+        "device_motion_threshold": 0.4,
         "casing_open": False,
         "external_tamper": True,
         "reader_tamper": False,
@@ -65,3 +110,19 @@ def test_alarms_page_saves_switches(logged_in, doorctl):
 def test_reader_tamper_is_on_by_default(viewer_api, board):
     board.set_input("reader_tamper", True)
     assert alarm(viewer_api, "reader_tamper")["triggered"]
+
+
+def test_the_simulator_shakes_the_controller(admin_api, logged_in, board):
+    from support import csrf_token
+
+    admin_api.put("/api/v1/alarms", json={"device_motion": True})
+    board.motion.hold = 60  # still moving while the test looks
+    assert admin_api.post("/api/v1/sim/motion", json={"g": 0.1}).status_code == 200
+    assert not alarm(admin_api, "device_motion")["triggered"]
+    for g, message in ((0, "Enter more than 0 and at most 16 g."), ("x", "Enter an acceleration")):
+        bad = admin_api.post("/api/v1/sim/motion", json={"g": g})
+        assert bad.status_code == 400 and bad.json["fields"]["g"].startswith(message)
+    token = csrf_token(logged_in, "/simulator")
+    shaken = logged_in.post("/simulator/shake", data={"csrf_token": token, "g": "1"})
+    assert "Controller shaken by 1 g." in shaken.get_data(as_text=True)
+    assert alarm(admin_api, "device_motion")["triggered"]

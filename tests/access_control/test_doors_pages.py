@@ -183,7 +183,7 @@ def test_reset_outputs_command_for_the_systemd_unit(tmp_path):
     )
     assert done.returncode == 0, done.stderr
     assert "outputs reset on the sim board" in done.stderr
-    unit = (REPO / "scripts" / "doorctl.service").read_text()
+    unit = (REPO / "doorctl" / "service" / "doorctl.service.in").read_text()
     assert "ExecStopPost=" in unit and "reset-outputs" in unit
 
 

@@ -13,9 +13,8 @@ import urllib.error
 import urllib.request
 
 import pytest
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 from support import ROOT_PASSWORD, basic, start_set_up
+from support_seed import owner_key
 
 from doorctl.hal.sim import OUTPUTS_LOG_ENV
 
@@ -133,11 +132,6 @@ def test_restore_returns_settings_and_keeps_users_access_data_and_network(server
     assert status == 403  # the viewer still logs in (and may not list users)
     topics = [e["topic"] for e in maintenance_events(server)]
     assert topics == ["tns1:Device/Maintenance/Restore", "tns1:Device/Maintenance/Restart"]
-
-
-def owner_key() -> str:
-    public = Ed25519PrivateKey.generate().public_key()
-    return public.public_bytes(Encoding.PEM, PublicFormat.SubjectPublicKeyInfo).decode()
 
 
 def test_factory_default_resets_everything_but_the_installed_software(server):

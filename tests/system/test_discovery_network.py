@@ -16,14 +16,11 @@ from pathlib import Path
 
 import pytest
 from support import REPO, ROOT_PASSWORD
+from support_nm import ip
 
 CLIENTS = Path(__file__).resolve().parents[1] / "peers" / "discovery_clients.py"
 DEVICE, PEER = "10.79.0.1", "10.79.0.2"
 UPNP_CLIENT = Path(sys.executable).parent / "upnp-client"
-
-
-def ip(*args: str) -> None:
-    subprocess.run(["ip", *args], check=True, capture_output=True)
 
 
 @pytest.fixture

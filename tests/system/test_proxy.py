@@ -12,7 +12,7 @@ import pytest
 from support import csrf_token
 
 from doorctl.core.store import DB_NAME
-from doorctl.core.system.proxy import proxy_for
+from doorctl.core.system.proxy import used_for
 
 GOOD = {"host": "proxy.example.com", "port": 8080, "login": "door", "password": "s3cret"}
 
@@ -113,16 +113,11 @@ def test_the_page_saves_keeps_the_password_and_logs_the_change(logged_in, doorct
     assert "Settings of Proxy changed: Host, Login, Password" in events
 
 
-def test_outbound_http_goes_through_the_proxy_except_for_no_proxy_hosts():
-    record = {**GOOD, "authentication": "basic", "password": "p@ss:word"}
-    record["no_proxy"] = [".example.net", "10.0.0.0/8", "printer"]
-    assert proxy_for(record, "https://updates.example.org/x") == (
-        "http://door:p%40ss%3Aword@proxy.example.com:8080"
-    )
-    for direct in ("http://a.example.net/", "http://example.net", "http://10.1.2.3:8080/"):
-        assert proxy_for(record, direct) is None
-    assert proxy_for(record, "http://printer/") is None
-    assert proxy_for(record, "http://printers.example.org/") is not None
-    assert proxy_for({**record, "host": ""}, "https://updates.example.org/") is None
-    anonymous = {**record, "login": "", "password": "", "host": "2001:db8::1"}
-    assert proxy_for(anonymous, "http://x.org/") == "http://[2001:db8::1]:8080"
+def test_a_host_goes_through_the_proxy_except_for_no_proxy_hosts():
+    record = {**GOOD, "no_proxy": [".example.net", "10.0.0.0/8", "printer"]}
+    assert used_for(record, "updates.example.org") == "proxy.example.com:8080"
+    for direct in ("a.example.net", "example.net", "10.1.2.3", "printer"):
+        assert used_for(record, direct) is None
+    assert used_for(record, "printers.example.org") is not None
+    assert used_for({**record, "host": ""}, "updates.example.org") is None
+    assert used_for({**record, "host": "2001:db8::1"}, "x.org") == "[2001:db8::1]:8080"

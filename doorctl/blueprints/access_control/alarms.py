@@ -2,23 +2,23 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, flash, jsonify, redirect, render_template, request, url_for
+from flask import Blueprint, jsonify, render_template
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
-from doorctl.blueprints.common import allow, appliance, json_body, render
+from doorctl.blueprints.common import allow, appliance, json_body, render, save_section
 from doorctl.core.access_control.alarms import SECTION
-from doorctl.core.errors import Invalid
 
 MENU_ITEMS = [("Access control", lazy_gettext("Alarms"), "alarms.page")]
 bp = Blueprint("alarms", __name__)
 
 
-def _page(status: int = 200, **context):
+def _page(status: int = 200, form=None, **context):
     return render(
         "access_control/alarms/page.html",
         status,
         alarms=appliance().alarms.status()["alarms"],
+        form=form or appliance().settings.form(SECTION),
         errors=context.pop("errors", {}),
         **context,
     )
@@ -47,15 +47,8 @@ def state():
 
 @bp.route("/alarms", methods=["POST"])
 def save():
-    """Turn alarms on or off (an unticked switch is not sent by the browser)."""
-    settings = appliance().settings
-    changes = {name: request.form.get(name) == "on" for name in settings.get(SECTION)}
-    try:
-        settings.update(SECTION, changes)
-    except Invalid as error:
-        return _page(422, errors=error.fields, message=error.message)
-    flash(_("Alarm settings saved."))
-    return redirect(url_for("alarms.page"), 303)
+    """Turn alarms on or off (an unticked switch is not sent: off) and set the threshold."""
+    return save_section(SECTION, _page, _("Alarm settings saved."), "alarms.page")
 
 
 @bp.route("/api/v1/alarms")
@@ -67,6 +60,6 @@ def api_get():
 
 @bp.route("/api/v1/alarms", methods=["PUT", "PATCH"])
 def api_update():
-    """Turn alarms on or off: each named alarm true or false, the others stay."""
+    """Turn alarms on or off, or set the device motion threshold in g; the others stay."""
     appliance().settings.update(SECTION, json_body())
     return jsonify(appliance().alarms.status())

@@ -102,6 +102,7 @@ def act(action: str):
         ),
         "keys": lambda: sim.keys(form.get("keys", "")),
         "button": lambda: sim.press_button(_number(form.get("seconds"), "seconds")),
+        "shake": lambda: sim.shake(_number(form.get("g"), "g")),
     }
     if action not in controls:
         raise Invalid({"action": _("Choose one of: %(actions)s.", actions=", ".join(controls))})
@@ -184,3 +185,11 @@ def api_button():
     body = json_body() if request.content_length else {}
     simulator().press_button(body.get("seconds", 0.5))
     return jsonify({"pressed": body.get("seconds", 0.5)})
+
+
+@bp.route("/api/v1/sim/motion", methods=["POST"])
+def api_motion():
+    """`{"g": jolt}`: shake the simulated controller (device motion)."""
+    body = json_body() if request.content_length else {}
+    simulator().shake(body.get("g", 1.0))
+    return jsonify({"shaken": body.get("g", 1.0)})

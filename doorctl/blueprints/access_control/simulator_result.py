@@ -116,4 +116,5 @@ def told(action: str, form) -> str:
             "%(input)s loop set to %(value)s.", input=name, value=form.get("resistance")
         ),
         "button": _("Control button held for %(seconds)s s.", seconds=form.get("seconds")),
+        "shake": _("Controller shaken by %(g)s g.", g=form.get("g")),
     }[action]

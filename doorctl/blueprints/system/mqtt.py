@@ -16,7 +16,6 @@ from doorctl.core.system.mqtt import tls
 from doorctl.core.system.mqtt.forms import (
     PROTOCOLS,
     client_changes,
-    public_client,
     subscription_errors,
 )
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
@@ -38,7 +37,7 @@ def _extra(tab: str) -> dict:
     if tab == "client":
         return {
             "defaults": PROTOCOLS,
-            "password_set": bool(appliance().settings.get(CLIENT)["password"]),
+            "password_set": appliance().settings.public(CLIENT)["password_set"],
             "certificates": tls.choices(service.certificates),
         }
     if tab == "publication":
@@ -88,9 +87,7 @@ def client():
 def client_save():
     """Save the MQTT client tab; an empty password keeps the stored one."""
     settings = appliance().settings
-    form = settings.form(CLIENT, request.form)
-    if not form.password.data:
-        form.password.data = settings.get(CLIENT)["password"]
+    form = settings.posted_form(CLIENT, request.form)
     return _saved("client", form)
 
 
@@ -174,15 +171,15 @@ def api_status():
 @bp.route("/api/v1/mqtt/client")
 def api_client():
     """The MQTT client settings (never the password)."""
-    return jsonify(public_client(appliance().settings.get(CLIENT)))
+    return jsonify(appliance().settings.public(CLIENT))
 
 
 @bp.route("/api/v1/mqtt/client", methods=["PUT", "PATCH"])
 def api_client_update():
     """Change MQTT client settings; an empty or absent password keeps the stored one."""
     settings = appliance().settings
-    changes = client_changes(settings.get(CLIENT), json_body())
-    return jsonify(public_client(settings.update(CLIENT, changes)))
+    changes = client_changes(settings.get(CLIENT), settings.keeping_secrets(CLIENT, json_body()))
+    return jsonify(settings.public(CLIENT, settings.update(CLIENT, changes)))
 
 
 @bp.route("/api/v1/mqtt/<any(publication, subscriptions):tab>")

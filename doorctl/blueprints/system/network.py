@@ -17,7 +17,6 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.common import appliance, json_body, render
-from doorctl.blueprints.system.network_ip import page_context
 from doorctl.core.errors import DoorctlError, Invalid, NotFound
 from doorctl.core.system.network.http_https import (
     CONFIRM_WARNING,
@@ -25,17 +24,31 @@ from doorctl.core.system.network.http_https import (
     Pending,
     privileged_errors,
 )
+from doorctl.core.system.network.ip_form import IpSettings
 
 MENU_ITEMS = [("System", lazy_gettext("Network"), "network.page")]
 bp = Blueprint("network", __name__)
 CONFIRM_API = "/api/v1/network/http-https/confirm"
+KIND = "http_https"  # the words and routes of the templates shared with the IP settings
 
 
 def _http_https():
     return appliance().http_https
 
 
-def _page(status: int = 200, form=None, **context):
+def ip_context(form: IpSettings | None = None, errors: dict | None = None) -> dict:
+    """What the Network page's IP cards show: the form, the addresses in use, why the
+    settings are read-only here (if they are) and the change waiting for a confirmation."""
+    ip = appliance().ip_network
+    return {
+        "ip_form": form or IpSettings(data=ip.in_force),
+        "ip_errors": errors or {},
+        "ip_status": ip.status(),
+    }
+
+
+def render_page(status: int = 200, form=None, **context):
+    """The Network page; `context` carries a refused IP form's own (ip_form, ip_errors)."""
     http_https = _http_https()
     return render(
         "system/network/page.html",
@@ -47,7 +60,7 @@ def _page(status: int = 200, form=None, **context):
         clients=appliance().security.clients.clients(),
         own_session=session.get("sid"),
         errors=context.pop("errors", {}),
-        **(context if "ip_form" in context else {**page_context(), **context}),
+        **(context if "ip_form" in context else {**ip_context(), **context}),
     )
 
 
@@ -62,14 +75,10 @@ def new_address(record: dict) -> str:
     return f"{scheme}://{host}:{record[f'{scheme}_port']}"
 
 
-def _pending_answer(pending: Pending) -> dict:
-    """The API's 202 body: the new settings, where to go and until when to confirm."""
-    address = new_address(pending.new)
-    return {
-        **pending.to_dict(_http_https().clock()),
-        "address": address + "/",
-        "confirm": address + CONFIRM_API,
-    }
+def pending_answer(pending: Pending, now: float, address: str, confirm_api: str) -> dict:
+    """The API's 202 body for a change that waits to be confirmed (HTTP and HTTPS, IP
+    settings): the new settings, where to go and until when to confirm."""
+    return {**pending.to_dict(now), "address": address + "/", "confirm": address + confirm_api}
 
 
 def _own_port() -> int:
@@ -79,7 +88,7 @@ def _own_port() -> int:
 @bp.route("/network")
 def page():
     """The Network page: HTTP and HTTPS, and the connected clients."""
-    return _page()
+    return render_page()
 
 
 @bp.route("/network/http-https", methods=["POST"])
@@ -93,13 +102,13 @@ def save():
     except DoorctlError as error:
         warned = privileged_errors(form.data, http_https.in_force)
         asks = any(error.fields.get(name) == text for name, text in warned.items())
-        return _page(422, form=form, errors=error.fields, privileged_warning=asks)
+        return render_page(422, form=form, errors=error.fields, privileged_warning=asks)
     if pending is None:
         flash(_("HTTP and HTTPS serve the stored settings; nothing waits for a confirmation."))
         return redirect(url_for("network.page"), 303)
     address = new_address(pending.new) + url_for("network.confirm_page")
     moving = pending.to_dict(http_https.clock())
-    return render("system/network/moving.html", 200, address=address, pending=moving)
+    return render("system/network/moving.html", 200, address=address, pending=moving, kind=KIND)
 
 
 @bp.route("/network/confirm")
@@ -110,6 +119,7 @@ def confirm_page():
         200,
         pending=_http_https().status()["pending"],
         here=new_address(_http_https().in_force),
+        kind=KIND,
     )
 
 
@@ -168,7 +178,8 @@ def api_update():
         raise Invalid({k: _api_warning(v) for k, v in error.fields.items()}) from None
     if pending is None:
         return jsonify(http_https.in_force)
-    return jsonify(_pending_answer(pending)), 202
+    answer = pending_answer(pending, http_https.clock(), new_address(pending.new), CONFIRM_API)
+    return jsonify(answer), 202
 
 
 def _api_warning(message: str) -> str:

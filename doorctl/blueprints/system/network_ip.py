@@ -14,8 +14,8 @@ from flask import Blueprint, flash, jsonify, redirect, request, url_for
 from flask_babel import gettext as _
 
 from doorctl.blueprints.common import appliance, json_body, render
+from doorctl.blueprints.system.network import ip_context, pending_answer, render_page
 from doorctl.core.errors import DoorctlError
-from doorctl.core.system.network.http_https import Pending
 from doorctl.core.system.network.ip_form import IpSettings
 
 bp = Blueprint("network_ip", __name__)
@@ -24,17 +24,6 @@ CONFIRM_API = "/api/v1/network/confirm"
 
 def _ip():
     return appliance().ip_network
-
-
-def page_context(form: IpSettings | None = None, errors: dict | None = None) -> dict:
-    """What the Network page's IP cards show: the form, the addresses in use, why the
-    settings are read-only here (if they are) and the change waiting for a confirmation."""
-    status = _ip().status()
-    return {
-        "ip_form": form or IpSettings(data=_ip().in_force),
-        "ip_errors": errors or {},
-        "ip_status": status,
-    }
 
 
 def _host() -> str:
@@ -53,22 +42,6 @@ def new_address(record: dict) -> str:
     return f"{request.scheme}://{host}" + ("" if port in ("", standard) else f":{port}")
 
 
-def _answer(pending: Pending) -> dict:
-    """The API's 202 body: the new settings, where to go and until when to confirm."""
-    address = new_address(pending.new)
-    return {
-        **pending.to_dict(_ip().clock()),
-        "address": address + "/",
-        "confirm": address + CONFIRM_API,
-    }
-
-
-def _network_page(status: int, form: IpSettings, errors: dict):
-    from doorctl.blueprints.system.network import _page
-
-    return _page(status, **page_context(form, errors))
-
-
 @bp.route("/network/ip", methods=["POST"])
 def save():
     """Apply the page's IP settings under a checkpoint, then confirm at the new address."""
@@ -78,23 +51,24 @@ def save():
         pending = ip.change(ip.check(form))
     except DoorctlError as error:
         errors = error.fields or {"ipv4_automatic": error.message}
-        return _network_page(422 if error.fields else error.status, form, errors)
+        return render_page(422 if error.fields else error.status, **ip_context(form, errors))
     if pending is None:
         flash(_("The IP settings are those in force; nothing waits for a confirmation."))
         return redirect(url_for("network.page"), 303)
     address = new_address(pending.new) + url_for("network_ip.confirm_page")
     moving = pending.to_dict(ip.clock())
-    return render("system/network/ip_moving.html", 200, address=address, pending=moving)
+    return render("system/network/moving.html", 200, address=address, pending=moving, kind="ip")
 
 
 @bp.route("/network/ip/confirm")
 def confirm_page():
     """The new address asks for the confirmation, with the time left."""
     return render(
-        "system/network/ip_confirm.html",
+        "system/network/confirm.html",
         200,
         pending=_ip().status()["pending"],
         here=_host(),
+        kind="ip",
     )
 
 
@@ -134,7 +108,8 @@ def api_update():
     pending = ip.change(ip.validated(json_body()))
     if pending is None:
         return jsonify(ip.in_force)
-    return jsonify(_answer(pending)), 202
+    answer = pending_answer(pending, ip.clock(), new_address(pending.new), CONFIRM_API)
+    return jsonify(answer), 202
 
 
 @bp.route(CONFIRM_API, methods=["POST"])

@@ -28,7 +28,7 @@ def _page(status: int = 200, form=None, **context):
         "system/proxy/page.html",
         status,
         form=form or settings.form(proxy.SECTION),
-        password_set=bool(record["password"]),
+        password_set=settings.public(proxy.SECTION, record)["password_set"],
         mqtt_proxy=_mqtt_proxy(record, mqtt.client),
         errors=context.pop("errors", {}),
         **context,
@@ -52,9 +52,9 @@ def page():
 def save():
     """Save the page; an empty password keeps the stored one unless the login is cleared."""
     settings = appliance().settings
-    form = settings.form(proxy.SECTION, request.form)
-    if not form.password.data and form.login.data:
-        form.password.data = settings.get(proxy.SECTION)["password"]
+    form = settings.posted_form(proxy.SECTION, request.form)
+    if not form.login.data and not request.form.get("password"):
+        form.password.data = ""  # a login cleared clears its password
     try:
         settings.save(proxy.SECTION, form)
     except DoorctlError as error:
@@ -66,12 +66,13 @@ def save():
 @bp.route("/api/v1/proxy")
 def api_get():
     """The proxy settings (never the password, only whether one is set)."""
-    return jsonify(proxy.public(appliance().settings.get(proxy.SECTION)))
+    return jsonify(appliance().settings.public(proxy.SECTION))
 
 
 @bp.route("/api/v1/proxy", methods=["PUT", "PATCH"])
 def api_update():
     """Change the proxy settings; an empty or absent password keeps the stored one."""
     settings = appliance().settings
-    changes = proxy.changes(settings.get(proxy.SECTION), json_body())
-    return jsonify(proxy.public(settings.update(proxy.SECTION, changes)))
+    given = settings.keeping_secrets(proxy.SECTION, json_body())
+    record = settings.update(proxy.SECTION, proxy.changes(given))
+    return jsonify(settings.public(proxy.SECTION, record))

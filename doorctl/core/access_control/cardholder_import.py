@@ -281,7 +281,8 @@ class Importer:
             result.add(0, {"import": message})
             return result
         result = ImportResult(holders, credentials)
-        conn.execute(INSERT_EVENT, event_row(replace(self.event, data=result.counts())))
+        data = {**self.event.data, **result.counts()}  # with who imported
+        conn.execute(INSERT_EVENT, event_row(replace(self.event, data=data)))
         conn.execute("COMMIT")
         return result
 
@@ -301,7 +302,7 @@ def import_csv(event_log: EventLog, data_dir: Path, source: BinaryIO, encoding: 
     event = event_log.bus.new(IMPORTED)
     result = run_in_child(data_dir, source, encoding, event)
     if not result.error_count:
-        event_log.logged_elsewhere(replace(event, data=result.counts()))
+        event_log.logged_elsewhere(replace(event, data={**event.data, **result.counts()}))
     return result
 
 
@@ -313,7 +314,8 @@ def run_in_child(data_dir: Path, source: BinaryIO, encoding: str, event: Event) 
     root = str(Path(__file__).resolve().parents[3])  # the child imports this same doorctl
     path = os.pathsep.join(p for p in (root, os.environ.get("PYTHONPATH", "")) if p)
     child = subprocess.Popen(
-        [sys.executable, "-m", __name__, str(data_dir), encoding, str(event.id), repr(event.time)],
+        [sys.executable, "-m", __name__, str(data_dir), encoding, str(event.id), repr(event.time)]
+        + [json.dumps(event.data.get("actor"))],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -365,7 +367,8 @@ def _pin_secret(data_dir: Path) -> bytes:
 def main(argv: list[str]) -> int:
     """The child: import the CSV on stdin into the data directory; the result as JSON."""
     data_dir, encoding = Path(argv[0]), argv[1]
-    event = Event(int(argv[2]), float(argv[3]), IMPORTED)
+    actor = json.loads(argv[4]) if len(argv) > 4 else None
+    event = Event(int(argv[2]), float(argv[3]), IMPORTED, data={"actor": actor} if actor else {})
     os.nice(CHILD_NICENESS)
     csv.field_size_limit(FIELD_LIMIT)
     importer = Importer(data_dir, PinHasher(_pin_secret(data_dir)), event)

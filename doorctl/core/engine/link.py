@@ -22,6 +22,7 @@ import gevent.lock
 from gevent import socket
 
 from doorctl.core import errors
+from doorctl.core.logs import actor
 
 log = logging.getLogger(__name__)
 CALL_TIMEOUT = 30.0
@@ -63,6 +64,7 @@ class Link:
         waiting = self._waiting[number] = gevent.event.AsyncResult()
         try:
             message = {"call": number, "target": target, "method": method, "args": args}
+            message |= {"actor": who} if (who := actor.current()) else {}  # Audit log
             self.send(message | ({"kwargs": kwargs} if kwargs else {}))
             return waiting.get(timeout=timeout)
         except gevent.Timeout:  # a hung engine is a closed link to the caller, not a crash

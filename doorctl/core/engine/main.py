@@ -23,6 +23,8 @@ from gevent import socket
 from doorctl.core.engine.link import Link
 from doorctl.core.engine.parts import Engine
 from doorctl.core.engine.sender import EventSender
+from doorctl.core.logs import actor
+from doorctl.core.logs.system_log import Collector
 
 log = logging.getLogger(__name__)
 # Ahead of the web process (and anything else on the Pi) for the CPU: a card must
@@ -63,10 +65,13 @@ def run(data_dir: Path, hardware: str, link_fd: int, reader_test_ports: bool) ->
     targets["engine"] = sender
     engine.bus.subscribe(sender.put)
     sender.start()
+    collector = Collector(sender.put_log, "engine")  # the web stores them (System log)
+    collector.install()
     engine.start()
     sender.send_in_order({"ready": True})  # after the events of the start
     until_stopped(link)
     engine.stop()
+    collector.uninstall()
     sender.stop()
     engine.store.close()
     return 0
@@ -102,7 +107,14 @@ def _serve(link: Link, targets: dict, message: dict) -> None:
         link.reply(message["call"], lambda: _unknown(message))
         return
     args, kwargs = message["args"], message.get("kwargs", {})
-    gevent.spawn(link.reply, message["call"], lambda: method(*args, **kwargs))
+    gevent.spawn(_reply, link, message, lambda: method(*args, **kwargs))
+
+
+def _reply(link: Link, message: dict, run) -> None:
+    """Run a call as the web's user who made it, so its events name them (Audit log)."""
+    who = message.get("actor")
+    actor.acting(lambda: who)
+    link.reply(message["call"], run)
 
 
 def _unknown(message: dict):

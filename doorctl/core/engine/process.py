@@ -14,6 +14,7 @@ import logging
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import gevent
@@ -51,6 +52,7 @@ class EngineProcess:
         self.restarts = 0
         self.last_end: dict | None = None
         self.running = False
+        self.on_log: Callable[[list[dict]], None] = lambda entries: None  # its log records
         self._ready = gevent.event.Event()
         self._watcher: gevent.Greenlet | None = None
 
@@ -147,6 +149,8 @@ class EngineProcess:
     def _message(self, message: dict) -> None:
         if "event" in message:
             self.bus.relay(message["event"])
+        elif "log" in message:
+            self.on_log(message["log"])
         elif message.get("ready"):
             self._ready.set()
             if self.restarts:

@@ -58,6 +58,13 @@ class EventSender:
             self._queue.append(self._lost_notice())
         self.send_in_order({"event": event.to_dict()})
 
+    def put_log(self, entries: list[dict]) -> bool:
+        """Queue log records for the web's System log; False when the queue is full."""
+        if len(self._queue) >= self.limit:
+            return False
+        self.send_in_order({"log": entries})
+        return True
+
     def send_in_order(self, message: dict) -> None:
         """Queue a message to go after the events queued before it."""
         self._queue.append(message)

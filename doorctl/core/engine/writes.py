@@ -14,9 +14,11 @@ either would hold up every reader poll.
 from __future__ import annotations
 
 import time
+from functools import partial
 
 from doorctl.core.diskwriter import DiskWriter
 from doorctl.core.events import Event, EventBus
+from doorctl.core.logs import actor
 from doorctl.core.store import Change, Store, transact
 
 
@@ -44,7 +46,7 @@ class EngineWrites:
         return {}
 
     def __call__(self, change: Change, *args, after=None):
-        result, events = self.disk.call(_commit, change, args)
+        result, events = self.disk.call(_commit, change, args, actor.current())
         try:
             if after is not None:
                 after(result)
@@ -54,11 +56,12 @@ class EngineWrites:
         return result
 
 
-def _commit(conn, change: Change, args: tuple) -> tuple:
-    """The change in one transaction (writer thread); its result and its events."""
-    return transact(conn, _unnumbered, change, args, log_events=False)
+def _commit(conn, change: Change, args: tuple, by: dict | None) -> tuple:
+    """The change in one transaction (writer thread), its events naming the actor `by`;
+    its result and its events."""
+    return transact(conn, partial(_unnumbered, by=by), change, args, log_events=False)
 
 
-def _unnumbered(topic: str, source=None, data=None, key=None) -> Event:
+def _unnumbered(topic: str, source=None, data=None, key=None, by=None) -> Event:
     """An event the web process numbers when it arrives."""
-    return Event(0, time.time(), topic, source or {}, data or {}, key or {})
+    return Event(0, time.time(), topic, source or {}, actor.stamped(data, by), key or {})

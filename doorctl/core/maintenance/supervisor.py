@@ -35,6 +35,7 @@ from pathlib import Path
 
 from doorctl.core.maintenance import firmware as fw
 from doorctl.core.maintenance.restart import RESTART_EXIT_CODE, SUPERVISED_ENV
+from doorctl.core.notify import Notifier
 
 log = logging.getLogger("doorctl.supervisor")
 WATCH_EVERY = 0.1  # seconds between looks at a child on trial
@@ -54,6 +55,9 @@ class Supervisor:
         self.child: subprocess.Popen | None = None
         self.stopping = False
         self.first_start = True
+        # systemd's socket passes on to serve, whose hub sends READY and the watchdog's
+        # pings; the supervisor only gives each start a whole watchdog period
+        self.notifier = Notifier.from_environment()
 
     def run(self) -> int:
         """Serve until stopped; the exit code is the last child's."""
@@ -137,6 +141,8 @@ class Supervisor:
         )
         self.first_start = False
         self.serve_args = without_sim_button(self.serve_args)
+        version = (state["active"] or {}).get("version") or "base install"
+        self.notifier.send("WATCHDOG=1", f"STATUS=starting doorctl serve ({version})")
         return child
 
     def _run_child(self, state: dict) -> int:

@@ -185,7 +185,8 @@ class Firmware:
         env.parent.mkdir(parents=True, exist_ok=True)
         wheels = {str(Path(w).parent) for w in bundle.wheels}
         try:
-            self._run([self.base_python, "-m", "venv", "--without-pip", str(env)])
+            system_site = system_site_packages(self.base_python)
+            self._run([self.base_python, "-m", "venv", "--without-pip", *system_site, str(env)])
             fw.hold(self.root, "install")
             links = [arg for folder in sorted(wheels) for arg in ("--find-links", folder)]
             self._run(
@@ -264,3 +265,18 @@ def _public(last: dict | None) -> dict | None:
         return None
     keys = ("phase", "version", "from_version", "time", "reason", "exit_code", "seconds", "detail")
     return {k: last[k] for k in keys if k in last}
+
+
+def system_site_packages(base_python: str) -> list[str]:
+    """venv's option that lets a new version see the OS's packages where the base
+    install does (a Pi's RPi.GPIO and spidev come from Raspberry Pi OS, not the bundle)."""
+    config = Path(base_python).parent.parent / "pyvenv.cfg"
+    try:
+        lines = config.read_text().splitlines()
+    except OSError:
+        return []
+    pairs = (line.split("=", 1) for line in lines if "=" in line)
+    settings = {key.strip(): value.strip() for key, value in pairs}
+    return (
+        ["--system-site-packages"] if settings.get("include-system-site-packages") == "true" else []
+    )

@@ -2,8 +2,8 @@
 
 The manual's proxy is the one its cloud service uses; doorctl keeps the cloud service
 out, and sends its own outbound connections through the proxy instead: the MQTT
-client (an HTTP CONNECT tunnel, for every MQTT transport) and any later outbound HTTP
-(`proxy_for`). One form validates the page, the REST API and the store; the password
+client (an HTTP CONNECT tunnel, for every MQTT transport), the only outbound connection
+that may cross a proxy today. One form validates the page, the REST API and the store; the password
 is stored sealed with the device key and never shown back.
 
 Authentication is HTTP Basic only: the proxy client doorctl uses (PySocks, the one
@@ -14,15 +14,14 @@ second round trip it does not make.
 from __future__ import annotations
 
 import ipaddress
-from urllib.parse import quote, urlsplit
 
 import socks  # PySocks: paho-mqtt opens its proxy tunnels with it
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import Field, Form, IntegerField, StringField
-from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
+from wtforms import Field, Form, StringField
+from wtforms.validators import Length, NumberRange, ValidationError
 
-from doorctl.core.fields import Choice, ListField, is_host
+from doorctl.core.fields import Choice, ListField, Present, StrictInteger, is_host
 
 SECTION = "proxy"
 SECRETS = ("password",)
@@ -46,15 +45,6 @@ def host_error(host: str) -> str | None:
     return None
 
 
-class Present:
-    """The port is required, from the page and from JSON alike."""
-
-    def __call__(self, form: Form, field: Field) -> None:
-        if field.data is None:
-            field.errors[:] = []
-            raise StopValidation(_("Enter the proxy's port, 1 to 65535."))
-
-
 class ProxySettings(Form):
     """Proxy settings: host, port, login and password, authentication method."""
 
@@ -64,11 +54,11 @@ class ProxySettings(Form):
         validators=[Length(0, 253)],
         description=lazy_gettext("The proxy server's address; empty: no proxy."),
     )
-    port = IntegerField(
+    port = StrictInteger(
         lazy_gettext("Port"),
         default=DEFAULT_PORT,
         validators=[
-            Present(),
+            Present(lazy_gettext("Enter the proxy's port, 1 to 65535.")),
             NumberRange(1, 65535, lazy_gettext("Enter a port from 1 to 65535.")),
         ],
     )
@@ -130,22 +120,12 @@ def _entry_error(entry: str) -> bool:
     return host_error(entry.lstrip(".").removeprefix("*.")) is not None
 
 
-def changes(stored: dict, given: dict) -> dict:
-    """What a save changes: an empty or absent password keeps the stored one, and a
-    login cleared clears its password too."""
+def changes(given: dict) -> dict:
+    """A login cleared clears its password too (the password alone means nothing)."""
     given = dict(given)
-    if not given.get("password"):
-        given.pop("password", None)
     if "login" in given and not given["login"] and "password" not in given:
         given["password"] = ""
     return given
-
-
-def public(record: dict) -> dict:
-    """The record as shown back: never the password, only whether one is set."""
-    shown = {k: v for k, v in record.items() if k != "password"}
-    shown["password_set"] = bool(record.get("password"))
-    return shown
 
 
 def bypassed(record: dict, host: str) -> bool:
@@ -173,18 +153,6 @@ def used_for(record: dict, host: str) -> str | None:
     if bypassed(record, host):
         return None
     return f"{_bracketed(record['host'])}:{record['port']}"
-
-
-def proxy_for(record: dict, url: str) -> str | None:
-    """The proxy URL (with its login) for an outbound request to `url`, or None when
-    it goes direct; for an HTTP client's `proxies` setting."""
-    host = urlsplit(url).hostname or ""
-    if bypassed(record, host):
-        return None
-    login = ""
-    if record.get("login"):
-        login = f"{quote(record['login'], safe='')}:{quote(record['password'], safe='')}@"
-    return f"http://{login}{_bracketed(record['host'])}:{record['port']}"
 
 
 def mqtt_proxy(record: dict, broker_host: str) -> dict | None:

@@ -85,5 +85,6 @@ from doorctl.blueprints.logs.sentences import (  # noqa: E402, F401
     accessories,
     backup,
     maintenance,
+    network_trace,
     system,
 )

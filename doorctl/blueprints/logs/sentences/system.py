@@ -14,6 +14,7 @@ from doorctl.core.engine.process import TOPIC as ENGINE
 from doorctl.core.engine.sender import EVENTS_LOST
 from doorctl.core.events import Event
 from doorctl.core.logs.audit import topic
+from doorctl.core.logs.remote_syslog import servers as remote_syslog
 from doorctl.core.system import certificates
 from doorctl.core.system.date_time.service import SYNC_TOPIC
 from doorctl.core.system.mqtt import messages, old_files
@@ -210,6 +211,7 @@ RECORDS = {
     access_rules.KIND: lazy_gettext("Access rule"),
     readers.KIND: lazy_gettext("Reader"),
     certificates.KIND: lazy_gettext("Certificate"),
+    remote_syslog.KIND: lazy_gettext("Remote syslog server"),
 }
 SECTIONS = {
     "access": lazy_gettext("Access control"),

@@ -16,8 +16,9 @@ KINDS = {CA_CERTIFICATE: "ca", CLIENT_CERTIFICATE: "client_server"}
 
 
 def chosen(record: dict) -> set[str]:
-    """The ids the record chooses (they can't be deleted from the store meanwhile)."""
-    return {record[CA_CERTIFICATE], record[CLIENT_CERTIFICATE]} - {""}
+    """The ids the record chooses (they can't be deleted from the store meanwhile); a
+    record may have either field alone (a syslog server has no client certificate)."""
+    return {record.get(CA_CERTIFICATE, ""), record.get(CLIENT_CERTIFICATE, "")} - {""}
 
 
 def check(
@@ -27,7 +28,7 @@ def check(
     `wrong_kind[field](id)` says why one is not, in the words of the setting's page."""
     errors = {}
     for field, kind in KINDS.items():
-        cert_id = record[field]
+        cert_id = record.get(field, "")
         if not cert_id:
             continue
         if not certificates.exists(cert_id):

@@ -15,6 +15,7 @@ import socket
 import time
 
 import gevent
+import gevent.lock
 from flask_babel import gettext as _
 from gevent import subprocess
 
@@ -44,6 +45,8 @@ from doorctl.core.waiting import off_hub
 log = logging.getLogger(__name__)
 SYNC_TOPIC = "tns1:Device/Time/Synchronization"
 CHECK_SECONDS = 30.0
+# How long one reading of chronyd serves every page and API call (open tabs poll).
+FRESH_SECONDS = 2.0
 NOT_SYNCHRONISED = "Not synchronised"
 
 
@@ -68,6 +71,8 @@ class DateTime:
         self.applied = False
         self.synchronized: bool | None = None
         self._watcher: gevent.Greenlet | None = None
+        self._last: tuple[float, dict] | None = None
+        self._reading = gevent.lock.Semaphore()
 
     def use(self, chrony: Chrony, timedatectl: str, server_options: str) -> None:
         """The engines to use (their paths and commands are the app's configuration)."""
@@ -94,7 +99,7 @@ class DateTime:
 
     def apply(self, record: dict) -> None:
         """A saved record: the system's zone if it changed, chrony if its part did."""
-        old, self.record = self.record, record
+        old, self.record, self._last = self.record, record, None
         if record["time_zone"] != old["time_zone"] and record["time_zone"]:
             self._set_system_zone(record["time_zone"])
         if _engine_part(record) != _engine_part(old) or not self.applied:
@@ -146,7 +151,18 @@ class DateTime:
             log.warning("timedatectl set-timezone %s failed: %s", zone, failed)
 
     def status(self) -> dict:
-        """The Time sync state: in sync or not and why, the server, offset, next sync."""
+        """The Time sync state: in sync or not and why, the server, offset, next sync.
+
+        One reading of chronyd serves every caller for FRESH_SECONDS (each open page
+        polls), and a settings change reads again at once."""
+        with self._reading:
+            last = self._last
+            if last is None or time.monotonic() - last[0] > FRESH_SECONDS:
+                last = self._last = (time.monotonic(), self._read())
+        return {**last[1], "time": time.time(), "problem": self.problem}
+
+    def _read(self) -> dict:
+        """Ask chronyd; a lost or regained sync is announced here, where it is seen."""
         record = self.record
         state = {
             "synchronization": record["synchronization"],

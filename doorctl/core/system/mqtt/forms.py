@@ -7,11 +7,11 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import BooleanField, Field, Form, IntegerField, SelectField, StringField
+from wtforms import BooleanField, Field, Form, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
-from doorctl.core.fields import ListField, Switch, Text
+from doorctl.core.fields import ListField, NumberChoice, Present, StrictInteger, Switch, Text
 
 PROTOCOLS = {"tcp": 1883, "ssl": 8883, "ws": 80, "wss": 443}
 PROTOCOL_NAMES = {
@@ -20,7 +20,6 @@ PROTOCOL_NAMES = {
     "ws": lazy_gettext("MQTT over WebSocket"),
     "wss": lazy_gettext("MQTT over WebSocket Secure"),
 }
-QOS = [SelectChoice(0, "0"), SelectChoice(1, "1"), SelectChoice(2, "2")]
 RETAIN = [
     SelectChoice("none", lazy_gettext("None")),
     SelectChoice("property", lazy_gettext("Property (stateful events)")),
@@ -52,17 +51,6 @@ def topic_error(topic: str, wildcards: bool) -> str | None:
     return None
 
 
-class Present:
-    """Required for page forms and JSON alike (0 and False are values too)."""
-
-    def __call__(self, form: Form, field: Field) -> None:
-        if field.data is None or (isinstance(field.data, str) and not field.data.strip()):
-            field.errors[:] = []
-            raise StopValidation(
-                field.process_errors[0] if field.process_errors else _("This field is required.")
-            )
-
-
 class TopicRule:
     """A WTForms validator for topics (wildcards=False) and filters (True)."""
 
@@ -80,37 +68,13 @@ class TopicRule:
             raise ValidationError(error)
 
 
-class StrictInteger(IntegerField):
-    """An integer that refuses true/false and fractions from JSON."""
-
-    def process_data(self, value) -> None:
-        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-            self.data = None
-            self.process_errors.append(_("Must be a whole number."))
-            return
-        super().process_data(value)
-
-
-class QosField(SelectField):
+class QosField(NumberChoice):
     """QoS 0, 1 or 2."""
 
     def __init__(self, label=None, default: int = 0, **kw):
         label = label or lazy_gettext("QoS")
-        super().__init__(label, choices=QOS, coerce=_qos, default=default, **kw)
-
-    def pre_validate(self, form: Form) -> None:
-        if self.data not in (0, 1, 2):
-            raise ValidationError(_("QoS must be 0, 1 or 2."))
-
-
-def _qos(value) -> int | None:
-    """0, 1 or 2 as given; None for true/false or a fraction (never truncated to a level)."""
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
+        rule = lazy_gettext("QoS must be 0, 1 or 2.")
+        super().__init__(label, numbers=(0, 1, 2), rule=rule, default=default, **kw)
 
 
 def message_fields(prefix: str, payload: str, send_label) -> dict:
@@ -291,20 +255,11 @@ def subscription_errors(item: dict) -> tuple[dict, dict]:
 
 
 def client_changes(current: dict, changes: dict) -> dict:
-    """Keep the stored password unless a new one is given; follow the protocol's port."""
+    """Follow the protocol's port when it was the old protocol's own."""
     changes = dict(changes)
-    if not changes.get("password"):
-        changes.pop("password", None)
     protocol = changes.get("protocol")
     port = PROTOCOLS.get(protocol) if isinstance(protocol, str) else None
     was_default = current["port"] == PROTOCOLS.get(current["protocol"])
     if port and "port" not in changes and was_default:
         changes["port"] = port
     return changes
-
-
-def public_client(record: dict) -> dict:
-    """The client record as shown back: the password never, only whether one is set."""
-    shown = {k: v for k, v in record.items() if k != "password"}
-    shown["password_set"] = bool(record["password"])
-    return shown

@@ -25,9 +25,8 @@ from wtforms.validators import Length, NumberRange, ValidationError
 
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus
-from doorctl.core.fields import Choice
+from doorctl.core.fields import Choice, Present, StrictInteger
 from doorctl.core.settings import Settings
-from doorctl.core.system.mqtt.forms import Present, StrictInteger
 from doorctl.core.system.network.https import DEVICE_CERTIFICATE, Https
 
 log = logging.getLogger(__name__)

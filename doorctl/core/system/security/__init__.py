@@ -16,8 +16,7 @@ from wtforms.validators import NumberRange, ValidationError
 
 from doorctl.core.errors import Invalid
 from doorctl.core.events import EventBus
-from doorctl.core.fields import Choice, ListField, Switch
-from doorctl.core.system.mqtt.forms import Present, StrictInteger
+from doorctl.core.fields import Choice, ListField, Present, StrictInteger, Switch
 from doorctl.core.system.network.clients import ConnectedClients
 from doorctl.core.system.security import ip_filter
 from doorctl.core.system.security.blocking import Blocked, Blocking

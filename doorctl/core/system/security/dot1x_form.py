@@ -11,38 +11,15 @@ from __future__ import annotations
 from cryptography import x509
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import Form, SelectField
-from wtforms.fields.choices import SelectChoice
-from wtforms.validators import Length, ValidationError
+from wtforms import Form
+from wtforms.validators import Length
 
-from doorctl.core.fields import Switch, Text
+from doorctl.core.fields import NumberChoice, Switch, Text
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.certificates import chosen as store
 from doorctl.core.system.certificates.chosen import CA_CERTIFICATE, CLIENT_CERTIFICATE
 
 SECTION = "ieee8021x"
-EAPOL_VERSIONS = [SelectChoice(1, "1"), SelectChoice(2, "2")]
-
-
-def _version(value) -> int | None:
-    """1 or 2 as given (text from the page, a number from JSON); None for anything else."""
-    if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
-        return None
-    try:
-        return int(value)
-    except (TypeError, ValueError):
-        return None
-
-
-class EapolVersion(SelectField):
-    """The EAPOL version the network switch uses: 1 or 2."""
-
-    def __init__(self, label=None, **kw):
-        super().__init__(label, choices=EAPOL_VERSIONS, coerce=_version, default=1, **kw)
-
-    def pre_validate(self, form: Form) -> None:
-        if self.data not in (1, 2):
-            raise ValidationError(_("The EAPOL version is 1 or 2."))
 
 
 class Ieee8021xSettings(Form):
@@ -69,7 +46,12 @@ class Ieee8021xSettings(Form):
         validators=[Length(0, 128)],
         description="The user identity associated with the client certificate.",
     )
-    eapol_version = EapolVersion(lazy_gettext("EAPOL version"))
+    eapol_version = NumberChoice(
+        lazy_gettext("EAPOL version"),
+        numbers=(1, 2),
+        rule=lazy_gettext("The EAPOL version is 1 or 2."),
+        default=1,
+    )
 
 
 def check(certificates: Certificates, record: dict) -> dict[str, str]:

@@ -1,0 +1,180 @@
+"""Remote system log (manual: Logs > Remote system log): the system log and the events,
+sent to syslog servers over UDP, TCP or TLS in RFC 3164 or RFC 5424.
+
+Why not a library: Python's SysLogHandler writes RFC 3164-like text and blocks the
+caller on TCP; rfc5424-logging-handler (last release 2019) does RFC 5424 only and
+also sends from inside `emit()`, so a slow server would stall the greenlet that
+logged, and neither buffers while a server is down. The formats are a hundred lines
+(formats.py); each server gets a greenlet with a bounded buffer (sender.py).
+
+Sources: a logging.Handler on the "doorctl" logger (records at the level the process
+logs at, then each server's severity threshold), and the event bus (messages.py
+names the events sent). Both only hand a message to each server's buffer.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections import deque
+from collections.abc import Callable
+
+import gevent
+
+from doorctl.core.events import Event, EventBus
+from doorctl.core.settings import Settings
+from doorctl.core.store import Store
+from doorctl.core.system.certificates import Certificates
+from doorctl.core.system.network.ip_form import SECTION as IP_SECTION
+
+from . import messages
+from .formats import Message
+from .sender import Sender, tls_context
+from .servers import KIND, PORTS, Servers, threshold  # noqa: F401  (the blueprint's)
+
+BUFFER = 1000  # messages waiting per server while it is down
+LOGGER = "doorctl"
+RECORDS = 10000  # system log records waiting for the hub (a stalled hub drops the oldest)
+
+
+class RemoteSyslog:
+    """Servers and their senders: start()/stop()/apply()/status() like every service."""
+
+    def __init__(self, store: Store, settings: Settings, bus: EventBus, certificates: Certificates):
+        self.servers = Servers(store, certificates)
+        self.settings, self.certificates = settings, certificates
+        self.buffer_limit = BUFFER
+        self.senders: dict[int, Sender] = {}
+        self.hostname = socket.gethostname()
+        self._records: deque[logging.LogRecord] = deque(maxlen=RECORDS)
+        self._handler = _Handler(self._records, self._wake_for_records)
+        self._async = None
+        self._running = False
+        certificates.used_by("Remote system log", self._chosen)
+        settings.on_change(IP_SECTION, self._ip_changed)
+        bus.subscribe(self._on_event, *messages.PREFIXES)
+
+    # service interface
+
+    def start(self) -> None:
+        """Start a sender per server and listen to the system log."""
+        self._running = True
+        self._async = gevent.get_hub().loop.async_()
+        self._async.start(self._send_records)
+        self._ip_changed(self.settings.get(IP_SECTION))
+        logging.getLogger(LOGGER).addHandler(self._handler)
+        self.apply()
+
+    def stop(self) -> None:
+        """Stop every sender and stop listening."""
+        self._running = False
+        logging.getLogger(LOGGER).removeHandler(self._handler)
+        for sender in self.senders.values():
+            sender.stop()
+        self.senders = {}
+        if self._async is not None:
+            self._async.close()
+            self._async = None
+
+    def apply(self) -> None:
+        """Take the stored servers into use: a changed server's sender starts again with
+        its buffer, a removed server's stops."""
+        if not self._running:
+            return
+        wanted = {s["id"]: s for s in self.servers.list()}
+        for server_id in set(self.senders) - set(wanted):
+            self.senders.pop(server_id).stop()
+        for server_id, server in wanted.items():
+            old = self.senders.get(server_id)
+            if old is not None and old.server == server:
+                continue
+            self.senders[server_id] = self._sender(server, old)
+
+    def _sender(self, server: dict, old: Sender | None) -> Sender:
+        sender = Sender(server, lambda: self._tls(server), lambda: self.hostname, self.buffer_limit)
+        if old is not None:
+            old.stop()
+            sender.take_over(old)
+        sender.start()
+        return sender
+
+    def status(self, server_id: int) -> dict:
+        """A server's live state: connected or connecting (and why), sent, queued, dropped."""
+        sender = self.senders.get(server_id)
+        if sender is None:
+            return {"state": "stopped", "reason": "", "sent": 0, "queued": 0, "dropped": 0}
+        return {k: v for k, v in sender.status().items() if k != "since"}
+
+    # the servers, with their live state
+
+    def list(self) -> list[dict]:
+        """Every server with its live state."""
+        return [{**s, **self.status(s["id"])} for s in self.servers.list()]
+
+    def get(self, server_id: int) -> dict:
+        """One server with its live state."""
+        return {**self.servers.get(server_id), **self.status(server_id)}
+
+    def create(self, body: dict) -> dict:
+        """Add a server and start sending to it."""
+        server_id = self.servers.create(body)
+        self.apply()
+        return self.get(server_id)
+
+    def update(self, server_id: int, body: dict) -> dict:
+        """Change a server; its sender starts again with what it holds."""
+        self.servers.update(server_id, body)
+        self.apply()
+        return self.get(server_id)
+
+    def delete(self, server_id: int) -> None:
+        """Remove a server; what waited for it is dropped."""
+        self.servers.delete(server_id)
+        self.apply()
+
+    # sources
+
+    def _on_event(self, event: Event) -> None:
+        message = messages.from_event(event, self.hostname)
+        if message is not None:
+            self._put(message)
+
+    def _send_records(self) -> None:
+        """On the hub: the records other threads logged, to the servers."""
+        while self._records:
+            self._put(messages.from_record(self._records.popleft(), self.hostname))
+
+    def _wake_for_records(self) -> None:
+        if self._async is not None:
+            self._async.send()
+
+    def _put(self, message: Message) -> None:
+        for sender in list(self.senders.values()):
+            if message.severity <= threshold(sender.server):
+                sender.put(message)
+
+    def _tls(self, server: dict):
+        ca = server["ca_certificate"]
+        return tls_context(self.certificates.pem(ca) if ca else None)
+
+    def _chosen(self) -> set[str]:
+        return {s["ca_certificate"] for s in self.servers.list()} - {""}
+
+    def _ip_changed(self, record: dict) -> None:
+        """The host name messages carry: the one set under System > Network, else the
+        system's."""
+        manual = not record.get("hostname_automatic", True) and record.get("hostname")
+        self.hostname = manual or socket.gethostname()
+
+
+class _Handler(logging.Handler):
+    """Takes system log records from any thread; the hub turns them into messages."""
+
+    def __init__(self, records: deque, wake: Callable[[], None]):
+        super().__init__(logging.DEBUG)
+        self.records, self.wake = records, wake
+
+    def emit(self, record: logging.LogRecord) -> None:
+        record.getMessage()  # formatted now: its arguments may change later
+        self.records.append(record)
+        self.wake()
