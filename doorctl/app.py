@@ -22,7 +22,7 @@ from htmx_flask import Htmx
 from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import IntegerConverter
 
-from doorctl.blueprints import auth, help, language, live, openapi, setup
+from doorctl.blueprints import auth, help, kiosk, language, live, openapi, setup
 from doorctl.blueprints.access_control import (
     access_rules,
     access_settings,
@@ -55,6 +55,7 @@ from doorctl.blueprints.system import (
     date_time,
     discovery,
     ieee8021x,
+    kiosk_display,
     mqtt,
     network,
     network_ip,
@@ -170,6 +171,7 @@ SECTIONS = (
     proxy,
     snmp,
     snmp_mib,
+    kiosk_display,
     certificates,
     reports,
     system_log,
@@ -182,6 +184,7 @@ SECTIONS = (
     firmware_page,
     maintenance,
     help,
+    kiosk,
     live,
     openapi,
 )

@@ -13,7 +13,7 @@ from pathlib import Path
 import gevent
 import gevent.event
 
-from doorctl import __version__, cli_bundle, cli_service
+from doorctl import __version__, cli_bundle, cli_kiosk, cli_service
 from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
@@ -195,6 +195,7 @@ def parser() -> argparse.ArgumentParser:
     )
     cli_bundle.add_parser(sub)
     cli_service.add_parser(sub)
+    cli_kiosk.add_parser(sub)
     return p
 
 
@@ -395,4 +396,6 @@ def main(argv: list[str] | None = None) -> int:
         return cli_bundle.run(args)
     if args.command in ("install-service", "uninstall-service"):
         return cli_service.run(args)
+    if args.command == "kiosk":
+        return cli_kiosk.run(args)
     return serve(args)

@@ -57,6 +57,8 @@ SNMP = {
     "v3_auth_key": "nms auth pass",
     "v3_privacy_key": "nms privacy pass",
 }
+# The Pi's own screen shows the doors, its operator actions on behind a PIN.
+KIOSK = {"enabled": True, "operator_actions": True, "pin": "2468", "dim_minutes": 10}
 DATE_TIME = {
     "synchronization": "ntp",
     "ntp_servers": [
@@ -159,6 +161,7 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     s.call("PUT", "/api/v1/proxy", PROXY)
     snmp = {**SNMP, "port": free_udp_port(), "trap_receivers": [f"127.0.0.1:{free_udp_port()}"]}
     s.call("PUT", "/api/v1/snmp", snmp)
+    s.call("PUT", "/api/v1/kiosk", KIOSK)
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
     s.call("POST", "/api/v1/certificates", DOT1X_CERTIFICATE)
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)

@@ -109,11 +109,13 @@ def test_every_route_declares_or_defaults_to_administrator(app):
     }
     public = sorted(e for e, r in roles.items() if r == "public")
     # UPnP control points fetch the device description without a login (404 while
-    # UPnP is off), as they do from any UPnP device.
+    # UPnP is off), as they do from any UPnP device. The kiosk display logs in without
+    # a password, from the Pi itself only (tests/system/test_kiosk.py).
     assert public == [
         "auth.login",
         "auth.logout",
         "discovery.upnp_description",
+        "kiosk.login",
         "openapi.spec",
         "setup.api",
         "setup.page",

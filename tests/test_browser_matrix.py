@@ -38,6 +38,7 @@ PAGES = (
     "/network",
     "/proxy",
     "/snmp",
+    "/kiosk-display",
     "/network-discovery",
     "/security",
     "/maintenance/firmware",

@@ -66,6 +66,7 @@ from doorctl.core.maintenance.firmware import PHASES
 from doorctl.core.system.date_time.settings import NTP_PORT
 from doorctl.core.system.date_time.settings import SECTION as DATE_TIME
 from doorctl.core.system.discovery.settings import SECTION as DISCOVERY
+from doorctl.core.system.kiosk import SECTION as KIOSK
 from doorctl.core.system.mqtt.forms import SubscriptionForm
 from doorctl.core.system.mqtt.service import CLIENT, PUBLICATION, SUBSCRIPTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
@@ -151,6 +152,7 @@ SETTINGS = {
     "/api/v1/date-time": (DATE_TIME, True, {"ntp_servers": NTP_SERVER}),
     "/api/v1/proxy": (PROXY, True, {"no_proxy": TEXT}),
     "/api/v1/snmp": (SNMP, True, {"trap_receivers": TEXT}),
+    "/api/v1/kiosk": (KIOSK, True, {}),
     "/api/v1/network-discovery": (DISCOVERY, True, {}),
     "/api/v1/mqtt/subscriptions": (
         SUBSCRIPTIONS,

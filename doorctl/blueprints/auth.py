@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import binascii
 import time
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import (
@@ -39,6 +40,7 @@ from doorctl.blueprints.common import (
 )
 from doorctl.blueprints.system import security
 from doorctl.core.logs import actor
+from doorctl.core.system import kiosk
 from doorctl.core.system.network.sessions import new_session_id
 from doorctl.core.system.security import Blocked
 from doorctl.core.system.users import ROLES, User
@@ -53,6 +55,11 @@ FORM_TYPES = {"application/x-www-form-urlencoded", "multipart/form-data", "text/
 
 def init_app(app) -> None:
     """Attach flask-login, CSRF protection and the request gate to the app."""
+    # Only the kiosk display logs in with remember=True: its login outlives the browser.
+    app.config.setdefault("REMEMBER_COOKIE_NAME", "doorctl_kiosk")
+    app.config.setdefault("REMEMBER_COOKIE_DURATION", timedelta(days=3650))
+    app.config.setdefault("REMEMBER_COOKIE_HTTPONLY", True)
+    app.config.setdefault("REMEMBER_COOKIE_SAMESITE", "Lax")
     manager = LoginManager(app)
     manager.user_loader(_load_user)
     manager.request_loader(_basic_auth_user)
@@ -81,11 +88,13 @@ def _actor() -> dict:
 def _load_user(session_id: str) -> User | None:
     """The session's user while its generation is current and it was used lately.
 
-    HTTP Basic credentials sent along take precedence over the cookie: flask-login
-    then asks the request loader, which checks them (once).
+    HTTP Basic credentials sent along take precedence over the cookie (the session's
+    or the kiosk's remember cookie, after which flask-login asks no request loader).
     """
     if _basic_header(request):
-        return None
+        return _basic_auth_user(request)
+    if session_id.startswith(kiosk.SESSION_PREFIX):
+        return _kiosk_user(session_id)
     now = time.time()
     if now - session.get("seen", 0) > appliance().users.idle_timeout:
         return None
@@ -95,6 +104,14 @@ def _load_user(session_id: str) -> User | None:
     session.setdefault("sid", new_session_id())
     request.environ["doorctl.session"] = session["sid"]
     return appliance().users.of_session(session_id)
+
+
+def _kiosk_user(session_id: str) -> User | None:
+    """The kiosk display, only from the Pi itself (the TCP peer), with no idle timeout:
+    its login lasts across reboots (a remember cookie, kiosk.py)."""
+    session.setdefault("sid", new_session_id())
+    request.environ["doorctl.session"] = session["sid"]
+    return appliance().kiosk.user(session_id, request.remote_addr)
 
 
 def _basic_auth_user(req) -> User | None:
@@ -258,13 +275,13 @@ def _csrf_error(error: CSRFError):
     return error_answer(400, _("Form expired"), message)
 
 
-def log_in(user: User) -> None:
+def log_in(user: User, remember: bool = False) -> None:
     """Start the user's session with a new CSRF token; put the login in the event log."""
     session.pop("csrf_token", None)
     session["seen"] = time.time()
     session["sid"] = new_session_id()
     request.environ["doorctl.session"] = session["sid"]
-    login_user(user)
+    login_user(user, remember=remember)
     appliance().bus.publish(
         "tns1:Device/User/Login", {"user": user.username}, {"address": request.remote_addr}
     )
@@ -303,7 +320,7 @@ def login():
 @public
 def logout():
     """Log out, ending every session of the user, and go back to the login page."""
-    if current_user.is_authenticated:
+    if current_user.is_authenticated and current_user.role != kiosk.ROLE:
         appliance().users.end_sessions(current_user.username)
     logout_user()
     session.pop("csrf_token", None)
@@ -316,6 +333,7 @@ ROLE_NAMES = {
     "viewer": lazy_gettext("Viewer"),
     "operator": lazy_gettext("Operator"),
     "administrator": lazy_gettext("Administrator"),
+    "kiosk": lazy_gettext("Kiosk display"),
 }
 
 

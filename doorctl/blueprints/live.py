@@ -23,6 +23,7 @@ from flask import Blueprint, Response, request, session, stream_with_context
 from flask_babel import gettext as _
 from flask_login import current_user
 
+from doorctl.blueprints import kiosk
 from doorctl.blueprints.access_control import alarms, doors, peripherals, simulator
 from doorctl.blueprints.accessories import io_ports
 from doorctl.blueprints.common import allow, appliance
@@ -43,6 +44,7 @@ DOOR, READER, TAMPER = "tns1:Door/", "tns1:Device/Reader/", "tns1:Device/Tamper"
 # The engine restarting or running again changes every panel that shows its state.
 ENGINE = "tns1:Device/DoorEngine"
 IO = ("tns1:Device/Trigger/", "tns1:Device/IO/")
+ACCESS = "tns1:AccessControl/"
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,10 @@ PANELS = {
     "remote-syslog": Panel(
         (f"{CONFIGURATION}{remote_syslog.KIND}/",), remote_syslog.servers_html, "administrator"
     ),
+    # the kiosk display's page (blueprints/kiosk.py); its Settings change the actions shown
+    "kiosk-doors": Panel((DOOR, ENGINE, f"{CONFIGURATION}Settings/"), kiosk.doors_html, "kiosk"),
+    "kiosk-alarms": Panel((TAMPER, READER, DOOR, ENGINE), kiosk.alarms_html, "kiosk"),
+    "kiosk-decisions": Panel((ACCESS,), kiosk.decisions_html, "kiosk"),
 }
 
 
@@ -144,7 +150,7 @@ def _topics(panels: dict[str, Panel]) -> tuple[str, ...]:
 
 
 @bp.route("/live")
-@allow("viewer")
+@allow("kiosk")  # each panel names its own role: the kiosk's role sees only its panels
 def stream():
     """The live panels of a page as SSE: each `event:` is a panel, its data the HTML."""
     pusher = Pusher(_requested())

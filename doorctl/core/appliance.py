@@ -34,6 +34,7 @@ from doorctl.core.system.date_time.chrony import Chrony
 from doorctl.core.system.date_time.service import DateTime
 from doorctl.core.system.discovery import settings as discovery
 from doorctl.core.system.discovery.service import Discovery
+from doorctl.core.system.kiosk import Kiosk
 from doorctl.core.system.mqtt import MqttService
 from doorctl.core.system.mqtt.discovery import default_entities, reader_entities
 from doorctl.core.system.network.http_https import SECTION as HTTP_HTTPS
@@ -114,6 +115,7 @@ class Appliance(EngineParts):
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)
+        self.kiosk = Kiosk(self.store, self.settings, self.bus, self.security.blocking)
         self.settings.register(date_time.SECTION, date_time.DateTimeSettings)
         chrony = Chrony(CHRONY_SOCKET, CHRONY_SOURCES)
         self.date_time = DateTime(self.settings, self.bus, chrony)

@@ -33,6 +33,8 @@ from doorctl.core.waiting import off_hub
 ROOT = "root"
 MAX_USERS = 100
 ROLES = ("viewer", "operator", "administrator")
+# Below every user's role: the kiosk display's (core/system/kiosk.py), for its page only.
+LEVELS = ("kiosk", *ROLES)
 USERNAME = re.compile(r"^[A-Za-z0-9._-]{1,32}$")
 USERNAME_RULE = lazy_gettext("1 to 32 characters: letters A-Z and a-z, digits 0-9, and . _ -")
 PASSWORD_RULE = lazy_gettext("1 to 64 printable ASCII characters (codes 32 to 126)")
@@ -69,7 +71,7 @@ class User:
 
     def has_role(self, role: str) -> bool:
         """True when this user's role is `role` or a higher one."""
-        return ROLES.index(self.role) >= ROLES.index(role)
+        return LEVELS.index(self.role) >= LEVELS.index(role)
 
     def to_dict(self) -> dict:
         """The user as the REST API shows it (never the password)."""
