@@ -165,8 +165,8 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})
     s.call("POST", "/api/v1/certificates", DOT1X_CERTIFICATE)
     s.call("PUT", "/api/v1/ieee8021x", DOT1X)
-    for server in SYSLOG_SERVERS:
-        s.call("POST", "/api/v1/logs/remote-syslog/servers", server)
+    for syslog_server in SYSLOG_SERVERS:
+        s.call("POST", "/api/v1/logs/remote-syslog/servers", syslog_server)
     make_events(s)
     failed_login(server)
     # a network trace of a second, finished and kept for download on its page
