@@ -88,6 +88,7 @@ def test_fits_each_screen_with_a_big_door_state(browser, door):
         # back from the grant's access time: a live swap mid-measure would detach the tile
         expect(page.locator("#kiosk-door-1-state")).to_have_attribute("data-mode", "locked")
         expect(page.locator("#kiosk-alarm-list")).to_be_visible()
+        expect(page.locator("#kiosk-door-1")).to_have_attribute("data-alarm", "")  # framed
         for theme in ("dark", "light"):
             page.evaluate(SWITCH_THEME, theme)
             faults += [f"{name} {theme}: {p}" for p in page.evaluate(LAYOUT_PROBLEMS)]
