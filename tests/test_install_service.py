@@ -270,7 +270,7 @@ def test_the_polkit_rule_grants_the_engines_declared_actions_to_the_service_user
 
 @pytest.mark.parametrize("system_site", [True, False])
 def test_an_upgrade_sees_the_os_packages_where_the_base_install_does(tmp_path, system_site):
-    """The README's venv sees Raspberry Pi OS's RPi.GPIO and spidev (not in a bundle):
+    """The README's venv sees Raspberry Pi OS's spidev (no bundle carries it):
     a firmware upgrade's new environment must see them too, or it fails on the board."""
     from doorctl.core.maintenance.upgrade import system_site_packages
 
