@@ -355,3 +355,51 @@ def test_an_environment_under_home_is_refused_with_the_way_out():
     with pytest.raises(ServiceRefused) as refused:
         check(Options(doorctl=Path("/home/pi/doorctl/.venv/bin/doorctl")))
     assert "sudo python3 -m venv /opt/doorctl/venv" in str(refused.value)
+
+
+CAPABILITIES_CHILD = """
+import json, subprocess, sys
+from doorctl.core.logs import network_trace
+
+network_trace.keep_net_raw_for_tcpdump()  # what doorctl serve does first
+
+
+def caps(**options):
+    status = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True, **options)
+    sets = dict(line.split(":\\t") for line in status.stdout.splitlines() if ":\\t" in line)
+    return {name: [bit for bit in (10, 13) if int(sets[name], 16) >> bit & 1]
+            for name in ("CapEff", "CapAmb")}
+
+
+dump = subprocess.Popen(
+    [sys.argv[1], "-i", "lo", "-p", "-n", "-w", "/dev/null"],
+    stderr=subprocess.PIPE, text=True, preexec_fn=network_trace._die_with_doorctl,
+)
+heard = dump.stderr.readline()
+dump.kill()
+print(json.dumps([caps(), caps(preexec_fn=network_trace._die_with_doorctl), heard]))
+"""
+
+
+def test_only_tcpdump_gets_the_units_cap_net_raw():
+    """The unit's ambient CAP_NET_RAW is for the network trace's tcpdump: the other
+    programs doorctl runs (snmpd and its pass_persist, chronyc, nmcli) start without
+    it, and keep CAP_NET_BIND_SERVICE (snmpd's port 161)."""
+    tcpdump = require("tcpdump", "tcpdump (package tcpdump)")
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to give a user the unit's ambient capabilities")
+    caps = "+net_bind_service,+net_raw"  # AmbientCapabilities= of the unit
+    user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    user += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
+    done = subprocess.run(
+        [*user, sys.executable, "-c", CAPABILITIES_CHILD, tcpdump],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    other, dump, heard = json.loads(done.stdout)
+    assert other == {"CapEff": [10], "CapAmb": [10]}  # bind, no raw
+    assert dump == {"CapEff": [10, 13], "CapAmb": [10, 13]}
+    assert heard.startswith("tcpdump: listening on lo"), heard
