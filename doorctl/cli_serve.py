@@ -17,6 +17,7 @@ from doorctl.app import create_app, default_data_dir
 from doorctl.blueprints.maintenance import firmware as firmware_page
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES
 from doorctl.core.errors import Invalid
+from doorctl.core.logs import network_trace
 from doorctl.core.maintenance import button, firmware, reset, restart
 from doorctl.core.notify import Notifier
 from doorctl.core.system.network.http_https import CONFIRM_SECONDS
@@ -194,6 +195,7 @@ def pick_hardware(choice: str) -> str:
 
 def serve(args: argparse.Namespace) -> int:
     """Start the services and the web server; stop cleanly on SIGTERM or SIGINT."""
+    network_trace.keep_net_raw_for_tcpdump()  # before any child starts
     notifier = Notifier.from_environment(take=True)
     notifier.watch_hub()
     notifier.status("starting")
