@@ -158,7 +158,10 @@ class DateTime:
         with self._reading:
             last = self._last
             if last is None or time.monotonic() - last[0] > FRESH_SECONDS:
-                last = self._last = (time.monotonic(), self._read())
+                record = self.record
+                last = (time.monotonic(), self._read())
+                if self.record is record:  # a save meanwhile: the next call reads again
+                    self._last = last
         return {**last[1], "time": time.time(), "problem": self.problem}
 
     def _read(self) -> dict:
