@@ -2,6 +2,7 @@
 it, its bound holds, and its filters answer."""
 
 import logging
+import threading
 from datetime import UTC, datetime, timedelta
 
 import gevent
@@ -119,3 +120,32 @@ def test_records_past_a_full_queue_are_counted_in_a_record_of_their_own():
     finally:
         collector.uninstall()
     assert [e["message"] for e in refused[1]] == ["second", "log records lost, too many at once: 1"]
+
+
+def test_a_thread_logging_while_the_log_stops_gets_no_error(capfd):
+    """An RPi.GPIO callback may log just as the service stops: its record is queued or
+    let go, never sent to the hub's closed wake-up watcher (which would raise in the
+    callback's thread)."""
+    errors = []
+    done = threading.Event()
+
+    def keep_logging():
+        while not done.is_set():
+            try:
+                log.warning("from a thread while the log stops")
+            except Exception as error:  # what the callback's thread would die of
+                errors.append(error)
+
+    thread = threading.Thread(target=keep_logging)
+    thread.start()
+    try:
+        for _ in range(2000):
+            collector = Collector(lambda entries: True, "hub")
+            collector.install()
+            gevent.sleep(0)
+            collector.uninstall()
+    finally:
+        done.set()
+        thread.join()
+    assert errors == []
+    assert "Traceback" not in capfd.readouterr().err
