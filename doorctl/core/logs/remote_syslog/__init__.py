@@ -139,6 +139,8 @@ class RemoteSyslog:
 
     def _on_records(self, entries: list[dict]) -> None:
         """On the hub: the records the system log took, to the servers."""
+        if not self.senders:
+            return
         for entry in entries:
             self._put(messages.from_entry(entry, self.hostname))
 

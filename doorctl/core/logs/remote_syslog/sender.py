@@ -185,7 +185,7 @@ class Sender:
             try:
                 self._write(message)
             except TooLong as error:
-                self._drop(message, error.args[0])
+                self._drop(message, told, error.args[0])
                 continue
             if told:
                 self._unreported -= told
@@ -211,9 +211,11 @@ class Sender:
             host, port = self.server["host"], self.server["port"]
             raise SendError(_os_words(error, host, port)) from None
 
-    def _drop(self, message: Message, size: int) -> None:
+    def _drop(self, message: Message, told: int, size: int) -> None:
         """Drop and count the one message the network refused as too long."""
-        if self.queue and self.queue[0] is message:
+        if told:
+            self._unreported -= told  # the notice itself: the count stays in `dropped`
+        elif self.queue and self.queue[0] is message:
             self.queue.popleft()
             self.dropped += 1
         log.warning(
