@@ -131,7 +131,9 @@ class Appliance(EngineParts):
         self.mqtt = MqttService(
             self.settings, self.store, self.bus, self.device, self.certificates, self.data_dir
         )
-        self.remote_syslog = RemoteSyslog(self.store, self.settings, self.bus, self.certificates)
+        self.remote_syslog = RemoteSyslog(
+            self.store, self.settings, self.bus, self.certificates, self.system_log
+        )
         self.mqtt.door_commands = self.door_command
         self.snmp = self._snmp()
         self.mqtt.entities = self._entities

@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+import traceback
 from collections import deque
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import NamedTuple
 
 import gevent
+from gevent.monkey import get_original
 
 from doorctl.core.diskwriter import DiskReader, DiskWriter
 from doorctl.core.store import Store
@@ -35,6 +37,7 @@ MAX_MESSAGE = 2000
 # Records waiting in memory for the hub or the disk; more are counted as lost.
 QUEUE_LIMIT = 5000
 PROCESSES = ("hub", "engine")
+MARK = "\n[...]\n"  # where a shortened message's middle was
 INSERT = "INSERT INTO system_log (time, level, logger, message, process) VALUES (?, ?, ?, ?, ?)"
 
 
@@ -73,12 +76,16 @@ def entry(record: logging.LogRecord, process: str) -> dict:
     }
 
 
-def shorten(message: str) -> str:
-    """A message within MAX_MESSAGE: its head and its end (where a traceback's error is)."""
-    if len(message) <= MAX_MESSAGE:
+def shorten(message: str, most: int = MAX_MESSAGE) -> str:
+    """A message within `most` characters: its head and its end (where a traceback's
+    error is)."""
+    if len(message) <= most:
         return message
-    half = MAX_MESSAGE // 2
-    return f"{message[:half]}\n[...]\n{message[-half:]}"
+    if most < len(MARK) + 2:
+        return message[:most]
+    head = (most - len(MARK)) // 2
+    tail = most - len(MARK) - head
+    return f"{message[:head]}{MARK}{message[-tail:]}"
 
 
 def lost_entry(count: int, process: str) -> dict:
@@ -106,6 +113,9 @@ class Collector(logging.Handler):
         self._deliver = deliver
         self._queue: deque[dict] = deque()
         self._wake = None
+        # an OS lock even where threading is patched: a thread's send() and the hub's
+        # close() of the watcher never overlap, and neither yields while holding it
+        self._waking = get_original("_thread", "allocate_lock")()
 
     def install(self) -> None:
         """Take the records of every logger (the root's handlers see them all)."""
@@ -119,9 +129,10 @@ class Collector(logging.Handler):
         if self._wake is not None:
             logging.getLogger().removeHandler(self)
             self._drain()
-            self._wake.stop()
-            self._wake.close()
-            self._wake = None
+            with self._waking:
+                wake, self._wake = self._wake, None
+            wake.stop()
+            wake.close()
 
     def handle(self, record: logging.LogRecord) -> bool:
         """Filter and queue, without the handler's lock (a deque append is atomic)."""
@@ -140,9 +151,9 @@ class Collector(logging.Handler):
         except Exception:
             self.handleError(record)
             return
-        wake = self._wake
-        if wake is not None:
-            wake.send()  # thread-safe: ev_async_send
+        with self._waking:
+            if self._wake is not None:
+                self._wake.send()  # thread-safe: ev_async_send
 
     def _drain(self) -> None:
         """On the hub: hand everything queued on, with a notice of what was lost."""
@@ -165,6 +176,7 @@ class SystemLog:
         self.collector = Collector(self.take, process)
         self._pending: deque[dict] = deque()
         self._listeners: list[Callable[[], None]] = []
+        self._intake: list[Callable[[list[dict]], None]] = []
         self._writer = DiskWriter(store.path, self._write, lambda: bool(self._pending))
         self._writer.on_written = self._written
         self._reader = DiskReader(store.path)
@@ -190,6 +202,11 @@ class SystemLog:
             return False
         self._pending.extend(entries)
         self._writer.poke()
+        for callback in list(self._intake):
+            try:
+                callback(entries)
+            except Exception:
+                traceback.print_exc()  # to the journal: a record here would come back
         return True
 
     def relay(self, entries: list[dict]) -> None:
@@ -201,6 +218,11 @@ class SystemLog:
         """Wait until the records queued so far are on disk."""
         self.collector._drain()
         self._writer.flush(timeout)
+
+    def on_take(self, callback: Callable[[list[dict]], None]) -> None:
+        """Call `callback(entries)` on the hub with every batch of records taken, of both
+        processes, before they are on disk (the remote system log sends them)."""
+        self._intake.append(callback)
 
     def listen(self, callback: Callable[[], None]) -> Callable[[], None]:
         """Call `callback()` on the hub after new records are on disk; returns the way

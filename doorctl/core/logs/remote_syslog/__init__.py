@@ -7,74 +7,69 @@ also sends from inside `emit()`, so a slow server would stall the greenlet that
 logged, and neither buffers while a server is down. The formats are a hundred lines
 (formats.py); each server gets a greenlet with a bounded buffer (sender.py).
 
-Sources: a logging.Handler on the "doorctl" logger (records at the level the process
-logs at, then each server's severity threshold), and the event bus (messages.py
-names the events sent). Both only hand a message to each server's buffer.
+Sources: the system log's intake (every record the system log takes, of the web
+process and of the engine process, already formatted and shortened, then each
+server's severity threshold), and the event bus (messages.py names the events sent).
+Both only hand a message to each server's buffer, on the hub.
 """
 
 from __future__ import annotations
 
-import logging
 import socket
-from collections import deque
-from collections.abc import Callable
-
-import gevent
 
 from doorctl.core.events import Event, EventBus
+from doorctl.core.logs.system_log import SystemLog
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store
+from doorctl.core.system.certificates import KIND as CERTIFICATE
 from doorctl.core.system.certificates import Certificates
 from doorctl.core.system.network.ip_form import SECTION as IP_SECTION
 
 from . import messages
 from .formats import Message
-from .sender import Sender, tls_context
+from .sender import Sender
 from .servers import KIND, PORTS, Servers, threshold  # noqa: F401  (the blueprint's)
 
 BUFFER = 1000  # messages waiting per server while it is down
-LOGGER = "doorctl"
-RECORDS = 10000  # system log records waiting for the hub (a stalled hub drops the oldest)
+CERTIFICATE_CHANGES = f"tns1:Configuration/{CERTIFICATE}/"
 
 
 class RemoteSyslog:
     """Servers and their senders: start()/stop()/apply()/status() like every service."""
 
-    def __init__(self, store: Store, settings: Settings, bus: EventBus, certificates: Certificates):
+    def __init__(
+        self,
+        store: Store,
+        settings: Settings,
+        bus: EventBus,
+        certificates: Certificates,
+        system_log: SystemLog,
+    ):
         self.servers = Servers(store, certificates)
         self.settings, self.certificates = settings, certificates
         self.buffer_limit = BUFFER
         self.senders: dict[int, Sender] = {}
         self.hostname = socket.gethostname()
-        self._records: deque[logging.LogRecord] = deque(maxlen=RECORDS)
-        self._handler = _Handler(self._records, self._wake_for_records)
-        self._async = None
         self._running = False
         certificates.used_by("Remote system log", self._chosen)
         settings.on_change(IP_SECTION, self._ip_changed)
         bus.subscribe(self._on_event, *messages.PREFIXES)
+        system_log.on_take(self._on_records)
 
     # service interface
 
     def start(self) -> None:
-        """Start a sender per server and listen to the system log."""
+        """Start a sender per server."""
         self._running = True
-        self._async = gevent.get_hub().loop.async_()
-        self._async.start(self._send_records)
         self._ip_changed(self.settings.get(IP_SECTION))
-        logging.getLogger(LOGGER).addHandler(self._handler)
         self.apply()
 
     def stop(self) -> None:
-        """Stop every sender and stop listening."""
+        """Stop every sender."""
         self._running = False
-        logging.getLogger(LOGGER).removeHandler(self._handler)
         for sender in self.senders.values():
             sender.stop()
         self.senders = {}
-        if self._async is not None:
-            self._async.close()
-            self._async = None
 
     def apply(self) -> None:
         """Take the stored servers into use: a changed server's sender starts again with
@@ -91,7 +86,7 @@ class RemoteSyslog:
             self.senders[server_id] = self._sender(server, old)
 
     def _sender(self, server: dict, old: Sender | None) -> Sender:
-        sender = Sender(server, lambda: self._tls(server), lambda: self.hostname, self.buffer_limit)
+        sender = Sender(server, self._ca_pem, lambda: self.hostname, self.buffer_limit)
         if old is not None:
             old.stop()
             sender.take_over(old)
@@ -135,27 +130,28 @@ class RemoteSyslog:
     # sources
 
     def _on_event(self, event: Event) -> None:
+        if event.topic.startswith(CERTIFICATE_CHANGES):
+            for sender in self.senders.values():
+                sender.forget_ca(str(event.data.get("id", "")))
         message = messages.from_event(event, self.hostname)
         if message is not None:
             self._put(message)
 
-    def _send_records(self) -> None:
-        """On the hub: the records other threads logged, to the servers."""
-        while self._records:
-            self._put(messages.from_record(self._records.popleft(), self.hostname))
-
-    def _wake_for_records(self) -> None:
-        if self._async is not None:
-            self._async.send()
+    def _on_records(self, entries: list[dict]) -> None:
+        """On the hub: the records the system log took, to the servers."""
+        if not self.senders:
+            return
+        for entry in entries:
+            self._put(messages.from_entry(entry, self.hostname))
 
     def _put(self, message: Message) -> None:
         for sender in list(self.senders.values()):
             if message.severity <= threshold(sender.server):
                 sender.put(message)
 
-    def _tls(self, server: dict):
-        ca = server["ca_certificate"]
-        return tls_context(self.certificates.pem(ca) if ca else None)
+    def _ca_pem(self, ca: str) -> str | None:
+        """The chosen CA certificate's PEM (None: the system's CAs)."""
+        return self.certificates.pem(ca) if ca else None
 
     def _chosen(self) -> set[str]:
         return {s["ca_certificate"] for s in self.servers.list()} - {""}
@@ -165,16 +161,3 @@ class RemoteSyslog:
         system's."""
         manual = not record.get("hostname_automatic", True) and record.get("hostname")
         self.hostname = manual or socket.gethostname()
-
-
-class _Handler(logging.Handler):
-    """Takes system log records from any thread; the hub turns them into messages."""
-
-    def __init__(self, records: deque, wake: Callable[[], None]):
-        super().__init__(logging.DEBUG)
-        self.records, self.wake = records, wake
-
-    def emit(self, record: logging.LogRecord) -> None:
-        record.getMessage()  # formatted now: its arguments may change later
-        self.records.append(record)
-        self.wake()

@@ -15,7 +15,10 @@ from __future__ import annotations
 
 import datetime
 import json
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+
+from doorctl.core.logs.system_log import shorten
 
 APP_NAME = "doorctl"
 PEN = 32473  # RFC 5612's example number: doorctl has no Private Enterprise Number
@@ -72,6 +75,21 @@ def rfc3164(message: Message) -> bytes:
 
 
 FORMATS = {"rfc3164": rfc3164, "rfc5424": rfc5424}
+
+
+def within(message: Message, render: Callable[[Message], bytes], most: int) -> bytes:
+    """The message rendered in at most `most` bytes, its text shortened to its head and
+    its end as the system log shortens; only a header or data past the bound stays over."""
+    payload = render(message)
+    if len(payload) <= most:
+        return payload
+    room = most - len(render(replace(message, text=""))) - 1  # the space before the text
+    low, high = 0, len(message.text)  # the most characters whose text fits the room
+    while low < high:
+        keep = (low + high + 1) // 2
+        fits = len(shorten(message.text, keep).encode()) <= room
+        low, high = (keep, high) if fits else (low, keep - 1)
+    return render(replace(message, text=shorten(message.text, low)))
 
 
 def octet_counted(payload: bytes) -> bytes:

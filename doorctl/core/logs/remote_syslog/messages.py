@@ -7,10 +7,10 @@ structured data. System log records go out at their own severity, MSGID `log`.
 
 from __future__ import annotations
 
-import logging
 import os
 
 from doorctl.core.events import Event
+from doorctl.core.logs.system_log import level_name
 
 from .formats import AUTH, LOCAL0, Message
 
@@ -62,11 +62,11 @@ def log_severity(levelno: int) -> int:
     return 7
 
 
-def from_record(record: logging.LogRecord, hostname: str) -> Message:
-    """A system log record as a message: its text, and where it came from as data."""
-    text = record.getMessage()
-    if record.exc_info and record.exc_info[0] is not None:
-        text = f"{text} ({record.exc_info[0].__name__})"
-    data = {"log": {"logger": record.name, "level": record.levelname}}
-    severity = log_severity(record.levelno)
-    return Message(record.created, LOCAL0, severity, LOG_MSGID, text, hostname, os.getpid(), data)
+def from_entry(entry: dict, hostname: str) -> Message:
+    """A system log record (as the system log took it, formatted and shortened) as a
+    message: its text, and where it came from as data."""
+    level = entry["level"]
+    data = {"log": {"logger": entry["logger"], "level": level_name(level)}}
+    severity = log_severity(level)
+    text = entry["message"]
+    return Message(entry["time"], LOCAL0, severity, LOG_MSGID, text, hostname, os.getpid(), data)

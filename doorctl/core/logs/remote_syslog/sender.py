@@ -8,6 +8,15 @@ only once written; while the server is down the buffer fills, and past its bound
 oldest message is dropped and counted. The next message that goes out after a drop
 is a notice saying how many were lost, so the server's log shows the gap too.
 
+A message's text is shortened (its head and its end, as the system log shortens) to
+fit 2048 bytes over UDP, the size RFC 5426 says every receiver should take, and 8192
+over TCP and TLS (RFC 5425's "should support"); one the network still refuses as too
+long (EMSGSIZE: structured data over a datagram's 65,507 bytes) is dropped and counted
+rather than retried forever with everything behind it waiting.
+
+The TLS context (the chosen CA, or the system's CA bundle, parsed) is built once per
+sender: a changed server gets a new sender, a changed CA certificate a new context.
+
 A second greenlet reads the connection: a syslog server never sends, so anything it
 reads but TLS's own records means the server closed it (rsyslog on a restart), and
 the sender reconnects before it writes into a dead connection.
@@ -15,6 +24,7 @@ the sender reconnects before it writes into a dead connection.
 
 from __future__ import annotations
 
+import errno
 import logging
 import os
 import socket
@@ -29,7 +39,7 @@ from flask_babel import lazy_gettext
 from gevent import socket as gsocket
 from gevent import ssl as gssl
 
-from .formats import FORMATS, LOCAL0, Message, octet_counted
+from .formats import FORMATS, LOCAL0, Message, octet_counted, within
 
 log = logging.getLogger(__name__)
 CONNECT_TIMEOUT = 10.0
@@ -41,10 +51,15 @@ FAILED = lazy_gettext("The sender failed unexpectedly; the system log has detail
 YIELD_EVERY = 8
 UNTRUSTED = (2, 7, 18, 19, 20, 21)  # unknown issuer, self-signed, or a namesake CA's key
 EXPIRED, NAME_MISMATCH = 10, (62, 64)  # a host name's, an IP address's
+MOST_BYTES = {"udp": 2048, "tcp": 8192, "tls": 8192}  # a message's bound, frame aside
 
 
 class SendError(Exception):
     """The connection could not be made or was lost; the message says why, in words."""
+
+
+class TooLong(Exception):
+    """The network refused one message as too long (EMSGSIZE); the next may go."""
 
 
 class Sender:
@@ -53,12 +68,13 @@ class Sender:
     def __init__(
         self,
         server: dict,
-        tls_context: Callable[[], ssl.SSLContext],
+        ca_pem: Callable[[str], str | None],
         hostname: Callable[[], str],
         limit: int,
     ):
         self.server, self.limit = server, limit
-        self._tls_context, self._hostname = tls_context, hostname
+        self._ca_pem, self._hostname = ca_pem, hostname
+        self._context: ssl.SSLContext | None = None
         self.queue: deque[Message] = deque()
         self.sent = self.dropped = self._unreported = 0
         self.state = ("connecting", "", time.time())
@@ -96,6 +112,11 @@ class Sender:
             self._unreported += 1
         self.queue.append(message)
         self._wake.set()
+
+    def forget_ca(self, cert_id: str) -> None:
+        """The CA certificate `cert_id` changed: the next connection reads it anew."""
+        if cert_id == self.server["ca_certificate"]:
+            self._context = None
 
     def status(self) -> dict:
         """The live state the page and the API show."""
@@ -136,7 +157,7 @@ class Sender:
         self._lost = None
         protocol, host, port = (self.server[k] for k in ("protocol", "host", "port"))
         try:
-            self._sock = _open(protocol, host, port, self._tls_context)
+            self._sock = _open(protocol, host, port, self._tls)
         except ssl.SSLCertVerificationError as error:
             chosen = bool(self.server["ca_certificate"])
             raise SendError(_verify_words(error, host, chosen)) from None
@@ -161,7 +182,11 @@ class Sender:
                 continue
             told = self._unreported
             message = self._lost_notice(told) if told else self.queue[0]
-            self._write(message)
+            try:
+                self._write(message)
+            except TooLong as error:
+                self._drop(message, told, error.args[0])
+                continue
             if told:
                 self._unreported -= told
             elif self.queue and self.queue[0] is message:  # not dropped meanwhile
@@ -171,8 +196,9 @@ class Sender:
                 gevent.idle()  # a full buffer drains only when the hub has nothing else to do
 
     def _write(self, message: Message) -> None:
-        payload = FORMATS[self.server["format"]](message)
-        if self.server["protocol"] != "udp":
+        protocol = self.server["protocol"]
+        payload = within(message, FORMATS[self.server["format"]], MOST_BYTES[protocol])
+        if protocol != "udp":
             payload = octet_counted(payload)
         try:
             self._sock.sendall(payload)
@@ -180,8 +206,30 @@ class Sender:
             words = lazy_gettext("The server took nothing for %(num)d s.", num=round(SEND_TIMEOUT))
             raise SendError(words) from None
         except OSError as error:
+            if error.errno == errno.EMSGSIZE:
+                raise TooLong(len(payload)) from None
             host, port = self.server["host"], self.server["port"]
             raise SendError(_os_words(error, host, port)) from None
+
+    def _drop(self, message: Message, told: int, size: int) -> None:
+        """Drop and count the one message the network refused as too long."""
+        if told:
+            self._unreported -= told  # the notice itself: the count stays in `dropped`
+        elif self.queue and self.queue[0] is message:
+            self.queue.popleft()
+            self.dropped += 1
+        log.warning(
+            "remote syslog %s: a message of %d bytes is too long to send; dropped",
+            self.server["host"],
+            size,
+        )
+
+    def _tls(self) -> ssl.SSLContext:
+        """The sender's TLS context, built at its first connection."""
+        if self._context is None:
+            ca = self.server["ca_certificate"]
+            self._context = tls_context(self._ca_pem(ca) if ca else None)
+        return self._context
 
     def _lost_notice(self, count: int) -> Message:
         """The message that tells the server how many messages it did not get."""

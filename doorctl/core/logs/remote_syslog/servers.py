@@ -8,11 +8,11 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import Field, Form
+from wtforms import Form
 from wtforms.validators import Length, NumberRange, ValidationError
 
 from doorctl.core.errors import Conflict, Invalid, NotFound, unknown_fields
-from doorctl.core.fields import Choice, Text, is_host
+from doorctl.core.fields import Choice, Present, StrictInteger, Text, is_host
 from doorctl.core.logs.audit import audit
 from doorctl.core.settings import first_errors, labels
 from doorctl.core.store import Store, Transaction
@@ -43,14 +43,8 @@ WRONG_KIND = {
 }
 
 
-class Port(Field):
-    """A port: a JSON whole number (not true/false, not text)."""
-
-    def process_data(self, value) -> None:
-        self.data = value
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.data = None
-            raise ValueError(str(PORT_RULE))
+class Full(Exception):
+    """The table holds MAX_SERVERS servers already."""
 
 
 class ServerForm(Form):
@@ -72,9 +66,9 @@ class ServerForm(Form):
         choices=[("udp", "UDP"), ("tcp", "TCP"), ("tls", "TLS")],
         default="udp",
     )
-    port = Port(
+    port = StrictInteger(
         lazy_gettext("Port"),
-        [NumberRange(1, 65535, PORT_RULE)],
+        [Present(PORT_RULE), NumberRange(1, 65535, PORT_RULE)],
         default=514,
         description=lazy_gettext("Empty or left out: 514 for UDP and TCP, 6514 for TLS."),
     )
@@ -139,9 +133,10 @@ class Servers:
     def create(self, body: dict) -> int:
         """Add a server; Invalid names every bad field at once."""
         record = self.checked({**defaults(), **_with_port(body)})
-        if len(self.list()) >= MAX_SERVERS:
-            raise Conflict(_("At most %(most)d servers can be added.", most=MAX_SERVERS))
-        return self.store.write(_insert, record)
+        try:
+            return self.store.write(_insert, record)
+        except Full:
+            raise Conflict(_("At most %(most)d servers can be added.", most=MAX_SERVERS)) from None
 
     def update(self, server_id: int, body: dict) -> None:
         """Change the fields given of a server; the others stay."""
@@ -177,6 +172,9 @@ def _with_port(body: dict) -> dict:
 
 
 def _insert(tx: Transaction, record: dict) -> int:
+    """Counted in the insert's transaction: two adds at once can't both pass the bound."""
+    if tx.execute("SELECT count(*) FROM remote_syslog_servers").fetchone()[0] >= MAX_SERVERS:
+        raise Full
     names = ", ".join(FIELDS)
     server_id = tx.execute(
         f"INSERT INTO remote_syslog_servers ({names}) VALUES ({', '.join('?' * len(FIELDS))})",
