@@ -3,20 +3,19 @@ one trace at a time, administrators only; the file is a pcap holding what was se
 
 from __future__ import annotations
 
-import json
+import os
 import secrets
 import socket
 import subprocess
-import threading
-import urllib.error
 import urllib.request
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import gevent
 import pytest
 from support import ROOT_PASSWORD, basic, csrf_token, require, start_set_up
 from support_osdp import wait_until
 
+from doorctl.core.errors import Conflict
 from doorctl.core.logs.network_trace import FILE, TOPIC
 
 TRACE = "/api/v1/logs/network-trace"
@@ -242,28 +241,25 @@ def _tcpdumps(parent: int) -> int:
     return count
 
 
-def _post(server, barrier: threading.Barrier) -> int:
-    body = json.dumps({"duration": 60, "interface": "lo"}).encode()
-    headers = {"Content-Type": "application/json", **basic("root", ROOT_PASSWORD)}
-    request = urllib.request.Request(server.url + TRACE, body, headers, method="POST")
-    barrier.wait()
+def _begin(trace) -> str:
     try:
-        with urllib.request.urlopen(request, timeout=30) as answer:
-            return answer.status
-    except urllib.error.HTTPError as refused:
-        return refused.code
+        return trace.begin(60, "seconds", "lo", {"user": "root"})["state"]
+    except Conflict as refused:
+        return refused.message
 
 
-def test_two_traces_started_at_once_start_one_tcpdump(tmp_path, tcpdump):
-    with start_set_up(tmp_path / "served") as server:
-        barrier = threading.Barrier(2)
-        with ThreadPoolExecutor(2) as pool:
-            codes = list(pool.map(lambda _n: _post(server, barrier), range(2)))
-        assert sorted(codes) == [202, 409]
-        assert _tcpdumps(server.process.pid) == 1
-        assert server.call("GET", TRACE)["state"] == "running"
-        assert (server.data_dir / "network-trace" / FILE).exists()
-        server.stop()
+def test_two_traces_started_at_once_start_one_tcpdump(trace):
+    # the first waits for tcpdump to listen; meanwhile the second asks
+    starts = [gevent.spawn(_begin, trace) for _n in range(2)]
+    gevent.joinall(starts, raise_error=True)
+    assert sorted(start.value for start in starts) == [
+        "A network trace is running already: stop it or wait for its end.",
+        "running",
+    ]
+    assert _tcpdumps(os.getpid()) == 1
+    assert (trace.folder / FILE).exists()
+    trace.end({"user": "root"})
+    assert _tcpdumps(os.getpid()) == 0
 
 
 def test_a_trace_stops_when_its_file_is_full_and_keeps_its_first_traffic(
