@@ -267,11 +267,18 @@ def test_a_trace_stops_when_its_file_is_full_and_keeps_its_first_traffic(
 ):
     trace.max_file_mb = 1
     assert admin_api.post(TRACE, {"duration": 60, "interface": "lo"}).status_code == 202
+    path = trace.folder / FILE
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
         sender.sendto(b"first datagram", ("127.0.0.1", 9))
-        for _n in range(40):  # 2.4 MB in all: past the bound
-            sender.sendto(b"x" * 60_000, ("127.0.0.1", 9))
-    wait_until(lambda: trace.status()["state"] == "full", 15, "trace full")
+        wait_until(lambda: path.stat().st_size > 24, 10, "first datagram written")
+
+        def full() -> bool:
+            """A few more datagrams (a busy tcpdump may drop some), then: is it full?"""
+            for _n in range(4):
+                sender.sendto(b"x" * 60_000, ("127.0.0.1", 9))
+            return trace.status()["state"] == "full"
+
+        wait_until(full, 30, "trace full")
     assert [path.name for path in trace.folder.iterdir()] == [FILE]
     with admin_api.get(TRACE + "/file") as answer:
         pcap = answer.data
