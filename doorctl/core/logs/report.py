@@ -28,6 +28,7 @@ from wtforms import PasswordField
 
 from doorctl import PRODUCT_NAME, __version__
 from doorctl.core.secrets import PREFIX as SEALED_PREFIX
+from doorctl.core.waiting import computed, computed_here
 
 log = logging.getLogger(__name__)
 EVENT_TAIL = 100
@@ -189,7 +190,8 @@ def build(doorctl) -> dict:
         "system_log": _part(lambda: system_log_tail(doorctl.system_log)),
         "event_log": _part(lambda: event_tail(doorctl.event_log)),
     }
-    return scrubbed(report, secret_values(doorctl.settings))
+    # Scrubbing every text of the report is pure CPU work: off the hub.
+    return computed(scrubbed, report, secret_values(doorctl.settings))
 
 
 def scrubbed(value, secrets: Iterable[str]):
@@ -237,7 +239,12 @@ def titles() -> dict[str, str]:
 
 
 def as_text(report: dict) -> str:
-    """The report as plain text: a heading per part, then `key: value` lines."""
+    """The report as plain text: a heading per part, then `key: value` lines (made on
+    a thread: a report's thousand lines would stall the hub)."""
+    return computed_here(_text, report)
+
+
+def _text(report: dict) -> str:
     lines = [_("%(product)s server report", product=PRODUCT_NAME), f"{_('Made')}: {report['made']}"]
     for key, title in titles().items():
         if key not in report:
