@@ -63,6 +63,7 @@ from doorctl.blueprints.system import (
     security,
     snmp,
     snmp_mib,
+    snmp_users,
     users,
 )
 from doorctl.core.appliance import CHRONY_SOCKET, CHRONY_SOURCES, Appliance
@@ -171,6 +172,7 @@ SECTIONS = (
     proxy,
     snmp,
     snmp_mib,
+    snmp_users,
     kiosk_display,
     certificates,
     reports,

@@ -14,7 +14,6 @@ import collections
 import contextlib
 import gc
 import io
-import json
 import logging
 import os
 import shutil
@@ -26,16 +25,13 @@ from dataclasses import dataclass
 from http.client import HTTPException
 
 import gevent
-from gevent.lock import BoundedSemaphore
 from gevent.pywsgi import Input, WSGIHandler, WSGIServer
 
-from doorctl.core import waiting
+from doorctl.admission import Admission
 from doorctl.core.system.network.clients import ConnectedClients
+from doorctl.refusals import ANSWERS, SPOOL_ANSWERS
 
 log = logging.getLogger("doorctl.server")
-# Requests computing at once. The hub runs one greenlet at a time, so a reader poll
-# that falls due waits for every request ahead of it; a few keep that wait short.
-REQUESTS_AT_ONCE = 3
 # The body is read in pieces of this size, each within the request timeout: an upload
 # must arrive at 64 KiB per timeout at least (6.4 KiB/s at the default 10 s).
 BODY_PIECE = 64 * 1024
@@ -65,47 +61,6 @@ class Limits:
 UPLOAD_ENV = "doorctl.upload"
 
 
-def _answer(status: str, text: str, *extra: str) -> bytes:
-    """A complete plain-text answer that closes the connection."""
-    body = text.encode()
-    head = [f"HTTP/1.1 {status}", "Connection: close", "Content-Type: text/plain; charset=utf-8"]
-    head += [f"Content-Length: {len(body)}", *extra]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-def _json_answer(status: str, error: str, *extra: str) -> bytes:
-    """A complete JSON answer ({"error", "fields"}) that closes the connection."""
-    body = json.dumps({"error": error, "fields": {}}).encode()
-    head = [f"HTTP/1.1 {status}", "Connection: close", "Content-Type: application/json"]
-    head += [f"Content-Length: {len(body)}", *extra]
-    return ("\r\n".join(head) + "\r\n\r\n").encode() + body
-
-
-ANSWERS = {
-    400: _answer("400 Bad Request", "Bad request."),
-    408: _answer("408 Request Timeout", "The request took too long to arrive."),
-    413: _answer("413 Content Too Large", "The request body is too large."),
-    431: _answer("431 Request Header Fields Too Large", "The request headers are too large."),
-    503: _answer(
-        "503 Service Unavailable", "Too many connections from your address.", "Retry-After: 10"
-    ),
-}
-SPOOL_ANSWERS = {
-    411: _json_answer(
-        "411 Length Required", "Send the file with a Content-Length header (not chunked)."
-    ),
-    503: _json_answer(
-        "503 Service Unavailable",
-        "Another upload is under way. Try again when it has finished.",
-        "Retry-After: 30",
-    ),
-    507: _json_answer(
-        "507 Insufficient Storage",
-        "Not enough free space on the device for this file. Free some space and try again.",
-    ),
-}
-
-
 def no_delay(sock) -> None:
     """Let every write leave at once (TCP_NODELAY).
 
@@ -131,62 +86,6 @@ class SpoolRefused(Exception):
     def __init__(self, code: int):
         super().__init__(f"upload refused ({code})")
         self.code = code
-
-
-class Admission:
-    """WSGI middleware: at most `limit` requests build their response at the same time.
-
-    The limit covers building the response, not sending it: a live SSE stream returns
-    its generator at once and does not hold a place while it waits for events. Nor does
-    a request hold its place while it waits off the hub (`waiting.off_hub`: for the
-    disk, a door mode to be stored, an import's child process).
-    """
-
-    def __init__(self, app, limit: int = REQUESTS_AT_ONCE, hold=None):
-        self.app = app
-        self.places = BoundedSemaphore(limit)
-        self.hold = hold or (lambda environ: 0.0)
-
-    def __call__(self, environ, start_response):
-        seconds = self.hold(environ)
-        if seconds:  # a client blocked for brute force waits here, holding no place
-            gevent.sleep(seconds)
-        place = Place(self.places)
-        place.take()
-        try:
-            with waiting.serving(place.step_out):
-                gevent.idle()  # timers and I/O first: a due reader poll never waits for the web
-                return self.app(environ, start_response)
-        finally:
-            place.give_back()
-
-
-class Place:
-    """One request's place in Admission, given back while it waits off the hub."""
-
-    def __init__(self, places: BoundedSemaphore):
-        self.places = places
-        self.held = False
-
-    def take(self) -> None:
-        """Wait for a free place (a request interrupted meanwhile holds none)."""
-        self.places.acquire()
-        self.held = True
-
-    def give_back(self) -> None:
-        """Let another request in, unless this one holds no place."""
-        if self.held:
-            self.held = False
-            self.places.release()
-
-    @contextlib.contextmanager
-    def step_out(self):
-        """Wait without the place; go on building the answer only with one again."""
-        self.give_back()
-        try:
-            yield
-        finally:
-            self.take()
 
 
 class Uploads:

@@ -3,7 +3,9 @@ bumped version) with its dependencies' wheels, signed with a test key.
 
 The dependency wheels (pinned to the versions installed in this venv) and the build's
 own requirement (setuptools) are downloaded once into `.cache/wheels/<key of those
-versions>/` (gitignored); later runs build bundles from that folder with no index.
+versions>/` (gitignored); later runs build bundles from that folder with no index. So
+are a Pi's real wheels (`pi_wheels`: the dependencies and the `pi` extra's wheels for
+linux_aarch64, Python 3.11) into `.cache/wheels/<key>-<target>/`.
 """
 
 from __future__ import annotations
@@ -20,11 +22,15 @@ from pathlib import Path
 from support import REPO
 
 from doorctl.core.maintenance.bundle import build_bundle
-from doorctl.core.maintenance.bundle_build import NOT_SOURCE, doorctl_wheel
+from doorctl.core.maintenance.bundle_build import NOT_SOURCE, doorctl_wheel, target_options
 
 CACHE = REPO / ".cache" / "wheels"
 BUILD = "setuptools>=77"  # pyproject.toml's build requirement, so builds need no index
 DONE = ".complete"
+PI = "linux_aarch64-cp311"
+# The `pi` extra's packages that publish wheels for a Pi (rpi-lgpio brings lgpio);
+# spidev has none: a Pi takes it from Raspberry Pi OS.
+PI_EXTRA_WHEELS = ("rpi-lgpio", "smbus2")
 
 
 def _installed() -> list[str]:
@@ -37,15 +43,60 @@ def _installed() -> list[str]:
     return sorted(pins)
 
 
+def _key() -> str:
+    pins = _installed()
+    return hashlib.sha256("\n".join(pins + [sys.version, BUILD]).encode()).hexdigest()[:16]
+
+
+def _constraints(scratch: Path) -> Path:
+    constraints = scratch / "constraints.txt"
+    constraints.write_text("\n".join(_installed()) + "\n")
+    return constraints
+
+
+def _pip(*arguments: str) -> None:
+    subprocess.run(
+        [sys.executable, "-m", "pip", *arguments], check=True, capture_output=True, timeout=900
+    )
+
+
+def _put_in_place(folder: Path, final: Path) -> Path:
+    """The first worker to finish puts its folder in place; the others drop theirs."""
+    (folder / DONE).touch()
+    try:
+        os.rename(folder, final)
+    except OSError:
+        shutil.rmtree(folder, ignore_errors=True)
+    return final
+
+
+def pi_wheels(scratch: Path, host_wheels: Path) -> Path:
+    """The folder of a Pi's real wheels (every dependency, the pi extra's, setuptools),
+    downloaded on the first run; WSDiscovery's pure wheel comes from `host_wheels`."""
+    final = CACHE / f"{_key()}-{PI}"
+    if (final / DONE).exists():
+        return final
+    own = doorctl_wheel(REPO, scratch / "own-pi")
+    folder = final.with_name(f"{final.name}.{os.getpid()}")
+    shutil.rmtree(folder, ignore_errors=True)
+    _pip(
+        "download", "--only-binary=:all:", "--quiet", *target_options(PI),
+        "-c", str(_constraints(scratch)), "--find-links", str(host_wheels),
+        "-d", str(folder), str(own), *PI_EXTRA_WHEELS,
+    )  # fmt: skip
+    _pip("download", "--only-binary=:all:", "--quiet", "-d", str(folder), BUILD)
+    for wheel in folder.glob("doorctl-*.whl"):
+        wheel.unlink()
+    return _put_in_place(folder, final)
+
+
 def dependency_wheels(scratch: Path) -> Path:
     """The folder of dependency wheels for this machine, downloaded on the first run."""
-    pins = _installed()
-    key = hashlib.sha256("\n".join(pins + [sys.version, BUILD]).encode()).hexdigest()[:16]
+    key = _key()
     folder = CACHE / key
     if (folder / DONE).exists():
         return folder
-    constraints = scratch / "constraints.txt"
-    constraints.write_text("\n".join(pins) + "\n")
+    constraints = _constraints(scratch)
     own = doorctl_wheel(REPO, scratch / "own")
     final, folder = folder, folder.with_name(f"{key}.{os.getpid()}")  # a worker's own
     shutil.rmtree(folder, ignore_errors=True)
@@ -65,12 +116,7 @@ def dependency_wheels(scratch: Path) -> Path:
         capture_output=True,
         timeout=900,
     )
-    (folder / DONE).touch()
-    try:  # the first worker to finish puts its folder in place; the others drop theirs
-        os.rename(folder, final)
-    except OSError:
-        shutil.rmtree(folder, ignore_errors=True)
-    return final
+    return _put_in_place(folder, final)
 
 
 def checkout_at(version: str, out: Path) -> Path:

@@ -53,10 +53,17 @@ SNMP = {
     "version": "v3",
     "sys_contact": "facilities@site.lan",
     "sys_location": "Building A, ground floor",
-    "v3_user": "nms",
-    "v3_auth_key": "nms auth pass",
-    "v3_privacy_key": "nms privacy pass",
 }
+# Its v3 users: the management system's (reads, sends the traps) and a monitor's.
+SNMP_USERS = [
+    {"name": "nms", "auth_key": "nms auth pass", "privacy_key": "nms privacy pass"},
+    {
+        "name": "monitor",
+        "authentication": "SHA",
+        "auth_key": "monitor auth pass",
+        "privacy_key": "monitor privacy pass",
+    },
+]
 # The Pi's own screen shows the doors, its operator actions on behind a PIN.
 KIOSK = {"enabled": True, "operator_actions": True, "pin": "2468", "dim_minutes": 10}
 DATE_TIME = {
@@ -160,6 +167,8 @@ def seed(server, password: str, reader_port: str | None) -> dict:
     s.call("PUT", "/api/v1/date-time", DATE_TIME)
     s.call("PUT", "/api/v1/proxy", PROXY)
     snmp = {**SNMP, "port": free_udp_port(), "trap_receivers": [f"127.0.0.1:{free_udp_port()}"]}
+    for user in SNMP_USERS:
+        s.call("POST", "/api/v1/snmp/users", user)
     s.call("PUT", "/api/v1/snmp", snmp)
     s.call("PUT", "/api/v1/kiosk", KIOSK)
     s.call("PUT", "/api/v1/firmware/owner-key", {"key": owner_key()})

@@ -212,10 +212,9 @@ def test_a_card_is_decided_while_an_engine_write_waits_for_the_database(
     reader = {"id": "front", "port": line.path, "baud": 115200, "address": 1}
     adding = gevent.spawn(admin_api.post, "/api/v1/readers", reader)
     gevent.sleep(0.5)
-    started = time.monotonic()
     doorctl.simulator.card("H10301", 12, 345)
-    wait_until(lambda: granted(events), timeout=3, what="access granted")
-    assert time.monotonic() - started < 2 and not adding.ready()
+    wait_until(lambda: granted(events), timeout=10, what="access granted")
+    assert not adding.ready()  # decided while the engine's write still waits
     holder.execute("ROLLBACK")
     holder.close()
     assert adding.get(timeout=15).status_code == 201
@@ -232,12 +231,12 @@ def test_a_web_that_reads_slowly_never_holds_up_the_engine():
     sender = EventSender(engine_end, limit=100)
     sender.start()
     try:
-        started = time.monotonic()
-        for number in range(20_000):  # far more than the socket's buffer and the queue hold
-            sender.put(Event(0, time.time(), "tns1:Door/State/DoorMode", {}, {"n": number}))
-            if number % 50 == 0:
-                gevent.sleep(0)  # the sender runs, and fills the socket that nobody reads
-        assert time.monotonic() - started < 2  # no put waited for the reader
+        # nobody reads: a put that waited for the reader would never return
+        with gevent.Timeout(30, AssertionError("a put waited for the reader")):
+            for number in range(20_000):  # far more than the socket and the queue hold
+                sender.put(Event(0, time.time(), "tns1:Door/State/DoorMode", {}, {"n": number}))
+                if number % 50 == 0:
+                    gevent.sleep(0)  # the sender runs, and fills the socket nobody reads
         assert sender.status()["queued"] == 100 and sender.status()["dropped"] > 0
         dropped = sender.status()["dropped"]
         web_end = Link(_gevent_socket(theirs), received.append)

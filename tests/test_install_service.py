@@ -165,7 +165,7 @@ def test_uninstall_removes_what_install_wrote_and_keeps_the_data_unless_purged(p
     assert doorctl("install-service", "--root", str(pi), env=stand_ins).returncode == 0
     recorded(stand_ins)
     # what the recorded useradd and install would have made on a Pi
-    (pi / "etc/passwd").write_text((pi / "etc/passwd").read_text() + "doorctl:x:999:999::/:\n")
+    add_user(pi, "doorctl:x:999:999::/var/lib/doorctl:/usr/sbin/nologin")
     (pi / "etc/chrony/doorctl").mkdir(parents=True)
     (pi / "etc/chrony/doorctl/doorctl.sources").write_text("server ntp.example\n")
     data = pi / "var/lib/doorctl"
@@ -197,10 +197,62 @@ def test_uninstall_removes_what_install_wrote_and_keeps_the_data_unless_purged(p
     ]
 
 
-def test_purge_never_deletes_a_persons_account(pi, stand_ins):
-    done = doorctl("uninstall-service", "--purge", "--user", "pi", "--root", str(pi), env=stand_ins)
+def add_user(root: Path, line: str) -> None:
+    (root / "etc/passwd").write_text((root / "etc/passwd").read_text() + line + "\n")
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "pi:x:1000:1000::/home/pi:/bin/bash",
+        "www-data:x:33:33:www-data:/var/www:/usr/sbin/nologin",
+        "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin",
+        "messagebus:x:100:107::/nonexistent:/usr/sbin/nologin",
+        "doorctl:x:998:998::/home/doorctl:/bin/bash",  # a person who took the name
+    ],
+)
+def test_purge_deletes_only_the_account_install_made(pi, stand_ins, line):
+    """A system uid is not enough: www-data or messagebus are other programs' users."""
+    add_user(pi, line)
+    user = line.split(":", 1)[0]
+    args = ("uninstall-service", "--purge", "--user", user, "--root", str(pi))
+    done = doorctl(*args, env=stand_ins)
     assert done.returncode == 0, done.stderr
-    assert ["chroot", str(pi), "userdel", "pi"] not in recorded(stand_ins)
+    assert ["chroot", str(pi), "userdel", user] not in recorded(stand_ins)
+
+
+@pytest.mark.parametrize(
+    ("folder", "files", "says"),
+    [
+        ("dpkg", {"status": "Package: dpkg\n"}, "holds no doorctl database (doorctl.sqlite3)"),
+        ("empty", {}, "holds no doorctl database"),
+        ("postgresql", {"doorctl.sqlite3": ""}, "belongs to the package postgresql-common"),
+    ],
+)
+def test_purge_removes_only_a_data_directory_that_is_doorctls(pi, stand_ins, folder, files, says):
+    """--data-dir /var/lib/dpkg --purge must not wipe dpkg's state (or any package's)."""
+    data = pi / "var/lib" / folder
+    data.mkdir(parents=True)
+    for name, text in files.items():
+        (data / name).write_text(text)
+    info = pi / "var/lib/dpkg/info"
+    info.mkdir(parents=True, exist_ok=True)
+    (info / "postgresql-common.list").write_text("/.\n/var\n/var/lib\n/var/lib/postgresql\n")
+    (pi / "etc/systemd/system").mkdir(parents=True)
+    (pi / "etc/systemd/system/doorctl.service").write_text("# doorctl install-service\n")
+    done = doorctl(
+        "uninstall-service",
+        "--purge",
+        "--data-dir",
+        f"/var/lib/{folder}",
+        "--root",
+        str(pi),
+        env=stand_ins,
+    )
+    assert done.returncode == 2 and says in done.stderr and "Traceback" not in done.stderr
+    assert len(done.stderr.strip().splitlines()) == 1
+    assert all((data / name).read_text() == text for name, text in files.items())
+    assert recorded(stand_ins) == [] and (pi / "etc/systemd/system/doorctl.service").exists()
 
 
 def test_uninstall_keeps_a_chrony_snippet_it_did_not_write(pi, stand_ins):
@@ -219,6 +271,11 @@ def test_uninstall_keeps_a_chrony_snippet_it_did_not_write(pi, stand_ins):
             "--data-dir /srv/doorctl: choose a folder under /var/lib/",
         ),
         (["--port", "0"], "--port 0: enter a port from 1 to 65535"),
+        (["--user", "root"], "--user root: the service runs as its own system user"),
+        (["--user=-oroot"], "--user '-oroot': enter a system user name"),
+        (["--user", 'x" || true || "'], "enter a system user name of up to 32"),
+        (["--user", "Door Ctl"], "enter a system user name"),
+        (["--user", "a" * 33], "enter a system user name"),
     ],
 )
 def test_refusals_say_why_and_change_nothing(pi, stand_ins, args, says):
@@ -270,7 +327,7 @@ def test_the_polkit_rule_grants_the_engines_declared_actions_to_the_service_user
 
 @pytest.mark.parametrize("system_site", [True, False])
 def test_an_upgrade_sees_the_os_packages_where_the_base_install_does(tmp_path, system_site):
-    """The README's venv sees Raspberry Pi OS's RPi.GPIO and spidev (not in a bundle):
+    """The README's venv sees Raspberry Pi OS's spidev (no bundle carries it):
     a firmware upgrade's new environment must see them too, or it fails on the board."""
     from doorctl.core.maintenance.upgrade import system_site_packages
 
@@ -298,3 +355,51 @@ def test_an_environment_under_home_is_refused_with_the_way_out():
     with pytest.raises(ServiceRefused) as refused:
         check(Options(doorctl=Path("/home/pi/doorctl/.venv/bin/doorctl")))
     assert "sudo python3 -m venv /opt/doorctl/venv" in str(refused.value)
+
+
+CAPABILITIES_CHILD = """
+import json, subprocess, sys
+from doorctl.core.logs import network_trace
+
+network_trace.keep_net_raw_for_tcpdump()  # what doorctl serve does first
+
+
+def caps(**options):
+    status = subprocess.run(["cat", "/proc/self/status"], capture_output=True, text=True, **options)
+    sets = dict(line.split(":\\t") for line in status.stdout.splitlines() if ":\\t" in line)
+    return {name: [bit for bit in (10, 13) if int(sets[name], 16) >> bit & 1]
+            for name in ("CapEff", "CapAmb")}
+
+
+dump = subprocess.Popen(
+    [sys.argv[1], "-i", "lo", "-p", "-n", "-w", "/dev/null"],
+    stderr=subprocess.PIPE, text=True, preexec_fn=network_trace._die_with_doorctl,
+)
+heard = dump.stderr.readline()
+dump.kill()
+print(json.dumps([caps(), caps(preexec_fn=network_trace._die_with_doorctl), heard]))
+"""
+
+
+def test_only_tcpdump_gets_the_units_cap_net_raw():
+    """The unit's ambient CAP_NET_RAW is for the network trace's tcpdump: the other
+    programs doorctl runs (snmpd and its pass_persist, chronyc, nmcli) start without
+    it, and keep CAP_NET_BIND_SERVICE (snmpd's port 161)."""
+    tcpdump = require("tcpdump", "tcpdump (package tcpdump)")
+    setpriv = shutil.which("setpriv")
+    if setpriv is None or os.geteuid() != 0:
+        pytest.skip("needs root and setpriv to give a user the unit's ambient capabilities")
+    caps = "+net_bind_service,+net_raw"  # AmbientCapabilities= of the unit
+    user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
+    user += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
+    done = subprocess.run(
+        [*user, sys.executable, "-c", CAPABILITIES_CHILD, tcpdump],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    other, dump, heard = json.loads(done.stdout)
+    assert other == {"CapEff": [10], "CapAmb": [10]}  # bind, no raw
+    assert dump == {"CapEff": [10, 13], "CapAmb": [10, 13]}
+    assert heard.startswith("tcpdump: listening on lo"), heard

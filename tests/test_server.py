@@ -9,8 +9,9 @@ import gevent.socket
 import gevent.ssl
 import pytest
 
+from doorctl.admission import Admission
 from doorctl.core.waiting import off_hub
-from doorctl.server import Admission, Limits, Server
+from doorctl.server import Limits, Server
 
 
 def admission_waiting_for(done: gevent.event.Event, seen: list[int]) -> Admission:

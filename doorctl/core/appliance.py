@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from functools import partial
 from pathlib import Path
@@ -48,6 +49,7 @@ from doorctl.core.system.snmp import Snmp
 from doorctl.core.system.snmp import objects as snmp_objects
 from doorctl.core.system.snmp import settings as snmp
 from doorctl.core.system.snmp import traps as snmp_traps
+from doorctl.core.system.snmp.users import SnmpUsers
 from doorctl.core.system.users import SECTION as SESSIONS
 from doorctl.core.system.users import SessionSettings, Users
 
@@ -150,10 +152,27 @@ class Appliance(EngineParts):
 
     def _snmp(self) -> Snmp:
         """SNMP: net-snmp's snmpd as a child, restarted on each saved change."""
+        self.snmp_users = SnmpUsers(self.store, self.sealer, sending=self._snmp_sends_v3)
+        self._adopt_snmp_user()
         self.settings.register(snmp.SECTION, snmp.SnmpSettings, secrets=snmp.SECRETS)
-        service = Snmp(self.settings, self.data_dir, self.device.serial)
+        users = self.snmp_users.opened
+        service = Snmp(self.settings, self.data_dir, self.device.serial, users)
+        self.snmp_users.changed = service.users_changed
+        self.settings.check(snmp.SECTION, lambda record: snmp.sender_check(record, users()))
         self.settings.on_change(snmp.SECTION, service.apply)
         return service
+
+    def _snmp_sends_v3(self) -> bool:
+        """SNMP v3 sends traps now: the user they are sent as must stay."""
+        record = self.settings.get(snmp.SECTION)
+        return record["version"] == snmp.V3 and bool(record["trap_receivers"])
+
+    def _adopt_snmp_user(self) -> None:
+        """An earlier version's one v3 user (in the SNMP settings) into the users' table."""
+        row = self.store.execute("SELECT data FROM settings WHERE section = ?", (snmp.SECTION,))
+        stored = row.fetchone()
+        if stored and any(name in json.loads(stored[0]) for name in snmp.MOVED):
+            self.snmp_users.adopt(json.loads(stored[0]))
 
     def _discovery(self) -> Discovery:
         """Network discovery, its names' default the device name and MAC address."""

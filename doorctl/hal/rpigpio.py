@@ -45,6 +45,13 @@ def _import_gpio():
     is a greenlet, and its blocking read would stop the hub for good (already during
     the import: Thread.start() waits for it to run). So lgpio is imported with
     Thread.start doing nothing, and the thread's loop then runs on a native thread.
+
+    That loop shares no gevent-patched lock with the hub: lgpio's
+    `_callback_thread.run` (lgpio 0.2.2) only reads its pipe and calls the callbacks,
+    taking no lock, event or condition; the Event that Thread.__init__ makes is used
+    by start() and join() alone, neither of which runs; rpi-lgpio's `_Alert._call`
+    takes none either (its Event is wait_for_edge's, which doorctl does not call). The
+    one lock on that path is EdgeQueue's, a native one.
     """
     if monkey.is_module_patched("threading") and "lgpio" not in sys.modules:
         start = threading.Thread.start
@@ -155,6 +162,7 @@ class RpiBoard(Board):
         self._input_pins: dict[int, DigitalInput] = {}
         self._edges = EdgeQueue(self._on_edge)
         self._adc = Mcp3008(profile.adc.spi_bus, profile.adc.spi_device) if profile.adc else None
+        self._motion_failures = 0  # failed reads in a row: logged once, then on recovery
         self._accelerometer = self._open_motion()
         self._build_outputs()
         self._build_inputs()
@@ -169,6 +177,15 @@ class RpiBoard(Board):
             return None
         try:
             chip = open_adxl345(config.i2c_bus, config.address)
+        except ImportError as exc:
+            log.error(
+                "the %s needs the Python module smbus2, which is not installed (%s): "
+                "pip install smbus2 in doorctl's environment, or apt install python3-smbus2; "
+                "running without device motion",
+                config.chip,
+                exc,
+            )
+            return None
         except OSError as exc:
             log.error(
                 "no %s on I2C bus %d at 0x%02x: %s",
@@ -286,13 +303,31 @@ class RpiBoard(Board):
             self._sample_motion()
 
     def _sample_motion(self) -> None:
-        """One accelerometer reading (a 6-byte I2C read, under 1 ms at 100 kHz)."""
+        """One accelerometer reading (a 6-byte I2C read, under 1 ms at 100 kHz); a chip
+        that stops answering is logged once, and again once it answers, not at every
+        poll (ten a second would fill the system log and flood remote syslog)."""
         if self._accelerometer is None:
             return
         try:
-            self.motion._sample(self._accelerometer.read_g(), POLL_INTERVAL)
-        except OSError:
-            log.exception("reading the %s failed", self.motion.chip)
+            g = self._accelerometer.read_g()
+        except OSError as exc:
+            if not self._motion_failures:
+                log.error(
+                    "reading the %s failed: %s; retried every %.1f s, logged again when it answers",
+                    self.motion.chip,
+                    exc,
+                    POLL_INTERVAL,
+                )
+            self._motion_failures += 1
+            return
+        if self._motion_failures:
+            log.warning(
+                "the %s answers again after %d failed reads",
+                self.motion.chip,
+                self._motion_failures,
+            )
+            self._motion_failures = 0
+        self.motion._sample(g, POLL_INTERVAL)
 
     def _configure_direction(self, name: str, direction: str) -> None:
         """Re-set the aux pin: pulled-up watched input, or output starting inactive."""

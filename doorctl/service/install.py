@@ -13,6 +13,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
+from doorctl.core.store import DB_NAME
 from doorctl.service.unit import (
     CHRONY_CONF_PATH,
     GROUPS,
@@ -110,14 +111,56 @@ def install_steps(options: Options, root: Path) -> list[Step]:
     return steps
 
 
-def _system_user(root: Path, name: str) -> bool:
-    """Whether `name` is a system user (uid below 1000), as install-service makes."""
+def _passwd_entry(root: Path, name: str) -> list[str] | None:
+    """The fields of `name`'s line in /etc/passwd of the system at `root`."""
     try:
         lines = (root / "etc" / "passwd").read_text().splitlines()
     except FileNotFoundError:
+        return None
+    return next((line.split(":") for line in lines if line.split(":", 1)[0] == name), None)
+
+
+def _user_we_made(root: Path, options: Options) -> bool:
+    """Whether the user is the account install-service's useradd made: its home the
+    data directory and its shell nologin. A person's account (pi), www-data, nobody or
+    messagebus never is, so purge never deletes them."""
+    fields = _passwd_entry(root, options.user)
+    if not fields or len(fields) < 7:
         return False
-    fields = next((line.split(":") for line in lines if line.split(":", 1)[0] == name), None)
-    return bool(fields and len(fields) > 2 and fields[2].isdigit() and int(fields[2]) < 1000)
+    return fields[5] == str(options.data_dir) and fields[6].endswith("/nologin")
+
+
+def _package_owns(root: Path, folder: str) -> str | None:
+    """The Debian package whose file list names `folder`, if any (dpkg's own state
+    folder, a database server's, ...)."""
+    for listing in sorted((root / "var/lib/dpkg/info").glob("*.list")):
+        try:
+            if folder in listing.read_text(errors="replace").splitlines():
+                return listing.stem.split(":", 1)[0]
+        except OSError:
+            continue
+    return None
+
+
+def _data_steps(options: Options, root: Path) -> list[Step]:
+    """The data directory removed, only when it is doorctl's: it holds doorctl's
+    database and no package claims it; any other folder is refused, untouched."""
+    folder = str(options.data_dir)
+    there = root / folder.lstrip("/")
+    if not there.exists():
+        return []
+    owner = _package_owns(root, folder)
+    if owner is not None:
+        raise ServiceRefused(
+            f"--data-dir {folder} belongs to the package {owner}, not to doorctl: "
+            "nothing removed (give the --data-dir doorctl was installed with)"
+        )
+    if not (there / DB_NAME).is_file():
+        raise ServiceRefused(
+            f"--data-dir {folder} holds no doorctl database ({DB_NAME}): nothing removed "
+            "(give the --data-dir doorctl was installed with)"
+        )
+    return [Remove(folder)]
 
 
 def missing_groups(root: Path) -> list[str]:
@@ -135,7 +178,9 @@ def _ours(root: Path, path: str) -> bool:
 
 def uninstall_steps(options: Options, root: Path, purge: bool) -> list[Step]:
     """What uninstall-service does: the unit stopped and disabled, the files install
-    wrote removed; with `purge` the data directory and the user too."""
+    wrote removed; with `purge` the data directory and the user too, when they are
+    doorctl's (checked before anything is done)."""
+    data = _data_steps(options, root) if purge else []
     steps: list[Step] = []
     if _ours(root, UNIT_PATH):
         steps += [Run(("systemctl", "disable", "--now", UNIT)), Remove(UNIT_PATH)]
@@ -145,10 +190,9 @@ def uninstall_steps(options: Options, root: Path, purge: bool) -> list[Step]:
         steps += [Remove(CHRONY_CONF_PATH), Remove(str(options.chrony_dir))]
         steps.append(Run(("systemctl", "try-restart", "chrony.service")))
     steps.append(Run(("systemctl", "daemon-reload")))
-    if purge:
-        steps.append(Remove(str(options.data_dir)))
-        if _system_user(root, options.user):  # never a person's account (--user pi)
-            steps.append(Run(("userdel", options.user)))
+    steps += data
+    if purge and _user_we_made(root, options):
+        steps.append(Run(("userdel", options.user)))
     return steps
 
 

@@ -4,6 +4,7 @@ templates with the path of the virtual environment doorctl runs from."""
 from __future__ import annotations
 
 import importlib.metadata
+import re
 import string
 import sys
 from dataclasses import dataclass
@@ -19,6 +20,9 @@ STATE_ROOT = PurePosixPath("/var/lib")
 # Who owns the devices on Raspberry Pi OS: /dev/gpiomem and /sys/class/gpio, serial
 # ports, /dev/spidev*, /dev/i2c-*; and chronyd's command socket /run/chrony/chronyd.sock.
 GROUPS = ("gpio", "dialout", "spi", "i2c", "_chrony")
+# A user name useradd takes and the unit, polkit's rule (a JavaScript string) and
+# useradd's arguments carry as they are: no quote, no space, no leading '-'.
+USER_NAME = re.compile(r"[a-z_][a-z0-9_-]{0,31}")
 # polkit actions doorctl's user may take: NetworkManager's connection, checkpoint and
 # hostname (nmcli, gdbus), timedated's time zone (timedatectl), logind's reboot.
 POLKIT_ACTIONS = (
@@ -65,9 +69,26 @@ def own_doorctl() -> PurePosixPath:
     return PurePosixPath(script)
 
 
+def check_user(user: str) -> None:
+    """Refuse a user name that would inject into the polkit rule or useradd's options,
+    and root, which would undo every restriction the unit sets."""
+    if user == "root":
+        raise ServiceRefused(
+            "--user root: the service runs as its own system user, never root "
+            "(leave --user out for doorctl)"
+        )
+    if not USER_NAME.fullmatch(user):
+        raise ServiceRefused(
+            f"--user {user!r}: enter a system user name of up to 32 lowercase letters, "
+            "digits, '_' and '-', starting with a letter or '_' (for example doorctl)"
+        )
+
+
 def check(options: Options) -> None:
-    """Refuse what the unit could not run: a data directory systemd does not manage, or
-    an environment under /home, which ProtectHome= hides from the service."""
+    """Refuse what the unit could not run: a user name unsafe to write into it, a data
+    directory systemd does not manage, or an environment under /home, which
+    ProtectHome= hides from the service."""
+    check_user(options.user)
     if STATE_ROOT not in options.data_dir.parents:
         raise ServiceRefused(
             f"--data-dir {options.data_dir}: choose a folder under /var/lib/ "

@@ -3,7 +3,8 @@
 Builds a bundle of this checkout for linux_aarch64 and Python 3.11 (`pip download
 --platform`, as `doorctl bundle build --target linux_aarch64-cp311` does), signed with
 a throwaway key, and prints its size next to doorctl's own wheel and to all its wheels
-together, and the time a unit takes to verify and extract it (median of 5) next to
+together, the size of the `pi` extra's wheels it carries (rpi-lgpio, lgpio, smbus2),
+and the time a unit takes to verify and extract it (median of 5) next to
 reading and hashing the same file once with hashlib, the least any check could cost.
 """
 
@@ -26,6 +27,7 @@ from doorctl.core.maintenance.bundle import build_bundle, read_bundle, trusted_k
 from doorctl.core.maintenance.keys import PUBLIC_KEY_FILE, keygen  # noqa: E402
 
 TARGET = "linux_aarch64-cp311"
+PI_EXTRA = ("rpi_lgpio-", "lgpio-", "smbus2-")  # the pi extra's wheels (rpi-lgpio needs lgpio)
 RUNS = 5
 MIB = 1 << 20
 
@@ -62,15 +64,18 @@ def main() -> None:
         with tarfile.open(path) as archive:
             sizes = {m.name: m.size for m in archive if m.name.startswith("wheels/")}
         own = next(size for name, size in sizes.items() if name.startswith("wheels/doorctl-"))
+        pi = {n: s for n, s in sizes.items() if n.removeprefix("wheels/").startswith(PI_EXTRA)}
         keys = trusted_keys(work / "data", extra=trusted)
         verified = statistics.median(verify(path, work, keys) for _ in range(RUNS))
         hashed = statistics.median(hash_once(path) for _ in range(RUNS))
         bundle = path.stat().st_size
     print(f"bundle {path.name}: {len(sizes)} wheels, built in {built:.1f} s")
+    print("pi extra: " + ", ".join(sorted(n.removeprefix("wheels/") for n in pi)))
     print(f"{'measure':44} {'figure':>10} {'reference':>10} {'ratio':>8}")
     rows = [
         ("doorctl's wheel alone (MiB)", own / MIB, own / MIB),
         ("all wheels, doorctl and dependencies (MiB)", sum(sizes.values()) / MIB, own / MIB),
+        ("the pi extra's wheels (MiB)", sum(pi.values()) / MIB, own / MIB),
         ("bundle file (MiB) vs doorctl's wheel", bundle / MIB, own / MIB),
         ("bundle file (MiB) vs all wheels", bundle / MIB, sum(sizes.values()) / MIB),
         ("verify and extract (ms) vs hashing it once", verified * 1000, hashed * 1000),

@@ -30,7 +30,7 @@ from doorctl.core.appliance import Appliance  # noqa: E402
 STARTS = 10
 GETS = 50
 WALKS = 50
-V3_USER = {"v3_user": "nms", "v3_auth_key": "auth-pass-1", "v3_privacy_key": "priv-pass-1"}
+V3_USER = {"name": "nms", "auth_key": "auth-pass-1", "privacy_key": "priv-pass-1"}
 
 
 def run(*command: str) -> None:
@@ -102,7 +102,8 @@ def main() -> None:
 def report(appliance: Appliance) -> None:
     port = free_udp_port()
     community = {"version": "v1_v2c", "port": port, "read_community": "bench"}
-    secure = {"version": "v3", "port": port, **V3_USER}
+    appliance.snmp_users.create(V3_USER)
+    secure = {"version": "v3", "port": port}
     v3_options = v3("nms", "SHA-256", "auth-pass-1", "priv-pass-1")
     rows = [("snmpd start, v2c (s)", start_seconds(appliance, community))]
     rows.append(("snmpget v2c (s)", get_seconds(tool("snmpget", port, v2c("bench"), SYS_DESCR))))

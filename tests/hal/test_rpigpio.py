@@ -4,13 +4,19 @@ Edges arrive as they do on a Pi: from lgpio's notification thread, a native thre
 and the board must hand them to the hub. Tests wait for events, never for time.
 """
 
+import ast
+import importlib.metadata
+import logging
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import gevent
 import gpio_standin
 import pytest
+from support import missing
+from support_osdp import wait_until
 
 from doorctl.hal.profile import DEFAULT_PROFILE, default_profile, parse_profile
 from doorctl.hal.supervised import SupervisedState, Wiring
@@ -96,7 +102,9 @@ def test_a_bouncing_contact_gives_one_change(board):
 
     from_reader_thread(bounce)
     wait_for(changes)
-    gevent.sleep(0.1)  # five debounce periods: a second change would have come by now
+    # A change that must not come can't be awaited: give it five debounce periods, the
+    # time a second change would take to arrive, and check that none did.
+    gevent.sleep(0.1)
     assert changes == [True]
     CHIP.release(6)
 
@@ -178,7 +186,7 @@ def test_the_adxl345_feeds_device_motion():
         board.motion.hold = 0.05
         changes = []
         board.motion.on_change(changes.append)
-        gevent.sleep(0.25)  # the board reads the chip at rest
+        wait_until(lambda: board.motion.last_g is not None, WAIT, "a reading at rest")
         smbus2.ADXL345.accelerate(0.8, 0.0, 1.0)
         wait_for(changes)
         smbus2.ADXL345.accelerate(0.0, 0.0, 1.0)
@@ -187,6 +195,57 @@ def test_the_adxl345_feeds_device_motion():
     finally:
         smbus2.ADXL345.accelerate(0.0, 0.0, 1.0)
         board.close()
+
+
+MOTION_PROFILE = DEFAULT_PROFILE.replace("enabled = false\nchip", "enabled = true\nchip")
+
+
+def test_a_silent_accelerometer_is_logged_once_per_outage_not_every_poll(caplog):
+    """A chip that stops answering was logged ten times a second: the system log's
+    20,000 records in half an hour, and a flood to remote syslog."""
+    caplog.set_level(logging.INFO, logger="doorctl.hal.rpigpio")
+    board = RpiBoard(parse_profile(MOTION_PROFILE))
+    chip = smbus2.ADXL345
+
+    def said(word: str) -> list[str]:
+        return [r.getMessage() for r in caplog.records if word in r.getMessage()]
+
+    def polls(count: int) -> None:
+        asked = chip.asked
+        wait_until(lambda: chip.asked >= asked + count, WAIT, f"{count} more reads")
+
+    try:
+        wait_until(lambda: board.motion.last_g is not None, WAIT, "a first reading")
+        chip.present = False
+        polls(5)
+        assert said("failed") == [
+            "reading the ADXL345 failed: [Errno 121] Remote I/O error; retried every "
+            "0.1 s, logged again when it answers"
+        ]
+        chip.present = True
+        wait_until(lambda: said("answers again"), WAIT, "the recovery logged")
+        polls(3)
+        assert len(said("answers again")) == 1
+        chip.present = False
+        wait_until(lambda: len(said("failed")) == 2, WAIT, "a second outage logged")
+    finally:
+        chip.present = True
+        board.close()
+
+
+def test_without_smbus2_the_board_runs_without_device_motion(monkeypatch, caplog):
+    """The profile asks for the accelerometer but smbus2 is not installed: a clear
+    line in the log naming the package, and the doors keep working."""
+    monkeypatch.setitem(sys.modules, "smbus2", None)  # what an absent module imports as
+    board = RpiBoard(parse_profile(MOTION_PROFILE))
+    try:
+        assert board.motion is None
+        board.relay.set(True)
+        assert CHIP.level(default_profile().relay_pin) == 1
+    finally:
+        board.close()
+    (line,) = [r.getMessage() for r in caplog.records if "smbus2" in r.getMessage()]
+    assert "pip install smbus2" in line and "apt install python3-smbus2" in line
 
 
 PATCHED_CHILD = """
@@ -251,3 +310,45 @@ def test_the_backend_runs_on_each_supported_pi(revision, model):
     )
     assert child.returncode == 0, child.stderr
     assert child.stdout.split("\n")[0] in (f"Pi {model} 1", f"{model} 1")
+
+
+# What a thread would share with the hub through threading: once gevent has patched
+# threading these are gevent's, unsafe to use from a native thread.
+THREAD_PRIMITIVES = {
+    "Lock",
+    "RLock",
+    "Event",
+    "Condition",
+    "Semaphore",
+    "BoundedSemaphore",
+    "Barrier",
+    "Queue",
+    "allocate_lock",
+    "threading",
+    "_thread",
+}
+
+
+def _names_in(distribution: str, path: str, cls: str, method: str) -> set[str]:
+    """The names and attributes a method of an installed package's class uses."""
+    try:
+        source = importlib.metadata.distribution(distribution).locate_file(path)
+    except importlib.metadata.PackageNotFoundError:
+        missing(f"{distribution} is not installed (pip install -e .[dev])")
+    tree = ast.parse(Path(source).read_text())
+    klass = next(n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == cls)
+    function = next(n for n in klass.body if getattr(n, "name", None) == method)
+    nodes = list(ast.walk(function))
+    return {n.id for n in nodes if isinstance(n, ast.Name)} | {
+        n.attr for n in nodes if isinstance(n, ast.Attribute)
+    }
+
+
+def test_the_native_callback_path_shares_no_gevent_lock_with_the_hub():
+    """_import_gpio runs lgpio's notify loop on a native thread and relies on the path
+    from it to EdgeQueue.push taking no threading object (gevent's once patched): a new
+    lgpio or rpi-lgpio that takes one there must be imported with native ones."""
+    loop = _names_in("lgpio", "lgpio.py", "_callback_thread", "run")
+    call = _names_in("rpi-lgpio", "RPi/GPIO/__init__.py", "_Alert", "_call")
+    assert "callbacks" in loop and "callbacks" in call  # the methods that call back
+    assert not loop & THREAD_PRIMITIVES and not call & THREAD_PRIMITIVES

@@ -102,6 +102,10 @@ def seeded(tmp_path, line):
         proxy = {"host": "proxy.example", "login": "door", "password": proxy_password}
         assert api.put("/api/v1/proxy", proxy).status_code == 200
         plain += [broker, proxy_password]
+        snmp_keys = [_unique("snmp auth key"), _unique("snmp privacy key")]
+        snmp_user = {"name": "nms", "auth_key": snmp_keys[0], "privacy_key": snmp_keys[1]}
+        assert api.post("/api/v1/snmp/users", snmp_user).status_code == 201
+        plain += snmp_keys
         cert = {"id": "door-tls", "self_signed": {"common_name": "door"}}
         assert api.post("/api/v1/certificates", cert).status_code == 201
         pem = _key_pem(doorctl.certificates, "door-tls")

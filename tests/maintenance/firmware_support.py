@@ -44,10 +44,10 @@ ROOT = basic("root", ROOT_PASSWORD)
 
 def broken(source: Path) -> Path:
     """The checkout copy made to fail at start: its `doorctl serve` raises at once."""
-    cli = source / "doorctl" / "cli.py"
+    cli = source / "doorctl" / "cli_serve.py"
     start = "def serve(args: argparse.Namespace) -> int:\n"
     text = cli.read_text(encoding="utf-8")
-    assert text.count(start) == 1, "cli.serve changed: make the broken version fail elsewhere"
+    assert text.count(start) == 1, "cli_serve.serve changed: make the broken version fail elsewhere"
     fail = '    raise RuntimeError("this test version fails at start")\n'
     cli.write_text(text.replace(start, start + fail))
     return source

@@ -35,7 +35,7 @@ from support import csrf_token, require, start_set_up
 from doorctl import __version__
 from doorctl.core.system.snmp.engine import SYS_OBJECT_ID as OUR_OBJECT_ID
 
-V3_USER = {"v3_user": "nms", "v3_auth_key": "auth-pass-1", "v3_privacy_key": "priv-pass-1"}
+V3_USER = {"name": "nms", "auth_key": "auth-pass-1", "privacy_key": "priv-pass-1"}
 
 
 @pytest.fixture
@@ -75,7 +75,9 @@ def test_v1_and_v2c_read_the_system_group_set_on_the_page(logged_in, snmp_on_loo
 @pytest.mark.parametrize("authentication", ["SHA", "SHA-256"])
 def test_v3_needs_the_user_and_both_keys(admin_api, snmp_on_loopback, authentication):
     port = snmp_on_loopback
-    settings = {"version": "v3", "port": port, "v3_authentication": authentication, **V3_USER}
+    user = {**V3_USER, "authentication": authentication}
+    assert admin_api.post("/api/v1/snmp/users", json=user).status_code == 201
+    settings = {"version": "v3", "port": port}
     assert admin_api.put("/api/v1/snmp", json=settings).status_code == 200
 
     def get(user: str, auth_key: str, privacy_key: str):
@@ -140,8 +142,9 @@ def test_v3_notifications_reach_a_receiver_that_knows_the_user(
     user = f'createUser {engine}nms SHA-256 "auth-pass-1" AES "priv-pass-1"'
     receiver = TrapReceiver(tmp_path / "trapd", [user, "authUser log nms priv"])
     try:
+        assert admin_api.post("/api/v1/snmp/users", json=V3_USER).status_code == 201
         settings = {"version": "v3", "port": snmp_on_loopback, "v3_notification": kind}
-        settings |= {**V3_USER, "trap_receivers": [f"127.0.0.1:{receiver.port}"]}
+        settings |= {"trap_receivers": [f"127.0.0.1:{receiver.port}"]}
         assert admin_api.put("/api/v1/snmp", json=settings).status_code == 200
         assert f"{SNMP_TRAP_OID} = OID: {COLD_START}" in receiver.wait_for(SNMP_TRAP_OID)
     finally:

@@ -118,8 +118,10 @@ def test_v3_with_authentication_and_privacy(doorctl, admin_api, tmp_path, notifi
     create = f'createUser {engine}{user[0]} {user[1]} "{user[2]}" {user[3]} "{user[4]}"'
     trapd = start_snmptrapd(tmp_path / "v3", extra=(create, f"authUser log {user[0]} priv"))
     try:
-        settings = {"v3_user": user[0], "v3_authentication": user[1], "v3_auth_key": user[2]}
-        settings |= {"v3_privacy_key": user[4], "v3_notification": notification}
+        body = {"name": user[0], "authentication": user[1], "auth_key": user[2]}
+        body |= {"privacy_key": user[4], "read": False, "notify": True}
+        assert admin_api.post("/api/v1/snmp/users", json=body).status_code == 201
+        settings = {"v3_notification": notification}
         receivers = [f"127.0.0.1:{trapd.port}"]
         snmp_on(admin_api, doorctl, version="v3", trap_receivers=receivers, **settings)
         doorctl.simulator.set_door("open")

@@ -33,6 +33,7 @@ def test_smilint_at_its_strictest_finds_nothing():
 def names() -> dict[str, str]:
     """Every name mib.py knows, with its OID."""
     found = {"doorctlMIB": mib.MODULE, "doorctlObjects": mib.OBJECTS}
+    found |= {"doorctlProducts": mib.PRODUCTS, "doorctlController": mib.PRODUCT_OID}
     for table in mib.TABLES:
         found[table.name] = table.entry.rsplit(".", 1)[0]
         for column in table.columns:

@@ -1,8 +1,9 @@
 """SNMP (manual: System > Network > SNMP), a page of its own under System.
 
 One form definition (core's SnmpSettings) checks the page, the JSON and the store,
-and describes the section in the OpenAPI document. Communities and v3 passwords are
-never shown back: an empty one keeps the stored one.
+and describes the section in the OpenAPI document. Communities are never shown back:
+an empty one keeps the stored one. The v3 users are added, changed and removed on
+this page too, by their own resource (snmp_users.py).
 """
 
 from __future__ import annotations
@@ -12,16 +13,19 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, json_body, render
-from doorctl.core.errors import DoorctlError
+from doorctl.core.errors import DoorctlError, Invalid
 from doorctl.core.system.snmp import settings as snmp
 from doorctl.core.system.snmp.engine import SYS_OBJECT_ID, sys_descr
+from doorctl.core.system.snmp.mib import MODULE_NAME
+from doorctl.core.system.snmp.users import UserForm
 
 MENU_ITEMS = [("System", lazy_gettext("SNMP"), "snmp.page")]
 bp = Blueprint("snmp", __name__)
 
 
 def _page(status: int = 200, form=None, **context):
-    """The page with the stored record, or the form that was refused."""
+    """The page with the stored record and the v3 users, or the form that was refused
+    (`failed` names a refused user form: create or update, and `failed_id`)."""
     settings = appliance().settings
     record = settings.get(snmp.SECTION)
     return render(
@@ -32,6 +36,9 @@ def _page(status: int = 200, form=None, **context):
         status_info=appliance().snmp.status(),
         sys_descr=sys_descr(),
         sys_object_id=SYS_OBJECT_ID,
+        sys_object_name=f"{MODULE_NAME}::doorctlController",
+        users=appliance().snmp_users.list(),
+        user_form=UserForm(),
         errors=context.pop("errors", {}),
         **context,
     )
@@ -70,7 +77,10 @@ def api_get():
 def api_update():
     """Change the SNMP settings; an empty or absent secret keeps the stored one."""
     settings = appliance().settings
-    changes = snmp.keep_secrets(json_body())
+    body = json_body()
+    if snmp.moved_fields(body):
+        raise Invalid(snmp.moved_fields(body))
+    changes = snmp.keep_secrets(body)
     return jsonify(snmp.public(settings.update(snmp.SECTION, changes)))
 
 

@@ -54,6 +54,8 @@ LEASE_SECONDS = 60
 READY_SECONDS = 10
 FILE = "network-trace.pcap"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER = 47, 2, 3
+CAP_NET_RAW = 13  # linux/capability.h
 # The source of what the device does on its own (no user): the trace doorctl ends as it stops.
 DEVICE: dict = {}
 
@@ -81,9 +83,22 @@ def seconds_of(duration, unit) -> tuple[int | None, dict[str, str]]:
     return (None if errors else int(duration) * UNITS[unit]), errors
 
 
+def keep_net_raw_for_tcpdump() -> None:
+    """Take CAP_NET_RAW (the unit's AmbientCapabilities=, for tcpdump) out of this
+    process's ambient set, so the programs doorctl runs (snmpd and its pass_persist,
+    chronyc, nmcli, the engine) start without it; only tcpdump gets it back
+    (_die_with_doorctl). doorctl itself keeps it, to hand on. Harmless where it is not
+    ambient (root, development)."""
+    ctypes.CDLL(None, use_errno=True).prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_LOWER, CAP_NET_RAW, 0, 0)
+
+
 def _die_with_doorctl() -> None:
-    """In tcpdump, before it runs: SIGTERM when doorctl dies, so no trace outlives it."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    """In tcpdump, before it runs: SIGTERM when doorctl dies, so no trace outlives it,
+    and CAP_NET_RAW in its ambient set again for the capture (refused where doorctl
+    has none to give, as root: then tcpdump needs none, or says it lacks it)."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0)
 
 
 class NetworkTrace:

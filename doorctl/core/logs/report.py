@@ -8,7 +8,8 @@ section registers, or a password field of its form) is left out by that declarat
 so a section added later needs nothing here; and whatever text a declared secret holds
 is scrubbed from the whole report again, with private keys and sealed values, in case
 a status or a log line ever repeated one. Passwords and PINs are stored as hashes that
-no section shows; reader and certificate keys stay in tables the report never reads.
+no section shows; reader and certificate keys and SNMP v3 users' keys stay in tables
+the report never reads (the last are scrubbed by value too).
 """
 
 from __future__ import annotations
@@ -191,7 +192,15 @@ def build(doorctl) -> dict:
         "event_log": _part(lambda: event_tail(doorctl.event_log)),
     }
     # Scrubbing every text of the report is pure CPU work: off the hub.
-    return computed(scrubbed, report, secret_values(doorctl.settings))
+    secrets = secret_values(doorctl.settings) | _table_keys(doorctl)
+    return computed(scrubbed, report, secrets)
+
+
+def _table_keys(doorctl) -> set[str]:
+    """The keys kept in tables the report never reads (SNMP v3 users'), scrubbed too in
+    case a status or a log line ever repeated one."""
+    keys = _part(doorctl.snmp_users.keys)
+    return {key for key in keys if len(key) >= SCRUB_MIN} if isinstance(keys, set) else set()
 
 
 def scrubbed(value, secrets: Iterable[str]):

@@ -1,7 +1,9 @@
 """Building a release bundle from a checkout: doorctl's wheel (`pip wheel --no-deps`)
 and the wheels of every dependency for the target (`pip download --only-binary`, for
 a foreign target with `--platform` and `--python-version`), or taken from a folder of
-wheels with no index at all, then the metadata, signed, and one tar file.
+wheels with no index at all, then the metadata, signed, and one tar file. A Pi's
+bundle also carries the wheels of doorctl's `pi` extra, but for those a Pi takes from
+Raspberry Pi OS (bundle_format.FROM_THE_OS).
 """
 
 from __future__ import annotations
@@ -16,9 +18,11 @@ import sys
 import tarfile
 import tempfile
 import time
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+from packaging.metadata import Metadata
 from packaging.utils import parse_wheel_filename
 
 from doorctl.core.maintenance.bundle_format import (
@@ -26,17 +30,31 @@ from doorctl.core.maintenance.bundle_format import (
     METADATA,
     PRODUCT,
     SIGNATURE,
+    UNIT_EXTRAS,
     WHEELS,
     bundle_name,
+    carried,
+    extra_requirements,
     host_target,
+    is_pi,
     sha256_of,
     split_target,
 )
 from doorctl.core.maintenance.keys import key_id, load_signing_key
 
-# What a build leaves in a checkout: a stale build/lib would put old files in the wheel.
+# What a build or a run leaves in a checkout: a stale build/lib would put old files in
+# the wheel; lgpio's notification pipe (.lgd-nfy*, on a Pi) can't be copied.
 NOT_SOURCE = shutil.ignore_patterns(
-    ".git", ".venv", "build", "dist", "*.egg-info", "var", ".cache", "__pycache__", "*_cache"
+    ".git",
+    ".venv",
+    "build",
+    "dist",
+    "*.egg-info",
+    "var",
+    ".cache",
+    "__pycache__",
+    "*_cache",
+    ".lgd-nfy*",
 )
 # glibc versions a Linux target may have: Raspberry Pi OS bookworm has 2.36.
 GLIBC_MINORS = range(36, 16, -1)
@@ -119,6 +137,7 @@ def dependencies(own: Path, target: str, wheels: Path | None, out: Path) -> list
 
     A dependency published only as source (WSDiscovery is pure Python) is first built
     into a wheel on this machine (`pip wheel`); a pure-Python wheel serves every target.
+    A Pi's bundle adds the wheels of the `pi` extra it can carry (pi_extras).
     """
     options = target_options(target) + ["--only-binary=:all:", "--quiet", "-d", str(out)]
     if wheels is not None:
@@ -127,8 +146,21 @@ def dependencies(own: Path, target: str, wheels: Path | None, out: Path) -> list
         built = out.parent / "built"
         _pip("wheel", "--quiet", "-w", str(built), str(own))
         options += ["--find-links", str(built)]
-    _pip("download", *options, str(own))
+    _pip("download", *options, str(own), *pi_extras(own, target))
     return sorted(out.glob("*.whl"))
+
+
+def pi_extras(own: Path, target: str) -> list[str]:
+    """The requirements of doorctl's UNIT_EXTRAS that a bundle for `target` carries:
+    those a Pi does not take from its OS, and none for a target that is no Pi."""
+    if not is_pi(target):
+        return []
+    with zipfile.ZipFile(own) as wheel:
+        (name,) = [n for n in wheel.namelist() if n.endswith(".dist-info/METADATA")]
+        metadata = Metadata.from_email(wheel.read(name), validate=False)
+    requires = [str(line) for line in metadata.requires_dist or []]
+    wanted = [r for extra in UNIT_EXTRAS for r in extra_requirements(requires, extra)]
+    return [str(requirement) for requirement in carried(wanted)]
 
 
 def _metadata(files: list[Path], version: str, target: str, signer: str) -> bytes:

@@ -17,16 +17,19 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from importlib import metadata
 from pathlib import Path
 
 import gevent
 from flask_babel import gettext as _
+from packaging.requirements import Requirement
 
 from doorctl import __version__
 from doorctl.core import waiting
 from doorctl.core.errors import Conflict, Invalid
 from doorctl.core.events import EventBus
 from doorctl.core.maintenance import firmware as fw
+from doorctl.core.maintenance.bundle_format import PRODUCT, UNIT_EXTRAS, extra_requirements
 from doorctl.core.maintenance.restart import SUPERVISED_ENV
 
 log = logging.getLogger(__name__)
@@ -180,7 +183,8 @@ class Firmware:
         return bundle
 
     def _install(self, bundle) -> str:
-        """A new virtual environment with the bundle's doorctl, from its wheels only."""
+        """A new virtual environment with the bundle's doorctl and the extras the running
+        one has (kept_extras), from its wheels only."""
         env = fw.new_env_dir(self.root, bundle.version)
         env.parent.mkdir(parents=True, exist_ok=True)
         wheels = {str(Path(w).parent) for w in bundle.wheels}
@@ -192,7 +196,7 @@ class Firmware:
             self._run(
                 [self.base_python, "-m", "pip", "--python", str(env / "bin" / "python")]
                 + ["install", "--no-index", "--only-binary", ":all:", "--no-input"]
-                + ["--disable-pip-version-check", *links, f"doorctl=={bundle.version}"]
+                + ["--disable-pip-version-check", *links, requirement(bundle.version)]
             )
         except subprocess.CalledProcessError as error:
             _remove(env)
@@ -269,7 +273,7 @@ def _public(last: dict | None) -> dict | None:
 
 def system_site_packages(base_python: str) -> list[str]:
     """venv's option that lets a new version see the OS's packages where the base
-    install does (a Pi's RPi.GPIO and spidev come from Raspberry Pi OS, not the bundle)."""
+    install does (a Pi's spidev comes from Raspberry Pi OS, not the bundle: FROM_THE_OS)."""
     config = Path(base_python).parent.parent / "pyvenv.cfg"
     try:
         lines = config.read_text().splitlines()
@@ -280,3 +284,28 @@ def system_site_packages(base_python: str) -> list[str]:
     return (
         ["--system-site-packages"] if settings.get("include-system-site-packages") == "true" else []
     )
+
+
+def requirement(version: str) -> str:
+    """What an upgrade installs: doorctl at `version`, with the extras kept."""
+    extras = kept_extras()
+    return f"{PRODUCT}[{','.join(extras)}]=={version}" if extras else f"{PRODUCT}=={version}"
+
+
+def kept_extras() -> list[str]:
+    """The UNIT_EXTRAS whose every requirement the running doorctl has installed (in
+    its environment or the system's): an upgraded Pi keeps its GPIO backend."""
+    own = next(iter(metadata.distributions(name=PRODUCT)), None)
+    requires = (own.requires or []) if own else []
+    kept = []
+    for extra in UNIT_EXTRAS:
+        wanted = extra_requirements(requires, extra)
+        if wanted and all(_installed(needed) for needed in wanted):
+            kept.append(extra)
+    return kept
+
+
+def _installed(needed: Requirement) -> bool:
+    """Whether a distribution of `needed`'s name, at a version it accepts, is installed."""
+    found = next(iter(metadata.distributions(name=needed.name)), None)
+    return found is not None and needed.specifier.contains(found.version, prereleases=True)

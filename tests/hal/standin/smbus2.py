@@ -5,7 +5,9 @@ It keeps the chip's register semantics: DEVID 0xE5 at register 0, data registers
 once POWER_CTL's Measure bit is set, scaled by DATA_FORMAT (full resolution: 3.9 mg
 per count at any range; 10-bit: 3.9 mg times range/2 g, clipped at the range), and
 OSError 121 (no acknowledge) from any other address. Tests move the chip with
-`ADXL345.accelerate(x, y, z)` (in g); `SMBUS2_STANDIN_ABSENT=1` takes it off the bus.
+`ADXL345.accelerate(x, y, z)` (in g); `SMBUS2_STANDIN_ABSENT=1` takes it off the bus,
+as does `ADXL345.present = False` later; `ADXL345.asked` counts the transactions
+addressed to it, answered or not.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class Adxl345Chip:
         self.registers[0x2C] = 0x0A  # BW_RATE reset value
         self.g = (0.0, 0.0, 1.0)  # lying flat: gravity on z
         self.opened: list[int] = []
+        self.asked = 0
 
     def accelerate(self, x: float, y: float, z: float) -> None:
         """The chip now feels (x, y, z) g."""
@@ -60,6 +63,8 @@ class SMBus:
         ADXL345.opened.append(bus)
 
     def _chip(self, address: int) -> Adxl345Chip:
+        if address == ADXL345.address:
+            ADXL345.asked += 1
         if address != ADXL345.address or not ADXL345.present:
             raise OSError(121, "Remote I/O error")
         return ADXL345

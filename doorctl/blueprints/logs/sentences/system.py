@@ -20,6 +20,7 @@ from doorctl.core.system.date_time.service import SYNC_TOPIC
 from doorctl.core.system.mqtt import messages, old_files
 from doorctl.core.system.network import http_https, ip, sessions
 from doorctl.core.system.security import blocking, firmware_key
+from doorctl.core.system.snmp import users as snmp_users
 
 ROLES = {
     "viewer": lazy_gettext("viewer"),
@@ -212,6 +213,7 @@ RECORDS = {
     readers.KIND: lazy_gettext("Reader"),
     certificates.KIND: lazy_gettext("Certificate"),
     remote_syslog.KIND: lazy_gettext("Remote syslog server"),
+    snmp_users.KIND: lazy_gettext("SNMP v3 user"),
 }
 SECTIONS = {
     "access": lazy_gettext("Access control"),

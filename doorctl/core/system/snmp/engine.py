@@ -2,7 +2,8 @@
 
 Pure functions (no process here, see service.py): the main configuration
 (`snmpd_conf`), the v3 user lines for the persistent file (`persistent_file`), the
-engine ID, and the notification targets as plain data (`notification_targets`).
+engine ID, and the notification targets as plain data (`notification_targets`). A
+record is the SNMP settings with `users`: the v3 users (users.py) with their keys.
 
 Two hooks for the parts that serve doorctl's own objects and send its traps:
 
@@ -14,20 +15,19 @@ Two hooks for the parts that serve doorctl's own objects and send its traps:
 - `notification_targets(record, engine_id)` (or `Snmp.targets()`) gives each trap
   receiver with the version, credentials and engine ID to send with, as a dict; the
   arguments for net-snmp's own `snmptrap`/`snmpinform` are `snmptrap_arguments(target)`.
-- `Snmp.sys_object_id` is sysObjectID (net-snmp's Linux agent OID until DOORCTL-MIB
-  gives doorctl's own).
+- sysObjectID is DOORCTL-MIB's doorctlController (mib.py's PRODUCT_OID).
 """
 
 from __future__ import annotations
 
 from doorctl import PRODUCT_NAME, __version__
+from doorctl.core.system.snmp.mib import PRODUCT_OID
 from doorctl.core.system.snmp.settings import INFORM, V1_V2C, V3, receiver_address
 
 VIEW = "doorctl"
 SYSTEM_GROUP = ".1.3.6.1.2.1.1"
-# sysObjectID: doorctl's agent identity under net-snmp's enterprise (8072) "agent OIDs"
-# branch (NET-SNMP-TC netSnmpAgentOIDs.10 is Linux); DOORCTL-MIB may name its own.
-SYS_OBJECT_ID = ".1.3.6.1.4.1.8072.3.2.10"
+# sysObjectID: what the unit is, DOORCTL-MIB's doorctlController
+SYS_OBJECT_ID = f".{PRODUCT_OID}"
 # RFC 3411 SnmpEngineID: enterprise 8072 with the high bit set, format 4 (text)
 ENGINE_ID_PREFIX = "80001f8804"
 MAX_ENGINE_TEXT = 27
@@ -48,16 +48,14 @@ def sys_descr() -> str:
     return f"{PRODUCT_NAME} {__version__} network door controller"
 
 
-def snmpd_conf(
-    record: dict, serial: str, extra: list[str] = (), object_id: str = SYS_OBJECT_ID
-) -> str:
+def snmpd_conf(record: dict, serial: str, extra: list[str] = ()) -> str:
     """The whole snmpd.conf for a record that is on: system group, access, traps."""
     lines = [
         "# Written by doorctl from its SNMP settings; changes here are overwritten.",
         "dontLogTCPWrappersConnects yes",
         f"exactEngineID {engine_id(serial)}",
         f"sysDescr {sys_descr()}",
-        f"sysObjectID {object_id}",
+        f"sysObjectID {SYS_OBJECT_ID}",
         *_system_lines(record),
         f"view {VIEW} included {SYSTEM_GROUP}",
         *_access_lines(record),
@@ -78,11 +76,13 @@ def _system_lines(record: dict) -> list[str]:
 
 
 def _access_lines(record: dict) -> list[str]:
-    """Who may read: the community (v1 and v2c) or the v3 user with authPriv only."""
+    """Who may read: the community (v1 and v2c) or each v3 user that may, with authPriv
+    only."""
     if record["version"] == V1_V2C:
         community = record["read_community"]
         return [f"rocommunity {community} default -V {VIEW}"]
-    return [f"rouser -s usm {record['v3_user']} priv -V {VIEW}"]
+    readers = [user for user in record["users"] if user["read"]]
+    return [f'rouser -s usm "{user["name"]}" priv -V {VIEW}' for user in readers]
 
 
 def _trap_lines(record: dict) -> list[str]:
@@ -106,9 +106,12 @@ def notification_targets(record: dict, engine: str) -> list[dict]:
      "inform" (bool), and "community" (v2c) or "user", "authentication" ("SHA" or
      "SHA-256"), "auth_key", "privacy" ("AES"), "privacy_key", "engine_id" (v3)}.
 
-    None when SNMP is off. The keys are the clear secrets: never log or show them.
+    None when SNMP is off, or v3 has no user that sends traps. The keys are the clear
+    secrets: never log or show them.
     """
     if record["version"] not in (V1_V2C, V3):
+        return []
+    if record["version"] == V3 and _sender(record) is None:
         return []
     targets = []
     for entry in record["trap_receivers"]:
@@ -119,17 +122,23 @@ def notification_targets(record: dict, engine: str) -> list[dict]:
     return targets
 
 
+def _sender(record: dict) -> dict | None:
+    """The v3 user that traps and informs are sent as, if any."""
+    return next((user for user in record["users"] if user["notify"]), None)
+
+
 def _credentials(record: dict, engine: str) -> dict:
     if record["version"] == V1_V2C:
         return {"version": "2c", "inform": False, "community": record["trap_community"]}
+    user = _sender(record)
     return {
         "version": "3",
         "inform": record["v3_notification"] == INFORM,
-        "user": record["v3_user"],
-        "authentication": record["v3_authentication"],
-        "auth_key": record["v3_auth_key"],
+        "user": user["name"],
+        "authentication": user["authentication"],
+        "auth_key": user["auth_key"],
         "privacy": "AES",
-        "privacy_key": record["v3_privacy_key"],
+        "privacy_key": user["privacy_key"],
         "engine_id": engine,
     }
 
@@ -169,7 +178,7 @@ def snmptrap_arguments(target: dict) -> list[str]:
 
 
 def persistent_file(old: str, record: dict) -> str:
-    """snmpd's persistent file with the v3 user as a `createUser` line.
+    """snmpd's persistent file with each v3 user as a `createUser` line.
 
     Earlier users (`usmUser` lines, keys already localised) are dropped so that a
     removed or changed user goes; the engine's boot counter and the rest are kept.
@@ -178,9 +187,9 @@ def persistent_file(old: str, record: dict) -> str:
     gone), so the clear passwords sit on disk only until snmpd has started.
     """
     kept = [line for line in old.splitlines() if not line.startswith(("usmUser ", "createUser "))]
-    if record["version"] == V3:
+    for user in record["users"] if record["version"] == V3 else ():
         kept.append(
-            f'createUser "{record["v3_user"]}" {record["v3_authentication"]} '
-            f'"{record["v3_auth_key"]}" AES "{record["v3_privacy_key"]}"'
+            f'createUser "{user["name"]}" {user["authentication"]} '
+            f'"{user["auth_key"]}" AES "{user["privacy_key"]}"'
         )
     return "\n".join(kept) + "\n"

@@ -21,6 +21,8 @@ ENTERPRISE_ARC = "1.3.6.1.4.1.8072.9999.9999"
 MODULE = f"{ENTERPRISE_ARC}.3667"  # doorctlMIB
 NOTIFICATIONS = f"{MODULE}.0"
 OBJECTS = f"{MODULE}.1"
+PRODUCTS = f"{MODULE}.3"  # doorctlProducts
+PRODUCT_OID = f"{PRODUCTS}.1"  # doorctlController: the unit's sysObjectID
 
 TRUTH = {True: 1, False: 2}  # SNMPv2-TC TruthValue
 DOOR_MODES = {

@@ -5,8 +5,8 @@ snmpd is started with its configuration in the data directory (`snmp/`, 0700):
 and nothing of the system's (/etc/snmp is never read). The configuration holds the
 communities and the trap sessions' keys: it is written 0600 and removed as soon as
 snmpd has read it (snmpd reads it only when it starts; it is written again for each
-start). A saved change restarts snmpd; off stops it; an snmpd that ends unasked is
-started again after a pause that grows up to a minute.
+start). A saved change of the settings or of a v3 user restarts snmpd; off stops it;
+an snmpd that ends unasked is started again after a pause that grows up to a minute.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from gevent import subprocess
 
 from doorctl.core.settings import Settings
 from doorctl.core.system.snmp.engine import (
-    SYS_OBJECT_ID,
     engine_id,
     notification_targets,
     persistent_file,
@@ -44,15 +43,21 @@ class Snmp:
     """SNMP: start(), stop(), apply(record), status(), targets(); see engine.py for
     the hooks (`extra_config`, `targets`)."""
 
-    def __init__(self, settings: Settings, data_dir: Path, serial: str, snmpd: str = "snmpd"):
+    def __init__(
+        self,
+        settings: Settings,
+        data_dir: Path,
+        serial: str,
+        users: Callable[[], list[dict]] = list,
+    ):
         self.settings = settings
+        self.users = users  # the v3 users with their keys (users.py's SnmpUsers.opened)
         self.directory = Path(data_dir) / "snmp"
         self.serial = serial
-        self.snmpd = snmpd
+        self.snmpd = "snmpd"
         self.address = "0.0.0.0"  # what snmpd listens on (tests: 127.0.0.1)
         self.extra_config: list[Callable[[dict], list[str]]] = []
-        self.sys_object_id = SYS_OBJECT_ID  # DOORCTL-MIB may give doorctl's own
-        self.record = settings.get(SECTION)
+        self.record = self._with_users(settings.get(SECTION))
         self.process: subprocess.Popen | None = None
         self.problem = ""
         self.output: list[str] = []
@@ -82,13 +87,20 @@ class Snmp:
 
     def apply(self, record: dict) -> None:
         """A saved record: restart snmpd with it, or stop it when SNMP is off."""
-        self.record = record
+        self.record = self._with_users(record)
         if not self._running:
             return
         self._end()
         self._failures = 0
         if record["version"] != OFF:
             self._launch()
+
+    def users_changed(self) -> None:
+        """A v3 user was added, changed or removed: restart snmpd with the users."""
+        self.apply(self.settings.get(SECTION))
+
+    def _with_users(self, record: dict) -> dict:
+        return {**record, "users": self.users()}
 
     def status(self) -> dict:
         """Whether snmpd runs, where it listens, and why it does not."""
@@ -141,13 +153,13 @@ class Snmp:
         self._watcher = gevent.spawn(self._watch, self.process)
 
     def _write_files(self) -> Path:
-        """snmpd.conf (0600) and the persistent file with the v3 user; the conf's path."""
+        """snmpd.conf (0600) and the persistent file with the v3 users; the conf's path."""
         persistent = self.directory / "persistent"
         persistent.mkdir(parents=True, exist_ok=True, mode=0o700)
         os.chmod(self.directory, 0o700)
         extra = [line for hook in self.extra_config for line in self._lines_of(hook)]
         conf = self.directory / "snmpd.conf"
-        text = snmpd_conf(self.record, self.serial, extra, self.sys_object_id)
+        text = snmpd_conf(self.record, self.serial, extra)
         _write_secret(conf, text)
         users = persistent / "snmpd.conf"
         old = users.read_text() if users.exists() else ""

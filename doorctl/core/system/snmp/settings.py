@@ -1,8 +1,9 @@
 """SNMP settings (manual: System > Network > SNMP), defined once as a form.
 
 The same form validates the page, the REST API and the store, and describes the
-section in the OpenAPI document. The communities and the v3 keys are stored sealed
-with the device key and never shown back: an empty one keeps the stored one.
+section in the OpenAPI document. The communities are stored sealed with the device
+key and never shown back: an empty one keeps the stored one. The v3 users, with their
+keys, are a table of their own (users.py); the settings say only how traps are sent.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from wtforms.validators import Length, NumberRange, StopValidation, ValidationEr
 from doorctl.core.fields import Choice, ListField, is_host
 
 SECTION = "snmp"
-SECRETS = ("read_community", "trap_community", "v3_auth_key", "v3_privacy_key")
+SECRETS = ("read_community", "trap_community")
 OFF, V1_V2C, V3 = "off", "v1_v2c", "v3"
 VERSIONS = (
     (OFF, lazy_gettext("Off")),
@@ -33,6 +34,9 @@ TRAP_PORT = 162
 MAX_RECEIVERS = 8
 MIN_KEY = 8  # RFC 3414 and net-snmp: a passphrase shorter than 8 characters is refused
 MAX_TEXT = 255
+USERS_API = "/api/v1/snmp/users"
+# the one v3 user's fields before the users had a table (users.py)
+MOVED = ("v3_user", "v3_authentication", "v3_auth_key", "v3_privacy_key")
 
 
 class Present:
@@ -44,7 +48,7 @@ class Present:
             raise StopValidation(_("Enter the port SNMP listens on, 1 to 65535."))
 
 
-def _line_error(text: str) -> str | None:
+def line_error(text: str) -> str | None:
     """Why a value can't go into snmpd's configuration (a line break, a quote)."""
     if any(c in text for c in '\r\n"\\') or any(ord(c) < 32 for c in text):
         return _("No line breaks, quotes or backslashes.")
@@ -82,7 +86,7 @@ def _receiver_error(entry: str) -> str | None:
 
 
 class SnmpSettings(Form):
-    """SNMP: version, port, the system group, communities, the v3 user and receivers."""
+    """SNMP: version, port, the system group, communities, how v3 notifies, receivers."""
 
     version = Choice(lazy_gettext("SNMP"), choices=VERSIONS, default=OFF)
     port = IntegerField(
@@ -121,16 +125,6 @@ class SnmpSettings(Form):
     trap_community = StringField(
         lazy_gettext("Trap community"), default="", validators=[Length(0, MAX_TEXT)]
     )
-    v3_user = StringField(lazy_gettext("User name"), default="", validators=[Length(0, 32)])
-    v3_authentication = Choice(
-        lazy_gettext("Authentication"), choices=AUTHENTICATIONS, default="SHA-256"
-    )
-    v3_auth_key = StringField(
-        lazy_gettext("Authentication password"), default="", validators=[Length(0, MAX_TEXT)]
-    )
-    v3_privacy_key = StringField(
-        lazy_gettext("Privacy password (AES)"), default="", validators=[Length(0, MAX_TEXT)]
-    )
     v3_notification = Choice(lazy_gettext("Send as"), choices=NOTIFICATIONS, default=TRAP)
     trap_receivers = ListField(
         lazy_gettext("Trap receivers"),
@@ -164,19 +158,6 @@ class SnmpSettings(Form):
         if field.data and any(c.isspace() for c in field.data):
             raise ValidationError(_("A community has no spaces."))
 
-    def validate_v3_user(self, field: Field) -> None:
-        _text_rule(field)
-        if self.version.data == V3 and not field.data:
-            raise ValidationError(_("Enter the user name SNMP managers use."))
-        if field.data and any(c.isspace() for c in field.data):
-            raise ValidationError(_("A user name has no spaces."))
-
-    def validate_v3_auth_key(self, field: Field) -> None:
-        _key_rule(self, field)
-
-    def validate_v3_privacy_key(self, field: Field) -> None:
-        _key_rule(self, field)
-
     def validate_trap_receivers(self, field: Field) -> None:
         if len(field.data) > MAX_RECEIVERS:
             raise ValidationError(_("At most %(most)d receivers.", most=MAX_RECEIVERS))
@@ -189,22 +170,9 @@ class SnmpSettings(Form):
 def _text_rule(field: Field) -> None:
     if not isinstance(field.data, str):
         raise StopValidation(_("Must be text."))
-    error = _line_error(field.data)
+    error = line_error(field.data)
     if error:
         raise ValidationError(error)
-
-
-def _key_rule(form: SnmpSettings, field: Field) -> None:
-    """A v3 password: 8 characters at least when v3 is on or one is given."""
-    _text_rule(field)
-    if form.version.data == V3 and not field.data:
-        raise ValidationError(
-            _("Enter a password of at least %(least)d characters.", least=MIN_KEY)
-        )
-    if field.data and len(field.data) < MIN_KEY:
-        raise ValidationError(
-            _("At least %(least)d characters (SNMP v3 refuses shorter ones).", least=MIN_KEY)
-        )
 
 
 def keep_secrets(given: dict) -> dict:
@@ -222,3 +190,24 @@ def public(record: dict) -> dict:
     for name in SECRETS:
         shown[f"{name}_set"] = bool(record.get(name))
     return shown
+
+
+def sender_check(record: dict, users: list[dict]) -> dict:
+    """The rule the form alone can't know: v3 traps need the user they are sent as."""
+    sends = record["version"] == V3 and record["trap_receivers"]
+    if sends and not any(user["notify"] for user in users):
+        return {
+            "trap_receivers": _(
+                "Add an SNMP v3 user that sends traps first (SNMP v3 users, Sends traps)."
+            )
+        }
+    return {}
+
+
+def moved_fields(body: dict) -> dict:
+    """A message for each v3 user field of an earlier version that a request still
+    sends: the users are a resource of their own now."""
+    message = _(
+        "SNMP v3 users are at %(route)s now: add, change or remove them there.", route=USERS_API
+    )
+    return {name: message for name in MOVED if name in body}
