@@ -3,7 +3,8 @@
 A reader poll that falls due waits for whatever greenlet runs on the hub at that
 moment: a request that computes for 40 ms without yielding makes the poll 40 ms late.
 This serves the real app, as `doorctl serve` does, on an appliance in long service
-(100,000 cardholders with a card each, 300,000 events, most of them access decisions)
+(100,000 cardholders with a card each, 300,000 events, most of them access decisions,
+10,000 of them settings changes for the Audit log; a full system log)
 and makes the requests a user can make, one at a time. A greenlet trace measures every
 stretch a greenlet other than the hub and the client runs without switching; a
 request's stall is the longest stretch while it was served, by the clock (the target's
@@ -34,10 +35,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from reader_loop import PASSWORD, served  # noqa: E402
 
 from doorctl.core.access_control.credentials import card_key  # noqa: E402
+from doorctl.core.logs.system_log import INSERT as SYSTEM_INSERT  # noqa: E402
 from doorctl.core.store import INSERT_EVENT, Store  # noqa: E402
 
 CARDHOLDERS = 100_000
 EVENTS = 300_000
+AUDITS = 10_000  # of the EVENTS, the newest: settings changes (Audit log)
+SYSTEM_RECORDS = 20_000  # the system log's default length
 RUNS = 3
 TARGET_MS = 10.0
 GRANTED = "tns1:AccessControl/AccessGranted/Credential"
@@ -67,6 +71,9 @@ REQUESTS = (
     "/peripherals",
     "/help/api",
     "/api/v1/openapi.json",
+    "/logs/system/download",
+    "/logs/audit/download",
+    "/logs/reports/server-report",
 )
 
 
@@ -84,6 +91,7 @@ def seed(data_dir: Path) -> None:
         ((n, card_key("H10306", n // 65536, n % 65536)) for n in range(1, CARDHOLDERS + 1)),
     )
     conn.executemany(INSERT_EVENT, (_event(n) for n in range(1, EVENTS + 1)))
+    conn.executemany(SYSTEM_INSERT, (_record(n) for n in range(1, SYSTEM_RECORDS + 1)))
     retention = json.dumps({"retention": EVENTS})
     conn.execute("INSERT OR REPLACE INTO settings VALUES ('event_log', ?)", (retention,))
     conn.execute("COMMIT")
@@ -91,15 +99,26 @@ def seed(data_dir: Path) -> None:
 
 
 def _event(n: int) -> tuple:
-    """Event n: nine of ten are access decisions at door 1 or 2, the rest an input."""
+    """Event n: nine of ten are access decisions at door 1 or 2, the rest an input; the
+    newest AUDITS are settings changes."""
     start = time.time() - EVENTS
-    if n % 10 == 0:
+    if n > EVENTS - AUDITS:
+        topic, source = "tns1:Configuration/Settings/Changed", {}
+        actor = {"user": "root", "address": "192.0.2.7", "via": "web"}
+        data = {"id": "event_log", "action": "update", "changed": ["retention"], "actor": actor}
+    elif n % 10 == 0:
         topic, source, data = "tns1:Device/Trigger/DigitalInput", {"port": "in1"}, {}
     else:
         topic = GRANTED if n % 3 else DENIED
         source = {"door": 1 + n % 2, "reader": "wiegand"}
         data = {"cardholder_id": 1 + n * 7919 % CARDHOLDERS, "card": f"H10306:0:{n % 65536}"}
     return (n, start + n, topic, json.dumps(source), json.dumps(data), "{}", 0)
+
+
+def _record(n: int) -> tuple:
+    """System log record n, one a second up to now."""
+    when = time.time() - SYSTEM_RECORDS + n
+    return (when, 20, "doorctl.bench", f"Record {n} of the bench's system log", "hub")
 
 
 class Stalls:

@@ -91,6 +91,17 @@ def test_the_csv_download_has_who_what_and_where(logged_in, admin_api):
     assert (change["user"], change["address"], change["via"]) == ("root", "127.0.0.1", "api")
 
 
+def test_the_csv_download_speaks_the_readers_language(logged_in, admin_api):
+    # the rows are written on a thread: it must still know the request's language
+    admin_api.put("/api/v1/event-log/settings", json={"retention": 7000})
+    german = {"Accept-Language": "de"}
+    shown = admin_api.get("/api/v1/logs/audit", headers=german).json["entries"][0]["what"]
+    assert shown != entries(admin_api)[0]["what"]
+    answer = logged_in.get("/logs/audit/download", headers=german)
+    rows = list(csv.DictReader(io.StringIO(answer.get_data(as_text=True))))
+    assert rows[0]["what"] == shown
+
+
 def test_bad_filters_are_a_400_with_each_field(admin_api, logged_in):
     answer = admin_api.get("/api/v1/logs/audit?since=yesterday&limit=0")
     assert answer.status_code == 400

@@ -3,15 +3,20 @@ one trace at a time, administrators only; the file is a pcap holding what was se
 
 from __future__ import annotations
 
+import os
 import secrets
+import socket
 import subprocess
 import urllib.request
+from pathlib import Path
 
+import gevent
 import pytest
 from support import ROOT_PASSWORD, basic, csrf_token, require, start_set_up
 from support_osdp import wait_until
 
-from doorctl.core.logs.network_trace import FILE
+from doorctl.core.errors import Conflict
+from doorctl.core.logs.network_trace import FILE, TOPIC
 
 TRACE = "/api/v1/logs/network-trace"
 TWO_HOURS = {"duration": 120, "unit": "minutes", "interface": "lo"}
@@ -176,3 +181,110 @@ def test_a_trace_the_api_stopped_is_kept_until_its_time(admin_api, trace):
     wait_until(lambda: not (trace.folder / FILE).exists(), 10, "file expired")
     assert admin_api.get(TRACE + "/file").status_code == 404
     assert admin_api.get(TRACE).json == {"state": "none"}
+
+
+FAR = {"REMOTE_ADDR": "192.0.2.7"}  # a client that is not the test's loopback
+NEAR = {"REMOTE_ADDR": "192.0.2.8"}
+
+
+def _audited(api) -> list[tuple]:
+    """The Audit log's network trace entries, oldest first: who, where, how, what."""
+    entries = api.get("/api/v1/logs/audit").json["entries"]
+    found = [e for e in reversed(entries) if e["topic"] == TOPIC]
+    return [(e["user"], e["address"], e["via"], e["what"]) for e in found]
+
+
+def test_who_traced_from_the_page_and_the_api_is_in_the_audit_log(logged_in, admin_api, trace):
+    token = csrf_token(logged_in, "/logs/network-trace")
+    form = {"duration": "60", "unit": "seconds", "interface": "lo", "csrf_token": token}
+    assert logged_in.post("/logs/network-trace", data=form, environ_base=FAR).status_code == 303
+    stop = logged_in.post("/logs/network-trace/stop", data={"csrf_token": token}, environ_base=FAR)
+    assert stop.status_code == 303
+    body = {"duration": 30, "interface": "lo"}
+    assert admin_api.post(TRACE, body, environ_base=NEAR).status_code == 202
+    assert admin_api.delete(TRACE, environ_base=NEAR).status_code == 204
+    audited = _audited(admin_api)
+    assert [entry[:3] for entry in audited] == [
+        ("root", "192.0.2.7", "web"),
+        ("root", "192.0.2.7", "web"),
+        ("root", "192.0.2.8", "api"),
+        ("root", "192.0.2.8", "api"),
+    ]
+    assert audited[0][3] == "root started a network trace of lo for 60 s"
+    assert audited[3][3].startswith("root stopped the network trace of lo after ")
+    page = logged_in.get("/logs/audit").get_data(as_text=True)
+    assert "root started a network trace of lo for 30 s" in page and "192.0.2.8" in page
+    mine = admin_api.get("/api/v1/logs/audit", query_string={"user": "root"}).json["entries"]
+    assert sum(e["topic"] == TOPIC for e in mine) == 4
+
+
+def test_doorctl_stopping_a_trace_names_no_user(app, admin_api, trace):
+    assert admin_api.post(TRACE, {"duration": 60, "interface": "lo"}).status_code == 202
+    app.extensions["doorctl"].stop()
+    app.extensions["doorctl"].start()  # the fixture stops it again
+    user, address, _via, what = _audited(admin_api)[-1]
+    assert (user, address) == (None, None)
+    assert what.startswith("The network trace of lo ended after ")
+    assert what.endswith(" s: doorctl stopped")
+
+
+def _tcpdumps(parent: int) -> int:
+    """How many tcpdump processes `parent` has."""
+    count = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)
+            name = fields[0].split("(", 1)[1]
+        except (OSError, IndexError):
+            continue
+        count += name == "tcpdump" and int(fields[1].split()[1]) == parent
+    return count
+
+
+def _begin(trace) -> str:
+    try:
+        return trace.begin(60, "seconds", "lo", {"user": "root"})["state"]
+    except Conflict as refused:
+        return refused.message
+
+
+def test_two_traces_started_at_once_start_one_tcpdump(trace):
+    # the first waits for tcpdump to listen; meanwhile the second asks
+    starts = [gevent.spawn(_begin, trace) for _n in range(2)]
+    gevent.joinall(starts, raise_error=True)
+    assert sorted(start.value for start in starts) == [
+        "A network trace is running already: stop it or wait for its end.",
+        "running",
+    ]
+    assert _tcpdumps(os.getpid()) == 1
+    assert (trace.folder / FILE).exists()
+    trace.end({"user": "root"})
+    assert _tcpdumps(os.getpid()) == 0
+
+
+def test_a_trace_stops_when_its_file_is_full_and_keeps_its_first_traffic(
+    logged_in, admin_api, trace
+):
+    trace.max_file_mb = 1
+    assert admin_api.post(TRACE, {"duration": 60, "interface": "lo"}).status_code == 202
+    path = trace.folder / FILE
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sender:
+        sender.sendto(b"first datagram", ("127.0.0.1", 9))
+        wait_until(lambda: path.stat().st_size > 24, 10, "first datagram written")
+
+        def full() -> bool:
+            """A few more datagrams (a busy tcpdump may drop some), then: is it full?"""
+            for _n in range(4):
+                sender.sendto(b"x" * 60_000, ("127.0.0.1", 9))
+            return trace.status()["state"] == "full"
+
+        wait_until(full, 30, "trace full")
+    assert [path.name for path in trace.folder.iterdir()] == [FILE]
+    with admin_api.get(TRACE + "/file") as answer:
+        pcap = answer.data
+    assert answer.status_code == 200 and 1_000_000 <= len(pcap) < 1_000_000 + 70_000
+    assert b"first datagram" in pcap
+    what = _audited(admin_api)[-1][3]
+    assert what.endswith(" s: its file was full (1 MB)")
+    page = logged_in.get("/logs/network-trace").get_data(as_text=True)
+    assert "The trace stops at 1 MB" in page and 'id="trace-download"' in page

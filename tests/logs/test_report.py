@@ -173,6 +173,9 @@ def test_the_report_downloads_named_after_the_device_and_the_time(logged_in, doo
     assert disposition.startswith(f'attachment; filename="doorctl-{hostname}-')
     assert disposition.endswith('-server-report.txt"')
     assert "== Settings ==" in answer.get_data(as_text=True)
+    # the text is written on a thread: in the reader's language all the same
+    german = logged_in.get("/logs/reports/server-report", headers={"Accept-Language": "de"})
+    assert "== Einstellungen ==" in german.get_data(as_text=True)
 
 
 def test_the_page_shows_the_report_and_links_the_logs(logged_in):

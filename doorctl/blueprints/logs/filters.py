@@ -81,6 +81,19 @@ def parse_int(args: MultiDict, name: str, label: str, errors: Errors, default=No
     return number
 
 
+def page_filters(args: MultiDict, tz: ZoneInfo, errors: Errors, limit: int, older=None) -> dict:
+    """The filters every log shares: its time range (From, Until) and its page (older
+    than the id `before`, `limit` rows); `older` labels `before` (events by default)."""
+    values = {
+        "since": parse_time(args, "since", _("From"), tz, errors),
+        "until": parse_time(args, "until", _("Until"), tz, errors),
+        "before": parse_int(args, "before", older or _("Older than event"), errors),
+        "limit": parse_int(args, "limit", _("Rows"), errors, limit, 1000),
+    }
+    time_order(values, errors)
+    return values
+
+
 def time_order(values: dict, errors: Errors) -> None:
     """Until must come after From: a range that can hold nothing is a mistake."""
     since, until = values.get("since"), values.get("until")
@@ -103,15 +116,8 @@ def kind_prefixes(args: MultiDict, errors: Errors) -> tuple[str, ...]:
 def event_filters(args: MultiDict, tz: ZoneInfo, limit: int = 100) -> tuple[dict, Errors]:
     """The Event log's filters and the errors of the bad ones."""
     errors = Errors()
-    values = {
-        "prefixes": kind_prefixes(args, errors),
-        "since": parse_time(args, "since", _("From"), tz, errors),
-        "until": parse_time(args, "until", _("Until"), tz, errors),
-        "before": parse_int(args, "before", _("Older than event"), errors),
-        "limit": parse_int(args, "limit", _("Rows"), errors, limit, 1000),
-    }
-    time_order(values, errors)
-    return values, errors
+    prefixes = kind_prefixes(args, errors)
+    return {"prefixes": prefixes, **page_filters(args, tz, errors, limit)}, errors
 
 
 RESULTS = ("granted", "denied")
@@ -129,13 +135,8 @@ def access_filters(args: MultiDict, tz: ZoneInfo, named, limit: int = 50) -> tup
         "cardholder_ids": _cardholders(args, named, errors),
         "door_id": parse_int(args, "door_id", _("Door"), errors, high=2**31),
         "result": result,
-        "since": parse_time(args, "since", _("From"), tz, errors),
-        "until": parse_time(args, "until", _("Until"), tz, errors),
-        "before": parse_int(args, "before", _("Older than event"), errors),
-        "limit": parse_int(args, "limit", _("Rows"), errors, limit, 1000),
     }
-    time_order(values, errors)
-    return values, errors
+    return {**values, **page_filters(args, tz, errors, limit)}, errors
 
 
 def _cardholders(args: MultiDict, named, errors: Errors) -> tuple[int, ...] | None:

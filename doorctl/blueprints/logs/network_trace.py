@@ -28,7 +28,7 @@ from flask_babel import lazy_gettext
 from flask_login import current_user
 
 from doorctl.blueprints.api_schemas import record
-from doorctl.blueprints.common import appliance, form_number, json_body, render
+from doorctl.blueprints.common import appliance, form_number, is_api, json_body, render
 from doorctl.core.errors import DoorctlError, Invalid, unknown_fields
 from doorctl.core.logs import network_trace as core
 from doorctl.core.logs.network_trace import ALL, NetworkTrace, interfaces
@@ -45,7 +45,9 @@ def _trace() -> NetworkTrace:
 
 
 def _source() -> dict:
-    return {"user": current_user.username, "address": request.remote_addr}
+    """Who starts or stops the trace, from where and how: its events' source (Audit log)."""
+    via = "api" if is_api() else "web"
+    return {"user": current_user.username, "address": request.remote_addr, "via": via}
 
 
 def _context(values=None, errors=None, message=None) -> dict:
@@ -58,6 +60,7 @@ def _context(values=None, errors=None, message=None) -> dict:
         "units": list(core.UNITS),
         "trace": _trace().status(),
         "limits": core.SECONDS,
+        "megabytes": _trace().max_file_mb,
     }
 
 
@@ -160,7 +163,7 @@ def api_file():
 
 WHEN = {"type": ["string", "null"], "description": "ISO 8601, UTC"}
 STATE = record(
-    {"state": {"enum": ["none", "running", "done", "stopped", "abandoned", "failed"]}},
+    {"state": {"enum": ["none", "running", "done", "full", "stopped", "abandoned", "failed"]}},
     {
         "seconds": {"type": "integer"},
         "interface": {"type": "string", "description": "any: all interfaces"},

@@ -6,7 +6,8 @@ request runs carries it as `data["actor"]` ({"user", "address", "via"}), and so 
 events of a change the request hands to the store's writer thread or to the engine
 process (each captures the actor before the hand-over). The Audit log reads who, from
 where and through what from there. Other events (an output switched, an alarm) keep
-their data as it was; logins and failed logins carry their own user and address.
+their data as it was; logins, failed logins and network traces carry their own user
+and address.
 """
 
 from __future__ import annotations
@@ -23,8 +24,11 @@ AUDITED = (
     "tns1:Device/Maintenance/",
     "tns1:Device/Network/HttpHttps/",
     "tns1:Device/Network/IpSettings/",
+    "tns1:Device/Network/Trace",
 )
-OWN_ACTOR = ("tns1:Device/User/Login", "tns1:Device/User/LoginFailed")
+# A network trace can hold other people's credentials: who recorded one is audited. Its
+# events name the user and address that started it (a request's or the device's own).
+OWN_ACTOR = ("tns1:Device/User/Login", "tns1:Device/User/LoginFailed", "tns1:Device/Network/Trace")
 _current: ContextVar[Who | None] = ContextVar("doorctl_actor", default=None)
 
 

@@ -15,7 +15,7 @@ from doorctl.core.logs.actor import AUDITED, OWN_ACTOR
 
 # Changes of settings, users, access data and certificates; logins and sessions;
 # blocked addresses and the firmware key; maintenance; confirmed or reverted
-# network changes. Logins name who logged in in their source.
+# network changes; network traces. Logins and traces name their user in their source.
 PREFIXES, OWN_USER = AUDITED, OWN_ACTOR
 USER_MATCH = "(json_extract(data, '$.actor.user') = ? OR json_extract(source, '$.user') = ?)"
 
@@ -26,8 +26,10 @@ def actor_of(event: Event) -> dict:
     user = actor.get("user")
     if user is None and event.topic in OWN_USER:
         user = event.source.get("user")
-    address = actor.get("address") or event.data.get("address")
-    return {"user": user, "address": address, "via": actor.get("via") or event.data.get("method")}
+    own = event.source if event.topic in OWN_USER else {}
+    address = actor.get("address") or event.data.get("address") or own.get("address")
+    via = actor.get("via") or event.data.get("method") or own.get("via")
+    return {"user": user, "address": address, "via": via}
 
 
 def query(

@@ -3,10 +3,11 @@ tcpdump for a while and downloaded as a pcap file that Wireshark opens.
 
 One trace at a time. tcpdump runs as a child under gevent's subprocess (the hub serves
 on while it records); it is ended when its duration is over, when an administrator
-stops it, when the page that started it is gone, or when doorctl stops, and it dies
-with doorctl should doorctl itself be killed. The file is bounded: tcpdump keeps at
-most MAX_FILE_MB, overwriting the oldest when the link is busy, so a long trace can't
-fill the card. A finished trace is kept KEEP_SECONDS for its download, then deleted.
+stops it, when the page that started it is gone, when its file is full, or when
+doorctl stops, and it dies with doorctl should doorctl itself be killed. The file is
+bounded: the trace stops once it holds MAX_FILE_MB (its first MAX_FILE_MB of traffic),
+so a long trace on a busy link can't fill the card. A finished trace is kept
+KEEP_SECONDS for its download, then deleted.
 tcpdump needs CAP_NET_RAW: as root it has it; a service user gets it from systemd's
 AmbientCapabilities=CAP_NET_RAW, which tcpdump inherits.
 """
@@ -38,10 +39,12 @@ TCPDUMP = "/usr/bin/tcpdump"
 ALL = "any"
 # One second to 30 minutes: long enough to catch a fault an installer reproduces or
 # waits for (a broker that drops the unit every few minutes), short enough that a
-# forgotten trace ends the same hour; at MAX_FILE_MB its newest traffic is kept.
+# forgotten trace ends the same hour, or sooner when its file is full.
 SECONDS = (1, 30 * 60)
 UNITS = {"seconds": 1, "minutes": 60}
 MAX_FILE_MB = 50  # tcpdump's -C counts millions of bytes
+# tcpdump starts a second file once the first holds -C; how often that is looked for.
+FULL_CHECK_SECONDS = 0.5
 KEEP_SECONDS = 15 * 60
 # A trace started from a page lives while the browser that started it is there: its
 # page asks for the state every 2 s, and any other page of the same login counts too.
@@ -53,6 +56,8 @@ FILE = "network-trace.pcap"
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER = 47, 2, 3
 CAP_NET_RAW = 13  # linux/capability.h
+# The source of what the device does on its own (no user): the trace doorctl ends as it stops.
+DEVICE: dict = {}
 
 
 def interfaces(net: Path = Path("/sys/class/net")) -> list[str]:
@@ -105,7 +110,9 @@ class NetworkTrace:
         self.publish = publish or (lambda *args: None)
         self.lease_seconds = LEASE_SECONDS
         self.keep_seconds = KEEP_SECONDS
+        self.max_file_mb = MAX_FILE_MB
         self.trace: dict | None = None
+        self.starting = False  # while tcpdump is being started, for a trace asked for
 
     # --- the service --------------------------------------------------------------------
 
@@ -117,7 +124,7 @@ class NetworkTrace:
         """doorctl stops: the trace ends and its file goes."""
         trace, self.trace = self.trace, None
         if trace is not None:
-            self._end(trace, "stopped")
+            self._end(trace, "stopped", DEVICE, {"reason": "shutdown"})
         shutil.rmtree(self.folder, ignore_errors=True)
 
     # --- what the page and the API ask --------------------------------------------------
@@ -133,10 +140,14 @@ class NetworkTrace:
             errors["interface"] = _("Choose one of: %(choices)s.", choices=names)
         if errors:
             raise Invalid(errors)
-        if self.running():
+        if self.running() or self.starting:
             raise Conflict(_("A network trace is running already: stop it or wait for its end."))
-        self._discard()
-        self.trace = self._launch(seconds, interface, source, watcher)
+        self.starting = True  # tcpdump takes a while to listen: a second start must wait
+        try:
+            self._discard()
+            self.trace = self._launch(seconds, interface, source, watcher)
+        finally:
+            self.starting = False
         return self.status()
 
     def running(self) -> bool:
@@ -183,12 +194,11 @@ class NetworkTrace:
     def _argv(self, interface: str) -> list[str]:
         """tcpdump: no names looked up, not promiscuous (the unit's own traffic, no
         CAP_NET_ADMIN), each packet handed over and written at once (a trace stopped
-        early would otherwise lose the packets libpcap still buffers), at most
-        MAX_FILE_MB on disk. As root it stays root (-Z) rather than become the tcpdump
-        user, who may not write in the data directory."""
+        early would otherwise lose the packets libpcap still buffers), a new file once
+        max_file_mb are written (then the trace stops: `_full`). As root it stays root
+        (-Z) rather than become the tcpdump user, who may not write in the data directory."""
         argv = [self.tcpdump, "-i", interface, "-n", "-p", "-U", "--immediate-mode"]
-        argv += ["-w", str(self.folder / FILE)]
-        argv += ["-C", str(MAX_FILE_MB), "-W", "1"]
+        argv += ["-w", str(self.folder / FILE), "-C", str(self.max_file_mb)]
         if os.geteuid() == 0:
             argv += ["-Z", pwd.getpwuid(os.geteuid()).pw_name]
         return argv
@@ -233,23 +243,31 @@ class NetworkTrace:
         return " ".join(lines[-2:]) or _("it did not start listening in time")
 
     def _run(self, trace: dict) -> None:
-        """Wait for the end of the duration, tcpdump's own end or the lease's."""
+        """Wait for the end of the duration, a full file, tcpdump's own end or the lease's."""
         process = trace["process"]
         while trace["state"] == "running" and not trace.get("ending"):
             left = trace["ends"] - time.time()
             if left <= 0:
                 self._end(trace, "done")
+            elif self._full():
+                self._end(trace, "full", data={"megabytes": self.max_file_mb})
             elif trace["watcher"] and time.monotonic() - trace["asked"] > self.lease_seconds:
                 self._end(trace, "abandoned")
-            elif _waited(process, min(left, self.lease_seconds / 3)) and not trace.get("ending"):
+            elif _waited(process, min(left, FULL_CHECK_SECONDS)) and not trace.get("ending"):
                 trace["problem"] = _(
                     "tcpdump ended on its own (exit code %(code)d).", code=process.returncode
                 )
                 self._end(trace, "failed")
 
-    def _end(self, trace: dict, state: str, source: dict | None = None) -> None:
-        """tcpdump told to finish its file; an abandoned trace's file is deleted. The
-        state changes once all is done, so whoever reads it finds the file as it says."""
+    def _full(self) -> bool:
+        """Whether tcpdump has begun a second file: the first holds max_file_mb."""
+        return (self.folder / f"{FILE}1").exists()
+
+    def _end(self, trace: dict, state: str, source: dict | None = None, data=None) -> None:
+        """tcpdump told to finish its file; an abandoned trace's file is deleted, and so
+        is what tcpdump began after a full one. The state changes once all is done, so
+        whoever reads it finds the file as it says. `source`: who ended it, when not
+        the trace itself; `data`: why, for its event."""
         if trace["state"] != "running" or trace.get("ending"):
             return
         trace["ending"] = True
@@ -257,13 +275,15 @@ class NetworkTrace:
         if trace.get("greenlet") is not None and trace["greenlet"] is not gevent.getcurrent():
             trace["greenlet"].kill(block=False)
         _kill(trace["process"])
+        self._discard_extra()
         if state == "abandoned":
             self._discard()
         else:
             gevent.spawn_later(self.keep_seconds, self._expire, trace)
         trace.update(state=state, ended=ended)
-        data = {"state": state, "seconds": round(ended - trace["started"])}
-        self.publish(TOPIC, source or trace["source"], {**data, "interface": trace["interface"]})
+        said = {"state": state, "seconds": round(ended - trace["started"]), **(data or {})}
+        source = trace["source"] if source is None else source
+        self.publish(TOPIC, source, {**said, "interface": trace["interface"]})
 
     def _expire(self, trace: dict) -> None:
         """A finished trace not replaced since: its file is deleted, and it is gone."""
@@ -273,6 +293,12 @@ class NetworkTrace:
 
     def _discard(self) -> None:
         (self.folder / FILE).unlink(missing_ok=True)
+        self._discard_extra()
+
+    def _discard_extra(self) -> None:
+        """The files tcpdump began after the first was full (network-trace.pcap1, ...)."""
+        for path in self.folder.glob(f"{FILE}?*"):
+            path.unlink(missing_ok=True)
 
 
 def _waited(process, timeout: float) -> bool:

@@ -29,6 +29,7 @@ from wtforms import PasswordField
 
 from doorctl import PRODUCT_NAME, __version__
 from doorctl.core.secrets import PREFIX as SEALED_PREFIX
+from doorctl.core.waiting import computed, computed_here
 
 log = logging.getLogger(__name__)
 EVENT_TAIL = 100
@@ -190,7 +191,9 @@ def build(doorctl) -> dict:
         "system_log": _part(lambda: system_log_tail(doorctl.system_log)),
         "event_log": _part(lambda: event_tail(doorctl.event_log)),
     }
-    return scrubbed(report, secret_values(doorctl.settings) | _table_keys(doorctl))
+    # Scrubbing every text of the report is pure CPU work: off the hub.
+    secrets = secret_values(doorctl.settings) | _table_keys(doorctl)
+    return computed(scrubbed, report, secrets)
 
 
 def _table_keys(doorctl) -> set[str]:
@@ -245,7 +248,12 @@ def titles() -> dict[str, str]:
 
 
 def as_text(report: dict) -> str:
-    """The report as plain text: a heading per part, then `key: value` lines."""
+    """The report as plain text: a heading per part, then `key: value` lines (made on
+    a thread: a report's thousand lines would stall the hub)."""
+    return computed_here(_text, report)
+
+
+def _text(report: dict) -> str:
     lines = [_("%(product)s server report", product=PRODUCT_NAME), f"{_('Made')}: {report['made']}"]
     for key, title in titles().items():
         if key not in report:

@@ -33,12 +33,26 @@ def _trace(event: Event, context: Context) -> str:
             where=_where(event),
             seconds=seconds,
         )
+    if state == "stopped" and event.data.get("reason") == "shutdown":
+        return _(
+            "The network trace of %(where)s ended after %(seconds)d s: doorctl stopped",
+            where=_where(event),
+            seconds=seconds,
+        )
     if state == "stopped":
         return _(
             "%(user)s stopped the network trace of %(where)s after %(seconds)d s",
             user=user,
             where=_where(event),
             seconds=seconds,
+        )
+    if state == "full":
+        return _(
+            "The network trace of %(where)s ended after %(seconds)d s: its file was full "
+            "(%(megabytes)d MB)",
+            where=_where(event),
+            seconds=seconds,
+            megabytes=int(event.data.get("megabytes") or 0),
         )
     if state == "abandoned":
         return _(
