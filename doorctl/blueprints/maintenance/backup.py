@@ -179,7 +179,7 @@ def api_restore():
 api_preview.doorctl_upload = True  # auth lets multipart through to this view
 api_restore.doorctl_upload = True
 
-# --- what the OpenAPI document says of the three routes (api_routes.py) ---------------
+# --- what the OpenAPI document says of the three routes (api_routes/maintenance.py) --
 
 COUNT = {"type": "integer", "minimum": 0}
 BACKUP_BODY = {

@@ -22,7 +22,7 @@ bp = Blueprint("maintenance", __name__)
 START_HEADER = "X-Doorctl-Start"
 BODIES = {"restart": ("device",), "restore": (), "factory_default": ("confirmation",)}
 ACTIONS = ("restart", "restore", "factory_default")
-# The OpenAPI document's words for these routes (api_routes.py).
+# The OpenAPI document's words for these routes (api_routes/maintenance.py).
 STATUS_SCHEMA = {
     "type": "object",
     "required": ["can_restart", "device_restart", "pending", "restore_keeps"],
