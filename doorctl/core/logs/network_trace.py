@@ -30,6 +30,7 @@ import gevent
 from flask_babel import gettext as _
 from gevent import subprocess
 
+from doorctl.core.children import die_with_parent, stop
 from doorctl.core.errors import Conflict, Invalid, NotFound
 from doorctl.core.waiting import off_hub
 
@@ -53,7 +54,6 @@ LEASE_SECONDS = 60
 # How long tcpdump may take to open the interface and say that it listens.
 READY_SECONDS = 10
 FILE = "network-trace.pcap"
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, PR_CAP_AMBIENT_LOWER = 47, 2, 3
 CAP_NET_RAW = 13  # linux/capability.h
 # The source of what the device does on its own (no user): the trace doorctl ends as it stops.
@@ -96,9 +96,8 @@ def _die_with_doorctl() -> None:
     """In tcpdump, before it runs: SIGTERM when doorctl dies, so no trace outlives it,
     and CAP_NET_RAW in its ambient set again for the capture (refused where doorctl
     has none to give, as root: then tcpdump needs none, or says it lacks it)."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-    libc.prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0)
+    die_with_parent(signal.SIGTERM)
+    ctypes.CDLL(None, use_errno=True).prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, CAP_NET_RAW, 0, 0)
 
 
 class NetworkTrace:
@@ -312,11 +311,7 @@ def _waited(process, timeout: float) -> bool:
 
 def _kill(process) -> None:
     """SIGTERM (tcpdump writes out what it holds), SIGKILL if it lingers."""
-    if process.poll() is None:
-        process.terminate()
-        if not _waited(process, 5):
-            process.kill()
-            process.wait()
+    stop(process, 5)
 
 
 def _drain(stream) -> None:

@@ -24,7 +24,6 @@ only: a restart is no new press of the button.
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import logging
 import os
 import signal
@@ -33,6 +32,7 @@ import sys
 import time
 from pathlib import Path
 
+from doorctl.core.children import die_with_parent
 from doorctl.core.maintenance import firmware as fw
 from doorctl.core.maintenance.restart import RESTART_EXIT_CODE, SUPERVISED_ENV
 from doorctl.core.notify import Notifier
@@ -268,7 +268,4 @@ def _die_with_supervisor() -> None:
     """In serve, before it runs: SIGKILL when the supervisor dies, as a power cut takes
     both. serve has a process group of its own, so a signal to the supervisor's group
     no longer reaches it (under systemd the unit's cgroup is killed whole anyway)."""
-    ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-
-
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
+    die_with_parent(signal.SIGKILL)

@@ -11,16 +11,15 @@ an snmpd that ends unasked is started again after a pause that grows up to a min
 
 from __future__ import annotations
 
-import ctypes
 import logging
 import os
-import signal
 from collections.abc import Callable
 from pathlib import Path
 
 import gevent
 from gevent import subprocess
 
+from doorctl.core.children import die_with_parent, stop
 from doorctl.core.settings import Settings
 from doorctl.core.system.snmp.engine import (
     engine_id,
@@ -35,7 +34,6 @@ READY = "NET-SNMP version"  # snmpd's first line on stdout once it listens
 START_SECONDS = 10.0
 STOP_SECONDS = 5.0
 RETRY_SECONDS = (1, 5, 15, 60)
-PR_SET_PDEATHSIG = 1  # linux/prctl.h
 MAX_OUTPUT = 20  # lines of snmpd's output kept for the status
 
 
@@ -139,7 +137,7 @@ class Snmp:
                 text=True,
                 errors="replace",
                 env=environment,
-                preexec_fn=_end_with_parent,
+                preexec_fn=die_with_parent,  # no snmpd outlives doorctl holding the port
             )
         except OSError as error:
             conf.unlink(missing_ok=True)
@@ -229,26 +227,13 @@ class Snmp:
             watcher.kill()
         if process is None:
             return
-        if process.poll() is None:
-            process.terminate()
-            try:
-                process.wait(STOP_SECONDS)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        stop(process, STOP_SECONDS)
         process.stdout.close()
 
 
 def _endpoint(address: str, port: int) -> str:
     """snmpd's listening address: udp:0.0.0.0:161, or udp6:[::]:161 for IPv6."""
     return f"udp6:[{address}]:{port}" if ":" in address else f"udp:{address}:{port}"
-
-
-def _end_with_parent() -> None:
-    """In the child before snmpd runs: end snmpd when doorctl ends, even if killed
-    (Linux's parent-death signal), so that no snmpd outlives it holding the port."""
-    libc = ctypes.CDLL(None, use_errno=True)
-    libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _write_secret(path: Path, text: str) -> None:
