@@ -58,7 +58,7 @@ SNMP = {
     "v3_privacy_key": "nms privacy pass",
 }
 # The Pi's own screen shows the doors, its operator actions on behind a PIN.
-KIOSK = {"enabled": True, "operator_actions": True, "pin": "2468", "dim_minutes": 10}
+KIOSK = {"enabled": True, "operator_actions": True, "pin": "246813", "dim_minutes": 10}
 DATE_TIME = {
     "synchronization": "ntp",
     "ntp_servers": [
