@@ -25,6 +25,7 @@ PASSWORD = "kiosk test root"
 REPO = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(REPO))
 from doorctl.core.system import kiosk_token  # noqa: E402
+
 FORWARDED = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", "Forwarded": "for=127.0.0.1"}
 
 
