@@ -6,6 +6,7 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+from doorctl.app import default_data_dir
 from doorctl.core.system.kiosk_install import (
     DEFAULT_URL,
     IMAGES,
@@ -36,6 +37,12 @@ def add_parser(sub) -> None:
         command.add_argument(
             "--root", type=Path, default=Path("/"), help="write under this directory (tests)"
         )
+        command.add_argument(
+            "--data-dir",
+            type=Path,
+            help="doorctl's data directory, where the kiosk's login token is kept "
+            "(default: doorctl's, under --root if given)",
+        )
         command.add_argument("--dry-run", action="store_true", help="say what would be done")
     commands.choices["install"].add_argument(
         "--keep-blanking",
@@ -48,10 +55,12 @@ def run(args) -> int:
     """Install or uninstall; each line printed says one thing done."""
     try:
         t = target(args.root, args.image, args.user, args.url)
+        data_dir = args.data_dir or args.root / str(default_data_dir()).lstrip("/")
         if args.kiosk_command == "install":
-            said = install(t, blanking=not args.keep_blanking, dry_run=args.dry_run)
+            blanking = not args.keep_blanking
+            said = install(t, blanking, dry_run=args.dry_run, data_dir=data_dir)
         else:
-            said = uninstall(t, dry_run=args.dry_run)
+            said = uninstall(t, dry_run=args.dry_run, data_dir=data_dir)
     except (InstallError, OSError) as error:
         print(f"doorctl kiosk {args.kiosk_command}: {error}", file=sys.stderr)
         return 1

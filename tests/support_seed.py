@@ -65,7 +65,7 @@ SNMP_USERS = [
     },
 ]
 # The Pi's own screen shows the doors, its operator actions on behind a PIN.
-KIOSK = {"enabled": True, "operator_actions": True, "pin": "2468", "dim_minutes": 10}
+KIOSK = {"enabled": True, "operator_actions": True, "pin": "246813", "dim_minutes": 10}
 DATE_TIME = {
     "synchronization": "ntp",
     "ntp_servers": [

@@ -3,7 +3,7 @@
 The page shows each door's state in big status colours with words, the active alarms,
 the last access decisions and the time, kept live by the SSE panels `kiosk-doors`,
 `kiosk-alarms` and `kiosk-decisions` (blueprints/live.py). The kiosk logs in at
-/kiosk/login from the Pi itself only (core/system/kiosk.py says why and how); operator
+/kiosk/login?token=... from the Pi itself only (core/system/kiosk.py says why and how); operator
 actions, when on, ask for the operator PIN on an on-screen keypad.
 """
 
@@ -54,14 +54,14 @@ def doors_html() -> str:
     """The door tiles: each door's mode as a big word on its status colour."""
     if _turned_off():
         return render_template("kiosk/_off.html")
-    return render_template("kiosk/_doors.html", doors=status._doors(), **_context())
+    return render_template("kiosk/_doors.html", doors=status.doors(), **_context())
 
 
 def alarms_html() -> str:
     """The alarms standing now (door and device), or a calm 'No alarm'."""
     if _turned_off():
         return ""
-    return render_template("kiosk/_alarms.html", alarms=status._alarms(status._doors()))
+    return render_template("kiosk/_alarms.html", alarms=status.alarms(status.doors()))
 
 
 def decisions_html() -> str:
@@ -82,9 +82,10 @@ def decisions_html() -> str:
 @bp.route("/kiosk/login")
 @public
 def login():
-    """The kiosk's own login: no password, from the Pi itself only; then its page."""
+    """The kiosk's own login: no password; from the Pi itself with the install's token
+    only (the launcher's URL carries it); then its page."""
     try:
-        user = appliance().kiosk.log_in(request.remote_addr)
+        user = appliance().kiosk.log_in(request.remote_addr, request.args.get("token"))
     except Forbidden as error:
         return error_answer(403, _("Kiosk login refused"), error.message)
     log_in(user, remember=True)

@@ -117,7 +117,7 @@ class Appliance(EngineParts):
         self.settings.register(security.SECTION, security.SecuritySettings)
         self.security = security.Security(self.bus, self.users, self.settings.get(security.SECTION))
         self.settings.on_change(security.SECTION, self.security.apply)
-        self.kiosk = Kiosk(self.store, self.settings, self.bus, self.security.blocking)
+        self.kiosk = Kiosk(self.store, self.settings, self.bus, self.security.blocking, self.users)
         self.settings.register(date_time.SECTION, date_time.DateTimeSettings)
         chrony = Chrony(CHRONY_SOCKET, CHRONY_SOURCES)
         self.date_time = DateTime(self.settings, self.bus, chrony)

@@ -237,9 +237,15 @@ class Settings:
             raise Invalid({**bad, **problems}, labels=labels(form))
         return form.data
 
-    def save(self, section: str, form: Form) -> dict:
-        """Validate a filled form, store its record and tell the listeners; raise Invalid."""
-        record = self.check_form(section, form)
+    def save(
+        self, section: str, form: Form, also: Callable | None = None, withheld: tuple = ()
+    ) -> dict:
+        """Validate a filled form, store its record and tell the listeners; raise Invalid.
+        The `withheld` fields are checked with the others but stored as their defaults;
+        `also(tx)` writes in the same transaction (such a field kept elsewhere: a hash)."""
+        checked = self.check_form(section, form)
+        defaults = self.defaults(section)
+        record = {**checked, **{name: defaults[name] for name in withheld}}
         stored = self.get(section)
         changed = sorted(name for name, value in record.items() if stored.get(name) != value)
         self.store.write(
@@ -247,6 +253,7 @@ class Settings:
             section,
             self._sealed(section, record),
             changed,
+            also,
             after=lambda _: self._apply(section, record),
         )
         return record
@@ -268,12 +275,16 @@ class Settings:
             raise NotFound(f"no settings section named {section!r}") from None
 
 
-def _save(tx: Transaction, section: str, record: dict, changed: list[str]) -> None:
+def _save(
+    tx: Transaction, section: str, record: dict, changed: list[str], also: Callable | None = None
+) -> None:
     """Store a section's record with its event (the names of the fields, never values:
-    some are secrets)."""
+    some are secrets), and what `also` writes with it."""
     tx.execute(
         "INSERT INTO settings (section, data) VALUES (?, ?) "
         "ON CONFLICT (section) DO UPDATE SET data = excluded.data",
         (section, json.dumps(record)),
     )
     audit(tx, "Settings", "update", section, {"changed": changed})
+    if also is not None:
+        also(tx)

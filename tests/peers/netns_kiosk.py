@@ -3,9 +3,10 @@
 Run by the tests as `unshare -rn python netns_kiosk.py DATA_DIR` (a user and network
 namespace: no root needed, the host's interfaces are never touched). It gives the
 namespace a second address (10.77.0.1 on a veth link), starts `doorctl serve` on all
-addresses, turns the kiosk on, and asks /kiosk/login over TCP from 127.0.0.1 and from
-10.77.0.1 (a connection to a local address comes from it), with and without forwarded
-headers. It prints one JSON line: {"name": [status, body], ...}.
+addresses, turns the kiosk on, leaves a login token as `doorctl kiosk install` does, and
+asks /kiosk/login over TCP from 127.0.0.1 and from 10.77.0.1 (a connection to a local
+address comes from it), with and without the token and forwarded headers. It prints one
+JSON line: {"name": [status, body], ...}.
 """
 
 from __future__ import annotations
@@ -17,10 +18,14 @@ import re
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 ADDRESS = "10.77.0.1"
 PASSWORD = "kiosk test root"
 REPO = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(REPO))
+from doorctl.core.system import kiosk_token  # noqa: E402
+
 FORWARDED = {"X-Forwarded-For": "127.0.0.1", "X-Real-IP": "127.0.0.1", "Forwarded": "for=127.0.0.1"}
 
 
@@ -55,12 +60,15 @@ def main(data_dir: str) -> int:
         token = base64.b64encode(f"root:{PASSWORD}".encode()).decode()
         admin = {**json_type, "Authorization": f"Basic {token}"}
         ask("127.0.0.1", port, "PUT", "/api/v1/kiosk", {"enabled": True}, admin)
+        login = "/kiosk/login?token=" + quote(kiosk_token.issue(Path(data_dir)))
         seen = {
-            "remote": ask(ADDRESS, port, "GET", "/kiosk/login"),
-            "remote_forwarded": ask(ADDRESS, port, "GET", "/kiosk/login", headers=FORWARDED),
-            "local": ask("127.0.0.1", port, "GET", "/kiosk/login"),
+            "remote": ask(ADDRESS, port, "GET", login),
+            "remote_forwarded": ask(ADDRESS, port, "GET", login, headers=FORWARDED),
+            "local_no_token": ask("127.0.0.1", port, "GET", "/kiosk/login"),
+            "local_wrong_token": ask("127.0.0.1", port, "GET", "/kiosk/login?token=guess"),
+            "local": ask("127.0.0.1", port, "GET", login),
             "local_forwarded": ask(
-                "127.0.0.1", port, "GET", "/kiosk/login", headers={"X-Forwarded-For": "10.0.0.9"}
+                "127.0.0.1", port, "GET", login, headers={"X-Forwarded-For": "10.0.0.9"}
             ),
         }
         events = ask(

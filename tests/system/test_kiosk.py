@@ -14,8 +14,10 @@ from support import csrf_token, require
 
 from doorctl.core.system.kiosk import PIN_TRIES, is_loopback
 
+TEMPLATES = Path(__file__).resolve().parents[2] / "doorctl" / "templates"
 LOOPBACK = {"REMOTE_ADDR": "127.0.0.1"}
 REMOTE = {"REMOTE_ADDR": "192.0.2.7"}
+PIN = "246813"
 
 
 def enable(admin_api, **more) -> None:
@@ -23,8 +25,11 @@ def enable(admin_api, **more) -> None:
     assert answer.status_code == 200, answer.get_json()
 
 
-def kiosk_login(client, environ=LOOPBACK, headers=None):
-    return client.get("/kiosk/login", environ_base=environ, headers=headers or {})
+def kiosk_login(client, token, environ=LOOPBACK, headers=None):
+    query = {} if token is None else {"token": token}
+    return client.get(
+        "/kiosk/login", query_string=query, environ_base=environ, headers=headers or {}
+    )
 
 
 def failed_logins(doorctl) -> list:
@@ -52,12 +57,12 @@ def test_only_loopback_peers_are_local(address, local):
 
 
 def test_settings_api_never_shows_the_pin(admin_api, doorctl):
-    answer = admin_api.put("/api/v1/kiosk", json={"enabled": True, "pin": "4321"})
+    answer = admin_api.put("/api/v1/kiosk", json={"enabled": True, "pin": PIN})
     assert answer.status_code == 200
     body = answer.get_json()
     assert body["pin_set"] is True and "pin" not in body
-    assert "4321" not in str(doorctl.store.execute("SELECT * FROM kiosk").fetchall())
-    assert "4321" not in str(doorctl.store.execute("SELECT data FROM settings").fetchall())
+    assert PIN not in str(doorctl.store.execute("SELECT * FROM kiosk").fetchall())
+    assert PIN not in str(doorctl.store.execute("SELECT data FROM settings").fetchall())
 
 
 @pytest.mark.parametrize(
@@ -65,6 +70,8 @@ def test_settings_api_never_shows_the_pin(admin_api, doorctl):
     [
         ({"pin": "12"}, "pin"),
         ({"pin": "12ab"}, "pin"),
+        ({"pin": "1234"}, "pin"),  # a new PIN has 6 to 8 digits
+        ({"pin": "123456789"}, "pin"),
         ({"dim_minutes": -1}, "dim_minutes"),
         ({"dim_minutes": 1.5}, "dim_minutes"),
         ({"enabled": "yes"}, "enabled"),
@@ -85,16 +92,19 @@ def test_settings_page_saves_and_refuses(logged_in):
     form = {"csrf_token": token, "enabled": "y", "pin": "98", "dim_minutes": "5", "theme": "dark"}
     refused = logged_in.post("/kiosk-display", data=form)
     assert refused.status_code == 422
-    assert "Enter 4 to 8 digits" in refused.get_data(as_text=True)
-    saved = logged_in.post("/kiosk-display", data={**form, "pin": "9876"})
+    assert "Enter 6 to 8 digits" in refused.get_data(as_text=True)
+    four = logged_in.post("/kiosk-display", data={**form, "pin": "9876"})
+    assert four.status_code == 422 and "Enter 6 to 8 digits" in four.get_data(as_text=True)
+    saved = logged_in.post("/kiosk-display", data={**form, "pin": "987654"})
     assert saved.status_code == 303
     page = logged_in.get("/kiosk-display").get_data(as_text=True)
-    assert "9876" not in page and "leave empty to keep it" in page
+    assert "987654" not in page and "leave empty to keep it" in page
+    assert "4 or 5 digits set before keeps working" in page
 
 
-def test_loopback_login_opens_the_kiosk_page(client, admin_api, doorctl):
+def test_loopback_login_opens_the_kiosk_page(client, admin_api, doorctl, token):
     enable(admin_api)
-    answer = kiosk_login(client)
+    answer = kiosk_login(client, token)
     assert answer.status_code == 303 and answer.headers["Location"].endswith("/kiosk")
     assert "doorctl_kiosk=" in answer.headers.get("Set-Cookie", "") or any(
         c.key == "doorctl_kiosk" for c in client._cookies.values()
@@ -105,9 +115,9 @@ def test_loopback_login_opens_the_kiosk_page(client, admin_api, doorctl):
     assert 'id="kiosk-door-1-state"' in html and "Locked" in html
 
 
-def test_login_from_another_address_is_refused_and_logged(client, admin_api, doorctl):
+def test_login_from_another_address_is_refused_and_logged(client, admin_api, doorctl, token):
     enable(admin_api)
-    answer = kiosk_login(client, REMOTE)
+    answer = kiosk_login(client, token, REMOTE)
     assert answer.status_code == 403
     assert "only from the device itself" in answer.get_data(as_text=True)
     assert client.get("/kiosk", environ_base=REMOTE).status_code == 303  # to the login page
@@ -116,33 +126,33 @@ def test_login_from_another_address_is_refused_and_logged(client, admin_api, doo
     assert failed[0].source["user"] == "kiosk"
 
 
-def test_forwarded_headers_are_not_trusted(client, admin_api):
+def test_forwarded_headers_are_not_trusted(client, admin_api, token):
     enable(admin_api)
     spoofed = {
         "X-Forwarded-For": "127.0.0.1",
         "X-Real-IP": "127.0.0.1",
         "Forwarded": "for=127.0.0.1",
     }
-    assert kiosk_login(client, REMOTE, spoofed).status_code == 403
+    assert kiosk_login(client, token, REMOTE, spoofed).status_code == 403
     # a loopback peer naming another address is still the Pi itself, and no more
-    answer = kiosk_login(client, LOOPBACK, {"X-Forwarded-For": "10.0.0.9"})
+    answer = kiosk_login(client, token, LOOPBACK, {"X-Forwarded-For": "10.0.0.9"})
     assert answer.status_code == 303
     assert client.get("/users", environ_base=LOOPBACK).status_code == 403
 
 
-def test_kiosk_off_refuses_the_login_and_ends_it(client, admin_api):
-    assert kiosk_login(client).status_code == 403  # off by default
+def test_kiosk_off_refuses_the_login_and_ends_it(client, admin_api, token):
+    assert kiosk_login(client, token).status_code == 403  # off by default
     enable(admin_api)
-    assert kiosk_login(client).status_code == 303
+    assert kiosk_login(client, token).status_code == 303
     assert client.get("/kiosk", environ_base=LOOPBACK).status_code == 200
     off = admin_api.put("/api/v1/kiosk", json={"enabled": False})
     assert off.status_code == 200, off.get_json()
     assert client.get("/kiosk", environ_base=LOOPBACK).status_code == 303
 
 
-def test_the_kiosk_cookie_is_no_good_elsewhere(client, admin_api):
+def test_the_kiosk_cookie_is_no_good_elsewhere(client, admin_api, token):
     enable(admin_api)
-    kiosk_login(client)
+    kiosk_login(client, token)
     assert client.get("/kiosk", environ_base=REMOTE).status_code == 303
 
 
@@ -150,9 +160,9 @@ PAGES = ["/status", "/doors", "/users", "/security", "/kiosk-display", "/logs/ac
 APIS = ["/api/v1/doors", "/api/v1/users", "/api/v1/kiosk", "/api/v1/access-log", "/api/v1/device"]
 
 
-def test_the_kiosk_role_sees_the_kiosk_page_and_nothing_else(client, admin_api):
+def test_the_kiosk_role_sees_the_kiosk_page_and_nothing_else(client, admin_api, token):
     enable(admin_api)
-    kiosk_login(client)
+    kiosk_login(client, token)
     for path in PAGES:
         assert client.get(path, environ_base=LOOPBACK).status_code == 403, path
     for path in APIS:
@@ -175,21 +185,21 @@ def pin_post(client, pin: str, action: str = "unlock"):
     )
 
 
-def test_operator_actions_are_off_by_default(client, admin_api, doorctl):
-    enable(admin_api, pin="2468")
-    kiosk_login(client)
+def test_operator_actions_are_off_by_default(client, admin_api, doorctl, token):
+    enable(admin_api, pin=PIN)
+    kiosk_login(client, token)
     assert "kiosk-action" not in client.get("/kiosk", environ_base=LOOPBACK).get_data(as_text=True)
-    assert pin_post(client, "2468").status_code == 403
+    assert pin_post(client, PIN).status_code == 403
     assert doorctl.doors[1].status()["mode"] == "locked"
 
 
-def test_operator_action_with_the_right_pin(client, admin_api, doorctl):
-    enable(admin_api, operator_actions=True, pin="2468")
-    kiosk_login(client)
+def test_operator_action_with_the_right_pin(client, admin_api, doorctl, token):
+    enable(admin_api, operator_actions=True, pin=PIN)
+    kiosk_login(client, token)
     assert 'id="kiosk-door-1-unlock"' in client.get("/kiosk", environ_base=LOOPBACK).get_data(
         as_text=True
     )
-    answer = pin_post(client, "2468")
+    answer = pin_post(client, PIN)
     assert answer.status_code == 200, answer.get_json()
     assert doorctl.doors[1].status()["mode"] == "unlocked"
     doorctl.event_log.flush()
@@ -197,26 +207,26 @@ def test_operator_action_with_the_right_pin(client, admin_api, doorctl):
     assert events[0].data["cause"]["user"] == "kiosk"
 
 
-def test_wrong_pins_are_refused_then_throttled(client, admin_api, doorctl):
-    enable(admin_api, operator_actions=True, pin="2468")
-    kiosk_login(client)
+def test_wrong_pins_are_refused_then_throttled(client, admin_api, doorctl, token):
+    enable(admin_api, operator_actions=True, pin=PIN)
+    kiosk_login(client, token)
     for _ in range(PIN_TRIES - 1):
         wrong = pin_post(client, "1111")
         assert wrong.status_code == 403 and wrong.get_json()["error"] == "The PIN is wrong."
     throttled = pin_post(client, "1111")
     assert throttled.status_code == 429 and int(throttled.headers["Retry-After"]) > 0
-    assert pin_post(client, "2468").status_code == 429  # even the right PIN waits
+    assert pin_post(client, PIN).status_code == 429  # even the right PIN waits
     assert doorctl.doors[1].status()["mode"] == "locked"
     assert len(failed_logins(doorctl)) >= PIN_TRIES
 
 
 def test_other_users_cannot_use_the_kiosk_actions(logged_in, admin_api, doorctl):
-    enable(admin_api, operator_actions=True, pin="2468")
+    enable(admin_api, operator_actions=True, pin=PIN)
     page = logged_in.get("/kiosk").get_data(as_text=True)
     assert "kiosk-action" not in page
     token = re.search(r'name="csrf-token" content="([^"]+)"', page).group(1)
     answer = logged_in.post(
-        "/kiosk/doors/1/unlock", data={"pin": "2468"}, headers={"X-CSRFToken": token}
+        "/kiosk/doors/1/unlock", data={"pin": PIN}, headers={"X-CSRFToken": token}
     )
     assert answer.status_code == 403
 
@@ -238,16 +248,20 @@ def test_login_over_tcp_from_another_address_is_refused(tmp_path):
     for refused in ("remote", "remote_forwarded"):
         status, body = seen[refused]
         assert status == 403 and "not from 10.77.0.1" in body, refused
+    for refused in ("local_no_token", "local_wrong_token"):  # a tunnel, another user
+        status, body = seen[refused]
+        assert status == 403 and "login token is missing or no longer good" in body, refused
     assert seen["local"][0] == 303 and seen["local_forwarded"][0] == 303
     failed = [e for e in seen["events"] if e["topic"] == "tns1:Device/User/LoginFailed"]
-    assert [e["data"]["address"] for e in failed] == ["10.77.0.1", "10.77.0.1"]
+    addresses = sorted(e["data"]["address"] for e in failed)
+    assert addresses == ["10.77.0.1", "10.77.0.1", "127.0.0.1", "127.0.0.1"]
     logins = [e for e in seen["events"] if e["topic"] == "tns1:Device/User/Login"]
     assert {e["data"]["address"] for e in logins} == {"127.0.0.1"}
 
 
-def test_turning_the_kiosk_off_blanks_its_open_page(client, admin_api, doorctl):
+def test_turning_the_kiosk_off_blanks_its_open_page(client, admin_api, doorctl, token):
     enable(admin_api)
-    kiosk_login(client)
+    kiosk_login(client, token)
     live = client.get("/live?panel=kiosk-doors", environ_base=LOOPBACK)
     assert "kiosk-door-1-state" in next(live.response).decode()
     # through core: the open stream keeps its request's context pushed in this thread,
@@ -256,3 +270,42 @@ def test_turning_the_kiosk_off_blanks_its_open_page(client, admin_api, doorctl):
     # the Settings event reaches the stream: the tiles give way to a sentence
     assert "The kiosk display is off" in next(live.response).decode()
     live.close()
+
+
+def test_the_kiosk_settings_need_no_mqtt_module():
+    """The kiosk's form fields come from core.fields, not through the MQTT section."""
+    probe = "import sys, doorctl.core.system.kiosk; "
+    probe += "print(sorted(m for m in sys.modules if '.mqtt' in m))"
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "[]"
+
+
+def test_the_kiosk_uses_the_status_pages_public_views():
+    """The Status page's door views and alarms are public there, for the kiosk too."""
+    from doorctl.blueprints import kiosk as kiosk_blueprint
+    from doorctl.blueprints.status import status
+
+    assert status.doors.__doc__ and status.alarms.__doc__
+    source = Path(kiosk_blueprint.__file__).read_text()
+    assert "status.doors()" in source and "status._" not in source
+
+
+def head_of(html: str) -> tuple[list[str], str]:
+    """The static files a page's head loads, and its htmx configuration."""
+    head = html.split("</head>")[0]
+    files = re.findall(r'(?:href|src)="/static/([^"?]+)', head)
+    return files, re.search(r'name="htmx-config" content=\'([^\']+)\'', head).group(1)
+
+
+def test_the_kiosk_page_shares_the_head_of_every_page(logged_in):
+    """One head for the shell and the kiosk: the same styles, htmx and its config."""
+    shell, shell_config = head_of(logged_in.get("/status").get_data(as_text=True))
+    kiosk_files, kiosk_config = head_of(logged_in.get("/kiosk").get_data(as_text=True))
+    shared = ["vendor/pico.classless.min.css", "css/tokens.css", "css/components.css"]
+    for files in (shell, kiosk_files):
+        assert [f for f in files if f in shared] == shared
+        assert "vendor/htmx.min.js" in files and "vendor/htmx-ext-sse.min.js" in files
+    assert kiosk_config == shell_config
+    for template in ("base.html", "kiosk/page.html"):
+        text = (TEMPLATES / template).read_text()
+        assert '{% include "_head.html" %}' in text and "htmx.min.js" not in text

@@ -15,6 +15,7 @@ from support_door import CARD, ServedDoor
 from test_browser_matrix import serious_violations
 
 from doorctl.blueprints.kiosk import DECISIONS
+from doorctl.core.system import kiosk_token
 
 pytestmark = pytest.mark.browser
 
@@ -47,7 +48,7 @@ WATCH_GRANTS = """newest => { window.kioskGrant = new Promise((seen) => {
   new MutationObserver((_, observer) => { if (check()) observer.disconnect(); })
     .observe(document.getElementById("kiosk-decisions"), { childList: true, subtree: true });
 }); }"""
-PIN = "2468"
+PIN = "246813"
 
 
 @pytest.fixture(scope="module")
@@ -57,6 +58,7 @@ def door(tmp_path_factory):
     kiosk = {"enabled": True, "operator_actions": True, "pin": PIN, "theme": "dark"}
     served.call("PUT", "/api/v1/kiosk", kiosk)
     served.call("PUT", "/api/v1/doors/1/settings", {"name": "Main entrance"})
+    served.login = "/kiosk/login?token=" + kiosk_token.issue(served.served.data_dir)
     yield served
     served.close()
 
@@ -66,7 +68,7 @@ def kiosk_page(browser, door, size=(800, 480), state=None):
     context = browser.new_context(viewport={"width": width, "height": height}, storage_state=state)
     context.set_default_timeout(30_000)
     page = context.new_page()
-    page.goto(door.served.url + "/kiosk/login")
+    page.goto(door.served.url + door.login)
     page.wait_for_url("**/kiosk")
     return page
 
@@ -198,7 +200,7 @@ def test_dims_after_the_minutes_set_and_a_touch_wakes_it(browser, door):
     context = browser.new_context(viewport={"width": 800, "height": 480})
     page = context.new_page()
     page.clock.install()  # the page's timers run on a clock the test moves
-    page.goto(door.served.url + "/kiosk/login")
+    page.goto(door.served.url + door.login)
     page.wait_for_url("**/kiosk")
     veil = page.locator("#kiosk-dim")
     page.clock.run_for(60_000)

@@ -24,8 +24,9 @@ def index():
     return redirect(url_for("status.page"))
 
 
-def _doors() -> list[dict] | None:
-    """Each door's view, or None while the door engine restarts (it holds their state)."""
+def doors() -> list[dict] | None:
+    """Each door's view as the Status page and the kiosk show it, or None while the
+    door engine restarts (it holds their state)."""
     from doorctl.blueprints.access_control.doors import view
 
     try:
@@ -34,16 +35,17 @@ def _doors() -> list[dict] | None:
         return None
 
 
-def _alarms(doors: list[dict] | None) -> list[dict] | None:
-    """What needs attention now: each of `doors`' alarms and each triggered device
-    alarm; None while the engine restarts (it watches the inputs and holds the doors)."""
+def alarms(views: list[dict] | None) -> list[dict] | None:
+    """What needs attention now, for the Status page and the kiosk: each alarm of the
+    door views given and each triggered device alarm; None while the engine restarts
+    (it watches the inputs and holds the doors)."""
     try:
         device_alarms = appliance().alarms.status()["alarms"]
     except Unavailable:
         return None
-    if doors is None:
+    if views is None:
         return None
-    found = [{"state": alarm, "where": door["name"]} for door in doors for alarm in door["alarms"]]
+    found = [{"state": alarm, "where": door["name"]} for door in views for alarm in door["alarms"]]
     for alarm in device_alarms:
         if alarm["triggered"] and alarm["enabled"]:
             found.append({"state": "alarm", "word": alarm["label"], "where": None})
@@ -69,12 +71,12 @@ def _readers() -> list[dict] | None:
 
 def doors_html() -> str:
     """The doors panel of the Status page."""
-    return render_template("status/_doors.html", doors=_doors())
+    return render_template("status/_doors.html", doors=doors())
 
 
 def alarms_html() -> str:
     """The attention panel of the Status page."""
-    return render_template("status/_alarms.html", alarms=_alarms(_doors()))
+    return render_template("status/_alarms.html", alarms=alarms(doors()))
 
 
 def readers_html() -> str:
@@ -93,8 +95,8 @@ def page():
     """The Status page: doors, alarms, readers and device info, kept live."""
     return render(
         "status/page.html",
-        doors=(doors := _doors()),
-        alarms=_alarms(doors),
+        doors=(views := doors()),
+        alarms=alarms(views),
         readers=_readers(),
         sync=appliance().date_time.status(),
         info=_info(),

@@ -1,11 +1,14 @@
 """Kiosk display (System > Kiosk display): the Pi's own screen shows the doors live.
 
-The kiosk is an identity of its own, not a user: it logs in without a password, and
-only from the Pi itself (the TCP peer is a loopback address, as the WSGI server saw
-it; no forwarded header counts), with the `kiosk` role, which opens the kiosk page
-and its live feed and nothing else. Its login lasts across reboots; turning the kiosk
-off, or logging in from anywhere else, refuses it. Operator actions on the screen are
-off by default; when on, each asks for the operator PIN, kept as a salted slow hash.
+The kiosk is an identity of its own, not a user: it logs in without a password, only
+from the Pi itself (the TCP peer is a loopback address, as the WSGI server saw it; no
+forwarded header counts) and only with the login token of the last `doorctl kiosk
+install` (kiosk_token.py: a local user, a tunnel or a reverse proxy is loopback too).
+Its role, `kiosk`, opens the kiosk page and its live feed and nothing else. Its login
+lasts across reboots; turning the kiosk off ends it and the token. Operator actions on
+the screen are off by default; when on, each asks for the operator PIN, kept as a
+salted slow hash; runs of wrong PINs block the actions longer each time, kept in the
+database so that a restart does not end a block.
 """
 
 from __future__ import annotations
@@ -23,25 +26,27 @@ from wtforms.validators import NumberRange, ValidationError
 
 from doorctl.core.errors import DoorctlError, Forbidden
 from doorctl.core.events import EventBus
-from doorctl.core.fields import Choice, Switch
+from doorctl.core.fields import Choice, Present, StrictInteger, Switch
 from doorctl.core.logs.audit import audit
 from doorctl.core.settings import Settings
 from doorctl.core.store import Store, Transaction
-from doorctl.core.system.mqtt.forms import Present, StrictInteger
+from doorctl.core.system import kiosk_token
 from doorctl.core.system.security.blocking import FAILED_TOPIC, Blocking
-from doorctl.core.system.users import User
-from doorctl.core.waiting import off_hub
+from doorctl.core.system.users import User, Users
 
 SECTION = "kiosk"
 ROLE = "kiosk"
 NAME = "kiosk"
 # '@' is in no username, so a kiosk login can't be taken for a user's.
 SESSION_PREFIX = "@kiosk:"
-PIN = re.compile(r"^[0-9]{4,8}$")
+# A new PIN: 6 to 8 digits (a 4- or 5-digit PIN set before keeps working until changed).
+PIN = re.compile(r"^[0-9]{6,8}$")
 LOGIN_PAGE = "/kiosk/login"
-# Wrong PINs in a row before the actions are refused for PIN_LOCK_SECONDS.
+# Wrong PINs in a row (a run) before the actions are refused: PIN_LOCK_SECONDS after the
+# first run, twice as long after each next one, at most PIN_LOCK_MAX; a right PIN resets.
 PIN_TRIES = 3
 PIN_LOCK_SECONDS = 60
+PIN_LOCK_MAX = 3600
 MAX_DIM_MINUTES = 240
 THEMES = (("dark", lazy_gettext("Dark")), ("light", lazy_gettext("Light")))
 
@@ -67,11 +72,11 @@ class KioskSettings(Form):
     )
 
     def validate_pin(self, field) -> None:
-        """Empty (keep the stored PIN) or 4 to 8 digits."""
+        """Empty (keep the stored PIN) or 6 to 8 digits."""
         if not isinstance(field.data, str):
             raise ValidationError(_("Must be text."))
         if field.data and not PIN.match(field.data):
-            raise ValidationError(_("Enter 4 to 8 digits, or leave empty to keep the PIN."))
+            raise ValidationError(_("Enter 6 to 8 digits, or leave empty to keep the PIN."))
 
 
 @dataclass(frozen=True)
@@ -114,13 +119,15 @@ def is_loopback(address: str | None) -> bool:
 class Kiosk:
     """The kiosk's login, its operator PIN and the throttle on wrong PINs."""
 
-    def __init__(self, store: Store, settings: Settings, bus: EventBus, blocking: Blocking):
+    def __init__(
+        self, store: Store, settings: Settings, bus: EventBus, blocking: Blocking, users: Users
+    ):
         self.store = store
         self.settings = settings
         self.bus = bus
         self.blocking = blocking
-        self._wrong = 0  # wrong PINs in a row
-        self._locked_until = 0.0
+        self.users = users  # its hashing thread hashes the PIN too
+        self.data_dir = store.path.parent  # where `doorctl kiosk install` keeps the token
         settings.register(SECTION, KioskSettings)
         settings.check(SECTION, self._check)
         settings.on_change(SECTION, self._changed)
@@ -146,18 +153,28 @@ class Kiosk:
         sessions = self._row()["sessions"]
         return self._user(sessions) if str(sessions) == generation else None
 
-    def log_in(self, address: str | None) -> KioskUser:
-        """The kiosk, when asked from this machine while on; else a failed login, refused."""
-        if is_loopback(address) and self.record()["enabled"]:
+    def log_in(self, address: str | None, token: object) -> KioskUser:
+        """The kiosk, when asked from this machine with the install's token while on;
+        else a failed login (with the address), refused."""
+        local, on = is_loopback(address), self.record()["enabled"]
+        if local and on and kiosk_token.matches(self.data_dir, token):
             return self._user(self._row()["sessions"])
         attempt = self.blocking.begin(address or "", LOGIN_PAGE)
         self.blocking.failed(attempt, NAME, "kiosk")
-        if not self.record()["enabled"]:
+        if not on:
             raise Forbidden(_("The kiosk display is off (System > Kiosk display)."))
+        if not local:
+            raise Forbidden(
+                _(
+                    "The kiosk logs in only from the device itself, not from %(address)s.",
+                    address=address,
+                )
+            )
         raise Forbidden(
             _(
-                "The kiosk logs in only from the device itself, not from %(address)s.",
-                address=address,
+                "The kiosk's login token is missing or no longer good: run "
+                "%(command)s on the device again.",
+                command="sudo doorctl kiosk install",
             )
         )
 
@@ -165,40 +182,42 @@ class Kiosk:
         """Let an operator action through with the right PIN; raise WrongPin otherwise."""
         if not self.record()["operator_actions"]:
             raise Forbidden(_("Operator actions are off on the kiosk display."))
-        left = self._locked_until - time.monotonic()
+        row = self._row()
+        left = row["pin_blocked_until"] - time.time()
         if left > 0:
             raise TooManyPins(left)
-        stored = self._row()["pin_hash"]
+        stored = row["pin_hash"]
         typed = pin if isinstance(pin, str) else ""
-        with off_hub():
-            right = bool(stored) and check_password_hash(stored, typed)
-        if right:
-            self._wrong = 0
+        if stored and self.users.hashed(check_password_hash, stored, typed):
+            if row["pin_wrong"] or row["pin_runs"]:
+                self.store.write(_pin_right)
             return
         self._note_wrong(address)
 
     def _note_wrong(self, address: str | None) -> None:
-        """A failed login event; PIN_TRIES wrong in a row refuse the actions a while."""
+        """A failed login event; PIN_TRIES wrong in a row block the actions, longer
+        after each run."""
         self.bus.publish(
             FAILED_TOPIC, {"user": NAME}, {"address": address or "", "method": "kiosk PIN"}
         )
-        self._wrong += 1
-        if self._wrong >= PIN_TRIES:
-            self._wrong = 0
-            self._locked_until = time.monotonic() + PIN_LOCK_SECONDS
-            raise TooManyPins(PIN_LOCK_SECONDS)
+        blocked = self.store.write(_pin_wrong, time.time())
+        if blocked:
+            raise TooManyPins(blocked)
         raise WrongPin(_("The PIN is wrong."))
 
     def save(self, form: Form) -> dict:
         """Validate and store the settings; a PIN typed is stored as its hash only."""
         record = self.settings.check_form(SECTION, form)
+        was_on = self.record()["enabled"]
         pin = record["pin"]
+        hashed = self.users.hashed(generate_password_hash, pin) if pin else None
+        # one transaction: the settings and the PIN change together or not at all
+        also = (lambda tx: _set_pin(tx, hashed)) if hashed else None
+        saved = self.settings.save(SECTION, form, also=also, withheld=("pin",))
         form.pin.data = ""
-        if pin:
-            with off_hub():
-                hashed = generate_password_hash(pin)
-            self.store.write(_set_pin, hashed)
-        return self.settings.save(SECTION, form)
+        if was_on and not saved["enabled"]:
+            kiosk_token.revoke(self.data_dir)  # turned off: the install's token ends
+        return saved
 
     def update(self, changes: dict) -> dict:
         """The API's change: the same rules as the page's form."""
@@ -221,8 +240,12 @@ class Kiosk:
 
     def _row(self) -> dict:
         """The PIN's hash and the login generation (none yet: a restored older backup)."""
-        row = self.store.execute("SELECT pin_hash, sessions FROM kiosk WHERE id = 1").fetchone()
-        return dict(row) if row else {"pin_hash": None, "sessions": 0}
+        row = self.store.execute(
+            "SELECT pin_hash, sessions, pin_wrong, pin_runs, pin_blocked_until "
+            "FROM kiosk WHERE id = 1"
+        ).fetchone()
+        none = {"pin_wrong": 0, "pin_runs": 0, "pin_blocked_until": 0.0}
+        return dict(row) if row else {"pin_hash": None, "sessions": 0, **none}
 
     def _user(self, sessions: int) -> KioskUser:
         return KioskUser(NAME, ROLE, sessions)
@@ -235,6 +258,26 @@ def _set_pin(tx: Transaction, hashed: str) -> None:
         (hashed,),
     )
     audit(tx, "Settings", "update", SECTION, {"changed": ["pin"]})
+
+
+def _pin_wrong(tx: Transaction, now: float) -> float:
+    """One more wrong PIN; the seconds of the block it starts (0: none yet)."""
+    tx.execute("INSERT OR IGNORE INTO kiosk (id) VALUES (1)")
+    wrong, runs = tx.execute("SELECT pin_wrong, pin_runs FROM kiosk WHERE id = 1").fetchone()
+    if wrong + 1 < PIN_TRIES:
+        tx.execute("UPDATE kiosk SET pin_wrong = ? WHERE id = 1", (wrong + 1,))
+        return 0
+    seconds = min(PIN_LOCK_SECONDS * 2 ** min(runs, 16), PIN_LOCK_MAX)
+    tx.execute(
+        "UPDATE kiosk SET pin_wrong = 0, pin_runs = ?, pin_blocked_until = ? WHERE id = 1",
+        (min(runs + 1, 16), now + seconds),
+    )
+    return seconds
+
+
+def _pin_right(tx: Transaction) -> None:
+    """The right PIN ends the runs of failures."""
+    tx.execute("UPDATE kiosk SET pin_wrong = 0, pin_runs = 0, pin_blocked_until = 0")
 
 
 def _end_logins(tx: Transaction) -> None:

@@ -14,19 +14,26 @@ login cookie lasts across reboots. Screen blanking is turned off with
 itself after the minutes set (System > Kiosk display).
 
 Everything written is a whole file of ours or a block between markers in a file of the
-user's; uninstall removes exactly those, keeping every other line.
+user's; uninstall removes exactly those, keeping every other line. Root writes in the
+user's home without following any link the user may have planted (kiosk_files.py).
+The launcher's URL carries the install's login token (kiosk_token.py): the launcher is
+the user's, mode 0700.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import pwd
 import shlex
 import shutil
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlsplit
+from urllib.parse import urlencode, urlsplit
+
+from doorctl.core.system import kiosk_files, kiosk_token
+from doorctl.core.system.kiosk_files import InstallError
 
 IMAGES = ("labwc", "wayfire", "lite")
 BEGIN = "# >>> doorctl kiosk: `doorctl kiosk uninstall` removes this block"
@@ -46,10 +53,6 @@ CHROMIUM_FLAGS = (
 )
 
 
-class InstallError(Exception):
-    """The install can't go on; the message says why and what to do."""
-
-
 @dataclass
 class Target:
     """Where and for whom: the root directory (/ on the Pi), the image and the user."""
@@ -59,8 +62,10 @@ class Target:
     user: str
     home: Path
     uid: int
+    gid: int
     url: str = DEFAULT_URL
     browser: str = "chromium"
+    token: str = ""  # the install's login token, in the launcher's URL only
 
     def path(self, absolute: Path | str) -> Path:
         """An absolute path of the Pi, under the root directory."""
@@ -70,6 +75,26 @@ class Target:
     def kiosk_dir(self) -> Path:
         """The kiosk's own directory in the user's home: launcher, profile, state."""
         return self.home / ".local/share/doorctl-kiosk"
+
+    @property
+    def login_url(self) -> str:
+        """The URL the launcher opens: the kiosk's login with the install's token."""
+        if not self.token:
+            return self.url
+        joiner = "&" if urlsplit(self.url).query else "?"
+        return self.url + joiner + urlencode({"token": self.token})
+
+    def base(self, path: Path) -> Path:
+        """The folder `path` is reached from, no link followed below it: the user's home
+        (nothing in it is trusted), else the root directory."""
+        return self.home if path.is_relative_to(self.home) else self.root
+
+    def owner(self, path: Path) -> tuple[int, int] | None:
+        """Who a file or folder written at `path` belongs to: in the home, the user and
+        the user's primary group (as root only); elsewhere whoever writes it."""
+        if os.geteuid() == 0 and path.is_relative_to(self.home):
+            return (self.uid, self.gid)
+        return None
 
 
 @dataclass
@@ -102,26 +127,40 @@ def target(root: Path, image: str | None, user: str | None, url: str) -> Target:
     image = image or detect_image(root)
     if image not in IMAGES:
         raise InstallError(f"Choose an image of: {', '.join(IMAGES)}.")
-    name = user or _desktop_user()
-    try:
-        entry = pwd.getpwnam(name)
-        home, uid = Path(entry.pw_dir), entry.pw_uid
-    except KeyError:
-        raise InstallError(f"There is no user {name!r}: name one with --user.") from None
+    users = _users(root)
+    name = user or _desktop_user(root, users)
+    if name not in users:
+        where = "" if root == Path("/") else f" in {root / 'etc/passwd'}"
+        raise InstallError(f"There is no user {name!r}{where}: name one with --user.")
+    home, uid, gid = users[name]
     home = root / str(home).lstrip("/")
-    return Target(root, image, name, home, uid, url, browser_of(root))
+    return Target(root, image, name, home, uid, gid, url, browser_of(root))
 
 
-def _desktop_user() -> str:
-    """The user who ran sudo, else the first login user (uid 1000, `pi` on older images)."""
-    import os
+def _users(root: Path) -> dict[str, tuple[str, int, int]]:
+    """Each user's home, uid and primary gid: this machine's, or with --root the
+    image's own <root>/etc/passwd (the same names may have other ids there)."""
+    if root == Path("/"):
+        return {e.pw_name: (e.pw_dir, e.pw_uid, e.pw_gid) for e in pwd.getpwall()}
+    users = {}
+    for line in kiosk_files.read(root, root / "etc/passwd").splitlines():
+        fields = line.split(":")
+        if len(fields) >= 7 and fields[2].isdigit() and fields[3].isdigit():
+            users[fields[0]] = (fields[5], int(fields[2]), int(fields[3]))
+    return users
 
-    if os.environ.get("SUDO_USER"):
+
+def _desktop_user(root: Path, users: dict[str, tuple[str, int, int]]) -> str:
+    """The user who ran sudo, else the first login user (uid 1000, `pi` on older
+    images); with --root, the image's uid 1000."""
+    if root == Path("/") and os.environ.get("SUDO_USER"):
         return os.environ["SUDO_USER"]
-    try:
-        return pwd.getpwuid(1000).pw_name
-    except KeyError:
-        return pwd.getpwuid(os.getuid()).pw_name
+    first = [name for name, (_home, uid, _gid) in users.items() if uid == 1000]
+    if first:
+        return first[0]
+    if root != Path("/"):
+        raise InstallError(f"No user has uid 1000 in {root / 'etc/passwd'}: name one with --user.")
+    return pwd.getpwuid(os.getuid()).pw_name
 
 
 def launcher(t: Target) -> str:
@@ -130,7 +169,7 @@ def launcher(t: Target) -> str:
     profile = on_pi / "chromium"
     prefs = profile / "Default/Preferences"
     flags = " ".join([*CHROMIUM_FLAGS, f"--user-data-dir={shlex.quote(str(profile))}"])
-    parts = urlsplit(t.url)
+    parts = urlsplit(t.login_url)
     probe = f"{parts.scheme}://{parts.netloc}/login"  # answers without logging in
     return f"""#!/bin/sh
 # Written by `doorctl kiosk install`; `doorctl kiosk uninstall` removes it.
@@ -140,7 +179,7 @@ until curl -s -o /dev/null {shlex.quote(probe)} || [ $i -ge 120 ]; do sleep 1; i
 # A power cut is no crash to the kiosk: no "restore pages" bubble.
 [ -f {shlex.quote(str(prefs))} ] && sed -i -e 's/"exited_cleanly":false/"exited_cleanly":true/' \\
   -e 's/"exit_type":"[^"]*"/"exit_type":"Normal"/' {shlex.quote(str(prefs))}
-exec {t.browser} {flags} {shlex.quote(t.url)}
+exec {t.browser} {flags} {shlex.quote(t.login_url)}
 """
 
 
@@ -149,7 +188,7 @@ def plan(t: Target, blanking: bool) -> Plan:
     start = t.kiosk_dir / "start"
     on_pi = "/" + str(start.relative_to(t.root))
     p = Plan()
-    p.files[start] = (launcher(t), 0o755)
+    p.files[start] = (launcher(t), 0o700)  # the login token is in it: the user's only
     if t.image == "labwc":
         p.blocks[t.home / ".config/labwc/autostart"] = f"{on_pi} &"
     elif t.image == "wayfire":
@@ -198,10 +237,16 @@ WantedBy=graphical.target
 """
 
 
-def install(t: Target, blanking: bool = True, dry_run: bool = False) -> list[str]:
-    """Write the plan (unless dry_run) and say, line by line, what was done."""
-    p = plan(t, blanking)
+def install(
+    t: Target, blanking: bool = True, dry_run: bool = False, data_dir: Path | None = None
+) -> list[str]:
+    """Write the plan (unless dry_run) and say, line by line, what was done. A new login
+    token goes into data_dir (doorctl's) and the launcher's URL; the last one stops."""
     said = [f"image: {t.image}, user: {t.user}, kiosk login: {t.url}", *_missing(t)]
+    if not dry_run and data_dir is not None:
+        t.token = kiosk_token.issue(data_dir)
+        said.append(f"new kiosk login token in {data_dir / kiosk_token.FILE}")
+    p = plan(t, blanking)
     state = _state(t, p)  # before anything is written: what the files were
     for path, (text, mode) in p.files.items():
         said.append(f"write {path}")
@@ -210,7 +255,7 @@ def install(t: Target, blanking: bool = True, dry_run: bool = False) -> list[str
     for path, block in p.blocks.items():
         said.append(f"add to {path}")
         if not dry_run:
-            _write(path, add_block(_read(path), block), None, t)
+            _write(path, add_block(_read(path, t), block), None, t)
     said += [_run(command, t, dry_run) for command in p.commands]
     if not dry_run:
         _write(t.kiosk_dir / STATE, json.dumps(state, indent=1) + "\n", 0o644, t)
@@ -233,49 +278,74 @@ def _missing(t: Target) -> list[str]:
 def _state(t: Target, p: Plan) -> dict:
     """What uninstall needs to restore: the files written, the files the blocks went
     into (those made by the install, those that ended without a newline), blanking."""
-    earlier = json.loads(_read(t.kiosk_dir / STATE) or "{}")  # installed before: kept
-    created = {str(path) for path in p.blocks if not path.exists()}
-    unended = {str(path) for path in p.blocks if _read(path) and not _read(path).endswith("\n")}
+    earlier = _trusted_state(t, p, [])  # installed before: kept
+    texts = {path: _read(path, t) for path in p.blocks}
+    created = {str(path) for path in p.blocks if not _exists(path, t)}
+    unended = {str(path) for path, text in texts.items() if text and not text.endswith("\n")}
     return {
         "files": [str(f) for f in p.files],
         "blocks": [str(b) for b in p.blocks],
-        "created": sorted(created | set(earlier.get("created", ()))),
-        "newline_added": sorted(unended | set(earlier.get("newline_added", ()))),
+        "created": sorted(created | set(earlier["created"])),
+        "newline_added": sorted(unended | set(earlier["newline_added"])),
         "blanking_off": any(c[:2] == ["raspi-config", "nonint"] for c in p.commands),
     }
 
 
-def uninstall(t: Target, dry_run: bool = False) -> list[str]:
+def _trusted_state(t: Target, p: Plan, said: list[str]) -> dict:
+    """installed.json as far as it names what the plan writes: the user owns it, so a
+    path of anything else in it is ignored (and said), never removed or rewritten."""
+    try:
+        state = json.loads(_read(t.kiosk_dir / STATE, t) or "{}")
+    except ValueError:
+        state = {}
+    state = state if isinstance(state, dict) else {}
+    ours = {str(path) for path in [*p.files, *p.blocks]}
+    kept = {"blanking_off": state.get("blanking_off") is True}
+    for key in ("files", "blocks", "created", "newline_added"):
+        listed = state.get(key, [])
+        named = [str(n) for n in listed] if isinstance(listed, list) else []
+        kept[key] = [name for name in named if name in ours]
+        said += [
+            f"ignored in {STATE}: {name} (no file of the kiosk's)"
+            for name in named
+            if name not in ours
+        ]
+    return kept
+
+
+def uninstall(t: Target, dry_run: bool = False, data_dir: Path | None = None) -> list[str]:
     """Remove what install wrote: its files, its blocks, the kiosk's Chromium profile
-    (its login); blanking back on if the install turned it off."""
-    state_path = t.kiosk_dir / STATE
-    state = json.loads(_read(state_path) or "{}")
+    (its login), the login token; blanking back on if the install turned it off."""
     p = plan(t, blanking=False)
-    files = {Path(f) for f in state.get("files", [])} | set(p.files) | {state_path}
-    said = [f"remove {path}" for path in sorted(files) if path.exists()]
+    said: list[str] = []
+    state = _trusted_state(t, p, said)
+    files = set(p.files) | {t.kiosk_dir / STATE}
+    said += [f"remove {path}" for path in sorted(files) if _exists(path, t)]
     if not dry_run:
         for path in files:
-            path.unlink(missing_ok=True)
-    for path in sorted({Path(b) for b in state.get("blocks", [])} | set(p.blocks)):
+            kiosk_files.remove(t.base(path), path)
+    for path in sorted(p.blocks):
         said += _remove_block_from(path, state, dry_run, t)
     said += _remove_profile(t, dry_run)
+    if data_dir is not None and not dry_run and kiosk_token.revoke(data_dir):
+        said.append(f"remove the kiosk login token {data_dir / kiosk_token.FILE}")
     if t.image == "lite":
         said.append(_run(["systemctl", "disable", Path(UNIT).name], t, dry_run))
-    if state.get("blanking_off") and shutil.which("raspi-config"):
+    if state["blanking_off"] and shutil.which("raspi-config"):
         said.append(_run(["raspi-config", "nonint", "do_blanking", "0"], t, dry_run))
     return said
 
 
 def _remove_block_from(path: Path, state: dict, dry_run: bool, t: Target) -> list[str]:
     """The file as it was before the install: our block out, a file we made gone."""
-    text = _read(path)
+    text = _read(path, t)
     if BEGIN not in text:
         return []
     kept = remove_block(text)
-    if str(path) in state.get("newline_added", ()) and kept.endswith("\n"):
+    if str(path) in state["newline_added"] and kept.endswith("\n"):
         kept = kept[:-1]  # the file ended without one before the install
-    if not dry_run and not kept and str(path) in state.get("created", ()):
-        path.unlink()  # the install made the file: none again
+    if not dry_run and not kept and str(path) in state["created"]:
+        kiosk_files.remove(t.base(path), path)  # the install made the file: none again
     elif not dry_run:
         _write(path, kept, None, t)
     return [f"remove the kiosk's lines from {path}"]
@@ -285,12 +355,13 @@ def _remove_profile(t: Target, dry_run: bool) -> list[str]:
     """The kiosk's Chromium profile holds its login: it goes, then the empty folder."""
     profile = t.kiosk_dir / "chromium"
     said = (
-        [f"remove the kiosk's Chromium profile (its login) {profile}"] if profile.exists() else []
+        [f"remove the kiosk's Chromium profile (its login) {profile}"]
+        if profile.is_dir() and not profile.is_symlink()
+        else []
     )
     if not dry_run:
-        shutil.rmtree(profile, ignore_errors=True)
-        if t.kiosk_dir.exists() and not any(t.kiosk_dir.iterdir()):
-            t.kiosk_dir.rmdir()
+        kiosk_files.remove_tree(t.home, profile)
+        kiosk_files.remove_if_empty(t.home, t.kiosk_dir)
     return said
 
 
@@ -313,18 +384,25 @@ def remove_block(text: str) -> str:
     return "".join(out)
 
 
-def _read(path: Path) -> str:
-    return path.read_text() if path.exists() else ""
+def _exists(path: Path, t: Target) -> bool:
+    """Whether there is a file (or a link) at `path`."""
+    return path.is_symlink() or path.exists()
+
+
+def _read(path: Path, t: Target) -> str:
+    """A file's text; a link in the user's home is refused, not followed."""
+    return kiosk_files.read(t.base(path), path)
 
 
 def _write(path: Path, text: str, mode: int | None, t: Target) -> None:
-    """Write a file; in the user's home it belongs to the user (install runs as root)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text)
-    if mode is not None:
-        path.chmod(mode)
-    if t.root == Path("/") and path.is_relative_to(t.home):
-        shutil.chown(path, t.uid, t.uid)
+    """Write a file whole, no link followed; in the user's home it (and each folder
+    made for it) belongs to the user and the user's group (install runs as root)."""
+    owner = t.owner(path)
+    if path.is_relative_to(t.home) and not t.home.is_dir():
+        t.home.mkdir(parents=True)  # an image under --root without the home yet
+        if owner:
+            os.chown(t.home, *owner)
+    kiosk_files.write(t.base(path), path, text, mode, owner)
 
 
 def _run(command: list[str], t: Target, dry_run: bool) -> str:

@@ -222,7 +222,7 @@ class Users:
         if username == ROOT and role not in (None, "administrator"):
             message = _("root is always an administrator.")
             raise Forbidden(message, {"role": _("root cannot be demoted.")})
-        hashed = None if password is None else self._off_hub(generate_password_hash, password)
+        hashed = None if password is None else self.hashed(generate_password_hash, password)
         given = (("password", password), ("role", role), ("language", language))
         changed = [name for name, value in given if value is not None]
         ends_sessions = hashed is not None or (role or user.role) != user.role
@@ -266,11 +266,12 @@ class Users:
             "SELECT password_hash FROM users WHERE username = ?", (username,)
         ).fetchone()
         stored = row["password_hash"] if row else self._dummy_hash
-        ok = self._off_hub(check_password_hash, stored, password or "")
+        ok = self.hashed(check_password_hash, stored, password or "")
         return self.get(username) if ok and row else None
 
-    def _off_hub(self, function, *args):
-        """Run a slow hash on the hashing thread; greenlets keep running meanwhile."""
+    def hashed(self, function, *args):
+        """`function(*args)`, a slow hash, on the one hashing thread (users' passwords and
+        the kiosk's PIN): greenlets keep running meanwhile, and hashes wait in turn."""
         if self._pool is None:
             self._pool = ThreadPool(1)
         with off_hub():  # the hash is a request's longest wait: no place held meanwhile
@@ -278,7 +279,7 @@ class Users:
 
     def _insert(self, username: str, password: str, role: str, language=None) -> User:
         """Hash off the hub, then check the rules again and insert in one transaction."""
-        hashed = self._off_hub(generate_password_hash, password)
+        hashed = self.hashed(generate_password_hash, password)
         self.store.write(_insert, username, hashed, role, language)
         return User(username, role, language=language)
 
