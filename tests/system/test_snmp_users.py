@@ -235,3 +235,15 @@ def test_sys_object_id_is_doorctls_own_and_the_mib_names_it(admin_api, logged_in
     assert translated.stdout.strip() == "DOORCTL-MIB::doorctlController"
     page = logged_in.get("/snmp").get_data(as_text=True)
     assert f"DOORCTL-MIB::doorctlController (.{mib.PRODUCT_OID})" in page
+
+
+def test_no_clear_key_stays_on_disk_when_snmpd_can_not_start_or_stops(admin_api, doorctl, port):
+    """snmpd turns each user's passwords into localised keys when it starts; where it
+    never starts (not installed) or is stopped, doorctl takes them out itself."""
+    doorctl.snmp.snmpd = "/nonexistent/snmpd"
+    add(admin_api, ALICE)
+    on = {"version": "v3", "port": port}
+    assert admin_api.put("/api/v1/snmp", json=on).status_code == 200
+    assert admin_api.get("/api/v1/snmp/status").json["state"] == "failed"
+    written = [p.read_bytes() for p in doorctl.snmp.directory.rglob("*") if p.is_file()]
+    assert written and not [k for k in KEYS if any(k.encode() in data for data in written)]

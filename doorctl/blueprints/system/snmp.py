@@ -32,7 +32,7 @@ def _page(status: int = 200, form=None, **context):
         "system/snmp/page.html",
         status,
         form=form or settings.form(snmp.SECTION),
-        secrets_set={name: bool(record[name]) for name in snmp.SECRETS},
+        secrets_set={name: bool(record[name]) for name in settings.secrets[snmp.SECTION]},
         status_info=appliance().snmp.status(),
         sys_descr=sys_descr(),
         sys_object_id=SYS_OBJECT_ID,
@@ -54,11 +54,7 @@ def page():
 def save():
     """Save the page; an empty community or password keeps the stored one."""
     settings = appliance().settings
-    form = settings.form(snmp.SECTION, request.form)
-    stored = settings.get(snmp.SECTION)
-    for name in snmp.SECRETS:
-        if not form[name].data:
-            form[name].data = stored[name]
+    form = settings.posted_form(snmp.SECTION, request.form)
     try:
         settings.save(snmp.SECTION, form)
     except DoorctlError as error:
@@ -70,7 +66,7 @@ def save():
 @bp.route("/api/v1/snmp")
 def api_get():
     """The SNMP settings (never a community or password, only whether each is set)."""
-    return jsonify(snmp.public(appliance().settings.get(snmp.SECTION)))
+    return jsonify(appliance().settings.public(snmp.SECTION))
 
 
 @bp.route("/api/v1/snmp", methods=["PUT", "PATCH"])
@@ -80,8 +76,8 @@ def api_update():
     body = json_body()
     if snmp.moved_fields(body):
         raise Invalid(snmp.moved_fields(body))
-    changes = snmp.keep_secrets(body)
-    return jsonify(snmp.public(settings.update(snmp.SECTION, changes)))
+    changes = settings.keeping_secrets(snmp.SECTION, body)
+    return jsonify(settings.public(snmp.SECTION, settings.update(snmp.SECTION, changes)))
 
 
 @bp.route("/api/v1/snmp/status")

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import gevent
+from flask_babel import lazy_gettext
 from gevent import subprocess
 
 from doorctl.core.children import die_with_parent, stop
@@ -112,7 +113,7 @@ class Snmp:
             "running": running,
             "port": self.record["port"],
             "engine_id": self.engine_id,
-            "problem": "" if alive else self.problem,
+            "problem": "" if alive else str(self.problem),  # in the asker's language
         }
 
     def _launch(self) -> None:
@@ -141,11 +142,18 @@ class Snmp:
             )
         except OSError as error:
             conf.unlink(missing_ok=True)
-            self.problem = f"{self.snmpd} can't be run ({error.strerror}): install Debian's snmpd."
+            self._forget_passwords()
+            self.problem = lazy_gettext(
+                "%(program)s can't be run (%(why)s): install Debian's snmpd.",
+                program=self.snmpd,
+                why=error.strerror,
+            )
             log.warning("%s", self.problem)
             return
         self._ready = self._await_ready(self.process)
         conf.unlink(missing_ok=True)
+        if self.process.poll() is not None:  # it ended before it read its users
+            self._forget_passwords()
         if self._ready:
             self.problem = ""
         self._watcher = gevent.spawn(self._watch, self.process)
@@ -163,6 +171,17 @@ class Snmp:
         old = users.read_text() if users.exists() else ""
         _write_secret(users, persistent_file(old, self.record))
         return conf
+
+    def _forget_passwords(self) -> None:
+        """Take the v3 users' clear passwords (`createUser` lines) out of the persistent
+        file when no snmpd runs to turn them into localised keys: an snmpd that could not
+        start, or one stopped, must not leave them on disk."""
+        users = self.directory / "persistent" / "snmpd.conf"
+        if users.exists():
+            lines = users.read_text().splitlines()
+            kept = [line for line in lines if not line.startswith("createUser ")]
+            if kept != lines:
+                _write_secret(users, "\n".join(kept) + "\n")
 
     def _lines_of(self, hook: Callable[[dict], list[str]]) -> list[str]:
         """A hook's configuration lines; one that fails is logged and left out, so that
@@ -190,12 +209,14 @@ class Snmp:
         said = [line for line in self.output if not line.startswith(READY)]
         errors = [line for line in said if "error" in line.lower()]
         if process.poll() is None:
-            return "snmpd did not answer in time."
+            return lazy_gettext("snmpd did not answer in time.")
         if errors:
             return errors[-1]
         if process.returncode < 0:
-            return f"snmpd was ended by signal {-process.returncode}."
-        return said[-1] if said else f"snmpd ended with status {process.returncode}."
+            return lazy_gettext("snmpd was ended by signal %(number)d.", number=-process.returncode)
+        if said:
+            return said[-1]
+        return lazy_gettext("snmpd ended with status %(status)d.", status=process.returncode)
 
     def _keep(self, line: str) -> None:
         line = line.strip()
@@ -207,6 +228,8 @@ class Snmp:
         for line in process.stdout:
             self._keep(line)
             log.info("snmpd: %s", line.strip())
+            if line.startswith(READY) and not self._ready:  # later than START_SECONDS
+                self._ready, self.problem = True, ""
         process.wait()
         if process is not self.process or not self._running:
             return
@@ -225,10 +248,10 @@ class Snmp:
         watcher, self._watcher = self._watcher, None
         if watcher is not None and watcher is not gevent.getcurrent():
             watcher.kill()
-        if process is None:
-            return
-        stop(process, STOP_SECONDS)
-        process.stdout.close()
+        if process is not None:
+            stop(process, STOP_SECONDS)
+            process.stdout.close()
+        self._forget_passwords()
 
 
 def _endpoint(address: str, port: int) -> str:

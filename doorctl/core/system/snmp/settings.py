@@ -12,10 +12,10 @@ import socket
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext
-from wtforms import Field, Form, IntegerField, StringField
+from wtforms import Field, Form, StringField
 from wtforms.validators import Length, NumberRange, StopValidation, ValidationError
 
-from doorctl.core.fields import Choice, ListField, is_host
+from doorctl.core.fields import Choice, ListField, Present, StrictInteger, is_host
 
 SECTION = "snmp"
 SECRETS = ("read_community", "trap_community")
@@ -37,15 +37,6 @@ MAX_TEXT = 255
 USERS_API = "/api/v1/snmp/users"
 # the one v3 user's fields before the users had a table (users.py)
 MOVED = ("v3_user", "v3_authentication", "v3_auth_key", "v3_privacy_key")
-
-
-class Present:
-    """The port is required, from the page and from JSON alike."""
-
-    def __call__(self, form: Form, field: Field) -> None:
-        if field.data is None:
-            field.errors[:] = []
-            raise StopValidation(_("Enter the port SNMP listens on, 1 to 65535."))
 
 
 def line_error(text: str) -> str | None:
@@ -89,11 +80,11 @@ class SnmpSettings(Form):
     """SNMP: version, port, the system group, communities, how v3 notifies, receivers."""
 
     version = Choice(lazy_gettext("SNMP"), choices=VERSIONS, default=OFF)
-    port = IntegerField(
+    port = StrictInteger(
         lazy_gettext("Port"),
         default=DEFAULT_PORT,
         validators=[
-            Present(),
+            Present(lazy_gettext("Enter the port SNMP listens on, 1 to 65535.")),
             NumberRange(1, 65535, lazy_gettext("Enter a port from 1 to 65535.")),
         ],
         description=lazy_gettext(
@@ -173,23 +164,6 @@ def _text_rule(field: Field) -> None:
     error = line_error(field.data)
     if error:
         raise ValidationError(error)
-
-
-def keep_secrets(given: dict) -> dict:
-    """What a save changes: an empty or absent secret keeps the stored one."""
-    given = dict(given)
-    for name in SECRETS:
-        if name in given and not given[name]:
-            given.pop(name)
-    return given
-
-
-def public(record: dict) -> dict:
-    """The record as shown back: never a secret, only whether each one is set."""
-    shown = {k: v for k, v in record.items() if k not in SECRETS}
-    for name in SECRETS:
-        shown[f"{name}_set"] = bool(record.get(name))
-    return shown
 
 
 def sender_check(record: dict, users: list[dict]) -> dict:
