@@ -107,6 +107,20 @@ def _remember(app, resource: Resource) -> None:
     app.extensions.setdefault(RESOURCES_KEY, []).append(resource)
 
 
+def store_of(service: Callable[[], object], **other: Callable) -> dict[str, Callable]:
+    """The store operations of a service that names them list, get, create, update and
+    delete (the service is looked up per call: the appliance's, in the request's app);
+    `other` replaces any of them."""
+    return {
+        "list": lambda: service().list(),
+        "read": lambda key: service().get(key),
+        "create": lambda body: service().create(body),
+        "update": lambda key, body: service().update(key, body),
+        "delete": lambda key: service().delete(key),
+        **other,
+    }
+
+
 def _api_views(store: dict[str, Callable]) -> dict[str, Callable]:
     """One view per operation, each a thin call of the store's operation."""
 

@@ -10,7 +10,7 @@ from flask import Blueprint, render_template
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, form_ids, form_number, render
-from doorctl.blueprints.resource import WRITES, Page, Resource, register
+from doorctl.blueprints.resource import WRITES, Page, Resource, register, store_of
 from doorctl.core.access_control.access_rules import (
     AUTHENTICATION_WORDS,
     AUTHENTICATIONS,
@@ -132,13 +132,7 @@ RESOURCE = Resource(
     record=RECORD,
     body=BODY,
     roles={"list": "operator", "read": "operator", **dict.fromkeys(WRITES, "administrator")},
-    store={
-        "list": lambda: _rules().list(),
-        "read": lambda rule_id: _rules().get(rule_id),
-        "create": lambda body: _rules().create(body),
-        "update": lambda rule_id, body: _rules().update(rule_id, body),
-        "delete": lambda rule_id: _rules().delete(rule_id),
-    },
+    store=store_of(_rules),
     example={"name": "Staff", "group_ids": [1], "door_id": 1, "schedule_id": None},
     page=Page(
         path="/access/rules",

@@ -33,7 +33,7 @@ from doorctl.blueprints.common import (
     render,
 )
 from doorctl.blueprints.form_schema import form_schema
-from doorctl.blueprints.resource import WRITES, Page, Resource, register
+from doorctl.blueprints.resource import WRITES, Page, Resource, register, store_of
 from doorctl.core.access_control.readers import (
     DIRECTIONS,
     FIELDS,
@@ -366,13 +366,11 @@ RESOURCE = Resource(
     record=RECORD,
     body=BODY,
     roles={"list": "viewer", "read": "viewer", **dict.fromkeys(WRITES, "administrator")},
-    store={
-        "list": lambda: _readers().list(),
-        "read": lambda reader_id: _readers().get(reader_id),
-        "create": lambda body: _readers().add(body),
-        "update": lambda reader_id, body: _readers().update(reader_id, body),
-        "delete": lambda reader_id: _readers().remove(reader_id),
-    },
+    store=store_of(
+        _readers,
+        create=lambda body: _readers().add(body),
+        delete=lambda reader_id: _readers().remove(reader_id),
+    ),
     conflicts=WRITES,
     key_example="front",
     summaries={

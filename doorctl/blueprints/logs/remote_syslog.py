@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import allow, appliance, form_number, render
 from doorctl.blueprints.form_schema import form_schema
-from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
+from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register, store_of
 from doorctl.core.logs.remote_syslog.servers import (  # noqa: F401  (KIND: live.py's)
     FIELDS,
     KIND,
@@ -106,13 +106,7 @@ RESOURCE = Resource(
     record=RECORD,
     body=BODY,
     roles=dict.fromkeys(OPERATIONS, "administrator"),
-    store={
-        "list": lambda: _syslog().list(),
-        "read": lambda server_id: _syslog().get(server_id),
-        "create": lambda body: _syslog().create(body),
-        "update": lambda server_id, body: _syslog().update(server_id, body),
-        "delete": lambda server_id: _syslog().delete(server_id),
-    },
+    store=store_of(_syslog),
     conflicts=("create",),
     example={"host": "syslog.example.com", "format": "rfc5424", "protocol": "tls"},
     summaries={

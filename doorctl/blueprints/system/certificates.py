@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance, json_body, render
-from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
+from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register, store_of
 from doorctl.core.system.certificates.body import ID, ID_RULE, MAX_DATA, MAX_NAMES
 from doorctl.core.system.certificates.x509s import MAX_DAYS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
@@ -133,13 +133,9 @@ RESOURCE = Resource(
     record=RECORD,
     body=BODY,
     roles=dict.fromkeys(OPERATIONS, "administrator"),
-    store={
-        "list": lambda: _certificates().list(request.args.get("filter", "")),
-        "read": lambda cert_id: _certificates().get(cert_id),
-        "create": lambda body: _certificates().create(body),
-        "update": lambda cert_id, body: _certificates().update(cert_id, body),
-        "delete": lambda cert_id: _certificates().delete(cert_id),
-    },
+    store=store_of(
+        _certificates, list=lambda: _certificates().list(request.args.get("filter", ""))
+    ),
     list_query=[
         {
             "name": "filter",

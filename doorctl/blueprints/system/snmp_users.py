@@ -12,7 +12,7 @@ from flask_babel import lazy_gettext
 
 from doorctl.blueprints.common import appliance
 from doorctl.blueprints.form_schema import form_schema
-from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register
+from doorctl.blueprints.resource import OPERATIONS, Page, Resource, register, store_of
 from doorctl.blueprints.system.snmp import _page
 from doorctl.core.system.snmp.settings import USERS_API
 from doorctl.core.system.snmp.users import FIELDS, KEYS, UserForm
@@ -56,13 +56,7 @@ RESOURCE = Resource(
     record=RECORD,
     body=BODY,
     roles=dict.fromkeys(OPERATIONS, "administrator"),
-    store={
-        "list": lambda: _users().list(),
-        "read": lambda user_id: _users().get(user_id),
-        "create": lambda body: _users().create(body),
-        "update": lambda user_id, body: _users().update(user_id, body),
-        "delete": lambda user_id: _users().delete(user_id),
-    },
+    store=store_of(_users),
     conflicts=("create", "delete"),
     example={
         "name": "nms",
