@@ -14,7 +14,6 @@ import socket
 import ssl
 import subprocess
 import threading
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
-from support import free_port, require
+from support import free_port, require, start_listening, stop_peer
 
 MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 MOSQUITTO_PASSWD = shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd"
@@ -170,36 +169,19 @@ class Broker:
         return self.ports["tcp"]
 
     def start(self) -> Broker:
-        self.process = subprocess.Popen(
+        self.process = start_listening(
             [MOSQUITTO, "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
+            [self.port],
+            "mosquitto",
+            lambda process: process.stderr.read(),
             stderr=subprocess.PIPE,
             env=self._environment(),
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                error = self.process.stderr.read()
-                self.process.stderr.close()
-                raise RuntimeError(f"mosquitto exited: {error!r}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.05)
-        raise RuntimeError("mosquitto did not start listening")
+        return self
 
     def stop(self) -> None:
         """SIGTERM: mosquitto saves its persistence file and exits."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process is not None:
-            self.process.stderr.close()
+        stop_peer(self.process)
         self.process = None
 
 

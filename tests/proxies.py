@@ -8,12 +8,10 @@ the test; locally it is skipped. Each Tinyproxy kills only the process it starte
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
-import time
 from pathlib import Path
 
-from support import free_port, require
+from support import free_port, require, start_listening, stop_peer
 
 
 class Tinyproxy:
@@ -42,21 +40,14 @@ class Tinyproxy:
         self.process: subprocess.Popen | None = None
 
     def start(self) -> Tinyproxy:
-        self.process = subprocess.Popen(
+        self.process = start_listening(
             [self.program, "-d", "-c", str(self.config)],
-            stdout=subprocess.DEVNULL,
+            [self.port],
+            "tinyproxy",
+            lambda process: self.logged(),
             stderr=subprocess.DEVNULL,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"tinyproxy exited: {self.logged()}")
-            try:
-                socket.create_connection(("127.0.0.1", self.port), 0.2).close()
-                return self
-            except OSError:
-                time.sleep(0.02)
-        raise RuntimeError("tinyproxy did not start listening")
+        return self
 
     def logged(self) -> str:
         return self.log.read_text() if self.log.exists() else ""
@@ -66,11 +57,5 @@ class Tinyproxy:
         return sum(1 for line in self.logged().splitlines() if f"CONNECT {host}:{port} " in line)
 
     def stop(self) -> None:
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(5)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
+        stop_peer(self.process, 5)
         self.process = None

@@ -15,11 +15,14 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from doorctl.core.children import stop
 
 ROOT_PASSWORD = "correct horse 1"
 
@@ -190,6 +193,39 @@ def start_set_up(data_dir: Path, *extra: str, env: dict | None = None) -> Served
     body = {"password": ROOT_PASSWORD, "password_repeat": ROOT_PASSWORD}
     server.call("POST", "/api/v1/setup", body, auth=None)
     return server
+
+
+def listens(port: int) -> bool:
+    """Whether something takes TCP connections on the loopback port."""
+    try:
+        socket.create_connection(("127.0.0.1", port), 0.2).close()
+        return True
+    except OSError:
+        return False
+
+
+def start_listening(command: list, ports, name: str, said=None, **popen) -> subprocess.Popen:
+    """Start a peer (mosquitto, rsyslogd, tinyproxy) and wait until each of its loopback
+    TCP `ports` takes connections; if it exits first, fail with `said(process)`."""
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, **popen)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"{name} exited: {said(process) if said else process.returncode}")
+        if all(listens(port) for port in ports):
+            return process
+        time.sleep(0.05)
+    stop_peer(process)
+    raise RuntimeError(f"{name} did not start listening")
+
+
+def stop_peer(process: subprocess.Popen | None, seconds: float = 10) -> None:
+    """SIGTERM (the peer saves what it keeps), SIGKILL if it lingers; its pipe closed."""
+    if process is None:
+        return
+    stop(process, seconds)
+    if process.stderr is not None:
+        process.stderr.close()
 
 
 def free_port() -> int:

@@ -9,14 +9,12 @@ rsyslog-gnutls) presents a certificate for `localhost` that the test CA signed.
 from __future__ import annotations
 
 import shutil
-import socket
 import subprocess
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from brokers import Pki
-from support import free_port, require
+from support import free_port, require, start_listening, stop_peer
 
 RSYSLOGD = shutil.which("rsyslogd") or "/usr/sbin/rsyslogd"
 PROTOCOLS = ("udp", "tcp", "tls")
@@ -59,41 +57,20 @@ class Rsyslog:
 
     def start(self) -> Rsyslog:
         """Start rsyslogd and wait until its TCP and TLS inputs take connections."""
-        self.process = subprocess.Popen(
+        self.process = start_listening(
             [RSYSLOGD, "-n", "-f", str(self.config), "-i", str(self.directory / "pid")],
-            stdout=subprocess.DEVNULL,
+            [self.ports["tcp"], self.ports["tls"]],
+            "rsyslogd",
+            lambda process: process.stderr.read(),
             stderr=subprocess.PIPE,
         )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            if self.process.poll() is not None:
-                raise RuntimeError(f"rsyslogd exited: {self.process.stderr.read()!r}")
-            if all(_listens(self.ports[p]) for p in ("tcp", "tls")):
-                return self
-            time.sleep(0.05)
-        raise RuntimeError("rsyslogd did not start listening")
+        return self
 
     def stop(self) -> None:
         """SIGTERM, and wait until it has exited (its connections are closed by then)."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            try:
-                self.process.wait(10)
-            except subprocess.TimeoutExpired:
-                self.process.kill()
-                self.process.wait()
-        if self.process is not None:
-            self.process.stderr.close()
+        stop_peer(self.process)
 
     def received(self, protocol: str) -> list[str]:
         """Every message that arrived over the protocol, as it arrived."""
         path = self.directory / f"{protocol}.log"
         return path.read_text().splitlines() if path.exists() else []
-
-
-def _listens(port: int) -> bool:
-    try:
-        socket.create_connection(("127.0.0.1", port), 0.2).close()
-        return True
-    except OSError:
-        return False
