@@ -73,6 +73,8 @@ def test_a_backup_restores_on_a_replacement_unit_with_every_secret_usable(
         assert {k: server[k] for k in SYSLOG} == SYSLOG
         [user] = b.snmp_users.opened()
         assert {k: user[k] for k in SNMP_USER} == SNMP_USER
+        stored = b.store.execute("SELECT auth_key, privacy_key FROM snmp_users").fetchone()
+        assert not {SNMP_USER["auth_key"], SNMP_USER["privacy_key"]} & set(stored)
         # the operator PIN lets a kiosk action through; this unit's kiosk login generation
         # (the restored kiosk settings end its logins: one more) and wrong-PIN count stay
         # its own
@@ -184,6 +186,30 @@ def test_a_backup_of_an_older_schema_is_migrated_as_it_restores(
             "/api/v1/cardholders", headers=basic("root", "old root password")
         ).json["cardholders"]
     ] == ["Old Ann"]
+
+
+def test_a_restored_snmp_user_reads_from_the_replacements_snmpd(low_cost, admin_api, tmp_path):
+    """The SNMP v3 user's keys, sealed again with the replacement's device key, are the
+    ones its snmpd takes: snmpget reads with them."""
+    from snmp_peers import SYS_DESCR, free_udp_port, snmp, v3, values
+    from support import require
+
+    require("snmpd", "net-snmp's agent (Debian snmpd)")
+    user = {**SNMP_USER, "authentication": "SHA-256"}
+    assert admin_api.post("/api/v1/snmp/users", user).status_code == 201
+    port = free_udp_port()
+    assert admin_api.put("/api/v1/snmp", {"version": "v3", "port": port}).status_code == 200
+    options = v3(*(user[k] for k in ("name", "authentication", "auth_key", "privacy_key")))
+    data = make_backup(admin_api)
+    assert admin_api.put("/api/v1/snmp", {"version": "off"}).status_code == 200
+    with unit(tmp_path / "replacement") as other:
+        b = other.extensions["doorctl"]
+        b.snmp.address = "127.0.0.1"
+        b.users.set_root_password("other root password")
+        api_b = ApiClient(other.test_client(), basic("root", "other root password"))
+        assert restore(api_b, data).status_code == 200
+        read = snmp("snmpget", port, options, SYS_DESCR)
+        assert values(read.stdout).get(SYS_DESCR, "").startswith("doorctl"), read.stderr
 
 
 def test_a_backup_made_before_syslog_snmp_users_and_kiosk_were_in_it_restores(
