@@ -7,6 +7,7 @@ import contextlib
 import io
 from pathlib import Path
 
+from brokers import Pki
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 from support import ApiClient
@@ -22,6 +23,10 @@ KEY = "8badf00d0123456789abcdeffedcba98"
 BROKER_PASSWORD = "broker secret 42"
 GUARD = ("guard", "guard password 1")
 CARD = {"format": "H10301", "facility": 12, "number": 345}
+# Where nothing listens on loopback (port 1): no traffic leaves the machine.
+SYSLOG = {"host": "127.0.0.1", "protocol": "tls", "port": 1, "ca_certificate": "syslog-ca"}
+SNMP_USER = {"name": "nms", "auth_key": "nms auth pass", "privacy_key": "nms privacy pass"}
+KIOSK_PIN = "246813"
 
 
 @contextlib.contextmanager
@@ -40,9 +45,10 @@ def unit(data_dir: Path):
         appliance.store.close()
 
 
-def seed(api: ApiClient, line: Line) -> dict:
+def seed(api: ApiClient, line: Line, pki_dir: Path) -> dict:
     """Settings, a user, cardholders with a card+PIN and a PIN-only credential, a group,
-    a schedule, rules, a reader with its key, an MQTT password and a certificate."""
+    a schedule, rules, a reader with its key, an MQTT password, a certificate, a remote
+    syslog server trusting it, an SNMP v3 user and the kiosk's operator PIN."""
     api.put("/api/v1/doors/1/settings", {"name": "Front door", "access_time": 9})
     ann = api.post("/api/v1/cardholders", {"name": "Ann"}).json
     bo = api.post("/api/v1/cardholders", {"name": "Bo"}).json
@@ -72,6 +78,13 @@ def seed(api: ApiClient, line: Line) -> dict:
     )
     cert = {"id": "door-tls", "self_signed": {"common_name": "door"}}
     assert api.post("/api/v1/certificates", cert).status_code == 201
+    ca = {"id": "syslog-ca", "data": Pki.make(pki_dir).ca.read_text()}
+    assert api.post("/api/v1/certificates", ca).status_code == 201
+    answer = api.post("/api/v1/logs/remote-syslog/servers", SYSLOG)
+    assert answer.status_code == 201, answer.json
+    assert api.post("/api/v1/snmp/users", SNMP_USER).status_code == 201
+    kiosk = {"operator_actions": True, "pin": KIOSK_PIN}
+    assert api.put("/api/v1/kiosk", kiosk).status_code == 200
     assert (
         api.post(
             "/api/v1/users", {"username": GUARD[0], "password": GUARD[1], "role": "viewer"}

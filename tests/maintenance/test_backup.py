@@ -17,8 +17,11 @@ from support_backup import (
     BROKER_PASSWORD,
     GUARD,
     KEY,
+    KIOSK_PIN,
     LOW,
     PASSWORD,
+    SNMP_USER,
+    SYSLOG,
     make_backup,
     restore,
     seed,
@@ -32,14 +35,16 @@ from doorctl.core.maintenance.backup import collect
 from doorctl.core.maintenance.backup_file import Cost
 from doorctl.core.secrets import Sealer
 from doorctl.core.store import connect, migrations, secret_key
+from doorctl.core.system.kiosk import WrongPin
 
 
 def test_a_backup_restores_on_a_replacement_unit_with_every_secret_usable(
     low_cost, admin_api, doorctl, reader_line, tmp_path
 ):
-    seeded = seed(admin_api, reader_line)
+    seeded = seed(admin_api, reader_line, tmp_path / "pki")
     data = make_backup(admin_api)
-    for secret in (KEY, BROKER_PASSWORD, GUARD[1], "1234", "4321", "PRIVATE KEY", "Ann"):
+    secrets = (KEY, BROKER_PASSWORD, GUARD[1], "1234", "4321", "PRIVATE KEY", "Ann")
+    for secret in (*secrets, SNMP_USER["auth_key"], SNMP_USER["privacy_key"], KIOSK_PIN):
         assert secret.encode() not in data
     assert bytes.fromhex(KEY) not in data
     public_key = doorctl.certificates.chain("door-tls")[0].public_key()
@@ -47,6 +52,7 @@ def test_a_backup_restores_on_a_replacement_unit_with_every_secret_usable(
         b = other.extensions["doorctl"]
         assert secret_key(b.data_dir) != secret_key(doorctl.data_dir)
         b.users.set_root_password("other root password")
+        b.store.write(lambda tx: tx.execute("UPDATE kiosk SET sessions = 3, pin_wrong = 2"))
         api_b = ApiClient(other.test_client(), basic("root", "other root password"))
         answer = restore(api_b, data)
         assert answer.status_code == 200, answer.json
@@ -57,10 +63,26 @@ def test_a_backup_restores_on_a_replacement_unit_with_every_secret_usable(
             "schedules": 1,
             "rules": 2,
             "groups": 1,
-            "certificates": 1,
+            "certificates": 2,
             "readers": 2,
+            "syslog_servers": 1,
+            "snmp_users": 1,
         }
         assert answer.json["restart_needed"] is False
+        [server] = b.remote_syslog.list()
+        assert {k: server[k] for k in SYSLOG} == SYSLOG
+        [user] = b.snmp_users.opened()
+        assert {k: user[k] for k in SNMP_USER} == SNMP_USER
+        stored = b.store.execute("SELECT auth_key, privacy_key FROM snmp_users").fetchone()
+        assert not {SNMP_USER["auth_key"], SNMP_USER["privacy_key"]} & set(stored)
+        # the operator PIN lets a kiosk action through; this unit's kiosk login generation
+        # (the restored kiosk settings end its logins: one more) and wrong-PIN count stay
+        # its own
+        b.kiosk.check_pin(KIOSK_PIN, "127.0.0.1")
+        with pytest.raises(WrongPin):
+            b.kiosk.check_pin("135792", "127.0.0.1")
+        kiosk = b.store.execute("SELECT sessions, pin_wrong FROM kiosk").fetchone()
+        assert kiosk["sessions"] >= 3 and kiosk["pin_wrong"] == 1
         assert b.readers.keys.get("front") == bytes.fromhex(KEY)
         assert signs(b.certificates, "door-tls")
         assert b.certificates.chain("door-tls")[0].public_key() == public_key
@@ -164,6 +186,49 @@ def test_a_backup_of_an_older_schema_is_migrated_as_it_restores(
             "/api/v1/cardholders", headers=basic("root", "old root password")
         ).json["cardholders"]
     ] == ["Old Ann"]
+
+
+def test_a_restored_snmp_user_reads_from_the_replacements_snmpd(low_cost, admin_api, tmp_path):
+    """The SNMP v3 user's keys, sealed again with the replacement's device key, are the
+    ones its snmpd takes: snmpget reads with them."""
+    from snmp_peers import SYS_DESCR, free_udp_port, snmp, v3, values
+    from support import require
+
+    require("snmpd", "net-snmp's agent (Debian snmpd)")
+    user = {**SNMP_USER, "authentication": "SHA-256"}
+    assert admin_api.post("/api/v1/snmp/users", user).status_code == 201
+    port = free_udp_port()
+    assert admin_api.put("/api/v1/snmp", {"version": "v3", "port": port}).status_code == 200
+    options = v3(*(user[k] for k in ("name", "authentication", "auth_key", "privacy_key")))
+    data = make_backup(admin_api)
+    assert admin_api.put("/api/v1/snmp", {"version": "off"}).status_code == 200
+    with unit(tmp_path / "replacement") as other:
+        b = other.extensions["doorctl"]
+        b.snmp.address = "127.0.0.1"
+        b.users.set_root_password("other root password")
+        api_b = ApiClient(other.test_client(), basic("root", "other root password"))
+        assert restore(api_b, data).status_code == 200
+        read = snmp("snmpget", port, options, SYS_DESCR)
+        assert values(read.stdout).get(SYS_DESCR, "").startswith("doorctl"), read.stderr
+
+
+def test_a_backup_made_before_syslog_snmp_users_and_kiosk_were_in_it_restores(
+    low_cost, admin_api, doorctl, reader_line, tmp_path
+):
+    """A backup of the version before: the unit keeps its own servers, users and PIN
+    (the backup says nothing of them), and takes everything else from it."""
+    seed(admin_api, reader_line, tmp_path / "pki")
+    content = backup_file.open_file(make_backup(admin_api), PASSWORD)
+    for table in ("remote_syslog_servers", "snmp_users", "kiosk"):
+        del content["tables"][table]
+    admin_api.post("/api/v1/cardholders", {"name": "Added after the backup"})
+    answer = restore(admin_api, backup_file.seal(content, PASSWORD, Cost(**LOW)))
+    assert answer.status_code == 200, answer.json
+    assert [s["host"] for s in doorctl.remote_syslog.list()] == [SYSLOG["host"]]
+    assert [u["privacy_key"] for u in doorctl.snmp_users.opened()] == [SNMP_USER["privacy_key"]]
+    doorctl.kiosk.check_pin(KIOSK_PIN, "127.0.0.1")
+    holders = admin_api.get("/api/v1/cardholders").json["cardholders"]
+    assert sorted(h["name"] for h in holders) == ["Ann", "Bo"]
 
 
 @pytest.mark.engine_apart

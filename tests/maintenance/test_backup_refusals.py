@@ -95,9 +95,9 @@ REFUSALS = {
 
 @pytest.mark.parametrize("case", REFUSALS)
 def test_a_bad_restore_is_refused_with_its_reason_and_changes_nothing(
-    low_cost, admin_api, doorctl, reader_line, case
+    low_cost, admin_api, doorctl, reader_line, tmp_path, case
 ):
-    seed(admin_api, reader_line)
+    seed(admin_api, reader_line, tmp_path / "pki")
     data = make_backup(admin_api)
     admin_api.post("/api/v1/cardholders", {"name": "Added after the backup"})
     change, password, field, message = REFUSALS[case]

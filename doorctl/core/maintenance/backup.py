@@ -5,9 +5,11 @@ A backup holds the configuration tables as rows, with the schema version
 forward as it restores (backup_restore.py). Secrets sealed with this unit's device key
 are opened and travel in the password-encrypted file: a replacement unit, whose device
 key differs, seals them again with its own. The device key and the session key are
-not carried (they stay the unit's own); passwords stay as their hashes. The event log,
-the access log, the MQTT outbox, held door modes and this unit's ended sessions are no
-configuration and stay out.
+not carried (they stay the unit's own); passwords and the kiosk's operator PIN stay as
+their hashes. The event log, the access log, the MQTT outbox, held door modes and this
+unit's ended sessions are no configuration and stay out; so are the kiosk's login
+generation and its wrong-PIN throttle (this unit's own logins and the attempts made at
+its own screen: `kiosk` carries the PIN's hash only).
 """
 
 from __future__ import annotations
@@ -42,7 +44,14 @@ TABLES = (
     "readers",
     "reader_keys",
     "certificates",
+    "remote_syslog_servers",
+    "snmp_users",
+    "kiosk",
 )
+# Tables that backups of earlier versions do not hold: restoring one leaves them as they are.
+LATER_TABLES = ("remote_syslog_servers", "snmp_users", "kiosk")
+# The columns a table's backup holds, where not all of them are configuration.
+COLUMNS = {"kiosk": ("id", "pin_hash")}
 KEY_COLUMNS = ("key", "proposed")
 KIND = "doorctl configuration backup"
 TOPIC_MADE = "tns1:Device/Maintenance/Backup/Made"
@@ -58,6 +67,8 @@ COUNTED = {
     "groups": "cardholder_groups",
     "certificates": "certificates",
     "readers": "readers",
+    "syslog_servers": "remote_syslog_servers",
+    "snmp_users": "snmp_users",
 }
 # A backup leaves the unit and can be attacked offline: longer than a user's minimum.
 PASSWORD_MIN, PASSWORD_MAX = 8, 128
@@ -84,6 +95,22 @@ def reader_key_place(reader_id: str, column: str) -> str:
     return f"reader {reader_id} {column}"
 
 
+def snmp_key_place(_user: dict, column: str) -> str:
+    """Where an SNMP user's sealed key belongs (snmp/users.py seals it there)."""
+    return f"snmp_users.{column}"
+
+
+def _reader_key_place(key: dict, column: str) -> str:
+    return reader_key_place(key["reader_id"], column)
+
+
+# Secrets sealed per column of a table's rows: the columns and where each one belongs.
+SEALED_COLUMNS = {
+    "reader_keys": (KEY_COLUMNS, _reader_key_place),
+    "snmp_users": (("auth_key", "privacy_key"), snmp_key_place),
+}
+
+
 def certificate_place(cert_id: str) -> str:
     """Where a certificate's sealed private key belongs (certificates seals it there)."""
     return f"certificate {cert_id}"
@@ -99,7 +126,8 @@ def table_rows(conn: sqlite3.Connection, table: str) -> dict | None:
     found = conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,))
     if found.fetchone() is None:
         return None
-    cursor = conn.execute(f"SELECT * FROM {table}")  # a name of TABLES
+    names = ", ".join(COLUMNS.get(table, ("*",)))
+    cursor = conn.execute(f"SELECT {names} FROM {table}")  # a name of TABLES
     columns = [d[0] for d in cursor.description]
     return {"columns": columns, "rows": [list(row) for row in cursor]}
 
@@ -130,15 +158,16 @@ def _opened(sealer: Sealer, stored: str, place: str) -> str:
         return ""
 
 
-def _open_reader_keys(table: dict, sealer: Sealer) -> None:
-    """The readers' secure channel keys in clear (hex), in place."""
+def _open_columns(name: str, table: dict, sealer: Sealer) -> None:
+    """A table's secrets sealed per column (SEALED_COLUMNS) in clear, in place."""
+    secrets, place = SEALED_COLUMNS[name]
     columns = table["columns"]
     for row in table["rows"]:
-        reader_id = row[columns.index("reader_id")]
-        for column in KEY_COLUMNS:
+        record = dict(zip(columns, row, strict=True))
+        for column in secrets:
             at = columns.index(column)
             if row[at]:
-                row[at] = _opened(sealer, row[at], reader_key_place(reader_id, column))
+                row[at] = _opened(sealer, row[at], place(record, column))
 
 
 def collect(
@@ -151,8 +180,8 @@ def collect(
     """The content of a backup from a database at any schema this version knows."""
     tables = {name: table for name in TABLES if (table := table_rows(conn, name)) is not None}
     secret_fields = _open_settings(tables["settings"], sealer)
-    if "reader_keys" in tables:
-        _open_reader_keys(tables["reader_keys"], sealer)
+    for name in SEALED_COLUMNS.keys() & tables.keys():
+        _open_columns(name, tables[name], sealer)
     return {
         "kind": KIND,
         "made": time.time(),

@@ -22,12 +22,12 @@ from flask_babel import gettext as _
 
 from doorctl.core.access_control.pin_key import sealed_pin_key
 from doorctl.core.maintenance.backup import (
-    KEY_COLUMNS,
     KIND,
+    LATER_TABLES,
+    SEALED_COLUMNS,
     TABLES,
     TOPIC_RESTORED,
     certificate_place,
-    reader_key_place,
 )
 from doorctl.core.maintenance.backup_file import BackupRefused
 from doorctl.core.secrets import Sealer
@@ -52,7 +52,8 @@ def check(content: dict, unit_schema: int) -> None:
 
 
 def migrated(content: dict) -> dict[str, list[dict]]:
-    """The backup's rows at this version's schema, by table (secrets still in clear)."""
+    """The backup's rows at this version's schema, by table (secrets still in clear);
+    a table of LATER_TABLES that the backup does not hold is not among them."""
     scratch = sqlite3.connect(":memory:", isolation_level=None)
     scratch.row_factory = sqlite3.Row
     try:
@@ -65,7 +66,8 @@ def migrated(content: dict) -> dict[str, list[dict]]:
                 _insert(scratch, table, content["tables"][table])
         for number, script in later:
             scratch.executescript(f"BEGIN;\n{script}\nPRAGMA user_version = {number};\nCOMMIT;")
-        return {t: [dict(r) for r in scratch.execute(f"SELECT * FROM {t}")] for t in TABLES}
+        held = [t for t in TABLES if t in content["tables"] or t not in LATER_TABLES]
+        return {t: [dict(r) for r in scratch.execute(f"SELECT * FROM {t}")] for t in held}
     except (sqlite3.Error, TypeError, ValueError, KeyError):
         raise refuse_not_backup() from None
     finally:
@@ -109,10 +111,12 @@ def sealed(rows: dict[str, list[dict]], content: dict, sealer: Sealer) -> dict:
                 if isinstance(record.get(name), str):
                     record[name] = sealer.seal(record[name], f"{row['section']}.{name}")
             row["data"] = json.dumps(record)
-    for row in rows["reader_keys"]:
-        for column in KEY_COLUMNS:
-            if row[column]:
-                row[column] = sealer.seal(row[column], reader_key_place(row["reader_id"], column))
+    for table in SEALED_COLUMNS.keys() & rows.keys():
+        secrets, place = SEALED_COLUMNS[table]
+        for row in rows[table]:
+            for column in secrets:
+                if row[column]:
+                    row[column] = sealer.seal(row[column], place(row, column))
     return rows
 
 
@@ -152,15 +156,17 @@ def swap_keys(staged: Path, directory: Path) -> None:
 def replace(
     tx: Transaction, rows: dict, kept: tuple[str, ...], pin_key: str, source: dict, about: dict
 ) -> None:
-    """Swap the configuration in: one transaction, so a failure leaves it as it was."""
+    """Swap the configuration in: one transaction, so a failure leaves it as it was (the
+    tables `rows` lacks stay as they are)."""
     users = {r["username"]: r for r in tx.execute("SELECT * FROM users")}
-    for table in reversed(TABLES):
+    swapped = [t for t in TABLES if t in rows and t != "kiosk"]
+    for table in reversed(swapped):
         if table == "settings":
             marks = ", ".join("?" * len(kept))
             tx.execute(f"DELETE FROM settings WHERE section NOT IN ({marks})", kept)
         else:
             tx.execute(f"DELETE FROM {table}")
-    for table in TABLES:
+    for table in swapped:
         for row in rows[table]:
             if table == "settings" and row["section"] in kept:
                 continue
@@ -168,9 +174,22 @@ def replace(
                 row = {**row, "sessions": _sessions(row, users.get(row["username"]))}
             names, marks = ", ".join(row), ", ".join("?" * len(row))
             tx.execute(f"INSERT INTO {table} ({names}) VALUES ({marks})", tuple(row.values()))
+    if "kiosk" in rows:
+        _kiosk_pin(tx, rows["kiosk"])
     tx.execute("DELETE FROM pin_key")
     tx.execute("INSERT INTO pin_key (id, key) VALUES (1, ?)", (pin_key,))
     tx.event(TOPIC_RESTORED, source, about)
+
+
+def _kiosk_pin(tx: Transaction, rows: list[dict]) -> None:
+    """The backup's operator PIN hash; the kiosk's logins and its wrong-PIN throttle stay
+    this unit's."""
+    pin_hash = rows[0]["pin_hash"] if rows else None
+    tx.execute(
+        "INSERT INTO kiosk (id, pin_hash) VALUES (1, ?) "
+        "ON CONFLICT (id) DO UPDATE SET pin_hash = excluded.pin_hash",
+        (pin_hash,),
+    )
 
 
 def _sessions(restored: dict, current) -> int:

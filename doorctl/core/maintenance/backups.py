@@ -8,7 +8,6 @@ for PENDING_SECONDS; confirming opens the file again with that key.
 
 from __future__ import annotations
 
-import contextvars
 import logging
 import os
 import secrets
@@ -38,7 +37,7 @@ from doorctl.core.maintenance.backup_restore import (
 )
 from doorctl.core.maintenance.kept import NETWORK_SECTIONS
 from doorctl.core.system.network.http_https import SECTION as HTTPS
-from doorctl.core.waiting import computed
+from doorctl.core.waiting import computed, computed_here
 
 log = logging.getLogger(__name__)
 PENDING_SECONDS = 15 * 60
@@ -80,7 +79,7 @@ class Backups:
         """The content of an uploaded backup and its key; a refusal is logged."""
         try:
             key = computed(backup_file.unlock, data, password)
-            content = _computed(backup_file.open_with, data, key)
+            content = computed_here(backup_file.open_with, data, key)
             check(content, self.doorctl.store.version)
         except BackupRefused as refused:
             self._refused(source, refused)
@@ -123,7 +122,7 @@ class Backups:
             raise BackupRefused("file", message)
         with open(pending.path, "rb") as f:
             data = f.read()
-        content = _computed(backup_file.open_with, data, pending.key)
+        content = computed_here(backup_file.open_with, data, pending.key)
         self.drop(token)
         return self.restore_content(content, keep_network, source)
 
@@ -137,7 +136,7 @@ class Backups:
         doorctl = self.doorctl
         keys_dir = doorctl.certificates.keys_dir
         try:
-            rows, pin_key, staged = _computed(
+            rows, pin_key, staged = computed_here(
                 _prepared, content, doorctl.store.version, doorctl.sealer, keys_dir
             )
         except BackupRefused as refused:
@@ -196,6 +195,8 @@ class Backups:
         for section in list(doorctl.settings.sections):
             doorctl.settings.changed(section)
         self._serve_certificate()
+        doorctl.remote_syslog.apply()
+        doorctl.snmp_users.changed()
         if doorctl.role == "web":
             doorctl.engine.stop()
             doorctl.engine.start()
@@ -222,11 +223,6 @@ def _prepared(content: dict, schema: int, sealer, keys_dir: Path) -> tuple:
     check(content, schema)
     rows = sealed(migrated(content), content, sealer)
     return rows, pin_key_of(content, sealer), stage_keys(content, sealer, keys_dir)
-
-
-def _computed(function, *args):
-    """computed(), with the request's context (its language for a refusal's message)."""
-    return computed(contextvars.copy_context().run, function, *args)
 
 
 def _who(source: dict) -> dict:
