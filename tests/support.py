@@ -23,6 +23,7 @@ from pathlib import Path
 import pytest
 
 from doorctl.core.children import stop
+from doorctl.core.store import migrations
 
 ROOT_PASSWORD = "correct horse 1"
 
@@ -226,6 +227,16 @@ def stop_peer(process: subprocess.Popen | None, seconds: float = 10) -> None:
     stop(process, seconds)
     if process.stderr is not None:
         process.stderr.close()
+
+
+def rewind(execute, version: int) -> None:
+    """Set a database back to `version` as an older unit left it, as far as the later
+    migrations' added columns go (dropped, so their ALTER TABLE runs again)."""
+    for number, script in reversed(migrations()):
+        if number > version:
+            for table, column in re.findall(r"ALTER TABLE (\w+) ADD COLUMN (\w+)", script):
+                execute(f"ALTER TABLE {table} DROP COLUMN {column}")
+    execute(f"PRAGMA user_version = {version}")
 
 
 def free_port() -> int:

@@ -4,7 +4,7 @@ import json
 import time
 
 import pytest
-from support import ROOT_PASSWORD, ApiClient, basic, csrf_token
+from support import ROOT_PASSWORD, ApiClient, basic, csrf_token, rewind
 
 from doorctl.app import create_app
 from doorctl.core.errors import Invalid
@@ -321,10 +321,7 @@ def stored_before_the_fix(data_dir) -> None:
     store.execute(
         "INSERT INTO events (time, topic, source, data, key) VALUES (?, ?, ?, '{}', '{}')", event
     )
-    store.execute("ALTER TABLE users DROP COLUMN sessions")  # added by 0009, after 7
-    store.execute("ALTER TABLE readers DROP COLUMN enabled")  # added by 0015
-    store.execute("ALTER TABLE users DROP COLUMN language")  # added by 0016
-    store.execute("PRAGMA user_version = 7")
+    rewind(store.execute, 7)
     store.close()
 
 

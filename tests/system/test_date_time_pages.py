@@ -10,7 +10,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from support import csrf_token
+from support import csrf_token, rewind
 from support_osdp import wait_until
 
 from doorctl.core.store import DB_NAME, Store
@@ -49,7 +49,7 @@ def test_the_zone_of_access_settings_moves_to_date_and_time(tmp_path):
     with sqlite3.connect(tmp_path / DB_NAME) as db:
         record = json.dumps({"time_zone": "Europe/Oslo", "pin_timeout": 9})
         db.execute("INSERT INTO settings (section, data) VALUES ('access', ?)", (record,))
-        db.execute("PRAGMA user_version = 20")
+        rewind(db.execute, 20)
     Store(tmp_path).close()
     with sqlite3.connect(tmp_path / DB_NAME) as db:
         rows = dict(db.execute("SELECT section, data FROM settings"))
