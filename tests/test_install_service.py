@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from support import require
+from support import missing, require
 
 DOORCTL = str(Path(sys.prefix).resolve() / "bin" / "doorctl")
 STAND_INS = ("chroot", "useradd", "usermod", "userdel", "install", "systemctl")
@@ -287,7 +287,7 @@ def test_refusals_say_why_and_change_nothing(pi, stand_ins, args, says):
 def test_without_sudo_install_changes_nothing_and_says_so(tmp_path, stand_ins):
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.geteuid() != 0:
-        pytest.skip("needs root and setpriv to run the command as another user")
+        missing("needs root and setpriv to run the command as another user")
     command = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups", DOORCTL]
     done = subprocess.run(
         [*command, "install-service"], capture_output=True, text=True, env=stand_ins, timeout=60
@@ -388,7 +388,7 @@ def test_only_tcpdump_gets_the_units_cap_net_raw():
     tcpdump = require("tcpdump", "tcpdump (package tcpdump)")
     setpriv = shutil.which("setpriv")
     if setpriv is None or os.geteuid() != 0:
-        pytest.skip("needs root and setpriv to give a user the unit's ambient capabilities")
+        missing("needs root and setpriv to give a user the unit's ambient capabilities")
     caps = "+net_bind_service,+net_raw"  # AmbientCapabilities= of the unit
     user = [setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"]
     user += [f"--inh-caps={caps}", f"--ambient-caps={caps}"]
